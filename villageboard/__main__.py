@@ -1,0 +1,3 @@
+from villageboard.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,58 @@
+"""Every path the kit uses is resolved here, and nothing is opened at import time.
+
+The data directory is chosen in this order: an explicit ``--data-dir``, then the
+``VILLAGEBOARD_HOME`` environment variable, then the platform's user data directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ENV_HOME = "VILLAGEBOARD_HOME"
+ENV_FONT = "VILLAGEBOARD_FONT"
+
+#: The repository (or source tree) root: templates/ and data/ live beside the package.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Return the data directory, without creating it."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    env = os.environ.get(ENV_HOME)
+    if env:
+        return Path(env).expanduser().resolve()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("villageboard", appauthor=False)).resolve()
+
+
+def demo_data_dir() -> Path:
+    """Where ``--demo`` keeps its township when no data dir is given."""
+    env = os.environ.get(ENV_HOME)
+    if env:
+        return Path(env).expanduser().resolve() / "demo"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("villageboard", appauthor=False)).resolve() / "demo"
+
+
+def backups_dir(data: Path) -> Path:
+    """Backups sit beside the data they protect, never inside it, so a restore cannot
+    overwrite them and a backup never contains earlier backups."""
+    return data.parent / f"{data.name}-backups"
+
+
+def template_dirs(data: Path | None = None) -> list[Path]:
+    """Template search path: a county's edited copies in the data dir win over the
+    shipped ones."""
+    dirs: list[Path] = []
+    if data is not None:
+        dirs.append(data / "templates")
+    dirs.append(PROJECT_ROOT / "templates")
+    return [d for d in dirs if d.is_dir()]
+
+
+def shipped_data_dir() -> Path:
+    return PROJECT_ROOT / "data"

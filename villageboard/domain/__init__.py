@@ -1,0 +1,1 @@
+"""Plain dataclasses, rules and validation: no I/O and no UI."""

@@ -1,0 +1,35 @@
+"""The township's one masking policy, used by every public output.
+
+It is fixed on purpose: two different masks over two documents can be combined to
+recover a full number, so there is exactly one.
+"""
+
+from __future__ import annotations
+
+POLICY_TEXT = (
+    "姓名：完整显示（公示的本意）\n"
+    "身份证号：只显示前6位和后4位，隐去出生日期（如 141025********123X）\n"
+    "一卡通账号：只显示后4位\n"
+    "电话号码：从不公开\n"
+    "住址：只到村、组"
+)
+POLICY_REASON = (
+    "遮挡规则全乡镇只有一套且不能修改：如果两份公示用不同的遮挡方式，"
+    "把两份放在一起就能拼出完整号码。"
+)
+
+
+def mask_id(id_number: str) -> str:
+    if len(id_number) < 10:
+        return "*" * len(id_number)
+    return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
+
+
+def mask_card(card: str) -> str:
+    if not card:
+        return ""
+    return "****" + card[-4:]
+
+
+def tail(text: str, n: int = 4) -> str:
+    return text[-n:] if text else ""

@@ -1,0 +1,262 @@
+"""Domain records as plain dataclasses. Stored as JSON dicts: Decimal quantities as
+strings, dates as ISO strings, money as integer fen."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import types
+import typing
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, ClassVar, TypeVar
+
+T = TypeVar("T", bound="Record")
+
+# --- labels a clerk reads -----------------------------------------------------------
+
+HOUSEHOLD_STATUS = {"active": "正常", "deceased": "已故", "moved": "迁出"}
+APP_STATUS = {
+    "applied": "申报",
+    "village_ok": "村审核",
+    "town_ok": "乡镇审核",
+    "approved": "通过",
+    "rejected": "不通过",
+}
+APP_FLOW = ["applied", "village_ok", "town_ok", "approved"]
+PAYOUT_STATUS = {"": "未发放", "issued": "已提交银行", "paid": "已发放", "failed": "发放失败"}
+NOTICE_KINDS = {
+    "application": "申报公示",
+    "result": "发放结果公示",
+    "summary": "年度汇总公示",
+    "correction": "更正公示",
+}
+NOTICE_STATES = {"draft": "草稿", "posted": "公示中", "ended": "公示期满", "archived": "已存档"}
+UNITS = ("亩", "头", "只", "台", "户", "套", "株", "人")
+QUESTION_TYPES = ("补贴金额", "发放时间", "异议", "政策咨询", "其他")
+
+
+def _convert(tp: Any, value: Any) -> Any:
+    """Turn a JSON value back into the annotated Python type."""
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _convert(args[0], value) if args else value
+    if tp is Decimal:
+        return Decimal(str(value))
+    if tp is dt.date:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else value
+    if tp is dt.datetime:
+        return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value):
+        return value.to_dict()  # type: ignore[union-attr]
+    return value
+
+
+@dataclass
+class Record:
+    """Base for stored records: JSON round-trip with exact types."""
+
+    _hints: ClassVar[dict[str, Any] | None] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+        hints = cls.__dict__.get("_resolved_hints")
+        if hints is None:
+            hints = typing.get_type_hints(cls)
+            cls._resolved_hints = hints  # type: ignore[attr-defined]
+        kwargs = {}
+        for f in dataclasses.fields(cls):
+            if f.name in data:
+                kwargs[f.name] = _convert(hints[f.name], data[f.name])
+        return cls(**kwargs)
+
+
+@dataclass
+class Township(Record):
+    name: str = ""
+    county: str = ""
+    code: str = ""  # 6-digit administrative code of the county or township prefix
+    hotline: str = ""  # township consultation phone
+    supervision_hotline: str = ""  # county supervision / report phone
+    supervision_address: str = ""
+    issuing_units: list[str] = field(default_factory=list)
+    portal_url: str = ""
+    font_path: str = ""
+    tag_key: str = ""  # hex HMAC key made at setup; never shown or exported
+    created: str = ""
+    demo: bool = False
+
+
+@dataclass
+class Village(Record):
+    id: int = 0
+    name: str = ""
+    void: bool = False
+
+
+@dataclass
+class Group(Record):
+    id: int = 0
+    village_id: int = 0
+    name: str = ""
+    void: bool = False
+
+
+@dataclass
+class Household(Record):
+    id: int = 0
+    name: str = ""  # 户主姓名
+    id_number: str = ""
+    phone: str = ""
+    card_account: str = ""
+    bank: str = ""
+    village_id: int = 0
+    group_id: int = 0
+    status: str = "active"  # active | deceased | moved
+    status_date: dt.date | None = None
+    remark: str = ""
+    void: bool = False
+    void_reason: str = ""
+
+
+@dataclass
+class Program(Record):
+    """One subsidy in the policy list (政策清单), for one year."""
+
+    code: str = ""
+    year: int = 0
+    name: str = ""
+    basis: str = ""  # 政策依据
+    department: str = ""
+    unit: str = "亩"
+    rate_fen: int = 0  # per unit
+    rounding: str = "half_up"
+    posting_days: int = 7
+    hotline: str = ""
+    max_quantity: Decimal | None = None
+    eligibility: str = ""  # 补贴对象
+    scope: str = ""
+    procedure: str = ""  # 办理程序
+    materials: str = ""  # 申报材料
+    office: str = ""  # 受理机构
+    time_limit: str = ""
+    rate_history: list[dict[str, Any]] = field(default_factory=list)
+    void: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.year}-{self.code}"
+
+
+@dataclass
+class PayoutAttempt(Record):
+    batch: str = ""
+    issued: str = ""  # date the bank sheet was made
+    account: str = ""
+    bank: str = ""
+    amount_fen: int = 0
+    result: str = "issued"  # issued | paid | failed
+    reason: str = ""
+    paid_date: str = ""
+
+
+@dataclass
+class Application(Record):
+    id: str = ""  # e.g. 2026-000123, never reused
+    year: int = 0
+    program_code: str = ""
+    household_id: int = 0
+    village_id: int = 0
+    group_id: int = 0
+    quantity: Decimal = Decimal(0)
+    rate_fen: int = 0
+    amount_fen: int = 0
+    status: str = "applied"
+    reject_reason: str = ""
+    remark: str = ""
+    payout_status: str = ""  # "" | issued | paid | failed
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    frozen_by: list[str] = field(default_factory=list)  # notice codes that froze this row
+    cleared_flags: list[dict[str, Any]] = field(default_factory=list)
+    created: str = ""
+    void: bool = False
+    void_reason: str = ""
+
+
+@dataclass
+class Notice(Record):
+    code: str = ""
+    version: int = 1
+    kind: str = "result"
+    year: int = 0
+    village_id: int = 0
+    program_code: str = ""  # empty for a year summary
+    state: str = "draft"
+    created: str = ""
+    start: dt.date | None = None
+    end: dt.date | None = None
+    posted_at: str = ""
+    archived_at: str = ""
+    tag: str = ""
+    snapshot: dict[str, Any] = field(default_factory=dict)
+    photo: dict[str, Any] = field(default_factory=dict)
+    supersedes: str = ""  # code/version this corrects
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    void: bool = False
+
+
+@dataclass
+class Objection(Record):
+    id: int = 0
+    notice_code: str = ""
+    notice_version: int = 1
+    household_id: int | None = None
+    text: str = ""
+    created: str = ""
+    state: str = "open"  # open | resolved
+    resolution: str = ""
+    resolved: str = ""
+    correction: str = ""  # code/version of the correction, if any
+    call_id: int | None = None
+
+
+@dataclass
+class CallLogEntry(Record):
+    id: int = 0
+    time: str = ""
+    caller_name: str = ""
+    household_id: int | None = None
+    question_type: str = "其他"
+    question: str = ""
+    answer: str = ""
+    operator: str = ""
+    objection_id: int | None = None
+
+
+@dataclass
+class JournalEntry(Record):
+    seq: int = 0
+    ts: str = ""
+    operator: str = ""
+    action: str = ""
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    prev: str = ""
+    hash: str = ""

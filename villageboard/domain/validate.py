@@ -1,0 +1,238 @@
+"""Validators for what clerks type or import. Each returns a :class:`Check` holding the
+normalised value, the errors (reject) and the warnings (keep, but tell the clerk)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from stdnum.cn import ric
+
+_FULLWIDTH = {ord(c): ord(c) - 0xFEE0 for c in "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ．－"}
+_FULLWIDTH[0x3000] = 0x20  # ideographic space
+_SPACES = re.compile(r"[\s\u3000\u00a0\u200b]+")
+_MIDDLE_DOTS = str.maketrans({"•": "·", "・": "·", "･": "·", "●": "·", "．": "·", "‧": "·"})
+
+
+@dataclass
+class Check:
+    value: object = None
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def halfwidth(text: str) -> str:
+    """Full-width digits and Latin letters to ASCII; ideographic space to a space."""
+    return text.translate(_FULLWIDTH)
+
+
+def squash(text: object) -> str:
+    """A cell's text with full-width characters folded and every space removed."""
+    if text is None:
+        return ""
+    return _SPACES.sub("", halfwidth(str(text)))
+
+
+# --- ID numbers -----------------------------------------------------------------
+
+def region_known(code6: str) -> bool:
+    from stdnum import numdb
+
+    info = {k: v for _p, props in numdb.get("cn/loc").info(code6) for k, v in props.items()}
+    return "county" in info
+
+
+def region_name(code6: str) -> str:
+    from stdnum import numdb
+
+    info = {k: v for _p, props in numdb.get("cn/loc").info(code6) for k, v in props.items()}
+    county = info.get("county", "")
+    county = re.sub(r"\[[^\]]*\]", "", county.split(",")[-1]) if county else ""
+    return info.get("province", "") + info.get("prefecture", "") + county
+
+
+def check_id_number(raw: object, today: dt.date | None = None) -> Check:
+    """18-character resident ID: check digit and birth date via python-stdnum's pieces.
+
+    stdnum's ``validate()`` is not used: its place check wants the region code to have
+    existed in the holder's birth year, which real IDs issued after a county was
+    renamed break. An unknown region is only a warning.
+    """
+    today = today or dt.date.today()
+    text = squash(raw).upper()
+    c = Check(value=text)
+    if not text:
+        c.errors.append("身份证号不能为空")
+        return c
+    if re.fullmatch(r"\d+(\.\d+)?E\+?\d+", text) or re.fullmatch(r"\d{15,18}\.0+", text):
+        c.errors.append("身份证号被表格存成了数字（科学计数法或丢了末几位），请把该列设为“文本”后重新填写")
+        return c
+    if len(text) == 15 and text.isdigit():
+        c.errors.append("这是15位旧身份证号，请填写18位身份证号")
+        return c
+    if len(text) != 18:
+        c.errors.append(f"身份证号应为18位，现在是{len(text)}位")
+        return c
+    if not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):
+        c.errors.append("身份证号前17位应为数字，最后一位为数字或X")
+        return c
+    if ric.calc_check_digit(text) != text[17]:
+        c.errors.append("身份证号校验位不对，请核对是否抄错")
+        return c
+    try:
+        born = ric.get_birth_date(text)
+    except Exception:
+        c.errors.append("身份证号中的出生日期不存在")
+        return c
+    if born > today:
+        c.errors.append("身份证号中的出生日期晚于今天")
+        return c
+    if born.year < 1890:
+        c.errors.append("身份证号中的出生日期过早，请核对")
+        return c
+    if not region_known(text[:6]):
+        c.warnings.append(f"身份证号地区码 {text[:6]} 不在行政区划代码表中，请核对")
+    return c
+
+
+def birth_date_of(id_number: str) -> dt.date:
+    return ric.get_birth_date(id_number)
+
+
+# --- names, phones, cards ---------------------------------------------------------
+
+_NAME_CHAR = re.compile(
+    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f〇·]"
+)
+
+
+def check_name(raw: object, label: str = "姓名") -> Check:
+    text = _SPACES.sub("", str(raw or "")).translate(_MIDDLE_DOTS)
+    c = Check(value=text)
+    if not text:
+        c.errors.append(f"{label}不能为空")
+        return c
+    n = len(text)
+    if n < 2 or n > 20:
+        c.errors.append(f"{label}应为2到20个字，现在是{n}个字")
+        return c
+    bad = sorted({ch for ch in text if not _NAME_CHAR.fullmatch(ch)})
+    if bad:
+        c.errors.append(f"{label}只能是汉字，少数民族姓名可用“·”分隔；不能含有：{''.join(bad)}")
+        return c
+    if text.startswith("·") or text.endswith("·") or "··" in text:
+        c.errors.append(f"{label}中的“·”位置不对")
+    return c
+
+
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_LANDLINE = re.compile(r"0\d{2,3}-?[2-9]\d{6,7}(-\d{1,5})?")
+
+
+def check_phone(raw: object, required: bool = False) -> Check:
+    text = squash(raw).replace("—", "-").replace("－", "-")
+    text = text.removeprefix("+86").removeprefix("86-")
+    c = Check(value=text)
+    if not text:
+        if required:
+            c.errors.append("电话不能为空")
+        return c
+    if _MOBILE.fullmatch(text):
+        return c
+    if _LANDLINE.fullmatch(text):
+        return c
+    if text.isdigit() and len(text) == 11:
+        c.errors.append("手机号码应以13到19开头")
+    else:
+        c.errors.append("电话应为11位手机号，或带区号的固定电话（如0357-1234567）")
+    return c
+
+
+def luhn_valid(digits: str) -> bool:
+    if not digits.isdigit() or not digits:
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def check_card(raw: object, required: bool = False) -> Check:
+    text = squash(raw).replace("-", "")
+    c = Check(value=text)
+    if not text:
+        if required:
+            c.errors.append("一卡通账号不能为空")
+        return c
+    if re.fullmatch(r"\d+(\.\d+)?E\+?\d+", text.upper()):
+        c.errors.append("账号被表格存成了数字（科学计数法），请把该列设为“文本”后重新填写")
+        return c
+    if not text.isdigit():
+        c.errors.append("一卡通账号只能是数字")
+        return c
+    if not 12 <= len(text) <= 23:
+        c.errors.append(f"一卡通账号位数不对（现在{len(text)}位）")
+        return c
+    if 16 <= len(text) <= 19 and not luhn_valid(text):
+        c.warnings.append("一卡通账号校验未通过，请与存折或银行卡核对")
+    return c
+
+
+# --- quantities -------------------------------------------------------------------
+
+_UNIT_SUFFIX = re.compile(r"(亩|头|只|台|户|套|株|公顷|平方米|立方米|个|口)$")
+
+
+def check_quantity(raw: object, maximum: Decimal | None = None, unit: str = "") -> Check:
+    """A positive exact decimal with at most 2 places ('3.5亩' reads as 3.5)."""
+    text = squash(raw).replace(",", "").replace("，", "")
+    text = _UNIT_SUFFIX.sub("", text)
+    c = Check(value=None)
+    if not text:
+        c.errors.append("数量不能为空")
+        return c
+    try:
+        q = Decimal(text)
+    except InvalidOperation:
+        c.errors.append(f"数量“{raw}”不是数字")
+        return c
+    if not q.is_finite():
+        c.errors.append(f"数量“{raw}”不是数字")
+        return c
+    if q <= 0:
+        c.errors.append("数量必须大于0")
+        return c
+    if q >= 10**9:
+        c.errors.append(f"数量“{raw}”大得不合理")
+        return c
+    if q != q.quantize(Decimal("0.01")):
+        c.errors.append("数量最多保留两位小数")
+        return c
+    if maximum is not None and q > maximum:
+        c.errors.append(f"数量{q}{unit}超过本项目上限{maximum}{unit}")
+        return c
+    c.value = q.quantize(Decimal("0.01")).normalize() if q != q.to_integral_value() else q.quantize(Decimal(1))
+    return c
+
+
+def check_date(raw: object, label: str = "日期") -> Check:
+    text = squash(raw).replace("/", "-").replace(".", "-")
+    text = re.sub(r"(\d+)年(\d+)月(\d+)日?", r"\1-\2-\3", text)
+    c = Check()
+    try:
+        y, m, d = (int(x) for x in text.split("-"))
+        c.value = dt.date(y, m, d)
+    except Exception:
+        c.errors.append(f"{label}“{raw}”不是有效日期（如2026-11-03）")
+    return c

@@ -1,0 +1,170 @@
+"""The append-only, hash-chained journal of every change.
+
+Each line is one transaction::
+
+    {"seq":12,"ts":"…","op":"王会计","action":"农户.新增","changes":[…],
+     "counters":{…},"prev":"<hash of line 11>","hash":"<sha256 of this entry>"}
+
+The journal is written *before* the data files, so it doubles as a redo log: a crash
+between the journal append and the data writes is finished on the next open.
+Segments roll over at ``SEGMENT_BYTES``; the chain runs across them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from villageboard.domain.errors import DamagedError
+from villageboard.store.storage import _fsync_dir, storage_error
+
+SEGMENT_BYTES = 32 * 1024 * 1024
+GENESIS = "0" * 64
+
+
+def entry_hash(entry: dict[str, Any]) -> str:
+    body = {k: v for k, v in entry.items() if k != "hash"}
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def segments(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix == ".jsonl" and p.stem.isdigit())
+
+
+def _last_line(path: Path) -> tuple[bytes, int, bytes]:
+    """(last complete line, offset just after it, torn tail after it)."""
+    size = path.stat().st_size
+    buf = b""
+    pos = size
+    with open(path, "rb") as fh:
+        while True:
+            step = min(1 << 16, pos)
+            pos -= step
+            fh.seek(pos)
+            buf = fh.read(step) + buf
+            last_nl = buf.rfind(b"\n")
+            if last_nl >= 0:
+                prev_nl = buf.rfind(b"\n", 0, last_nl)
+                if prev_nl >= 0 or pos == 0:
+                    return buf[prev_nl + 1 : last_nl], pos + last_nl + 1, buf[last_nl + 1 :]
+            elif pos == 0:
+                return b"", 0, buf
+            if pos == 0:
+                return b"", 0, buf
+
+
+class Journal:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.last_seq = 0
+        self.last_hash = GENESIS
+        self.last_entry: dict[str, Any] | None = None
+        self._fh: Any = None
+        self._seg: Path | None = None
+
+    # -- reading ------------------------------------------------------------------
+    def load_tail(self, repair: bool) -> None:
+        """Find the last complete entry. A torn final line (a crash mid-append, never
+        acknowledged) is cut off when ``repair`` is true."""
+        segs = segments(self.folder)
+        while segs:
+            seg = segs[-1]
+            line, good_end, torn = _last_line(seg)
+            if torn and repair:
+                with open(seg, "r+b") as fh:
+                    fh.truncate(good_end)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            if line:
+                try:
+                    entry = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    raise DamagedError(seg, "修改记录的最后一行无法读取") from None
+                if entry_hash(entry) != entry.get("hash"):
+                    raise DamagedError(seg, "修改记录的最后一行校验值不符")
+                self.last_entry = entry
+                self.last_seq = entry["seq"]
+                self.last_hash = entry["hash"]
+                self._seg = seg
+                return
+            if len(segs) == 1:
+                self._seg = seg
+                return
+            segs.pop()
+        self._seg = None
+
+    def entries(self) -> Iterator[tuple[Path, int, bytes]]:
+        """Every line of every segment: (segment, line number, raw bytes)."""
+        for seg in segments(self.folder):
+            with open(seg, "rb") as fh:
+                for n, raw in enumerate(fh, 1):
+                    yield seg, n, raw
+
+    # -- writing ------------------------------------------------------------------
+    def _handle(self, extra: int) -> Any:
+        if self._fh is not None and self._seg is not None:
+            if self._fh.tell() + extra <= SEGMENT_BYTES or self._fh.tell() == 0:
+                return self._fh
+            self._fh.close()
+            self._fh = None
+            self._seg = self.folder / f"{int(self._seg.stem) + 1:06d}.jsonl"
+        if self._seg is None:
+            self._seg = self.folder / "000001.jsonl"
+        elif self._seg.exists() and self._seg.stat().st_size + extra > SEGMENT_BYTES and self._seg.stat().st_size > 0:
+            self._seg = self.folder / f"{int(self._seg.stem) + 1:06d}.jsonl"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        new = not self._seg.exists()
+        self._fh = open(self._seg, "ab")
+        if new:
+            _fsync_dir(self.folder)
+        return self._fh
+
+    def make_entry(self, body: dict[str, Any]) -> dict[str, Any]:
+        entry = dict(body)
+        entry["seq"] = self.last_seq + 1
+        entry["prev"] = self.last_hash
+        entry["hash"] = entry_hash(entry)
+        return entry
+
+    def append(self, entry: dict[str, Any]) -> tuple[Path, int]:
+        """Write and fsync one entry. Returns (segment, offset before) for rollback."""
+        line = orjson.dumps(entry, option=orjson.OPT_SORT_KEYS) + b"\n"
+        fh = self._handle(len(line))
+        assert self._seg is not None
+        offset = fh.tell()
+        try:
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+        except OSError as exc:
+            self._truncate(offset)
+            raise storage_error(self._seg, exc) from exc
+        self.last_seq = entry["seq"]
+        self.last_hash = entry["hash"]
+        self.last_entry = entry
+        return self._seg, offset
+
+    def _truncate(self, offset: int) -> None:
+        try:
+            self._fh.truncate(offset)
+            self._fh.seek(offset)
+            os.fsync(self._fh.fileno())
+        except OSError:
+            pass
+
+    def rollback(self, offset: int, prev_entry: dict[str, Any] | None, prev_seq: int, prev_hash: str) -> None:
+        """Undo the last append after its data writes failed."""
+        self._truncate(offset)
+        self.last_seq, self.last_hash, self.last_entry = prev_seq, prev_hash, prev_entry
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None

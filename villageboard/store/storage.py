@@ -1,0 +1,191 @@
+"""Sealed files: atomic, durable, self-checking.
+
+Every data file is a one-line header followed by the UTF-8 JSON body::
+
+    {"format":"villageboard","schema":1,"bytes":1234,"sha256":"..."}
+    {"households":{"1":{...}}}
+
+The header lets any reader tell a truncated, zeroed or bit-flipped file from a good
+one before trusting it. Writes go to a temp file in the same folder, are fsynced,
+``os.replace``d over the old file, and the folder is fsynced: the old file stays
+byte-identical until the new one is complete.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+from tinydb.storages import Storage
+
+from villageboard.domain.errors import DamagedError, StorageError
+
+FORMAT = "villageboard"
+SCHEMA = 1
+TMP_SUFFIX = ".vbtmp"
+
+
+def _fsync_dir(folder: Path) -> None:
+    if sys.platform.startswith("win"):
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _replace(src: Path, dst: Path) -> None:
+    """os.replace, retried on Windows where a reader or a virus scanner may briefly
+    hold the target open."""
+    delay = 0.01
+    for attempt in range(8):
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError:
+            if not sys.platform.startswith("win") or attempt == 7:
+                raise
+            time.sleep(delay)
+            delay *= 2
+
+
+def storage_error(path: Path, exc: OSError) -> StorageError:
+    if exc.errno == errno.ENOSPC:
+        why = "磁盘空间已满"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        why = "没有写入权限（文件或文件夹是只读的）"
+    else:
+        why = exc.strerror or str(exc)
+    return StorageError(f"保存失败：{why}。文件 {path} 保持原样，本次修改没有保存。")
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """The raw durable write. Tests replace this to simulate a full disk."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _replace(tmp, path)
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise storage_error(path, exc) from exc
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_file(path, data)
+
+
+def seal(body: Any) -> bytes:
+    raw = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    header = {"format": FORMAT, "schema": SCHEMA, "bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
+    return orjson.dumps(header) + b"\n" + raw + b"\n"
+
+
+def unseal(path: Path, data: bytes) -> Any:
+    """Verify and decode a sealed file's bytes; raise DamagedError naming the file."""
+    if not data:
+        raise DamagedError(path, "文件是空的")
+    nl = data.find(b"\n")
+    if nl < 0:
+        raise DamagedError(path, "文件不完整")
+    try:
+        header = orjson.loads(data[:nl])
+    except orjson.JSONDecodeError:
+        raise DamagedError(path, "文件头无法读取") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise DamagedError(path, "不是本程序的数据文件")
+    body = data[nl + 1 :]
+    if body.endswith(b"\n"):
+        body = body[:-1]
+    if len(body) != header.get("bytes"):
+        raise DamagedError(path, f"文件长度不对（应为{header.get('bytes')}字节，实际{len(body)}字节），可能被截断")
+    if hashlib.sha256(body).hexdigest() != header.get("sha256"):
+        raise DamagedError(path, "内容校验值不符，文件被改动或损坏")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise DamagedError(path, "内容无法解析") from None
+
+
+def read_sealed(path: Path) -> Any:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise DamagedError(path, f"无法读取：{exc.strerror}") from exc
+    return unseal(path, data)
+
+
+def header_of(path: Path) -> dict[str, Any]:
+    with open(path, "rb") as fh:
+        line = fh.readline(4096)
+    return orjson.loads(line)
+
+
+class SealedStorage(Storage):
+    """TinyDB storage over one sealed file, with the parsed data cached in memory.
+
+    ``read()`` hands TinyDB a shallow copy so that a failed write cannot leave the
+    cache holding changes that never reached the disk.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        self._cache: dict[str, Any] | None = None
+        self._loaded = False
+
+    def read(self) -> dict[str, Any] | None:
+        if not self._loaded:
+            try:
+                self._cache = read_sealed(self.path)
+            except FileNotFoundError:
+                self._cache = None
+            self._loaded = True
+        if self._cache is None:
+            return None
+        return {name: dict(table) for name, table in self._cache.items()}
+
+    def write(self, data: dict[str, Any]) -> None:
+        if self.readonly:
+            from villageboard.domain.errors import ReadOnlyError
+
+            raise ReadOnlyError()
+        blob = seal(data)
+        try:
+            atomic_write(self.path, blob)
+        except Exception:
+            self._cache = None
+            self._loaded = False
+            raise
+        self._cache = data
+        self._loaded = True
+
+    def peek(self) -> dict[str, Any]:
+        """The cached data itself, for read-only use inside the store."""
+        self.read()
+        return self._cache or {}
+
+    def close(self) -> None:
+        self._cache = None
+        self._loaded = False

@@ -1,0 +1,471 @@
+"""The store: partitioned TinyDB files, a redo journal, persisted counters and a lock.
+
+Layout of a data directory::
+
+    villageboard.json              what this folder is, and its schema version
+    registry.json                  settings, villages, groups, programs
+    households/<village>.json      the household registry, one file a village
+    counters.json                  record-number counters (never go back)
+    HEAD.json                      seq and hash of the last applied journal entry
+    journal/000001.jsonl           the hash-chained journal (redo log)
+    years/2026/applications/<program>/<village>.json
+    years/2026/notices.json        notice versions (metadata)
+    years/2026/snapshots/<code>-v<version>.json   frozen notice rows (write once)
+    years/2026/objections.json, years/2026/calls.json
+    attachments/                   posting photos, by SHA-256
+
+A transaction is appended to the journal and fsynced first (the commit point), then
+applied to each file it touches, then the counters and HEAD are written. A crash at
+any point after the journal append is finished (redone) on the next open; a crash
+before it leaves no trace. Only one process writes at a time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import OrderedDict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import filelock
+import orjson
+from tinydb import TinyDB
+
+from villageboard.domain.errors import (
+    ArchivedError,
+    DamagedError,
+    LockedError,
+    ReadOnlyError,
+    StorageError,
+    VBError,
+)
+from villageboard.store import storage as st
+from villageboard.store.journal import GENESIS, Journal
+
+SCHEMA_VERSION = 1
+META = "villageboard.json"
+REGISTRY = "registry.json"
+COUNTERS = "counters.json"
+HEAD = "HEAD.json"
+JOURNAL_DIR = "journal"
+LOCK = ".lock"
+ATTACHMENTS = "attachments"
+CACHE_FILES = 600
+#: Folders that hold partitioned data files.
+DATA_FOLDERS = ("households", "years")
+
+#: migrations[n] turns a schema-n data dir into schema n+1 (run after a backup).
+MIGRATIONS: dict[int, Any] = {}
+
+
+def now_iso() -> str:
+    return dt.datetime.now().replace(microsecond=0).isoformat()
+
+
+def is_data_dir(root: Path) -> bool:
+    return (root / META).is_file()
+
+
+def is_empty_dir(root: Path) -> bool:
+    return not root.exists() or not any(p for p in root.iterdir() if p.name != LOCK)
+
+
+class Store:
+    """One open data directory. Use :meth:`open`; close when done."""
+
+    def __init__(self, root: Path, readonly: bool) -> None:
+        self.root = Path(root)
+        self.readonly = readonly
+        self.operator = ""
+        self.lock: filelock.BaseFileLock | None = None
+        self.journal = Journal(self.root / JOURNAL_DIR)
+        self.counters: dict[str, int] = {}
+        self.head: dict[str, Any] = {"seq": 0, "hash": GENESIS}
+        self.meta: dict[str, Any] = {}
+        self._files: OrderedDict[str, st.SealedStorage] = OrderedDict()
+        self._pinned: dict[str, st.SealedStorage] = {}
+        self.listeners: list[Any] = []
+        self.recovered = False
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def create(cls, root: Path, meta: dict[str, Any] | None = None) -> Store:
+        """Make a new data dir (refusing a non-empty one) and open it for writing."""
+        root = Path(root)
+        if not is_empty_dir(root):
+            raise VBError(f"文件夹 {root} 里已经有内容。为防止覆盖，请换一个空文件夹。")
+        root.mkdir(parents=True, exist_ok=True)
+        store = cls(root, readonly=False)
+        store._acquire()
+        body = {"format": "villageboard", "schema": SCHEMA_VERSION, "created": now_iso()}
+        body.update(meta or {})
+        st.atomic_write(root / META, st.seal(body))
+        st.atomic_write(root / COUNTERS, st.seal({}))
+        st.atomic_write(root / HEAD, st.seal(store.head))
+        store.meta = body
+        return store
+
+    @classmethod
+    def open(cls, root: Path, readonly: bool = False, fallback_readonly: bool = False) -> Store:
+        """Open an existing data dir. A second writer gets :class:`LockedError`, or a
+        read-only store when ``fallback_readonly`` is set."""
+        root = Path(root)
+        if not is_data_dir(root):
+            if is_empty_dir(root):
+                raise VBError(
+                    f"数据文件夹 {root} 还没有建立乡镇数据。请先运行 villageboard init（正式使用）"
+                    "或 villageboard demo（演示数据）。"
+                )
+            raise VBError(f"文件夹 {root} 不是本程序的数据文件夹（缺少 {META}）。")
+        store = cls(root, readonly=readonly)
+        if not readonly:
+            try:
+                store._acquire()
+            except LockedError:
+                if not fallback_readonly:
+                    raise
+                store.readonly = True
+        try:
+            store._load()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _acquire(self) -> None:
+        self.lock = filelock.FileLock(str(self.root / LOCK), timeout=0)
+        try:
+            self.lock.acquire()
+        except filelock.Timeout:
+            self.lock = None
+            raise LockedError(self.root) from None
+
+    def _load(self) -> None:
+        if not self.readonly:
+            self.clean_temp_files()
+        self.meta = st.read_sealed(self.root / META)
+        schema = self.meta.get("schema", 0)
+        if schema > SCHEMA_VERSION:
+            raise VBError(f"数据文件夹是新版本程序（格式{schema}）建立的，请升级本程序后再打开。")
+        try:
+            self.counters = st.read_sealed(self.root / COUNTERS)
+        except FileNotFoundError:
+            raise DamagedError(self.root / COUNTERS, "文件不见了") from None
+        try:
+            self.head = st.read_sealed(self.root / HEAD)
+        except FileNotFoundError:
+            raise DamagedError(self.root / HEAD, "文件不见了") from None
+        self.journal.load_tail(repair=not self.readonly)
+        self._recover()
+        self._pin(REGISTRY)
+        if schema < SCHEMA_VERSION and not self.readonly:
+            self._migrate(schema)
+
+    def _recover(self) -> None:
+        j = self.journal
+        seg = j._seg or (self.root / JOURNAL_DIR)
+        hseq, hhash = self.head.get("seq", 0), self.head.get("hash", GENESIS)
+        if j.last_seq == hseq:
+            if j.last_hash != hhash:
+                raise DamagedError(seg, "修改记录与最后保存的位置对不上")
+            return
+        if j.last_seq == hseq + 1 and j.last_entry and j.last_entry.get("prev") == hhash:
+            # The last transaction reached the journal but maybe not every file.
+            if self.readonly:
+                return
+            self._apply(j.last_entry)
+            self.recovered = True
+            return
+        if j.last_seq < hseq:
+            raise DamagedError(seg, f"修改记录少了（只到第{j.last_seq}条，应有第{hseq}条）")
+        raise DamagedError(seg, "修改记录与数据对不上")
+
+    def _migrate(self, schema: int) -> None:
+        from villageboard.store.backup import make_backup
+
+        make_backup(self, reason=f"升级数据格式{schema}到{SCHEMA_VERSION}之前")
+        while schema < SCHEMA_VERSION:
+            MIGRATIONS[schema](self)
+            schema += 1
+        self.meta["schema"] = schema
+        st.atomic_write(self.root / META, st.seal(self.meta))
+
+    def clean_temp_files(self) -> int:
+        n = 0
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                if name.endswith(st.TMP_SUFFIX):
+                    try:
+                        os.unlink(os.path.join(dirpath, name))
+                        n += 1
+                    except OSError:
+                        pass
+        return n
+
+    def close(self) -> None:
+        self.journal.close()
+        for s in list(self._files.values()) + list(self._pinned.values()):
+            s.close()
+        self._files.clear()
+        self._pinned.clear()
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ reading
+    def _pin(self, rel: str) -> st.SealedStorage:
+        s = self._pinned.get(rel)
+        if s is None:
+            s = st.SealedStorage(self.root / rel, readonly=self.readonly)
+            s.read()
+            self._pinned[rel] = s
+        return s
+
+    def _storage(self, rel: str) -> st.SealedStorage:
+        if rel in self._pinned:
+            return self._pinned[rel]
+        s = self._files.get(rel)
+        if s is None:
+            s = st.SealedStorage(self.root / rel, readonly=self.readonly)
+            self._files[rel] = s
+            if len(self._files) > CACHE_FILES:
+                _old, evicted = self._files.popitem(last=False)
+                evicted.close()
+        else:
+            self._files.move_to_end(rel)
+        return s
+
+    def table(self, rel: str, table: str) -> dict[str, dict[str, Any]]:
+        """All docs of one table, keyed by the doc id as a string. Read-only: callers
+        must copy before changing anything."""
+        return self._storage(rel).peek().get(table, {})
+
+    def get(self, rel: str, table: str, key: int) -> dict[str, Any] | None:
+        doc = self.table(rel, table).get(str(key))
+        return orjson.loads(orjson.dumps(doc)) if doc is not None else None
+
+    def tinydb(self, rel: str) -> TinyDB:
+        """A TinyDB over one file, for queries with ``tinydb.Query``. Read-only."""
+        storage = self._storage(rel)
+
+        class _Shared(st.Storage):  # hand TinyDB the already-loaded storage
+            def __init__(self) -> None:
+                pass
+
+            def read(self) -> dict[str, Any] | None:
+                return storage.read()
+
+            def write(self, data: dict[str, Any]) -> None:
+                raise ReadOnlyError()
+
+        return TinyDB(storage=_Shared)
+
+    def exists(self, rel: str) -> bool:
+        return (self.root / rel).is_file()
+
+    def list_files(self, prefix: str) -> list[str]:
+        """Relative paths of data files under a folder, sorted."""
+        base = self.root / prefix
+        if not base.is_dir():
+            return []
+        out = []
+        for dirpath, _dirs, files in os.walk(base):
+            for name in files:
+                if name.endswith(".json") and not name.startswith("."):
+                    out.append(Path(dirpath, name).relative_to(self.root).as_posix())
+        return sorted(out)
+
+    def years(self) -> list[int]:
+        base = self.root / "years"
+        if not base.is_dir():
+            return []
+        return sorted(int(p.name) for p in base.iterdir() if p.name.isdigit())
+
+    def forget(self, rel: str) -> None:
+        """Drop a cached file (bulk readers use this to bound memory)."""
+        s = self._files.pop(rel, None)
+        if s is not None:
+            s.close()
+
+    def read_raw(self, rel: str) -> Any:
+        """Read and verify one sealed file without caching it."""
+        return st.read_sealed(self.root / rel)
+
+    # ------------------------------------------------------------------ writing
+    def begin(self, action: str) -> Tx:
+        if self.readonly:
+            raise ReadOnlyError()
+        return Tx(self, action)
+
+    def _commit(self, tx: Tx) -> int:
+        if not tx.changes and not tx.counters:
+            return self.journal.last_seq
+        body = {
+            "ts": now_iso(),
+            "op": self.operator,
+            "action": tx.action,
+            "changes": [
+                {"f": f, "t": t, "k": k, "b": c["b"], "a": c["a"]} for (f, t, k), c in tx.changes.items()
+            ],
+            "counters": tx.counters,
+        }
+        j = self.journal
+        prev = (j.last_entry, j.last_seq, j.last_hash)
+        entry = j.make_entry(body)
+        _seg, offset = j.append(entry)
+        try:
+            self._apply(entry)
+        except StorageError:
+            self._undo(entry, offset, prev)
+            raise
+        for fn in self.listeners:
+            fn(entry)
+        return entry["seq"]
+
+    def _undo(self, entry: dict[str, Any], offset: int, prev: tuple[Any, int, str]) -> None:
+        """Best effort after a failed apply: put back files already written, then cut
+        the entry from the journal, so the failed save leaves no trace."""
+        by_file: dict[str, list[dict[str, Any]]] = {}
+        for c in entry["changes"]:
+            by_file.setdefault(c["f"], []).append(c)
+        for rel, changes in by_file.items():
+            s = self._storage(rel)
+            data = s.read() or {}
+            if not any(data.get(c["t"], {}).get(str(c["k"]), {}).get("_jseq") == entry["seq"] for c in changes):
+                continue
+            for c in changes:
+                tbl = data.setdefault(c["t"], {})
+                if c["b"] is None:
+                    tbl.pop(str(c["k"]), None)
+                else:
+                    tbl[str(c["k"])] = c["b"]
+            try:
+                s.write(data)
+            except StorageError:
+                return  # leave the journal entry: the next open finishes the save
+        self.journal.rollback(offset, *prev)
+        self.counters = st.read_sealed(self.root / COUNTERS)
+
+    def _apply(self, entry: dict[str, Any]) -> None:
+        seq = entry["seq"]
+        by_file: dict[str, list[dict[str, Any]]] = {}
+        for c in entry["changes"]:
+            by_file.setdefault(c["f"], []).append(c)
+        for rel, changes in by_file.items():
+            s = self._storage(rel)
+            data = s.read() or {}
+            for c in changes:
+                doc = dict(c["a"])
+                doc["_jseq"] = seq
+                data.setdefault(c["t"], {})[str(c["k"])] = doc
+            s.write(data)
+        if entry.get("counters"):
+            merged = dict(self.counters)
+            for name, value in entry["counters"].items():
+                merged[name] = max(merged.get(name, 0), value)
+            st.atomic_write(self.root / COUNTERS, st.seal(merged))
+            self.counters = merged
+        head = {"seq": seq, "hash": entry["hash"]}
+        st.atomic_write(self.root / HEAD, st.seal(head))
+        self.head = head
+
+    # ------------------------------------------------------------------ attachments
+    def put_attachment(self, data: bytes, suffix: str) -> tuple[str, str]:
+        """Store a file by content hash; returns (relative path, sha256)."""
+        import hashlib
+
+        if self.readonly:
+            raise ReadOnlyError()
+        digest = hashlib.sha256(data).hexdigest()
+        rel = f"{ATTACHMENTS}/{digest}{suffix.lower()}"
+        path = self.root / rel
+        if not path.exists():
+            st.atomic_write(path, data)
+        return rel, digest
+
+    def attachment_path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def data_files(self) -> Iterator[Path]:
+        """Every sealed data file, for checks and backups."""
+        for name in (META, REGISTRY, COUNTERS, HEAD):
+            p = self.root / name
+            if p.exists():
+                yield p
+        for folder in DATA_FOLDERS:
+            base = self.root / folder
+            if base.is_dir():
+                for dirpath, dirs, files in os.walk(base):
+                    dirs.sort()
+                    for f in sorted(files):
+                        if f.endswith(".json") and not f.startswith("."):
+                            yield Path(dirpath, f)
+
+
+class Tx:
+    """Collects changes; :meth:`commit` makes them durable all at once."""
+
+    def __init__(self, store: Store, action: str) -> None:
+        self.store = store
+        self.action = action
+        self.changes: dict[tuple[str, str, int], dict[str, Any]] = {}
+        self.counters: dict[str, int] = {}
+        self.done = False
+
+    def next_number(self, counter: str) -> int:
+        value = self.counters.get(counter, self.store.counters.get(counter, 0)) + 1
+        self.counters[counter] = value
+        return value
+
+    def current(self, rel: str, table: str, key: int) -> dict[str, Any] | None:
+        pending = self.changes.get((rel, table, key))
+        if pending is not None:
+            return pending["a"]
+        return self.store.get(rel, table, key)
+
+    def put(self, rel: str, table: str, key: int, doc: dict[str, Any]) -> None:
+        """Insert or replace one document with ``doc`` (a full document)."""
+        ident = (rel, table, int(key))
+        if ident in self.changes:
+            before = self.changes[ident]["b"]
+        else:
+            before = self.store.get(rel, table, key)
+        if before is not None and before.get("_readonly"):
+            raise ArchivedError(before.get("_what", "该记录"))
+        after = {k: v for k, v in doc.items() if k != "_jseq"}
+        if before is not None:
+            before = {k: v for k, v in before.items() if k != "_jseq"}
+            if "_ctr" in before:
+                after.setdefault("_ctr", before["_ctr"])
+        self.changes[ident] = {"b": before, "a": orjson.loads(orjson.dumps(after))}
+
+    def insert(self, rel: str, table: str, counter: str, doc: dict[str, Any], key_field: str | None = "id") -> int:
+        """Insert a new document numbered from ``counter``; returns the number."""
+        key = self.next_number(counter)
+        doc = dict(doc)
+        if key_field:
+            doc[key_field] = key
+        doc["_ctr"] = counter
+        self.put(rel, table, key, doc)
+        return key
+
+    def commit(self) -> int:
+        if self.done:
+            raise RuntimeError("transaction already committed")
+        self.done = True
+        return self.store._commit(self)
+
+    def __enter__(self) -> Tx:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None and not self.done:
+            self.commit()

@@ -1,0 +1,63 @@
+"""Shared fixtures: a frozen date, a throwaway data dir, and a small demo township built
+once per session and copied for each test that needs one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+TODAY = dt.date(2026, 11, 28)
+DEMO_HOUSEHOLDS = 240
+DEMO_VILLAGES = 4
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test touches the real user data directory; dates are frozen for the CLI."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("VILLAGEBOARD_HOME", str(home))
+    monkeypatch.setenv("VILLAGEBOARD_TODAY", TODAY.isoformat())
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from villageboard.services.demo import build_demo
+
+    root = tmp_path_factory.mktemp("demo-template") / "data"
+    build_demo(root, households=DEMO_HOUSEHOLDS, villages=DEMO_VILLAGES, seed=7, today=TODAY).close()
+    return root
+
+
+@pytest.fixture
+def demo_dir(demo_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo township."""
+    dest = tmp_path / "data"
+    shutil.copytree(demo_template, dest)
+    return dest
+
+
+@pytest.fixture
+def svc(demo_dir: Path):
+    from villageboard.services import Services
+
+    s = Services.open(demo_dir, today=TODAY, operator="测试")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def empty_svc(tmp_path: Path):
+    from villageboard.domain.models import Township
+    from villageboard.services.township import init_township
+
+    s = init_township(
+        tmp_path / "data",
+        Township(name="岳阳镇", county="古县", code="141025", hotline="0357-5221234"),
+        operator="测试",
+    )
+    s._today = TODAY
+    yield s
+    s.close()

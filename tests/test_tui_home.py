@@ -1,0 +1,47 @@
+"""The app opens on the demo township and shows it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import DataTable, Static
+
+from tests.conftest import TODAY
+from villageboard.tui.app import make_app
+
+
+async def test_app_opens_on_demo_and_shows_township(demo_dir: Path) -> None:
+    app = make_app(demo_dir, today=TODAY)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        text = str(app.screen.query_one("#township", Static).render())
+        assert "岳阳镇" in text and "古县" in text
+        assert "岳阳镇" in app.sub_title
+        households = str(app.screen.query_one("#count-households", Static).render())
+        assert "240" in households
+        assert app.screen.query_one("#posted", DataTable).row_count >= 1
+
+
+async def test_app_on_locked_data_opens_read_only(demo_dir: Path) -> None:
+    from villageboard.store import Store
+
+    writer = Store.open(demo_dir)
+    try:
+        app = make_app(demo_dir, today=TODAY)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            assert app.svc is not None and app.svc.readonly
+            assert "只读" in app.sub_title
+    finally:
+        writer.close()
+
+
+async def test_app_on_damaged_data_names_the_file(demo_dir: Path) -> None:
+    reg = demo_dir / "registry.json"
+    reg.write_bytes(b"\0" * 64)
+    app = make_app(demo_dir, today=TODAY)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        msg = str(app.screen.query_one("#fatal-message", Static).render())
+        assert "registry.json" in msg
+    assert reg.read_bytes() == b"\0" * 64

@@ -1,0 +1,125 @@
+"""`villageboard` entry point. With no command it opens the terminal app.
+
+Command modules register their subcommands; each handler gets the parsed args and
+returns an exit code. A :class:`VBError` becomes one Chinese message and exit 1; a
+usage error exits 2; no traceback ever reaches the clerk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import importlib.util
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from villageboard import locations
+from villageboard.domain.errors import DamagedError, VBError
+
+COMMAND_MODULES = ("core", "money", "notices", "phone")
+ENV_TODAY = "VILLAGEBOARD_TODAY"
+
+
+class ChineseParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"命令用法有误：{message}\n（加 -h 查看说明）\n")
+        raise SystemExit(2)
+
+
+def today_override() -> dt.date | None:
+    """Tests and demonstrations can freeze the date with VILLAGEBOARD_TODAY=YYYY-MM-DD."""
+    value = os.environ.get(ENV_TODAY)
+    return dt.date.fromisoformat(value) if value else None
+
+
+def data_dir_of(args: argparse.Namespace) -> Path:
+    return locations.data_dir(getattr(args, "data_dir", None))
+
+
+def open_services(args: argparse.Namespace, readonly: bool = False, fallback_readonly: bool = False):
+    """Open the data dir named by the arguments (the one place the CLI does so)."""
+    from villageboard.services import Services
+
+    svc = Services.open(
+        data_dir_of(args), readonly=readonly, fallback_readonly=fallback_readonly, today=today_override()
+    )
+    for msg in svc.open_messages:
+        print(msg, file=sys.stderr)
+    return svc
+
+
+def build_parser() -> ChineseParser:
+    parser = ChineseParser(
+        prog="villageboard",
+        description="村务公开栏工具包：涉农补贴申报、发放、公示、存档与电话查询。不带命令时打开操作界面。",
+    )
+    parser.add_argument("--data-dir", help="数据文件夹（默认：环境变量 VILLAGEBOARD_HOME，或系统的用户数据目录）")
+    parser.add_argument("--demo", action="store_true", help="打开演示乡镇（第一次会自动生成）")
+    parser.add_argument("--readonly", action="store_true", help="只读方式打开操作界面")
+    sub = parser.add_subparsers(dest="command", metavar="命令", parser_class=ChineseParser)
+    for name in COMMAND_MODULES:
+        modname = f"villageboard.cli.{name}"
+        if importlib.util.find_spec(modname) is None:
+            continue
+        importlib.import_module(modname).register(sub)
+    return parser
+
+
+def run_app(args: argparse.Namespace) -> int:
+    from villageboard.tui.app import make_app
+
+    if args.demo:
+        data = Path(args.data_dir).expanduser().resolve() if args.data_dir else locations.demo_data_dir()
+        from villageboard.store.store import is_data_dir
+
+        if not is_data_dir(data):
+            from villageboard.services.demo import build_demo
+
+            print(f"正在生成演示乡镇（{data}），第一次大约需要十几秒…", file=sys.stderr)
+            build_demo(data, today=today_override(), progress=lambda m: print(m, file=sys.stderr)).close()
+    else:
+        data = data_dir_of(args)
+    app = make_app(data, readonly=args.readonly, today=today_override())
+    app.run()
+    return app.return_code or 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            return run_app(args)
+        return int(args.handler(args) or 0)
+    except DamagedError as exc:
+        if exc.backup is None:
+            from villageboard.store.backup import last_backup
+
+            exc = DamagedError(exc.path, exc.reason, last_backup(data_dir_of(args)))
+        print(str(exc), file=sys.stderr)
+        return 1
+    except VBError as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("已取消。", file=sys.stderr)
+        return 130
+    except Exception:
+        log = Path(tempfile.gettempdir()) / "villageboard-error.log"
+        try:
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(f"--- {dt.datetime.now().isoformat()} {sys.argv}\n{traceback.format_exc()}\n")
+        except OSError:
+            pass
+        print(f"程序内部出错，操作没有完成。详细情况已记录在 {log}，请把这个文件发给技术人员。", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

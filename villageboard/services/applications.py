@@ -1,0 +1,267 @@
+"""Applications (申报): one household × program × year, with its payout fields."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from villageboard.domain.errors import NotFound, Problem, ValidationFailed, VBError
+from villageboard.domain.models import APP_FLOW, APP_STATUS, Application, Program
+from villageboard.domain.money import entitlement_fen
+from villageboard.domain.validate import check_quantity
+from villageboard.services.paths import (
+    app_counter,
+    app_number,
+    applications_dir,
+    applications_file,
+    parse_app_number,
+)
+
+if TYPE_CHECKING:
+    from villageboard.services.context import Services
+    from villageboard.store import Tx
+
+APPLICATIONS = "applications"
+
+
+class ApplicationService:
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+        self.store = svc.store
+        self._where: dict[int, dict[int, str]] = {}  # year -> number -> file
+        self._taken: dict[int, dict[tuple[int, str], int]] = {}  # year -> (household, program) -> number
+
+    # -- locating -----------------------------------------------------------------
+    def _year(self, year: int) -> dict[int, str]:
+        if year not in self._where:
+            where: dict[int, str] = {}
+            taken: dict[tuple[int, str], int] = {}
+            for rel in self.store.list_files(applications_dir(year)):
+                for key, doc in self.store.table(rel, APPLICATIONS).items():
+                    where[int(key)] = rel
+                    if not doc.get("void"):
+                        taken[(doc["household_id"], doc["program_code"])] = int(key)
+            self._where[year] = where
+            self._taken[year] = taken
+        return self._where[year]
+
+    def get(self, number: str | tuple[int, int]) -> Application:
+        year, n = parse_app_number(number) if isinstance(number, str) else number
+        rel = self._year(year).get(n)
+        if rel is None:
+            raise NotFound(f"没有编号为{app_number(year, n)}的申报")
+        return Application.from_dict(self.store.get(rel, APPLICATIONS, n) or {})
+
+    def files(self, year: int, program_code: str | None = None, village_id: int | None = None) -> list[str]:
+        files = self.store.list_files(applications_dir(year))
+        if program_code:
+            files = [f for f in files if f.split("/")[3] == program_code]
+        if village_id is not None:
+            files = [f for f in files if f.endswith(f"/{village_id:04d}.json")]
+        return files
+
+    def iter(self, year: int, program_code: str | None = None, village_id: int | None = None, include_void: bool = False) -> Iterator[Application]:
+        for rel in self.files(year, program_code, village_id):
+            for doc in self.store.table(rel, APPLICATIONS).values():
+                if include_void or not doc.get("void"):
+                    yield Application.from_dict(doc)
+
+    def list(self, year: int, program_code: str | None = None, village_id: int | None = None, include_void: bool = False) -> list[Application]:
+        return sorted(self.iter(year, program_code, village_id, include_void), key=lambda a: a.id)
+
+    def for_household(self, household_id: int, year: int) -> list[Application]:
+        self._year(year)
+        out = []
+        for (hid, _code), n in self._taken[year].items():
+            if hid == household_id:
+                out.append(self.get((year, n)))
+        return sorted(out, key=lambda a: a.id)
+
+    def existing(self, year: int, household_id: int, program_code: str) -> int | None:
+        self._year(year)
+        return self._taken[year].get((household_id, program_code))
+
+    # -- writing ------------------------------------------------------------------
+    def build(self, household_id: int, program: Program, quantity: object, remark: str = "", row: int | None = None) -> tuple[Application | None, list[Problem]]:
+        """Validate one application without saving it."""
+        problems: list[Problem] = []
+        try:
+            h = self.svc.registry.household(household_id)
+        except NotFound as exc:
+            return None, [Problem(str(exc), "农户", row)]
+        if h.void:
+            problems.append(Problem("该农户已作废", "农户", row))
+        q = check_quantity(quantity, program.max_quantity, program.unit)
+        problems += [Problem(e, "数量", row) for e in q.errors]
+        dup = self.existing(program.year, household_id, program.code)
+        if dup is not None:
+            problems.append(Problem(f"{h.name}本年度已申报过{program.name}（编号{app_number(program.year, dup)}）", "农户", row))
+        if problems:
+            return None, problems
+        qty: Decimal = q.value  # type: ignore[assignment]
+        app = Application(
+            year=program.year,
+            program_code=program.code,
+            household_id=h.id,
+            village_id=h.village_id,
+            group_id=h.group_id,
+            quantity=qty,
+            rate_fen=program.rate_fen,
+            amount_fen=entitlement_fen(qty, program.rate_fen, program.rounding),
+            remark=str(remark or "").strip(),
+            created=self.svc.now().isoformat(),
+        )
+        return app, []
+
+    def insert(self, app: Application, tx: Tx) -> Application:
+        rel = applications_file(app.year, app.program_code, app.village_id)
+        n = tx.insert(rel, APPLICATIONS, app_counter(app.year), app.to_dict(), key_field=None)
+        app.id = app_number(app.year, n)
+        doc = app.to_dict()
+        doc["_ctr"] = app_counter(app.year)
+        tx.put(rel, APPLICATIONS, n, doc)
+        self._year(app.year)[n] = rel
+        self._taken[app.year][(app.household_id, app.program_code)] = n
+        return app
+
+    def add(self, household_id: int, program_code: str, year: int, quantity: object, remark: str = "") -> Application:
+        program = self.svc.programs.get(year, program_code)
+        app, problems = self.build(household_id, program, quantity, remark)
+        if app is None:
+            raise ValidationFailed(problems, "申报有误，没有保存：")
+        with self.store.begin("申报.新增") as tx:
+            try:
+                self.insert(app, tx)
+            except BaseException:
+                self._forget(app)
+                raise
+        return app
+
+    def _forget(self, app: Application) -> None:
+        """Undo the in-memory index after a failed save."""
+        self._where.pop(app.year, None)
+        self._taken.pop(app.year, None)
+
+    def save(self, app: Application, action: str, tx: Tx | None = None) -> Application:
+        year, n = parse_app_number(app.id)
+        rel = self._year(year)[n]
+        doc = app.to_dict()
+        doc["_ctr"] = app_counter(year)
+        if tx is not None:
+            tx.put(rel, APPLICATIONS, n, doc)
+        else:
+            with self.store.begin(action) as t:
+                t.put(rel, APPLICATIONS, n, doc)
+        if app.void:
+            self._taken.get(year, {}).pop((app.household_id, app.program_code), None)
+        return app
+
+    def _check_editable(self, app: Application) -> None:
+        if app.void:
+            raise VBError(f"申报{app.id}已作废")
+        frozen = self.frozen_by_posted(app)
+        if frozen:
+            raise VBError(f"申报{app.id}已在公示{frozen}中，公示内容不能直接修改；如有错误请受理异议后做更正公示。")
+
+    def frozen_by_posted(self, app: Application) -> str:
+        """The code of a posted notice that shows this row, if any."""
+        if not app.frozen_by:
+            return ""
+        from villageboard.services.paths import notices_file
+
+        docs = self.store.table(notices_file(app.year), "notices").values()
+        live = {d["code"] for d in docs if d.get("state") == "posted"}
+        for code in app.frozen_by:
+            if code in live:
+                return code
+        return ""
+
+    def edit(self, number: str, quantity: object | None = None, remark: str | None = None) -> Application:
+        app = self.get(number)
+        self._check_editable(app)
+        if quantity is not None:
+            program = self.svc.programs.get(app.year, app.program_code)
+            q = check_quantity(quantity, program.max_quantity, program.unit)
+            if q.errors:
+                raise ValidationFailed([Problem(e, "数量") for e in q.errors], "申报有误，没有保存：")
+            app.quantity = q.value  # type: ignore[assignment]
+            # the row keeps the rate it was calculated with
+            app.amount_fen = entitlement_fen(app.quantity, app.rate_fen, program.rounding)
+        if remark is not None:
+            app.remark = remark.strip()
+        return self.save(app, "申报.修改")
+
+    def set_status(self, number: str, status: str, reason: str = "", tx: Tx | None = None) -> Application:
+        """Move along 申报 → 村审核 → 乡镇审核 → 通过, or to 不通过 with a reason."""
+        app = self.get(number)
+        if app.void:
+            raise VBError(f"申报{app.id}已作废")
+        if status not in APP_STATUS:
+            raise VBError(f"状态只能是：{'、'.join(APP_STATUS.values())}")
+        cur = app.status
+        if status == "rejected":
+            if cur in ("approved", "rejected"):
+                raise VBError(f"申报{app.id}已是“{APP_STATUS[cur]}”，不能再改为不通过")
+            if not reason.strip():
+                raise VBError("不通过必须填写原因")
+            app.reject_reason = reason.strip()
+        elif cur == "rejected" and status == "applied":
+            app.reject_reason = ""
+        else:
+            if cur not in APP_FLOW or status not in APP_FLOW or APP_FLOW.index(status) != APP_FLOW.index(cur) + 1:
+                nxt = APP_FLOW[APP_FLOW.index(cur) + 1] if cur in APP_FLOW[:-1] else None
+                hint = f"下一步只能是“{APP_STATUS[nxt]}”" if nxt else "已是最终状态"
+                raise VBError(f"申报{app.id}现在是“{APP_STATUS[cur]}”，不能直接改为“{APP_STATUS[status]}”：{hint}")
+        if app.payout_status in ("issued", "paid"):
+            raise VBError(f"申报{app.id}已提交银行发放，不能再改状态")
+        app.status = status
+        return self.save(app, f"申报.{APP_STATUS[status]}", tx)
+
+    def void(self, number: str, reason: str) -> Application:
+        app = self.get(number)
+        if not reason.strip():
+            raise VBError("作废需要填写原因")
+        self._check_editable(app)
+        if app.payout_status in ("issued", "paid"):
+            raise VBError(f"申报{app.id}已提交银行发放，不能作废")
+        app.void, app.void_reason = True, reason.strip()
+        return self.save(app, "申报.作废")
+
+    def add_many(self, items: Iterable[tuple[int, str, int, object, str]], action: str = "申报.批量新增") -> list[Application]:
+        """All or nothing: (household_id, program_code, year, quantity, remark) items."""
+        built: list[Application] = []
+        problems: list[Problem] = []
+        programs: dict[tuple[int, str], Program] = {}
+        seen: set[tuple[int, int, str]] = set()
+        for row, (hid, code, year, qty, remark) in enumerate(items, 1):
+            key = (year, code)
+            if key not in programs:
+                programs[key] = self.svc.programs.get(year, code)
+            if (year, hid, code) in seen:
+                problems.append(Problem("同一农户同一项目重复出现", "农户", row))
+                continue
+            seen.add((year, hid, code))
+            app, probs = self.build(hid, programs[key], qty, remark, row)
+            problems += probs
+            if app is not None:
+                built.append(app)
+        if problems:
+            raise ValidationFailed(problems, "申报有误，全部没有保存：")
+        with self.store.begin(action) as tx:
+            try:
+                for app in built:
+                    self.insert(app, tx)
+            except BaseException:
+                for app in built:
+                    self._forget(app)
+                raise
+        return built
+
+    def totals(self, apps: Iterable[Application]) -> dict[str, Any]:
+        apps = list(apps)
+        return {
+            "households": len({a.household_id for a in apps}),
+            "quantity": sum((a.quantity for a in apps), Decimal(0)),
+            "amount_fen": sum(a.amount_fen for a in apps),
+        }

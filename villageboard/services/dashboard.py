@@ -1,0 +1,85 @@
+"""What the home screen shows: the township at a glance and what is due."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from villageboard.domain.models import NOTICE_KINDS
+from villageboard.services.paths import notices_file
+
+if TYPE_CHECKING:
+    from villageboard.services.context import Services
+
+
+@dataclass
+class PostedNotice:
+    code: str
+    version: int
+    kind: str
+    village: str
+    program: str
+    start: dt.date
+    end: dt.date
+    days_left: int
+
+
+@dataclass
+class HomeSummary:
+    township: str
+    county: str
+    year: int
+    villages: int
+    households: int
+    applications: int
+    approved: int
+    paid: int
+    failed: int
+    amount_paid_fen: int
+    posted: list[PostedNotice] = field(default_factory=list)
+    due: list[str] = field(default_factory=list)
+    last_backup: str = ""
+
+
+def days_left(end: dt.date, today: dt.date) -> int:
+    """Calendar days the notice still hangs, counting today (0 once it has ended)."""
+    return max(0, (end - today).days + 1)
+
+
+def home_summary(svc: Services, year: int | None = None) -> HomeSummary:
+    from villageboard.store.backup import last_backup
+
+    today = svc.today()
+    year = year or today.year
+    t = svc.township
+    apps = svc.applications.list(year)
+    s = HomeSummary(
+        township=t.name, county=t.county, year=year,
+        villages=len(svc.registry.villages()), households=svc.registry.count(),
+        applications=len(apps),
+        approved=sum(1 for a in apps if a.status == "approved"),
+        paid=sum(1 for a in apps if a.payout_status == "paid"),
+        failed=sum(1 for a in apps if a.payout_status == "failed"),
+        amount_paid_fen=sum(a.amount_fen for a in apps if a.payout_status == "paid"),
+    )
+    names = {v.id: v.name for v in svc.registry.villages(include_void=True)}
+    programs = {p.code: p.name for p in svc.programs.list(year)}
+    for doc in svc.store.table(notices_file(year), "notices").values():
+        if doc.get("state") != "posted" or doc.get("void"):
+            continue
+        start, end = dt.date.fromisoformat(doc["start"]), dt.date.fromisoformat(doc["end"])
+        s.posted.append(PostedNotice(
+            code=doc["code"], version=doc.get("version", 1), kind=NOTICE_KINDS.get(doc["kind"], doc["kind"]),
+            village=names.get(doc["village_id"], "?"), program=programs.get(doc.get("program_code", ""), "全部项目"),
+            start=start, end=end, days_left=days_left(end, today),
+        ))
+    s.posted.sort(key=lambda n: (n.end, n.code))
+    if s.failed:
+        s.due.append(f"{s.failed}笔发放失败待更正账号后重新发放")
+    deadline = dt.date(year, 12, 31)
+    if today <= deadline:
+        s.due.append(f"年度汇总公示须在{deadline:%Y年%m月%d日}前张贴（还有{(deadline - today).days}天）")
+    b = last_backup(svc.root)
+    s.last_backup = b.stem.removeprefix("villageboard-")[:8] if b else ""
+    return s

@@ -1,0 +1,93 @@
+"""Payouts (发放): issuing approved rows to the bank, recording the bank's return,
+and reissuing failures after the account is corrected. Every attempt is kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from villageboard.domain.errors import VBError
+from villageboard.domain.models import Application, PayoutAttempt
+
+if TYPE_CHECKING:
+    from villageboard.services.context import Services
+    from villageboard.store import Tx
+
+FAIL_REASONS = ("账户冻结", "户名不符", "账户已销户", "账号不存在", "账户状态异常", "其他")
+
+
+class PayoutService:
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+
+    def payable(self, year: int, program_code: str) -> list[Application]:
+        """Approved rows not yet sent to the bank."""
+        return [
+            a
+            for a in self.svc.applications.list(year, program_code)
+            if a.status == "approved" and a.payout_status == ""
+        ]
+
+    def _attempt(self, app: Application, batch: str, date: dt.date) -> dict:
+        h = self.svc.registry.household(app.household_id)
+        if not h.card_account:
+            raise VBError(f"{h.name}（申报{app.id}）没有一卡通账号，不能发放")
+        return PayoutAttempt(
+            batch=batch, issued=date.isoformat(), account=h.card_account, bank=h.bank,
+            amount_fen=app.amount_fen, result="issued",
+        ).to_dict()
+
+    def issue(self, apps: list[Application], batch: str, tx: Tx) -> list[Application]:
+        """Mark rows as sent to the bank in ``batch`` (inside the caller's transaction)."""
+        today = self.svc.today()
+        for app in apps:
+            if app.status != "approved":
+                raise VBError(f"申报{app.id}还没有审核通过，不能发放")
+            if app.payout_status in ("issued", "paid"):
+                raise VBError(f"申报{app.id}已经提交过银行")
+            app.attempts = [*app.attempts, self._attempt(app, batch, today)]
+            app.payout_status = "issued"
+            self.svc.applications.save(app, "发放.提交银行", tx)
+        return apps
+
+    def record_result(self, app: Application, ok: bool, reason: str, date: dt.date, tx: Tx) -> Application:
+        """The bank's answer for the latest attempt."""
+        if app.payout_status != "issued" or not app.attempts:
+            raise VBError(f"申报{app.id}没有待回盘的发放记录")
+        last = dict(app.attempts[-1])
+        if ok:
+            last.update(result="paid", reason="", paid_date=date.isoformat())
+            app.payout_status = "paid"
+        else:
+            if not reason.strip():
+                raise VBError(f"申报{app.id}发放失败，必须有银行给出的原因")
+            last.update(result="failed", reason=reason.strip())
+            app.payout_status = "failed"
+        app.attempts = [*app.attempts[:-1], last]
+        return self.svc.applications.save(app, "发放.银行回盘", tx)
+
+    def reissue(self, app: Application, batch: str, tx: Tx) -> Application:
+        """Send a failed row again, to the household's current account."""
+        if app.payout_status != "failed":
+            raise VBError(f"申报{app.id}不是发放失败，不需要重新发放")
+        attempt = self._attempt(app, batch, self.svc.today())
+        prev = app.attempts[-1] if app.attempts else {}
+        if prev.get("account") == attempt["account"] and prev.get("reason") in ("账户已销户", "账号不存在", "户名不符"):
+            raise VBError(f"申报{app.id}上次因“{prev.get('reason')}”失败，账号还没有更正，请先修改该户的一卡通账号")
+        app.attempts = [*app.attempts, attempt]
+        app.payout_status = "issued"
+        return self.svc.applications.save(app, "发放.重新发放", tx)
+
+    @staticmethod
+    def last_failure(app: Application) -> str:
+        for a in reversed(app.attempts):
+            if a.get("result") == "failed":
+                return a.get("reason", "")
+        return ""
+
+    @staticmethod
+    def paid_date(app: Application) -> str:
+        for a in reversed(app.attempts):
+            if a.get("result") == "paid":
+                return a.get("paid_date", "")
+        return ""

@@ -1,0 +1,311 @@
+"""Villages, groups and households (农户名册)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from villageboard.domain.errors import NotFound, Problem, ValidationFailed, VBError
+from villageboard.domain.models import HOUSEHOLD_STATUS, Group, Household, Village
+from villageboard.domain.validate import (
+    check_card,
+    check_id_number,
+    check_name,
+    check_phone,
+)
+from villageboard.services.paths import REGISTRY, households_file
+
+if TYPE_CHECKING:
+    from villageboard.services.context import Services
+    from villageboard.store import Tx
+
+VILLAGES, GROUPS, HOUSEHOLDS = "villages", "groups", "households"
+
+HOUSEHOLD_LABELS = {
+    "name": "户主姓名",
+    "id_number": "身份证号",
+    "phone": "联系电话",
+    "card_account": "一卡通账号",
+    "bank": "开户银行",
+    "village": "村",
+    "group": "组",
+    "remark": "备注",
+}
+
+
+def normalise_village(name: str) -> str:
+    name = "".join(str(name).split())
+    return name
+
+
+def village_matches(typed: str, name: str) -> bool:
+    t = normalise_village(typed)
+    return t == name or t + "村" == name or t == name.removesuffix("村")
+
+
+class RegistryService:
+    """The household registry, kept fully in memory (it is small: ~10k households)."""
+
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+        self.store = svc.store
+        self.listeners: list[Callable[[Household], Any]] = []
+        self._households: dict[int, Household] | None = None
+        self._by_id_number: dict[str, int] = {}
+
+    # -- villages and groups ---------------------------------------------------------
+    def villages(self, include_void: bool = False) -> list[Village]:
+        docs = self.store.table(REGISTRY, VILLAGES).values()
+        out = [Village.from_dict(d) for d in docs]
+        return sorted((v for v in out if include_void or not v.void), key=lambda v: v.id)
+
+    def village(self, village_id: int) -> Village:
+        doc = self.store.table(REGISTRY, VILLAGES).get(str(village_id))
+        if doc is None:
+            raise NotFound(f"没有编号为{village_id}的村")
+        return Village.from_dict(doc)
+
+    def village_by_name(self, name: str) -> Village | None:
+        for v in self.villages():
+            if village_matches(name, v.name):
+                return v
+        return None
+
+    def require_village(self, name: str) -> Village:
+        v = self.village_by_name(name)
+        if v is None:
+            names = "、".join(x.name for x in self.villages()) or "（还没有村）"
+            raise VBError(f"没有叫“{name}”的村。现有的村：{names}")
+        return v
+
+    def groups(self, village_id: int | None = None) -> list[Group]:
+        docs = self.store.table(REGISTRY, GROUPS).values()
+        out = [Group.from_dict(d) for d in docs]
+        return sorted(
+            (g for g in out if not g.void and (village_id is None or g.village_id == village_id)),
+            key=lambda g: g.id,
+        )
+
+    def group(self, group_id: int) -> Group:
+        doc = self.store.table(REGISTRY, GROUPS).get(str(group_id))
+        if doc is None:
+            raise NotFound(f"没有编号为{group_id}的组")
+        return Group.from_dict(doc)
+
+    def group_by_name(self, village_id: int, name: str) -> Group | None:
+        n = "".join(str(name).split())
+        for g in self.groups(village_id):
+            if g.name == n or g.name == n + "组" or g.name.removesuffix("组") == n:
+                return g
+        return None
+
+    def add_village(self, name: str, tx: Tx | None = None) -> Village:
+        name = normalise_village(name)
+        if len(name) < 2:
+            raise VBError("村名至少2个字")
+        if self.village_by_name(name) is not None:
+            raise VBError(f"已经有“{name}”了")
+        return self._write(tx, "村.新增", lambda t: Village(id=t.insert(REGISTRY, VILLAGES, "village", Village(name=name).to_dict()), name=name))
+
+    def add_group(self, village_id: int, name: str, tx: Tx | None = None) -> Group:
+        name = "".join(str(name).split())
+        if not name:
+            raise VBError("组名不能为空")
+        if self.group_by_name(village_id, name) is not None:
+            raise VBError(f"该村已经有“{name}”了")
+        g = Group(village_id=village_id, name=name)
+        return self._write(tx, "组.新增", lambda t: Group(id=t.insert(REGISTRY, GROUPS, "group", g.to_dict()), village_id=village_id, name=name))
+
+    def _write(self, tx: Tx | None, action: str, fn: Callable[[Tx], Any]) -> Any:
+        if tx is not None:
+            return fn(tx)
+        with self.store.begin(action) as t:
+            return fn(t)
+
+    def place_label(self, village_id: int, group_id: int) -> str:
+        try:
+            v = self.village(village_id).name
+        except NotFound:
+            v = "?"
+        try:
+            g = self.group(group_id).name if group_id else ""
+        except NotFound:
+            g = ""
+        return v + g
+
+    # -- households -----------------------------------------------------------------
+    def _load(self) -> dict[int, Household]:
+        if self._households is None:
+            hs: dict[int, Household] = {}
+            for v in self.villages(include_void=True):
+                for doc in self.store.table(households_file(v.id), HOUSEHOLDS).values():
+                    h = Household.from_dict(doc)
+                    hs[h.id] = h
+            self._households = hs
+            self._by_id_number = {h.id_number: h.id for h in hs.values() if not h.void}
+        return self._households
+
+    def households(self, village_id: int | None = None, include_void: bool = False) -> list[Household]:
+        hs = self._load().values()
+        return sorted(
+            (h for h in hs if (include_void or not h.void) and (village_id is None or h.village_id == village_id)),
+            key=lambda h: h.id,
+        )
+
+    def household(self, household_id: int) -> Household:
+        h = self._load().get(household_id)
+        if h is None:
+            raise NotFound(f"没有编号为{household_id}的农户")
+        return Household.from_dict(h.to_dict())
+
+    def by_id_number(self, id_number: str) -> Household | None:
+        self._load()
+        hid = self._by_id_number.get(id_number.strip().upper())
+        return self.household(hid) if hid else None
+
+    def count(self) -> int:
+        return sum(1 for h in self._load().values() if not h.void)
+
+    def validate_household(self, data: dict[str, Any], row: int | None = None, exclude_id: int | None = None) -> tuple[dict[str, Any], list[Problem]]:
+        """Normalise and check a household's fields. Returns (clean values, problems);
+        problems flagged ``warning`` do not block a save."""
+        problems: list[Problem] = []
+        clean: dict[str, Any] = {}
+
+        def take(key: str, check: Any) -> None:
+            clean[key] = check.value
+            label = HOUSEHOLD_LABELS[key]
+            problems.extend(Problem(e, label, row) for e in check.errors)
+            problems.extend(Problem(w, label, row, warning=True) for w in check.warnings)
+
+        take("name", check_name(data.get("name", ""), "户主姓名"))
+        take("id_number", check_id_number(data.get("id_number", ""), self.svc.today()))
+        take("phone", check_phone(data.get("phone", "")))
+        take("card_account", check_card(data.get("card_account", "")))
+        clean["bank"] = str(data.get("bank") or "").strip()
+        clean["remark"] = str(data.get("remark") or "").strip()
+        idn = clean["id_number"]
+        if idn and not any(p.field == "身份证号" and not p.warning for p in problems):
+            other = self._load() and self._by_id_number.get(idn)
+            if other and other != exclude_id:
+                h = self._households[other]  # type: ignore[index]
+                problems.append(Problem(f"该身份证号已登记在 {self.place_label(h.village_id, h.group_id)} {h.name} 名下（户编号{h.id}）", "身份证号", row))
+        return clean, problems
+
+    def _resolve_place(self, data: dict[str, Any], row: int | None, problems: list[Problem]) -> tuple[int, int]:
+        vid = data.get("village_id")
+        gid = data.get("group_id") or 0
+        if not vid:
+            vname = str(data.get("village") or "").strip()
+            v = self.village_by_name(vname) if vname else None
+            if v is None:
+                problems.append(Problem(f"没有叫“{vname}”的村" if vname else "请选择村", "村", row))
+                return 0, 0
+            vid = v.id
+            gname = str(data.get("group") or "").strip()
+            if gname:
+                g = self.group_by_name(vid, gname)
+                if g is None:
+                    problems.append(Problem(f"{v.name}没有“{gname}”", "组", row))
+                else:
+                    gid = g.id
+        return int(vid), int(gid)
+
+    def add_household(self, data: dict[str, Any], tx: Tx | None = None) -> tuple[Household, list[Problem]]:
+        """Validate and save a new household. Returns it and any warnings."""
+        clean, problems = self.validate_household(data)
+        vid, gid = self._resolve_place(data, None, problems)
+        errors = [p for p in problems if not p.warning]
+        if errors:
+            raise ValidationFailed(errors, "农户信息有误，没有保存：")
+        h = Household(village_id=vid, group_id=gid, **clean)
+        doc = h.to_dict()
+
+        def run(t: Tx) -> Household:
+            h.id = t.insert(households_file(vid), HOUSEHOLDS, "household", doc)
+            return h
+
+        saved = self._write(tx, "农户.新增", run)
+        self._remember(saved)
+        return saved, [p for p in problems if p.warning]
+
+    def update_household(self, household_id: int, changes: dict[str, Any], tx: Tx | None = None) -> tuple[Household, list[Problem]]:
+        old = self.household(household_id)
+        if old.void:
+            raise VBError("该农户已作废，不能修改")
+        merged = old.to_dict()
+        merged.update({k: v for k, v in changes.items() if k in merged})
+        clean, problems = self.validate_household(merged, exclude_id=household_id)
+        vid, gid = int(merged["village_id"]), int(merged.get("group_id") or 0)
+        if (vid, gid) != (old.village_id, old.group_id):
+            try:
+                self.village(vid)
+                if gid and self.group(gid).village_id != vid:
+                    problems.append(Problem("所选的组不属于这个村", "组"))
+            except NotFound as exc:
+                problems.append(Problem(str(exc), "村"))
+        errors = [p for p in problems if not p.warning]
+        if errors:
+            raise ValidationFailed(errors, "农户信息有误，没有保存：")
+        new = Household.from_dict({**old.to_dict(), **clean, "village_id": vid, "group_id": gid})
+        for k in ("status", "status_date"):
+            if k in changes:
+                setattr(new, k, changes[k])
+
+        def run(t: Tx) -> Household:
+            if vid != old.village_id:
+                gone = old.to_dict()
+                gone.update(void=True, void_reason=f"迁到{self.place_label(vid, gid)}（同一编号）")
+                # the record moves files; the old file keeps a voided copy for history
+                t.put(households_file(old.village_id), HOUSEHOLDS, old.id, gone)
+            t.put(households_file(vid), HOUSEHOLDS, new.id, new.to_dict())
+            return new
+
+        saved = self._write(tx, "农户.修改", run)
+        self._remember(saved)
+        return saved, [p for p in problems if p.warning]
+
+    def set_status(self, household_id: int, status: str, date: dt.date | None, tx: Tx | None = None) -> Household:
+        if status not in HOUSEHOLD_STATUS:
+            raise VBError(f"状态只能是：{'、'.join(HOUSEHOLD_STATUS.values())}")
+        if status != "active" and date is None:
+            raise VBError("请填写已故或迁出的日期")
+        if date and date > self.svc.today():
+            raise VBError("日期不能晚于今天")
+        h, _ = self.update_household(household_id, {"status": status, "status_date": date if status != "active" else None}, tx)
+        return h
+
+    def void_household(self, household_id: int, reason: str) -> Household:
+        if not reason.strip():
+            raise VBError("作废需要填写原因")
+        h = self.household(household_id)
+        h.void, h.void_reason = True, reason.strip()
+        with self.store.begin("农户.作废") as t:
+            t.put(households_file(h.village_id), HOUSEHOLDS, h.id, h.to_dict())
+        self._remember(h)
+        return h
+
+    def _remember(self, h: Household) -> None:
+        hs = self._load()
+        old = hs.get(h.id)
+        if old is not None and self._by_id_number.get(old.id_number) == h.id:
+            del self._by_id_number[old.id_number]
+        hs[h.id] = Household.from_dict(h.to_dict())
+        if not h.void:
+            self._by_id_number[h.id_number] = h.id
+        for fn in self.listeners:
+            fn(h)
+
+    def add_households_bulk(self, rows: Iterable[dict[str, Any]], tx: Tx) -> list[Household]:
+        """Insert many already-validated households inside the caller's transaction."""
+        out = []
+        for data in rows:
+            h = Household.from_dict(data)
+            h.id = tx.insert(households_file(h.village_id), HOUSEHOLDS, "household", h.to_dict())
+            out.append(h)
+        return out
+
+    def remember_all(self, households: Iterable[Household]) -> None:
+        for h in households:
+            self._remember(h)

@@ -1,0 +1,68 @@
+"""Setting up a township: `villageboard init` and the settings screen."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+
+from villageboard.domain.errors import Problem, ValidationFailed
+from villageboard.domain.models import Township
+from villageboard.domain.validate import check_phone
+from villageboard.services.context import SETTINGS_TABLE, Services
+from villageboard.store.store import REGISTRY, now_iso
+
+
+def validate_township(t: Township) -> list[Problem]:
+    problems = []
+    if len(t.name.strip()) < 2:
+        problems.append(Problem("乡镇名称至少2个字", "乡镇名称"))
+    if len(t.county.strip()) < 2:
+        problems.append(Problem("县名称至少2个字", "县"))
+    if not re.fullmatch(r"\d{6}", t.code or ""):
+        problems.append(Problem("乡镇代码应为6位数字（如县的行政区划代码141025）", "代码"))
+    for label, value in (("咨询电话", t.hotline), ("监督电话", t.supervision_hotline)):
+        if value:
+            c = check_phone(value)
+            problems += [Problem(e, label) for e in c.errors]
+    if not t.hotline:
+        problems.append(Problem("请填写咨询电话，公示上要印", "咨询电话"))
+    return problems
+
+
+def init_township(
+    data_dir: Path,
+    township: Township,
+    operator: str | None = None,
+) -> Services:
+    """Create a new data dir for a real township, with an empty registry."""
+    problems = validate_township(township)
+    if problems:
+        raise ValidationFailed(problems, "乡镇信息有误，没有建立：")
+    svc = Services.create(data_dir, operator=operator)
+    t = Township.from_dict(township.to_dict())
+    t.tag_key = secrets.token_hex(32)
+    t.created = now_iso()
+    if not t.issuing_units:
+        t.issuing_units = [f"{t.name}人民政府"]
+    with svc.store.begin("乡镇.建立") as tx:
+        tx.put(REGISTRY, SETTINGS_TABLE, 1, t.to_dict())
+    return svc
+
+
+def update_settings(svc: Services, **fields: object) -> Township:
+    """Change township settings (never the tag key)."""
+    current = svc.township
+    data = current.to_dict()
+    for k, v in fields.items():
+        if k in ("tag_key", "created"):
+            continue
+        if k in data:
+            data[k] = v
+    t = Township.from_dict(data)
+    problems = validate_township(t)
+    if problems:
+        raise ValidationFailed(problems, "乡镇信息有误，没有保存：")
+    with svc.store.begin("乡镇.修改设置") as tx:
+        tx.put(REGISTRY, SETTINGS_TABLE, 1, t.to_dict())
+    return t

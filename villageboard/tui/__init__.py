@@ -1,0 +1,1 @@
+"""The clerk's terminal app (Textual). The only package that imports Textual."""

@@ -3,6 +3,7 @@ strings, dates as ISO strings, money as integer fen."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import types
@@ -36,21 +37,22 @@ UNITS = ("亩", "头", "只", "台", "户", "套", "株", "人")
 QUESTION_TYPES = ("补贴金额", "发放时间", "异议", "政策咨询", "其他")
 
 
-def _convert(tp: Any, value: Any) -> Any:
-    """Turn a JSON value back into the annotated Python type."""
-    if value is None:
-        return None
+def _converter(tp: Any) -> Any:
+    """A function turning a JSON value into the annotated type, or None when the JSON
+    value is already right. Worked out once per field, not per record."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _convert(args[0], value) if args else value
+        return _converter(args[0]) if args else None
     if tp is Decimal:
-        return Decimal(str(value))
+        return lambda v: Decimal(str(v))
     if tp is dt.date:
-        return dt.date.fromisoformat(value) if isinstance(value, str) else value
+        return lambda v: dt.date.fromisoformat(v) if isinstance(v, str) else v
     if tp is dt.datetime:
-        return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    return value
+        return lambda v: dt.datetime.fromisoformat(v) if isinstance(v, str) else v
+    if origin in (list, dict) or tp in (list, dict):
+        return copy.deepcopy  # never share a mutable value with the store's cache
+    return None
 
 
 def _plain(value: Any) -> Any:
@@ -78,14 +80,16 @@ class Record:
 
     @classmethod
     def from_dict(cls: type[T], data: dict[str, Any]) -> T:
-        hints = cls.__dict__.get("_resolved_hints")
-        if hints is None:
+        plan = cls.__dict__.get("_plan")
+        if plan is None:
             hints = typing.get_type_hints(cls)
-            cls._resolved_hints = hints  # type: ignore[attr-defined]
+            plan = [(f.name, _converter(hints[f.name])) for f in dataclasses.fields(cls)]
+            cls._plan = plan  # type: ignore[attr-defined]
         kwargs = {}
-        for f in dataclasses.fields(cls):
-            if f.name in data:
-                kwargs[f.name] = _convert(hints[f.name], data[f.name])
+        for name, conv in plan:
+            if name in data:
+                v = data[name]
+                kwargs[name] = conv(v) if conv is not None and v is not None else v
         return cls(**kwargs)
 
 

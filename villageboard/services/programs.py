@@ -63,9 +63,9 @@ class ProgramService:
         return sorted({p.year for p in self.list()})
 
     def _key(self, year: int, code: str) -> int | None:
-        for k, p in self._docs():
-            if p.year == year and p.code == code:
-                return k
+        for k, d in self.store.table(REGISTRY, PROGRAMS).items():
+            if d.get("year") == year and d.get("code") == code:
+                return int(k)
         return None
 
     def get(self, year: int, code: str) -> Program:
@@ -159,3 +159,14 @@ class ProgramService:
             if not value or (isinstance(value, str) and not value.strip()):
                 missing.append(label)
         return missing
+
+    def require_guide(self, p: Program) -> None:
+        """Refuse to go on (e.g. make a notice) while the application guide is
+        incomplete: the catalogue requires every notice to tell villagers who may
+        apply, the rate, the procedure, the materials, where and whom to ask."""
+        missing = self.missing_guide(p)
+        if missing:
+            raise VBError(
+                f"{p.year}年“{p.name}”（{p.code}）的申报指南还不完整，缺少：{'、'.join(missing)}。"
+                f"请先补齐（villageboard program edit {p.code} --year {p.year} …）再做公示。"
+            )

@@ -15,9 +15,12 @@ from villageboard.store.store import REGISTRY
 
 if TYPE_CHECKING:
     from villageboard.services.applications import ApplicationService
+    from villageboard.services.flags import FlagService
+    from villageboard.services.notices import NoticeService
     from villageboard.services.payouts import PayoutService
     from villageboard.services.programs import ProgramService
     from villageboard.services.registry import RegistryService
+    from villageboard.services.transfer import TransferService
 
 SETTINGS_TABLE = "settings"
 
@@ -61,6 +64,9 @@ class Services:
         if store.recovered:
             svc.open_messages.append("上次保存时程序意外中断，已按修改记录补全。")
         if run_open_hooks and not store.readonly:
+            msg = svc.notices.archive_due()
+            if msg:
+                svc.open_messages.append(msg)
             for hook in ON_OPEN:
                 msg = hook(svc)
                 if msg:
@@ -128,3 +134,21 @@ class Services:
         from villageboard.services.payouts import PayoutService
 
         return PayoutService(self)
+
+    @cached_property
+    def flags(self) -> FlagService:
+        from villageboard.services.flags import FlagService
+
+        return FlagService(self)
+
+    @cached_property
+    def transfer(self) -> TransferService:
+        from villageboard.services.transfer import TransferService
+
+        return TransferService(self)
+
+    @cached_property
+    def notices(self) -> NoticeService:
+        from villageboard.services.notices import NoticeService
+
+        return NoticeService(self)

@@ -224,9 +224,69 @@ def build_demo(
                         svc.payouts.record_result(a, False, FAIL_REASONS[sorted(fails).index(i) % 3], paid_on, tx)
                     else:
                         svc.payouts.record_result(a, True, "", paid_on, tx)
+    say("生成公示和异议…")
+    _demo_notices(svc, rng, year, today)
     for hook in DEMO_EXTENSIONS:
         hook(svc, rng, year, say)
     return svc
+
+
+def _demo_notices(svc: Services, rng: random.Random, year: int, today: dt.date) -> None:
+    """Notices in every state: last year's archived, this year's application notices
+    archived, result notices on the board (one with a day left), a draft, one whose
+    period has just ended, an open objection and a correction."""
+    ns = svc.notices
+    villages = svc.registry.villages()
+    real_today = svc._today
+    try:
+        # last year: result notices and the year summary, long archived
+        svc._today = dt.date(year - 1, 11, 10)
+        for v in villages:
+            for code in ("GDDL", "ZLYC"):
+                n = ns.create("result", year - 1, v.id, code)
+                ns.post(n.code, start=dt.date(year - 1, 11, 10), days=7)
+        svc._today = dt.date(year - 1, 12, 20)
+        ns.archive_due()
+        for v in villages:
+            n = ns.create("summary", year - 1, v.id)
+            ns.post(n.code, start=dt.date(year - 1, 12, 20), days=7)
+        # this year: application notices in spring
+        svc._today = dt.date(year, 4, 20)
+        ns.archive_due()
+        for v in villages:
+            n = ns.create("application", year, v.id, "GDDL")
+            ns.post(n.code, start=dt.date(year, 4, 20), days=7)
+        svc._today = today
+        ns.archive_due()
+        # result notices now on the board, the first one with its last day today
+        for i, v in enumerate(villages):
+            n = ns.create("result", year, v.id, "GDDL")
+            start = today - dt.timedelta(days=7) if i == 0 else today - dt.timedelta(days=rng.randint(0, 4))
+            ns.post(n.code, start=start, days=7)
+        if len(villages) > 1:
+            ns.create("result", year, villages[1].id, "ZLYC")  # a draft, not yet posted
+        if len(villages) > 2:
+            # one whose period ended yesterday: archived at the next start
+            n = ns.create("result", year, villages[2].id, "ZLYC")
+            svc._today = today - dt.timedelta(days=8)
+            ns.post(n.code, start=today - dt.timedelta(days=8), days=7)
+            svc._today = today
+        # an open objection, and one resolved with a correction
+        on_board = [r.notice for r in ns.rows(year, "posted") if r.notice.kind == "result"]
+        if on_board:
+            first = on_board[0]
+            rows = ns.snapshot(first)["rows"]
+            ns.add_objection(first.code, "我家承包地面积应为登记面积，请核实", rows[0]["household_id"])
+        if len(on_board) > 1:
+            second = on_board[1]
+            rows = ns.snapshot(second)["rows"]
+            o = ns.add_objection(second.code, "公示上备注漏写了代耕情况", rows[-1]["household_id"])
+            _o, c = ns.resolve_objection(o.id, "经村委会核实，补记代耕情况", correct=True,
+                                         edits=[(rows[-1]["app"], "remark", "由亲属代耕")])
+            if c is not None:
+                ns.post(c.code, start=today)
+    finally:
+        svc._today = real_today
 
 
 #: Later workflows (notices in every state, calls) extend the demo here.

@@ -1,0 +1,221 @@
+"""Notice commands: notice create/post/list/render/photo, posters, objection, verify."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from pathlib import Path
+
+from villageboard.cli.main import open_services
+from villageboard.domain.errors import VBError
+from villageboard.domain.models import NOTICE_KINDS, NOTICE_STATES
+from villageboard.domain.money import format_fen
+
+STATE_NAMES = {**{k: k for k in NOTICE_STATES}, **{v: k for k, v in NOTICE_STATES.items()}}
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期“{text}”格式不对，应为 YYYY-MM-DD") from None
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("notice", help="公示：新建、张贴、列表、打印")
+    nsub = p.add_subparsers(dest="notice_command", metavar="操作", required=True)
+
+    c = nsub.add_parser("create", help="新建公示草稿")
+    c.add_argument("--kind", required=True, choices=["application", "result", "summary"],
+                   help="application 申报公示 / result 发放结果公示 / summary 年度汇总公示")
+    c.add_argument("--program", default="", help="补贴项目代码（申报、发放结果公示必填）")
+    c.add_argument("--village", required=True, help="村名")
+    c.add_argument("--year", type=int, help="年度（默认今年）")
+    c.set_defaults(handler=cmd_create)
+
+    c = nsub.add_parser("post", help="登记张贴：冻结公示内容、生成核验码")
+    c.add_argument("code", help="公示编号")
+    c.add_argument("--start", type=_date, help="张贴日期（默认今天）")
+    c.add_argument("--days", type=int, help="公示天数（默认按补贴项目设置，一般7天）")
+    c.set_defaults(handler=cmd_post)
+
+    c = nsub.add_parser("list", help="列出公示")
+    c.add_argument("--year", type=int, help="年度（默认全部）")
+    c.add_argument("--state", help="draft/posted/ended/archived（或 草稿/公示中/公示期满/已存档）")
+    c.add_argument("--json", action="store_true", help="输出 JSON")
+    c.set_defaults(handler=cmd_list)
+
+    c = nsub.add_parser("photo", help="添加张贴照片（留存证据）")
+    c.add_argument("code", help="公示编号")
+    c.add_argument("file", help="照片文件")
+    c.set_defaults(handler=cmd_photo)
+
+    o = sub.add_parser("objection", help="异议：登记、处理")
+    osub = o.add_subparsers(dest="objection_command", metavar="操作", required=True)
+    c = osub.add_parser("add", help="登记异议（只能在公示期内）")
+    c.add_argument("code", help="公示编号")
+    c.add_argument("--text", required=True, help="异议内容")
+    c.add_argument("--household", help="涉及农户的身份证号或户编号")
+    c.set_defaults(handler=cmd_objection_add)
+    c = osub.add_parser("resolve", help="处理异议；--correct 生成更正公示")
+    c.add_argument("id", type=int, help="异议编号")
+    c.add_argument("--text", required=True, help="处理结果")
+    c.add_argument("--correct", action="store_true", help="生成更正公示（新版本）")
+    c.add_argument("--set", action="append", default=[], metavar="申报编号:项目=新值",
+                   help="更正内容，如 2026-000123:quantity=12.5 或 2026-000123:remark=经核实更正（可写多次）")
+    c.set_defaults(handler=cmd_objection_resolve)
+    c = osub.add_parser("list", help="列出异议")
+    c.add_argument("--year", type=int)
+    c.add_argument("--open", action="store_true", help="只列未处理的")
+    c.set_defaults(handler=cmd_objection_list)
+
+    v = sub.add_parser("verify", help="核验公示：编号和核验码是否真实")
+    v.add_argument("code", help="公示编号（或扫描到的整段二维码内容）")
+    v.add_argument("tag", nargs="?", default="", help="核验码")
+    v.set_defaults(handler=cmd_verify)
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    svc = open_services(args)
+    try:
+        n = svc.notices.create(args.kind, args.year or svc.today().year, args.village, args.program)
+        snap = svc.notices.snapshot(n)
+        t = snap["totals"]
+        print(f"已新建{NOTICE_KINDS[n.kind]}草稿：{n.code}（{snap['village']}，{t['households']}户，"
+              f"{format_fen(t['amount_fen'])}元）\n下一步：张贴后登记 villageboard notice post {n.code}")
+    finally:
+        svc.close()
+    return 0
+
+
+def cmd_post(args: argparse.Namespace) -> int:
+    svc = open_services(args)
+    try:
+        n = svc.notices.post(args.code, start=args.start, days=args.days)
+        print(f"公示{n.code}已登记张贴：{n.start}至{n.end}。核验码：{n.tag}\n"
+              f"打印：villageboard notice render {n.code} --out 文件夹")
+    finally:
+        svc.close()
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    state = None
+    if args.state:
+        state = STATE_NAMES.get(args.state)
+        if state is None:
+            raise VBError(f"状态“{args.state}”不对，可用：draft/posted/ended/archived")
+    svc = open_services(args, fallback_readonly=True)
+    try:
+        rows = svc.notices.rows(args.year, state)
+        if args.json:
+            out = [{
+                "code": r.notice.code, "version": r.notice.version, "kind": r.notice.kind, "village": r.village,
+                "program": r.notice.program_code, "year": r.notice.year, "state": r.state,
+                "start": r.notice.start.isoformat() if r.notice.start else None,
+                "end": r.notice.end.isoformat() if r.notice.end else None,
+                "days_left": r.days_left, "tag": r.notice.tag or None,
+                "households": r.households, "amount_fen": r.amount_fen,
+            } for r in rows]
+            print(json.dumps(out, ensure_ascii=False, indent=1))
+            return 0
+        if not rows:
+            print("没有符合条件的公示。")
+        for r in rows:
+            n = r.notice
+            period = f"{n.start}至{n.end}" if n.start else "未张贴"
+            left = f"，还剩{r.days_left}天" if r.days_left is not None else ""
+            print(f"{n.code} 第{n.version}版  {r.kind_label}  {r.village}  {r.program}  {r.state_label}  "
+                  f"{period}{left}  {r.households}户 {format_fen(r.amount_fen)}元")
+    finally:
+        svc.close()
+    return 0
+
+
+def cmd_photo(args: argparse.Namespace) -> int:
+    svc = open_services(args)
+    try:
+        n = svc.notices.attach_photo(args.code, Path(args.file))
+        print(f"已保存公示{n.code}的张贴照片（SHA-256 {n.photo['sha256']}）")
+    finally:
+        svc.close()
+    return 0
+
+
+def _household_id(svc, text: str | None) -> int | None:  # type: ignore[no-untyped-def]
+    if not text:
+        return None
+    if text.isdigit() and len(text) < 10:
+        return svc.registry.household(int(text)).id
+    h = svc.registry.by_id_number(text)
+    if h is None:
+        raise VBError(f"名册中没有身份证号为 {text} 的农户")
+    return h.id
+
+
+def cmd_objection_add(args: argparse.Namespace) -> int:
+    svc = open_services(args)
+    try:
+        o = svc.notices.add_objection(args.code, args.text, _household_id(svc, args.household))
+        print(f"已登记异议，编号{o.id}（公示{o.notice_code}）")
+    finally:
+        svc.close()
+    return 0
+
+
+def cmd_objection_resolve(args: argparse.Namespace) -> int:
+    edits = []
+    for item in args.set:
+        try:
+            number, rest = item.split(":", 1)
+            field, value = rest.split("=", 1)
+        except ValueError:
+            raise VBError(f"更正内容“{item}”格式不对，应为 申报编号:项目=新值（如 2026-000123:quantity=12.5）") from None
+        edits.append((number.strip(), field.strip(), value))
+    if edits and not args.correct:
+        raise VBError("指定了更正内容（--set）就要同时加 --correct")
+    svc = open_services(args)
+    try:
+        o, c = svc.notices.resolve_objection(args.id, args.text, correct=args.correct, edits=edits)
+        print(f"异议{o.id}已处理。")
+        if c is not None:
+            print(f"已生成更正公示：{c.code} 第{c.version}版（草稿，{len(c.changes)}处更正），原第{c.version - 1}版已存档。\n"
+                  f"张贴后登记：villageboard notice post {c.code}")
+    finally:
+        svc.close()
+    return 0
+
+
+def cmd_objection_list(args: argparse.Namespace) -> int:
+    svc = open_services(args, fallback_readonly=True)
+    try:
+        obs = svc.notices.objections(year=args.year, state="open" if args.open else None)
+        if not obs:
+            print("没有异议记录。")
+        for o in obs:
+            state = "未处理" if o.state == "open" else f"已处理：{o.resolution}"
+            print(f"{o.id}  {o.notice_code}  {o.created[:10]}  {o.text}  （{state}）")
+    finally:
+        svc.close()
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    code, tag = args.code, args.tag
+    if not tag:
+        from villageboard.render.qr import parse_qr_payload
+
+        code, _version, tag = parse_qr_payload(args.code)
+    svc = open_services(args, fallback_readonly=True)
+    try:
+        found = svc.notices.verify(code, tag)
+    finally:
+        svc.close()
+    if found is None:
+        print(f"核验未通过：编号{code}与核验码{tag}不匹配。这份公示可能不是本乡镇发布的，或已被改动。")
+        return 1
+    print(f"核验通过：{found['village']} {found['program']} {found['kind']}（{found['code']} 第{found['version']}版）\n"
+          f"  {found['households']}户，合计{format_fen(found['amount_fen'])}元；公示期{found['start']}至{found['end']}；"
+          f"{found['state']}" + ("" if found["latest"] else "（已有更正后的新版本）"))
+    return 0

@@ -1,0 +1,520 @@
+"""Notices (公示): create, post (freeze + tag), archive, objections, corrections,
+posting photos and verification.
+
+States: draft → posted (start, end = start + N calendar days) → ended → archived.
+Posting freezes the rows as a write-once snapshot and fixes the tag. A posted notice
+whose end date has passed is "ended" and is archived the next time any command or the
+app starts. Archived versions are marked read-only in the store itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from villageboard.domain.errors import ArchivedError, NotFound, VBError
+from villageboard.domain.masking import mask_id
+from villageboard.domain.models import (
+    APP_STATUS,
+    NOTICE_KINDS,
+    NOTICE_STATES,
+    Application,
+    Notice,
+    Objection,
+)
+from villageboard.domain.money import format_quantity
+from villageboard.services.paths import notices_file, objections_file, snapshot_file
+from villageboard.services.tags import make_tag, tags_equal
+
+if TYPE_CHECKING:
+    from villageboard.services.context import Services
+    from villageboard.store import Tx
+
+NOTICES, SNAPSHOT, OBJECTIONS = "notices", "snapshot", "objections"
+KINDS_WITH_PROGRAM = ("application", "result")
+DEFAULT_DAYS = 7
+PUBLIC_STATUS = {"paid": "已发放", "failed": "发放失败", "issued": "发放中"}
+
+
+def notice_year(code: str) -> int:
+    """Codes read TOWNSHIPCODE-YEAR-SEQ (e.g. 141025-2026-0012)."""
+    try:
+        return int(code.strip().split("-")[1])
+    except (IndexError, ValueError):
+        raise NotFound(f"公示编号“{code}”格式不对，应为 乡镇代码-年度-序号（如 141025-2026-0012）") from None
+
+
+@dataclass
+class NoticeRow:
+    """One notice with what every list shows: names, state, days left, totals."""
+
+    notice: Notice
+    village: str
+    program: str
+    state: str
+    days_left: int | None
+    households: int
+    amount_fen: int
+
+    @property
+    def state_label(self) -> str:
+        return NOTICE_STATES.get(self.state, self.state)
+
+    @property
+    def kind_label(self) -> str:
+        return NOTICE_KINDS.get(self.notice.kind, self.notice.kind)
+
+
+class NoticeService:
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+        self.store = svc.store
+
+    # ------------------------------------------------------------------ reading
+    def _docs(self, year: int) -> dict[str, dict[str, Any]]:
+        return self.store.table(notices_file(year), NOTICES)
+
+    def _find(self, code: str, version: int | None = None) -> tuple[int, Notice]:
+        year = notice_year(code)
+        best: tuple[int, Notice] | None = None
+        for key, doc in self._docs(year).items():
+            if doc.get("code") != code.strip():
+                continue
+            if version is not None and doc.get("version") != version:
+                continue
+            if best is None or doc["version"] > best[1].version:
+                best = (int(key), Notice.from_dict(doc))
+        if best is None:
+            what = f"{code}（第{version}版）" if version else code
+            raise NotFound(f"没有编号为{what}的公示")
+        return best
+
+    def get(self, code: str, version: int | None = None) -> Notice:
+        return self._find(code, version)[1]
+
+    def versions(self, code: str) -> list[Notice]:
+        year = notice_year(code)
+        out = [Notice.from_dict(d) for d in self._docs(year).values() if d.get("code") == code]
+        return sorted(out, key=lambda n: n.version)
+
+    def all(self, year: int | None = None, state: str | None = None) -> list[Notice]:
+        years = [year] if year else self.store.years()
+        out = []
+        for y in years:
+            for doc in self._docs(y).values():
+                n = Notice.from_dict(doc)
+                if state is None or self.state_of(n) == state:
+                    out.append(n)
+        return sorted(out, key=lambda n: (n.year, n.code, n.version))
+
+    def state_of(self, n: Notice) -> str:
+        if n.state == "posted" and n.end is not None and n.end < self.svc.today():
+            return "ended"
+        return n.state
+
+    def days_left(self, n: Notice) -> int | None:
+        if self.state_of(n) != "posted" or n.end is None:
+            return None
+        return (n.end - self.svc.today()).days + 1
+
+    def rows(self, year: int | None = None, state: str | None = None) -> list[NoticeRow]:
+        villages = {v.id: v.name for v in self.svc.registry.villages(include_void=True)}
+        out = []
+        for n in self.all(year, state):
+            snap = self.snapshot(n) if n.state != "draft" else {}
+            totals = snap.get("totals", {})
+            prog = ""
+            if n.program_code:
+                try:
+                    prog = self.svc.programs.get(n.year, n.program_code).name
+                except NotFound:
+                    prog = n.program_code
+            out.append(NoticeRow(
+                notice=n, village=villages.get(n.village_id, "?"), program=prog or "全部项目",
+                state=self.state_of(n), days_left=self.days_left(n),
+                households=totals.get("households", 0), amount_fen=totals.get("amount_fen", 0),
+            ))
+        return out
+
+    def snapshot(self, n: Notice) -> dict[str, Any]:
+        """The frozen rows of a posted or archived version; a live build for a draft."""
+        if n.state == "draft":
+            return self.build_snapshot(n.kind, n.year, n.village_id, n.program_code, n.snapshot.get("base_kind", ""))
+        doc = self.store.table(snapshot_file(n.year, n.code, n.version), SNAPSHOT).get("1")
+        if doc is None:
+            raise VBError(f"公示{n.code}第{n.version}版的存档内容不见了，请运行 villageboard check")
+        return doc["data"]
+
+    # ------------------------------------------------------------------ building
+    def _eligible(self, kind: str, app: Application) -> bool:
+        if app.void:
+            return False
+        if kind == "application":
+            return app.status != "rejected"
+        return app.payout_status in ("paid", "failed")
+
+    def build_snapshot(
+        self, kind: str, year: int, village_id: int, program_code: str = "", base_kind: str = "",
+        overrides: dict[str, Application] | None = None,
+    ) -> dict[str, Any]:
+        """Everything the poster shows, as plain data. Only masked identifiers enter.
+        ``overrides`` are rows about to be saved (a correction builds from them)."""
+        overrides = overrides or {}
+        reg = self.svc.registry
+        village = reg.village(village_id)
+        t = self.svc.township
+        row_kind = base_kind or kind
+        groups = {g.id: g.name for g in reg.groups(village_id)}
+        programs = {p.code: p for p in self.svc.programs.list(year)}
+        codes = [program_code] if program_code else sorted(programs)
+        rows: list[dict[str, Any]] = []
+        for code in codes:
+            listed = [overrides.get(a.id, a) for a in self.svc.applications.list(year, code, village_id)]
+            apps = [a for a in listed if self._eligible(row_kind, a)]
+            if row_kind == "summary":
+                apps = [a for a in apps if a.payout_status == "paid"]
+            p = programs.get(code)
+            for a in sorted(apps, key=lambda a: (a.group_id, a.id)):
+                h = reg.household(a.household_id)
+                if row_kind == "application":
+                    status = APP_STATUS[a.status]
+                else:
+                    status = PUBLIC_STATUS.get(a.payout_status, "")
+                rows.append({
+                    "app": a.id, "household_id": h.id, "name": h.name, "id_masked": mask_id(h.id_number),
+                    "group": groups.get(a.group_id, ""), "program": code, "program_name": p.name if p else code,
+                    "unit": p.unit if p else "", "quantity": format_quantity(a.quantity), "rate_fen": a.rate_fen,
+                    "amount_fen": a.amount_fen, "status": status, "remark": a.remark,
+                })
+        counted = [r for r in rows if row_kind != "result" or r["status"] == "已发放"]
+        totals: dict[str, Any] = {
+            "households": len({r["household_id"] for r in counted}),
+            "rows": len(counted),
+            "amount_fen": sum(r["amount_fen"] for r in counted),
+        }
+        if program_code:
+            totals["quantity"] = format_quantity(sum((Decimal(r["quantity"]) for r in counted), Decimal(0)))
+        subtotals = []
+        if row_kind == "summary":
+            by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for r in rows:
+                by[r["program"]].append(r)
+            for code, rs in by.items():
+                subtotals.append({
+                    "program": code, "name": programs[code].name, "unit": programs[code].unit,
+                    "households": len({r["household_id"] for r in rs}),
+                    "quantity": format_quantity(sum((Decimal(r["quantity"]) for r in rs), Decimal(0))),
+                    "amount_fen": sum(r["amount_fen"] for r in rs),
+                })
+        prog = programs.get(program_code) if program_code else None
+        return {
+            "kind": kind, "base_kind": base_kind, "year": year, "village": village.name, "village_id": village_id,
+            "program": None if prog is None else {
+                "code": prog.code, "name": prog.name, "unit": prog.unit, "rate_fen": prog.rate_fen,
+                "basis": prog.basis, "department": prog.department, "hotline": prog.hotline,
+                "eligibility": prog.eligibility,
+            },
+            "township": {
+                "name": t.name, "county": t.county, "hotline": t.hotline,
+                "supervision_hotline": t.supervision_hotline, "supervision_address": t.supervision_address,
+                "issuing_units": list(t.issuing_units), "portal_url": t.portal_url,
+            },
+            "rows": rows, "totals": totals, "subtotals": subtotals,
+            "failed": sum(1 for r in rows if r["status"] == "发放失败"),
+        }
+
+    # ------------------------------------------------------------------ creating
+    def create(self, kind: str, year: int, village: str | int, program_code: str = "") -> Notice:
+        if kind not in ("application", "result", "summary"):
+            raise VBError("公示类别只能是：application（申报公示）、result（发放结果公示）、summary（年度汇总公示）；更正公示由受理异议时生成")
+        v = self.svc.registry.village(village) if isinstance(village, int) else self.svc.registry.require_village(village)
+        program_code = (program_code or "").upper()
+        if kind in KINDS_WITH_PROGRAM:
+            if not program_code:
+                raise VBError(f"{NOTICE_KINDS[kind]}需要指定补贴项目（--program）")
+            p = self.svc.programs.get(year, program_code)
+            missing = self.svc.programs.missing_guide(p)
+            if missing:
+                raise VBError(f"{p.name}的申报指南还不完整，不能公示。缺少：{'、'.join(missing)}")
+        elif program_code:
+            raise VBError("年度汇总公示包括全年所有项目，不用指定项目")
+        for other in self.all(year):
+            if (other.kind == kind and other.village_id == v.id and other.program_code == program_code
+                    and self.state_of(other) in ("draft", "posted")):
+                raise VBError(f"{v.name}已有一份{NOTICE_KINDS[kind]}（{other.code}，{NOTICE_STATES[self.state_of(other)]}），"
+                              "请先处理那一份")
+        snap = self.build_snapshot(kind, year, v.id, program_code)
+        if not snap["rows"]:
+            what = {"application": "申报记录", "result": "发放记录", "summary": "已发放的记录"}[kind]
+            raise VBError(f"{v.name}{year}年没有可公示的{what}")
+        t = self.svc.township
+        with self.store.begin(f"公示.新建{NOTICE_KINDS[kind]}") as tx:
+            seq = tx.next_number(f"notice:{year}")
+            n = Notice(code=f"{t.code}-{year}-{seq:04d}", version=1, kind=kind, year=year, village_id=v.id,
+                       program_code=program_code, state="draft", created=self.svc.now().isoformat())
+            self._put(tx, n)
+        return n
+
+    def _put(self, tx: Tx, n: Notice, key: int | None = None) -> int:
+        doc = n.to_dict()
+        doc["_what"] = f"公示{n.code}第{n.version}版"
+        if n.state == "archived":
+            doc["_readonly"] = True
+        if key is None:
+            return tx.insert(notices_file(n.year), NOTICES, f"notice_doc:{n.year}", doc, key_field=None)
+        tx.put(notices_file(n.year), NOTICES, key, doc)
+        return key
+
+    # ------------------------------------------------------------------ posting
+    def post(self, code: str, start: dt.date | None = None, days: int | None = None) -> Notice:
+        key, n = self._find(code)
+        if n.state != "draft":
+            raise VBError(f"公示{code}现在是“{NOTICE_STATES[self.state_of(n)]}”，只有草稿可以张贴")
+        if days is None:
+            days = DEFAULT_DAYS
+            if n.program_code:
+                days = self.svc.programs.get(n.year, n.program_code).posting_days
+        if not 1 <= days <= 90:
+            raise VBError("公示天数应在1到90天之间（一般不少于7天）")
+        today = self.svc.today()
+        start = start or today
+        end = start + dt.timedelta(days=days)
+        if end < today:
+            raise VBError(f"公示期{start}至{end}已经过去，请填写实际张贴的日期")
+        if start > today + dt.timedelta(days=30):
+            raise VBError("开始日期太晚（最多提前30天登记）")
+        base_kind = n.snapshot.get("base_kind", "")
+        snap = self.build_snapshot(n.kind, n.year, n.village_id, n.program_code, base_kind)
+        if n.kind == "correction":
+            snap["changes"] = n.changes
+            snap["supersedes"] = n.supersedes
+        if not snap["rows"]:
+            raise VBError("没有可公示的记录")
+        n.state, n.start, n.end = "posted", start, end
+        n.posted_at = self.svc.now().isoformat()
+        n.tag = make_tag(self.svc.township.tag_key, self.tag_content(n, snap))
+        row_kind = base_kind or n.kind
+        with self.store.begin(f"公示.张贴 {code}") as tx:
+            tx.put(snapshot_file(n.year, n.code, n.version), SNAPSHOT, 1, {
+                "data": snap, "_readonly": True, "_what": f"公示{code}第{n.version}版的存档内容",
+            })
+            self._put(tx, n, key)
+            if row_kind in KINDS_WITH_PROGRAM:
+                for r in snap["rows"]:
+                    app = self.svc.applications.get(r["app"])
+                    if code not in app.frozen_by:
+                        app.frozen_by = [*app.frozen_by, code]
+                        self.svc.applications.save(app, "", tx)
+        return n
+
+    @staticmethod
+    def tag_content(n: Notice, snap: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "code": n.code, "version": n.version, "kind": n.kind, "year": n.year, "village_id": n.village_id,
+            "program_code": n.program_code,
+            "start": n.start.isoformat() if n.start else "", "end": n.end.isoformat() if n.end else "",
+            "snapshot": snap,
+        }
+
+    # ------------------------------------------------------------------ archiving
+    def archive_due(self) -> str:
+        """Archive every posted notice whose period has ended. Run at every start."""
+        today = self.svc.today()
+        due = []
+        for year in {today.year - 1, today.year}:
+            for key, doc in self._docs(year).items():
+                if doc.get("state") == "posted" and doc.get("end") and dt.date.fromisoformat(doc["end"]) < today:
+                    due.append((int(key), Notice.from_dict(doc)))
+        if not due:
+            return ""
+        with self.store.begin("公示.期满存档") as tx:
+            for key, n in due:
+                n.state, n.archived_at = "archived", self.svc.now().isoformat()
+                self._put(tx, n, key)
+        return f"{len(due)}份公示期满，已自动存档。"
+
+    def _archive_now(self, tx: Tx, key: int, n: Notice) -> None:
+        n.state, n.archived_at = "archived", self.svc.now().isoformat()
+        self._put(tx, n, key)
+
+    # ------------------------------------------------------------------ photo
+    def attach_photo(self, code: str, path: Path) -> Notice:
+        key, n = self._find(code)
+        if self.state_of(n) != "posted":
+            raise VBError(f"只能给正在公示的公示添加张贴照片（{code}现在是“{NOTICE_STATES[self.state_of(n)]}”）")
+        path = Path(path)
+        if not path.is_file():
+            raise VBError(f"找不到照片文件：{path}")
+        data = path.read_bytes()
+        if not data:
+            raise VBError(f"照片文件是空的：{path}")
+        rel, digest = self.store.put_attachment(data, path.suffix or ".jpg")
+        n.photo = {"file": rel, "sha256": digest, "name": path.name, "attached": self.svc.now().isoformat()}
+        with self.store.begin(f"公示.张贴照片 {code}") as tx:
+            self._put(tx, n, key)
+        return n
+
+    # ------------------------------------------------------------------ objections
+    def add_objection(self, code: str, text: str, household_id: int | None = None, call_id: int | None = None) -> Objection:
+        n = self.get(code)
+        state = self.state_of(n)
+        today = self.svc.today()
+        if state != "posted" or (n.start and today < n.start):
+            raise VBError(f"公示{code}现在是“{NOTICE_STATES[state]}”，只有公示期内才能登记异议")
+        if not text.strip():
+            raise VBError("请填写异议内容")
+        if household_id is not None:
+            self.svc.registry.household(household_id)
+        o = Objection(notice_code=code, notice_version=n.version, household_id=household_id, text=text.strip(),
+                      created=self.svc.now().isoformat(), call_id=call_id)
+        with self.store.begin(f"异议.登记 {code}") as tx:
+            o.id = tx.insert(objections_file(n.year), OBJECTIONS, "objection", o.to_dict())
+        return o
+
+    def objections(self, year: int | None = None, code: str | None = None, state: str | None = None) -> list[Objection]:
+        years = [notice_year(code)] if code else ([year] if year else self.store.years())
+        out = []
+        for y in years:
+            for doc in self.store.table(objections_file(y), OBJECTIONS).values():
+                o = Objection.from_dict(doc)
+                if (code is None or o.notice_code == code) and (state is None or o.state == state):
+                    out.append(o)
+        return sorted(out, key=lambda o: o.id)
+
+    def objection(self, obj_id: int) -> tuple[int, Objection]:
+        for y in self.store.years():
+            doc = self.store.table(objections_file(y), OBJECTIONS).get(str(obj_id))
+            if doc is not None:
+                return y, Objection.from_dict(doc)
+        raise NotFound(f"没有编号为{obj_id}的异议")
+
+    def resolve_objection(
+        self, obj_id: int, text: str, correct: bool = False, edits: list[tuple[str, str, str]] | None = None,
+    ) -> tuple[Objection, Notice | None]:
+        """Close an objection. With ``correct``, make a correction version of its notice:
+        ``edits`` (application number, field, new value) are applied to the frozen rows,
+        the old version is archived, and the new one (a draft, to be posted) lists every
+        change as row, field, old value and new value."""
+        year, o = self.objection(obj_id)
+        if o.state != "open":
+            raise VBError(f"异议{obj_id}已经处理过了")
+        if not text.strip():
+            raise VBError("请填写处理结果")
+        correction = None
+        key, n = self._find(o.notice_code)
+        if correct:
+            if self.state_of(n) not in ("posted", "ended") or n.version != o.notice_version:
+                raise VBError(f"公示{n.code}已不是异议针对的那一版，不能再更正")
+            correction = self._make_correction(key, n, edits or [])
+        o.state, o.resolution, o.resolved = "resolved", text.strip(), self.svc.now().isoformat()
+        if correction is not None:
+            o.correction = f"{correction.code}/v{correction.version}"
+        with self.store.begin(f"异议.处理 {o.notice_code}") as tx:
+            tx.put(objections_file(year), OBJECTIONS, o.id, o.to_dict())
+        return o, correction
+
+    EDITABLE = {"quantity": "数量", "remark": "备注"}
+
+    def _make_correction(self, key: int, old: Notice, edits: list[tuple[str, str, str]]) -> Notice:
+        old_snap = self.snapshot(old)
+        base_kind = old_snap.get("base_kind") or old.kind
+        shown = {r["app"] for r in old_snap["rows"]}
+        apps_changed: list[Application] = []
+        for number, field, value in edits:
+            if number not in shown:
+                raise VBError(f"申报{number}不在公示{old.code}上，不能在这里更正")
+            if field not in self.EDITABLE:
+                raise VBError(f"只能更正：{'、'.join(self.EDITABLE.values())}（姓名等请在农户名册中修改）")
+            app = self.svc.applications.get(number)
+            if field == "quantity":
+                from villageboard.domain.money import entitlement_fen
+                from villageboard.domain.validate import check_quantity
+
+                p = self.svc.programs.get(app.year, app.program_code)
+                q = check_quantity(value, p.max_quantity, p.unit)
+                if q.errors:
+                    raise VBError(f"申报{number}：{q.errors[0]}")
+                if app.payout_status in ("issued", "paid"):
+                    raise VBError(f"申报{number}已发放，数量的更正请走补发或退回流程后再公示")
+                app.quantity = q.value  # type: ignore[assignment]
+                app.amount_fen = entitlement_fen(app.quantity, app.rate_fen, p.rounding)
+            else:
+                app.remark = value.strip()
+            apps_changed.append(app)
+        new_snap = self.build_snapshot(base_kind, old.year, old.village_id, old.program_code,
+                                       overrides={a.id: a for a in apps_changed})
+        changes = diff_rows(old_snap["rows"], new_snap["rows"])
+        if not changes:
+            raise VBError("与原公示相比没有任何变化，不需要更正公示。请先更正数据（如农户姓名），或用 --set 指定更正内容")
+        new = Notice(
+            code=old.code, version=old.version + 1, kind="correction", year=old.year, village_id=old.village_id,
+            program_code=old.program_code, state="draft", created=self.svc.now().isoformat(),
+            supersedes=f"{old.code}/v{old.version}", changes=changes, snapshot={"base_kind": base_kind},
+        )
+        with self.store.begin(f"公示.更正 {old.code}") as tx:
+            for app in apps_changed:
+                self.svc.applications.save(app, "", tx)
+            self._archive_now(tx, key, old)
+            self._put(tx, new)
+        return new
+
+    # ------------------------------------------------------------------ verifying
+    def verify(self, code: str, tag: str) -> dict[str, Any] | None:
+        """The archived summary when ``tag`` is genuine for some version of ``code``."""
+        try:
+            versions = self.versions(code.strip())
+        except NotFound:
+            return None
+        for n in versions:
+            if n.tag and tags_equal(n.tag, tag):
+                snap = self.snapshot(n)
+                if make_tag(self.svc.township.tag_key, self.tag_content(n, snap)) != n.tag:
+                    return None  # stored content no longer matches its tag
+                t = snap["totals"]
+                prog = snap.get("program") or {}
+                return {
+                    "code": n.code, "version": n.version, "kind": NOTICE_KINDS.get(n.kind, n.kind),
+                    "village": snap["village"], "program": prog.get("name", "全部项目"), "year": n.year,
+                    "households": t["households"], "amount_fen": t["amount_fen"],
+                    "start": n.start.isoformat() if n.start else "", "end": n.end.isoformat() if n.end else "",
+                    "state": NOTICE_STATES[self.state_of(n)],
+                    "latest": n.version == versions[-1].version,
+                }
+        return None
+
+    def require_not_archived(self, code: str, version: int) -> None:
+        n = self.get(code, version)
+        if n.state == "archived":
+            raise ArchivedError(f"公示{code}第{version}版")
+
+
+ROW_FIELDS = {"name": "户主姓名", "group": "组", "id_masked": "身份证号", "quantity": "数量", "amount_fen": "金额（分）",
+              "status": "状态", "remark": "备注"}
+
+
+def diff_rows(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every change between two row lists: row (name and application), field, old, new."""
+    from villageboard.domain.money import format_fen
+
+    def show(field: str, value: Any) -> str:
+        return format_fen(value) + "元" if field == "amount_fen" else str(value)
+
+    old_by = {(r["app"], r["program"]): r for r in old}
+    new_by = {(r["app"], r["program"]): r for r in new}
+    out = []
+    for k, r in old_by.items():
+        if k not in new_by:
+            out.append({"app": r["app"], "name": r["name"], "field": "整行", "old": "列入公示", "new": "移出公示"})
+            continue
+        for field, label in ROW_FIELDS.items():
+            if r.get(field) != new_by[k].get(field):
+                out.append({"app": r["app"], "name": new_by[k]["name"], "field": label.removesuffix("（分）"),
+                            "old": show(field, r.get(field)), "new": show(field, new_by[k].get(field))})
+    for k, r in new_by.items():
+        if k not in old_by:
+            out.append({"app": r["app"], "name": r["name"], "field": "整行", "old": "未列入", "new": "列入公示"})
+    return out

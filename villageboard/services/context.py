@@ -16,7 +16,9 @@ from villageboard.store.store import REGISTRY
 if TYPE_CHECKING:
     from villageboard.services.applications import ApplicationService
     from villageboard.services.flags import FlagService
+    from villageboard.services.calls import CallLogService
     from villageboard.services.notices import NoticeService
+    from villageboard.services.phone import PhoneDesk
     from villageboard.services.payouts import PayoutService
     from villageboard.services.programs import ProgramService
     from villageboard.services.registry import RegistryService
@@ -152,3 +154,15 @@ class Services:
         from villageboard.services.notices import NoticeService
 
         return NoticeService(self)
+
+    @cached_property
+    def phone(self) -> PhoneDesk:
+        from villageboard.services.phone import PhoneDesk
+
+        return PhoneDesk(self)
+
+    @cached_property
+    def calls(self) -> CallLogService:
+        from villageboard.services.calls import CallLogService
+
+        return CallLogService(self)

@@ -1,0 +1,416 @@
+"""The phone desk (电话解答): one query box over every household, each hit with its
+whole history across years, an identity check, and an answer script to read out.
+
+Before the caller's identity is confirmed only what posted notices already made public
+is shown. The factor is the birth date hidden by the ID mask: no public output shows it.
+
+The current year is indexed first; older years load in a background thread and the
+results say which years are still loading. Every save reaches the index through the
+store's commit listener, so it is never stale.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from villageboard.domain.errors import NotFound, VBError
+from villageboard.domain.masking import mask_id, tail
+from villageboard.domain.models import APP_STATUS, NOTICE_KINDS, Household
+from villageboard.domain.money import format_fen, format_quantity
+from villageboard.domain.validate import birth_date_of
+from villageboard.services.lookup_index import Entry, LookupIndex
+from villageboard.services.paths import applications_dir, notices_file
+
+if TYPE_CHECKING:
+    from villageboard.services.context import Services
+
+PENDING = "申报中"
+PUBLIC_PAYOUT = {"paid": "已发放", "failed": "发放失败", "issued": "发放中"}
+
+
+@dataclass(slots=True)
+class Rec:
+    """One application, compacted for the phone desk's history."""
+
+    app_id: str
+    year: int
+    program: str
+    quantity: str
+    amount_fen: int
+    status: str  # application status code
+    payout: str  # "" | issued | paid | failed
+    reason: str  # bank failure reason (private)
+    paid_date: str
+    reject_reason: str
+    notices: tuple[str, ...]  # codes that froze this row
+    void: bool
+
+
+@dataclass
+class NoticeRef:
+    code: str
+    version: int
+    kind: str  # base kind of the code (application / result / summary)
+    start: dt.date | None
+    end: dt.date | None
+    state: str
+
+
+@dataclass
+class LookupRecord:
+    year: int
+    program: str
+    program_name: str
+    unit: str
+    status: str
+    public: bool
+    quantity: str | None = None
+    amount_fen: int | None = None
+    notice: str = ""
+    notice_dates: str = ""
+    app_id: str = ""
+    # private fields (only after identity confirmation)
+    reason: str = ""
+    paid_date: str = ""
+
+    def to_json(self, private: bool) -> dict[str, Any]:
+        d: dict[str, Any] = {"year": self.year, "program": self.program_name, "status": self.status}
+        if self.public or private:
+            d.update(quantity=self.quantity, amount_fen=self.amount_fen,
+                     notice=(f"{self.notice}（{self.notice_dates}）" if self.notice else None))
+        else:
+            d.update(quantity=None, amount_fen=None, notice=None)
+        if private:
+            d.update(reason=self.reason or None, paid_date=self.paid_date or None, application=self.app_id)
+        return d
+
+
+@dataclass
+class LookupHit:
+    household_id: int
+    name: str
+    village: str
+    group: str
+    id_masked: str
+    matched: str
+    records: list[LookupRecord]
+    confirmed: bool = False
+    phone_tail: str = ""
+    card_tail: str = ""
+    status: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        h: dict[str, Any] = {"id": self.household_id, "name": self.name, "village": self.village,
+                             "group": self.group, "id_masked": self.id_masked}
+        if self.confirmed:
+            h.update(confirmed=True, card_tail=self.card_tail or None, phone_tail=self.phone_tail or None,
+                     failure_reason=next((r.reason for r in self.records if r.reason), None))
+        return {"household": h, "records": [r.to_json(self.confirmed) for r in self.records]}
+
+
+@dataclass
+class LookupAnswer:
+    hits: list[LookupHit]
+    loading_years: list[int] = field(default_factory=list)
+
+    @property
+    def note(self) -> str:
+        if not self.loading_years:
+            return ""
+        return f"往年数据（{min(self.loading_years)}–{max(self.loading_years)}年）还在载入，历史记录可能不全"
+
+
+class PhoneDesk:
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+        self.store = svc.store
+        self.index = LookupIndex()
+        self._lock = threading.RLock()
+        self._history: dict[int, dict[str, Rec]] = {}  # household -> app id -> record
+        self._notices: dict[str, NoticeRef] = {}
+        self._loaded: set[int] = set()
+        self._years: list[int] = []
+        self._ready = False
+        self._thread: threading.Thread | None = None
+        self._cancel = threading.Event()
+        self.load_error: str = ""
+
+    # ------------------------------------------------------------------ loading
+    def ensure_ready(self) -> None:
+        """Index the registry and the current year (fast); older years come later."""
+        with self._lock:
+            if self._ready:
+                return
+            reg = self.svc.registry
+            self.index.add_all(self._entry(h) for h in reg.households())
+            self._years = sorted(set(self.store.years()) | {self.svc.today().year}, reverse=True)
+            self._load_year(self._years[0])
+            self.store.listeners.append(self._on_commit)
+            self._ready = True
+
+    def start_background(self, progress: Callable[[int, int], None] | None = None) -> threading.Thread:
+        """Load the older years in a thread; ``progress(done, total)`` after each."""
+        self.ensure_ready()
+        if self._thread is not None:
+            return self._thread
+        self._thread = threading.Thread(target=self._load_rest, args=(progress,), name="archive-loader", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def load_all(self) -> None:
+        self.ensure_ready()
+        for y in self._years:
+            if y not in self._loaded:
+                self._load_year(y)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def _load_rest(self, progress: Callable[[int, int], None] | None) -> None:
+        todo = [y for y in self._years if y not in self._loaded]
+        try:
+            for i, y in enumerate(todo, 1):
+                if self._cancel.is_set():
+                    return
+                self._load_year(y)
+                if progress:
+                    progress(i, len(todo))
+        except VBError as exc:
+            self.load_error = str(exc)
+
+    @property
+    def loading_years(self) -> list[int]:
+        return sorted(y for y in self._years if y not in self._loaded)
+
+    def _load_year(self, year: int) -> None:
+        recs: dict[int, dict[str, Rec]] = {}
+        for rel in self.store.list_files(applications_dir(year)):
+            body = self.store.read_raw(rel)
+            for doc in body.get("applications", {}).values():
+                r = self._rec(doc)
+                recs.setdefault(doc["household_id"], {})[r.app_id] = r
+        try:
+            ndocs = self.store.read_raw(notices_file(year)).get("notices", {}).values()
+        except FileNotFoundError:
+            ndocs = []
+        refs = self._notice_refs(ndocs)
+        with self._lock:
+            self._notices.update(refs)
+            for hid, by_app in recs.items():
+                self._history.setdefault(hid, {}).update(by_app)
+            self._loaded.add(year)
+
+    @staticmethod
+    def _rec(doc: dict[str, Any]) -> Rec:
+        attempts = doc.get("attempts") or []
+        reason = paid = ""
+        for a in reversed(attempts):
+            if a.get("result") == "failed" and not reason and doc.get("payout_status") == "failed":
+                reason = a.get("reason", "")
+            if a.get("result") == "paid" and not paid:
+                paid = a.get("paid_date", "")
+        return Rec(
+            app_id=doc.get("id", ""), year=doc["year"], program=doc["program_code"],
+            quantity=format_quantity(doc.get("quantity", "0")), amount_fen=doc.get("amount_fen", 0),
+            status=doc.get("status", "applied"), payout=doc.get("payout_status", ""), reason=reason, paid_date=paid,
+            reject_reason=doc.get("reject_reason", ""), notices=tuple(doc.get("frozen_by") or ()),
+            void=bool(doc.get("void")),
+        )
+
+    @staticmethod
+    def _notice_refs(docs: Any) -> dict[str, NoticeRef]:
+        first_kind: dict[str, str] = {}
+        latest: dict[str, dict[str, Any]] = {}
+        for d in docs:
+            if d.get("version") == 1:
+                first_kind[d["code"]] = d["kind"]
+            if d.get("state") in ("posted", "archived") and d.get("start"):
+                cur = latest.get(d["code"])
+                if cur is None or d["version"] > cur["version"]:
+                    latest[d["code"]] = d
+        out = {}
+        for code, d in latest.items():
+            out[code] = NoticeRef(
+                code=code, version=d["version"], kind=first_kind.get(code, d["kind"]),
+                start=dt.date.fromisoformat(d["start"]), end=dt.date.fromisoformat(d["end"]) if d.get("end") else None,
+                state=d["state"],
+            )
+        return out
+
+    def _entry(self, h: Household) -> Entry:
+        reg = self.svc.registry
+        try:
+            village = reg.village(h.village_id).name
+        except NotFound:
+            village = ""
+        try:
+            group = reg.group(h.group_id).name if h.group_id else ""
+        except NotFound:
+            group = ""
+        return Entry(household_id=h.id, name=h.name, id_number=h.id_number, phone=h.phone, village=village, group=group)
+
+    def _on_commit(self, entry: dict[str, Any]) -> None:
+        """Keep the index and history current on every save."""
+        years_touched = set()
+        for c in entry.get("changes", []):
+            f, after = c["f"], c["a"]
+            if after is None:
+                continue
+            if f.startswith("households/"):
+                if after.get("void"):
+                    live = self.svc.registry._load().get(after["id"])
+                    if live is None or live.void:
+                        self.index.remove(after["id"])
+                    continue
+                self.index.add(self._entry(Household.from_dict(after)))
+            elif "/applications/" in f:
+                r = self._rec(after)
+                if r.year in self._loaded:
+                    with self._lock:
+                        self._history.setdefault(after["household_id"], {})[r.app_id] = r
+            elif f.endswith("/notices.json"):
+                years_touched.add(after.get("year"))
+        for y in years_touched:
+            if y in self._loaded:
+                refs = self._notice_refs(self.store.table(notices_file(y), "notices").values())
+                with self._lock:
+                    self._notices.update(refs)
+
+    # ------------------------------------------------------------------ answering
+    def confirm(self, household_id: int, birth: dt.date) -> bool:
+        """The caller's identity: the birth date hidden in the masked ID."""
+        h = self.svc.registry.household(household_id)
+        try:
+            return birth_date_of(h.id_number) == birth
+        except Exception:
+            return False
+
+    def lookup(self, query: str, birth: dt.date | None = None, limit: int = 10) -> LookupAnswer:
+        self.ensure_ready()
+        hits = self.index.search(query, limit=limit)
+        out = []
+        for hit in hits:
+            out.append(self.household_view(hit.household_id, birth, hit.matched))
+        return LookupAnswer(hits=out, loading_years=self.loading_years)
+
+    def household_view(self, household_id: int, birth: dt.date | None = None, matched: str = "") -> LookupHit:
+        self.ensure_ready()
+        reg = self.svc.registry
+        h = reg.household(household_id)
+        e = self.index.get(household_id) or self._entry(h)
+        confirmed = birth is not None and self.confirm(household_id, birth)
+        programs = {}
+        with self._lock:
+            recs = sorted(self._history.get(household_id, {}).values(), key=lambda r: (-r.year, r.program))
+        records = []
+        for r in recs:
+            if r.void:
+                continue
+            key = (r.year, r.program)
+            if key not in programs:
+                try:
+                    p = self.svc.programs.get(r.year, r.program)
+                    programs[key] = (p.name, p.unit)
+                except NotFound:
+                    programs[key] = (r.program, "")
+            name, unit = programs[key]
+            records.append(self._record_view(r, name, unit, confirmed))
+        hit = LookupHit(
+            household_id=h.id, name=h.name, village=e.village, group=e.group, id_masked=mask_id(h.id_number),
+            matched=matched, records=records, confirmed=confirmed,
+            status={"active": "", "deceased": "已故", "moved": "迁出"}.get(h.status, ""),
+        )
+        if confirmed:
+            hit.phone_tail = tail(h.phone)
+            hit.card_tail = tail(h.card_account)
+        return hit
+
+    def _record_view(self, r: Rec, name: str, unit: str, confirmed: bool) -> LookupRecord:
+        today = self.svc.today()
+        refs = [self._notices[c] for c in r.notices if c in self._notices]
+        refs = [n for n in refs if n.start is not None and n.start <= today]
+        public = bool(refs)
+        on_result = any(n.kind == "result" for n in refs)
+        if confirmed:
+            status = self._status_label(r)
+        elif on_result and r.payout in PUBLIC_PAYOUT:
+            status = PUBLIC_PAYOUT[r.payout]
+        elif public:
+            status = APP_STATUS.get(r.status, r.status)
+        else:
+            status = PENDING
+        shown = refs[-1] if refs else None
+        rec = LookupRecord(
+            year=r.year, program=r.program, program_name=name, unit=unit, status=status, public=public,
+            app_id=r.app_id,
+        )
+        if public or confirmed:
+            rec.quantity, rec.amount_fen = r.quantity, r.amount_fen
+        if shown is not None:
+            rec.notice = f"{shown.code} {NOTICE_KINDS.get(shown.kind, '')}"
+            rec.notice_dates = f"{shown.start:%Y-%m-%d}至{shown.end:%Y-%m-%d}" if shown.end else f"{shown.start}起"
+        if confirmed:
+            rec.reason = r.reason
+            rec.paid_date = r.paid_date
+        return rec
+
+    @staticmethod
+    def _status_label(r: Rec) -> str:
+        if r.payout == "paid":
+            return "已发放"
+        if r.payout == "failed":
+            return "发放失败"
+        if r.payout == "issued":
+            return "发放中"
+        return APP_STATUS.get(r.status, r.status)
+
+    # ------------------------------------------------------------------ the script
+    def answer_script(self, household_id: int, birth: dt.date, year: int | None = None, program: str | None = None) -> str:
+        """Sentences for the clerk to read out; only after the identity check."""
+        if not self.confirm(household_id, birth):
+            raise VBError("出生日期与身份证不符，身份未核实，不能说明个人信息。")
+        from villageboard.render.templates import render_template
+
+        hit = self.household_view(household_id, birth)
+        year = year or self.svc.today().year
+        recs = [r for r in hit.records if r.year == year and (program is None or r.program == program)]
+        t = self.svc.township
+        with self._lock:
+            raw_by_id = dict(self._history.get(household_id, {}))
+        items = []
+        for r in recs:
+            raw = raw_by_id.get(r.app_id)
+            items.append({
+                "program": r.program_name, "unit": r.unit, "quantity": r.quantity,
+                "amount": format_fen(r.amount_fen or 0), "status": r.status,
+                "paid_date": _md(r.paid_date), "reason": r.reason,
+                "reject_reason": raw.reject_reason if raw else "",
+                "case": _case(r.status),
+            })
+        ctx = {
+            "name": hit.name, "year": year, "items": items, "card_tail": hit.card_tail,
+            "hotline": t.hotline, "township": t.name, "village": hit.village,
+            "office": self._office(year),
+        }
+        return render_template("answer_script.j2", ctx, self.svc.root).strip()
+
+    def _office(self, year: int) -> str:
+        for p in self.svc.programs.list(year):
+            if p.office:
+                return p.office
+        return f"{self.svc.township.name}人民政府"
+
+
+def _md(iso: str) -> str:
+    if not iso:
+        return ""
+    d = dt.date.fromisoformat(iso[:10])
+    return f"{d.month}月{d.day}日"
+
+
+def _case(status: str) -> str:
+    return {"已发放": "paid", "发放失败": "failed", "发放中": "issued", "不通过": "rejected"}.get(status, "pending")

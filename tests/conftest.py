@@ -19,6 +19,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     """No test touches the real user data directory; dates are frozen for the CLI."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("VILLAGEBOARD_HOME", str(home))
+    monkeypatch.setenv("VILLAGEBOARD_CACHE", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("VILLAGEBOARD_TODAY", TODAY.isoformat())
 
 

@@ -264,3 +264,45 @@ def test_kill_during_writes_loses_no_acknowledged_save(tmp_path: Path) -> None:
     """SIGKILL at random points: every acknowledged save survives, every file loads,
     and check passes. 50 trials by default; CI runs 200."""
     _run_crash_trials(tmp_path, 200 if FULL else 50, seed=1234)
+
+
+def _damage(path: Path, how: str, rng: random.Random) -> None:
+    data = bytearray(path.read_bytes())
+    if how == "truncate":
+        data = data[: rng.randrange(0, max(1, len(data) - 1))]
+    elif how == "flip":
+        i = rng.randrange(len(data))
+        data[i] ^= 1 << rng.randrange(8)
+    else:
+        data = bytearray(len(data))
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["truncate", "flip", "zero"])
+def test_damage_to_any_file_is_caught_at_start_and_nothing_overwritten(demo_dir: Path, how: str) -> None:
+    """Every data file and the journal, damaged in turn: the next start names the file
+    and writes nothing, even when the command would never have read that file."""
+    rng = random.Random(hash(how) & 0xFFFF)
+    Store.open(demo_dir).close()  # a clean start and close, as after a day's work
+    files = sorted(p for p in demo_dir.rglob("*") if p.is_file() and p.name != ".lock")
+    picks = rng.sample(files, 6) + [demo_dir / "journal/000001.jsonl", demo_dir / "registry.json"]
+    for victim in picks:
+        backup = {p: p.read_bytes() for p in files}
+        _damage(victim, how, rng)
+        after_damage = {p: p.read_bytes() for p in files}
+        with pytest.raises(DamagedError) as info:
+            Store.open(demo_dir)
+        assert victim.name in str(info.value), (victim, str(info.value))
+        assert {p: p.read_bytes() for p in files} == after_damage  # nothing overwritten
+        for p, data in backup.items():  # repair for the next round
+            p.write_bytes(data)
+        Store.open(demo_dir).close()
+
+
+def test_deleted_data_file_is_caught_at_start(demo_dir: Path) -> None:
+    Store.open(demo_dir).close()
+    victim = sorted((demo_dir / "years").rglob("*.json"))[3]
+    victim.unlink()
+    with pytest.raises(DamagedError) as info:
+        Store.open(demo_dir)
+    assert victim.name in str(info.value) and "不见了" in str(info.value)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 ENV_HOME = "VILLAGEBOARD_HOME"
 ENV_FONT = "VILLAGEBOARD_FONT"
+ENV_CACHE = "VILLAGEBOARD_CACHE"
 
 #: The repository (or source tree) root: templates/ and data/ live beside the package.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -56,3 +57,21 @@ def template_dirs(data: Path | None = None) -> list[Path]:
 
 def shipped_data_dir() -> Path:
     return PROJECT_ROOT / "data"
+
+
+def cache_dir() -> Path:
+    env = os.environ.get(ENV_CACHE)
+    if env:
+        return Path(env).expanduser().resolve()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("villageboard", appauthor=False)).resolve()
+
+
+def verify_cache_file(data: Path) -> Path:
+    """Where the start-up check remembers what it verified for one data dir. Kept
+    outside the data dir so that backups and restores stay byte-exact."""
+    import hashlib
+
+    digest = hashlib.sha256(str(Path(data).resolve()).encode("utf-8")).hexdigest()[:16]
+    return cache_dir() / f"verified-{digest}.json"

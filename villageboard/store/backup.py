@@ -130,6 +130,11 @@ def restore(store: Store, path: Path) -> Path | None:
         for p in staging.iterdir():
             os.replace(p, root / p.name)
         _fsync_dir(root)
+        from villageboard.store.verify import cache_path_for
+
+        cache = cache_path_for(root)
+        if cache is not None:
+            cache.unlink(missing_ok=True)  # every file is new: verify them all afresh
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return before

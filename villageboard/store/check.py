@@ -12,7 +12,8 @@ import orjson
 from villageboard.domain.errors import DamagedError
 from villageboard.store import storage as st
 from villageboard.store.journal import GENESIS, entry_hash, segments
-from villageboard.store.store import COUNTERS, DATA_FOLDERS, HEAD, JOURNAL_DIR, META, REGISTRY
+from villageboard.store.store import ATTACHMENTS, COUNTERS, HEAD, JOURNAL_DIR, META
+from villageboard.store.verify import all_sealed
 
 
 def _digest(doc: dict[str, Any]) -> bytes:
@@ -94,11 +95,8 @@ def check_data_dir(root: Path) -> list[str]:
             )
 
     # 3. every record -----------------------------------------------------------
-    files = [root / REGISTRY] if (root / REGISTRY).exists() else []
-    for folder in DATA_FOLDERS:
-        base = root / folder
-        if base.is_dir():
-            files += sorted(p for p in base.rglob("*.json") if not p.name.startswith("."))
+    fixed = {root / META, root / COUNTERS, root / HEAD}
+    files = [p for p in all_sealed(root, (JOURNAL_DIR, ATTACHMENTS)) if p not in fixed]
     present: set[tuple[str, str, str]] = set()
     max_key: dict[str, int] = {}
     for p in files:

@@ -23,7 +23,7 @@ import orjson
 from villageboard.domain.errors import DamagedError
 from villageboard.store.storage import _fsync_dir, storage_error
 
-SEGMENT_BYTES = 32 * 1024 * 1024
+SEGMENT_BYTES = 4 * 1024 * 1024
 GENESIS = "0" * 64
 
 
@@ -68,20 +68,22 @@ class Journal:
         self.last_entry: dict[str, Any] | None = None
         self._fh: Any = None
         self._seg: Path | None = None
+        self.torn: tuple[Path, int] | None = None
 
     # -- reading ------------------------------------------------------------------
-    def load_tail(self, repair: bool) -> None:
+    def load_tail(self) -> None:
         """Find the last complete entry. A torn final line (a crash mid-append, never
-        acknowledged) is cut off when ``repair`` is true."""
+        acknowledged) is remembered in ``torn`` and cut only by :meth:`cut_torn_tail`,
+        once the store has decided the journal is otherwise sound."""
+        self.torn: tuple[Path, int] | None = None
         segs = segments(self.folder)
+        first = True
         while segs:
             seg = segs[-1]
             line, good_end, torn = _last_line(seg)
-            if torn and repair:
-                with open(seg, "r+b") as fh:
-                    fh.truncate(good_end)
-                    fh.flush()
-                    os.fsync(fh.fileno())
+            if torn and first:
+                self.torn = (seg, good_end)
+            first = False
             if line:
                 try:
                     entry = orjson.loads(line)
@@ -92,13 +94,23 @@ class Journal:
                 self.last_entry = entry
                 self.last_seq = entry["seq"]
                 self.last_hash = entry["hash"]
-                self._seg = seg
+                self._seg = segments(self.folder)[-1]
                 return
             if len(segs) == 1:
                 self._seg = seg
                 return
             segs.pop()
         self._seg = None
+
+    def cut_torn_tail(self) -> None:
+        if self.torn is None:
+            return
+        seg, good_end = self.torn
+        with open(seg, "r+b") as fh:
+            fh.truncate(good_end)
+            fh.flush()
+            os.fsync(fh.fileno())
+        self.torn = None
 
     def entries(self) -> Iterator[tuple[Path, int, bytes]]:
         """Every line of every segment: (segment, line number, raw bytes)."""

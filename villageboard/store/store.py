@@ -43,6 +43,7 @@ from villageboard.domain.errors import (
 )
 from villageboard.store import storage as st
 from villageboard.store.journal import GENESIS, Journal
+from villageboard.store.verify import Verifier, all_sealed, cache_path_for
 
 SCHEMA_VERSION = 1
 META = "villageboard.json"
@@ -88,6 +89,22 @@ class Store:
         self._pinned: dict[str, st.SealedStorage] = {}
         self.listeners: list[Any] = []
         self.recovered = False
+        self.verifier: Verifier | None = None
+
+    def _make_verifier(self) -> Verifier:
+        return Verifier(
+            self.root, cache_path_for(self.root),
+            all_sealed(self.root, (JOURNAL_DIR, ATTACHMENTS)),
+            self.root / JOURNAL_DIR, self.root / ATTACHMENTS,
+        )
+
+    def _note(self, path: Path) -> None:
+        if self.verifier is not None:
+            self.verifier.note(path)
+
+    def _write_fixed(self, name: str, body: Any) -> None:
+        st.atomic_write(self.root / name, st.seal(body))
+        self._note(self.root / name)
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -99,11 +116,13 @@ class Store:
         root.mkdir(parents=True, exist_ok=True)
         store = cls(root, readonly=False)
         store._acquire()
+        store.verifier = store._make_verifier()
+        store.verifier.files, store.verifier.segs = {}, {}
         body = {"format": "villageboard", "schema": SCHEMA_VERSION, "created": now_iso()}
         body.update(meta or {})
-        st.atomic_write(root / META, st.seal(body))
-        st.atomic_write(root / COUNTERS, st.seal({}))
-        st.atomic_write(root / HEAD, st.seal(store.head))
+        store._write_fixed(META, body)
+        store._write_fixed(COUNTERS, {})
+        store._write_fixed(HEAD, store.head)
         store.meta = body
         return store
 
@@ -146,6 +165,8 @@ class Store:
         if not self.readonly:
             self.clean_temp_files()
         self.meta = st.read_sealed(self.root / META)
+        self.verifier = self._make_verifier()
+        self.verifier.verify()
         schema = self.meta.get("schema", 0)
         if schema > SCHEMA_VERSION:
             raise VBError(f"数据文件夹是新版本程序（格式{schema}）建立的，请升级本程序后再打开。")
@@ -157,11 +178,17 @@ class Store:
             self.head = st.read_sealed(self.root / HEAD)
         except FileNotFoundError:
             raise DamagedError(self.root / HEAD, "文件不见了") from None
-        self.journal.load_tail(repair=not self.readonly)
+        self.journal.load_tail()
         self._recover()
+        if not self.readonly and self.journal.torn is not None:
+            seg = self.journal.torn[0]
+            self.journal.cut_torn_tail()  # an append that a crash cut short: never acknowledged
+            self.verifier.note_segment(seg, None, first=False)
         self._pin(REGISTRY)
         if schema < SCHEMA_VERSION and not self.readonly:
             self._migrate(schema)
+        if not self.readonly:
+            self.verifier.save()
 
     def _recover(self) -> None:
         j = self.journal
@@ -190,7 +217,7 @@ class Store:
             MIGRATIONS[schema](self)
             schema += 1
         self.meta["schema"] = schema
-        st.atomic_write(self.root / META, st.seal(self.meta))
+        self._write_fixed(META, self.meta)
 
     def clean_temp_files(self) -> int:
         n = 0
@@ -205,6 +232,8 @@ class Store:
         return n
 
     def close(self) -> None:
+        if self.verifier is not None and not self.readonly:
+            self.verifier.save()
         self.journal.close()
         for s in list(self._files.values()) + list(self._pinned.values()):
             s.close()
@@ -320,11 +349,15 @@ class Store:
         j = self.journal
         prev = (j.last_entry, j.last_seq, j.last_hash)
         entry = j.make_entry(body)
-        _seg, offset = j.append(entry)
+        seg, offset = j.append(entry)
+        if self.verifier is not None:
+            self.verifier.note_segment(seg, entry, first=offset == 0)
         try:
             self._apply(entry)
         except StorageError:
             self._undo(entry, offset, prev)
+            if self.verifier is not None:
+                self.verifier.forget_segment(seg)
             raise
         for fn in self.listeners:
             fn(entry)
@@ -349,6 +382,7 @@ class Store:
                     tbl[str(c["k"])] = c["b"]
             try:
                 s.write(data)
+                self._note(s.path)
             except StorageError:
                 return  # leave the journal entry: the next open finishes the save
         self.journal.rollback(offset, *prev)
@@ -367,14 +401,15 @@ class Store:
                 doc["_jseq"] = seq
                 data.setdefault(c["t"], {})[str(c["k"])] = doc
             s.write(data)
+            self._note(s.path)
         if entry.get("counters"):
             merged = dict(self.counters)
             for name, value in entry["counters"].items():
                 merged[name] = max(merged.get(name, 0), value)
-            st.atomic_write(self.root / COUNTERS, st.seal(merged))
+            self._write_fixed(COUNTERS, merged)
             self.counters = merged
         head = {"seq": seq, "hash": entry["hash"]}
-        st.atomic_write(self.root / HEAD, st.seal(head))
+        self._write_fixed(HEAD, head)
         self.head = head
 
     # ------------------------------------------------------------------ attachments
@@ -389,6 +424,7 @@ class Store:
         path = self.root / rel
         if not path.exists():
             st.atomic_write(path, data)
+            self._note(path)
         return rel, digest
 
     def attachment_path(self, rel: str) -> Path:
@@ -396,18 +432,7 @@ class Store:
 
     def data_files(self) -> Iterator[Path]:
         """Every sealed data file, for checks and backups."""
-        for name in (META, REGISTRY, COUNTERS, HEAD):
-            p = self.root / name
-            if p.exists():
-                yield p
-        for folder in DATA_FOLDERS:
-            base = self.root / folder
-            if base.is_dir():
-                for dirpath, dirs, files in os.walk(base):
-                    dirs.sort()
-                    for f in sorted(files):
-                        if f.endswith(".json") and not f.startswith("."):
-                            yield Path(dirpath, f)
+        yield from all_sealed(self.root, (JOURNAL_DIR, ATTACHMENTS))
 
 
 class Tx:

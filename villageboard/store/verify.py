@@ -1,0 +1,217 @@
+"""Damage detection at every start, kept fast by remembering what was already verified.
+
+Every data file carries its own SHA-256 (see storage.py) and the journal is a hash
+chain, so any file can be checked on its own. Checking all of them at every start
+would cost seconds at the reference scale, so a small cache (kept outside the data
+dir, so backups and restores stay byte-exact) remembers each file's size, mtime and
+inode as last verified or last written by this program. At start only files whose
+stat changed are re-verified; a file that vanished, or one that changed behind the
+program's back, is reported by name before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from villageboard.domain.errors import DamagedError
+from villageboard.store import storage as st
+from villageboard.store.journal import GENESIS, entry_hash, segments
+
+CACHE_FORMAT = 1
+
+
+def _key(path: Path) -> list[int]:
+    s = path.stat()
+    return [s.st_size, s.st_mtime_ns, s.st_ino]
+
+
+def check_sealed(path: Path, data: bytes) -> None:
+    """Header, length and hash of a sealed file, without decoding its body."""
+    if not data:
+        raise DamagedError(path, "文件是空的")
+    nl = data.find(b"\n")
+    if nl < 0:
+        raise DamagedError(path, "文件不完整")
+    try:
+        header = orjson.loads(data[:nl])
+    except orjson.JSONDecodeError:
+        raise DamagedError(path, "文件头无法读取") from None
+    if not isinstance(header, dict) or header.get("format") != st.FORMAT:
+        raise DamagedError(path, "不是本程序的数据文件")
+    body = data[nl + 1 :]
+    if body.endswith(b"\n"):
+        body = body[:-1]
+    if len(body) != header.get("bytes"):
+        raise DamagedError(path, f"文件长度不对（应为{header.get('bytes')}字节，实际{len(body)}字节），可能被截断")
+    if hashlib.sha256(body).hexdigest() != header.get("sha256"):
+        raise DamagedError(path, "内容校验值不符，文件被改动或损坏")
+
+
+class Verifier:
+    def __init__(self, root: Path, cache_path: Path | None, sealed: list[Path], journal_dir: Path, attachments: Path) -> None:
+        self.root = root
+        self.cache_path = cache_path
+        self.sealed = sealed
+        self.journal_dir = journal_dir
+        self.attachments = attachments
+        self.files: dict[str, list[int]] = {}
+        self.segs: dict[str, dict[str, Any]] = {}
+        self.dirty = False
+        self._load_cache()
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def _load_cache(self) -> None:
+        if self.cache_path is None:
+            return
+        try:
+            body = st.read_sealed(self.cache_path)
+        except (FileNotFoundError, DamagedError, OSError):
+            return
+        if body.get("format") != CACHE_FORMAT or body.get("root") != str(self.root):
+            return
+        self.files = body.get("files", {})
+        self.segs = body.get("segments", {})
+
+    def save(self) -> None:
+        if self.cache_path is None or not self.dirty:
+            return
+        try:
+            st.atomic_write(self.cache_path, st.seal({
+                "format": CACHE_FORMAT, "root": str(self.root), "files": self.files, "segments": self.segs,
+            }))
+            self.dirty = False
+        except Exception:
+            pass  # only a cache: the next start verifies more
+
+    # -- at start -------------------------------------------------------------------
+    def verify(self) -> None:
+        seen: set[str] = set()
+        for path in self.sealed:
+            rel = self.rel(path)
+            seen.add(rel)
+            key = _key(path)
+            if self.files.get(rel) == key:
+                continue
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise DamagedError(path, f"无法读取：{exc.strerror}") from exc
+            check_sealed(path, data)
+            self.files[rel] = key
+            self.dirty = True
+        if self.attachments.is_dir():
+            for path in sorted(self.attachments.iterdir()):
+                if path.name.startswith("."):
+                    continue
+                rel = self.rel(path)
+                seen.add(rel)
+                key = _key(path)
+                if self.files.get(rel) == key:
+                    continue
+                if hashlib.sha256(path.read_bytes()).hexdigest() != path.stem:
+                    raise DamagedError(path, "照片文件内容与登记的校验值不符")
+                self.files[rel] = key
+                self.dirty = True
+        gone = sorted(set(self.files) - seen)
+        if gone:
+            raise DamagedError(self.root / gone[0], "文件不见了（被删除或移走）")
+        self._verify_journal()
+
+    def _verify_journal(self) -> None:
+        prev_hash, prev_seq = GENESIS, 0
+        segs = segments(self.journal_dir)
+        names = {p.name for p in segs}
+        gone = sorted(set(self.segs) - names)
+        if gone:
+            raise DamagedError(self.journal_dir / gone[0], "修改记录文件不见了")
+        for i, seg in enumerate(segs):
+            last = i == len(segs) - 1
+            key = _key(seg)
+            c = self.segs.get(seg.name)
+            if c is not None and c.get("stat") == key:
+                if c["first_seq"] is not None and (c["first_seq"] != prev_seq + 1 or c["first_prev"] != prev_hash):
+                    raise DamagedError(seg, "修改记录前后接不上（有记录被删除或调换）")
+                if c["last_seq"] is not None:
+                    prev_hash, prev_seq = c["last_hash"], c["last_seq"]
+                continue
+            first_seq = first_prev = None
+            with open(seg, "rb") as fh:
+                for n, raw in enumerate(fh, 1):
+                    if not raw.endswith(b"\n"):
+                        if last:
+                            break  # a torn append; recovery decides
+                        raise DamagedError(seg, f"第{n}行不完整（被截断）")
+                    try:
+                        entry = orjson.loads(raw)
+                    except orjson.JSONDecodeError:
+                        raise DamagedError(seg, f"第{n}行无法读取（被改动或损坏）") from None
+                    if entry_hash(entry) != entry.get("hash"):
+                        raise DamagedError(seg, f"第{n}行内容被改动（校验值不符）")
+                    if entry.get("seq") != prev_seq + 1 or entry.get("prev") != prev_hash:
+                        raise DamagedError(seg, f"第{n}行前后接不上（有记录被删除、插入或调换）")
+                    if first_seq is None:
+                        first_seq, first_prev = entry["seq"], entry["prev"]
+                    prev_hash, prev_seq = entry["hash"], entry["seq"]
+            self.segs[seg.name] = {
+                "stat": key, "first_seq": first_seq, "first_prev": first_prev,
+                "last_seq": prev_seq if first_seq is not None else None,
+                "last_hash": prev_hash if first_seq is not None else None,
+            }
+            self.dirty = True
+
+    # -- as the store writes ------------------------------------------------------
+    def note(self, path: Path) -> None:
+        try:
+            self.files[self.rel(path)] = _key(path)
+            self.dirty = True
+        except OSError:
+            pass
+
+    def note_segment(self, seg: Path, entry: dict[str, Any] | None, first: bool) -> None:
+        """After an append (or a rollback): the segment's new stat and last entry."""
+        try:
+            key = _key(seg)
+        except OSError:
+            return
+        c = self.segs.get(seg.name) or {"first_seq": None, "first_prev": None, "last_seq": None, "last_hash": None}
+        if entry is not None:
+            if first or c["first_seq"] is None:
+                c["first_seq"], c["first_prev"] = entry["seq"], entry["prev"]
+            c["last_seq"], c["last_hash"] = entry["seq"], entry["hash"]
+        c["stat"] = key
+        self.segs[seg.name] = c
+        self.dirty = True
+
+    def forget_segment(self, seg: Path) -> None:
+        self.segs.pop(seg.name, None)
+        self.dirty = True
+
+
+def cache_path_for(root: Path) -> Path | None:
+    from villageboard.locations import verify_cache_file
+
+    try:
+        return verify_cache_file(root)
+    except Exception:
+        return None
+
+
+def all_sealed(root: Path, skip_dirs: tuple[str, ...] = ("journal", "attachments")) -> list[Path]:
+    """Every sealed data file in a data dir (any *.json outside the journal and the
+    attachments), in a stable order."""
+    out = []
+    for dirpath, dirs, files in os.walk(root):
+        if Path(dirpath) == root:
+            dirs[:] = [d for d in dirs if d not in skip_dirs and not d.startswith(".")]
+        dirs.sort()
+        for f in sorted(files):
+            if f.endswith(".json") and not f.startswith("."):
+                out.append(Path(dirpath, f))
+    return out

@@ -1,0 +1,151 @@
+"""The one notice model every backend renders from.
+
+A notice (公示) is built once, from the database, as a :class:`NoticeDocument`; the PDF,
+PNG and HTML backends only lay it out. Keeping the model plain (strings only, already
+masked and formatted by the caller) means the privacy gate can see exactly what will be
+printed, and that the three outputs can never disagree with each other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+ROW_KINDS = ("data", "subtotal", "total")
+ALIGNS = ("L", "C", "R")
+
+
+@dataclass
+class Column:
+    """One table column. ``numeric`` columns are right-aligned and are the last to wrap,
+    so amounts and areas stay on one line and line up by their decimal point."""
+
+    label: str
+    key: str
+    align: str = "L"
+    numeric: bool = False
+
+    def __post_init__(self) -> None:
+        if self.numeric and self.align == "L":
+            self.align = "R"
+        if self.align not in ALIGNS:
+            raise ValueError(f"align must be one of {ALIGNS}, not {self.align!r}")
+
+
+@dataclass
+class Row:
+    """One table row. ``kind`` is data | subtotal | total (subtotal and total rows are
+    shaded). ``ref`` names the record for the privacy gate's error, e.g. "第3行 张伟"."""
+
+    cells: list[str]
+    kind: str = "data"
+    ref: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ROW_KINDS:
+            raise ValueError(f"row kind must be one of {ROW_KINDS}, not {self.kind!r}")
+        self.cells = ["" if c is None else str(c) for c in self.cells]
+
+
+@dataclass
+class Table:
+    """A titled table. A correction notice adds a table of changes (row, field, old,
+    new); a year summary uses subtotal rows per program and a closing total row."""
+
+    title: str
+    columns: list[Column]
+    rows: list[Row]
+
+    def __post_init__(self) -> None:
+        n = len(self.columns)
+        for i, row in enumerate(self.rows, 1):
+            if len(row.cells) != n:
+                raise ValueError(
+                    f"table {self.title!r} row {i} has {len(row.cells)} cells for {n} columns"
+                )
+
+
+@dataclass
+class NoticeDocument:
+    """Everything printed on one notice, as final display strings.
+
+    ``totals_lines`` are printed prominently after the tables (the caller writes the
+    amount also in Chinese capitals; see :func:`totals_line`). ``footer_lines`` (posting
+    period, hotlines, supervision address) follow them on the last page. ``issuers``
+    (issuing units), when given, are printed right-aligned above the issue date like a
+    real notice's signature block. ``stamp`` (e.g. "公示期满存档 2026-12-01") puts a red
+    archive stamp on every page. ``large`` asks for large print (body text ≥ 14 pt).
+    """
+
+    title: str
+    subtitle: str
+    paragraphs: list[str]
+    tables: list[Table]
+    totals_lines: list[str]
+    footer_lines: list[str]
+    code: str
+    version: int
+    tag: str
+    qr_payload: str
+    issued_date: str
+    stamp: str = ""
+    large: bool = False
+    issuers: list[str] = field(default_factory=list)
+
+    def replace(self, **changes: object) -> NoticeDocument:
+        """A copy with some fields changed (e.g. ``large=True`` or an archive stamp)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def texts(self) -> Iterator[tuple[str, str]]:
+        """Every string that any backend prints or encodes, with a Chinese description of
+        where it is. The privacy gate and the font coverage check both walk this, so
+        nothing can reach a poster without passing them."""
+        yield "标题", self.title
+        yield "副标题", self.subtitle
+        for i, p in enumerate(self.paragraphs, 1):
+            yield f"说明文字第{i}段", p
+        many = len(self.tables) > 1
+        for t_index, table in enumerate(self.tables, 1):
+            prefix = f"{table.title or f'第{t_index}个表格'} " if many else ""
+            if table.title:
+                yield f"表格标题“{table.title}”", table.title
+            for col in table.columns:
+                yield f"{prefix}表头“{col.label}”", col.label
+            for r_index, row in enumerate(table.rows, 1):
+                ref = row.ref or f"第{r_index}行"
+                for col, cell in zip(table.columns, row.cells, strict=True):
+                    yield f"{prefix}{ref} “{col.label}”", cell
+        for i, line in enumerate(self.totals_lines, 1):
+            yield f"合计第{i}行", line
+        for i, line in enumerate(self.footer_lines, 1):
+            yield f"落款第{i}行", line
+        for i, line in enumerate(self.issuers, 1):
+            yield f"发布单位第{i}行", line
+        yield "公示编号", self.code
+        yield "版本", str(self.version)
+        yield "核验码", self.tag
+        yield "二维码内容", self.qr_payload
+        yield "发布日期", self.issued_date
+        if self.stamp:
+            yield "存档章", self.stamp
+
+
+def totals_line(
+    households: int,
+    amount_fen: int,
+    quantity: str = "",
+    unit: str = "",
+    label: str = "合计",
+) -> str:
+    """The standard totals sentence, amount in figures and in Chinese capitals:
+    ``合计：共 12 户，面积 35.5 亩，补贴金额 1,234.50 元（大写：人民币壹仟贰佰叁拾肆元伍角）``.
+    Callers may write their own; this keeps every notice worded the same way."""
+    from villageboard.domain.money import capital_amount, format_fen
+
+    parts = [f"共 {households} 户"]
+    if quantity:
+        what = "面积" if unit in ("亩", "公顷", "平方米") else "数量"
+        parts.append(f"{what} {quantity} {unit}".rstrip())
+    parts.append(f"补贴金额 {format_fen(amount_fen)} 元（大写：{capital_amount(amount_fen)}）")
+    return f"{label}：" + "，".join(parts)

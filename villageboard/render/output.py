@@ -1,0 +1,97 @@
+"""Write a notice's public files all-or-nothing.
+
+The privacy gate runs before anything else; then every format is rendered in memory,
+written to temporary files in the output folder and only then moved into place. A
+failure at any step (a personal number, a missing glyph, a full disk) leaves no new
+file behind, so a half-written poster can never be printed by mistake.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from villageboard.domain.errors import StorageError, VBError
+from villageboard.render.document import NoticeDocument
+from villageboard.render.privacy import gate_document
+
+FORMATS = ("pdf", "png", "html")
+
+
+def safe_stem(text: str) -> str:
+    """A file-name stem safe on Windows and Linux (Chinese kept, separators removed)."""
+    stem = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", text).strip(" .")
+    return stem[:120] or "notice"
+
+
+def render_all(
+    doc: NoticeDocument,
+    out_dir: Path | str,
+    stem: str,
+    formats: Sequence[str] = FORMATS,
+    paper: str = "a4",
+    large: bool | None = None,
+    font: str | os.PathLike[str] | None = None,
+    data_dir: Path | str | None = None,
+) -> list[Path]:
+    """Render ``doc`` to ``out_dir/stem.pdf``, ``stem-1.png`` … and ``stem.html``.
+
+    Returns the written paths. Raises PrivacyError / VBError with nothing written."""
+    wanted = [f.strip().lower() for f in formats if f.strip()]
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown or not wanted:
+        raise VBError(f"不支持的输出格式：{'、'.join(unknown) or '（空）'}；可选 pdf、png、html。")
+    if large is not None and large != doc.large:
+        doc = doc.replace(large=large)
+    gate_document(doc, f"公示《{doc.title}》")
+    stem = safe_stem(stem)
+    outputs: list[tuple[str, bytes]] = []
+    pdf_bytes: bytes | None = None
+    if "pdf" in wanted or "png" in wanted:
+        from villageboard.render.pdf import render_pdf
+
+        pdf_bytes = render_pdf(doc, paper=paper, font=font)
+    if "pdf" in wanted and pdf_bytes is not None:
+        outputs.append((f"{stem}.pdf", pdf_bytes))
+    if "png" in wanted and pdf_bytes is not None:
+        from villageboard.render.png import pdf_to_pngs
+
+        pngs = pdf_to_pngs(pdf_bytes)
+        for i, png in enumerate(pngs, 1):
+            name = f"{stem}.png" if len(pngs) == 1 else f"{stem}-{i}.png"
+            outputs.append((name, png))
+    if "html" in wanted:
+        from villageboard.render.html import render_html
+
+        outputs.append((f"{stem}.html", render_html(doc, data_dir=data_dir).encode("utf-8")))
+    return _write_all(Path(out_dir), outputs)
+
+
+def _write_all(out_dir: Path, outputs: list[tuple[str, bytes]]) -> list[Path]:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"无法创建输出目录 {out_dir}：{exc.strerror or exc}") from None
+    temps: list[tuple[Path, Path]] = []
+    try:
+        for name, data in outputs:
+            fd, tmp = tempfile.mkstemp(prefix=".vb-", suffix=".part", dir=out_dir)
+            tmp_path = Path(tmp)
+            temps.append((tmp_path, out_dir / name))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for tmp_path, final in temps:
+            os.replace(tmp_path, final)
+    except OSError as exc:
+        for tmp_path, _final in temps:
+            try:
+                tmp_path.unlink()
+            except OSError:
+                pass
+        raise StorageError(f"写入 {out_dir} 失败：{exc.strerror or exc}（没有留下不完整的文件）") from None
+    return [final for _tmp, final in temps]

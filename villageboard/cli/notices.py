@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 
 from villageboard.cli.main import open_services
@@ -46,6 +47,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--json", action="store_true", help="输出 JSON")
     c.set_defaults(handler=cmd_list)
 
+    c = nsub.add_parser("render", help="打印公示：生成 PDF / PNG / HTML")
+    c.add_argument("code", help="公示编号")
+    c.add_argument("--out", required=True, help="输出文件夹")
+    c.add_argument("--format", default="pdf,png,html", help="pdf,png,html 中的一种或几种（逗号分隔）")
+    c.add_argument("--paper", default="a4", choices=["a4", "a3"], help="纸张（默认A4）")
+    c.add_argument("--large", action="store_true", help="大字版（适老化，正文不小于14磅）")
+    c.add_argument("--version", type=int, help="第几版（默认最新一版）")
+    c.add_argument("--archive-copy", action="store_true", help="存档副本（加盖“公示期满存档”）")
+    c.set_defaults(handler=cmd_render)
+
     c = nsub.add_parser("photo", help="添加张贴照片（留存证据）")
     c.add_argument("code", help="公示编号")
     c.add_argument("file", help="照片文件")
@@ -69,6 +80,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--year", type=int)
     c.add_argument("--open", action="store_true", help="只列未处理的")
     c.set_defaults(handler=cmd_objection_list)
+
+    b = sub.add_parser("posters", help="一次打印所有村的公示")
+    b.add_argument("--kind", required=True, choices=["application", "result", "summary"])
+    b.add_argument("--program", default="", help="补贴项目代码（不填则为全部项目）")
+    b.add_argument("--year", type=int, help="年度（默认今年）")
+    b.add_argument("--out", required=True, help="输出文件夹")
+    b.add_argument("--format", default="pdf", help="pdf,png,html 中的一种或几种（默认pdf）")
+    b.add_argument("--paper", default="a4", choices=["a4", "a3"])
+    b.add_argument("--large", action="store_true", help="大字版")
+    b.add_argument("--create", action="store_true", help="没有公示的村，先新建并登记张贴")
+    b.add_argument("--start", type=_date, help="与 --create 一起：张贴日期（默认今天）")
+    b.add_argument("--days", type=int, help="与 --create 一起：公示天数")
+    b.set_defaults(handler=cmd_posters)
 
     v = sub.add_parser("verify", help="核验公示：编号和核验码是否真实")
     v.add_argument("code", help="公示编号（或扫描到的整段二维码内容）")
@@ -219,3 +243,45 @@ def cmd_verify(args: argparse.Namespace) -> int:
           f"  {found['households']}户，合计{format_fen(found['amount_fen'])}元；公示期{found['start']}至{found['end']}；"
           f"{found['state']}" + ("" if found["latest"] else "（已有更正后的新版本）"))
     return 0
+
+
+def _formats(text: str) -> list[str]:
+    return [f.strip().lower() for f in text.split(",") if f.strip()]
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from villageboard.services.posters import render_notice
+
+    svc = open_services(args, fallback_readonly=True)
+    try:
+        paths = render_notice(svc, args.code, Path(args.out), _formats(args.format), args.paper, args.large,
+                              args.version, True if args.archive_copy else None)
+    finally:
+        svc.close()
+    for p in paths:
+        print(p)
+    return 0
+
+
+def cmd_posters(args: argparse.Namespace) -> int:
+    from villageboard.services.posters import batch_posters
+
+    svc = open_services(args, fallback_readonly=not args.create)
+    last = [-1]
+
+    def progress(done: int, total: int) -> None:
+        pct = done * 100 // max(1, total)
+        if pct // 10 != last[0] // 10 or done == total:
+            print(f"\r正在生成：{done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+            last[0] = pct
+
+    try:
+        res = batch_posters(svc, args.kind, args.year or svc.today().year, Path(args.out), args.program,
+                            _formats(args.format), args.paper, args.large, args.create, args.start, args.days,
+                            progress=progress)
+    finally:
+        svc.close()
+    for line in res.skipped:
+        print(f"未打印：{line}", file=sys.stderr)
+    print(f"已生成{len(res.notices)}份公示，{len(res.paths)}个文件，在 {args.out}")
+    return 0 if res.notices else 1

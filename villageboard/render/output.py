@@ -95,3 +95,35 @@ def _write_all(out_dir: Path, outputs: list[tuple[str, bytes]]) -> list[Path]:
                 pass
         raise StorageError(f"写入 {out_dir} 失败：{exc.strerror or exc}（没有留下不完整的文件）") from None
     return [final for _tmp, final in temps]
+
+
+def write_rendered(
+    doc: NoticeDocument,
+    out_dir: Path | str,
+    stem: str,
+    pdf_bytes: bytes,
+    formats: Sequence[str] = FORMATS,
+    data_dir: Path | str | None = None,
+) -> list[Path]:
+    """Like :func:`render_all` for a PDF already rendered (by a batch): gate again, make
+    the PNG and HTML forms, and write every file all-or-nothing."""
+    wanted = [f.strip().lower() for f in formats if f.strip()]
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown or not wanted:
+        raise VBError(f"不支持的输出格式：{'、'.join(unknown) or '（空）'}；可选 pdf、png、html。")
+    gate_document(doc, f"公示《{doc.title}》")
+    stem = safe_stem(stem)
+    outputs: list[tuple[str, bytes]] = []
+    if "pdf" in wanted:
+        outputs.append((f"{stem}.pdf", pdf_bytes))
+    if "png" in wanted:
+        from villageboard.render.png import pdf_to_pngs
+
+        pngs = pdf_to_pngs(pdf_bytes)
+        for i, png in enumerate(pngs, 1):
+            outputs.append((f"{stem}.png" if len(pngs) == 1 else f"{stem}-{i}.png", png))
+    if "html" in wanted:
+        from villageboard.render.html import render_html
+
+        outputs.append((f"{stem}.html", render_html(doc, data_dir=data_dir).encode("utf-8")))
+    return _write_all(Path(out_dir), outputs)

@@ -149,3 +149,12 @@ def test_generated_ids_round_trip(born: dt.date, seq: int) -> None:
     n = make_id("141025", born.strftime("%Y%m%d"), f"{seq:03d}")
     assert check_id_number(n, TODAY).ok
     assert check_id_number(n.lower(), TODAY).value == n
+
+
+def test_mask_digit_runs() -> None:
+    from villageboard.domain.masking import mask_digit_runs
+
+    assert mask_digit_runs("张伟") == "张伟"
+    assert mask_digit_runs("电话139-1234-5678") == "电话*******5678"
+    assert mask_digit_runs("卡６２１７７９０００") == "卡*****0000"
+    assert mask_digit_runs("2026年11月") == "2026年11月"

@@ -33,3 +33,23 @@ def mask_card(card: str) -> str:
 
 def tail(text: str, n: int = 4) -> str:
     return text[-n:] if text else ""
+
+
+_FW_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def mask_digit_runs(text: str, keep: int = 4) -> str:
+    """Mask any run of 5 or more digits (full-width, or split by spaces or dashes) down
+    to its last ``keep`` digits. For free text shown outside a gated poster (names and
+    remarks on the phone desk): a number smuggled into a name must not be read out."""
+    import re
+
+    t = text.translate(_FW_DIGITS)
+
+    def repl(m: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", m.group())
+        if len(digits) < 5:
+            return m.group()
+        return "*" * (len(digits) - keep) + digits[-keep:]
+
+    return re.sub(r"\d(?:[ \-]?\d)+", repl, t)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from villageboard.domain.errors import NotFound, VBError
-from villageboard.domain.masking import mask_id, tail
+from villageboard.domain.masking import mask_digit_runs, mask_id, tail
 from villageboard.domain.models import APP_STATUS, NOTICE_KINDS, Household
 from villageboard.domain.money import format_fen, format_quantity
 from villageboard.domain.validate import birth_date_of
@@ -320,7 +320,7 @@ class PhoneDesk:
             name, unit = programs[key]
             records.append(self._record_view(r, name, unit, confirmed))
         hit = LookupHit(
-            household_id=h.id, name=h.name, village=e.village, group=e.group, id_masked=mask_id(h.id_number),
+            household_id=h.id, name=mask_digit_runs(h.name), village=e.village, group=e.group, id_masked=mask_id(h.id_number),
             matched=matched, records=records, confirmed=confirmed,
             status={"active": "", "deceased": "已故", "moved": "迁出"}.get(h.status, ""),
         )

@@ -36,7 +36,7 @@ def write_backup(root: Path, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}{TMP_SUFFIX}")
     try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
             for p in _members(root):
                 zf.write(p, p.relative_to(root).as_posix())
         with open(tmp, "rb+") as fh:
@@ -58,6 +58,15 @@ def make_backup(store: Store, reason: str = "", out: Path | None = None) -> Path
     path = write_backup(store.root, out)
     prune(backups_dir(store.root))
     return path
+
+
+def daily_backup_due(root: Path, today: dt.date) -> bool:
+    """True when no backup has been taken today (backups are named by their time)."""
+    last = last_backup(root)
+    if last is None:
+        return True
+    stamp = last.stem.removeprefix(PREFIX)[:8]
+    return stamp < today.strftime("%Y%m%d")
 
 
 def list_backups(root: Path) -> list[Path]:

@@ -48,15 +48,12 @@ def scan(text: str) -> list[str]:
         s = m.group().upper()
         if ric.calc_check_digit(s) == s[-1]:
             found.append(f"18位身份证 {s[-4:]}")
-    for m in re.finditer(r"(?<!\d)\d{15}(?!\d)", t):
-        found.append("15位身份证")
+    found += ["15位身份证"] * len(re.findall(r"(?<!\d)\d{15}(?!\d)", t))
     for m in re.finditer(r"(?<!\d)\d{16,19}(?!\d)", t):
         if _luhn(m.group()):
             found.append("银行卡")
-    for m in re.finditer(r"(?<!\d)1[3-9]\d{9}(?!\d)", t):
-        found.append("手机")
-    for m in re.finditer(r"\d{12,}", t):
-        found.append("12位以上数字")
+    found += ["手机"] * len(re.findall(r"(?<!\d)1[3-9]\d{9}(?!\d)", t))
+    found += ["12位以上数字"] * len(re.findall(r"\d{12,}", t))
     return found
 
 

@@ -156,5 +156,5 @@ def test_mask_digit_runs() -> None:
 
     assert mask_digit_runs("张伟") == "张伟"
     assert mask_digit_runs("电话139-1234-5678") == "电话*******5678"
-    assert mask_digit_runs("卡６２１７７９０００") == "卡*****0000"
+    assert mask_digit_runs("卡６２１７７９０００") == "卡*****9000"
     assert mask_digit_runs("2026年11月") == "2026年11月"

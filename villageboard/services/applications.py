@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from villageboard.domain.errors import NotFound, Problem, ValidationFailed, VBError
-from villageboard.domain.models import APP_FLOW, APP_STATUS, Application, Program
+from villageboard.domain.models import APP_FLOW, APP_STATUS, Application, Household, Program
 from villageboard.domain.money import entitlement_fen
 from villageboard.domain.validate import check_quantity
 from villageboard.services.paths import (
@@ -83,13 +83,21 @@ class ApplicationService:
         return self._taken[year].get((household_id, program_code))
 
     # -- writing ------------------------------------------------------------------
-    def build(self, household_id: int, program: Program, quantity: object, remark: str = "", row: int | None = None) -> tuple[Application | None, list[Problem]]:
-        """Validate one application without saving it."""
+    def build(
+        self, household_id: int, program: Program, quantity: object, remark: str = "",
+        row: int | None = None, household: Household | None = None,
+    ) -> tuple[Application | None, list[Problem]]:
+        """Validate one application without saving it. An importer that registers the
+        household in the same transaction passes it as ``household`` (not yet saved,
+        so it cannot be looked up)."""
         problems: list[Problem] = []
-        try:
-            h = self.svc.registry.household(household_id)
-        except NotFound as exc:
-            return None, [Problem(str(exc), "农户", row)]
+        if household is not None:
+            h = household
+        else:
+            try:
+                h = self.svc.registry.household(household_id)
+            except NotFound as exc:
+                return None, [Problem(str(exc), "农户", row)]
         if h.void:
             problems.append(Problem("该农户已作废", "农户", row))
         q = check_quantity(quantity, program.max_quantity, program.unit)
@@ -181,6 +189,8 @@ class ApplicationService:
         app = self.get(number)
         self._check_editable(app)
         if quantity is not None:
+            if app.payout_status in ("issued", "paid"):
+                raise VBError(f"申报{app.id}已提交银行发放，数量和金额不能再改")
             program = self.svc.programs.get(app.year, app.program_code)
             q = check_quantity(quantity, program.max_quantity, program.unit)
             if q.errors:
@@ -211,7 +221,10 @@ class ApplicationService:
         else:
             if cur not in APP_FLOW or status not in APP_FLOW or APP_FLOW.index(status) != APP_FLOW.index(cur) + 1:
                 nxt = APP_FLOW[APP_FLOW.index(cur) + 1] if cur in APP_FLOW[:-1] else None
-                hint = f"下一步只能是“{APP_STATUS[nxt]}”" if nxt else "已是最终状态"
+                if cur == "rejected":
+                    hint = f"如需重新审核，先退回为“{APP_STATUS['applied']}”"
+                else:
+                    hint = f"下一步只能是“{APP_STATUS[nxt]}”" if nxt else "已是最终状态"
                 raise VBError(f"申报{app.id}现在是“{APP_STATUS[cur]}”，不能直接改为“{APP_STATUS[status]}”：{hint}")
         if app.payout_status in ("issued", "paid"):
             raise VBError(f"申报{app.id}已提交银行发放，不能再改状态")

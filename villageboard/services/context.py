@@ -15,11 +15,11 @@ from villageboard.store.store import REGISTRY
 
 if TYPE_CHECKING:
     from villageboard.services.applications import ApplicationService
-    from villageboard.services.flags import FlagService
     from villageboard.services.calls import CallLogService
+    from villageboard.services.flags import FlagService
     from villageboard.services.notices import NoticeService
-    from villageboard.services.phone import PhoneDesk
     from villageboard.services.payouts import PayoutService
+    from villageboard.services.phone import PhoneDesk
     from villageboard.services.programs import ProgramService
     from villageboard.services.registry import RegistryService
     from villageboard.services.transfer import TransferService

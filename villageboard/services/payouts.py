@@ -28,6 +28,22 @@ class PayoutService:
             if a.status == "approved" and a.payout_status == ""
         ]
 
+    def new_batch(self, year: int, program_code: str, tx: Tx) -> str:
+        """The next batch id for a program, like 2026-GDDL-02. It comes from a persisted
+        counter (never reused) and is always above any batch already on record, so a
+        batch made before the counter existed (the demo's -01) is not repeated."""
+        prefix = f"{year}-{program_code}-"
+        seen = 0
+        for app in self.svc.applications.iter(year, program_code, include_void=True):
+            for att in app.attempts:
+                tail = str(att.get("batch", "")).removeprefix(prefix)
+                if tail.isdigit():
+                    seen = max(seen, int(tail))
+        counter = f"batch:{year}-{program_code}"
+        n = max(tx.next_number(counter), seen + 1)
+        tx.counters[counter] = n
+        return f"{prefix}{n:02d}"
+
     def _attempt(self, app: Application, batch: str, date: dt.date) -> dict:
         h = self.svc.registry.household(app.household_id)
         if not h.card_account:

@@ -1,0 +1,545 @@
+"""Money commands: the program catalogue, applications, imports and exports, bank
+sheets and returns, reconciliation and risk flags.
+
+Every handler opens the data dir through ``open_services`` and closes it; all work is
+done by the services (the TUI calls the same ones). Bad input raises VBError /
+ValidationFailed, which ``main`` prints as one Chinese line per problem (exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from villageboard.cli.main import data_dir_of, open_services
+from villageboard.domain.errors import VBError
+from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, UNITS, Application, Program
+from villageboard.domain.money import ROUNDING_RULES, format_fen, format_quantity, parse_yuan
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    _register_import(sub)
+    _register_export(sub)
+    _register_program(sub)
+    _register_application(sub)
+
+    p = sub.add_parser("payouts", help="发放：失败的更正账号后重新发放")
+    psub = p.add_subparsers(dest="payouts_command", metavar="操作", required=True)
+    q = psub.add_parser("reissue", help="把发放失败（已更正账号）的重新发放，生成只含这些户的银行发放表")
+    q.add_argument("--program", required=True, help="项目代码，如 GDDL")
+    q.add_argument("--year", type=int, help="年度（默认今年）")
+    q.add_argument("--out", help="银行发放表保存为（.xlsx，默认当前文件夹下 银行发放表-批次号.xlsx）")
+    q.add_argument("--app", action="append", default=[], help="只重新发放这笔申报（可写多次）")
+    q.set_defaults(handler=cmd_reissue)
+
+    p = sub.add_parser("reconcile", help="对账：各村各项目审核通过、提交银行、已发放、失败的笔数和金额")
+    p.add_argument("--year", type=int, help="年度（默认今年）")
+    p.add_argument("--program", help="只看一个项目（项目代码）")
+    p.add_argument("--json", action="store_true", help="输出 JSON（金额单位为分）")
+    p.set_defaults(handler=cmd_reconcile)
+
+    p = sub.add_parser("flags", help="列出风险提示（面积大增、一卡多户、身份证重复、已故迁出、数量异常）")
+    p.add_argument("--year", type=int, help="年度（默认今年）")
+    p.add_argument("--program", help="只看一个项目（项目代码）")
+    p.add_argument("--village", help="只看一个村")
+    p.add_argument("--open", action="store_true", help="只列出还没核实的")
+    p.add_argument("--json", action="store_true", help="输出 JSON")
+    p.set_defaults(handler=cmd_flags)
+
+    p = sub.add_parser("flag", help="核实风险提示")
+    fsub = p.add_subparsers(dest="flag_command", metavar="操作", required=True)
+    q = fsub.add_parser("clear", help="记下核实情况，消除一条风险提示")
+    q.add_argument("app", help="申报编号，如 2026-000123")
+    q.add_argument("--kind", required=True, help="提示类型：比上年增加、一卡多户、身份证重复、已故迁出、数量异常（或 growth 等代码）")
+    q.add_argument("--note", required=True, help="核实情况（必填，记入修改记录）")
+    q.set_defaults(handler=cmd_flag_clear)
+
+    p = sub.add_parser("templates", help="生成空白导入模板（农户导入模板.xlsx、申报导入模板.xlsx）")
+    p.add_argument("--out", required=True, help="保存到哪个文件夹")
+    p.set_defaults(handler=cmd_templates)
+
+
+# --- helpers ------------------------------------------------------------------------
+
+def _say(lines: list[str] | str) -> None:
+    for line in [lines] if isinstance(lines, str) else lines:
+        print(line)
+
+
+def _json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=1, default=str))
+
+
+def _year(args: argparse.Namespace, svc: Any) -> int:
+    return args.year or svc.today().year
+
+
+def _rate_fen(text: str) -> int:
+    try:
+        fen = parse_yuan(text)
+    except Exception:
+        raise VBError(f"补贴标准“{text}”不对：写每单位多少元，如 103.68") from None
+    return fen
+
+
+def _status_code(text: str) -> str:
+    t = text.strip()
+    for code, label in APP_STATUS.items():
+        if t in (code, label):
+            return code
+    raise VBError(f"状态“{text}”不对，只能是：{'、'.join(APP_STATUS.values())}")
+
+
+def _village_id(svc: Any, name: str | None) -> int | None:
+    return svc.registry.require_village(name).id if name else None
+
+
+# --- import -----------------------------------------------------------------------
+
+def _register_import(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("import", help="从 Excel/CSV 导入：农户名册、申报、银行回盘（有一行错就全部不导入）")
+    isub = p.add_subparsers(dest="import_kind", metavar="内容", required=True)
+    helps = {
+        "households": "导入农户名册（已有的身份证号更新该户，不会重复登记）",
+        "applications": "导入申报（名册中没有的人同时登记）",
+        "payouts": "导入银行回盘（每行“成功”或“失败”加原因）",
+    }
+    for kind, text in helps.items():
+        q = isub.add_parser(kind, help=text)
+        q.add_argument("file", help="表格文件（.xlsx 或 .csv）")
+        q.add_argument("--program", required=kind == "payouts", help="补贴项目代码，如 GDDL")
+        q.add_argument("--year", type=int, help="年度（默认今年，或以表中“年度”列为准）")
+        q.add_argument("--dry-run", action="store_true", help="试导入：只检查并列出将要做的改动，不保存")
+        q.add_argument("--errors-out", help="有错时把原表另存一份，在“错误原因”列标明每行的问题（.xlsx）")
+        q.set_defaults(handler=cmd_import)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    svc = open_services(args)
+    try:
+        t = svc.transfer
+        kw = dict(dry_run=args.dry_run, errors_out=args.errors_out)
+        if args.import_kind == "households":
+            report = t.import_households(args.file, **kw)
+        elif args.import_kind == "applications":
+            report = t.import_applications(args.file, program=args.program, year=args.year, **kw)
+        else:
+            report = t.import_payouts(args.file, program=args.program, year=_year(args, svc), **kw)
+    finally:
+        svc.close()
+    _say(report.lines())
+    return 0
+
+
+# --- export -----------------------------------------------------------------------
+
+def _register_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="导出 Excel：银行发放表、报县汇总表、风险提示表（均为内部资料）")
+    esub = p.add_subparsers(dest="export_kind", metavar="内容", required=True)
+    q = esub.add_parser("bank", help="银行发放表：审核通过且未发放的各户，导出后登记为已提交银行")
+    q.add_argument("--program", required=True, help="项目代码，如 GDDL")
+    q.add_argument("--year", type=int, help="年度（默认今年）")
+    q.add_argument("--out", required=True, help="保存为（.xlsx）")
+    q.set_defaults(handler=cmd_export)
+    q = esub.add_parser("county", help="报县汇总表：分村分项目合计和全部明细")
+    q.add_argument("--year", type=int, help="年度（默认今年）")
+    q.add_argument("--out", required=True, help="保存为（.xlsx）")
+    q.set_defaults(handler=cmd_export)
+    q = esub.add_parser("flags", help="风险提示表（含核实情况）")
+    q.add_argument("--year", type=int, help="年度（默认今年）")
+    q.add_argument("--program", help="只导出一个项目")
+    q.add_argument("--out", required=True, help="保存为（.xlsx）")
+    q.set_defaults(handler=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    kind = args.export_kind
+    svc = open_services(args, fallback_readonly=kind != "bank")
+    try:
+        year = _year(args, svc)
+        out = Path(args.out).expanduser()
+        if kind == "bank":
+            _say(svc.transfer.export_bank(args.program, year, out).lines())
+        elif kind == "county":
+            path = svc.transfer.export_county(year, out)
+            _say(f"已写出 {path}（内部资料，含完整身份证号和账号，只供报县使用）")
+        else:
+            path = svc.transfer.export_flags(year, out, args.program.upper() if args.program else None)
+            _say(f"已写出 {path}（内部资料）")
+    finally:
+        svc.close()
+    return 0
+
+
+def cmd_reissue(args: argparse.Namespace) -> int:
+    svc = open_services(args)
+    try:
+        report = svc.transfer.reissue(args.program, _year(args, svc), args.out, args.app)
+    finally:
+        svc.close()
+    _say(report.lines())
+    return 0
+
+
+# --- programs -----------------------------------------------------------------------
+
+_PROGRAM_TEXT = (
+    ("name", "项目名称"), ("basis", "政策依据（文件名称和文号）"), ("department", "主管部门"),
+    ("hotline", "咨询电话"), ("eligibility", "补贴对象（谁可以申请）"), ("scope", "补贴范围"),
+    ("procedure", "办理程序"), ("materials", "申报材料"), ("office", "受理机构"), ("time_limit", "办理时限"),
+)
+
+
+def _program_options(q: argparse.ArgumentParser, adding: bool) -> None:
+    for key, text in _PROGRAM_TEXT:
+        q.add_argument(f"--{key.replace('_', '-')}", dest=key, required=adding and key == "name", help=text)
+    q.add_argument("--unit", choices=UNITS, help="计量单位")
+    q.add_argument("--rate", required=adding, help="补贴标准：每单位多少元，如 103.68")
+    q.add_argument("--rounding", choices=list(ROUNDING_RULES),
+                   help="每户金额取整到分的规则：" + "，".join(f"{k}={v[1]}" for k, v in ROUNDING_RULES.items()) + "（默认 half_up）")
+    q.add_argument("--posting-days", type=int, help="公示天数（默认7天）")
+    q.add_argument("--max-quantity", help="单户上限（可不填）")
+
+
+def _register_program(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("program", help="政策清单：补贴项目的新增、修改、列表")
+    psub = p.add_subparsers(dest="program_command", metavar="操作", required=True)
+    q = psub.add_parser("list", help="列出补贴项目")
+    q.add_argument("--year", type=int, help="只列一个年度")
+    q.add_argument("--json", action="store_true", help="输出 JSON")
+    q.set_defaults(handler=cmd_program_list)
+    q = psub.add_parser("add", help="新增补贴项目")
+    q.add_argument("--code", required=True, help="项目代码：2到10位大写字母或数字，如 GDDL")
+    q.add_argument("--year", type=int, help="年度（默认今年）")
+    _program_options(q, adding=True)
+    q.set_defaults(handler=cmd_program_add)
+    q = psub.add_parser("edit", help="修改补贴项目（已有公示的，改补贴标准要写原因）")
+    q.add_argument("code", help="项目代码")
+    q.add_argument("--year", type=int, help="年度（默认今年）")
+    _program_options(q, adding=False)
+    q.add_argument("--reason", default="", help="修改原因（已有公示后改补贴标准必须填写）")
+    q.set_defaults(handler=cmd_program_edit)
+
+
+def _program_fields(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, _t in _PROGRAM_TEXT:
+        value = getattr(args, key, None)
+        if value is not None:
+            out[key] = value.strip()
+    if args.unit is not None:
+        out["unit"] = args.unit
+    if args.rate is not None:
+        out["rate_fen"] = _rate_fen(args.rate)
+    if args.rounding is not None:
+        out["rounding"] = args.rounding
+    if args.posting_days is not None:
+        out["posting_days"] = args.posting_days
+    if args.max_quantity is not None:
+        try:
+            out["max_quantity"] = Decimal(args.max_quantity.strip()) if args.max_quantity.strip() else None
+        except Exception:
+            raise VBError(f"单户上限“{args.max_quantity}”不是数字") from None
+    return out
+
+
+def _program_line(svc: Any, p: Program) -> str:
+    from villageboard.services.programs import rate_text
+
+    missing = svc.programs.missing_guide(p)
+    guide = "申报指南完整" if not missing else "申报指南缺：" + "、".join(missing)
+    return f"{p.year} {p.code} {p.name} {rate_text(p)} 公示{p.posting_days}天 {p.department} ｜{guide}"
+
+
+def cmd_program_list(args: argparse.Namespace) -> int:
+    svc = open_services(args, fallback_readonly=True)
+    try:
+        programs = svc.programs.list(args.year)
+        if args.json:
+            _json([{**p.to_dict(), "guide_missing": svc.programs.missing_guide(p)} for p in programs])
+        elif not programs:
+            _say("还没有补贴项目。用 villageboard program add 新增。")
+        else:
+            _say([_program_line(svc, p) for p in programs])
+    finally:
+        svc.close()
+    return 0
+
+
+def cmd_program_add(args: argparse.Namespace) -> int:
+    svc = open_services(args)
+    try:
+        fields = _program_fields(args)
+        p = svc.programs.add(Program(code=args.code, year=_year(args, svc), **fields))
+        _say(f"已新增：{_program_line(svc, p)}")
+    finally:
+        svc.close()
+    return 0
+
+
+def cmd_program_edit(args: argparse.Namespace) -> int:
+    svc = open_services(args)
+    try:
+        year = _year(args, svc)
+        old = svc.programs.get(year, args.code.upper())
+        changes = _program_fields(args)
+        if not changes:
+            raise VBError("没有要修改的内容（用 --name、--rate 等指定）")
+        new = svc.programs.update(year, old.code, changes, args.reason)
+        _say(f"已修改：{_program_line(svc, new)}")
+        if new.rate_fen != old.rate_fen:
+            kept = sum(1 for a in svc.applications.iter(year, old.code) if a.rate_fen == old.rate_fen)
+            _say(f"补贴标准由{format_fen(old.rate_fen)}元改为{format_fen(new.rate_fen)}元/{new.unit}"
+                 + (f"（原因：{args.reason.strip()}）" if args.reason.strip() else "")
+                 + f"。已计算的{kept}条申报保持原标准，不会自动重算；之后新录入的按新标准计算。")
+    finally:
+        svc.close()
+    return 0
+
+
+# --- applications -------------------------------------------------------------------
+
+def _register_application(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("application", help="申报：录入、修改、审核、作废、列表")
+    asub = p.add_subparsers(dest="application_command", metavar="操作", required=True)
+    q = asub.add_parser("add", help="录入一条申报")
+    who = q.add_mutually_exclusive_group(required=True)
+    who.add_argument("--id", dest="id_number", help="户主身份证号")
+    who.add_argument("--household", type=int, help="农户编号")
+    q.add_argument("--program", required=True, help="项目代码，如 GDDL")
+    q.add_argument("--year", type=int, help="年度（默认今年）")
+    q.add_argument("--quantity", required=True, help="数量（亩/头/台），如 12.5")
+    q.add_argument("--remark", default="", help="备注")
+    q.set_defaults(handler=cmd_application_add)
+    q = asub.add_parser("edit", help="修改数量或备注（已在公示中的不能直接改）")
+    q.add_argument("app", help="申报编号，如 2026-000123")
+    q.add_argument("--quantity", help="新的数量")
+    q.add_argument("--remark", help="新的备注")
+    q.set_defaults(handler=cmd_application_edit)
+    q = asub.add_parser("status", help="审核：申报 → 村审核 → 乡镇审核 → 通过；或不通过（写原因）")
+    q.add_argument("app", help="申报编号")
+    q.add_argument("status", help="新状态：" + "、".join(APP_STATUS.values()))
+    q.add_argument("--reason", default="", help="不通过的原因")
+    q.set_defaults(handler=cmd_application_status)
+    q = asub.add_parser("void", help="作废一条申报（写原因，记录保留）")
+    q.add_argument("app", help="申报编号")
+    q.add_argument("--reason", required=True, help="作废原因")
+    q.set_defaults(handler=cmd_application_void)
+    q = asub.add_parser("show", help="查看一条申报及其风险提示、发放记录")
+    q.add_argument("app", help="申报编号")
+    q.add_argument("--json", action="store_true", help="输出 JSON")
+    q.set_defaults(handler=cmd_application_show)
+    q = asub.add_parser("list", help="列出申报")
+    q.add_argument("--year", type=int, help="年度（默认今年）")
+    q.add_argument("--program", help="项目代码")
+    q.add_argument("--village", help="村名")
+    q.add_argument("--status", help="审核状态：" + "、".join(APP_STATUS.values()))
+    q.add_argument("--json", action="store_true", help="输出 JSON")
+    q.set_defaults(handler=cmd_application_list)
+
+
+def _app_line(svc: Any, a: Application) -> str:
+    h = svc.registry.household(a.household_id)
+    p = svc.programs.get(a.year, a.program_code)
+    place = svc.registry.place_label(a.village_id, a.group_id)
+    status = APP_STATUS.get(a.status, a.status)
+    if a.status == "rejected" and a.reject_reason:
+        status += f"（{a.reject_reason}）"
+    pay = PAYOUT_STATUS.get(a.payout_status, a.payout_status)
+    void = f" 已作废（{a.void_reason}）" if a.void else ""
+    return (f"{a.id} {place} {h.name} {p.name} {format_quantity(a.quantity)}{p.unit} "
+            f"{format_fen(a.amount_fen)}元 {status} {pay}{void}")
+
+
+def _show_flags(svc: Any, a: Application) -> None:
+    for f in svc.flags.flags_for(a):
+        mark = f"已核实：{f.cleared.get('note')}" if f.cleared else "待核实"
+        _say(f"  风险提示【{f.label}】{f.message}（{mark}）")
+
+
+def cmd_application_add(args: argparse.Namespace) -> int:
+    svc = open_services(args)
+    try:
+        if args.id_number:
+            h = svc.registry.by_id_number(args.id_number.strip().upper())
+            if h is None:
+                raise VBError(f"名册中没有身份证号为 {args.id_number} 的农户，请先登记或导入农户名册")
+            hid = h.id
+        else:
+            hid = args.household
+        a = svc.applications.add(hid, args.program.upper(), _year(args, svc), args.quantity, args.remark)
+        _say(f"已登记：{_app_line(svc, a)}")
+        _show_flags(svc, a)
+    finally:
+        svc.close()
+    return 0
+
+
+def cmd_application_edit(args: argparse.Namespace) -> int:
+    if args.quantity is None and args.remark is None:
+        raise VBError("没有要修改的内容（用 --quantity 或 --remark 指定）")
+    svc = open_services(args)
+    try:
+        a = svc.applications.edit(args.app, args.quantity, args.remark)
+        _say(f"已修改：{_app_line(svc, a)}")
+        _show_flags(svc, a)
+    finally:
+        svc.close()
+    return 0
+
+
+def cmd_application_status(args: argparse.Namespace) -> int:
+    svc = open_services(args)
+    try:
+        a = svc.applications.set_status(args.app, _status_code(args.status), args.reason)
+        _say(f"已改为“{APP_STATUS[a.status]}”：{_app_line(svc, a)}")
+    finally:
+        svc.close()
+    return 0
+
+
+def cmd_application_void(args: argparse.Namespace) -> int:
+    svc = open_services(args)
+    try:
+        a = svc.applications.void(args.app, args.reason)
+        _say(f"已作废：{_app_line(svc, a)}")
+    finally:
+        svc.close()
+    return 0
+
+
+def cmd_application_show(args: argparse.Namespace) -> int:
+    svc = open_services(args, fallback_readonly=True)
+    try:
+        a = svc.applications.get(args.app)
+        if args.json:
+            _json({**a.to_dict(), "flags": [f.to_dict() for f in svc.flags.flags_for(a)]})
+            return 0
+        _say(_app_line(svc, a))
+        if a.remark:
+            _say(f"  备注：{a.remark}")
+        for att in a.attempts:
+            res = {"issued": "已提交银行", "paid": "已发放", "failed": "发放失败"}.get(att.get("result", ""), "")
+            extra = att.get("paid_date") or att.get("reason") or ""
+            _say(f"  发放 批次{att.get('batch')} {att.get('issued')} 账号尾号{str(att.get('account', ''))[-4:]} "
+                 f"{format_fen(att.get('amount_fen', 0))}元 {res} {extra}".rstrip())
+        _show_flags(svc, a)
+    finally:
+        svc.close()
+    return 0
+
+
+def cmd_application_list(args: argparse.Namespace) -> int:
+    svc = open_services(args, fallback_readonly=True)
+    try:
+        year = _year(args, svc)
+        vid = _village_id(svc, args.village)
+        status = _status_code(args.status) if args.status else None
+        apps = [a for a in svc.applications.list(year, args.program.upper() if args.program else None, vid)
+                if status is None or a.status == status]
+        if args.json:
+            _json([{**a.to_dict(), "flags": [f.kind for f in svc.flags.flags_for(a)]} for a in apps])
+            return 0
+        for a in apps:
+            flags = svc.flags.flags_for(a)
+            open_flags = [f.label for f in flags if not f.is_cleared]
+            mark = f"  【风险提示：{'、'.join(open_flags)}】" if open_flags else ""
+            _say(_app_line(svc, a) + mark)
+        _say(f"共{len(apps)}条，金额合计{format_fen(sum(a.amount_fen for a in apps))}元。")
+    finally:
+        svc.close()
+    return 0
+
+
+# --- reconciliation and flags ----------------------------------------------------------
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from villageboard.services.reconcile import reconcile
+
+    svc = open_services(args, fallback_readonly=True)
+    try:
+        rec = reconcile(svc, _year(args, svc), args.program.upper() if args.program else None)
+    finally:
+        svc.close()
+    problems = rec.problems()
+    if args.json:
+        _json({**rec.to_dict(), "problems": problems})
+        return 1 if problems else 0
+    if not rec.lines:
+        _say(f"{rec.year}年没有审核通过的申报。")
+        return 0
+    for p in rec.programs:
+        _say(f"【{p.program}】{p.text()}")
+        for line in rec.lines:
+            if line.program_code == p.program_code:
+                _say(f"  {line.village}：{line.text()}")
+    _say(f"【全乡镇合计】{rec.township.text()}")
+    if rec.failures:
+        _say("发放失败待处理：")
+        for f in rec.failures:
+            _say(f"  {f.app_id} {f.village} {f.name} {format_fen(f.amount_fen)}元 {f.reason}（账号{f.account_tail}，批次{f.batch}）")
+    if problems:
+        for line in problems:
+            print(line, file=sys.stderr)
+        return 1
+    _say("核对无误：各村之和等于项目合计，各项目之和等于全乡镇合计；已提交银行 = 已发放 + 失败 + 等待回盘。")
+    return 0
+
+
+def cmd_flags(args: argparse.Namespace) -> int:
+    svc = open_services(args, fallback_readonly=True)
+    try:
+        year = _year(args, svc)
+        vid = _village_id(svc, args.village)
+        flags = svc.flags.flags(year, args.program.upper() if args.program else None, vid, open_only=args.open)
+        if args.json:
+            _json([f.to_dict() for f in flags])
+            return 0
+        names = {v.id: v.name for v in svc.registry.villages(include_void=True)}
+        hs = svc.registry._load()
+        for f in flags:
+            h = hs.get(f.household_id)
+            state = f"已核实：{f.cleared.get('note')}" if f.cleared else "待核实"
+            _say(f"{f.app_id} {names.get(f.village_id, '?')} {h.name if h else '?'} {f.program_code} 【{f.label}】{f.message}（{state}）")
+        open_n = sum(1 for f in flags if not f.is_cleared)
+        _say(f"共{len(flags)}条风险提示，待核实{open_n}条。风险提示不影响办理，核实后用 villageboard flag clear 记下核实情况。")
+    finally:
+        svc.close()
+    return 0
+
+
+def cmd_flag_clear(args: argparse.Namespace) -> int:
+    from villageboard.services.flags import FLAG_KINDS, kind_code
+
+    svc = open_services(args)
+    try:
+        code = kind_code(args.kind)
+        a = svc.flags.clear(args.app, code, args.note)
+        _say(f"已记下核实情况：申报{a.id}【{FLAG_KINDS[code][0]}】{' '.join(args.note.split())}")
+    finally:
+        svc.close()
+    return 0
+
+
+def cmd_templates(args: argparse.Namespace) -> int:
+    from villageboard.io.templates import write_blank_templates
+    from villageboard.store.store import is_data_dir
+
+    out = Path(args.out).expanduser()
+    kw: dict[str, Any] = {}
+    if is_data_dir(data_dir_of(args)):
+        svc = open_services(args, readonly=True)
+        try:
+            reg = svc.registry
+            kw["villages"] = [v.name for v in reg.villages()]
+            kw["groups"] = sorted({g.name for g in reg.groups()})
+            kw["programs"] = sorted({p.name for p in svc.programs.list()})
+        finally:
+            svc.close()
+    for path in write_blank_templates(out, **kw):
+        _say(f"已写出 {path}")
+    return 0

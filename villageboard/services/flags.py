@@ -1,0 +1,363 @@
+"""Risk flags (风险提示) on applications and payouts.
+
+The failures this kit exists to make visible have all happened: land areas that grew
+year after year, several households paid into one card, the same person claiming twice,
+a man dead for ten years still paid. Each is a *flag*, not a rule: it never blocks a
+save, because the clerk may know the reason (a household took over a neighbour's land).
+Clearing a flag needs a note, which is stored on the application and journaled, so the
+reason is on record for the audit.
+
+Flags are computed for a whole year at once from the raw stored documents (no record
+objects), with every lookup table built once per call, and cached until the next save
+(the journal sequence number changes on every commit). A year of 10,000 households ×
+10 programs takes a fraction of a second, so the TUI can show them beside each record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from villageboard.domain.errors import VBError
+from villageboard.domain.masking import mask_card
+from villageboard.domain.models import HOUSEHOLD_STATUS, Application
+from villageboard.domain.money import format_quantity
+from villageboard.services.applications import APPLICATIONS
+
+if TYPE_CHECKING:
+    from villageboard.services.context import Services
+
+#: kind code -> (short name a clerk types, what it means)
+FLAG_KINDS: dict[str, tuple[str, str]] = {
+    "growth": ("比上年增加", "数量比上年同一项目增加超过两成"),
+    "shared_card": ("一卡多户", "一个一卡通账号被两户以上使用"),
+    "duplicate_id": ("身份证重复", "同一身份证号登记在两个村，或在同一项目中申报两次"),
+    "status": ("已故迁出", "户主已登记为已故或迁出，之后仍在申报或发放"),
+    "outlier": ("数量异常", "数量超过本村该项目中位数的3倍"),
+}
+GROWTH_LIMIT = Decimal("1.2")
+OUTLIER_FACTOR = Decimal(3)
+
+
+def kind_code(text: str) -> str:
+    """Accept the code (growth) or the short Chinese name (比上年增加)."""
+    t = "".join(str(text).split())
+    for code, (short, _long) in FLAG_KINDS.items():
+        if t in (code, short):
+            return code
+    names = "、".join(f"{short}（{code}）" for code, (short, _l) in FLAG_KINDS.items())
+    raise VBError(f"没有“{text}”这种风险提示。可用的有：{names}")
+
+
+@dataclass(slots=True)
+class Flag:
+    """One raised flag on one application. ``cleared`` holds the clearing record
+    (kind, note, operator, date) when a clerk has checked it."""
+
+    kind: str
+    app_id: str
+    year: int
+    program_code: str
+    household_id: int
+    village_id: int
+    message: str
+    cleared: dict[str, Any] | None = None
+
+    @property
+    def label(self) -> str:
+        return FLAG_KINDS[self.kind][0]
+
+    @property
+    def is_cleared(self) -> bool:
+        return self.cleared is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "label": self.label, "app_id": self.app_id, "year": self.year,
+            "program": self.program_code, "household_id": self.household_id,
+            "village_id": self.village_id, "message": self.message,
+            "cleared": dict(self.cleared) if self.cleared else None,
+        }
+
+
+_PLAIN_QTY = re.compile(r"(\d+)(?:\.(\d{1,2}))?")
+
+
+def _hundredths(value: Any) -> int:
+    """A stored quantity ('12.5', '3', Decimal) as exact hundredths (1250, 300)."""
+    text = str(value)
+    m = _PLAIN_QTY.fullmatch(text)
+    if m is not None:
+        return int(m.group(1)) * 100 + int((m.group(2) or "0").ljust(2, "0"))
+    return int(Decimal(text).scaleb(2).to_integral_value())  # '1E+1' and the like
+
+
+def _show(h: int) -> str:
+    """Hundredths back to the quantity as written: 1250 -> '12.5', 300 -> '3'."""
+    whole, frac = divmod(h, 100)
+    return str(whole) if not frac else f"{whole}.{frac:02d}".rstrip("0")
+
+
+def _show_half(h2: int) -> str:
+    """Twice a quantity in hundredths, halved (an even count's median)."""
+    return format_quantity((Decimal(h2) / 2).scaleb(-2).quantize(Decimal("0.01")))
+
+
+class _Row(NamedTuple):
+    """What the flags need of one stored application, extracted once per file."""
+
+    app_id: str
+    code: str
+    household_id: int
+    village_id: int
+    q: int  # quantity in hundredths
+    rejected: bool
+    created: str  # YYYY-MM-DD
+    events: tuple[tuple[str, str], ...]  # per bank attempt: (issued day, paid day or "")
+    cleared: tuple[dict[str, Any], ...]
+
+
+def _extract(doc: dict[str, Any], memo: dict[Any, int]) -> _Row:
+    raw = doc["quantity"]
+    q = memo.get(raw)
+    if q is None:
+        q = memo[raw] = _hundredths(raw)
+    events = tuple(
+        (str(a.get("issued", ""))[:10], str(a.get("paid_date", ""))[:10] if a.get("result") == "paid" else "")
+        for a in doc.get("attempts") or ()
+    )
+    return _Row(doc["id"], doc["program_code"], doc["household_id"], doc["village_id"], q,
+                doc.get("status") == "rejected", str(doc.get("created", ""))[:10], events,
+                tuple(doc.get("cleared_flags") or ()))
+
+
+class FlagService:
+    """Computes and clears risk flags. ``svc.flags``.
+
+    What each stored file contributes is extracted once and kept until a commit
+    touches that file (the store tells its listeners which files every commit
+    wrote), so after one save only that file is read again and the year is
+    recombined in memory."""
+
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+        self.store = svc.store
+        self._cache: dict[int, tuple[int, dict[str, list[Flag]], list[Flag]]] = {}
+        self._files: dict[str, list[_Row]] = {}
+        self._memo: dict[Any, int] = {}
+        self.store.listeners.append(self._on_commit)
+
+    def _on_commit(self, entry: dict[str, Any]) -> None:
+        for c in entry.get("changes", ()):
+            self._files.pop(c["f"], None)
+
+    # -- reading ----------------------------------------------------------------
+    def _rows(self, year: int) -> list[_Row]:
+        """Live (not void) applications of a year, from the per-file extracts."""
+        out: list[_Row] = []
+        for rel in self.svc.applications.files(year):
+            rows = self._files.get(rel)
+            if rows is None:
+                memo = self._memo
+                rows = [_extract(d, memo) for d in self.store.table(rel, APPLICATIONS).values() if not d.get("void")]
+                self._files[rel] = rows
+            out += rows
+        return out
+
+    def _by_app(self, year: int) -> tuple[dict[str, list[Flag]], list[Flag]]:
+        seq = self.store.journal.last_seq
+        hit = self._cache.get(year)
+        if hit is not None and hit[0] == seq:
+            return hit[1], hit[2]
+        # The pass makes ~10^5 small objects and no cycles; pausing the cyclic garbage
+        # collector keeps it from re-walking the store's cached documents meanwhile
+        # (it halves the time on a large township).
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            result = self._compute(year)
+            ordered = [f for app_id in sorted(result) for f in result[app_id]]
+        finally:
+            if paused:
+                gc.enable()
+        self._cache = {y: v for y, v in self._cache.items() if v[0] == seq}
+        self._cache[year] = (seq, result, ordered)
+        return result, ordered
+
+    def flags(
+        self, year: int, program: str | None = None, village: int | None = None,
+        open_only: bool = False,
+    ) -> list[Flag]:
+        """Every flag of a year (optionally one program or one village), in application
+        order. Cleared flags are included, marked, unless ``open_only``."""
+        _by_app, ordered = self._by_app(year)
+        if not program and village is None and not open_only:
+            return list(ordered)
+        return [
+            f for f in ordered
+            if (not program or f.program_code == program)
+            and (village is None or f.village_id == village)
+            and not (open_only and f.is_cleared)
+        ]
+
+    def flags_for(self, app: Application) -> list[Flag]:
+        """The flags to show beside one record (served from the year's cache)."""
+        if app.void:
+            return []
+        return list(self._by_app(app.year)[0].get(app.id, []))
+
+    def counts(self, year: int) -> dict[str, int]:
+        """Open flags per kind, for a dashboard line."""
+        out = dict.fromkeys(FLAG_KINDS, 0)
+        for f in self.flags(year, open_only=True):
+            out[f.kind] += 1
+        return out
+
+    # -- clearing ---------------------------------------------------------------
+    def clear(self, app_number: str, kind: str, note: str) -> Application:
+        """Record that a clerk checked a flag, with a note saying why it is fine. The
+        note goes into the journal with the application; the flag stays visible as
+        已核实 with the note."""
+        code = kind_code(kind)
+        note = " ".join(str(note).split())
+        if len(note) < 2:
+            raise VBError("核实风险提示必须写明核实情况（至少2个字），例如“经村组实地核实，新承包邻户土地3亩”")
+        app = self.svc.applications.get(app_number)
+        if app.void:
+            raise VBError(f"申报{app.id}已作废")
+        raised = [f for f in self.flags_for(app) if f.kind == code]
+        if not raised:
+            raise VBError(f"申报{app.id}没有“{FLAG_KINDS[code][0]}”提示，不需要核实")
+        if raised[0].is_cleared:
+            c = raised[0].cleared or {}
+            raise VBError(f"申报{app.id}的“{FLAG_KINDS[code][0]}”提示已于{c.get('date')}由{c.get('operator')}核实：{c.get('note')}")
+        app.cleared_flags = [*app.cleared_flags, {
+            "kind": code, "note": note, "operator": self.svc.operator,
+            "date": self.svc.today().isoformat(), "message": raised[0].message,
+        }]
+        return self.svc.applications.save(app, f"风险提示.核实.{FLAG_KINDS[code][0]}")
+
+    # -- computing --------------------------------------------------------------
+    def _compute(self, year: int) -> dict[str, list[Flag]]:
+        """One pass to build the lookup tables, one pass over the rows. Quantities are
+        compared as exact integers of hundredths (they have at most two decimals), so
+        the thresholds need no Decimal arithmetic per row: q > 1.2·old ⇔ 5q > 6·old,
+        and q > 3·median ⇔ 2q > 3·(a + b) for an even count's middle pair a, b."""
+        reg = self.svc.registry
+        households = reg._load()
+        names = {v.id: v.name for v in reg.villages(include_void=True)}
+        docs = [r for r in self._rows(year) if not r.rejected]
+        prev = {(r.household_id, r.code): r.q for r in self._rows(year - 1)}
+
+        # households sharing a card; one ID in two villages (both registry-wide)
+        by_card: dict[str, list[int]] = defaultdict(list)
+        by_idn: dict[str, list[int]] = defaultdict(list)
+        gone: dict[int, tuple[str, dt.date | None]] = {}
+        for h in households.values():
+            if h.void:
+                continue
+            if h.card_account:
+                by_card[h.card_account].append(h.id)
+            by_idn[h.id_number].append(h.id)
+            if h.status in ("deceased", "moved"):
+                gone[h.id] = (h.status, h.status_date)
+
+        def who(hid: int) -> str:
+            h = households.get(hid)
+            return f"{h.name}（{names.get(h.village_id, '?')}）" if h else f"户编号{hid}"
+
+        shared_card: dict[int, str] = {}
+        for card, hids in by_card.items():
+            if len(hids) > 1:
+                for hid in hids:
+                    others = "、".join(who(o) for o in hids if o != hid)
+                    shared_card[hid] = f"一卡通账号（{mask_card(card)}）还登记在{others}名下"
+        two_villages: dict[int, str] = {}
+        shared_idn: dict[int, str] = {}  # only these households can be in a program twice
+        for idn, hids in by_idn.items():
+            if len(hids) < 2:
+                continue
+            for hid in hids:
+                shared_idn[hid] = idn
+            if len({households[h].village_id for h in hids}) > 1:
+                for hid in hids:
+                    others = "、".join(who(o) for o in hids if o != hid)
+                    two_villages[hid] = f"同一身份证号还登记在{others}"
+
+        # twice in one program (by ID number), and village medians
+        per_program_id: dict[tuple[str, str], list[str]] = defaultdict(list)
+        groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+        for r in docs:
+            groups[(r.village_id, r.code)].append(r.q)
+            if r.household_id in shared_idn:
+                per_program_id[(r.code, shared_idn[r.household_id])].append(r.app_id)
+        twice: dict[str, list[str]] = {}
+        for ids in per_program_id.values():
+            if len(ids) > 1:
+                for i in ids:
+                    twice[i] = [o for o in ids if o != i]
+        # limit2 = 2 × 3 × median, in hundredths: a row is an outlier when 2q > limit2
+        limit2: dict[tuple[int, str], tuple[int, int]] = {}
+        for key, qs in groups.items():
+            qs.sort()
+            n, mid = len(qs), len(qs) // 2
+            twice_median = 2 * qs[mid] if n % 2 else qs[mid - 1] + qs[mid]
+            limit2[key] = (3 * twice_median, twice_median)
+        units = {p.code: p.unit for p in self.svc.programs.list(year, include_void=True)}
+
+        out: dict[str, list[Flag]] = {}
+        for r in docs:
+            app_id, code, hid, vid, q = r.app_id, r.code, r.household_id, r.village_id, r.q
+            raised: list[tuple[str, str]] = []
+            old = prev.get((hid, code))
+            if old is not None and old > 0 and 5 * q > 6 * old:
+                unit = units.get(code, "")
+                raised.append(("growth", f"{_show(q)}{unit}，比{year - 1}年（{_show(old)}{unit}）增加{(q - old) * 100 // old}%"))
+            if hid in shared_card:
+                raised.append(("shared_card", shared_card[hid]))
+            if hid in two_villages or app_id in twice:
+                dup = [two_villages[hid]] if hid in two_villages else []
+                if app_id in twice:
+                    dup.append(f"同一身份证号在本项目还有申报{'、'.join(twice[app_id])}")
+                raised.append(("duplicate_id", "；".join(dup)))
+            if hid in gone:
+                msg = self._status_message(*gone[hid], r)
+                if msg:
+                    raised.append(("status", msg))
+            lim, twice_median = limit2[(vid, code)]
+            if twice_median and 2 * q > lim:
+                unit = units.get(code, "")
+                times = Decimal(2 * q) / Decimal(twice_median)
+                raised.append(("outlier", f"{_show(q)}{unit}，是本村该项目中位数（{_show_half(twice_median)}{unit}）的{times.quantize(Decimal('0.1'))}倍"))
+            if not raised:
+                continue
+            cleared = {c.get("kind"): c for c in r.cleared}
+            out[app_id] = [
+                Flag(kind, app_id, year, code, hid, vid, msg, cleared.get(kind)) for kind, msg in raised
+            ]
+        return out
+
+    @staticmethod
+    def _status_message(status: str, since: dt.date | None, row: _Row) -> str:
+        """A deceased or moved household still applying (application made after the
+        date) or being paid (a bank sheet or payment after the date)."""
+        label = HOUSEHOLD_STATUS[status]
+        if since is None:
+            return f"户主已登记为{label}（没有登记日期），仍有申报"
+        day = since.isoformat()  # ISO dates compare correctly as text
+        events = []
+        if row.created and row.created > day:
+            events.append(f"{row.created}申报")
+        for issued, paid in row.events:
+            if issued and issued > day:
+                events.append(f"{issued}提交银行")
+            if paid and paid > day:
+                events.append(f"{paid}发放")
+        if not events:
+            return ""
+        return f"户主{since}已登记为{label}，之后仍有" + "、".join(dict.fromkeys(events))

@@ -4,6 +4,7 @@ normalised value, the errors (reject) and the warnings (keep, but tell the clerk
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -41,6 +42,7 @@ def squash(text: object) -> str:
 
 # --- ID numbers -----------------------------------------------------------------
 
+@functools.lru_cache(maxsize=4096)
 def region_known(code6: str) -> bool:
     from stdnum import numdb
 
@@ -48,6 +50,7 @@ def region_known(code6: str) -> bool:
     return "county" in info
 
 
+@functools.lru_cache(maxsize=4096)
 def region_name(code6: str) -> str:
     from stdnum import numdb
 

@@ -112,6 +112,8 @@ def _quantity(rng: random.Random, code: str) -> Decimal:
         return Decimal(1)
     if code == "STGY":
         return Decimal(rng.randint(500, 8000)) / 100
+    if rng.random() < 0.004:  # a large grower, far above the village median
+        return Decimal(rng.randint(6000, 12000)) / 100
     return Decimal(rng.randint(150, 2400)) / 100
 
 
@@ -180,24 +182,37 @@ def build_demo(
             card_account=_card(rng, prefix), bank=bank, village_id=vid,
             group_id=rng.choice(groups_by_v[vid]), status=status, status_date=sdate,
         ).to_dict())
+    # one man dead for years who keeps "applying" (the case the status flag exists for)
+    if len(rows) > 12:
+        rows[12]["status"], rows[12]["status_date"] = "deceased", (today - dt.timedelta(days=900)).isoformat()
+    # a few households paid into someone else's card (一卡多户), as audits keep finding
+    for a, b in ((20, 21), (45, 300)):
+        if b < len(rows):
+            rows[b]["card_account"], rows[b]["bank"] = rows[a]["card_account"], rows[a]["bank"]
     with svc.store.begin("演示.导入农户") as tx:
         hs = svc.registry.add_households_bulk(rows, tx)
     svc.registry._households = None  # reload with ids
 
+    previous: dict[tuple[int, str], Decimal] = {}
     for y in (year - 1, year):
         say(f"生成{y}年申报和发放…")
         last = y < year
         for p in PROGRAMS:
             share = {"GDDL": 0.9, "ZLYC": 0.7, "NJGZ": 0.04, "STGY": 0.2}[p["code"]]
             items = []
-            base_q: dict[int, Decimal] = {}
             for h in hs:
-                if h.status != "active" and not (h.status == "deceased" and rng.random() < 0.3):
+                ghost = h.id == hs[min(12, len(hs) - 1)].id and p["code"] == "GDDL"
+                if h.status != "active" and not ghost and not (h.status == "deceased" and rng.random() < 0.3):
                     continue
-                if rng.random() >= share:
+                if rng.random() >= share and not ghost:
                     continue
                 q = _quantity(rng, p["code"])
-                base_q[h.id] = q
+                before = previous.get((h.id, p["code"]))
+                if before is not None and p["code"] != "NJGZ":
+                    # land rarely changes; now and then an area quietly grows
+                    grow = Decimal(rng.choice([100] * 97 + [101, 99, 135])) / 100
+                    q = min((before * grow).quantize(Decimal("0.01")), p["max_quantity"])
+                previous[(h.id, p["code"])] = q
                 items.append((h.id, p["code"], y, q, ""))
             apps = svc.applications.add_many(items, action=f"演示.{y}年{p['name']}申报")
             # statuses: last year all approved and paid; this year mostly approved

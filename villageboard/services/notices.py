@@ -236,10 +236,7 @@ class NoticeService:
         if kind in KINDS_WITH_PROGRAM:
             if not program_code:
                 raise VBError(f"{NOTICE_KINDS[kind]}需要指定补贴项目（--program）")
-            p = self.svc.programs.get(year, program_code)
-            missing = self.svc.programs.missing_guide(p)
-            if missing:
-                raise VBError(f"{p.name}的申报指南还不完整，不能公示。缺少：{'、'.join(missing)}")
+            self.svc.programs.require_guide(self.svc.programs.get(year, program_code))
         elif program_code:
             raise VBError("年度汇总公示包括全年所有项目，不用指定项目")
         for other in self.all(year):

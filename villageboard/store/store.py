@@ -53,7 +53,7 @@ HEAD = "HEAD.json"
 JOURNAL_DIR = "journal"
 LOCK = ".lock"
 ATTACHMENTS = "attachments"
-CACHE_FILES = 600
+CACHE_FILES = 1500
 #: Folders that hold partitioned data files.
 DATA_FOLDERS = ("households", "years")
 

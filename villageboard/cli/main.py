@@ -32,6 +32,14 @@ class ChineseParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def arg_date(text: str) -> dt.date:
+    """argparse type for YYYY-MM-DD, with a Chinese message."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期“{text}”格式不对，应为 YYYY-MM-DD") from None
+
+
 def today_override() -> dt.date | None:
     """Tests and demonstrations can freeze the date with VILLAGEBOARD_TODAY=YYYY-MM-DD."""
     value = os.environ.get(ENV_TODAY)

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from pathlib import Path
 
-from villageboard.cli.main import open_services
+from villageboard.cli.main import arg_date, open_services
 from villageboard.domain.errors import VBError
 from villageboard.domain.models import NOTICE_KINDS, NOTICE_STATES
 from villageboard.domain.money import format_fen
 
 STATE_NAMES = {**{k: k for k in NOTICE_STATES}, **{v: k for k, v in NOTICE_STATES.items()}}
 
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"日期“{text}”格式不对，应为 YYYY-MM-DD") from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     c = nsub.add_parser("post", help="登记张贴：冻结公示内容、生成核验码")
     c.add_argument("code", help="公示编号")
-    c.add_argument("--start", type=_date, help="张贴日期（默认今天）")
+    c.add_argument("--start", type=arg_date, help="张贴日期（默认今天）")
     c.add_argument("--days", type=int, help="公示天数（默认按补贴项目设置，一般7天）")
     c.set_defaults(handler=cmd_post)
 
@@ -90,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--paper", default="a4", choices=["a4", "a3"])
     b.add_argument("--large", action="store_true", help="大字版")
     b.add_argument("--create", action="store_true", help="没有公示的村，先新建并登记张贴")
-    b.add_argument("--start", type=_date, help="与 --create 一起：张贴日期（默认今天）")
+    b.add_argument("--start", type=arg_date, help="与 --create 一起：张贴日期（默认今天）")
     b.add_argument("--days", type=int, help="与 --create 一起：公示天数")
     b.set_defaults(handler=cmd_posters)
 

@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 from pathlib import Path
 
-from villageboard.cli.main import open_services
+from villageboard.cli.main import arg_date, open_services
 from villageboard.domain.errors import VBError
 from villageboard.domain.models import QUESTION_TYPES
 from villageboard.domain.money import format_fen
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"日期“{text}”格式不对，应为 YYYY-MM-DD") from None
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lookup", help="电话查询：姓名（汉字或拼音）、身份证后4到6位、电话后4位，可加村名")
     p.add_argument("query", nargs="+", help="如：zhang wei、张伟、zw、1234、东沟 zhang")
-    p.add_argument("--birth", type=_date, help="来电人说出的出生日期（核实身份后才显示卡号尾号等）")
+    p.add_argument("--birth", type=arg_date, help="来电人说出的出生日期（核实身份后才显示卡号尾号等）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.add_argument("--script", action="store_true", help="身份核实后，打印答复话术")
     p.add_argument("--limit", type=int, default=10)

@@ -157,6 +157,11 @@ def check_phone(raw: object, required: bool = False) -> Check:
     return c
 
 
+def luhn_check_digit(body: str) -> str:
+    """The digit that makes ``body`` + digit pass the Luhn check."""
+    return next(d for d in "0123456789" if luhn_valid(body + d))
+
+
 def luhn_valid(digits: str) -> bool:
     if not digits.isdigit() or not digits:
         return False

@@ -14,6 +14,7 @@ from pathlib import Path
 from stdnum.cn import ric
 
 from villageboard.domain.models import Household, Program, Township
+from villageboard.domain.validate import luhn_check_digit
 from villageboard.services.context import SETTINGS_TABLE, Services
 from villageboard.services.paths import REGISTRY
 from villageboard.store.store import now_iso
@@ -86,15 +87,7 @@ def _id_number(rng: random.Random, born: dt.date, used: set[str]) -> str:
 
 def _card(rng: random.Random, prefix: str) -> str:
     body = prefix + "".join(str(rng.randint(0, 9)) for _ in range(12))
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return body + str((10 - total % 10) % 10)
+    return body + luhn_check_digit(body)
 
 
 def _name(rng: random.Random, surnames: list[str], weights: list[int]) -> str:

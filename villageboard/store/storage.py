@@ -100,8 +100,9 @@ def seal(body: Any) -> bytes:
     return orjson.dumps(header) + b"\n" + raw + b"\n"
 
 
-def unseal(path: Path, data: bytes) -> Any:
-    """Verify and decode a sealed file's bytes; raise DamagedError naming the file."""
+def check_sealed(path: Path, data: bytes) -> bytes:
+    """Verify a sealed file's header, length and hash; return the JSON body bytes.
+    Raises DamagedError naming the file."""
     if not data:
         raise DamagedError(path, "文件是空的")
     nl = data.find(b"\n")
@@ -120,6 +121,12 @@ def unseal(path: Path, data: bytes) -> Any:
         raise DamagedError(path, f"文件长度不对（应为{header.get('bytes')}字节，实际{len(body)}字节），可能被截断")
     if hashlib.sha256(body).hexdigest() != header.get("sha256"):
         raise DamagedError(path, "内容校验值不符，文件被改动或损坏")
+    return body
+
+
+def unseal(path: Path, data: bytes) -> Any:
+    """Verify and decode a sealed file's bytes; raise DamagedError naming the file."""
+    body = check_sealed(path, data)
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:

@@ -30,28 +30,6 @@ def _key(path: Path) -> list[int]:
     return [s.st_size, s.st_mtime_ns, s.st_ino]
 
 
-def check_sealed(path: Path, data: bytes) -> None:
-    """Header, length and hash of a sealed file, without decoding its body."""
-    if not data:
-        raise DamagedError(path, "文件是空的")
-    nl = data.find(b"\n")
-    if nl < 0:
-        raise DamagedError(path, "文件不完整")
-    try:
-        header = orjson.loads(data[:nl])
-    except orjson.JSONDecodeError:
-        raise DamagedError(path, "文件头无法读取") from None
-    if not isinstance(header, dict) or header.get("format") != st.FORMAT:
-        raise DamagedError(path, "不是本程序的数据文件")
-    body = data[nl + 1 :]
-    if body.endswith(b"\n"):
-        body = body[:-1]
-    if len(body) != header.get("bytes"):
-        raise DamagedError(path, f"文件长度不对（应为{header.get('bytes')}字节，实际{len(body)}字节），可能被截断")
-    if hashlib.sha256(body).hexdigest() != header.get("sha256"):
-        raise DamagedError(path, "内容校验值不符，文件被改动或损坏")
-
-
 class Verifier:
     def __init__(self, root: Path, cache_path: Path | None, sealed: list[Path], journal_dir: Path, attachments: Path) -> None:
         self.root = root
@@ -103,7 +81,7 @@ class Verifier:
                 data = path.read_bytes()
             except OSError as exc:
                 raise DamagedError(path, f"无法读取：{exc.strerror}") from exc
-            check_sealed(path, data)
+            st.check_sealed(path, data)
             self.files[rel] = key
             self.dirty = True
         if self.attachments.is_dir():

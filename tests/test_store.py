@@ -306,3 +306,20 @@ def test_deleted_data_file_is_caught_at_start(demo_dir: Path) -> None:
     with pytest.raises(DamagedError) as info:
         Store.open(demo_dir)
     assert victim.name in str(info.value) and "不见了" in str(info.value)
+
+
+def test_another_township_copied_to_the_same_path_opens_cleanly(tmp_path: Path) -> None:
+    """The start-up check's memory belongs to one township, not to a folder name."""
+    a = tmp_path / "a"
+    s = Store.create(a)
+    with s.begin("t") as tx:
+        tx.insert("years/2026/x.json", "rows", "row", {"v": 1})
+    s.close()
+    Store.open(a).close()
+    b = tmp_path / "b"
+    Store.create(b).close()
+    import shutil
+
+    shutil.rmtree(a)
+    shutil.copytree(b, a)
+    Store.open(a).close()

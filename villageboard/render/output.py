@@ -70,6 +70,12 @@ def render_all(
     return _write_all(Path(out_dir), outputs)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _write_all(out_dir: Path, outputs: list[tuple[str, bytes]]) -> list[Path]:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -85,6 +91,7 @@ def _write_all(out_dir: Path, outputs: list[tuple[str, bytes]]) -> list[Path]:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
+            os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; posters are for sharing
         for tmp_path, final in temps:
             os.replace(tmp_path, final)
     except OSError as exc:

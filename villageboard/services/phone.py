@@ -183,6 +183,11 @@ class PhoneDesk:
             self.load_error = str(exc)
 
     @property
+    def ready(self) -> bool:
+        """True once the registry and the current year are indexed."""
+        return self._ready
+
+    @property
     def loading_years(self) -> list[int]:
         return sorted(y for y in self._years if y not in self._loaded)
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,12 +91,15 @@ class Store:
         self.listeners: list[Any] = []
         self.recovered = False
         self.verifier: Verifier | None = None
+        # The app reads from worker threads while the clerk saves: one lock guards the
+        # file cache and every commit.
+        self._lock = threading.RLock()
 
     def _make_verifier(self) -> Verifier:
         return Verifier(
             self.root, cache_path_for(self.root),
             all_sealed(self.root, (JOURNAL_DIR, ATTACHMENTS)),
-            self.root / JOURNAL_DIR, self.root / ATTACHMENTS,
+            self.root / JOURNAL_DIR, self.root / ATTACHMENTS, identity=str(self.meta.get("created", "")),
         )
 
     def _note(self, path: Path) -> None:
@@ -116,10 +120,11 @@ class Store:
         root.mkdir(parents=True, exist_ok=True)
         store = cls(root, readonly=False)
         store._acquire()
+        body = {"format": "villageboard", "schema": SCHEMA_VERSION, "created": dt.datetime.now().isoformat()}
+        body.update(meta or {})
+        store.meta = body
         store.verifier = store._make_verifier()
         store.verifier.files, store.verifier.segs = {}, {}
-        body = {"format": "villageboard", "schema": SCHEMA_VERSION, "created": now_iso()}
-        body.update(meta or {})
         store._write_fixed(META, body)
         store._write_fixed(COUNTERS, {})
         store._write_fixed(HEAD, store.head)
@@ -259,6 +264,10 @@ class Store:
         return s
 
     def _storage(self, rel: str) -> st.SealedStorage:
+        with self._lock:
+            return self._storage_locked(rel)
+
+    def _storage_locked(self, rel: str) -> st.SealedStorage:
         if rel in self._pinned:
             return self._pinned[rel]
         s = self._files.get(rel)
@@ -275,7 +284,8 @@ class Store:
     def table(self, rel: str, table: str) -> dict[str, dict[str, Any]]:
         """All docs of one table, keyed by the doc id as a string. Read-only: callers
         must copy before changing anything."""
-        return self._storage(rel).peek().get(table, {})
+        with self._lock:
+            return self._storage_locked(rel).peek().get(table, {})
 
     def get(self, rel: str, table: str, key: int) -> dict[str, Any] | None:
         doc = self.table(rel, table).get(str(key))
@@ -335,6 +345,10 @@ class Store:
         return Tx(self, action)
 
     def _commit(self, tx: Tx) -> int:
+        with self._lock:
+            return self._commit_locked(tx)
+
+    def _commit_locked(self, tx: Tx) -> int:
         if not tx.changes and not tx.counters:
             return self.journal.last_seq
         body = {

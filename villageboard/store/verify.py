@@ -31,8 +31,12 @@ def _key(path: Path) -> list[int]:
 
 
 class Verifier:
-    def __init__(self, root: Path, cache_path: Path | None, sealed: list[Path], journal_dir: Path, attachments: Path) -> None:
+    def __init__(
+        self, root: Path, cache_path: Path | None, sealed: list[Path], journal_dir: Path, attachments: Path,
+        identity: str = "",
+    ) -> None:
         self.root = root
+        self.identity = identity  # which township this folder holds (its creation stamp)
         self.cache_path = cache_path
         self.sealed = sealed
         self.journal_dir = journal_dir
@@ -52,8 +56,9 @@ class Verifier:
             body = st.read_sealed(self.cache_path)
         except (FileNotFoundError, DamagedError, OSError):
             return
-        if body.get("format") != CACHE_FORMAT or body.get("root") != str(self.root):
-            return
+        if (body.get("format") != CACHE_FORMAT or body.get("root") != str(self.root)
+                or body.get("identity") != self.identity):
+            return  # another township now lives at this path: verify everything afresh
         self.files = body.get("files", {})
         self.segs = body.get("segments", {})
 
@@ -62,7 +67,8 @@ class Verifier:
             return
         try:
             st.atomic_write(self.cache_path, st.seal({
-                "format": CACHE_FORMAT, "root": str(self.root), "files": self.files, "segments": self.segs,
+                "format": CACHE_FORMAT, "root": str(self.root), "identity": self.identity,
+                "files": self.files, "segments": self.segs,
             }))
             self.dirty = False
         except Exception:

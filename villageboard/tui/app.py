@@ -1,23 +1,83 @@
-"""The app and its factory. The CLI entry point and the tests build it the same way."""
+"""The app and its factory. The CLI entry point and the tests build it the same way.
+
+Each working screen is a Textual *mode* with its own stack, reached by one F-key from
+anywhere (a dialog left open on one screen is still there on coming back). The app
+owns the open :class:`Services`, the one place errors become a readable dialog, and
+the write lock that keeps a background import and a save typed meanwhile from
+committing at the same time.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from textual.app import App
 from textual.binding import Binding
+from textual.command import CommandPalette
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from villageboard.domain.errors import DamagedError, LockedError, VBError
 from villageboard.services import Services
+from villageboard.tui.commands import DomainCommands
+from villageboard.tui.errors import describe_error
+from villageboard.tui.printing import print_file
+from villageboard.tui.screens.applications import ApplicationScreen
+from villageboard.tui.screens.archive import ArchiveScreen
+from villageboard.tui.screens.home import HomeScreen
+from villageboard.tui.screens.households import HouseholdScreen
+from villageboard.tui.screens.notices import NoticeScreen
+from villageboard.tui.screens.payouts import PayoutScreen
+from villageboard.tui.screens.phone import PhoneDeskScreen
+from villageboard.tui.screens.programs import ProgramScreen
+from villageboard.tui.screens.settings import SettingsScreen
+from villageboard.tui.widgets.navbar import NAV
+
+T = TypeVar("T")
+
+SCREENS_BY_MODE: dict[str, type[Screen[Any]]] = {
+    "home": HomeScreen,
+    "phone": PhoneDeskScreen,
+    "households": HouseholdScreen,
+    "programs": ProgramScreen,
+    "applications": ApplicationScreen,
+    "payouts": PayoutScreen,
+    "notices": NoticeScreen,
+    "archive": ArchiveScreen,
+    "settings": SettingsScreen,
+}
+
+_NAV_TIPS = {
+    "home": "回到首页：本年概况、正在公示的公示和待办事项",
+    "phone": "来电查询：从任何界面按F2，输入听到的名字或号码尾号",
+    "households": "农户名册：查找、新增、修改，登记已故或迁出",
+    "programs": "补贴项目（政策清单）和申报指南",
+    "applications": "申报录入、审核和导入",
+    "payouts": "银行发放表、银行回盘、对账和重新发放",
+    "notices": "公示：新建、预览、张贴、打印、异议和更正",
+    "archive": "已存档的公示：查找、打印存档件、核验",
+    "settings": "乡镇信息、遮挡规则、字体、备份和恢复",
+}
 
 
 class VillageBoardApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "村务公开栏工具包"
+    COMMANDS = {DomainCommands}
+    MODES = dict(SCREENS_BY_MODE)  # type: ignore[arg-type]
+    NOTIFICATION_TIMEOUT = 6
     BINDINGS = [
-        Binding("ctrl+q", "quit", "退出", id="quit", tooltip="退出程序（数据随时已保存）"),
-        Binding("f1", "home", "首页", id="home", tooltip="回到首页"),
+        *[
+            Binding(key, f"go('{mode}')", label, show=False, priority=True, id=f"go-{mode}", tooltip=_NAV_TIPS[mode])
+            for key, mode, label in NAV
+        ],
+        Binding("ctrl+p", "command_palette", "查找命令", show=False, priority=True, id="palette",
+                tooltip="按名称找要做的事：打印公示、查询农户、导入、备份…"),
+        Binding("ctrl+q", "quit", "退出", id="quit", tooltip="退出程序（每次保存都已写入磁盘）"),
     ]
 
     def __init__(self, data_dir: Path, readonly: bool = False, today: dt.date | None = None) -> None:
@@ -27,7 +87,15 @@ class VillageBoardApp(App[int]):
         self.today = today
         self.svc: Services | None = None
         self.open_error: str = ""
+        #: Held by a background job that saves (an import) and tried by every save made
+        #: from the screens, so two transactions never commit at once.
+        self.write_lock = threading.Lock()
+        #: How a finished poster reaches paper; tests replace it.
+        self.printer: Callable[[Path], str] = print_file
+        #: The folder posters and bank sheets were last written to (this session).
+        self.output_dir: Path | None = None
 
+    # -- opening --------------------------------------------------------------------
     def open_services(self) -> None:
         try:
             self.svc = Services.open(
@@ -47,28 +115,120 @@ class VillageBoardApp(App[int]):
 
             self.push_screen(FatalErrorScreen(self.open_error))
             return
+        self._set_sub_title()
+        self.switch_mode("home")
+        if self.svc.readonly and not self.start_readonly:
+            self.say("另一个窗口正在修改数据，本窗口以只读方式打开，只能查看。", warning=True, timeout=10)
+        for msg in self.svc.open_messages:
+            self.say(msg, timeout=8)
+        self._start_phone_loader()
+
+    def _set_sub_title(self) -> None:
+        assert self.svc is not None
         t = self.svc.township
         self.sub_title = f"{t.county}{t.name}" + ("（只读）" if self.svc.readonly else "")
-        from villageboard.tui.screens.home import HomeScreen
 
-        self.push_screen(HomeScreen())
-        if self.svc.readonly and not self.start_readonly:
-            self.notify("另一个窗口正在修改数据，本窗口以只读方式打开，只能查看。", severity="warning", timeout=10)
-        for msg in self.svc.open_messages:
-            self.notify(msg, timeout=8)
+    def _start_phone_loader(self) -> None:
+        """Index the registry and this year for the phone desk, then older years in the
+        background (the phone screen says 往年数据还在载入 until done)."""
+        svc = self.svc
+        if svc is None:
+            return
+        self.run_worker(svc.phone.start_background, name="archive-loader", group="loader",
+                        thread=True, exit_on_error=False)
 
-    def action_home(self) -> None:
-        from villageboard.tui.screens.home import HomeScreen
+    def reopen(self) -> None:
+        """After a restore: open the data dir again and start every screen afresh."""
+        if self.svc is not None:
+            self.svc.phone.cancel()
+            self.svc.close()
+            self.svc = None
+        self.open_services()
+        if self.svc is None:
+            from villageboard.tui.screens.error import FatalErrorScreen
 
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
-        if not isinstance(self.screen, HomeScreen) and self.svc is not None:
-            self.push_screen(HomeScreen())
+            self.push_screen(FatalErrorScreen(self.open_error))
+            return
+        self._set_sub_title()
+
+        async def fresh() -> None:
+            # Screens hold what they showed of the old data: replace every one. The
+            # current mode cannot be removed, so stand on a blank one meanwhile.
+            if "reopening" not in self._modes:
+                self.add_mode("reopening", Screen)
+            await self.switch_mode("reopening")
+            for mode in SCREENS_BY_MODE:
+                if mode in self._modes:
+                    await self.remove_mode(mode)
+                self.add_mode(mode, SCREENS_BY_MODE[mode])
+            await self.switch_mode("settings")
+            await self.remove_mode("reopening")
+            self._start_phone_loader()
+
+        self.run_worker(fresh(), name="reopen", exit_on_error=False)
 
     def on_unmount(self) -> None:
         if self.svc is not None:
+            self.svc.phone.cancel()
             self.svc.close()
             self.svc = None
+
+    # -- moving around --------------------------------------------------------------
+    async def action_go(self, mode: str) -> None:
+        if self.svc is None or mode not in SCREENS_BY_MODE:
+            return
+        if self.current_mode != mode:
+            await self.switch_mode(mode)
+        if mode == "phone":
+            self.screen.new_call()  # type: ignore[attr-defined]
+
+    async def action_go_and(self, mode: str, action: str) -> None:
+        """Go to a screen and run one of its actions (the command palette uses this)."""
+        await self.action_go(mode)
+        await self.screen.run_action(action)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("go", "go_and", "command_palette") and self.svc is None:
+            return False
+        return True
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette",
+                                            placeholder="输入要做的事，如 打印公示、查询农户、导入、备份"))
+
+    def action_help_quit(self) -> None:
+        self.say("退出请按 Ctrl+Q。", timeout=3)
+
+    # -- telling the clerk ------------------------------------------------------------
+    def say(self, message: str, warning: bool = False, error: bool = False, timeout: float | None = None) -> None:
+        """A notification; the text is never read as markup."""
+        severity = "error" if error else "warning" if warning else "information"
+        self.notify(message, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
+
+    def show_error(self, error: BaseException | str, title: str = "没有完成") -> None:
+        from villageboard.tui.dialogs import MessageDialog
+
+        text = error if isinstance(error, str) else describe_error(error)
+        self.push_screen(MessageDialog(title, text, error=True))
+
+    def attempt(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """Call a service that saves. On failure show the reason and return None."""
+        if not self.write_lock.acquire(blocking=False):
+            self.show_error("后台正在保存（导入、恢复或备份），请等它完成后再保存。")
+            return None
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            self.show_error(exc)
+            return None
+        finally:
+            self.write_lock.release()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Errors of workers no screen took care of: one readable dialog."""
+        if event.state == WorkerState.ERROR and event.worker.group != "loader":
+            self.show_error(event.worker.error)  # type: ignore[arg-type]
 
 
 def make_app(data_dir: Path, readonly: bool = False, today: dt.date | None = None) -> VillageBoardApp:

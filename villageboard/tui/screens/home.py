@@ -1,59 +1,101 @@
-"""首页: the township, this year's counts, the notices on the board and what is due."""
+"""首页: the township, this year's counts, the notices on the board (red on their last
+day), and what is due, each line one Enter away from the screen that deals with it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widget import Widget
+from textual.widgets import DataTable, OptionList, Static
+from textual.widgets.option_list import Option
 
 from villageboard.domain.money import format_fen
 from villageboard.services.dashboard import HomeSummary, home_summary
+from villageboard.services.ui_support import home_extras
+from villageboard.tui.screens.base import VBScreen
+from villageboard.tui.text import cell
 
 
-class HomeScreen(Screen[None]):
-    def compose(self) -> ComposeResult:
-        yield Header()
+class HomeScreen(VBScreen):
+    NAV_MODE = "home"
+    BINDINGS = [
+        Binding("ctrl+r", "refresh", "刷新", id="home-refresh", tooltip="重新统计首页的数字和待办"),
+    ]
+
+    def compose_body(self) -> Iterable[Widget]:
         with Vertical(id="home"):
             yield Static("", id="township", markup=False)
             with Horizontal(id="counts"):
                 for key in ("villages", "households", "applications", "paid", "failed"):
                     yield Static("", id=f"count-{key}", classes="count", markup=False)
-            yield Static("正在公示", classes="section")
+            yield Static("正在公示（回车打开）", classes="section")
             yield DataTable(id="posted", zebra_stripes=True, cursor_type="row")
-            yield Static("待办", classes="section")
-            yield Static("", id="due", markup=False)
-        yield Footer()
+            yield Static("待办（回车处理）", classes="section")
+            yield OptionList(id="due")
 
     def on_mount(self) -> None:
         table = self.query_one("#posted", DataTable)
         table.add_columns("公示编号", "类别", "村", "项目", "公示期", "剩余天数")
-        self.refresh_summary()
+        self.refresh_data()
+        table.focus()
 
-    def refresh_summary(self) -> None:
-        svc = self.app.svc  # type: ignore[attr-defined]
+    def action_refresh(self) -> None:
+        self.refresh_data()
+        self.vb.say("已刷新。", timeout=2)
+
+    def refresh_data(self) -> None:
+        if self.vb.svc is None:
+            return
+        svc = self.svc
         s: HomeSummary = home_summary(svc)
+        extras = home_extras(svc, s.year)
         self.query_one("#township", Static).update(f"{s.county}{s.township}　{s.year}年度")
         labels = {
-            "villages": f"村\n{s.villages}",
-            "households": f"农户\n{s.households}",
-            "applications": f"本年申报\n{s.applications}",
+            "villages": f"村\n{s.villages}个",
+            "households": f"农户\n{s.households}户",
+            "applications": f"本年申报\n{s.applications}笔（通过{s.approved}笔）",
             "paid": f"已发放\n{s.paid}笔  {format_fen(s.amount_paid_fen)}元",
             "failed": f"发放失败\n{s.failed}笔",
         }
         for key, text in labels.items():
             self.query_one(f"#count-{key}", Static).update(text)
+        self.query_one("#count-failed", Static).set_class(s.failed > 0, "-alert")
         table = self.query_one("#posted", DataTable)
         table.clear()
         for n in s.posted:
-            left = Text(f"{n.days_left}天", style="bold red" if n.days_left <= 1 else "")
+            urgent = n.days_left <= 1
+            left = Text("今天是最后一天" if n.days_left == 1 else f"{n.days_left}天",
+                        style="bold red" if urgent else "")
             table.add_row(
-                n.code, n.kind, Text(n.village), Text(n.program),
-                f"{n.start:%m-%d}至{n.end:%m-%d}", left, key=f"{n.code}-v{n.version}",
+                cell(f"{n.code} 第{n.version}版"), cell(n.kind), cell(n.village), cell(n.program),
+                cell(f"{n.start:%m-%d}至{n.end:%m-%d}"), left, key=n.code,
             )
         if not s.posted:
-            table.add_row("（目前没有正在公示的公示）", "", "", "", "", "")
-        due = list(s.due)
-        due.append(f"最近一次备份：{s.last_backup}" if s.last_backup else "还没有备份，请在“设置”中备份数据")
-        self.query_one("#due", Static).update("\n".join(f"· {d}" for d in due))
+            table.add_row(cell("目前没有正在公示的公示"), "", "", "", "", "")
+        due = self.query_one("#due", OptionList)
+        due.clear_options()
+        for i, item in enumerate(extras.due):
+            due.add_option(Option(Text("· " + item.text, style="bold red" if item.urgent else ""), id=f"{i}:{item.target}"))
+        backup = f"最近一次备份：{s.last_backup[:4]}-{s.last_backup[4:6]}-{s.last_backup[6:8]}" if s.last_backup \
+            else "还没有备份过数据，请到“设置”备份（回车前往）"
+        due.add_option(Option(Text("· " + backup, style="" if s.last_backup else "bold red"), id="b:settings"))
+
+    async def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        code = event.row_key.value
+        if not code:
+            return
+        await self.vb.action_go("notices")
+        self.vb.screen.select_notice(code)  # type: ignore[attr-defined]
+
+    async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        target = (event.option.id or "").split(":", 1)[-1]
+        if target == "archive_due":
+            msg = self.vb.attempt(self.svc.notices.archive_due)
+            if msg is not None:
+                self.vb.say(msg or "没有需要存档的公示。")
+                self.refresh_data()
+            return
+        await self.vb.action_go(target)

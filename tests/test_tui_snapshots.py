@@ -1,0 +1,98 @@
+"""Snapshot tests: every screen at 120×40 on the demo township, dates frozen.
+
+Deterministic on purpose: the date is fixed (make_app(today=TODAY)), the phone desk's
+background loading is awaited, notifications are cleared, cursors do not blink, and the
+current folder is the demo's parent so paths on screen read ``data``. Review the SVGs
+in tests/__snapshots__/ before accepting a change (pytest --snapshot-update)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from tests.conftest import TODAY
+from villageboard.domain.validate import birth_date_of
+from villageboard.tui.app import VillageBoardApp, make_app
+
+SIZE = (120, 40)
+Steps = Callable[[Pilot, VillageBoardApp], Awaitable[None]]
+
+
+async def _settle(pilot: Pilot, app: VillageBoardApp) -> None:
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def _shoot(snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch, steps: Steps) -> bool:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(demo_dir.parent)
+    app = make_app(demo_dir, today=TODAY)
+
+    async def run_before(pilot: Pilot) -> None:
+        await _settle(pilot, app)
+        assert app.svc is not None
+        thread = app.svc.phone._thread
+        if thread is not None:
+            thread.join(10)
+        await steps(pilot, app)
+        await _settle(pilot, app)
+        for screen in app.screen_stack:
+            for box in screen.query(Input):
+                box.cursor_blink = False
+        update_note = getattr(app.screen, "update_note", None)
+        if update_note is not None:
+            update_note()
+        app.clear_notifications()
+        await pilot.pause()
+
+    return snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def _keys(*keys: str) -> Steps:
+    async def steps(pilot: Pilot, app: VillageBoardApp) -> None:
+        for key in keys:
+            await pilot.press(key)
+            await _settle(pilot, app)
+
+    return steps
+
+
+class TestScreens:
+    def test_home(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        assert _shoot(snap_compare, demo_dir, monkeypatch, _keys())
+
+    def test_phone_desk_answer_script(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        async def steps(pilot: Pilot, app: VillageBoardApp) -> None:
+            assert app.svc is not None
+            target = next(h for h in app.svc.registry.households() if h.name == "张伟")
+            await pilot.press("f2", *"zhang wei")
+            await _settle(pilot, app)
+            await pilot.press("enter", *birth_date_of(target.id_number).strftime("%Y%m%d"), "enter")
+
+        assert _shoot(snap_compare, demo_dir, monkeypatch, steps)
+
+    def test_households_with_a_bad_id(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        assert _shoot(snap_compare, demo_dir, monkeypatch,
+                      _keys("f3", "ctrl+n", *"测试户", "enter", *"141025198003150018"))
+
+    def test_programs(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        assert _shoot(snap_compare, demo_dir, monkeypatch, _keys("f4", "tab", "enter"))
+
+    def test_applications(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        assert _shoot(snap_compare, demo_dir, monkeypatch, _keys("f5", "ctrl+n", *"zhang"))
+
+    def test_payouts(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        assert _shoot(snap_compare, demo_dir, monkeypatch, _keys("f6"))
+
+    def test_notices(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        assert _shoot(snap_compare, demo_dir, monkeypatch, _keys("f7"))
+
+    def test_archive(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        assert _shoot(snap_compare, demo_dir, monkeypatch, _keys("f8"))
+
+    def test_settings(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        assert _shoot(snap_compare, demo_dir, monkeypatch, _keys("f9"))

@@ -1,0 +1,284 @@
+"""农户 (F3): find a household, add one, correct one, mark 已故 or 迁出 with a date.
+
+The form checks as the clerk types, with the registry's own validation (the same as
+imports and the CLI): errors in red beside the field block saving, warnings (a bank
+card failing its check digit, an unknown region code) show in yellow and do not.
+Enter moves to the next box; Enter in the last box (备注) saves, as does Ctrl+S.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import DataTable, Input, Select, Static
+
+from villageboard.domain.masking import mask_id
+from villageboard.domain.models import HOUSEHOLD_STATUS, Household
+from villageboard.services.registry import HOUSEHOLD_LABELS
+from villageboard.services.ui_support import parse_date, place_names, search_households
+from villageboard.tui.dialogs import FormDialog, FormField
+from villageboard.tui.screens.base import VBScreen
+from villageboard.tui.screens.importing import start_import
+from villageboard.tui.text import cell
+from villageboard.tui.widgets import FieldRow
+
+TEXT_FIELDS = ("name", "id_number", "phone", "card_account", "bank", "remark")
+PLACEHOLDERS = {
+    "name": "户主姓名，少数民族姓名用“·”分隔",
+    "id_number": "18位身份证号",
+    "phone": "手机号或带区号的固定电话（可不填）",
+    "card_account": "惠民惠农一卡通账号（发放用）",
+    "bank": "如 古县农商银行",
+    "remark": "可不填",
+}
+LABEL_TO_KEY = {label: key for key, label in HOUSEHOLD_LABELS.items()}
+ALL_VILLAGES = -1
+
+
+class HouseholdScreen(VBScreen):
+    NAV_MODE = "households"
+    AUTO_FOCUS = "#search"
+    BINDINGS = [
+        Binding("ctrl+f", "focus_search", "查找", id="households-search", tooltip="到查找框：姓名、拼音、身份证或电话尾号"),
+        Binding("ctrl+n", "new", "新增", id="households-new", tooltip="清空表单，登记一户新的农户"),
+        Binding("ctrl+s", "save", "保存", id="households-save", tooltip="检查并保存表单（有错误时不会保存）"),
+        Binding("ctrl+t", "status", "已故/迁出", id="households-status", tooltip="登记这户户主已故或迁出（要填日期）"),
+        Binding("ctrl+g", "import", "导入名册", id="households-import", tooltip="从 Excel 或 CSV 导入农户名册"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.editing: Household | None = None
+        self.touched: set[str] = set()
+        self.loading_form = False
+
+    def compose_body(self) -> Iterable[Widget]:
+        with Horizontal(id="households"):
+            with Vertical(id="household-list-pane"):
+                with Horizontal(classes="form-row"):
+                    yield Select([], prompt="全部村", id="filter-village", compact=True)
+                    yield Input(placeholder="查找：姓名/拼音/身份证或电话尾号", id="search", compact=True)
+                yield Static("", id="household-count", markup=False)
+                yield DataTable(id="household-list", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="household-form"):
+                yield Static("", id="form-title", markup=False)
+                villages = [(v.name, v.id) for v in self.svc.registry.villages()]
+                yield FieldRow("village", "村", widget=Select(villages, prompt="请选择村", allow_blank=not villages,
+                                                             id="in-village", compact=True))
+                yield FieldRow("group", "组", widget=Select([], prompt="（不分组）", id="in-group", compact=True))
+                for key in TEXT_FIELDS:
+                    yield FieldRow(key, HOUSEHOLD_LABELS[key], placeholder=PLACEHOLDERS[key])
+                yield Static("", id="form-status", markup=False)
+                yield Static("回车到下一项，备注处回车保存；红字改好才能保存，黄字只是提醒。", classes="hint")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#household-list", DataTable)
+        table.add_columns("户编号", "户主姓名", "村", "组", "身份证号", "状态")
+        villages = [(v.name, v.id) for v in self.svc.registry.villages()]
+        self.query_one("#filter-village", Select).set_options(villages)
+        self.new_form()
+        self.refresh_data()
+
+    # -- the list -----------------------------------------------------------------------
+    def _filter_village(self) -> int | None:
+        v = self.query_one("#filter-village", Select).value
+        return None if v is Select.NULL else int(v)  # type: ignore[arg-type]
+
+    def refresh_data(self) -> None:
+        query = self.query_one("#search", Input).value
+        shown, total = search_households(self.svc, query, self._filter_village())
+        table = self.query_one("#household-list", DataTable)
+        table.clear()
+        for h in shown:
+            village, group = place_names(self.svc, h)
+            status = HOUSEHOLD_STATUS.get(h.status, h.status)
+            table.add_row(cell(h.id), cell(h.name), cell(village), cell(group), cell(mask_id(h.id_number)),
+                          cell(status, "red" if h.status != "active" else ""), key=str(h.id))
+        more = f"，只列出前{len(shown)}户，请输入姓名查找" if total > len(shown) else ""
+        self.query_one("#household-count", Static).update(f"共{total}户{more}（回车打开修改）")
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "filter-village":
+            self.refresh_data()
+            if self.editing is None and event.value is not Select.NULL:
+                self.query_one("#in-village", Select).value = event.value
+        elif event.select.id == "in-village":
+            self._load_groups(event.value)  # type: ignore[arg-type]
+            self.validate()
+
+    def _load_groups(self, village_id: object, group_id: int = 0) -> None:
+        sel = self.query_one("#in-group", Select)
+        if village_id is Select.NULL:
+            sel.set_options([])
+            return
+        groups = self.svc.registry.groups(int(village_id))  # type: ignore[call-overload]
+        sel.set_options([(g.name, g.id) for g in groups])
+        if group_id:
+            sel.value = group_id
+        elif groups:
+            sel.value = groups[0].id
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is None:
+            return
+        self.load(self.svc.registry.household(int(event.row_key.value)))
+        self.query_one("#in-name", Input).focus()
+
+    # -- the form ---------------------------------------------------------------------
+    def new_form(self) -> None:
+        self.editing = None
+        self.touched.clear()
+        self.loading_form = True
+        for key in TEXT_FIELDS:
+            self.query_one(f"#in-{key}", Input).value = ""
+            self.query_one(f"#row-{key}", FieldRow).set_message("")
+        vid = self._filter_village()
+        villages = self.svc.registry.villages()
+        if vid is None and villages:
+            vid = villages[0].id
+        if vid is not None:
+            self.query_one("#in-village", Select).value = vid
+            self._load_groups(vid)
+        self.query_one("#form-title", Static).update("新增农户")
+        self.query_one("#form-status", Static).update("")
+        self.call_after_refresh(self._done_loading)
+
+    def _done_loading(self) -> None:
+        self.loading_form = False
+
+    def load(self, h: Household) -> None:
+        self.editing = h
+        self.touched.clear()
+        self.loading_form = True
+        for key in TEXT_FIELDS:
+            self.query_one(f"#in-{key}", Input).value = str(getattr(h, key) or "")
+            self.query_one(f"#row-{key}", FieldRow).set_message("")
+        self.query_one("#in-village", Select).value = h.village_id
+        self._load_groups(h.village_id, h.group_id)
+        self.query_one("#form-title", Static).update(f"修改：{h.name}（户编号{h.id}）")
+        status = HOUSEHOLD_STATUS.get(h.status, h.status)
+        self.query_one("#form-status", Static).update(
+            f"状态：{status}" + (f"（{h.status_date:%Y-%m-%d}）" if h.status_date else "") + "　Ctrl+T 登记已故或迁出")
+        self.call_after_refresh(self._done_loading)
+
+    def form_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {key: self.query_one(f"#in-{key}", Input).value for key in TEXT_FIELDS}
+        village = self.query_one("#in-village", Select).value
+        group = self.query_one("#in-group", Select).value
+        data["village_id"] = None if village is Select.NULL else village
+        data["group_id"] = 0 if group is Select.NULL else group
+        return data
+
+    def validate(self, everything: bool = False) -> int:
+        """Show each field's problems; returns the number of blocking errors."""
+        clean, problems = self.svc.registry.validate_household(
+            self.form_data(), exclude_id=self.editing.id if self.editing else None)
+        by_key: dict[str, list[Any]] = {}
+        for p in problems:
+            by_key.setdefault(LABEL_TO_KEY.get(p.field or "", "name"), []).append(p)
+        errors = 0
+        for key in TEXT_FIELDS:
+            found = by_key.get(key, [])
+            errs = [p.reason for p in found if not p.warning]
+            warns = [p.reason for p in found if p.warning]
+            errors += len(errs)
+            row = self.query_one(f"#row-{key}", FieldRow)
+            if not everything and key not in self.touched:
+                row.set_message("")
+            elif errs:
+                row.set_message("；".join(errs))
+            else:
+                row.set_message("；".join(warns), warning=True)
+        if self.form_data()["village_id"] is None:
+            errors += 1
+        return errors
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        wid = event.input.id or ""
+        if wid == "search":
+            self.refresh_data()
+        elif wid.startswith("in-") and not self.loading_form:
+            self.touched.add(wid.removeprefix("in-"))
+            self.validate()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        wid = event.input.id or ""
+        if wid == "search":
+            self.query_one("#household-list", DataTable).focus()
+            return
+        if not wid.startswith("in-"):
+            return
+        event.stop()
+        key = wid.removeprefix("in-")
+        i = TEXT_FIELDS.index(key)
+        if i + 1 < len(TEXT_FIELDS):
+            self.query_one(f"#in-{TEXT_FIELDS[i + 1]}", Input).focus()
+        else:
+            self.action_save()
+
+    # -- actions ------------------------------------------------------------------------
+    def action_focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_new(self) -> None:
+        self.new_form()
+        self.query_one("#in-name", Input).focus()
+
+    def action_save(self) -> None:
+        self.touched.update(TEXT_FIELDS)
+        errors = self.validate(everything=True)
+        if errors:
+            self.vb.say(f"还有{errors}处要改（见红字），没有保存。", error=True)
+            self.app.bell()
+            return
+        data = self.form_data()
+        if self.editing is None:
+            result = self.vb.attempt(self.svc.registry.add_household, data)
+        else:
+            result = self.vb.attempt(self.svc.registry.update_household, self.editing.id, data)
+        if result is None:
+            return
+        h, warnings = result
+        village, group = place_names(self.svc, h)
+        extra = "（有提醒：" + "；".join(p.reason for p in warnings) + "）" if warnings else ""
+        self.vb.say(f"已保存：{h.name}，{village}{group}，户编号{h.id}{extra}")
+        self.load(h)
+        self.refresh_data()
+
+    def action_status(self) -> None:
+        if self.editing is None:
+            self.vb.show_error("请先在左边的名册中选中一户（回车打开），再登记已故或迁出。")
+            return
+        h = self.editing
+        fields = [
+            FormField("status", "状态", "deceased" if h.status == "active" else h.status, kind="select", required=True,
+                      options=[(label, key) for key, label in HOUSEHOLD_STATUS.items()]),
+            FormField("date", "日期", h.status_date.isoformat() if h.status_date else self.svc.today().isoformat(),
+                      placeholder="已故或迁出的日期，如 2026-03-01",
+                      check=lambda t: "" if parse_date(t) else "日期写法不对，如 2026-03-01"),
+        ]
+        self.app.push_screen(FormDialog(f"{h.name}（户编号{h.id}）的状态", fields, submit="保存",
+                                        note="已故、迁出的户主之后再申报或发放，会出现风险提示。"), self._status_chosen)
+
+    def _status_chosen(self, values: dict[str, Any] | None) -> None:
+        if not values or self.editing is None:
+            return
+        date = parse_date(values["date"]) if values["status"] != "active" else None
+        h = self.vb.attempt(self.svc.registry.set_status, self.editing.id, values["status"], date)
+        if h is not None:
+            self.vb.say(f"已保存：{h.name}现为“{HOUSEHOLD_STATUS[h.status]}”。")
+            self.load(h)
+            self.refresh_data()
+
+    def action_import(self) -> None:
+        start_import(self, "households", self._after_import)
+
+    def _after_import(self) -> None:
+        villages = [(v.name, v.id) for v in self.svc.registry.villages()]
+        self.query_one("#filter-village", Select).set_options(villages)
+        self.query_one("#in-village", Select).set_options(villages)
+        self.refresh_data()

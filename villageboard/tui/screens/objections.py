@@ -1,0 +1,158 @@
+"""The objections of one notice: record one while the notice is posted, resolve one,
+and, when the notice was wrong, make the correction (a new version listing what
+changed) in the same step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Label, Static
+
+from villageboard.domain.models import Objection
+from villageboard.services import ui_support
+from villageboard.tui.dialogs import FormDialog, FormField
+from villageboard.tui.text import cell
+
+EDIT_FIELDS = [("备注", "remark"), ("数量", "quantity")]
+
+
+class ObjectionsScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape", "close", "关闭", id="objections-close", tooltip="回到公示列表"),
+        Binding("ctrl+n", "add", "登记异议", id="objections-add", tooltip="登记村民对这份公示的异议（公示期内）"),
+        Binding("ctrl+s", "resolve", "处理", id="objections-resolve", tooltip="处理选中的异议；公示有错时同时生成更正公示"),
+    ]
+
+    def __init__(self, code: str) -> None:
+        super().__init__(classes="dialog-screen")
+        self.code = code
+        self.items: list[Objection] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -large"):
+            yield Label("", id="objections-title", classes="dialog-title", markup=False)
+            yield Static("", id="objections-note", markup=False)
+            yield DataTable(id="objection-list", cursor_type="row", zebra_stripes=True)
+            yield Static("Ctrl+N 登记异议　回车或 Ctrl+S 处理选中的异议　Esc 关闭", classes="hint")
+
+    @property
+    def svc(self) -> Any:
+        return self.app.svc  # type: ignore[attr-defined]
+
+    def on_mount(self) -> None:
+        table = self.query_one("#objection-list", DataTable)
+        table.add_columns("编号", "登记日期", "涉及农户", "异议内容", "状态", "处理结果")
+        self.refresh_data()
+        table.focus()
+
+    def refresh_data(self) -> None:
+        n = self.svc.notices.get(self.code)
+        state = self.svc.notices.state_of(n)
+        self.query_one("#objections-title", Label).update(
+            f"异议：{n.code} 第{n.version}版 {ui_support.notice_label(self.svc, n)}")
+        self.query_one("#objections-note", Static).update(
+            "正在公示，可以登记异议。" if state == "posted" else "不在公示期内，只能处理已登记的异议。")
+        self.items = self.svc.notices.objections(code=self.code)
+        table = self.query_one("#objection-list", DataTable)
+        table.clear()
+        reg = self.svc.registry
+        for o in self.items:
+            who = reg.household(o.household_id).name if o.household_id else ""
+            done = o.resolution + (f"；更正：{o.correction}" if o.correction else "")
+            table.add_row(cell(o.id), cell(o.created[:10]), cell(who), cell(o.text),
+                          cell("未处理", "bold red") if o.state == "open" else cell("已处理", "green"), cell(done),
+                          key=str(o.id))
+        if not self.items:
+            table.add_row(cell(""), cell(""), cell(""), cell("这份公示还没有异议"), cell(""), cell(""))
+
+    def _rows(self) -> list[dict[str, Any]]:
+        n = self.svc.notices.get(self.code)
+        return list(self.svc.notices.snapshot(n).get("rows", []))
+
+    def action_add(self) -> None:
+        rows = self._rows()
+        people = sorted({(r["name"], r["household_id"]) for r in rows}, key=lambda x: x[0])
+        fields = [
+            FormField("text", "异议内容", placeholder="村民的意见，如 承包地面积登记少了2亩", required=True),
+            FormField("household", "涉及农户", None, kind="select", options=[(name, hid) for name, hid in people]),
+        ]
+        self.app.push_screen(FormDialog(f"登记异议：{self.code}", fields, submit="登记", wide=True), self._added)
+
+    def _added(self, v: dict[str, Any] | None) -> None:
+        if not v:
+            return
+        o = self.app.attempt(self.svc.notices.add_objection, self.code, v["text"], v["household"])  # type: ignore[attr-defined]
+        if o is not None:
+            self.app.say(f"已登记异议，编号{o.id}。")  # type: ignore[attr-defined]
+            self.refresh_data()
+            self.query_one("#objection-list", DataTable).move_cursor(row=len(self.items) - 1)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_resolve()
+
+    def current(self) -> Objection | None:
+        table = self.query_one("#objection-list", DataTable)
+        if not self.items or not (0 <= table.cursor_row < len(self.items)):
+            return None
+        return self.items[table.cursor_row]
+
+    def action_resolve(self) -> None:
+        o = self.current()
+        if o is None:
+            return
+        if o.state != "open":
+            self.app.say(f"异议{o.id}已经处理过了。", warning=True)  # type: ignore[attr-defined]
+            return
+        rows = self._rows()
+        options = [(f"{r['name']} {r['app']}（{r['quantity']}，备注：{r.get('remark') or '无'}）", r["app"]) for r in rows]
+        mine = next((r["app"] for r in rows if r["household_id"] == o.household_id), None)
+        n = self.svc.notices.get(self.code)
+        base = self.svc.notices.snapshot(n).get("base_kind") or n.kind
+        default_field = "quantity" if base == "application" else "remark"
+        fields: list[FormField] = [
+            FormField("note", "", f"异议：{o.text}", kind="note"),
+            FormField("text", "处理结果", placeholder="如 经村委会核实，补记代耕情况", required=True),
+            FormField("correct", "生成更正公示", False, kind="check"),
+            FormField("app1", "更正哪一户", mine, kind="select", options=options),
+            FormField("field1", "更正项目", default_field, kind="select", options=EDIT_FIELDS, required=True),
+            FormField("value1", "改为", placeholder="新的内容（填了就会生成更正公示）"),
+            FormField("app2", "再更正一户", None, kind="select", options=options),
+            FormField("field2", "更正项目", default_field, kind="select", options=EDIT_FIELDS, required=True),
+            FormField("value2", "改为", placeholder="可不填"),
+        ]
+        note = ("处理结果必填。公示内容有错的，填上要更正的户和新内容，会生成更正公示草稿（原版本存档），"
+                "张贴后生效。已发放的户不能改数量。")
+        self.app.push_screen(FormDialog(f"处理异议{o.id}", fields, submit="处理", wide=True, note=note),
+                             lambda v: self._resolved(o, v))
+
+    def _resolved(self, o: Objection, v: dict[str, Any] | None) -> None:
+        if not v:
+            return
+        edits = []
+        for i in ("1", "2"):
+            value = v.get(f"value{i}") or ""
+            if value:
+                if not v.get(f"app{i}"):
+                    self.app.show_error("填了“改为”，就要选更正哪一户。")  # type: ignore[attr-defined]
+                    return
+                edits.append((v[f"app{i}"], v[f"field{i}"], value))
+        correct = bool(v["correct"]) or bool(edits)
+        result = self.app.attempt(  # type: ignore[attr-defined]
+            self.svc.notices.resolve_objection, o.id, v["text"], correct=correct, edits=edits)
+        if result is None:
+            return
+        _o, correction = result
+        if correction is not None:
+            self.app.say(  # type: ignore[attr-defined]
+                f"异议{o.id}已处理，已生成更正公示草稿 {correction.code} 第{correction.version}版"
+                f"（{len(correction.changes)}处更正），原版本已存档。请预览后按 Ctrl+T 张贴。", timeout=10)
+        else:
+            self.app.say(f"异议{o.id}已处理。")  # type: ignore[attr-defined]
+        self.refresh_data()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

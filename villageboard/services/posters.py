@@ -29,9 +29,11 @@ class BatchResult:
     skipped: list[str] = field(default_factory=list)  # villages with nothing to print, and why
 
 
-def stem_for(n: Notice, village: str, archive_copy: bool) -> str:
-    label = NOTICE_KINDS.get(n.kind, n.kind)
-    return f"{n.code}-v{n.version}-{village}-{label}" + ("-存档" if archive_copy else "")
+def stem_for(n: Notice, snap: dict, archive_copy: bool) -> str:
+    """File names say which notice it is: code, version, village, program and kind."""
+    program = (snap.get("program") or {}).get("name", "")
+    parts = [f"{n.code}-v{n.version}", snap["village"], program, NOTICE_KINDS.get(n.kind, n.kind)]
+    return "-".join(p for p in parts if p) + ("-存档件" if archive_copy else "")
 
 
 def document_for(svc: Services, n: Notice, large: bool = False, archive_copy: bool | None = None) -> tuple[NoticeDocument, str]:
@@ -43,7 +45,7 @@ def document_for(svc: Services, n: Notice, large: bool = False, archive_copy: bo
         archive_copy = n.state == "archived"
     snap = svc.notices.snapshot(n)
     doc = build_document(n, snap, svc.root, archive_copy=archive_copy, large=large)
-    return doc, stem_for(n, snap["village"], archive_copy)
+    return doc, stem_for(n, snap, archive_copy)
 
 
 def render_notice(
@@ -67,9 +69,6 @@ def batch_posters(
     """Every village's latest posted (or archived) notice of one kind (and program), in
     one process, rendering the PDFs on both cores. With ``create``, villages without
     one get a notice made and posted first."""
-    from villageboard.render.output import write_rendered
-    from villageboard.render.pdf import render_pdf_batch
-
     if kind not in NOTICE_KINDS or kind == "correction":
         raise VBError("类别只能是 application（申报公示）、result（发放结果公示）、summary（年度汇总公示）")
     program = program.upper()
@@ -98,7 +97,23 @@ def batch_posters(
             todo.append((latest, v.name))
     if not todo:
         return result
-    docs = [document_for(svc, n, large) for n, _v in todo]
+    notices = [n for n, _v in todo]
+    result.paths = render_notices(svc, notices, out_dir, formats, paper, large, progress, cancelled)
+    result.notices = [f"{n.code}/v{n.version}" for n in notices]
+    return result
+
+
+def render_notices(
+    svc: Services, notices: Sequence[Notice], out_dir: Path, formats: Sequence[str] = ("pdf",), paper: str = "a4",
+    large: bool = False, progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> list[Path]:
+    """Print several notices at once: PDFs on both cores with the font loaded once per
+    worker, then every file written all-or-nothing per notice."""
+    from villageboard.render.output import write_rendered
+    from villageboard.render.pdf import render_pdf_batch
+
+    docs = [document_for(svc, n, large) for n in notices]
 
     def tick(done: int, total: int) -> None:
         if cancelled is not None and cancelled():
@@ -108,7 +123,7 @@ def batch_posters(
 
     font = svc.township.font_path or None
     pdfs = render_pdf_batch([d for d, _s in docs], paper=paper, large=large, workers=2, progress=tick, font=font)
-    for (doc, stem), pdf, (n, _v) in zip(docs, pdfs, todo, strict=True):
-        result.paths += write_rendered(doc, out_dir, stem, pdf, formats, data_dir=svc.root)
-        result.notices.append(f"{n.code}/v{n.version}")
-    return result
+    paths: list[Path] = []
+    for (doc, stem), pdf in zip(docs, pdfs, strict=True):
+        paths += write_rendered(doc, out_dir, stem, pdf, formats, data_dir=svc.root)
+    return paths

@@ -205,28 +205,17 @@ def notice_document(svc: Services, n: Notice, archive_copy: bool = False, large:
     return build_document(shown, snap, svc.root, archive_copy=archive_copy, large=large)
 
 
-def notice_stem(svc: Services, n: Notice, archive_copy: bool = False) -> str:
-    label = notice_label(svc, n).replace(" ", "-")
-    return f"{n.code}-v{n.version}-{label}" + ("-存档件" if archive_copy else "")
-
-
 def render_notice(
     svc: Services, n: Notice, out_dir: Path, formats: Sequence[str] = ("pdf",), paper: str = "a4",
     large: bool = False, archive_copy: bool = False,
 ) -> list[Path]:
     """Write a posted (or archived) notice's poster files. Drafts are refused: a poster
     is printed from the frozen content, with its verification tag."""
-    from villageboard.render import render_all
+    from villageboard.services.posters import render_notice as render
 
-    state = svc.notices.state_of(n)
-    if state == "draft":
-        raise VBError(f"公示{n.code}还是草稿，请先登记张贴（张贴时冻结内容并生成核验码），再打印。")
-    if archive_copy and state != "archived":
+    if archive_copy and svc.notices.state_of(n) != "archived":
         raise VBError(f"公示{n.code}还没有存档，不能打印存档件。")
-    doc = notice_document(svc, n, archive_copy=archive_copy, large=large)
-    font = svc.township.font_path or None
-    return render_all(doc, Path(out_dir), notice_stem(svc, n, archive_copy), formats, paper=paper, large=large,
-                      font=font, data_dir=svc.root)
+    return render(svc, n.code, Path(out_dir), formats, paper, large, n.version, archive_copy)
 
 
 def current_notices(svc: Services, kind: str, year: int, program: str = "") -> tuple[list[Notice], list[str]]:
@@ -260,19 +249,19 @@ def render_many(
     svc: Services, notices: Sequence[Notice], out_dir: Path, formats: Sequence[str] = ("pdf",), paper: str = "a4",
     large: bool = False, progress: Progress | None = None, cancel: Cancel | None = None,
 ) -> list[Path]:
-    """Render several notices one after another, reporting progress and stopping when
-    cancelled (files already written stay: each poster is complete on its own)."""
-    written: list[Path] = []
-    total = len(notices)
-    for i, n in enumerate(notices):
-        if cancel is not None and cancel():
-            raise Cancelled(f"已生成{i}份，其余没有生成。")
+    """Render several notices on both cores (services.posters), reporting progress and
+    stopping when cancelled; nothing half-written is left behind."""
+    from villageboard.services import posters
+
+    def tick(done: int, total: int) -> None:
         if progress is not None:
-            progress(i, total, notice_label(svc, n))
-        written += render_notice(svc, n, out_dir, formats, paper, large)
-    if progress is not None:
-        progress(total, total, "完成")
-    return written
+            label = notice_label(svc, notices[done - 1]) if 0 < done <= total else ("完成" if done else "")
+            progress(done, total, "完成" if done == total else label)
+
+    try:
+        return posters.render_notices(svc, notices, Path(out_dir), formats, paper, large, tick, cancel)
+    except posters.Cancelled:
+        raise Cancelled("已取消，没有生成公示文件。") from None
 
 
 def create_for_villages(svc: Services, kind: str, year: int, program: str = "") -> tuple[list[Notice], list[str]]:

@@ -247,25 +247,29 @@ def _demo_notices(svc: Services, rng: random.Random, year: int, today: dt.date) 
     villages = svc.registry.villages()
     real_today = svc._today
     try:
-        # last year: result notices and the year summary, long archived
+        # last year: result notices and the year summary, each archived the day after
+        # its period ended (as the next start of the app would have done)
         svc._today = dt.date(year - 1, 11, 10)
         for v in villages:
             for code in ("GDDL", "ZLYC"):
                 n = ns.create("result", year - 1, v.id, code)
                 ns.post(n.code, start=dt.date(year - 1, 11, 10), days=7)
-        svc._today = dt.date(year - 1, 12, 20)
+        svc._today = dt.date(year - 1, 11, 18)
         ns.archive_due()
+        svc._today = dt.date(year - 1, 12, 20)
         for v in villages:
             n = ns.create("summary", year - 1, v.id)
             ns.post(n.code, start=dt.date(year - 1, 12, 20), days=7)
+        svc._today = dt.date(year - 1, 12, 28)
+        ns.archive_due()
         # this year: application notices in spring
         svc._today = dt.date(year, 4, 20)
-        ns.archive_due()
         for v in villages:
             n = ns.create("application", year, v.id, "GDDL")
             ns.post(n.code, start=dt.date(year, 4, 20), days=7)
-        svc._today = today
+        svc._today = dt.date(year, 4, 28)
         ns.archive_due()
+        svc._today = today
         # result notices now on the board, the first one with its last day today
         for i, v in enumerate(villages):
             n = ns.create("result", year, v.id, "GDDL")

@@ -21,6 +21,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("VILLAGEBOARD_HOME", str(home))
     monkeypatch.setenv("VILLAGEBOARD_CACHE", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("VILLAGEBOARD_TODAY", TODAY.isoformat())
+    monkeypatch.setenv("VILLAGEBOARD_AUTO_BACKUP", "0")
 
 
 @pytest.fixture(scope="session")

@@ -45,3 +45,20 @@ async def test_app_on_damaged_data_names_the_file(demo_dir: Path) -> None:
         msg = str(app.screen.query_one("#fatal-message", Static).render())
         assert "registry.json" in msg
     assert reg.read_bytes() == b"\0" * 64
+
+
+async def test_first_start_of_the_day_takes_a_backup(demo_dir: Path, monkeypatch) -> None:
+    from villageboard.store.backup import list_backups
+
+    monkeypatch.setenv("VILLAGEBOARD_AUTO_BACKUP", "1")
+    assert list_backups(demo_dir) == []
+    app = make_app(demo_dir, today=TODAY)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert len(list_backups(demo_dir)) == 1
+    app = make_app(demo_dir, today=TODAY)  # a second start the same day takes none
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert len(list_backups(demo_dir)) == 1

@@ -10,6 +10,7 @@ committing at the same time.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -122,6 +123,25 @@ class VillageBoardApp(App[int]):
         for msg in self.svc.open_messages:
             self.say(msg, timeout=8)
         self._start_phone_loader()
+        self._start_daily_backup()
+
+    def _start_daily_backup(self) -> None:
+        """Once a day, on the first start, back the data up in the background (the last
+        30 are kept), so a clerk who never thinks of backups still has yesterday's."""
+        from villageboard.store.backup import daily_backup_due, make_backup
+
+        svc = self.svc
+        if os.environ.get("VILLAGEBOARD_AUTO_BACKUP", "1") == "0":
+            return  # the test suite turns it off so screens stay deterministic
+        if svc is None or svc.readonly or not daily_backup_due(svc.root, dt.date.today()):
+            return
+
+        def backup() -> None:
+            with self.write_lock:
+                path = make_backup(svc.store, reason="每日自动备份")
+            self.call_from_thread(self.say, f"已自动备份今天的数据：{path.name}", timeout=5)
+
+        self.run_worker(backup, name="daily-backup", group="backup", thread=True, exit_on_error=False)
 
     def _set_sub_title(self) -> None:
         assert self.svc is not None

@@ -62,3 +62,26 @@ async def test_first_start_of_the_day_takes_a_backup(demo_dir: Path, monkeypatch
         await app.workers.wait_for_complete()
         await pilot.pause()
     assert len(list_backups(demo_dir)) == 1
+
+
+async def test_damaged_data_offers_the_last_backup_and_restores_it(demo_dir: Path) -> None:
+    from villageboard.services import Services
+    from villageboard.store.backup import make_backup
+
+    with Services.open(demo_dir, today=TODAY) as svc:
+        make_backup(svc.store)
+    reg = demo_dir / "registry.json"
+    reg.write_bytes(reg.read_bytes()[:50])
+    app = make_app(demo_dir, today=TODAY)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        msg = str(app.screen.query_one("#fatal-message", Static).render())
+        assert "registry.json" in msg and "备份" in msg
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("left", "enter")  # the dialog starts on 取消: move to 恢复
+        await pilot.pause()
+        await pilot.pause()
+        assert app.svc is not None
+        assert "岳阳镇" in str(app.screen.query_one("#township", Static).render())
+    assert b"format" in reg.read_bytes()[:40]

@@ -111,28 +111,11 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 def cmd_restore(args: argparse.Namespace) -> int:
     from villageboard.services import Services
-    from villageboard.store.backup import restore
-    from villageboard.store.store import Store, is_data_dir, is_empty_dir
+    from villageboard.store.backup import restore_into
 
     data = data_dir_of(args)
     src = Path(args.file).expanduser().resolve()
-    if is_data_dir(data):
-        try:
-            store = Store.open(data)
-        except DamagedError:
-            # a damaged data dir is exactly when a restore is needed: take the lock only
-            store = Store(data, readonly=False)
-            store._acquire()
-    elif is_empty_dir(data):
-        data.mkdir(parents=True, exist_ok=True)
-        store = Store(data, readonly=False)
-        store._acquire()
-    else:
-        raise VBError(f"{data} 里有其他文件，不能恢复到这里")
-    try:
-        before = restore(store, src)
-    finally:
-        store.close()
+    before = restore_into(data, src)
     Services.open(data, today=today_override()).close()
     if before:
         print(f"恢复前的数据已自动备份到 {before}")

@@ -147,3 +147,29 @@ def restore(store: Store, path: Path) -> Path | None:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return before
+
+
+def restore_into(root: Path, path: Path) -> Path | None:
+    """Restore a backup into ``root`` even when the data there is damaged (exactly when
+    a restore is needed): take the writer lock without trusting any file, back up what
+    is there, and swap the backup in. Returns the automatic backup of the old data."""
+    from villageboard.domain.errors import DamagedError
+    from villageboard.store.store import is_data_dir, is_empty_dir
+
+    root = Path(root)
+    if is_data_dir(root):
+        try:
+            store = Store.open(root)
+        except DamagedError:
+            store = Store(root, readonly=False)
+            store._acquire()
+    elif is_empty_dir(root):
+        root.mkdir(parents=True, exist_ok=True)
+        store = Store(root, readonly=False)
+        store._acquire()
+    else:
+        raise VBError(f"{root} 里有其他文件，不能恢复到这里")
+    try:
+        return restore(store, Path(path))
+    finally:
+        store.close()

@@ -88,6 +88,7 @@ class VillageBoardApp(App[int]):
         self.today = today
         self.svc: Services | None = None
         self.open_error: str = ""
+        self.open_damaged = False
         #: Held by a background job that saves (an import) and tried by every save made
         #: from the screens, so two transactions never commit at once.
         self.write_lock = threading.Lock()
@@ -98,6 +99,7 @@ class VillageBoardApp(App[int]):
 
     # -- opening --------------------------------------------------------------------
     def open_services(self) -> None:
+        self.open_damaged = False
         try:
             self.svc = Services.open(
                 self.data_dir, readonly=self.start_readonly, fallback_readonly=True, today=self.today
@@ -106,16 +108,37 @@ class VillageBoardApp(App[int]):
             from villageboard.store.backup import last_backup
 
             self.open_error = str(DamagedError(exc.path, exc.reason, last_backup(self.data_dir)))
+            self.open_damaged = True
         except (LockedError, VBError) as exc:
             self.open_error = str(exc)
 
     def on_mount(self) -> None:
         self.open_services()
         if self.svc is None:
-            from villageboard.tui.screens.error import FatalErrorScreen
-
-            self.push_screen(FatalErrorScreen(self.open_error))
+            self._show_fatal()
             return
+        self._start()
+
+    def _show_fatal(self) -> None:
+        from villageboard.store.backup import last_backup
+        from villageboard.tui.screens.error import FatalErrorScreen
+
+        backup = last_backup(self.data_dir) if self.open_damaged else None
+        self.push_screen(FatalErrorScreen(self.open_error, backup))
+
+    def recover_after_restore(self) -> None:
+        """The damaged data was replaced by a backup: open it and start normally."""
+        self.open_services()
+        if self.svc is None:
+            self.pop_screen()
+            self._show_fatal()
+            return
+        self.pop_screen()
+        self.say("已用备份恢复数据。", timeout=8)
+        self._start()
+
+    def _start(self) -> None:
+        assert self.svc is not None
         self._set_sub_title()
         self.switch_mode("home")
         if self.svc.readonly and not self.start_readonly:
@@ -165,9 +188,7 @@ class VillageBoardApp(App[int]):
             self.svc = None
         self.open_services()
         if self.svc is None:
-            from villageboard.tui.screens.error import FatalErrorScreen
-
-            self.push_screen(FatalErrorScreen(self.open_error))
+            self._show_fatal()
             return
         self._set_sub_title()
 

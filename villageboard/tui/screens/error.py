@@ -1,6 +1,9 @@
-"""Shown instead of the app when the data dir cannot be opened safely."""
+"""Shown instead of the app when the data dir cannot be opened safely. When a backup
+exists it is offered: one key and a confirmation restore it and open the data."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,16 +13,49 @@ from textual.widgets import Footer, Header, Static
 
 
 class FatalErrorScreen(Screen[None]):
-    BINDINGS = [Binding("escape,q", "app.quit", "退出", id="quit-error", tooltip="退出程序")]
+    BINDINGS = [
+        Binding("escape,q", "app.quit", "退出", id="quit-error", tooltip="退出程序"),
+        Binding("r", "restore", "恢复最近的备份", id="restore-backup", tooltip="用最近一次完好的备份替换损坏的数据（会先确认）"),
+    ]
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, backup: Path | None = None) -> None:
         super().__init__()
         self.message = message
+        self.backup = backup
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="fatal"):
             yield Static("无法打开数据", classes="title")
             yield Static(self.message, markup=False, id="fatal-message")
-            yield Static("程序没有写入任何数据。按 Esc 退出。", classes="hint")
+            hint = "程序没有写入任何数据。"
+            hint += "按 R 用最近的备份恢复，按 Esc 退出。" if self.backup else "按 Esc 退出。"
+            yield Static(hint, classes="hint")
         yield Footer()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "restore":
+            return self.backup is not None
+        return True
+
+    def action_restore(self) -> None:
+        from villageboard.tui.dialogs import ConfirmDialog
+
+        if self.backup is None:
+            return
+        msg = (f"用这个备份替换现在的数据？\n{self.backup}\n\n"
+               "现在（损坏）的数据会先打包备份一次，不会丢。")
+        self.app.push_screen(ConfirmDialog("恢复数据", msg, confirm="恢复", danger=True),
+                             lambda ok: self._restore() if ok else None)
+
+    def _restore(self) -> None:
+        from villageboard.store.backup import restore_into
+        from villageboard.tui.errors import describe_error
+
+        app = self.app
+        try:
+            restore_into(app.data_dir, self.backup)  # type: ignore[attr-defined]
+        except Exception as exc:  # shown, never raised into Textual
+            self.query_one("#fatal-message", Static).update(describe_error(exc))
+            return
+        app.recover_after_restore()  # type: ignore[attr-defined]

@@ -25,6 +25,33 @@ COMMAND_MODULES = ("core", "money", "notices", "phone")
 ENV_TODAY = "VILLAGEBOARD_TODAY"
 
 
+#: argparse's own words, in the Chinese a clerk reads everywhere else.
+_ARGPARSE_ZH = {
+    "usage: ": "用法：",
+    "positional arguments": "命令和参数",
+    "options": "选项",
+    "show this help message and exit": "显示本说明并退出",
+    "the following arguments are required: %s": "缺少必填参数：%s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "无效的选择 %(value)r（可选：%(choices)s）",
+    "argument %(argument_name)s: %(message)s": "参数 %(argument_name)s：%(message)s",
+    "expected one argument": "需要一个值",
+    "expected at least one argument": "至少需要一个值",
+    "expected at most one argument": "最多一个值",
+    "unrecognized arguments: %s": "不认识的参数：%s",
+    "invalid %(type)s value: %(value)r": "值 %(value)r 不对",
+    "ambiguous option: %(option)s could match %(matches)s": "选项 %(option)s 不明确，可能是：%(matches)s",
+    "not allowed with argument %s": "不能和参数 %s 一起用",
+    "one of the arguments %s is required": "参数 %s 必须填一个",
+}
+
+
+def _zh(text: str) -> str:
+    return _ARGPARSE_ZH.get(text, text)
+
+
+argparse._ = _zh  # type: ignore[attr-defined]  # argparse looks its messages up at call time
+
+
 class ChineseParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)

@@ -265,7 +265,8 @@ async def test_batch_posters_for_every_village_with_progress(demo_dir: Path, tmp
         await settle(pilot, app)
         assert isinstance(app.screen, MessageDialog)
         pdfs = sorted(out.glob("*.pdf"))
-        assert len(pdfs) == 4  # every village's GDDL result notice on the board
+        shown = str(app.screen.query_one("#message-text", Static).render())
+        assert len(pdfs) == 4, shown  # every village's GDDL result notice on the board
         assert bar.total == 4 and bar.progress == 4
         assert any(p < 4 for _t, p in steps)
 

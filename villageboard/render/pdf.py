@@ -27,6 +27,7 @@ import io
 import math
 import os
 import re
+import sys
 import tempfile
 import threading
 import uuid
@@ -1098,6 +1099,23 @@ def _can_spawn() -> bool:
     return main_file is None or Path(main_file).exists()
 
 
+def _start_pool(ctx: Any, workers: int, font_arg: str | None) -> ProcessPoolExecutor:
+    """Start the worker pool with the real stderr in place. A full-screen app (the TUI)
+    replaces ``sys.stderr`` with an object whose file descriptor multiprocessing's
+    helper process cannot inherit, which makes starting the pool fail."""
+    saved = sys.stderr
+    try:
+        if getattr(sys, "__stderr__", None) is not None:
+            sys.stderr = sys.__stderr__
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                                   initargs=(font_arg,))
+        # start the workers now, while stderr is the real one
+        pool.submit(int).result()
+        return pool
+    finally:
+        sys.stderr = saved
+
+
 def render_pdf_batch(
     docs: Sequence[NoticeDocument],
     paper: str = "a4",
@@ -1131,10 +1149,17 @@ def render_pdf_batch(
     ctx = multiprocessing.get_context("spawn")
     done = 0
     try:
-        with ProcessPoolExecutor(
-            max_workers=min(workers, total), mp_context=ctx, initializer=_worker_init,
-            initargs=(font_arg,),
-        ) as pool:
+        pool_cm = _start_pool(ctx, min(workers, total), font_arg)
+    except (OSError, ValueError):
+        pool_cm = None  # no way to start worker processes here: render in this one
+    if pool_cm is None:
+        for i, d in enumerate(docs):
+            results[i] = render_pdf(d, paper=paper, font=font_arg, large=large)
+            if progress:
+                progress(i + 1, total)
+        return [r for r in results if r is not None]
+    try:
+        with pool_cm as pool:
             futures = {pool.submit(_worker_render, d, paper, large): i
                        for i, d in enumerate(docs)}
             try:

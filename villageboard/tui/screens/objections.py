@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -45,7 +46,6 @@ class ObjectionsScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#objection-list", DataTable)
-        table.add_columns("编号", "登记日期", "涉及农户", "异议内容", "状态", "处理结果")
         self.refresh_data()
         table.focus()
 
@@ -58,16 +58,25 @@ class ObjectionsScreen(ModalScreen[None]):
             "正在公示，可以登记异议。" if state == "posted" else "不在公示期内，只能处理已登记的异议。")
         self.items = self.svc.notices.objections(code=self.code)
         table = self.query_one("#objection-list", DataTable)
-        table.clear()
         reg = self.svc.registry
+        rows = []
         for o in self.items:
             who = reg.household(o.household_id).name if o.household_id else ""
-            done = o.resolution + (f"；更正：{o.correction}" if o.correction else "")
-            table.add_row(cell(o.id), cell(o.created[:10]), cell(who), cell(o.text),
-                          cell("未处理", "bold red") if o.state == "open" else cell("已处理", "green"), cell(done),
-                          key=str(o.id))
+            version = o.correction.rsplit("/v", 1)[-1] if o.correction else ""
+            done = o.resolution + (f"（已出更正公示第{version}版）" if version else "")
+            state = cell("未处理", "bold red") if o.state == "open" else cell("已处理", "green")
+            rows.append(([cell(o.id), cell(o.created[:10]), cell(who), cell(o.text), state, cell(done)], str(o.id)))
         if not self.items:
-            table.add_row(cell(""), cell(""), cell(""), cell("这份公示还没有异议"), cell(""), cell(""))
+            rows.append(([cell(""), cell(""), cell(""), cell("这份公示还没有异议"), cell(""), cell("")], None))
+        # Widths are set from what is shown now: a resolution just typed must not be cut
+        # to the width the column had before.
+        labels = ("编号", "登记日期", "涉及农户", "异议内容", "状态", "处理结果")
+        widths = [max([cell_len(h)] + [cell_len(r[0][i].plain) for r in rows]) for i, h in enumerate(labels)]
+        table.clear(columns=True)
+        for label, width in zip(labels, widths, strict=True):
+            table.add_column(label, width=min(width, 48))
+        for cells, key in rows:
+            table.add_row(*cells, key=key)
 
     def _rows(self) -> list[dict[str, Any]]:
         n = self.svc.notices.get(self.code)

@@ -128,3 +128,17 @@ def test_privacy_gate_blocks_leaks_and_writes_nothing(svc: Services, tmp_path: P
     assert what in msg and ("备注" in msg or "户主姓名" in msg)
     assert value not in msg  # the message never repeats the number
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_notice_list_filters_archive_by_year_village_and_program(demo_dir: Path) -> None:
+    import json
+
+    env = dict(os.environ, VILLAGEBOARD_TODAY=TODAY.isoformat())
+    base = [sys.executable, "-m", "villageboard", "--data-dir", str(demo_dir), "notice", "list"]
+    r = subprocess.run(base + ["--year", str(TODAY.year - 1), "--state", "archived", "--village", "东沟",
+                               "--program", "GDDL", "--json"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert rows and all(x["village"] == "东沟村" and x["program"] == "GDDL" and x["state"] == "archived" for x in rows)
+    keys = {"code", "version", "kind", "village", "program", "year", "state", "start", "end", "tag", "households", "amount_fen"}
+    assert keys <= set(rows[0])

@@ -37,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     c = nsub.add_parser("list", help="列出公示")
     c.add_argument("--year", type=int, help="年度（默认全部）")
     c.add_argument("--state", help="draft/posted/ended/archived（或 草稿/公示中/公示期满/已存档）")
+    c.add_argument("--village", help="只列这个村的")
+    c.add_argument("--program", help="只列这个补贴项目的（项目代码）")
     c.add_argument("--json", action="store_true", help="输出 JSON")
     c.set_defaults(handler=cmd_list)
 
@@ -126,6 +128,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     svc = open_services(args, fallback_readonly=True)
     try:
         rows = svc.notices.rows(args.year, state)
+        if args.village:
+            v = svc.registry.require_village(args.village)
+            rows = [r for r in rows if r.notice.village_id == v.id]
+        if args.program:
+            rows = [r for r in rows if r.notice.program_code == args.program.upper()]
         if args.json:
             out = [{
                 "code": r.notice.code, "version": r.notice.version, "kind": r.notice.kind, "village": r.village,

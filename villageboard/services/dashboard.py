@@ -47,21 +47,41 @@ def days_left(end: dt.date, today: dt.date) -> int:
     return max(0, (end - today).days + 1)
 
 
+def year_counts(svc: Services, year: int) -> dict[str, int]:
+    """The year's live applications counted straight from the stored documents: one
+    pass, no Application objects (a large township has ~50,000 rows a year, and
+    building objects for them costs seconds at every start)."""
+    from villageboard.services.applications import APPLICATIONS
+
+    n = approved = paid = failed = amount = 0
+    for rel in svc.applications.files(year):
+        for d in svc.store.table(rel, APPLICATIONS).values():
+            if d.get("void"):
+                continue
+            n += 1
+            if d.get("status") == "approved":
+                approved += 1
+            ps = d.get("payout_status")
+            if ps == "paid":
+                paid += 1
+                amount += d.get("amount_fen", 0)
+            elif ps == "failed":
+                failed += 1
+    return {"applications": n, "approved": approved, "paid": paid, "failed": failed, "amount_paid_fen": amount}
+
+
 def home_summary(svc: Services, year: int | None = None) -> HomeSummary:
     from villageboard.store.backup import last_backup
 
     today = svc.today()
     year = year or today.year
     t = svc.township
-    apps = svc.applications.list(year)
+    c = year_counts(svc, year)
     s = HomeSummary(
         township=t.name, county=t.county, year=year,
         villages=len(svc.registry.villages()), households=svc.registry.count(),
-        applications=len(apps),
-        approved=sum(1 for a in apps if a.status == "approved"),
-        paid=sum(1 for a in apps if a.payout_status == "paid"),
-        failed=sum(1 for a in apps if a.payout_status == "failed"),
-        amount_paid_fen=sum(a.amount_fen for a in apps if a.payout_status == "paid"),
+        applications=c["applications"], approved=c["approved"], paid=c["paid"], failed=c["failed"],
+        amount_paid_fen=c["amount_paid_fen"],
     )
     names = {v.id: v.name for v in svc.registry.villages(include_void=True)}
     programs = {p.code: p.name for p in svc.programs.list(year)}

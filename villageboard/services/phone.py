@@ -23,13 +23,22 @@ from villageboard.domain.models import APP_STATUS, NOTICE_KINDS, Household
 from villageboard.domain.money import format_fen, format_quantity
 from villageboard.domain.validate import birth_date_of
 from villageboard.services.lookup_index import Entry, LookupIndex
-from villageboard.services.paths import applications_dir, notices_file
+from villageboard.services.paths import REGISTRY, applications_dir, notices_file
 
 if TYPE_CHECKING:
     from villageboard.services.context import Services
 
 PENDING = "申报中"
 PUBLIC_PAYOUT = {"paid": "已发放", "failed": "发放失败", "issued": "发放中"}
+
+#: Values repeated across hundreds of thousands of records, held once (see PhoneDesk._rec).
+_STRINGS: dict[str, str] = {}
+_QUANTITIES: dict[str, str] = {}
+_NOTICE_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _shared(value: str) -> str:
+    return _STRINGS.setdefault(value, value)
 
 
 @dataclass(slots=True)
@@ -58,6 +67,14 @@ class NoticeRef:
     start: dt.date | None
     end: dt.date | None
     state: str
+    label: str = ""  # "141025-2026-0012 发放结果公示", made once (shown on every record)
+    dates: str = ""  # "2026-11-25至2026-12-02"
+
+    def __post_init__(self) -> None:
+        self.label = f"{self.code} {NOTICE_KINDS.get(self.kind, '')}"
+        if self.start is not None:
+            self.dates = (f"{self.start.isoformat()}至{self.end.isoformat()}" if self.end
+                          else f"{self.start.isoformat()}起")
 
 
 @dataclass
@@ -132,6 +149,7 @@ class PhoneDesk:
         self._lock = threading.RLock()
         self._history: dict[int, dict[str, Rec]] = {}  # household -> app id -> record
         self._notices: dict[str, NoticeRef] = {}
+        self._programs: dict[tuple[int, str], tuple[str, str]] | None = None
         self._loaded: set[int] = set()
         self._years: list[int] = []
         self._ready = False
@@ -211,6 +229,9 @@ class PhoneDesk:
 
     @staticmethod
     def _rec(doc: dict[str, Any]) -> Rec:
+        """One compact record. Half a million of them stay in memory for the whole
+        archive, so every repeated value (program, status, dates, the tuple of notice
+        codes, the formatted quantity) is shared rather than held once per record."""
         attempts = doc.get("attempts") or []
         reason = paid = ""
         for a in reversed(attempts):
@@ -218,11 +239,17 @@ class PhoneDesk:
                 reason = a.get("reason", "")
             if a.get("result") == "paid" and not paid:
                 paid = a.get("paid_date", "")
+        q = str(doc.get("quantity", "0"))
+        shown = _QUANTITIES.get(q)
+        if shown is None:
+            shown = _QUANTITIES.setdefault(q, format_quantity(q))
+        notices = tuple(doc.get("frozen_by") or ())
         return Rec(
-            app_id=doc.get("id", ""), year=doc["year"], program=doc["program_code"],
-            quantity=format_quantity(doc.get("quantity", "0")), amount_fen=doc.get("amount_fen", 0),
-            status=doc.get("status", "applied"), payout=doc.get("payout_status", ""), reason=reason, paid_date=paid,
-            reject_reason=doc.get("reject_reason", ""), notices=tuple(doc.get("frozen_by") or ()),
+            app_id=doc.get("id", ""), year=doc["year"], program=_shared(doc["program_code"]),
+            quantity=shown, amount_fen=doc.get("amount_fen", 0),
+            status=_shared(doc.get("status", "applied")), payout=_shared(doc.get("payout_status", "")),
+            reason=_shared(reason), paid_date=_shared(paid), reject_reason=_shared(doc.get("reject_reason", "")),
+            notices=_NOTICE_TUPLES.setdefault(notices, notices),
             void=bool(doc.get("void")),
         )
 
@@ -263,6 +290,8 @@ class PhoneDesk:
         years_touched = set()
         for c in entry.get("changes", []):
             f, after = c["f"], c["a"]
+            if f == REGISTRY:
+                self._programs = None  # a program added or renamed
             if after is None:
                 continue
             if f.startswith("households/"):
@@ -308,21 +337,14 @@ class PhoneDesk:
         h = reg.household(household_id)
         e = self.index.get(household_id) or self._entry(h)
         confirmed = birth is not None and self.confirm(household_id, birth)
-        programs = {}
+        programs = self._program_names()
         with self._lock:
             recs = sorted(self._history.get(household_id, {}).values(), key=lambda r: (-r.year, r.program))
         records = []
         for r in recs:
             if r.void:
                 continue
-            key = (r.year, r.program)
-            if key not in programs:
-                try:
-                    p = self.svc.programs.get(r.year, r.program)
-                    programs[key] = (p.name, p.unit)
-                except NotFound:
-                    programs[key] = (r.program, "")
-            name, unit = programs[key]
+            name, unit = programs.get((r.year, r.program)) or (r.program, "")
             records.append(self._record_view(r, name, unit, confirmed))
         hit = LookupHit(
             household_id=h.id, name=mask_digit_runs(h.name), village=e.village, group=e.group, id_masked=mask_id(h.id_number),
@@ -333,6 +355,15 @@ class PhoneDesk:
             hit.phone_tail = tail(h.phone)
             hit.card_tail = tail(h.card_account)
         return hit
+
+    def _program_names(self) -> dict[tuple[int, str], tuple[str, str]]:
+        """(year, code) -> (name, unit) of every program, kept until the registry is
+        saved again (a history of ~50 records must not scan the policy list 50 times)."""
+        names = self._programs
+        if names is None:
+            names = {(p.year, p.code): (p.name, p.unit) for p in self.svc.programs.list(include_void=True)}
+            self._programs = names
+        return names
 
     def _record_view(self, r: Rec, name: str, unit: str, confirmed: bool) -> LookupRecord:
         today = self.svc.today()
@@ -356,8 +387,7 @@ class PhoneDesk:
         if public or confirmed:
             rec.quantity, rec.amount_fen = r.quantity, r.amount_fen
         if shown is not None:
-            rec.notice = f"{shown.code} {NOTICE_KINDS.get(shown.kind, '')}"
-            rec.notice_dates = f"{shown.start:%Y-%m-%d}至{shown.end:%Y-%m-%d}" if shown.end else f"{shown.start}起"
+            rec.notice, rec.notice_dates = shown.label, shown.dates
         if confirmed:
             rec.reason = r.reason
             rec.paid_date = r.paid_date

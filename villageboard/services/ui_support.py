@@ -150,7 +150,9 @@ def home_extras(svc: Services, year: int | None = None) -> HomeExtras:
     objections = ns.objections(year=year, state="open")
     if objections:
         out.due.append(DueItem(f"{len(objections)}条异议未处理", "notices", urgent=True))
-    failed = sum(1 for a in svc.applications.iter(year) if a.payout_status == "failed")
+    from villageboard.services.dashboard import year_counts
+
+    failed = year_counts(svc, year)["failed"]
     if failed:
         out.due.append(DueItem(f"{failed}笔发放失败，待更正账号后重新发放", "payouts", urgent=True))
     try:

@@ -162,13 +162,16 @@ class SealedStorage(Storage):
         self._cache: dict[str, Any] | None = None
         self._loaded = False
 
-    def read(self) -> dict[str, Any] | None:
+    def _load(self) -> None:
         if not self._loaded:
             try:
                 self._cache = read_sealed(self.path)
             except FileNotFoundError:
                 self._cache = None
             self._loaded = True
+
+    def read(self) -> dict[str, Any] | None:
+        self._load()
         if self._cache is None:
             return None
         return {name: dict(table) for name, table in self._cache.items()}
@@ -189,8 +192,9 @@ class SealedStorage(Storage):
         self._loaded = True
 
     def peek(self) -> dict[str, Any]:
-        """The cached data itself, for read-only use inside the store."""
-        self.read()
+        """The cached data itself, for read-only use inside the store (no copy: every
+        ``Store.table`` call goes through here)."""
+        self._load()
         return self._cache or {}
 
     def close(self) -> None:

@@ -14,6 +14,8 @@ async def test_app_opens_on_demo_and_shows_township(demo_dir: Path) -> None:
     app = make_app(demo_dir, today=TODAY)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
+        await app.workers.wait_for_complete()  # the counts fill in from a worker
+        await pilot.pause()
         text = str(app.screen.query_one("#township", Static).render())
         assert "岳阳镇" in text and "古县" in text
         assert "岳阳镇" in app.sub_title

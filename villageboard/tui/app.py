@@ -145,8 +145,9 @@ class VillageBoardApp(App[int]):
             self.say("另一个窗口正在修改数据，本窗口以只读方式打开，只能查看。", warning=True, timeout=10)
         for msg in self.svc.open_messages:
             self.say(msg, timeout=8)
-        self._start_phone_loader()
-        self._start_daily_backup()
+        # after the first paint: the loader's thread competes with it for the GIL
+        self.call_after_refresh(self._start_phone_loader)
+        self.call_after_refresh(self._start_daily_backup)
 
     def _start_daily_backup(self) -> None:
         """Once a day, on the first start, back the data up in the background (the last

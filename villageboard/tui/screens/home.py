@@ -14,7 +14,7 @@ from textual.widgets.option_list import Option
 
 from villageboard.domain.money import format_fen
 from villageboard.services.dashboard import HomeSummary, home_summary
-from villageboard.services.ui_support import home_extras
+from villageboard.services.ui_support import HomeExtras, home_extras
 from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.text import cell
 
@@ -36,9 +36,15 @@ class HomeScreen(VBScreen):
             yield Static("待办（回车处理）", classes="section")
             yield OptionList(id="due")
 
+    _loading = False
+    _again = False
+
     def on_mount(self) -> None:
         table = self.query_one("#posted", DataTable)
         table.add_columns("公示编号", "类别", "村", "项目", "公示期", "剩余天数")
+        if self.vb.svc is not None:
+            t = self.svc.township
+            self.query_one("#township", Static).update(f"{t.county}{t.name}　{self.svc.today().year}年度")
         self.refresh_data()
         table.focus()
 
@@ -47,11 +53,35 @@ class HomeScreen(VBScreen):
         self.vb.say("已刷新。", timeout=2)
 
     def refresh_data(self) -> None:
+        """Count in a worker thread: at a large township the year's figures and risk
+        flags take a second or more, and the screen must paint at once."""
         if self.vb.svc is None:
             return
-        svc = self.svc
-        s: HomeSummary = home_summary(svc)
-        extras = home_extras(svc, s.year)
+        if self._loading:
+            self._again = True  # one more pass once the running one is done
+            return
+        self._loading = True
+        self.run_worker(self._count, name="home-counts", group="home", thread=True, exit_on_error=False)
+
+    def _count(self) -> None:
+        try:
+            svc = self.svc
+            s = home_summary(svc)
+            extras = home_extras(svc, s.year)
+        except BaseException:
+            self.app.call_from_thread(self._counted, None, None)
+            raise
+        self.app.call_from_thread(self._counted, s, extras)
+
+    def _counted(self, s: HomeSummary | None, extras: HomeExtras | None) -> None:
+        self._loading = False
+        if self._again:
+            self._again = False
+            self.refresh_data()
+        if s is not None and extras is not None and self.is_mounted:
+            self._show(s, extras)
+
+    def _show(self, s: HomeSummary, extras: HomeExtras) -> None:
         self.query_one("#township", Static).update(f"{s.county}{s.township}　{s.year}年度")
         labels = {
             "villages": f"村\n{s.villages}个",

@@ -12,9 +12,11 @@ store's commit listener, so it is never stale.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from sys import intern
 from typing import TYPE_CHECKING, Any
 
 from villageboard.domain.errors import NotFound, VBError
@@ -32,13 +34,8 @@ PENDING = "申报中"
 PUBLIC_PAYOUT = {"paid": "已发放", "failed": "发放失败", "issued": "发放中"}
 
 #: Values repeated across hundreds of thousands of records, held once (see PhoneDesk._rec).
-_STRINGS: dict[str, str] = {}
 _QUANTITIES: dict[str, str] = {}
 _NOTICE_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
-
-
-def _shared(value: str) -> str:
-    return _STRINGS.setdefault(value, value)
 
 
 @dataclass(slots=True)
@@ -210,6 +207,17 @@ class PhoneDesk:
         return sorted(y for y in self._years if y not in self._loaded)
 
     def _load_year(self, year: int) -> None:
+        # Hundreds of thousands of small objects are made here and all survive: the
+        # cyclic collector would walk them again and again for nothing.
+        gc_was = gc.isenabled()
+        gc.disable()
+        try:
+            self._load_year_now(year)
+        finally:
+            if gc_was:
+                gc.enable()
+
+    def _load_year_now(self, year: int) -> None:
         recs: dict[int, dict[str, Rec]] = {}
         for rel in self.store.list_files(applications_dir(year)):
             body = self.store.read_raw(rel)
@@ -232,26 +240,32 @@ class PhoneDesk:
         """One compact record. Half a million of them stay in memory for the whole
         archive, so every repeated value (program, status, dates, the tuple of notice
         codes, the formatted quantity) is shared rather than held once per record."""
-        attempts = doc.get("attempts") or []
+        g = doc.get
         reason = paid = ""
-        for a in reversed(attempts):
-            if a.get("result") == "failed" and not reason and doc.get("payout_status") == "failed":
-                reason = a.get("reason", "")
-            if a.get("result") == "paid" and not paid:
-                paid = a.get("paid_date", "")
-        q = str(doc.get("quantity", "0"))
+        attempts = g("attempts")
+        if attempts:
+            failed_now = g("payout_status") == "failed"
+            for a in reversed(attempts):
+                result = a.get("result")
+                if result == "failed" and failed_now and not reason:
+                    reason = intern(a.get("reason", ""))
+                elif result == "paid" and not paid:
+                    paid = intern(a.get("paid_date", ""))
+        q = g("quantity", "0")
         shown = _QUANTITIES.get(q)
         if shown is None:
             shown = _QUANTITIES.setdefault(q, format_quantity(q))
-        notices = tuple(doc.get("frozen_by") or ())
-        return Rec(
-            app_id=doc.get("id", ""), year=doc["year"], program=_shared(doc["program_code"]),
-            quantity=shown, amount_fen=doc.get("amount_fen", 0),
-            status=_shared(doc.get("status", "applied")), payout=_shared(doc.get("payout_status", "")),
-            reason=_shared(reason), paid_date=_shared(paid), reject_reason=_shared(doc.get("reject_reason", "")),
-            notices=_NOTICE_TUPLES.setdefault(notices, notices),
-            void=bool(doc.get("void")),
-        )
+        frozen = g("frozen_by")
+        if frozen:
+            key = tuple(frozen)
+            notices = _NOTICE_TUPLES.setdefault(key, key)
+        else:
+            notices = ()
+        rr = g("reject_reason")
+        # positional, in field order: the constructor runs half a million times
+        return Rec(g("id", ""), doc["year"], intern(doc["program_code"]), shown, g("amount_fen", 0),
+                   intern(g("status", "applied")), intern(g("payout_status", "")), reason, paid,
+                   intern(rr) if rr else "", notices, bool(g("void")))
 
     @staticmethod
     def _notice_refs(docs: Any) -> dict[str, NoticeRef]:

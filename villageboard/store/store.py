@@ -192,8 +192,9 @@ class Store:
         self._pin(REGISTRY)
         if schema < SCHEMA_VERSION and not self.readonly:
             self._migrate(schema)
-        if not self.readonly:
-            self.verifier.save()
+        # Read-only processes save what they verified too (the cache lives outside the
+        # data dir), or every lookup opened beside the app would re-hash everything.
+        self.verifier.save()
 
     def _recover(self) -> None:
         j = self.journal
@@ -237,7 +238,7 @@ class Store:
         return n
 
     def close(self) -> None:
-        if self.verifier is not None and not self.readonly:
+        if self.verifier is not None:
             self.verifier.save()
         self.journal.close()
         for s in list(self._files.values()) + list(self._pinned.values()):

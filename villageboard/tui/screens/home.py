@@ -3,6 +3,7 @@ day), and what is due, each line one Enter away from the screen that deals with 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from rich.text import Text
@@ -38,6 +39,7 @@ class HomeScreen(VBScreen):
 
     _loading = False
     _again = False
+    _started = 0.0
 
     def on_mount(self) -> None:
         table = self.query_one("#posted", DataTable)
@@ -58,9 +60,13 @@ class HomeScreen(VBScreen):
         if self.vb.svc is None:
             return
         if self._loading:
-            self._again = True  # one more pass once the running one is done
+            # a request that arrives as a count has just begun is answered by it (the
+            # first show sends mount and resume together); a later one gets a new pass
+            if time.monotonic() - self._started > 0.5:
+                self._again = True
             return
         self._loading = True
+        self._started = time.monotonic()
         self.run_worker(self._count, name="home-counts", group="home", thread=True, exit_on_error=False)
 
     def _count(self) -> None:

@@ -23,9 +23,14 @@ Steps = Callable[[Pilot, VillageBoardApp], Awaitable[None]]
 
 
 async def _settle(pilot: Pilot, app: VillageBoardApp) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    # a finished worker may start another (the home screen recounts once if asked
+    # while counting), so wait until a pass ends with nothing running
+    for _ in range(50):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(w.is_running for w in app.workers) and not getattr(app.screen, "busy", False):
+            break
 
 
 def _shoot(snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch, steps: Steps) -> bool:  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -18,6 +19,8 @@ from villageboard.services.dashboard import HomeSummary, home_summary
 from villageboard.services.ui_support import HomeExtras, home_extras
 from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.text import cell
+
+POSTED_COLUMNS = ("公示编号", "类别", "村", "项目", "公示期", "剩余天数")
 
 
 class HomeScreen(VBScreen):
@@ -40,10 +43,11 @@ class HomeScreen(VBScreen):
     _loading = False
     _again = False
     _started = 0.0
+    _shown = False
 
     def on_mount(self) -> None:
         table = self.query_one("#posted", DataTable)
-        table.add_columns("公示编号", "类别", "村", "项目", "公示期", "剩余天数")
+        table.add_columns(*POSTED_COLUMNS)
         if self.vb.svc is not None:
             t = self.svc.township
             self.query_one("#township", Static).update(f"{t.county}{t.name}　{self.svc.today().year}年度")
@@ -79,8 +83,14 @@ class HomeScreen(VBScreen):
             raise
         self.app.call_from_thread(self._counted, s, extras)
 
+    @property
+    def busy(self) -> bool:
+        """True until the first counts are on screen, and while a recount runs."""
+        return self._loading or not self._shown
+
     def _counted(self, s: HomeSummary | None, extras: HomeExtras | None) -> None:
         self._loading = False
+        self._shown = True
         if self._again:
             self._again = False
             self.refresh_data()
@@ -100,17 +110,23 @@ class HomeScreen(VBScreen):
             self.query_one(f"#count-{key}", Static).update(text)
         self.query_one("#count-failed", Static).set_class(s.failed > 0, "-alert")
         table = self.query_one("#posted", DataTable)
-        table.clear()
+        rows: list[tuple[list[Text], str | None]] = []
         for n in s.posted:
             urgent = n.days_left <= 1
             left = Text("今天是最后一天" if n.days_left == 1 else f"{n.days_left}天",
                         style="bold red" if urgent else "")
-            table.add_row(
-                cell(f"{n.code} 第{n.version}版"), cell(n.kind), cell(n.village), cell(n.program),
-                cell(f"{n.start:%m-%d}至{n.end:%m-%d}"), left, key=n.code,
-            )
+            rows.append(([cell(f"{n.code} 第{n.version}版"), cell(n.kind), cell(n.village), cell(n.program),
+                          cell(f"{n.start:%m-%d}至{n.end:%m-%d}"), left], n.code))
         if not s.posted:
-            table.add_row(cell("目前没有正在公示的公示"), "", "", "", "", "")
+            rows.append(([cell("目前没有正在公示的公示")] + [cell("")] * 5, None))
+        # columns rebuilt with widths from what is shown: after a recount, a cleared
+        # table otherwise keeps the header-only widths it had
+        widths = [max([cell_len(h)] + [r[0][i].cell_len for r in rows]) for i, h in enumerate(POSTED_COLUMNS)]
+        table.clear(columns=True)
+        for label, width in zip(POSTED_COLUMNS, widths, strict=True):
+            table.add_column(label, width=width)
+        for cells, key in rows:
+            table.add_row(*cells, key=key)
         due = self.query_one("#due", OptionList)
         due.clear_options()
         for i, item in enumerate(extras.due):

@@ -119,8 +119,7 @@ def _register_import(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    svc = open_services(args)
-    try:
+    with open_services(args) as svc:
         t = svc.transfer
         kw = dict(dry_run=args.dry_run, errors_out=args.errors_out)
         if args.import_kind == "households":
@@ -129,8 +128,6 @@ def cmd_import(args: argparse.Namespace) -> int:
             report = t.import_applications(args.file, program=args.program, year=args.year, **kw)
         else:
             report = t.import_payouts(args.file, program=args.program, year=_year(args, svc), **kw)
-    finally:
-        svc.close()
     _say(report.lines())
     return 0
 
@@ -158,8 +155,7 @@ def _register_export(sub: argparse._SubParsersAction) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     kind = args.export_kind
-    svc = open_services(args, fallback_readonly=kind != "bank")
-    try:
+    with open_services(args, fallback_readonly=kind != "bank") as svc:
         year = _year(args, svc)
         out = Path(args.out).expanduser()
         if kind == "bank":
@@ -170,17 +166,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         else:
             path = svc.transfer.export_flags(year, out, args.program.upper() if args.program else None)
             _say(f"已写出 {path}（内部资料）")
-    finally:
-        svc.close()
     return 0
 
 
 def cmd_reissue(args: argparse.Namespace) -> int:
-    svc = open_services(args)
-    try:
+    with open_services(args) as svc:
         report = svc.transfer.reissue(args.program, _year(args, svc), args.out, args.app)
-    finally:
-        svc.close()
     _say(report.lines())
     return 0
 
@@ -256,8 +247,7 @@ def _program_line(svc: Any, p: Program) -> str:
 
 
 def cmd_program_list(args: argparse.Namespace) -> int:
-    svc = open_services(args, fallback_readonly=True)
-    try:
+    with open_services(args, fallback_readonly=True) as svc:
         programs = svc.programs.list(args.year)
         if args.json:
             _json([{**p.to_dict(), "guide_missing": svc.programs.missing_guide(p)} for p in programs])
@@ -265,25 +255,19 @@ def cmd_program_list(args: argparse.Namespace) -> int:
             _say("还没有补贴项目。用 villageboard program add 新增。")
         else:
             _say([_program_line(svc, p) for p in programs])
-    finally:
-        svc.close()
     return 0
 
 
 def cmd_program_add(args: argparse.Namespace) -> int:
-    svc = open_services(args)
-    try:
+    with open_services(args) as svc:
         fields = _program_fields(args)
         p = svc.programs.add(Program(code=args.code, year=_year(args, svc), **fields))
         _say(f"已新增：{_program_line(svc, p)}")
-    finally:
-        svc.close()
     return 0
 
 
 def cmd_program_edit(args: argparse.Namespace) -> int:
-    svc = open_services(args)
-    try:
+    with open_services(args) as svc:
         year = _year(args, svc)
         old = svc.programs.get(year, args.code.upper())
         changes = _program_fields(args)
@@ -296,8 +280,6 @@ def cmd_program_edit(args: argparse.Namespace) -> int:
             _say(f"补贴标准由{format_fen(old.rate_fen)}元改为{format_fen(new.rate_fen)}元/{new.unit}"
                  + (f"（原因：{args.reason.strip()}）" if args.reason.strip() else "")
                  + f"。已计算的{kept}条申报保持原标准，不会自动重算；之后新录入的按新标准计算。")
-    finally:
-        svc.close()
     return 0
 
 
@@ -362,8 +344,7 @@ def _show_flags(svc: Any, a: Application) -> None:
 
 
 def cmd_application_add(args: argparse.Namespace) -> int:
-    svc = open_services(args)
-    try:
+    with open_services(args) as svc:
         if args.id_number:
             h = svc.registry.by_id_number(args.id_number.strip().upper())
             if h is None:
@@ -374,47 +355,35 @@ def cmd_application_add(args: argparse.Namespace) -> int:
         a = svc.applications.add(hid, args.program.upper(), _year(args, svc), args.quantity, args.remark)
         _say(f"已登记：{_app_line(svc, a)}")
         _show_flags(svc, a)
-    finally:
-        svc.close()
     return 0
 
 
 def cmd_application_edit(args: argparse.Namespace) -> int:
     if args.quantity is None and args.remark is None:
         raise VBError("没有要修改的内容（用 --quantity 或 --remark 指定）")
-    svc = open_services(args)
-    try:
+    with open_services(args) as svc:
         a = svc.applications.edit(args.app, args.quantity, args.remark)
         _say(f"已修改：{_app_line(svc, a)}")
         _show_flags(svc, a)
-    finally:
-        svc.close()
     return 0
 
 
 def cmd_application_status(args: argparse.Namespace) -> int:
-    svc = open_services(args)
-    try:
+    with open_services(args) as svc:
         a = svc.applications.set_status(args.app, _status_code(args.status), args.reason)
         _say(f"已改为“{APP_STATUS[a.status]}”：{_app_line(svc, a)}")
-    finally:
-        svc.close()
     return 0
 
 
 def cmd_application_void(args: argparse.Namespace) -> int:
-    svc = open_services(args)
-    try:
+    with open_services(args) as svc:
         a = svc.applications.void(args.app, args.reason)
         _say(f"已作废：{_app_line(svc, a)}")
-    finally:
-        svc.close()
     return 0
 
 
 def cmd_application_show(args: argparse.Namespace) -> int:
-    svc = open_services(args, fallback_readonly=True)
-    try:
+    with open_services(args, fallback_readonly=True) as svc:
         a = svc.applications.get(args.app)
         if args.json:
             _json({**a.to_dict(), "flags": [f.to_dict() for f in svc.flags.flags_for(a)]})
@@ -428,14 +397,11 @@ def cmd_application_show(args: argparse.Namespace) -> int:
             _say(f"  发放 批次{att.get('batch')} {att.get('issued')} 账号尾号{str(att.get('account', ''))[-4:]} "
                  f"{format_fen(att.get('amount_fen', 0))}元 {res} {extra}".rstrip())
         _show_flags(svc, a)
-    finally:
-        svc.close()
     return 0
 
 
 def cmd_application_list(args: argparse.Namespace) -> int:
-    svc = open_services(args, fallback_readonly=True)
-    try:
+    with open_services(args, fallback_readonly=True) as svc:
         year = _year(args, svc)
         vid = _village_id(svc, args.village)
         status = _status_code(args.status) if args.status else None
@@ -450,8 +416,6 @@ def cmd_application_list(args: argparse.Namespace) -> int:
             mark = f"  【风险提示：{'、'.join(open_flags)}】" if open_flags else ""
             _say(_app_line(svc, a) + mark)
         _say(f"共{len(apps)}条，金额合计{format_fen(sum(a.amount_fen for a in apps))}元。")
-    finally:
-        svc.close()
     return 0
 
 
@@ -460,11 +424,8 @@ def cmd_application_list(args: argparse.Namespace) -> int:
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from villageboard.services.reconcile import reconcile
 
-    svc = open_services(args, fallback_readonly=True)
-    try:
+    with open_services(args, fallback_readonly=True) as svc:
         rec = reconcile(svc, _year(args, svc), args.program.upper() if args.program else None)
-    finally:
-        svc.close()
     problems = rec.problems()
     if args.json:
         _json({**rec.to_dict(), "problems": problems})
@@ -491,8 +452,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 
 def cmd_flags(args: argparse.Namespace) -> int:
-    svc = open_services(args, fallback_readonly=True)
-    try:
+    with open_services(args, fallback_readonly=True) as svc:
         year = _year(args, svc)
         vid = _village_id(svc, args.village)
         flags = svc.flags.flags(year, args.program.upper() if args.program else None, vid, open_only=args.open)
@@ -507,21 +467,16 @@ def cmd_flags(args: argparse.Namespace) -> int:
             _say(f"{f.app_id} {names.get(f.village_id, '?')} {h.name if h else '?'} {f.program_code} 【{f.label}】{f.message}（{state}）")
         open_n = sum(1 for f in flags if not f.is_cleared)
         _say(f"共{len(flags)}条风险提示，待核实{open_n}条。风险提示不影响办理，核实后用 villageboard flag clear 记下核实情况。")
-    finally:
-        svc.close()
     return 0
 
 
 def cmd_flag_clear(args: argparse.Namespace) -> int:
     from villageboard.services.flags import FLAG_KINDS, kind_code
 
-    svc = open_services(args)
-    try:
+    with open_services(args) as svc:
         code = kind_code(args.kind)
         a = svc.flags.clear(args.app, code, args.note)
         _say(f"已记下核实情况：申报{a.id}【{FLAG_KINDS[code][0]}】{' '.join(args.note.split())}")
-    finally:
-        svc.close()
     return 0
 
 

@@ -96,26 +96,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    svc = open_services(args)
-    try:
+    with open_services(args) as svc:
         n = svc.notices.create(args.kind, args.year or svc.today().year, args.village, args.program)
         snap = svc.notices.snapshot(n)
         t = snap["totals"]
         print(f"已新建{NOTICE_KINDS[n.kind]}草稿：{n.code}（{snap['village']}，{t['households']}户，"
               f"{format_fen(t['amount_fen'])}元）\n下一步：张贴后登记 villageboard notice post {n.code}")
-    finally:
-        svc.close()
     return 0
 
 
 def cmd_post(args: argparse.Namespace) -> int:
-    svc = open_services(args)
-    try:
+    with open_services(args) as svc:
         n = svc.notices.post(args.code, start=args.start, days=args.days)
         print(f"公示{n.code}已登记张贴：{n.start}至{n.end}。核验码：{n.tag}\n"
               f"打印：villageboard notice render {n.code} --out 文件夹")
-    finally:
-        svc.close()
     return 0
 
 
@@ -125,8 +119,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         state = STATE_NAMES.get(args.state)
         if state is None:
             raise VBError(f"状态“{args.state}”不对，可用：draft/posted/ended/archived")
-    svc = open_services(args, fallback_readonly=True)
-    try:
+    with open_services(args, fallback_readonly=True) as svc:
         rows = svc.notices.rows(args.year, state)
         if args.village:
             v = svc.registry.require_village(args.village)
@@ -152,18 +145,13 @@ def cmd_list(args: argparse.Namespace) -> int:
             left = f"，还剩{r.days_left}天" if r.days_left is not None else ""
             print(f"{n.code} 第{n.version}版  {r.kind_label}  {r.village}  {r.program}  {r.state_label}  "
                   f"{period}{left}  {r.households}户 {format_fen(r.amount_fen)}元")
-    finally:
-        svc.close()
     return 0
 
 
 def cmd_photo(args: argparse.Namespace) -> int:
-    svc = open_services(args)
-    try:
+    with open_services(args) as svc:
         n = svc.notices.attach_photo(args.code, Path(args.file))
         print(f"已保存公示{n.code}的张贴照片（SHA-256 {n.photo['sha256']}）")
-    finally:
-        svc.close()
     return 0
 
 
@@ -179,12 +167,9 @@ def _household_id(svc, text: str | None) -> int | None:  # type: ignore[no-untyp
 
 
 def cmd_objection_add(args: argparse.Namespace) -> int:
-    svc = open_services(args)
-    try:
+    with open_services(args) as svc:
         o = svc.notices.add_objection(args.code, args.text, _household_id(svc, args.household))
         print(f"已登记异议，编号{o.id}（公示{o.notice_code}）")
-    finally:
-        svc.close()
     return 0
 
 
@@ -199,29 +184,23 @@ def cmd_objection_resolve(args: argparse.Namespace) -> int:
         edits.append((number.strip(), field.strip(), value))
     if edits and not args.correct:
         raise VBError("指定了更正内容（--set）就要同时加 --correct")
-    svc = open_services(args)
-    try:
+    with open_services(args) as svc:
         o, c = svc.notices.resolve_objection(args.id, args.text, correct=args.correct, edits=edits)
         print(f"异议{o.id}已处理。")
         if c is not None:
             print(f"已生成更正公示：{c.code} 第{c.version}版（草稿，{len(c.changes)}处更正），原第{c.version - 1}版已存档。\n"
                   f"张贴后登记：villageboard notice post {c.code}")
-    finally:
-        svc.close()
     return 0
 
 
 def cmd_objection_list(args: argparse.Namespace) -> int:
-    svc = open_services(args, fallback_readonly=True)
-    try:
+    with open_services(args, fallback_readonly=True) as svc:
         obs = svc.notices.objections(year=args.year, state="open" if args.open else None)
         if not obs:
             print("没有异议记录。")
         for o in obs:
             state = "未处理" if o.state == "open" else f"已处理：{o.resolution}"
             print(f"{o.id}  {o.notice_code}  {o.created[:10]}  {o.text}  （{state}）")
-    finally:
-        svc.close()
     return 0
 
 
@@ -231,11 +210,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         from villageboard.render.qr import parse_qr_payload
 
         code, _version, tag = parse_qr_payload(args.code)
-    svc = open_services(args, fallback_readonly=True)
-    try:
+    with open_services(args, fallback_readonly=True) as svc:
         found = svc.notices.verify(code, tag)
-    finally:
-        svc.close()
     if found is None:
         print(f"核验未通过：编号{code}与核验码{tag}不匹配。这份公示可能不是本乡镇发布的，或已被改动。")
         return 1
@@ -252,12 +228,9 @@ def _formats(text: str) -> list[str]:
 def cmd_render(args: argparse.Namespace) -> int:
     from villageboard.services.posters import render_notice
 
-    svc = open_services(args, fallback_readonly=True)
-    try:
+    with open_services(args, fallback_readonly=True) as svc:
         paths = render_notice(svc, args.code, Path(args.out), _formats(args.format), args.paper, args.large,
                               args.version, True if args.archive_copy else None)
-    finally:
-        svc.close()
     for p in paths:
         print(p)
     return 0

@@ -46,8 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_lookup(args: argparse.Namespace) -> int:
-    svc = open_services(args, fallback_readonly=True)
-    try:
+    with open_services(args, fallback_readonly=True) as svc:
         desk = svc.phone
         desk.load_all()  # a one-shot command answers from the whole archive
         ans = desk.lookup(" ".join(args.query), birth=args.birth, limit=args.limit)
@@ -75,44 +74,32 @@ def cmd_lookup(args: argparse.Namespace) -> int:
                 raise VBError("要打印答复话术，须先用 --birth 核实身份")
             print()
             print(desk.answer_script(confirmed[0].household_id, args.birth))
-    finally:
-        svc.close()
     return 0
 
 
 def cmd_call_log(args: argparse.Namespace) -> int:
-    svc = open_services(args)
-    try:
+    with open_services(args) as svc:
         c = svc.calls.log(args.caller, args.type, args.answer, args.household, args.question)
         print(f"已记录来电，编号{c.id}")
-    finally:
-        svc.close()
     return 0
 
 
 def cmd_call_list(args: argparse.Namespace) -> int:
-    svc = open_services(args, fallback_readonly=True)
-    try:
+    with open_services(args, fallback_readonly=True) as svc:
         for c in svc.calls.list(args.year or svc.today().year):
             print(f"{c.id}  {c.time[:16]}  {c.caller_name}  {c.question_type}  {c.answer}  （{c.operator}）")
-    finally:
-        svc.close()
     return 0
 
 
 def cmd_call_objection(args: argparse.Namespace) -> int:
-    svc = open_services(args)
-    try:
+    with open_services(args) as svc:
         o = svc.calls.to_objection(args.id, args.notice, args.text)
         print(f"已登记为公示{o.notice_code}的异议，编号{o.id}")
-    finally:
-        svc.close()
     return 0
 
 
 def cmd_call_figures(args: argparse.Namespace) -> int:
-    svc = open_services(args, fallback_readonly=True)
-    try:
+    with open_services(args, fallback_readonly=True) as svc:
         year = args.year or svc.today().year
         f = svc.calls.figures(year)
         if args.out:
@@ -127,6 +114,4 @@ def cmd_call_figures(args: argparse.Namespace) -> int:
                 print(f"  {k}：{v}")
             for k, v in f.by_village.items():
                 print(f"  {k}：{v}")
-    finally:
-        svc.close()
     return 0

@@ -151,16 +151,10 @@ def _check_digit(body: str) -> str:
 
 
 def _card(rng: random.Random, prefix: str) -> str:
+    from villageboard.domain.validate import luhn_check_digit
+
     body = prefix + "".join(str(rng.randint(0, 9)) for _ in range(12))
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return body + str((10 - total % 10) % 10)
+    return body + luhn_check_digit(body)
 
 
 def village_sizes(scale: Scale, rng: random.Random) -> list[int]:

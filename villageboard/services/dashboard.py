@@ -1,4 +1,5 @@
-"""What the home screen shows: the township at a glance and what is due."""
+"""What the home screen shows: the township at a glance (the to-do list is
+ui_support.home_extras)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,6 @@ class HomeSummary:
     failed: int
     amount_paid_fen: int
     posted: list[PostedNotice] = field(default_factory=list)
-    due: list[str] = field(default_factory=list)
     last_backup: str = ""
 
 
@@ -95,11 +95,6 @@ def home_summary(svc: Services, year: int | None = None) -> HomeSummary:
             start=start, end=end, days_left=days_left(end, today),
         ))
     s.posted.sort(key=lambda n: (n.end, n.code))
-    if s.failed:
-        s.due.append(f"{s.failed}笔发放失败待更正账号后重新发放")
-    deadline = dt.date(year, 12, 31)
-    if today <= deadline:
-        s.due.append(f"年度汇总公示须在{deadline:%Y年%m月%d日}前张贴（还有{(deadline - today).days}天）")
     b = last_backup(svc.root)
     s.last_backup = b.stem.removeprefix("villageboard-")[:8] if b else ""
     return s

@@ -316,6 +316,14 @@ def _refresh_registry(reg: Any, households: list[Household]) -> None:
         reg._by_id_number = {}
 
 
+def _ready_to_save(total: int, progress: Progress | None, cancel: Cancel | None) -> None:
+    """The last chance to cancel, just before an import's one transaction."""
+    if cancel is not None and cancel():
+        raise Cancelled()
+    if progress is not None:
+        progress(total, total, "保存")
+
+
 def _tick(i: int, total: int, what: str, progress: Progress | None, cancel: Cancel | None) -> None:
     if i % CHECK_EVERY:
         return
@@ -452,10 +460,7 @@ class TransferService:
         report.updated_households = len(planned_updates)
         if dry_run:
             return report
-        if cancel is not None and cancel():
-            raise Cancelled()
-        if progress is not None:
-            progress(total, total, "保存")
+        _ready_to_save(total, progress, cancel)
 
         tx = self.store.begin("导入.农户名册")
         places.create(tx)
@@ -568,10 +573,7 @@ class TransferService:
         report.new_households = len(new_people)
         if dry_run:
             return report
-        if cancel is not None and cancel():
-            raise Cancelled()
-        if progress is not None:
-            progress(total, total, "保存")
+        _ready_to_save(total, progress, cancel)
 
         tx = self.store.begin("导入.申报")
         places.create(tx)

@@ -128,7 +128,7 @@ class HomeExtras:
     open_flags: dict[str, int] = field(default_factory=dict)
 
 
-def home_extras(svc: Services, year: int | None = None) -> HomeExtras:
+def home_extras(svc: Services, year: int | None = None, failed: int | None = None) -> HomeExtras:
     """What the home screen lists as due beyond dashboard.home_summary: notices whose
     period ended (to archive), drafts not yet posted, open objections, failed payouts,
     open risk flags and the year-end summary deadline."""
@@ -150,9 +150,10 @@ def home_extras(svc: Services, year: int | None = None) -> HomeExtras:
     objections = ns.objections(year=year, state="open")
     if objections:
         out.due.append(DueItem(f"{len(objections)}条异议未处理", "notices", urgent=True))
-    from villageboard.services.dashboard import year_counts
+    if failed is None:  # the home screen passes the count home_summary already made
+        from villageboard.services.dashboard import year_counts
 
-    failed = year_counts(svc, year)["failed"]
+        failed = year_counts(svc, year)["failed"]
     if failed:
         out.due.append(DueItem(f"{failed}笔发放失败，待更正账号后重新发放", "payouts", urgent=True))
     try:

@@ -77,7 +77,7 @@ class HomeScreen(VBScreen):
         try:
             svc = self.svc
             s = home_summary(svc)
-            extras = home_extras(svc, s.year)
+            extras = home_extras(svc, s.year, failed=s.failed)
         except BaseException:
             self.app.call_from_thread(self._counted, None, None)
             raise

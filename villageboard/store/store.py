@@ -44,7 +44,7 @@ from villageboard.domain.errors import (
 )
 from villageboard.store import storage as st
 from villageboard.store.journal import GENESIS, Journal
-from villageboard.store.verify import Verifier, all_sealed, cache_path_for
+from villageboard.store.verify import Verifier, all_sealed, cache_path_for, sealed_files
 
 SCHEMA_VERSION = 1
 META = "villageboard.json"
@@ -98,7 +98,7 @@ class Store:
     def _make_verifier(self) -> Verifier:
         return Verifier(
             self.root, cache_path_for(self.root),
-            all_sealed(self.root, (JOURNAL_DIR, ATTACHMENTS)),
+            sealed_files(self.root, (JOURNAL_DIR, ATTACHMENTS)),
             self.root / JOURNAL_DIR, self.root / ATTACHMENTS, identity=str(self.meta.get("created", "")),
         )
 

@@ -68,10 +68,19 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("villageboard", appauthor=False)).resolve()
 
 
+def _dir_digest(data: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(str(Path(data).resolve()).encode("utf-8")).hexdigest()[:16]
+
+
 def verify_cache_file(data: Path) -> Path:
     """Where the start-up check remembers what it verified for one data dir. Kept
     outside the data dir so that backups and restores stay byte-exact."""
-    import hashlib
+    return cache_dir() / f"verified-{_dir_digest(data)}.json"
 
-    digest = hashlib.sha256(str(Path(data).resolve()).encode("utf-8")).hexdigest()[:16]
-    return cache_dir() / f"verified-{digest}.json"
+
+def derived_cache_dir(data: Path) -> Path:
+    """Where figures derived from one data dir (counts, flags, the phone desk's
+    history) are remembered between starts; see store/derived.py."""
+    return cache_dir() / f"derived-{_dir_digest(data)}"

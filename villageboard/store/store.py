@@ -43,6 +43,7 @@ from villageboard.domain.errors import (
     VBError,
 )
 from villageboard.store import storage as st
+from villageboard.store.derived import Derived, derived_dir_for
 from villageboard.store.journal import GENESIS, Journal
 from villageboard.store.verify import Verifier, all_sealed, cache_path_for, sealed_files
 
@@ -91,6 +92,8 @@ class Store:
         self.listeners: list[Any] = []
         self.recovered = False
         self.verifier: Verifier | None = None
+        #: Figures computed from data files, remembered between starts (derived.py).
+        self.derived = Derived(self, derived_dir_for(self.root))
         # The app reads from worker threads while the clerk saves: one lock guards the
         # file cache and every commit.
         self._lock = threading.RLock()

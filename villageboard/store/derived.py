@@ -1,0 +1,206 @@
+"""Values derived from data files, remembered between starts.
+
+Some figures take a second or more to compute at a large township (a year's counts,
+its risk flags, the phone desk's compact history of every year), yet the files they
+come from rarely change: past years never do. Each derived value is kept, outside the
+data dir, with a key made from the name, size, mtime and inode of every file it was
+computed from (the same stat the start-up check trusts). When any of those files is
+written, added or removed the key no longer matches and the value is computed again.
+
+Rules that keep it safe:
+
+- The key is taken *before* the files are read, so a value is never newer-keyed than
+  its content: a save in between only makes the stored key stale, never wrong.
+- Only the process holding the write lock stores values. A read-only process (another
+  window is saving) may use stored values but never writes one, because its own file
+  cache may lag behind the other process's saves.
+- The cache file is sealed like a data file. A damaged or foreign one (another
+  township now at this path, another program version) is simply a miss.
+- Nothing here is a record: deleting the folder only costs time. What is kept is
+  counts, statuses, amounts, names, readings and the tails the phone desk searches
+  by, never a whole ID, card or phone number (a test scans for them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from villageboard.store import storage as st
+
+if TYPE_CHECKING:
+    from villageboard.store.store import Store
+
+T = TypeVar("T")
+
+#: Bumped when the stored form of any derived value changes.
+FORMAT = 1
+
+
+def derived_dir_for(root: Path) -> Path | None:
+    from villageboard.locations import derived_cache_dir
+
+    try:
+        return derived_cache_dir(root)
+    except Exception:
+        return None
+
+
+class Derived:
+    """``store.derived``: get a derived value, computing it only when its files changed."""
+
+    def __init__(self, store: Store, folder: Path | None) -> None:
+        self.store = store
+        self.folder = folder
+        self._mem: dict[str, tuple[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    # -- keys ---------------------------------------------------------------------
+    def key(self, sources: Iterable[str]) -> str:
+        """A digest of the stat of every file under the given data-dir paths (a file
+        or a folder, walked recursively). A missing source counts as missing."""
+        h = hashlib.blake2b(digest_size=20)
+        h.update(str(self.store.meta.get("created", "")).encode())
+        for src in sources:
+            h.update(b"\0" + src.encode())
+            path = self.store.root / src
+            try:
+                s = path.stat()
+            except FileNotFoundError:
+                h.update(b"-")
+                continue
+            if path.is_dir():
+                for rel, s in sorted(_walk(path)):
+                    h.update(f"\n{rel} {s.st_size} {s.st_mtime_ns} {s.st_ino}".encode())
+            else:
+                h.update(f" {s.st_size} {s.st_mtime_ns} {s.st_ino}".encode())
+        return h.hexdigest()
+
+    # -- values -------------------------------------------------------------------
+    def get(
+        self, name: str, sources: Iterable[str], compute: Callable[[], T], version: int | str = 1,
+        remember: bool = True,
+    ) -> T:
+        """The value called ``name`` derived from ``sources``. ``compute`` must return
+        something orjson can store (dicts with str keys, lists, str, int, bool, None),
+        and the caller must not change what it gets back: it may be shared.
+        ``remember=False`` keeps a large value out of memory once returned."""
+        key = f"{FORMAT}.{version}:{self.key(sources)}"
+        with self._lock:
+            hit = self._mem.get(name)
+        if hit is not None and hit[0] == key:
+            return hit[1]  # type: ignore[no-any-return]
+        value = self._read(name, key)
+        if value is _MISS:
+            value = compute()
+            self._write(name, key, value)
+        if remember:
+            with self._lock:
+                self._mem[name] = (key, value)
+        return value  # type: ignore[return-value]
+
+    def cached(self, name: str, sources: Iterable[str], version: int | str = 1) -> Any:
+        """The stored value if it is still valid, else None (nothing is computed)."""
+        key = f"{FORMAT}.{version}:{self.key(sources)}"
+        with self._lock:
+            hit = self._mem.get(name)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        value = self._read(name, key)
+        if value is _MISS:
+            return None
+        with self._lock:
+            self._mem[name] = (key, value)
+        return value
+
+    def each(
+        self, name: str, rels: Iterable[str], compute_one: Callable[[str], T], version: int | str = 1,
+        remember: bool = True,
+    ) -> dict[str, T]:
+        """``compute_one(rel)`` for every data file in ``rels``, each kept under its own
+        file's stat: after one save only the file it wrote is computed again."""
+        base = str(self.store.root) + os.sep
+        stamp = f"{FORMAT}.{version}:{self.store.meta.get('created', '')}"
+        keys = {}
+        for rel in rels:
+            s = os.stat(base + rel)
+            keys[rel] = f"{s.st_size} {s.st_mtime_ns} {s.st_ino}"
+        with self._lock:
+            hit = self._mem.get(name)
+        stored: dict[str, list[Any]] = {}
+        if hit is not None and hit[0] == stamp:
+            stored = hit[1]
+        else:
+            got = self._read(name, stamp)
+            if isinstance(got, dict):
+                stored = got
+        out: dict[str, T] = {}
+        fresh: dict[str, list[Any]] = {}
+        for rel, key in keys.items():
+            old = stored.get(rel)
+            if old is not None and old[0] == key:
+                out[rel] = old[1]
+                fresh[rel] = old
+            else:
+                out[rel] = compute_one(rel)
+                fresh[rel] = [key, out[rel]]
+        if len(fresh) != len(stored) or any(stored.get(rel) is not v for rel, v in fresh.items()):
+            self._write(name, stamp, fresh)
+        if remember:
+            with self._lock:
+                self._mem[name] = (stamp, fresh)
+        return out
+
+    def _file(self, name: str) -> Path | None:
+        if self.folder is None:
+            return None
+        return self.folder / f"{name}.json"
+
+    def _read(self, name: str, key: str) -> Any:
+        path = self._file(name)
+        if path is None:
+            return _MISS
+        try:
+            body = st.read_sealed(path)
+        except Exception:  # missing, damaged, unreadable: compute afresh
+            return _MISS
+        if not isinstance(body, dict) or body.get("key") != key or body.get("root") != str(self.store.root):
+            return _MISS
+        return body.get("value")
+
+    def _write(self, name: str, key: str, value: Any) -> None:
+        path = self._file(name)
+        if path is None or self.store.readonly:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_bytes(st.seal({"key": key, "root": str(self.store.root), "value": value}))
+            os.replace(tmp, path)  # no fsync: a value lost in a crash is computed again
+        except Exception:
+            pass  # only a cache
+
+
+class _Miss:
+    pass
+
+
+_MISS = _Miss()
+
+
+def _walk(folder: Path) -> Iterable[tuple[str, os.stat_result]]:
+    stack = [(str(folder), "")]
+    while stack:
+        path, prefix = stack.pop()
+        with os.scandir(path) as it:
+            for e in it:
+                if e.name.startswith("."):
+                    continue
+                if e.is_dir(follow_symlinks=False):
+                    stack.append((e.path, prefix + e.name + "/"))
+                elif e.name.endswith(".json"):
+                    yield prefix + e.name, e.stat()

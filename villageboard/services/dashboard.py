@@ -48,25 +48,34 @@ def days_left(end: dt.date, today: dt.date) -> int:
 
 
 def year_counts(svc: Services, year: int) -> dict[str, int]:
-    """The year's live applications counted straight from the stored documents: one
-    pass, no Application objects (a large township has ~50,000 rows a year, and
-    building objects for them costs seconds at every start)."""
+    """The year's live applications counted straight from the stored documents, no
+    Application objects (a large township has ~50,000 rows a year). Each file's counts
+    are kept between starts until that file changes."""
+    per_file = svc.store.derived.each(f"year-counts-{year}", svc.applications.files(year),
+                                      lambda rel: _count_file(svc, rel))
+    out = dict.fromkeys(("applications", "approved", "paid", "failed", "amount_paid_fen"), 0)
+    for counts in per_file.values():
+        for k, v in counts.items():
+            out[k] += v
+    return out
+
+
+def _count_file(svc: Services, rel: str) -> dict[str, int]:
     from villageboard.services.applications import APPLICATIONS
 
     n = approved = paid = failed = amount = 0
-    for rel in svc.applications.files(year):
-        for d in svc.store.table(rel, APPLICATIONS).values():
-            if d.get("void"):
-                continue
-            n += 1
-            if d.get("status") == "approved":
-                approved += 1
-            ps = d.get("payout_status")
-            if ps == "paid":
-                paid += 1
-                amount += d.get("amount_fen", 0)
-            elif ps == "failed":
-                failed += 1
+    for d in svc.store.table(rel, APPLICATIONS).values():
+        if d.get("void"):
+            continue
+        n += 1
+        if d.get("status") == "approved":
+            approved += 1
+        ps = d.get("payout_status")
+        if ps == "paid":
+            paid += 1
+            amount += d.get("amount_fen", 0)
+        elif ps == "failed":
+            failed += 1
     return {"applications": n, "approved": approved, "paid": paid, "failed": failed, "amount_paid_fen": amount}
 
 

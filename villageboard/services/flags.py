@@ -28,6 +28,7 @@ from villageboard.domain.masking import mask_card
 from villageboard.domain.models import HOUSEHOLD_STATUS, Application
 from villageboard.domain.money import format_quantity
 from villageboard.services.applications import APPLICATIONS
+from villageboard.services.paths import HOUSEHOLDS_DIR, REGISTRY, applications_dir
 
 if TYPE_CHECKING:
     from villageboard.services.context import Services
@@ -41,6 +42,8 @@ FLAG_KINDS: dict[str, tuple[str, str]] = {
     "outlier": ("数量异常", "数量超过本村该项目中位数的3倍"),
 }
 GROWTH_LIMIT = Decimal("1.2")
+#: Bumped when _Row (what is kept of each application between starts) changes.
+ROWS_VERSION = 1
 OUTLIER_FACTOR = Decimal(3)
 
 
@@ -158,16 +161,26 @@ class FlagService:
 
     # -- reading ----------------------------------------------------------------
     def _rows(self, year: int) -> list[_Row]:
-        """Live (not void) applications of a year, from the per-file extracts."""
+        """Live (not void) applications of a year, from the per-file extracts (kept
+        between starts in store.derived, each until its file changes)."""
+        files = self.svc.applications.files(year)
+        missing = [rel for rel in files if rel not in self._files]
+        if missing:
+            stored = self.store.derived.each(f"flag-rows-{year}", files, self._extract_file,
+                                             version=ROWS_VERSION, remember=False)
+            for rel in missing:
+                self._files[rel] = [
+                    _Row(a, c, h, v, q, bool(rj), cr, tuple(map(tuple, ev)), tuple(cl))
+                    for a, c, h, v, q, rj, cr, ev, cl in stored[rel]
+                ]
         out: list[_Row] = []
-        for rel in self.svc.applications.files(year):
-            rows = self._files.get(rel)
-            if rows is None:
-                memo = self._memo
-                rows = [_extract(d, memo) for d in self.store.table(rel, APPLICATIONS).values() if not d.get("void")]
-                self._files[rel] = rows
-            out += rows
+        for rel in files:
+            out += self._files[rel]
         return out
+
+    def _extract_file(self, rel: str) -> list[list[Any]]:
+        memo = self._memo
+        return [list(_extract(d, memo)) for d in self.store.table(rel, APPLICATIONS).values() if not d.get("void")]
 
     def _by_app(self, year: int) -> tuple[dict[str, list[Flag]], list[Flag]]:
         seq = self.store.journal.last_seq
@@ -212,11 +225,25 @@ class FlagService:
         return list(self._by_app(app.year)[0].get(app.id, []))
 
     def counts(self, year: int) -> dict[str, int]:
-        """Open flags per kind, for a dashboard line."""
-        out = dict.fromkeys(FLAG_KINDS, 0)
-        for f in self.flags(year, open_only=True):
-            out[f.kind] += 1
-        return out
+        """Open flags per kind, for a dashboard line. Kept between starts until the
+        registry or the year's (or the year before's) applications change."""
+        def count() -> dict[str, int]:
+            out = dict.fromkeys(FLAG_KINDS, 0)
+            for f in self.flags(year, open_only=True):
+                out[f.kind] += 1
+            return out
+
+        return dict(self.store.derived.get(f"flag-counts-{year}", self._sources(year), count))
+
+    def counts_if_known(self, year: int) -> dict[str, int] | None:
+        """The counts when nothing they depend on changed since they were last made
+        (no computing); else None."""
+        got = self.store.derived.cached(f"flag-counts-{year}", self._sources(year))
+        return dict(got) if got is not None else None
+
+    @staticmethod
+    def _sources(year: int) -> list[str]:
+        return [REGISTRY, HOUSEHOLDS_DIR, applications_dir(year), applications_dir(year - 1)]
 
     # -- clearing ---------------------------------------------------------------
     def clear(self, app_number: str, kind: str, note: str) -> Application:

@@ -7,8 +7,11 @@ from __future__ import annotations
 REGISTRY = "registry.json"
 
 
+HOUSEHOLDS_DIR = "households"
+
+
 def households_file(village_id: int) -> str:
-    return f"households/{village_id:04d}.json"
+    return f"{HOUSEHOLDS_DIR}/{village_id:04d}.json"
 
 
 def applications_file(year: int, program_code: str, village_id: int) -> str:

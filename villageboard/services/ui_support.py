@@ -126,12 +126,18 @@ class DueItem:
 class HomeExtras:
     due: list[DueItem] = field(default_factory=list)
     open_flags: dict[str, int] = field(default_factory=dict)
+    #: True when the risk flags were left to be counted later (see home_extras).
+    flags_pending: bool = False
 
 
-def home_extras(svc: Services, year: int | None = None, failed: int | None = None) -> HomeExtras:
+def home_extras(
+    svc: Services, year: int | None = None, failed: int | None = None, flags: bool = True,
+) -> HomeExtras:
     """What the home screen lists as due beyond dashboard.home_summary: notices whose
     period ended (to archive), drafts not yet posted, open objections, failed payouts,
-    open risk flags and the year-end summary deadline."""
+    open risk flags and the year-end summary deadline. With ``flags=False`` the risk
+    flags are only taken when already counted since the last change (counting them
+    afresh takes a second at a large township); else ``flags_pending`` is set."""
     today = svc.today()
     year = year or today.year
     out = HomeExtras()
@@ -157,8 +163,12 @@ def home_extras(svc: Services, year: int | None = None, failed: int | None = Non
     if failed:
         out.due.append(DueItem(f"{failed}笔发放失败，待更正账号后重新发放", "payouts", urgent=True))
     try:
-        counts = svc.flags.counts(year)
+        counts = svc.flags.counts(year) if flags else svc.flags.counts_if_known(year)
     except Exception:  # the flag service is optional for the home screen
+        counts = {}
+    if counts is None:
+        out.flags_pending = True
+        out.due.append(DueItem("风险提示正在统计…", "applications"))
         counts = {}
     out.open_flags = {k: v for k, v in counts.items() if v}
     if out.open_flags:

@@ -1,0 +1,216 @@
+"""Figures kept between starts (store/derived.py): computed once, used again while
+their files are unchanged, made again after any save, never written by a read-only
+process, and always equal to what a fresh computation gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import TODAY
+from villageboard.locations import derived_cache_dir
+from villageboard.services import Services
+from villageboard.services.dashboard import year_counts
+from villageboard.services.lookup_index import LookupIndex
+from villageboard.services.paths import applications_dir
+
+
+def _open(root: Path, readonly: bool = False) -> Services:
+    return Services.open(root, today=TODAY, operator="测试", readonly=readonly)
+
+
+def _an_editable_application(svc: Services):
+    return next(a for a in svc.applications.iter(TODAY.year)
+                if not a.frozen_by and not a.void and a.status != "rejected")
+
+
+def test_value_is_kept_between_opens_until_a_source_file_changes(demo_dir: Path) -> None:
+    calls: list[int] = []
+
+    def compute(svc: Services) -> dict[str, int]:
+        calls.append(1)
+        return {"n": sum(1 for _ in svc.applications.iter(TODAY.year))}
+
+    sources = [applications_dir(TODAY.year)]
+    with _open(demo_dir) as svc:
+        first = svc.store.derived.get("probe", sources, lambda: compute(svc))
+    with _open(demo_dir) as svc:
+        assert svc.store.derived.get("probe", sources, lambda: compute(svc)) == first
+        assert len(calls) == 1  # the second open read it back
+        a = _an_editable_application(svc)
+        svc.applications.edit(a.id, remark="改一下")
+        assert svc.store.derived.get("probe", sources, lambda: compute(svc)) == first
+        assert len(calls) == 2  # the save changed a source file: computed again
+        # voiding one changes the figure itself
+        svc.applications.void(a.id, "测试作废")
+        assert svc.store.derived.get("probe", sources, lambda: compute(svc)) == {"n": first["n"] - 1}
+        assert len(calls) == 3
+
+
+def test_read_only_process_never_stores_and_damage_is_a_miss(demo_dir: Path) -> None:
+    folder = derived_cache_dir(demo_dir)
+    with _open(demo_dir, readonly=True) as svc:
+        assert svc.store.derived.get("probe", ["registry.json"], lambda: 1) == 1
+    assert not (folder / "probe.json").exists()
+    with _open(demo_dir) as svc:
+        svc.store.derived.get("probe", ["registry.json"], lambda: 1)
+    stored = folder / "probe.json"
+    raw = bytearray(stored.read_bytes())
+    raw[-3] ^= 0x01
+    stored.write_bytes(bytes(raw))
+    with _open(demo_dir) as svc:
+        assert svc.store.derived.get("probe", ["registry.json"], lambda: 2) == 2
+
+
+def test_another_township_at_the_same_path_does_not_reuse_values(demo_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    with _open(demo_dir) as svc:
+        assert svc.store.derived.get("probe", ["registry.json"], lambda: "old") == "old"
+    # a different township (another creation stamp) copied over the same folder
+    from villageboard.services.demo import build_demo
+
+    other = tmp_path / "other"
+    build_demo(other, households=20, villages=1, seed=3, today=TODAY).close()
+    shutil.rmtree(demo_dir)
+    shutil.copytree(other, demo_dir)
+    with _open(demo_dir) as svc:
+        assert svc.store.derived.get("probe", ["registry.json"], lambda: "new") == "new"
+
+
+def test_each_file_is_computed_again_only_when_it_changed(demo_dir: Path) -> None:
+    seen: list[str] = []
+
+    def one(rel: str) -> int:
+        seen.append(rel)
+        return len(rel)
+
+    with _open(demo_dir) as svc:
+        files = svc.applications.files(TODAY.year)
+        assert len(files) > 3
+        svc.store.derived.each("probe-each", files, one)
+        assert sorted(seen) == sorted(files)
+    seen.clear()
+    with _open(demo_dir) as svc:
+        a = _an_editable_application(svc)
+        svc.applications.edit(a.id, remark="只改一个文件")
+        got = svc.store.derived.each("probe-each", files, one)
+        assert got == {rel: len(rel) for rel in files}
+        assert len(seen) == 1 and seen[0].endswith(f"/{a.village_id:04d}.json")
+
+
+def test_year_counts_and_flag_counts_match_a_fresh_count_after_saves(demo_dir: Path) -> None:
+    import shutil
+
+    with _open(demo_dir) as svc:
+        counts, flags = year_counts(svc, TODAY.year), svc.flags.counts(TODAY.year)
+        flagged = next(f for f in svc.flags.flags(TODAY.year, open_only=True)
+                       if not svc.applications.get(f.app_id).frozen_by
+                       and svc.applications.get(f.app_id).payout_status not in ("issued", "paid"))
+        svc.applications.void(flagged.app_id, "重复申报")
+        assert svc.flags.counts_if_known(TODAY.year) is None
+    with _open(demo_dir) as svc:
+        kept_counts, kept_flags = year_counts(svc, TODAY.year), svc.flags.counts(TODAY.year)
+    assert kept_counts["applications"] == counts["applications"] - 1
+    assert sum(kept_flags.values()) < sum(flags.values())
+    shutil.rmtree(derived_cache_dir(demo_dir))  # nothing kept: everything made afresh
+    with _open(demo_dir) as svc:
+        assert year_counts(svc, TODAY.year) == kept_counts
+        assert svc.flags.counts(TODAY.year) == kept_flags
+
+
+def test_flag_counts_unknown_after_a_change_until_counted(demo_dir: Path) -> None:
+    with _open(demo_dir) as svc:
+        svc.flags.counts(TODAY.year)
+        assert svc.flags.counts_if_known(TODAY.year) is not None
+        a = _an_editable_application(svc)
+        svc.applications.edit(a.id, remark="改")
+        assert svc.flags.counts_if_known(TODAY.year) is None
+        svc.flags.counts(TODAY.year)
+        assert svc.flags.counts_if_known(TODAY.year) is not None
+
+
+def _history(svc: Services) -> dict[int, dict[str, tuple]]:
+    from dataclasses import astuple
+
+    return {hid: {k: astuple(r) for k, r in recs.items()} for hid, recs in svc.phone._history.items()}
+
+
+def test_phone_desk_from_kept_values_equals_a_fresh_load(demo_dir: Path) -> None:
+    with _open(demo_dir) as svc:
+        svc.phone.load_all()  # computes and keeps every year and the index
+        first = _history(svc)
+        notices = {c: (n.version, n.kind, n.start, n.end, n.state) for c, n in svc.phone._notices.items()}
+        a = _an_editable_application(svc)
+        svc.applications.edit(a.id, remark="电话测试")
+        h = svc.registry.household(a.household_id)
+        svc.registry.update_household(h.id, {"phone": "13912345678"})
+    with _open(demo_dir) as svc:
+        svc.phone.load_all()
+        kept = _history(svc)
+        assert kept[a.household_id][a.id] == first[a.household_id][a.id]  # remark is not kept
+        assert kept == first
+        assert {c: (n.version, n.kind, n.start, n.end, n.state) for c, n in svc.phone._notices.items()} == notices
+        # the index came back from its kept state after the registry changed: rebuilt
+        assert [x.household_id for x in svc.phone.index.search("5678")] == [
+            x.household_id for x in LookupIndex(svc.phone.index).search("5678")]
+        assert a.household_id in {x.household_id for x in svc.phone.index.search("5678")}
+    with _open(demo_dir) as svc:  # nothing changed: index restored from its kept state
+        svc.phone.load_all()
+        fresh = LookupIndex(svc.phone.index)
+        names = sorted({e.name for e in fresh})[:40]
+        for q in [*names, "zhang", "wang f", "zw", "5678", "一组"]:
+            assert svc.phone.index.search(q) == fresh.search(q), q
+        assert _history(svc) == kept
+
+
+def test_index_state_round_trip_and_mismatch() -> None:
+    from villageboard.services.lookup_index import Entry
+
+    entries = [Entry(1, "张伟", "141025199001011234", "13800001111", "东沟村", "一组"),
+               Entry(2, "单雄", "141025198502023456", "", "西沟村", "二组"),
+               Entry(3, "欧阳·𠮷", "14102519700303789X", "13900002222", "东沟村", "三组")]
+    built = LookupIndex(entries)
+    state = built.export_state()
+    back = LookupIndex.from_state(entries, state)
+    assert back is not None
+    for q in ["张伟", "zhangwei", "zw", "shan", "dan xiong", "1234", "2222", "东沟 张", "789x", "𠮷"]:
+        assert back.search(q) == built.search(q), q
+    back.remove(1)
+    back.add(Entry(4, "李娜", "141025199104041111", "", "东沟村", "一组"))
+    assert [h.household_id for h in back.search("李娜")] == [4]
+    assert back.search("张伟") == [] or all(h.household_id != 1 for h in back.search("张伟"))
+    renamed = [Entry(1, "王芳", "141025199001011234", "13800001111", "东沟村", "一组"), *entries[1:]]
+    assert LookupIndex.from_state(renamed, state) is None
+    assert LookupIndex.from_state(entries[:2], state) is None
+
+
+def test_home_extras_leaves_unknown_flag_counts_for_later(demo_dir: Path) -> None:
+    from villageboard.services.ui_support import home_extras
+
+    with _open(demo_dir) as svc:
+        first = home_extras(svc, TODAY.year, flags=False)
+        assert first.flags_pending
+        assert "风险提示正在统计…" in [d.text for d in first.due]
+        full = home_extras(svc, TODAY.year)
+        assert not full.flags_pending and full.open_flags
+        again = home_extras(svc, TODAY.year, flags=False)  # now known: no waiting
+        assert not again.flags_pending and again.open_flags == full.open_flags
+        assert [d.text for d in again.due] == [d.text for d in full.due]
+
+
+def test_kept_values_hold_no_full_id_card_or_phone_number(demo_dir: Path) -> None:
+    """The cache folder sits outside the data dir and outside the backups: it keeps
+    tails and figures, never a whole personal number."""
+    with _open(demo_dir) as svc:
+        svc.phone.load_all()
+        home_counts = year_counts(svc, TODAY.year), svc.flags.counts(TODAY.year)
+        assert home_counts
+        secrets = set()
+        for h in svc.registry.households(include_void=True):
+            secrets |= {x for x in (h.id_number, h.phone, h.card_account) if x and len(x) >= 11}
+    kept = b"".join(p.read_bytes() for p in derived_cache_dir(demo_dir).iterdir())
+    assert {p.name for p in derived_cache_dir(demo_dir).iterdir()} >= {"phone-index.json", "flag-rows-2026.json"}
+    assert len(kept) > 10_000
+    assert len(secrets) > 100
+    found = [s for s in secrets if s.encode() in kept]
+    assert found == []

@@ -24,6 +24,55 @@ async def test_app_opens_on_demo_and_shows_township(demo_dir: Path) -> None:
         assert app.screen.query_one("#posted", DataTable).row_count >= 1
 
 
+def _due_texts(app) -> list[str]:
+    from textual.widgets import OptionList
+
+    due = app.screen.query_one("#due", OptionList)
+    return [str(due.get_option_at_index(i).prompt) for i in range(due.option_count)]
+
+
+async def test_home_shows_counts_first_then_risk_flags_after_the_phone_index(demo_dir: Path, monkeypatch) -> None:
+    """On a start after a change the flag counts are not known: the home screen shows
+    everything else at once, says the flags are being counted, and fills them in once
+    the phone desk has loaded (they would compete with it)."""
+    import asyncio
+
+    from villageboard.services.ui_support import home_extras
+    from villageboard.tui.screens import home
+
+    seen: list[list[str]] = []
+
+    def spy(*a, **k):
+        out = home_extras(*a, **k)
+        seen.append([d.text for d in out.due])
+        return out
+
+    monkeypatch.setattr(home, "home_extras", spy)
+    app = make_app(demo_dir, today=TODAY)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(400):
+            if not app.screen.busy and app.loader_done.is_set():
+                break
+            await asyncio.sleep(0.02)
+        await pilot.pause()
+        assert app.loader_done.is_set() and app.svc.phone.loading_years == []
+        assert "风险提示正在统计…" in seen[0]  # the first pass left them for later
+        final = _due_texts(app)
+        assert not any("正在统计" in t for t in final)
+        assert any("风险提示未核实" in t for t in final)
+    # the next start knows the counts: one pass, no waiting line
+    seen.clear()
+    app = make_app(demo_dir, today=TODAY)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(400):
+            if not app.screen.busy:
+                break
+            await asyncio.sleep(0.02)
+        await pilot.pause()
+        assert len(seen) == 1 and not any("正在统计" in t for t in seen[0])
+        assert any("风险提示未核实" in t for t in _due_texts(app))
+
+
 async def test_app_on_locked_data_opens_read_only(demo_dir: Path) -> None:
     from villageboard.store import Store
 

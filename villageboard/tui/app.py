@@ -10,6 +10,7 @@ committing at the same time.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import os
 import threading
 from collections.abc import Callable
@@ -27,30 +28,34 @@ from villageboard.services import Services
 from villageboard.tui.commands import DomainCommands
 from villageboard.tui.errors import describe_error
 from villageboard.tui.printing import print_file
-from villageboard.tui.screens.applications import ApplicationScreen
-from villageboard.tui.screens.archive import ArchiveScreen
-from villageboard.tui.screens.home import HomeScreen
-from villageboard.tui.screens.households import HouseholdScreen
-from villageboard.tui.screens.notices import NoticeScreen
-from villageboard.tui.screens.payouts import PayoutScreen
-from villageboard.tui.screens.phone import PhoneDeskScreen
-from villageboard.tui.screens.programs import ProgramScreen
-from villageboard.tui.screens.settings import SettingsScreen
 from villageboard.tui.widgets.navbar import NAV
 
 T = TypeVar("T")
 
-SCREENS_BY_MODE: dict[str, type[Screen[Any]]] = {
-    "home": HomeScreen,
-    "phone": PhoneDeskScreen,
-    "households": HouseholdScreen,
-    "programs": ProgramScreen,
-    "applications": ApplicationScreen,
-    "payouts": PayoutScreen,
-    "notices": NoticeScreen,
-    "archive": ArchiveScreen,
-    "settings": SettingsScreen,
+#: mode -> (module, screen class). Only the home screen is imported at start; the
+#: others when first visited (importing all of them costs a tenth of a second).
+SCREENS_BY_MODE: dict[str, tuple[str, str]] = {
+    "home": ("home", "HomeScreen"),
+    "phone": ("phone", "PhoneDeskScreen"),
+    "households": ("households", "HouseholdScreen"),
+    "programs": ("programs", "ProgramScreen"),
+    "applications": ("applications", "ApplicationScreen"),
+    "payouts": ("payouts", "PayoutScreen"),
+    "notices": ("notices", "NoticeScreen"),
+    "archive": ("archive", "ArchiveScreen"),
+    "settings": ("settings", "SettingsScreen"),
 }
+
+
+def screen_class(mode: str) -> type[Screen[Any]]:
+    module, name = SCREENS_BY_MODE[mode]
+    cls: type[Screen[Any]] = getattr(importlib.import_module(f"villageboard.tui.screens.{module}"), name)
+    return cls
+
+
+def _factory(mode: str) -> Callable[[], Screen[Any]]:
+    return lambda: screen_class(mode)()
+
 
 _NAV_TIPS = {
     "home": "回到首页：本年概况、正在公示的公示和待办事项",
@@ -69,7 +74,7 @@ class VillageBoardApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "村务公开栏工具包"
     COMMANDS = {DomainCommands}
-    MODES = dict(SCREENS_BY_MODE)  # type: ignore[arg-type]
+    MODES = {mode: _factory(mode) for mode in SCREENS_BY_MODE}  # type: ignore[arg-type]
     NOTIFICATION_TIMEOUT = 6
     BINDINGS = [
         *[
@@ -94,6 +99,9 @@ class VillageBoardApp(App[int]):
         self.write_lock = threading.Lock()
         #: How a finished poster reaches paper; tests replace it.
         self.printer: Callable[[Path], str] = print_file
+        #: Set once the phone desk has loaded every year: slower counts that can wait
+        #: (the home screen's risk flags after a change) wait for it rather than compete.
+        self.loader_done = threading.Event()
         #: The folder posters and bank sheets were last written to (this session).
         self.output_dir: Path | None = None
 
@@ -145,9 +153,19 @@ class VillageBoardApp(App[int]):
             self.say("另一个窗口正在修改数据，本窗口以只读方式打开，只能查看。", warning=True, timeout=10)
         for msg in self.svc.open_messages:
             self.say(msg, timeout=8)
-        # after the first paint: the loader's thread competes with it for the GIL
-        self.call_after_refresh(self._start_phone_loader)
-        self.call_after_refresh(self._start_daily_backup)
+        # The phone desk's loader and the daily backup wait until the home screen shows
+        # its counts (it calls home_shown): their threads would compete with it for the
+        # interpreter. The timer starts them anyway should the counts never arrive.
+        self._background_started = False
+        self.set_timer(3.0, self.home_shown)
+
+    def home_shown(self) -> None:
+        """The home screen has its first counts on screen: start the background work."""
+        if self._background_started or self.svc is None:
+            return
+        self._background_started = True
+        self._start_phone_loader()
+        self._start_daily_backup()
 
     def _start_daily_backup(self) -> None:
         """Once a day, on the first start, back the data up in the background (the last
@@ -178,8 +196,13 @@ class VillageBoardApp(App[int]):
         svc = self.svc
         if svc is None:
             return
-        self.run_worker(svc.phone.start_background, name="archive-loader", group="loader",
-                        thread=True, exit_on_error=False)
+        def load() -> None:
+            try:
+                svc.phone.start_background().join()
+            finally:
+                self.loader_done.set()
+
+        self.run_worker(load, name="archive-loader", group="loader", thread=True, exit_on_error=False)
 
     def reopen(self) -> None:
         """After a restore: open the data dir again and start every screen afresh."""
@@ -202,7 +225,7 @@ class VillageBoardApp(App[int]):
             for mode in SCREENS_BY_MODE:
                 if mode in self._modes:
                     await self.remove_mode(mode)
-                self.add_mode(mode, SCREENS_BY_MODE[mode])
+                self.add_mode(mode, _factory(mode))
             await self.switch_mode("settings")
             await self.remove_mode("reopening")
             self._start_phone_loader()

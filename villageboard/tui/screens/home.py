@@ -44,6 +44,7 @@ class HomeScreen(VBScreen):
     _again = False
     _started = 0.0
     _shown = False
+    _painted = False  # the first counts are on screen (the background work may start)
 
     def on_mount(self) -> None:
         table = self.query_one("#posted", DataTable)
@@ -77,7 +78,11 @@ class HomeScreen(VBScreen):
         try:
             svc = self.svc
             s = home_summary(svc)
-            extras = home_extras(svc, s.year, failed=s.failed)
+            extras = home_extras(svc, s.year, failed=s.failed, flags=False)
+            if extras.flags_pending:  # show the rest now; the risk flags follow
+                self.app.call_from_thread(self._show_first, s, extras)
+                self.vb.loader_done.wait(timeout=10)  # the phone desk's index comes first
+                extras = home_extras(svc, s.year, failed=s.failed)
         except BaseException:
             self.app.call_from_thread(self._counted, None, None)
             raise
@@ -88,6 +93,17 @@ class HomeScreen(VBScreen):
         """True until the first counts are on screen, and while a recount runs."""
         return self._loading or not self._shown
 
+    def _show_first(self, s: HomeSummary, extras: HomeExtras) -> None:
+        """Counts, notices and to-do list, before the risk flags are counted."""
+        if self.is_mounted:
+            self._show(s, extras)
+        self._first_shown()
+
+    def _first_shown(self) -> None:
+        if not self._painted:
+            self._painted = True
+            self.call_after_refresh(self.vb.home_shown)
+
     def _counted(self, s: HomeSummary | None, extras: HomeExtras | None) -> None:
         self._loading = False
         self._shown = True
@@ -96,6 +112,7 @@ class HomeScreen(VBScreen):
             self.refresh_data()
         if s is not None and extras is not None and self.is_mounted:
             self._show(s, extras)
+        self._first_shown()
 
     def _show(self, s: HomeSummary, extras: HomeExtras) -> None:
         self.query_one("#township", Static).update(f"{s.county}{s.township}　{s.year}年度")

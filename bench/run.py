@@ -397,11 +397,28 @@ def bench_startup(plan: Plan, work: Path) -> dict[str, Any]:
         assert r.returncode == 0, r.stderr
         out["list_lines"] = len(r.stdout.splitlines())
         out["list"].append(t)
+    env = dict(os.environ, VILLAGEBOARD_AUTO_BACKUP="0")  # once a day; not part of a start
+    probe("app", str(root), env=env)  # unmeasured: brings the kept counts up to date
     for _ in range(plan.app_runs):
-        data, _wall = probe("app", str(root))
+        data, _wall = probe("app", str(root), env=env)
         out["app"].append(data)
         out["app_ready"].append(data["ready"] - data["t0"])
         out["app_loaded"].append(data["loaded"] - data["t0"])
+    # The usual morning: yesterday's saves changed this year's files, so this year's
+    # kept counts, risk flags and phone history are partly made again.
+    run = work / plan.large.name / "start-run" / "data"
+    ref.clone(root, run)
+    seed_verify_cache(root, run)
+    for key in ("saved_ready", "saved_loaded", "saved_flags"):
+        out[key] = []
+    probe("app", str(run), env=env)
+    for _ in range(plan.app_runs):
+        probe("save", str(run))
+        data, _wall = probe("app", str(run), env=env)
+        out["saved_ready"].append(data["ready"] - data["t0"])
+        out["saved_loaded"].append(data["loaded"] - data["t0"])
+        out["saved_flags"].append(data["flags_done"] - data["t0"])
+    shutil.rmtree(run.parent, ignore_errors=True)
     for _ in range(max(1, plan.app_runs)):
         data, _wall = probe("open", str(root))
         out["open"].append(data)
@@ -647,27 +664,60 @@ def run_probe(kind: str, t0: float, args: list[str]) -> None:
     if kind == "app":
         import asyncio
 
-        from textual.widgets import Static
+        from textual.app import App
 
         from villageboard.cli.main import build_parser
+        from villageboard.services import phone as phone_mod
         from villageboard.tui.app import make_app
 
+        # When frames reach the terminal: the headless driver throws them away, but
+        # App._display is still handed each one, so the time the clerk would see it is
+        # known exactly (polling from the test loop would measure the loop instead).
+        display = App._display
+
+        def spy(self: Any, screen: Any, renderable: Any) -> None:
+            if renderable is not None and type(screen).__name__ == "HomeScreen":
+                out.setdefault("first_paint", time.time())
+                if getattr(screen, "_painted", False):
+                    out.setdefault("ready", time.time())
+            display(self, screen, renderable)
+
+        App._display = spy  # type: ignore[method-assign]
+        load_rest = phone_mod.PhoneDesk._load_rest
+
+        def loaded(self: Any, *a: Any) -> None:
+            load_rest(self, *a)
+            out.setdefault("loaded", time.time())
+
+        phone_mod.PhoneDesk._load_rest = loaded  # type: ignore[method-assign]
         build_parser().parse_args(["--data-dir", str(root)])  # as the entry point does
         app = make_app(root, today=ref.TODAY)
 
         async def go() -> None:
-            async with app.run_test(size=(120, 40)) as pilot:
-                await pilot.pause()
-                out["ready"] = time.time()
+            async with app.run_test(size=(120, 40)):
+                deadline = time.time() + 120
+                while "loaded" not in out or app.screen.busy:  # type: ignore[attr-defined]
+                    if time.time() > deadline:
+                        raise SystemExit("the app did not finish starting within 120 s")
+                    await asyncio.sleep(0.02)
                 out["screen"] = type(app.screen).__name__
-                out["households"] = str(app.screen.query_one("#count-households", Static).render())
-                await app.workers.wait_for_complete()
+                out["households"] = str(app.screen.query_one("#count-households").render())
+                out["flags_done"] = time.time()
                 assert app.svc is not None
-                app.svc.phone.start_background().join()
-                out["loaded"] = time.time()
                 out["loading_years"] = app.svc.phone.loading_years
 
         asyncio.run(go())
+    elif kind == "save":
+        from villageboard.services import Services
+
+        svc = Services.open(root, today=ref.TODAY, operator="基准")
+        try:
+            code = ref.PROGRAMS[-1][0]
+            app_ = next(a for a in svc.applications.iter(YEAR, code) if not a.frozen_by and not a.void)
+            svc.applications.edit(app_.id, remark=f"启动测试{time.time_ns()}")
+            out["saved"] = app_.id
+        finally:
+            svc.close()
     elif kind == "open":
         t = time.perf_counter()
         from villageboard.services import Services
@@ -771,12 +821,13 @@ def summarise(plan: Plan, res: Results, saves: dict[str, Any], looks: dict[str, 
             "", "", verdict(h <= 1.0))
     res.add(f"CLI start: `villageboard notice list --year {YEAR}` on the reference archive", "≤ 1.0 s",
             f"{ms(lst)} (p95 {ms(p95(start['list']))})", "", "", verdict(lst <= 1.0))
-    ar = median(start["app_ready"])
-    res.add("app start to ready: process start → first HomeScreen render (run_test, headless)", "≤ 1.0 s",
-            f"{ms(ar)} (max {ms(max(start['app_ready']))})", "", "", verdict(ar <= 1.0))
-    al = median(start["app_loaded"])
-    res.add("full archive index loaded in the background (PhoneDesk), from process start", "≤ 3 s",
-            f"{ms(al)} (max {ms(max(start['app_loaded']))})", "", "", verdict(al <= 3.0))
+    for label, ready, loaded in (("nothing changed since the last start", "app_ready", "app_loaded"),
+                                 ("after a save to this year", "saved_ready", "saved_loaded")):
+        ar, al = median(start[ready]), median(start[loaded])
+        res.add(f"app start to ready ({label}): process start → home screen drawn with its counts",
+                "≤ 1.0 s", f"{ms(ar)} (max {ms(max(start[ready]))})", "", "", verdict(ar <= 1.0))
+        res.add(f"full archive index loaded in the background ({label}), from process start", "≤ 3 s",
+                f"{ms(al)} (max {ms(max(start[loaded]))})", "", "", verdict(al <= 3.0))
     pdf, base = median(posters["pdf"]), median(posters["baseline_runs"])
     is_weasy = posters["baseline"].startswith("WeasyPrint")
     res.add(f"{posters['rows']}-household result notice → PDF ({posters['pages']} pages, warm)",
@@ -854,17 +905,26 @@ def details(plan: Plan, res: Results, saves: dict[str, Any], looks: dict[str, An
                  f"{ms(median(x['like']))} / {ms(p95(x['like']))} | {ms(median(x['exact']))} / {ms(p95(x['exact']))} | "
                  f"{x['found']:.0%} / {x['found_like']:.0%} |")
     d += ["", f"Phone desk loading in the benchmark process: `ensure_ready` (registry index + current year) "
-          f"{ms(looks['ensure_ready_s'])}, `load_all` (the other years) {ms(looks['load_all_s'])}.", ""]
+          f"{ms(looks['ensure_ready_s'])}, `load_all` (the other years) {ms(looks['load_all_s'])}. The process "
+          "is read-only: it uses what an earlier start kept (store.derived) and keeps nothing itself, so after a "
+          "code change these are the times of computing everything afresh.", ""]
     o = start["open"]
 
     def mo(k: str) -> str:
         return ms(median([x[k] for x in o]))
 
     d += ["## Start-up, in pieces", "",
-          f"- App (subprocess, median of {len(start['app_ready'])}): first HomeScreen render "
-          f"{ms(median(start['app_ready']))}, archive index complete {ms(median(start['app_loaded']))} after "
-          f"process start (interpreter start and `run.py` import: {ms(median([a['started'] - a['t0'] for a in start['app']]))}). "
+          f"- App (subprocess, `run_test` headless, daily auto-backup off, median of {len(start['app_ready'])}, "
+          "after one unmeasured start): the frames are timed where Textual hands them to the terminal "
+          f"(`App._display`). First frame of the home screen {ms(median([a['first_paint'] - a['t0'] for a in start['app']]))}, "
+          f"the same with its counts, notices and to-do list {ms(median(start['app_ready']))}, archive index complete "
+          f"{ms(median(start['app_loaded']))} after process start (interpreter start and `run.py` import: "
+          f"{ms(median([a['started'] - a['t0'] for a in start['app']]))}). "
           f"Screen: {start['app'][0]['screen']}, households shown: {start['app'][0]['households']!r}.",
+          f"- After a save to this year (a hard-linked clone; before each start one `applications.edit` in its own "
+          f"process): home screen with counts {ms(median(start['saved_ready']))}, archive index "
+          f"{ms(median(start['saved_loaded']))}; the to-do list's risk-flag line (its counts changed, so they are "
+          f"made again once the index is loaded, meanwhile it reads 风险提示正在统计…) {ms(median(start['saved_flags']))}.",
           f"- In a fresh process (median of {len(o)}): import of the services {mo('import_s')}, `Services.open` "
           f"{mo('open_s')}, `home_summary` {mo('home_summary_s')}, `home_extras` {mo('home_extras_s')}, "
           f"`PhoneDesk.ensure_ready` {mo('phone_ready_s')}, loading the other years {mo('phone_rest_s')}.",

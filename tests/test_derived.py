@@ -214,3 +214,24 @@ def test_kept_values_hold_no_full_id_card_or_phone_number(demo_dir: Path) -> Non
     assert len(secrets) > 100
     found = [s for s in secrets if s.encode() in kept]
     assert found == []
+
+
+def test_same_folder_by_relative_and_absolute_path_shares_what_is_kept(demo_dir: Path, monkeypatch) -> None:
+    """`--data-dir data` and `--data-dir /abs/data` are one folder: neither the start-up
+    check nor the kept values start over when the spelling changes."""
+    from villageboard.store import verify
+
+    with _open(demo_dir.resolve()) as svc:
+        svc.store.derived.get("probe", ["registry.json"], lambda: "kept")
+    rehashed: list[bool] = []
+    save = verify.Verifier.save
+
+    def spy(self) -> None:
+        rehashed.append(self.dirty)  # dirty: some file had to be checked again
+        save(self)
+
+    monkeypatch.setattr(verify.Verifier, "save", spy)
+    monkeypatch.chdir(demo_dir.parent)
+    with _open(Path(demo_dir.name)) as svc:
+        assert svc.store.derived.get("probe", ["registry.json"], lambda: "made again") == "kept"
+    assert rehashed[0] is False

@@ -56,6 +56,7 @@ class Derived:
     def __init__(self, store: Store, folder: Path | None) -> None:
         self.store = store
         self.folder = folder
+        self.where = str(Path(store.root).resolve())  # "data" and "/home/x/data" alike
         self._mem: dict[str, tuple[str, Any]] = {}
         self._lock = threading.Lock()
 
@@ -168,7 +169,7 @@ class Derived:
             body = st.read_sealed(path)
         except Exception:  # missing, damaged, unreadable: compute afresh
             return _MISS
-        if not isinstance(body, dict) or body.get("key") != key or body.get("root") != str(self.store.root):
+        if not isinstance(body, dict) or body.get("key") != key or body.get("root") != self.where:
             return _MISS
         return body.get("value")
 
@@ -179,7 +180,7 @@ class Derived:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_bytes(st.seal({"key": key, "root": str(self.store.root), "value": value}))
+            tmp.write_bytes(st.seal({"key": key, "root": self.where, "value": value}))
             os.replace(tmp, path)  # no fsync: a value lost in a crash is computed again
         except Exception:
             pass  # only a cache

@@ -36,6 +36,8 @@ class Verifier:
         identity: str = "",
     ) -> None:
         self.root = root
+        # the folder as one absolute path: "data" and "/home/x/data" are the same one
+        self.where = str(Path(root).resolve())
         self.identity = identity  # which township this folder holds (its creation stamp)
         self.cache_path = cache_path
         self.sealed = sealed  # relative paths (strings: 5,000 Path objects cost 0.1 s)
@@ -56,7 +58,7 @@ class Verifier:
             body = st.read_sealed(self.cache_path)
         except (FileNotFoundError, DamagedError, OSError):
             return
-        if (body.get("format") != CACHE_FORMAT or body.get("root") != str(self.root)
+        if (body.get("format") != CACHE_FORMAT or body.get("root") != self.where
                 or body.get("identity") != self.identity):
             return  # another township now lives at this path: verify everything afresh
         self.files = body.get("files", {})
@@ -67,7 +69,7 @@ class Verifier:
             return
         try:
             st.atomic_write(self.cache_path, st.seal({
-                "format": CACHE_FORMAT, "root": str(self.root), "identity": self.identity,
+                "format": CACHE_FORMAT, "root": self.where, "identity": self.identity,
                 "files": self.files, "segments": self.segs,
             }))
             self.dirty = False

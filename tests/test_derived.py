@@ -235,3 +235,19 @@ def test_same_folder_by_relative_and_absolute_path_shares_what_is_kept(demo_dir:
     with _open(Path(demo_dir.name)) as svc:
         assert svc.store.derived.get("probe", ["registry.json"], lambda: "made again") == "kept"
     assert rehashed[0] is False
+
+
+def test_scan_reads_what_table_reads_without_filling_the_file_cache(demo_dir: Path) -> None:
+    from villageboard.services.applications import APPLICATIONS
+
+    with _open(demo_dir) as svc:
+        store = svc.store
+        files = svc.applications.files(TODAY.year - 1)
+        assert files
+        for rel in files:
+            store.forget(rel)
+        held = set(store._files)
+        scanned = {rel: store.scan(rel, APPLICATIONS) for rel in files}
+        assert set(store._files) == held  # nothing kept
+        assert all(scanned[rel] == store.table(rel, APPLICATIONS) for rel in files)
+        assert store.scan("years/1999/applications/X/0001.json", APPLICATIONS) == {}

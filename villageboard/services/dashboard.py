@@ -64,7 +64,7 @@ def _count_file(svc: Services, rel: str) -> dict[str, int]:
     from villageboard.services.applications import APPLICATIONS
 
     n = approved = paid = failed = amount = 0
-    for d in svc.store.table(rel, APPLICATIONS).values():
+    for d in svc.store.scan(rel, APPLICATIONS).values():
         if d.get("void"):
             continue
         n += 1

@@ -180,7 +180,7 @@ class FlagService:
 
     def _extract_file(self, rel: str) -> list[list[Any]]:
         memo = self._memo
-        return [list(_extract(d, memo)) for d in self.store.table(rel, APPLICATIONS).values() if not d.get("void")]
+        return [list(_extract(d, memo)) for d in self.store.scan(rel, APPLICATIONS).values() if not d.get("void")]
 
     def _by_app(self, year: int) -> tuple[dict[str, list[Flag]], list[Flag]]:
         seq = self.store.journal.last_seq

@@ -291,6 +291,19 @@ class Store:
         with self._lock:
             return self._storage_locked(rel).peek().get(table, {})
 
+    def scan(self, rel: str, table: str) -> dict[str, dict[str, Any]]:
+        """Like :meth:`table`, for a pass over many files: a file not already held in
+        the cache is read from disk without being kept, so one pass over a year (500
+        files at a large township) does not fill memory. Read-only, like table()."""
+        with self._lock:
+            held = self._pinned.get(rel) or self._files.get(rel)
+            if held is not None:
+                return held.peek().get(table, {})
+        try:
+            return self.read_raw(rel).get(table, {})
+        except FileNotFoundError:
+            return {}
+
     def get(self, rel: str, table: str, key: int) -> dict[str, Any] | None:
         doc = self.table(rel, table).get(str(key))
         return orjson.loads(orjson.dumps(doc)) if doc is not None else None

@@ -14,7 +14,7 @@ from villageboard.domain.validate import (
     check_name,
     check_phone,
 )
-from villageboard.services.paths import REGISTRY, households_file
+from villageboard.services.paths import HOUSEHOLDS_DIR, REGISTRY, households_file
 
 if TYPE_CHECKING:
     from villageboard.services.context import Services
@@ -53,6 +53,17 @@ class RegistryService:
         self.listeners: list[Callable[[Household], Any]] = []
         self._households: dict[int, Household] | None = None
         self._by_id_number: dict[str, int] = {}
+        # Every committed household reaches the in-memory registry while the commit
+        # still holds the store's lock, so nothing reading under that lock (the kept
+        # figures of store.derived) sees new files beside an old registry.
+        self.store.listeners.append(self._on_commit)
+
+    def _on_commit(self, entry: dict[str, Any]) -> None:
+        if self._households is None:
+            return
+        for c in entry.get("changes", ()):
+            if c["f"].startswith(f"{HOUSEHOLDS_DIR}/") and c["t"] == HOUSEHOLDS and c["a"] is not None:
+                self._absorb(Household.from_dict(c["a"]))
 
     # -- villages and groups ---------------------------------------------------------
     def villages(self, include_void: bool = False) -> list[Village]:
@@ -287,6 +298,11 @@ class RegistryService:
         return h
 
     def _remember(self, h: Household) -> None:
+        self._absorb(h)  # already done by _on_commit when the registry was loaded
+        for fn in self.listeners:
+            fn(h)
+
+    def _absorb(self, h: Household) -> None:
         hs = self._load()
         old = hs.get(h.id)
         if old is not None and self._by_id_number.get(old.id_number) == h.id:
@@ -294,8 +310,6 @@ class RegistryService:
         hs[h.id] = Household.from_dict(h.to_dict())
         if not h.void:
             self._by_id_number[h.id_number] = h.id
-        for fn in self.listeners:
-            fn(h)
 
     def add_households_bulk(self, rows: Iterable[dict[str, Any]], tx: Tx) -> list[Household]:
         """Insert many already-validated households inside the caller's transaction."""

@@ -144,6 +144,11 @@ def restore(store: Store, path: Path) -> Path | None:
         cache = cache_path_for(root)
         if cache is not None:
             cache.unlink(missing_ok=True)  # every file is new: verify them all afresh
+        from villageboard.store.derived import derived_dir_for
+
+        kept = derived_dir_for(root)
+        if kept is not None:
+            shutil.rmtree(kept, ignore_errors=True)  # figures of the replaced data
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return before

@@ -9,8 +9,13 @@ written, added or removed the key no longer matches and the value is computed ag
 
 Rules that keep it safe:
 
-- The key is taken *before* the files are read, so a value is never newer-keyed than
-  its content: a save in between only makes the stored key stale, never wrong.
+- The key is taken under the store's lock (so no save is half-applied: commit
+  listeners have cleared what they clear) together with the journal's sequence
+  number. A value is kept only if no save committed while it was computed, and only
+  for files last written more than a few seconds ago (two writes within one clock
+  tick could leave the same size, mtime and inode: git's "racy" rule).
+- The stamp includes a digest of the code that computes the value, so a new program
+  version never serves figures made by the old one.
 - Only the process holding the write lock stores values. A read-only process (another
   window is saving) may use stored values but never writes one, because its own file
   cache may lag behind the other process's saves.
@@ -26,7 +31,9 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -38,7 +45,21 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 #: Bumped when the stored form of any derived value changes.
-FORMAT = 1
+FORMAT = 2
+#: A source file written this recently (ns) is not trusted by its stat alone.
+RACY_NS = 3_000_000_000
+
+
+@lru_cache(maxsize=64)
+def code_stamp(*files: str) -> str:
+    """A short digest of the source files that compute a value (pass ``__file__``)."""
+    h = hashlib.blake2b(digest_size=8)
+    for f in files:
+        try:
+            h.update(Path(f).read_bytes())
+        except OSError:
+            h.update(f.encode())
+    return h.hexdigest()
 
 
 def derived_dir_for(root: Path) -> Path | None:
@@ -59,13 +80,19 @@ class Derived:
         self.where = str(Path(store.root).resolve())  # "data" and "/home/x/data" alike
         self._mem: dict[str, tuple[str, Any]] = {}
         self._lock = threading.Lock()
+        self.closed = False  # set by Store.close(): nothing more is kept
 
     # -- keys ---------------------------------------------------------------------
     def key(self, sources: Iterable[str]) -> str:
         """A digest of the stat of every file under the given data-dir paths (a file
         or a folder, walked recursively). A missing source counts as missing."""
+        return self._key(sources)[0]
+
+    def _key(self, sources: Iterable[str]) -> tuple[str, bool]:
+        """(digest, racy): racy when a source was written too recently to trust."""
         h = hashlib.blake2b(digest_size=20)
         h.update(str(self.store.meta.get("created", "")).encode())
+        newest = 0
         for src in sources:
             h.update(b"\0" + src.encode())
             path = self.store.root / src
@@ -77,9 +104,22 @@ class Derived:
             if path.is_dir():
                 for rel, s in sorted(_walk(path)):
                     h.update(f"\n{rel} {s.st_size} {s.st_mtime_ns} {s.st_ino}".encode())
+                    newest = max(newest, s.st_mtime_ns)
             else:
                 h.update(f" {s.st_size} {s.st_mtime_ns} {s.st_ino}".encode())
-        return h.hexdigest()
+                newest = max(newest, s.st_mtime_ns)
+        return h.hexdigest(), time.time_ns() - newest < RACY_NS
+
+    def _start(self, sources: Iterable[str], version: int | str) -> tuple[str, bool, int]:
+        """(key, racy, journal seq), taken together while no save is being applied."""
+        with self.store._lock:
+            key, racy = self._key(sources)
+            return f"{FORMAT}.{version}:{key}", racy, self.store.journal.last_seq
+
+    def _unchanged(self, seq: int) -> bool:
+        """No save committed since ``seq`` (so what was computed matches its key)."""
+        with self.store._lock:
+            return self.store.journal.last_seq == seq and not self.closed
 
     # -- values -------------------------------------------------------------------
     def get(
@@ -90,33 +130,30 @@ class Derived:
         something orjson can store (dicts with str keys, lists, str, int, bool, None),
         and the caller must not change what it gets back: it may be shared.
         ``remember=False`` keeps a large value out of memory once returned."""
-        key = f"{FORMAT}.{version}:{self.key(sources)}"
-        with self._lock:
-            hit = self._mem.get(name)
-        if hit is not None and hit[0] == key:
-            return hit[1]  # type: ignore[no-any-return]
-        value = self._read(name, key)
-        if value is _MISS:
-            value = compute()
+        key, racy, seq = self._start(sources, version)
+        got = self._lookup(name, key)
+        if got is not _MISS:
+            return got  # type: ignore[no-any-return]
+        value = compute()
+        if not racy and self._unchanged(seq):
             self._write(name, key, value)
-        if remember:
-            with self._lock:
-                self._mem[name] = (key, value)
-        return value  # type: ignore[return-value]
+            if remember:
+                with self._lock:
+                    self._mem[name] = (key, value)
+        return value
 
     def cached(self, name: str, sources: Iterable[str], version: int | str = 1) -> Any:
         """The stored value if it is still valid, else None (nothing is computed)."""
-        key = f"{FORMAT}.{version}:{self.key(sources)}"
+        key, _racy, _seq = self._start(sources, version)
+        got = self._lookup(name, key)
+        return None if got is _MISS else got
+
+    def _lookup(self, name: str, key: str) -> Any:
         with self._lock:
             hit = self._mem.get(name)
         if hit is not None and hit[0] == key:
             return hit[1]
-        value = self._read(name, key)
-        if value is _MISS:
-            return None
-        with self._lock:
-            self._mem[name] = (key, value)
-        return value
+        return self._read(name, key)
 
     def each(
         self, name: str, rels: Iterable[str], compute_one: Callable[[str], T], version: int | str = 1,
@@ -126,10 +163,16 @@ class Derived:
         file's stat: after one save only the file it wrote is computed again."""
         base = str(self.store.root) + os.sep
         stamp = f"{FORMAT}.{version}:{self.store.meta.get('created', '')}"
-        keys = {}
-        for rel in rels:
-            s = os.stat(base + rel)
-            keys[rel] = f"{s.st_size} {s.st_mtime_ns} {s.st_ino}"
+        keys: dict[str, str] = {}
+        racy: set[str] = set()
+        with self.store._lock:
+            seq = self.store.journal.last_seq
+            now = time.time_ns()
+            for rel in rels:
+                s = os.stat(base + rel)
+                keys[rel] = f"{s.st_size} {s.st_mtime_ns} {s.st_ino}"
+                if now - s.st_mtime_ns < RACY_NS:
+                    racy.add(rel)
         with self._lock:
             hit = self._mem.get(name)
         stored: dict[str, list[Any]] = {}
@@ -148,7 +191,10 @@ class Derived:
                 fresh[rel] = old
             else:
                 out[rel] = compute_one(rel)
-                fresh[rel] = [key, out[rel]]
+                if rel not in racy:
+                    fresh[rel] = [key, out[rel]]
+        if not self._unchanged(seq):
+            return out  # a save came in meanwhile: keep nothing of this pass
         if len(fresh) != len(stored) or any(stored.get(rel) is not v for rel, v in fresh.items()):
             self._write(name, stamp, fresh)
         if remember:
@@ -175,7 +221,7 @@ class Derived:
 
     def _write(self, name: str, key: str, value: Any) -> None:
         path = self._file(name)
-        if path is None or self.store.readonly:
+        if path is None or self.store.readonly or self.closed:
             return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

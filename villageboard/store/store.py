@@ -241,6 +241,7 @@ class Store:
         return n
 
     def close(self) -> None:
+        self.derived.closed = True  # a loader thread still running keeps nothing now
         if self.verifier is not None:
             self.verifier.save()
         self.journal.close()

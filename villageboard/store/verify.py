@@ -199,12 +199,10 @@ def sealed_files(root: Path, skip_dirs: tuple[str, ...] = ("journal", "attachmen
         with os.scandir(folder) as it:
             for e in it:
                 name = e.name
-                if name.startswith("."):
-                    continue
                 if e.is_dir(follow_symlinks=False):
-                    if not (prefix == "" and name in skip_dirs):
+                    if not (prefix == "" and (name in skip_dirs or name.startswith("."))):
                         stack.append((e.path, f"{prefix}{name}/"))
-                elif name.endswith(".json"):
+                elif name.endswith(".json") and not name.startswith("."):
                     out.append(prefix + name)
     out.sort()
     return out

@@ -6,12 +6,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import TODAY
 from villageboard.locations import derived_cache_dir
 from villageboard.services import Services
 from villageboard.services.dashboard import year_counts
 from villageboard.services.lookup_index import LookupIndex
 from villageboard.services.paths import applications_dir
+from villageboard.store import derived
+
+
+@pytest.fixture(autouse=True)
+def _no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files here are written a moment before they are read; the racy-stat rule (its
+    own test below) would keep nothing. Off unless a test turns it on."""
+    monkeypatch.setattr(derived, "RACY_NS", 0)
 
 
 def _open(root: Path, readonly: bool = False) -> Services:
@@ -156,6 +166,7 @@ def test_phone_desk_from_kept_values_equals_a_fresh_load(demo_dir: Path) -> None
         assert a.household_id in {x.household_id for x in svc.phone.index.search("5678")}
     with _open(demo_dir) as svc:  # nothing changed: index restored from its kept state
         svc.phone.load_all()
+        assert all(r._syls is None for r in svc.phone.index._records.values())  # not built
         fresh = LookupIndex(svc.phone.index)
         names = sorted({e.name for e in fresh})[:40]
         for q in [*names, "zhang", "wang f", "zw", "5678", "一组"]:
@@ -182,6 +193,10 @@ def test_index_state_round_trip_and_mismatch() -> None:
     renamed = [Entry(1, "王芳", "141025199001011234", "13800001111", "东沟村", "一组"), *entries[1:]]
     assert LookupIndex.from_state(renamed, state) is None
     assert LookupIndex.from_state(entries[:2], state) is None
+    for change in ({"phone": "13800009999"}, {"id_number": "141025199001015678"},
+                   {"village": "西沟村"}, {"group": "九组"}):
+        moved = [Entry(**{**{f: getattr(entries[0], f) for f in Entry.__slots__}, **change}), *entries[1:]]
+        assert LookupIndex.from_state(moved, state) is None, change
 
 
 def test_home_extras_leaves_unknown_flag_counts_for_later(demo_dir: Path) -> None:
@@ -251,3 +266,104 @@ def test_scan_reads_what_table_reads_without_filling_the_file_cache(demo_dir: Pa
         assert set(store._files) == held  # nothing kept
         assert all(scanned[rel] == store.table(rel, APPLICATIONS) for rel in files)
         assert store.scan("years/1999/applications/X/0001.json", APPLICATIONS) == {}
+
+
+def test_a_save_while_computing_keeps_nothing(demo_dir: Path) -> None:
+    """The value was computed while a save committed: it may mix old and new, so it is
+    returned but not kept, and the next call computes again."""
+    with _open(demo_dir) as svc:
+        a = _an_editable_application(svc)
+        calls: list[int] = []
+
+        def compute_with_a_save() -> int:
+            calls.append(1)
+            if len(calls) == 1:
+                svc.applications.edit(a.id, remark="计算当中保存")
+            return len(calls)
+
+        sources = [applications_dir(TODAY.year)]
+        assert svc.store.derived.get("probe", sources, compute_with_a_save) == 1
+        assert svc.store.derived.get("probe", sources, compute_with_a_save) == 2
+        assert svc.store.derived.get("probe", sources, compute_with_a_save) == 2  # kept now
+        seen: list[str] = []
+
+        def one(rel: str) -> int:
+            seen.append(rel)
+            if len(seen) == 1:
+                svc.applications.edit(a.id, remark="逐个文件时保存")
+            return 1
+
+        files = svc.applications.files(TODAY.year)
+        svc.store.derived.each("probe-each", files, one)
+        seen.clear()
+        svc.store.derived.each("probe-each", files, one)
+        assert len(seen) == len(files)  # the first pass kept nothing
+
+
+def test_files_written_moments_ago_are_not_trusted_by_their_stat(demo_dir: Path, monkeypatch) -> None:
+    import os
+    import time
+
+    monkeypatch.setattr(derived, "RACY_NS", 3_000_000_000)
+    an_hour_ago = time.time() - 3600
+    for f in demo_dir.rglob("*.json"):  # the demo copy was made a moment ago
+        os.utime(f, (an_hour_ago, an_hour_ago))
+    with _open(demo_dir) as svc:
+        a = _an_editable_application(svc)
+        svc.applications.edit(a.id, remark="刚刚保存")
+        sources = [applications_dir(TODAY.year)]
+        calls: list[int] = []
+        svc.store.derived.get("probe", sources, lambda: calls.append(1) or 1)
+        svc.store.derived.get("probe", sources, lambda: calls.append(1) or 1)
+        assert len(calls) == 2  # a file of the year was written < 3 s ago
+        seen: list[str] = []
+        files = svc.applications.files(TODAY.year)
+        svc.store.derived.each("probe-each", files, lambda rel: seen.append(rel) or 1)
+        seen.clear()
+        svc.store.derived.each("probe-each", files, lambda rel: seen.append(rel) or 1)
+        assert len(seen) == 1 and seen[0].endswith(f"/{a.village_id:04d}.json")  # only that one
+
+
+def test_flag_rows_survive_a_save_landing_mid_pass(demo_dir: Path, monkeypatch) -> None:
+    """A commit drops a file's rows from the flag service while its pass is running:
+    the pass still completes with what it read."""
+    with _open(demo_dir) as svc:
+        flags = svc.flags
+        each = svc.store.derived.each
+
+        def each_then_commit(name, rels, compute_one, **kw):
+            out = each(name, rels, compute_one, **kw)
+            flags._files.clear()  # what the commit listener does to the files it wrote
+            return out
+
+        monkeypatch.setattr(svc.store.derived, "each", each_then_commit)
+        assert flags._rows(TODAY.year)
+
+
+def test_restore_forgets_the_kept_values(demo_dir: Path, tmp_path: Path) -> None:
+    from villageboard.store.backup import make_backup, restore
+
+    with _open(demo_dir) as svc:
+        backup = make_backup(svc.store, out=tmp_path / "b.zip")
+        svc.store.derived.get("probe", ["registry.json"], lambda: 1)
+        assert (derived_cache_dir(demo_dir) / "probe.json").exists()
+        restore(svc.store, backup)
+        assert not derived_cache_dir(demo_dir).exists()
+
+
+def test_free_text_numbers_are_masked_before_they_are_kept(demo_dir: Path) -> None:
+    """A bank's failure reason or a clerk's note may quote a whole card or ID number;
+    what the phone desk and the flags keep outside the data dir has it masked."""
+    card, idn = "6228480012345678901", "14102519740101123X"
+    with _open(demo_dir) as svc:
+        flag = next(f for f in svc.flags.flags(TODAY.year, open_only=True)
+                    if not svc.applications.get(f.app_id).frozen_by)
+        svc.flags.clear(flag.app_id, flag.kind, f"村组核实：卡号{card}，身份证{idn}，2026-11-20")
+        a = svc.applications.get(flag.app_id)
+        svc.phone.load_all()
+        svc.flags.counts(TODAY.year)
+        shown = next(f for f in svc.flags.flags(TODAY.year) if f.app_id == a.id and f.kind == flag.kind)
+        assert card not in str(shown.cleared) and "8901" in shown.cleared["note"]
+        assert "2026-11-20" in shown.cleared["note"]
+    kept = b"".join(p.read_bytes() for p in derived_cache_dir(demo_dir).iterdir())
+    assert card.encode() not in kept and idn.encode() not in kept

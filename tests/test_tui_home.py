@@ -48,6 +48,9 @@ async def test_home_shows_counts_first_then_risk_flags_after_the_phone_index(dem
         return out
 
     monkeypatch.setattr(home, "home_extras", spy)
+    from villageboard.store import derived
+
+    monkeypatch.setattr(derived, "RACY_NS", 0)  # the demo copy's files are seconds old
     app = make_app(demo_dir, today=TODAY)
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(400):

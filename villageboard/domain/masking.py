@@ -53,3 +53,21 @@ def mask_digit_runs(text: str, keep: int = 4) -> str:
         return "*" * (len(digits) - keep) + digits[-keep:]
 
     return re.sub(r"\d(?:[ \-]?\d)+", repl, t)
+
+
+def mask_long_numbers(text: str, keep: int = 4) -> str:
+    """Mask every number long enough to be a phone, ID or card number (11 or more
+    digits, possibly split by spaces, an ID's final X included) down to its last
+    ``keep`` characters. Dates and short figures in a note stay as written
+    (2026-11-20, 3.5亩). For free text kept outside the data dir."""
+    import re
+
+    t = text.translate(_FW_DIGITS)
+
+    def repl(m: re.Match[str]) -> str:
+        chars = re.sub(r"\s", "", m.group())
+        if len(chars) < 11:
+            return m.group()
+        return "*" * (len(chars) - keep) + chars[-keep:]
+
+    return re.sub(r"\d(?: ?\d)+(?:[Xx](?![A-Za-z]))?", repl, t)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from villageboard.domain.models import NOTICE_KINDS
 from villageboard.services.paths import notices_file
+from villageboard.store.derived import code_stamp
 
 if TYPE_CHECKING:
     from villageboard.services.context import Services
@@ -52,7 +53,7 @@ def year_counts(svc: Services, year: int) -> dict[str, int]:
     Application objects (a large township has ~50,000 rows a year). Each file's counts
     are kept between starts until that file changes."""
     per_file = svc.store.derived.each(f"year-counts-{year}", svc.applications.files(year),
-                                      lambda rel: _count_file(svc, rel))
+                                      lambda rel: _count_file(svc, rel), version=code_stamp(__file__))
     out = dict.fromkeys(("applications", "approved", "paid", "failed", "amount_paid_fen"), 0)
     for counts in per_file.values():
         for k, v in counts.items():

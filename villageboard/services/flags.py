@@ -23,12 +23,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from villageboard.domain import masking as masking_module
 from villageboard.domain.errors import VBError
-from villageboard.domain.masking import mask_card
+from villageboard.domain.masking import mask_card, mask_long_numbers
 from villageboard.domain.models import HOUSEHOLD_STATUS, Application
 from villageboard.domain.money import format_quantity
 from villageboard.services.applications import APPLICATIONS
 from villageboard.services.paths import HOUSEHOLDS_DIR, REGISTRY, applications_dir
+from villageboard.store.derived import code_stamp
 
 if TYPE_CHECKING:
     from villageboard.services.context import Services
@@ -42,8 +44,9 @@ FLAG_KINDS: dict[str, tuple[str, str]] = {
     "outlier": ("数量异常", "数量超过本村该项目中位数的3倍"),
 }
 GROWTH_LIMIT = Decimal("1.2")
-#: Bumped when _Row (what is kept of each application between starts) changes.
-ROWS_VERSION = 1
+#: What the kept rows and counts were made by (store.derived): this module and the
+#: masking it applies; a new program version makes them afresh.
+_ROWS_STAMP = code_stamp(__file__, masking_module.__file__)
 OUTLIER_FACTOR = Decimal(3)
 
 
@@ -136,7 +139,14 @@ def _extract(doc: dict[str, Any], memo: dict[Any, int]) -> _Row:
     )
     return _Row(doc["id"], doc["program_code"], doc["household_id"], doc["village_id"], q,
                 doc.get("status") == "rejected", str(doc.get("created", ""))[:10], events,
-                tuple(doc.get("cleared_flags") or ()))
+                tuple(_cleared(c) for c in doc.get("cleared_flags") or ()))
+
+
+def _cleared(c: dict[str, Any]) -> dict[str, Any]:
+    """A clearing record with any whole phone, ID or card number in its free text
+    masked: the extracted rows are kept outside the data dir (store.derived)."""
+    return {k: mask_long_numbers(v) if k in ("note", "message") and isinstance(v, str) else v
+            for k, v in c.items()}
 
 
 class FlagService:
@@ -164,18 +174,20 @@ class FlagService:
         """Live (not void) applications of a year, from the per-file extracts (kept
         between starts in store.derived, each until its file changes)."""
         files = self.svc.applications.files(year)
-        missing = [rel for rel in files if rel not in self._files]
-        if missing:
+        have = {rel: self._files.get(rel) for rel in files}
+        if any(rows is None for rows in have.values()):
             stored = self.store.derived.each(f"flag-rows-{year}", files, self._extract_file,
-                                             version=ROWS_VERSION, remember=False)
-            for rel in missing:
-                self._files[rel] = [
-                    _Row(a, c, h, v, q, bool(rj), cr, tuple(map(tuple, ev)), tuple(cl))
-                    for a, c, h, v, q, rj, cr, ev, cl in stored[rel]
-                ]
+                                             version=_ROWS_STAMP, remember=False)
+            for rel, rows in have.items():
+                if rows is None:
+                    have[rel] = rows = [
+                        _Row(a, c, h, v, q, bool(rj), cr, tuple(map(tuple, ev)), tuple(cl))
+                        for a, c, h, v, q, rj, cr, ev, cl in stored[rel]
+                    ]
+                    self._files[rel] = rows  # a commit meanwhile may drop it again: fine
         out: list[_Row] = []
         for rel in files:
-            out += self._files[rel]
+            out += have[rel]  # type: ignore[arg-type]
         return out
 
     def _extract_file(self, rel: str) -> list[list[Any]]:
@@ -233,12 +245,12 @@ class FlagService:
                 out[f.kind] += 1
             return out
 
-        return dict(self.store.derived.get(f"flag-counts-{year}", self._sources(year), count))
+        return dict(self.store.derived.get(f"flag-counts-{year}", self._sources(year), count, version=_ROWS_STAMP))
 
     def counts_if_known(self, year: int) -> dict[str, int] | None:
         """The counts when nothing they depend on changed since they were last made
         (no computing); else None."""
-        got = self.store.derived.cached(f"flag-counts-{year}", self._sources(year))
+        got = self.store.derived.cached(f"flag-counts-{year}", self._sources(year), version=_ROWS_STAMP)
         return dict(got) if got is not None else None
 
     @staticmethod

@@ -706,6 +706,13 @@ def _entry_keys(entry: Entry) -> tuple[tuple[str, ...], str, str, frozenset[str]
     )
 
 
+def _fingerprint(entry: Entry) -> list[Any]:
+    """What an entry is filed under besides its name (ID and phone tails, village,
+    group), as stored with the index's state to check that it still describes it."""
+    id_tails, phone_tail, village, _aliases, group = _entry_keys(entry)
+    return [list(id_tails), phone_tail, village, group]
+
+
 # --- parsed query ------------------------------------------------------------------
 
 
@@ -810,7 +817,8 @@ class LookupIndex:
                 "maps": {n: {k: (sorted(v) if isinstance(v, set) else v) for k, v in m._d.items()}
                          for n, m in self._maps().items()},
                 "aliases": {a: sorted(v) for a, v in self._village_alias.items()},
-                "records": {str(hid): [r.name_key, r.surname_len] for hid, r in self._records.items()},
+                "records": {str(hid): [r.name_key, r.surname_len, *_fingerprint(r.entry)]
+                            for hid, r in self._records.items()},
             }
 
     @classmethod
@@ -824,8 +832,8 @@ class LookupIndex:
             return None
         for e in entries:
             got = records.get(str(e.household_id))
-            if got is None or got[0] != _name_key(e.name):
-                return None
+            if got is None or got[0] != _name_key(e.name) or got[2:] != _fingerprint(e):
+                return None  # the household changed since: its keys would be stale
             ix._records[e.household_id] = _Record(entry=e, name_key=got[0], surname_len=got[1])
         maps = ix._maps()
         if set(state.get("maps", {})) != set(maps):

@@ -20,22 +20,26 @@ from dataclasses import dataclass, field
 from sys import intern
 from typing import TYPE_CHECKING, Any
 
+from villageboard.domain import masking as masking_module
+from villageboard.domain import money as money_module
 from villageboard.domain.errors import NotFound, VBError
-from villageboard.domain.masking import mask_digit_runs, mask_id, tail
+from villageboard.domain.masking import mask_digit_runs, mask_id, mask_long_numbers, tail
 from villageboard.domain.models import APP_STATUS, NOTICE_KINDS, Household
 from villageboard.domain.money import format_fen, format_quantity
 from villageboard.domain.validate import birth_date_of
+from villageboard.services import lookup_index as lookup_index_module
 from villageboard.services.lookup_index import Entry, LookupIndex
 from villageboard.services.paths import HOUSEHOLDS_DIR, REGISTRY, applications_dir, notices_file
+from villageboard.store.derived import code_stamp
 
 if TYPE_CHECKING:
     from villageboard.services.context import Services
 
 PENDING = "申报中"
-#: Bumped when PhoneDesk._extract_year's stored form or what it keeps changes.
-EXTRACT_VERSION = 1
-#: Bumped when the lookup index's keys or stored state change (lookup_index.py).
-INDEX_VERSION = 1
+#: What the kept history and index were made by (store.derived): a new program
+#: version makes them afresh.
+_EXTRACT_STAMP = code_stamp(__file__, money_module.__file__, masking_module.__file__)
+_INDEX_STAMP = code_stamp(__file__, lookup_index_module.__file__)
 PUBLIC_PAYOUT = {"paid": "已发放", "failed": "发放失败", "issued": "发放中"}
 
 #: Values repeated across hundreds of thousands of records, held once (see PhoneDesk._rec).
@@ -174,12 +178,11 @@ class PhoneDesk:
     def _build_index(self) -> LookupIndex:
         """The registry's index, restored from its stored state when the registry has
         not changed since it was stored (reading 10,000 names in pinyin takes ~0.6 s)."""
-        entries = [self._entry(h) for h in self.svc.registry.households()]
         built: LookupIndex | None = None
 
         def build() -> dict[str, Any]:
             nonlocal built
-            built = LookupIndex(entries)
+            built = LookupIndex(self._entries())
             return built.export_state()
 
         try:
@@ -187,8 +190,14 @@ class PhoneDesk:
         except importlib.metadata.PackageNotFoundError:
             readings = "?"
         state = self.store.derived.get("phone-index", [REGISTRY, HOUSEHOLDS_DIR], build,
-                                       version=f"{INDEX_VERSION}-{readings}", remember=False)
-        return built or LookupIndex.from_state(entries, state) or LookupIndex(entries)
+                                       version=f"{_INDEX_STAMP}-{readings}", remember=False)
+        if built is not None:
+            return built
+        entries = self._entries()  # read after the key was taken: never older than it
+        return LookupIndex.from_state(entries, state) or LookupIndex(entries)
+
+    def _entries(self) -> list[Entry]:
+        return [self._entry(h) for h in self.svc.registry.households()]
 
     def start_background(self, progress: Callable[[int, int], None] | None = None) -> threading.Thread:
         """Load the older years in a thread; ``progress(done, total)`` after each."""
@@ -219,6 +228,8 @@ class PhoneDesk:
                     progress(i, len(todo))
         except VBError as exc:
             self.load_error = str(exc)
+        except OSError as exc:  # a file gone or unreadable (a restore under way)
+            self.load_error = f"往年数据没有载入完：{exc.strerror or exc}"
 
     @property
     def ready(self) -> bool:
@@ -243,7 +254,7 @@ class PhoneDesk:
     def _load_year_now(self, year: int) -> None:
         per_file = self.store.derived.each(
             f"phone-year-{year}", self.store.list_files(applications_dir(year)), self._extract_file,
-            version=EXTRACT_VERSION, remember=False,
+            version=_EXTRACT_STAMP, remember=False,
         )
         recs: dict[int, dict[str, Rec]] = {}
         for ext in per_file.values():
@@ -256,7 +267,7 @@ class PhoneDesk:
                 )
         notices = self.store.derived.get(
             f"phone-notices-{year}", [notices_file(year)], lambda: self._extract_notices(year),
-            version=EXTRACT_VERSION, remember=False,
+            version=_EXTRACT_STAMP, remember=False,
         )
         refs = {}
         for code, version, kind, start, end, state in notices:
@@ -298,14 +309,14 @@ class PhoneDesk:
         archive, so every repeated value (program, status, dates, the tuple of notice
         codes, the formatted quantity) is shared rather than held once per record."""
         g = doc.get
-        reason = paid = ""
+        reason = paid = ""  # free text is kept outside the data dir: long numbers masked
         attempts = g("attempts")
         if attempts:
             failed_now = g("payout_status") == "failed"
             for a in reversed(attempts):
                 result = a.get("result")
                 if result == "failed" and failed_now and not reason:
-                    reason = intern(a.get("reason", ""))
+                    reason = intern(mask_long_numbers(a.get("reason", "")))
                 elif result == "paid" and not paid:
                     paid = intern(a.get("paid_date", ""))
         q = g("quantity", "0")
@@ -322,7 +333,7 @@ class PhoneDesk:
         # positional, in field order: the constructor runs half a million times
         return Rec(g("id", ""), doc["year"], intern(doc["program_code"]), shown, g("amount_fen", 0),
                    intern(g("status", "applied")), intern(g("payout_status", "")), reason, paid,
-                   intern(rr) if rr else "", notices, bool(g("void")))
+                   intern(mask_long_numbers(rr)) if rr else "", notices, bool(g("void")))
 
     @staticmethod
     def _notice_refs(docs: Any) -> dict[str, NoticeRef]:

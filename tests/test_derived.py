@@ -4,6 +4,7 @@ process, and always equal to what a fresh computation gives."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -223,8 +224,12 @@ def test_kept_values_hold_no_full_id_card_or_phone_number(demo_dir: Path) -> Non
         secrets = set()
         for h in svc.registry.households(include_void=True):
             secrets |= {x for x in (h.id_number, h.phone, h.card_account) if x and len(x) >= 11}
-    kept = b"".join(p.read_bytes() for p in derived_cache_dir(demo_dir).iterdir())
-    assert {p.name for p in derived_cache_dir(demo_dir).iterdir()} >= {"phone-index.json", "flag-rows-2026.json"}
+    folder = derived_cache_dir(demo_dir)
+    kept = b"".join(p.read_bytes() for p in folder.iterdir())
+    assert {p.name for p in folder.iterdir()} >= {"phone-index.json", "flag-rows-2026.json"}
+    if os.name == "posix":  # readable by this user only
+        assert folder.stat().st_mode & 0o077 == 0
+        assert all(p.stat().st_mode & 0o077 == 0 for p in folder.iterdir())
     assert len(kept) > 10_000
     assert len(secrets) > 100
     found = [s for s in secrets if s.encode() in kept]
@@ -301,7 +306,6 @@ def test_a_save_while_computing_keeps_nothing(demo_dir: Path) -> None:
 
 
 def test_files_written_moments_ago_are_not_trusted_by_their_stat(demo_dir: Path, monkeypatch) -> None:
-    import os
     import time
 
     monkeypatch.setattr(derived, "RACY_NS", 3_000_000_000)

@@ -224,9 +224,11 @@ class Derived:
         if path is None or self.store.readonly or self.closed:
             return
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # names and payouts: this user only
             tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_bytes(st.seal({"key": key, "root": self.where, "value": value}))
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(st.seal({"key": key, "root": self.where, "value": value}))
             os.replace(tmp, path)  # no fsync: a value lost in a crash is computed again
         except Exception:
             pass  # only a cache

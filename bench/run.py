@@ -760,7 +760,7 @@ def run_probe(kind: str, t0: float, args: list[str]) -> None:
         out["rss_mb"] = _vm("VmRSS")
         out["vmhwm_mb"] = _vm("VmHWM")
         out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        out["records"] = sum(len(v) for v in svc.phone._history.values())
+        out["records"] = svc.phone.record_count()
         svc.close()
     else:
         raise SystemExit(f"unknown probe {kind}")

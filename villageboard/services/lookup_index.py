@@ -502,6 +502,7 @@ def _cn_int(text: str) -> int | None:
     return None
 
 
+@lru_cache(maxsize=4096)  # a township has a few hundred groups, each held by many
 def _group_key(group: str) -> str:
     """一组 / 1组 / 01组 / 第一组 / 一队 -> "1"; a named group (河东组) -> "河东"."""
     text = _name_key(group)
@@ -697,13 +698,19 @@ def _entry_keys(entry: Entry) -> tuple[tuple[str, ...], str, str, frozenset[str]
     """ID tails, phone tail, village, village aliases and group of an entry."""
     id_norm = _id_norm(entry.id_number)
     phone = _digits(entry.phone)
+    village, aliases = _village_keys(entry.village)
     return (
         tuple(id_norm[-k:] for k in (4, 5, 6) if len(id_norm) >= k),
         phone[-4:] if len(phone) >= 4 else "",
-        _name_key(entry.village),
-        frozenset(_village_aliases(entry.village)),
+        village,
+        aliases,
         _group_key(entry.group),
     )
+
+
+@lru_cache(maxsize=1024)
+def _village_keys(village: str) -> tuple[str, frozenset[str]]:
+    return _name_key(village), frozenset(_village_aliases(village))
 
 
 def _fingerprint(entry: Entry) -> list[Any]:

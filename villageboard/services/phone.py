@@ -47,6 +47,11 @@ _QUANTITIES: dict[str, str] = {}
 _NOTICE_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
+#: What a loaded row needs to become a Rec: its year, and the file's tables of texts
+#: and of notice-code tuples that the row refers to by position.
+_Ctx = tuple[int, list[str], list[tuple[str, ...]]]
+
+
 @dataclass(slots=True)
 class Rec:
     """One application, compacted for the phone desk's history."""
@@ -154,6 +159,9 @@ class PhoneDesk:
         self.index = LookupIndex()
         self._lock = threading.RLock()
         self._history: dict[int, dict[str, Rec]] = {}  # household -> app id -> record
+        # Rows loaded but not yet made into Rec (most households are never looked up):
+        # household -> [(year, texts, notice tuples), row] in load order; see _records.
+        self._raw: dict[int, list[tuple[_Ctx, list[Any]]]] = {}
         self._notices: dict[str, NoticeRef] = {}
         self._programs: dict[tuple[int, str], tuple[str, str]] | None = None
         self._loaded: set[int] = set()
@@ -197,7 +205,17 @@ class PhoneDesk:
         return LookupIndex.from_state(entries, state) or LookupIndex(entries)
 
     def _entries(self) -> list[Entry]:
-        return [self._entry(h) for h in self.svc.registry.households()]
+        reg = self.svc.registry
+        villages = {v.id: v.name for v in reg.villages(include_void=True)}
+        groups = {g.id: g.name for g in reg.groups()}
+        out = []
+        for h in reg.households():
+            group = groups.get(h.group_id, "") if h.group_id else ""
+            if h.group_id and not group:
+                group = self._entry(h).group  # a voided group: looked up one by one
+            out.append(Entry(household_id=h.id, name=h.name, id_number=h.id_number, phone=h.phone,
+                             village=villages.get(h.village_id, ""), group=group))
+        return out
 
     def start_background(self, progress: Callable[[int, int], None] | None = None) -> threading.Thread:
         """Load the older years in a thread; ``progress(done, total)`` after each."""
@@ -256,15 +274,11 @@ class PhoneDesk:
             f"phone-year-{year}", self.store.list_files(applications_dir(year)), self._extract_file,
             version=_EXTRACT_STAMP, remember=False,
         )
-        recs: dict[int, dict[str, Rec]] = {}
+        pending: list[tuple[_Ctx, list[Any]]] = []
         for ext in per_file.values():
-            strings = [intern(x) for x in ext["strings"]]
-            tuples = [_NOTICE_TUPLES.setdefault(k, k) for k in map(tuple, ext["tuples"])]
-            for hid, app_id, p, q, amount, st, po, rs, pd, rj, nt, void in ext["rows"]:
-                recs.setdefault(hid, {})[app_id] = Rec(
-                    app_id, year, strings[p], strings[q], amount, strings[st], strings[po], strings[rs],
-                    strings[pd], strings[rj], tuples[nt], bool(void),
-                )
+            ctx = (year, [intern(x) for x in ext["strings"]],
+                   [_NOTICE_TUPLES.setdefault(k, k) for k in map(tuple, ext["tuples"])])
+            pending += [(ctx, row) for row in ext["rows"]]
         notices = self.store.derived.get(
             f"phone-notices-{year}", [notices_file(year)], lambda: self._extract_notices(year),
             version=_EXTRACT_STAMP, remember=False,
@@ -276,9 +290,34 @@ class PhoneDesk:
                                    end=dt.date.fromisoformat(end) if end else None, state=state)
         with self._lock:
             self._notices.update(refs)
-            for hid, by_app in recs.items():
-                self._history.setdefault(hid, {}).update(by_app)
+            raw = self._raw
+            for item in pending:
+                hid = item[1][0]
+                got = raw.get(hid)
+                if got is None:
+                    raw[hid] = [item]
+                else:
+                    got.append(item)
             self._loaded.add(year)
+
+    def _records(self, household_id: int) -> dict[str, Rec]:
+        """A household's history (app id -> record), made from its loaded rows on first
+        use. Records saved since the load (_on_commit) are newer and are kept."""
+        with self._lock:
+            recs = self._history.setdefault(household_id, {})
+            pending = self._raw.pop(household_id, None)
+            for (year, strings, tuples), row in pending or ():
+                _hid, app_id, p, q, amount, st, po, rs, pd, rj, nt, void = row
+                if app_id not in recs:
+                    recs[app_id] = Rec(app_id, year, strings[p], strings[q], amount, strings[st], strings[po],
+                                       strings[rs], strings[pd], strings[rj], tuples[nt], bool(void))
+            return recs
+
+    def record_count(self) -> int:
+        """How many application records the desk holds (made or still rows)."""
+        with self._lock:
+            made = sum(len(v) for v in self._history.values())
+            return made + sum(len(v) for v in self._raw.values())
 
     def _extract_file(self, rel: str) -> dict[str, Any]:
         """One application file's history in compact form, kept between starts (see
@@ -421,7 +460,7 @@ class PhoneDesk:
         confirmed = birth is not None and self.confirm(household_id, birth)
         programs = self._program_names()
         with self._lock:
-            recs = sorted(self._history.get(household_id, {}).values(), key=lambda r: (-r.year, r.program))
+            recs = sorted(self._records(household_id).values(), key=lambda r: (-r.year, r.program))
         records = []
         for r in recs:
             if r.void:
@@ -497,7 +536,7 @@ class PhoneDesk:
         recs = [r for r in hit.records if r.year == year and (program is None or r.program == program)]
         t = self.svc.township
         with self._lock:
-            raw_by_id = dict(self._history.get(household_id, {}))
+            raw_by_id = dict(self._records(household_id))
         items = []
         for r in recs:
             raw = raw_by_id.get(r.app_id)

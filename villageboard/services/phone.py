@@ -47,11 +47,6 @@ _QUANTITIES: dict[str, str] = {}
 _NOTICE_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
-#: What a loaded row needs to become a Rec: its year, and the file's tables of texts
-#: and of notice-code tuples that the row refers to by position.
-_Ctx = tuple[int, list[str], list[tuple[str, ...]]]
-
-
 @dataclass(slots=True)
 class Rec:
     """One application, compacted for the phone desk's history."""
@@ -159,9 +154,6 @@ class PhoneDesk:
         self.index = LookupIndex()
         self._lock = threading.RLock()
         self._history: dict[int, dict[str, Rec]] = {}  # household -> app id -> record
-        # Rows loaded but not yet made into Rec (most households are never looked up):
-        # household -> [(year, texts, notice tuples), row] in load order; see _records.
-        self._raw: dict[int, list[tuple[_Ctx, list[Any]]]] = {}
         self._notices: dict[str, NoticeRef] = {}
         self._programs: dict[tuple[int, str], tuple[str, str]] | None = None
         self._loaded: set[int] = set()
@@ -274,11 +266,18 @@ class PhoneDesk:
             f"phone-year-{year}", self.store.list_files(applications_dir(year)), self._extract_file,
             version=_EXTRACT_STAMP, remember=False,
         )
-        pending: list[tuple[_Ctx, list[Any]]] = []
+        recs: dict[int, dict[str, Rec]] = {}
         for ext in per_file.values():
-            ctx = (year, [intern(x) for x in ext["strings"]],
-                   [_NOTICE_TUPLES.setdefault(k, k) for k in map(tuple, ext["tuples"])])
-            pending += [(ctx, row) for row in ext["rows"]]
+            strings = [intern(x) for x in ext["strings"]]
+            tuples = [_NOTICE_TUPLES.setdefault(k, k) for k in map(tuple, ext["tuples"])]
+            for hid, app_id, p, q, amount, st, po, rs, pd, rj, nt, void in ext["rows"]:
+                r = Rec(app_id, year, strings[p], strings[q], amount, strings[st], strings[po], strings[rs],
+                        strings[pd], strings[rj], tuples[nt], bool(void))
+                got = recs.get(hid)
+                if got is None:
+                    recs[hid] = {app_id: r}
+                else:
+                    got[app_id] = r
         notices = self.store.derived.get(
             f"phone-notices-{year}", [notices_file(year)], lambda: self._extract_notices(year),
             version=_EXTRACT_STAMP, remember=False,
@@ -290,34 +289,23 @@ class PhoneDesk:
                                    end=dt.date.fromisoformat(end) if end else None, state=state)
         with self._lock:
             self._notices.update(refs)
-            raw = self._raw
-            for item in pending:
-                hid = item[1][0]
-                got = raw.get(hid)
+            history = self._history
+            for hid, by_app in recs.items():
+                got = history.get(hid)
                 if got is None:
-                    raw[hid] = [item]
+                    history[hid] = by_app
                 else:
-                    got.append(item)
+                    got.update(by_app)
             self._loaded.add(year)
 
     def _records(self, household_id: int) -> dict[str, Rec]:
-        """A household's history (app id -> record), made from its loaded rows on first
-        use. Records saved since the load (_on_commit) are newer and are kept."""
-        with self._lock:
-            recs = self._history.setdefault(household_id, {})
-            pending = self._raw.pop(household_id, None)
-            for (year, strings, tuples), row in pending or ():
-                _hid, app_id, p, q, amount, st, po, rs, pd, rj, nt, void = row
-                if app_id not in recs:
-                    recs[app_id] = Rec(app_id, year, strings[p], strings[q], amount, strings[st], strings[po],
-                                       strings[rs], strings[pd], strings[rj], tuples[nt], bool(void))
-            return recs
+        """A household's history: app id -> record (the caller holds the lock)."""
+        return self._history.get(household_id, {})
 
     def record_count(self) -> int:
-        """How many application records the desk holds (made or still rows)."""
+        """How many application records the desk holds."""
         with self._lock:
-            made = sum(len(v) for v in self._history.values())
-            return made + sum(len(v) for v in self._raw.values())
+            return sum(len(v) for v in self._history.values())
 
     def _extract_file(self, rel: str) -> dict[str, Any]:
         """One application file's history in compact form, kept between starts (see

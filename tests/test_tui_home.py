@@ -63,10 +63,12 @@ async def test_home_shows_counts_first_then_risk_flags_after_the_phone_index(dem
         final = _due_texts(app)
         assert not any("正在统计" in t for t in final)
         assert any("风险提示未核实" in t for t in final)
-    # the next start knows the counts: one pass, no waiting line
+    # the next start knows the counts: one pass, made before the first drawing
     seen.clear()
     app = make_app(demo_dir, today=TODAY)
     async with app.run_test(size=(120, 40)) as pilot:
+        assert "240" in str(app.screen.query_one("#count-households", Static).render())
+        assert not app.screen.busy
         for _ in range(400):
             if not app.screen.busy:
                 break

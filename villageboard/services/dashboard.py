@@ -48,12 +48,16 @@ def days_left(end: dt.date, today: dt.date) -> int:
     return max(0, (end - today).days + 1)
 
 
-def year_counts(svc: Services, year: int) -> dict[str, int]:
+def year_counts(svc: Services, year: int, known_only: bool = False) -> dict[str, int] | None:
     """The year's live applications counted straight from the stored documents, no
     Application objects (a large township has ~50,000 rows a year). Each file's counts
-    are kept between starts until that file changes."""
+    are kept between starts until that file changes. ``known_only``: None rather than
+    count more than a few files afresh."""
     per_file = svc.store.derived.each(f"year-counts-{year}", svc.applications.files(year),
-                                      lambda rel: _count_file(svc, rel), version=code_stamp(__file__))
+                                      lambda rel: _count_file(svc, rel), version=code_stamp(__file__),
+                                      most=KNOWN_ONLY_FILES if known_only else None)
+    if per_file is None:
+        return None
     out = dict.fromkeys(("applications", "approved", "paid", "failed", "amount_paid_fen"), 0)
     for counts in per_file.values():
         for k, v in counts.items():
@@ -80,13 +84,21 @@ def _count_file(svc: Services, rel: str) -> dict[str, int]:
     return {"applications": n, "approved": approved, "paid": paid, "failed": failed, "amount_paid_fen": amount}
 
 
-def home_summary(svc: Services, year: int | None = None) -> HomeSummary:
+#: How many changed application files a "known only" count still counts afresh.
+KNOWN_ONLY_FILES = 20
+
+
+def home_summary(svc: Services, year: int | None = None, known_only: bool = False) -> HomeSummary | None:
+    """The home screen's figures. ``known_only``: None when the year's counts would
+    have to be made afresh from more than a few files (the caller counts later)."""
     from villageboard.store.backup import last_backup
 
     today = svc.today()
     year = year or today.year
     t = svc.township
-    c = year_counts(svc, year)
+    c = year_counts(svc, year, known_only=known_only)
+    if c is None:
+        return None
     s = HomeSummary(
         township=t.name, county=t.county, year=year,
         villages=len(svc.registry.villages()), households=svc.registry.count(),

@@ -157,10 +157,11 @@ class Derived:
 
     def each(
         self, name: str, rels: Iterable[str], compute_one: Callable[[str], T], version: int | str = 1,
-        remember: bool = True,
-    ) -> dict[str, T]:
+        remember: bool = True, most: int | None = None,
+    ) -> dict[str, T] | None:
         """``compute_one(rel)`` for every data file in ``rels``, each kept under its own
-        file's stat: after one save only the file it wrote is computed again."""
+        file's stat: after one save only the file it wrote is computed again. With
+        ``most``, None (and nothing computed) when more files than that need it."""
         base = str(self.store.root) + os.sep
         stamp = f"{FORMAT}.{version}:{self.store.meta.get('created', '')}"
         keys: dict[str, str] = {}
@@ -182,6 +183,10 @@ class Derived:
             got = self._read(name, stamp)
             if isinstance(got, dict):
                 stored = got
+        if most is not None:
+            stale = sum(1 for rel, key in keys.items() if (stored.get(rel) or (None,))[0] != key)
+            if stale > most:
+                return None
         out: dict[str, T] = {}
         fresh: dict[str, list[Any]] = {}
         for rel, key in keys.items():

@@ -146,7 +146,7 @@ def _history(svc: Services) -> dict[int, dict[str, tuple]]:
     return {hid: {k: astuple(r) for k, r in recs.items()} for hid, recs in svc.phone._history.items()}
 
 
-def test_phone_desk_from_kept_values_equals_a_fresh_load(demo_dir: Path) -> None:
+def test_phone_desk_from_kept_values_equals_a_fresh_load(demo_dir: Path, monkeypatch) -> None:
     with _open(demo_dir) as svc:
         svc.phone.load_all()  # computes and keeps every year and the index
         first = _history(svc)
@@ -165,9 +165,22 @@ def test_phone_desk_from_kept_values_equals_a_fresh_load(demo_dir: Path) -> None
         assert [x.household_id for x in svc.phone.index.search("5678")] == [
             x.household_id for x in LookupIndex(svc.phone.index).search("5678")]
         assert a.household_id in {x.household_id for x in svc.phone.index.search("5678")}
+    add_all = LookupIndex.add_all
+    built: list[int] = []
+
+    def counting(self, entries):
+        entries = list(entries)
+        built.append(len(entries))
+        return add_all(self, entries)
+
+    monkeypatch.setattr(LookupIndex, "add_all", counting)
     with _open(demo_dir) as svc:  # nothing changed: index restored from its kept state
         svc.phone.load_all()
-        assert all(r._syls is None for r in svc.phone.index._records.values())  # not built
+        assert max(built) == 0  # no household was indexed afresh
+        fresh_index = LookupIndex(svc.phone.index)
+        restored = svc.phone.index
+        assert restored is not fresh_index and restored._records.keys() == fresh_index._records.keys()
+        assert all(restored._records[h]._syls == fresh_index._records[h].syls for h in restored._records)
         fresh = LookupIndex(svc.phone.index)
         names = sorted({e.name for e in fresh})[:40]
         for q in [*names, "zhang", "wang f", "zw", "5678", "一组"]:

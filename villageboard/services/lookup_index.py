@@ -826,6 +826,8 @@ class LookupIndex:
                 "aliases": {a: sorted(v) for a, v in self._village_alias.items()},
                 "records": {str(hid): [r.name_key, r.surname_len, *_fingerprint(r.entry)]
                             for hid, r in self._records.items()},
+                # each name's pinyin keys -> syllables, once per name (scoring needs them)
+                "syls": {r.name_key: {k: list(v) for k, v in r.syls.items()} for r in self._records.values()},
             }
 
     @classmethod
@@ -837,11 +839,13 @@ class LookupIndex:
         entries = list(entries)
         if len(entries) != len(records):
             return None
+        syls = {name: {k: tuple(v) for k, v in by_key.items()} for name, by_key in state.get("syls", {}).items()}
         for e in entries:
             got = records.get(str(e.household_id))
             if got is None or got[0] != _name_key(e.name) or got[2:] != _fingerprint(e):
                 return None  # the household changed since: its keys would be stale
-            ix._records[e.household_id] = _Record(entry=e, name_key=got[0], surname_len=got[1])
+            ix._records[e.household_id] = _Record(entry=e, name_key=got[0], surname_len=got[1],
+                                                  _syls=syls.get(got[0]))
         maps = ix._maps()
         if set(state.get("maps", {})) != set(maps):
             return None

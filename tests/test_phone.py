@@ -190,3 +190,25 @@ def test_lookup_cli_json_shapes(demo_dir) -> None:
     r = subprocess.run(base + ["zhang", "wei", "--birth", b.isoformat(), "--json"], capture_output=True, text=True, env=env, timeout=120)
     first = json.loads(r.stdout)[0]["household"]
     assert first["confirmed"] is True and first["card_tail"]
+
+
+def test_posting_a_notice_makes_its_records_public_on_the_desk_at_once(svc: Services) -> None:
+    """What a lookup shows of a record depends on the notices that froze it; the desk
+    keeps that per set of notices, and a posting must reach it."""
+    desk = svc.phone
+    hid = household_with(svc, lambda h, apps: any(a.program_code == "STGY" and a.status != "rejected" for a in apps))
+
+    def stgy() -> dict:
+        return next(r for r in desk.household_view(hid).to_json()["records"]
+                    if r["year"] == TODAY.year and r["program"] == "生态公益林补偿")
+
+    assert stgy()["status"] == "申报中"
+    h = svc.registry.household(hid)
+    n = svc.notices.create("application", TODAY.year, h.village_id, "STGY")
+    start = TODAY + dt.timedelta(days=2)
+    svc.notices.post(n.code, start=start)  # on the board the day after tomorrow
+    assert stgy()["status"] == "申报中"
+    svc._today = start
+    after = stgy()
+    assert after["status"] != "申报中" and after["quantity"] is not None
+    assert n.code in after["notice"]

@@ -155,6 +155,8 @@ class PhoneDesk:
         self._lock = threading.RLock()
         self._history: dict[int, dict[str, Rec]] = {}  # household -> app id -> record
         self._notices: dict[str, NoticeRef] = {}
+        self._posted_memo: dict[tuple[str, ...], tuple[bool, bool, NoticeRef | None]] = {}
+        self._posted_day: dt.date | None = None
         self._programs: dict[tuple[int, str], tuple[str, str]] | None = None
         self._loaded: set[int] = set()
         self._years: list[int] = []
@@ -289,6 +291,7 @@ class PhoneDesk:
                                    end=dt.date.fromisoformat(end) if end else None, state=state)
         with self._lock:
             self._notices.update(refs)
+            self._posted_memo.clear()
             history = self._history
             for hid, by_app in recs.items():
                 got = history.get(hid)
@@ -422,6 +425,7 @@ class PhoneDesk:
                 refs = self._notice_refs(self.store.table(notices_file(y), "notices").values())
                 with self._lock:
                     self._notices.update(refs)
+                    self._posted_memo.clear()
 
     # ------------------------------------------------------------------ answering
     def confirm(self, household_id: int, birth: dt.date) -> bool:
@@ -474,12 +478,27 @@ class PhoneDesk:
             self._programs = names
         return names
 
-    def _record_view(self, r: Rec, name: str, unit: str, confirmed: bool) -> LookupRecord:
+    def _posted(self, codes: tuple[str, ...]) -> tuple[bool, bool, NoticeRef | None]:
+        """(public, on a result notice, the notice to show) for the codes that froze a
+        record. Thousands of records share each tuple of codes, so the answer is kept
+        per tuple until the notices or the day change."""
         today = self.svc.today()
-        refs = [self._notices[c] for c in r.notices if c in self._notices]
-        refs = [n for n in refs if n.start is not None and n.start <= today]
-        public = bool(refs)
-        on_result = any(n.kind == "result" for n in refs)
+        with self._lock:  # the loader clears it when it adds notices
+            memo = self._posted_memo
+            if self._posted_day != today:
+                memo.clear()
+                self._posted_day = today
+            got = memo.get(codes)
+            if got is None:
+                notices = self._notices
+                refs = [notices[c] for c in codes if c in notices]
+                refs = [n for n in refs if n.start is not None and n.start <= today]
+                got = (bool(refs), any(n.kind == "result" for n in refs), refs[-1] if refs else None)
+                memo[codes] = got
+            return got
+
+    def _record_view(self, r: Rec, name: str, unit: str, confirmed: bool) -> LookupRecord:
+        public, on_result, shown = self._posted(r.notices)
         if confirmed:
             status = self._status_label(r)
         elif on_result and r.payout in PUBLIC_PAYOUT:
@@ -488,7 +507,6 @@ class PhoneDesk:
             status = APP_STATUS.get(r.status, r.status)
         else:
             status = PENDING
-        shown = refs[-1] if refs else None
         rec = LookupRecord(
             year=r.year, program=r.program, program_name=name, unit=unit, status=status, public=public,
             app_id=r.app_id,

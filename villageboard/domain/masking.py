@@ -38,21 +38,26 @@ def tail(text: str, n: int = 4) -> str:
 _FW_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 
+def _mask_runs(text: str, run: str, separators: str, shortest: int, keep: int) -> str:
+    """Mask each match of ``run`` (full-width digits read as digits) that holds at
+    least ``shortest`` characters once ``separators`` are dropped, down to its last
+    ``keep`` characters."""
+    import re
+
+    def repl(m: re.Match[str]) -> str:
+        chars = re.sub(separators, "", m.group())
+        if len(chars) < shortest:
+            return m.group()
+        return "*" * (len(chars) - keep) + chars[-keep:]
+
+    return re.sub(run, repl, text.translate(_FW_DIGITS))
+
+
 def mask_digit_runs(text: str, keep: int = 4) -> str:
     """Mask any run of 5 or more digits (full-width, or split by spaces or dashes) down
     to its last ``keep`` digits. For free text shown outside a gated poster (names and
     remarks on the phone desk): a number smuggled into a name must not be read out."""
-    import re
-
-    t = text.translate(_FW_DIGITS)
-
-    def repl(m: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", m.group())
-        if len(digits) < 5:
-            return m.group()
-        return "*" * (len(digits) - keep) + digits[-keep:]
-
-    return re.sub(r"\d(?:[ \-]?\d)+", repl, t)
+    return _mask_runs(text, r"\d(?:[ \-]?\d)+", r"\D", 5, keep)
 
 
 def mask_long_numbers(text: str, keep: int = 4) -> str:
@@ -60,14 +65,4 @@ def mask_long_numbers(text: str, keep: int = 4) -> str:
     digits, possibly split by spaces, an ID's final X included) down to its last
     ``keep`` characters. Dates and short figures in a note stay as written
     (2026-11-20, 3.5亩). For free text kept outside the data dir."""
-    import re
-
-    t = text.translate(_FW_DIGITS)
-
-    def repl(m: re.Match[str]) -> str:
-        chars = re.sub(r"\s", "", m.group())
-        if len(chars) < 11:
-            return m.group()
-        return "*" * (len(chars) - keep) + chars[-keep:]
-
-    return re.sub(r"\d(?: ?\d)+(?:[Xx](?![A-Za-z]))?", repl, t)
+    return _mask_runs(text, r"\d(?: ?\d)+(?:[Xx](?![A-Za-z]))?", r"\s", 11, keep)

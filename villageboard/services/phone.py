@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from villageboard.domain import masking as masking_module
 from villageboard.domain import money as money_module
-from villageboard.domain.errors import NotFound, VBError
+from villageboard.domain.errors import VBError
 from villageboard.domain.masking import mask_digit_runs, mask_id, mask_long_numbers, tail
 from villageboard.domain.models import APP_STATUS, NOTICE_KINDS, Household
 from villageboard.domain.money import format_fen, format_quantity
@@ -199,17 +199,7 @@ class PhoneDesk:
         return LookupIndex.from_state(entries, state) or LookupIndex(entries)
 
     def _entries(self) -> list[Entry]:
-        reg = self.svc.registry
-        villages = {v.id: v.name for v in reg.villages(include_void=True)}
-        groups = {g.id: g.name for g in reg.groups()}
-        out = []
-        for h in reg.households():
-            group = groups.get(h.group_id, "") if h.group_id else ""
-            if h.group_id and not group:
-                group = self._entry(h).group  # a voided group: looked up one by one
-            out.append(Entry(household_id=h.id, name=h.name, id_number=h.id_number, phone=h.phone,
-                             village=villages.get(h.village_id, ""), group=group))
-        return out
+        return [self._entry(h) for h in self.svc.registry.households()]
 
     def start_background(self, progress: Callable[[int, int], None] | None = None) -> threading.Thread:
         """Load the older years in a thread; ``progress(done, total)`` after each."""
@@ -386,15 +376,7 @@ class PhoneDesk:
         return out
 
     def _entry(self, h: Household) -> Entry:
-        reg = self.svc.registry
-        try:
-            village = reg.village(h.village_id).name
-        except NotFound:
-            village = ""
-        try:
-            group = reg.group(h.group_id).name if h.group_id else ""
-        except NotFound:
-            group = ""
+        village, group = self.svc.registry.place_names(h)
         return Entry(household_id=h.id, name=h.name, id_number=h.id_number, phone=h.phone, village=village, group=group)
 
     def _on_commit(self, entry: dict[str, Any]) -> None:

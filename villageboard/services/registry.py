@@ -104,6 +104,13 @@ class RegistryService:
             raise NotFound(f"没有编号为{group_id}的组")
         return Group.from_dict(doc)
 
+    def place_names(self, h: Household, unknown: str = "") -> tuple[str, str]:
+        """(village, group) names of a household, voided places included; ``unknown``
+        stands for a village that is not in the registry."""
+        v = self.store.table(REGISTRY, VILLAGES).get(str(h.village_id))
+        g = self.store.table(REGISTRY, GROUPS).get(str(h.group_id)) if h.group_id else None
+        return (v["name"] if v else unknown), (g["name"] if g else "")
+
     def group_by_name(self, village_id: int, name: str) -> Group | None:
         n = "".join(str(name).split())
         for g in self.groups(village_id):

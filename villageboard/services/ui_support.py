@@ -53,17 +53,8 @@ def parse_date(text: str) -> dt.date | None:
 
 
 def place_names(svc: Services, h: Household) -> tuple[str, str]:
-    """(village, group) names of a household."""
-    reg = svc.registry
-    try:
-        village = reg.village(h.village_id).name
-    except NotFound:
-        village = "?"
-    try:
-        group = reg.group(h.group_id).name if h.group_id else ""
-    except NotFound:
-        group = ""
-    return village, group
+    """(village, group) names of a household, "?" for a village not found."""
+    return svc.registry.place_names(h, unknown="?")
 
 
 def search_households(

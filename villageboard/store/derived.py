@@ -83,13 +83,10 @@ class Derived:
         self.closed = False  # set by Store.close(): nothing more is kept
 
     # -- keys ---------------------------------------------------------------------
-    def key(self, sources: Iterable[str]) -> str:
-        """A digest of the stat of every file under the given data-dir paths (a file
-        or a folder, walked recursively). A missing source counts as missing."""
-        return self._key(sources)[0]
-
     def _key(self, sources: Iterable[str]) -> tuple[str, bool]:
-        """(digest, racy): racy when a source was written too recently to trust."""
+        """A digest of the stat of every file under the given data-dir paths (a file
+        or a folder, walked recursively; a missing source counts as missing), and
+        whether a source was written too recently to trust (racy)."""
         h = hashlib.blake2b(digest_size=20)
         h.update(str(self.store.meta.get("created", "")).encode())
         newest = 0
@@ -103,10 +100,10 @@ class Derived:
                 continue
             if path.is_dir():
                 for rel, s in sorted(_walk(path)):
-                    h.update(f"\n{rel} {s.st_size} {s.st_mtime_ns} {s.st_ino}".encode())
+                    h.update(f"\n{rel} {_stat_key(s)}".encode())
                     newest = max(newest, s.st_mtime_ns)
             else:
-                h.update(f" {s.st_size} {s.st_mtime_ns} {s.st_ino}".encode())
+                h.update(f" {_stat_key(s)}".encode())
                 newest = max(newest, s.st_mtime_ns)
         return h.hexdigest(), time.time_ns() - newest < RACY_NS
 
@@ -171,7 +168,7 @@ class Derived:
             now = time.time_ns()
             for rel in rels:
                 s = os.stat(base + rel)
-                keys[rel] = f"{s.st_size} {s.st_mtime_ns} {s.st_ino}"
+                keys[rel] = _stat_key(s)
                 if now - s.st_mtime_ns < RACY_NS:
                     racy.add(rel)
         with self._lock:
@@ -244,6 +241,11 @@ class _Miss:
 
 
 _MISS = _Miss()
+
+
+def _stat_key(s: os.stat_result) -> str:
+    """What identifies one version of a file without reading it (as the verifier does)."""
+    return f"{s.st_size} {s.st_mtime_ns} {s.st_ino}"
 
 
 def _walk(folder: Path) -> Iterable[tuple[str, os.stat_result]]:

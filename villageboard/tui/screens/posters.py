@@ -65,8 +65,12 @@ def _render_fields(screen: VBScreen, batch: bool) -> list[FormField]:
     return fields
 
 
-def _formats(values: dict[str, Any]) -> list[str]:
-    return [f for f in ("pdf", "png", "html") if values.get(f)]
+def _formats(screen: Any, values: dict[str, Any]) -> list[str]:
+    """The formats ticked in the form; says so (and gives []) when none is."""
+    formats = [f for f in ("pdf", "png", "html") if values.get(f)]
+    if not formats:
+        screen.vb.show_error("至少选一种格式（PDF、PNG 或 HTML）。")
+    return formats
 
 
 def _print_all(screen: VBScreen, paths: Sequence[Path]) -> list[str]:
@@ -83,9 +87,8 @@ def ask_render(screen: VBScreen, notice: Notice, archive_copy: bool = False,
     def chosen(v: dict[str, Any] | None) -> None:
         if not v:
             return
-        formats = _formats(v)
+        formats = _formats(screen, v)
         if not formats:
-            screen.vb.show_error("至少选一种格式（PDF、PNG 或 HTML）。")
             return
         out = folder_of(v)
 
@@ -121,9 +124,8 @@ def ask_batch(screen: VBScreen, year: int, programs: list[tuple[str, str]]) -> N
     def chosen(v: dict[str, Any] | None) -> None:
         if not v:
             return
-        formats = _formats(v)
+        formats = _formats(screen, v)
         if not formats:
-            screen.vb.show_error("至少选一种格式（PDF、PNG 或 HTML）。")
             return
         program = "" if v["kind"] == "summary" else (v["program"] or "")
         if v["kind"] != "summary" and not program:

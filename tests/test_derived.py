@@ -21,8 +21,12 @@ from villageboard.store import derived
 @pytest.fixture(autouse=True)
 def _no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
     """Files here are written a moment before they are read; the racy-stat rule (its
-    own test below) would keep nothing. Off unless a test turns it on."""
+    own test below) would keep nothing. Off unless a test turns it on; the same for the
+    start-up check's own rule (tested in test_store.py)."""
+    from villageboard.store import verify
+
     monkeypatch.setattr(derived, "RACY_NS", 0)
+    monkeypatch.setattr(verify, "RACY_NS", 0)
 
 
 def _open(root: Path, readonly: bool = False) -> Services:

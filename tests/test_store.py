@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -282,7 +283,7 @@ def _damage(path: Path, how: str, rng: random.Random) -> None:
 def test_damage_to_any_file_is_caught_at_start_and_nothing_overwritten(demo_dir: Path, how: str) -> None:
     """Every data file and the journal, damaged in turn: the next start names the file
     and writes nothing, even when the command would never have read that file."""
-    rng = random.Random(hash(how) & 0xFFFF)
+    rng = random.Random(zlib.crc32(how.encode()))  # the same picks on every run
     Store.open(demo_dir).close()  # a clean start and close, as after a day's work
     files = sorted(p for p in demo_dir.rglob("*") if p.is_file() and p.name != ".lock")
     picks = rng.sample(files, 6) + [demo_dir / "journal/000001.jsonl", demo_dir / "registry.json"]
@@ -297,6 +298,61 @@ def test_damage_to_any_file_is_caught_at_start_and_nothing_overwritten(demo_dir:
         for p, data in backup.items():  # repair for the next round
             p.write_bytes(data)
         Store.open(demo_dir).close()
+
+
+def test_every_bit_of_a_sealed_header_is_checked(tmp_path: Path) -> None:
+    """A flipped bit anywhere in the header line (a key's name, the schema number) is
+    damage, not only in the body's length and hash."""
+    blob = st.seal({"rows": {"1": {"name": "张伟", "fen": 12345}}})
+    nl = blob.index(b"\n")
+    assert st.check_sealed(tmp_path / "x.json", blob)
+    for i in range(nl + 1):
+        for bit in range(8):
+            bad = bytearray(blob)
+            bad[i] ^= 1 << bit
+            with pytest.raises(DamagedError):
+                st.check_sealed(tmp_path / "x.json", bytes(bad))
+
+
+def _flip_in_place_keeping_stat(path: Path) -> None:
+    """Change one byte without changing size, inode or mtime, as a write landing in the
+    same clock tick as the program's own would look."""
+    before = path.stat()
+    with open(path, "r+b") as fh:
+        fh.seek(-3, os.SEEK_END)
+        b = fh.read(1)
+        fh.seek(-3, os.SEEK_END)
+        fh.write(bytes([b[0] ^ 1]))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+
+
+def test_file_written_moments_before_close_is_hashed_again_at_next_start(tmp_path: Path) -> None:
+    s = new_store(tmp_path)
+    with s.begin("t") as tx:
+        tx.insert("years/2026/x.json", "rows", "row", {"name": "张伟"})
+    s.close()
+    victim = tmp_path / "data/years/2026/x.json"
+    _flip_in_place_keeping_stat(victim)
+    with pytest.raises(DamagedError) as info:
+        Store.open(tmp_path / "data")
+    assert "x.json" in str(info.value)
+
+
+def test_file_older_than_the_racy_window_is_trusted_by_its_stat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other side of the rule: the start-up check does not re-hash files whose stat
+    it already verified (this is what keeps a start at reference scale under a second)."""
+    from villageboard.store import verify
+
+    monkeypatch.setattr(verify, "RACY_NS", 0)
+    s = new_store(tmp_path)
+    with s.begin("t") as tx:
+        tx.insert("years/2026/x.json", "rows", "row", {"name": "张伟"})
+    s.close()
+    _flip_in_place_keeping_stat(tmp_path / "data/years/2026/x.json")
+    Store.open(tmp_path / "data").close()  # trusted by stat: not hashed
+    assert check_data_dir(tmp_path / "data")  # while a full check still finds it
 
 
 def test_deleted_data_file_is_caught_at_start(demo_dir: Path) -> None:

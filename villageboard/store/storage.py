@@ -29,6 +29,7 @@ from villageboard.domain.errors import DamagedError, StorageError
 FORMAT = "villageboard"
 SCHEMA = 1
 TMP_SUFFIX = ".vbtmp"
+HEADER_KEYS = {"format", "schema", "bytes", "sha256"}
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -114,6 +115,9 @@ def check_sealed(path: Path, data: bytes) -> bytes:
         raise DamagedError(path, "文件头无法读取") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise DamagedError(path, "不是本程序的数据文件")
+    # every byte of the header counts: a damaged key or schema number is damage too
+    if header.keys() != HEADER_KEYS or header.get("schema") != SCHEMA or type(header.get("bytes")) is not int:
+        raise DamagedError(path, "文件头被改动或损坏")
     body = data[nl + 1 :]
     if body.endswith(b"\n"):
         body = body[:-1]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from villageboard.store import storage as st
 from villageboard.store.journal import GENESIS, entry_hash, segments
 
 CACHE_FORMAT = 1
+#: A file written this recently (ns) is not trusted by its stat alone at the next start.
+RACY_NS = 3_000_000_000
 
 
 def _key(path: Path | str) -> list[int]:
@@ -67,10 +70,17 @@ class Verifier:
     def save(self) -> None:
         if self.cache_path is None or not self.dirty:
             return
+        # A file written moments ago may be changed again within the same clock tick,
+        # leaving size, mtime and inode as they were (git's "racy" rule): such files are
+        # kept by name only, so the next start hashes them again.
+        fresh = time.time_ns() - RACY_NS
+        files = {rel: (key if key and key[1] < fresh else None) for rel, key in self.files.items()}
+        segs = {name: (c if c.get("stat") and c["stat"][1] < fresh else {**c, "stat": None})
+                for name, c in self.segs.items()}
         try:
             st.atomic_write(self.cache_path, st.seal({
                 "format": CACHE_FORMAT, "root": self.where, "identity": self.identity,
-                "files": self.files, "segments": self.segs,
+                "files": files, "segments": segs,
             }))
             self.dirty = False
         except Exception:

@@ -113,6 +113,64 @@ def test_each_file_is_computed_again_only_when_it_changed(demo_dir: Path) -> Non
         assert len(seen) == 1 and seen[0].endswith(f"/{a.village_id:04d}.json")
 
 
+def test_marshal_codec_keeps_tuples_int_keys_and_shared_strings(demo_dir: Path) -> None:
+    import gc
+    import sys
+
+    program = sys.intern("GDDL-测试")
+    value = {7: {"a": (program, 1, ("N1", "N2"), True)}, 8: {"b": (program, 2, (), False)}}
+    calls: list[int] = []
+
+    def compute():
+        calls.append(1)
+        return value
+
+    with _open(demo_dir) as svc:
+        svc.store.derived.get("probe-m", ["registry.json"], compute, remember=False, codec="marshal")
+    with _open(demo_dir) as svc:
+        got = svc.store.derived.get("probe-m", ["registry.json"], compute, remember=False, codec="marshal")
+        assert calls == [1] and got == value and got is not value
+        assert got[7]["a"][0] is program  # the same interned object: held once however often it occurs
+        gc.collect()
+        assert not gc.is_tracked(got[8]["b"])  # plain tuples: the collector stops walking them
+        with pytest.raises(ValueError):
+            svc.store.derived.get("probe-x", ["registry.json"], compute, codec="pickle")
+    stored = derived_cache_dir(demo_dir) / "probe-m.bin"
+    raw = bytearray(stored.read_bytes())
+    raw[-5] ^= 0x01
+    stored.write_bytes(bytes(raw))
+    with _open(demo_dir) as svc:  # damaged: a miss, computed again
+        assert svc.store.derived.get("probe-m", ["registry.json"], compute, codec="marshal") == value
+        assert calls == [1, 1]
+
+
+def test_phone_history_reads_one_kept_map_per_year_and_after_a_save_one_file(demo_dir: Path, monkeypatch) -> None:
+    from villageboard.services.phone import PhoneDesk
+
+    with _open(demo_dir) as svc:
+        svc.phone.load_all()
+        first = _history(svc)
+    years: list[int] = []
+    files: list[str] = []
+    extract_year, extract_file = PhoneDesk._extract_year, PhoneDesk._extract_file
+    monkeypatch.setattr(PhoneDesk, "_extract_year", lambda self, y: years.append(y) or extract_year(self, y))
+    monkeypatch.setattr(PhoneDesk, "_extract_file", lambda self, rel: files.append(rel) or extract_file(self, rel))
+    with _open(demo_dir) as svc:
+        svc.phone.load_all()
+        assert (years, files) == ([], [])  # nothing changed: each year is one kept map
+        assert _history(svc) == first
+        a = next(x for x in svc.applications.iter(TODAY.year)
+                 if not x.frozen_by and not x.void and x.status != "rejected"
+                 and x.payout_status not in ("issued", "paid") and str(x.quantity) != "1")
+        svc.applications.edit(a.id, quantity="1")
+    with _open(demo_dir) as svc:
+        svc.phone.load_all()
+        assert years == [TODAY.year]
+        assert len(files) == 1 and files[0].endswith(f"/{a.village_id:04d}.json")
+        rec = svc.phone._records(a.household_id)[a.id]
+        assert rec.quantity == "1" and rec.void is False
+
+
 def test_year_counts_and_flag_counts_match_a_fresh_count_after_saves(demo_dir: Path) -> None:
     import shutil
 
@@ -145,9 +203,7 @@ def test_flag_counts_unknown_after_a_change_until_counted(demo_dir: Path) -> Non
 
 
 def _history(svc: Services) -> dict[int, dict[str, tuple]]:
-    from dataclasses import astuple
-
-    return {hid: {k: astuple(r) for k, r in recs.items()} for hid, recs in svc.phone._history.items()}
+    return {hid: {k: tuple(r) for k, r in recs.items()} for hid, recs in svc.phone._history.items()}
 
 
 def test_phone_desk_from_kept_values_equals_a_fresh_load(demo_dir: Path, monkeypatch) -> None:

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from sys import intern
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from villageboard.domain import masking as masking_module
 from villageboard.domain import money as money_module
@@ -47,9 +47,14 @@ _QUANTITIES: dict[str, str] = {}
 _NOTICE_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
-@dataclass(slots=True)
-class Rec:
-    """One application, compacted for the phone desk's history."""
+class Rec(NamedTuple):
+    """One application, compacted for the phone desk's history.
+
+    The desk holds each record as a plain tuple in this field order, and hands out
+    ``Rec`` views of one household's records at a time. The cyclic collector stops
+    tracking a plain tuple of strings and numbers the first time it sees it (never a
+    subclass, nor a class instance), so half a million records are not walked again at
+    every full collection while the archive loads."""
 
     app_id: str
     year: int
@@ -153,7 +158,8 @@ class PhoneDesk:
         self.store = svc.store
         self.index = LookupIndex()
         self._lock = threading.RLock()
-        self._history: dict[int, dict[str, Rec]] = {}  # household -> app id -> record
+        # household -> app id -> record, as a plain tuple in Rec's field order (see Rec)
+        self._history: dict[int, dict[str, tuple[Any, ...]]] = {}
         self._notices: dict[str, NoticeRef] = {}
         self._posted_memo: dict[tuple[str, ...], tuple[bool, bool, NoticeRef | None]] = {}
         self._posted_day: dt.date | None = None
@@ -254,22 +260,13 @@ class PhoneDesk:
                 gc.enable()
 
     def _load_year_now(self, year: int) -> None:
-        per_file = self.store.derived.each(
-            f"phone-year-{year}", self.store.list_files(applications_dir(year)), self._extract_file,
-            version=_EXTRACT_STAMP, remember=False,
+        # Kept twice: the whole year as one household -> records map (read when nothing
+        # changed, as in every past year), and per application file (after a save only
+        # the file it wrote is read again to make the year's map).
+        recs: dict[int, dict[str, tuple[Any, ...]]] = self.store.derived.get(
+            f"phone-history-{year}", [applications_dir(year)], lambda: self._extract_year(year),
+            version=_EXTRACT_STAMP, remember=False, codec="marshal",
         )
-        recs: dict[int, dict[str, Rec]] = {}
-        for ext in per_file.values():
-            strings = [intern(x) for x in ext["strings"]]
-            tuples = [_NOTICE_TUPLES.setdefault(k, k) for k in map(tuple, ext["tuples"])]
-            for hid, app_id, p, q, amount, st, po, rs, pd, rj, nt, void in ext["rows"]:
-                r = Rec(app_id, year, strings[p], strings[q], amount, strings[st], strings[po], strings[rs],
-                        strings[pd], strings[rj], tuples[nt], bool(void))
-                got = recs.get(hid)
-                if got is None:
-                    recs[hid] = {app_id: r}
-                else:
-                    got[app_id] = r
         notices = self.store.derived.get(
             f"phone-notices-{year}", [notices_file(year)], lambda: self._extract_notices(year),
             version=_EXTRACT_STAMP, remember=False,
@@ -293,27 +290,43 @@ class PhoneDesk:
 
     def _records(self, household_id: int) -> dict[str, Rec]:
         """A household's history: app id -> record (the caller holds the lock)."""
-        return self._history.get(household_id, {})
+        make = Rec._make
+        return {app_id: make(t) for app_id, t in self._history.get(household_id, {}).items()}
 
     def record_count(self) -> int:
         """How many application records the desk holds."""
         with self._lock:
             return sum(len(v) for v in self._history.values())
 
-    def _extract_file(self, rel: str) -> dict[str, Any]:
-        """One application file's history in compact form, kept between starts (see
-        store.derived): every repeated text (program, status, quantity, reason, date)
-        is stored once and referred to by position, so the stored form loads quickly."""
-        strings: dict[str, int] = {}
-        tuples: dict[tuple[str, ...], int] = {}
-        rows = []
+    def _extract_year(self, year: int) -> dict[int, dict[str, tuple[Any, ...]]]:
+        per_file = self.store.derived.each(
+            f"phone-year-{year}", self.store.list_files(applications_dir(year)), self._extract_file,
+            version=_EXTRACT_STAMP, remember=False, codec="marshal",
+        )
+        recs: dict[int, dict[str, tuple[Any, ...]]] = {}
+        for ext in per_file.values():  # ours to change (remember=False)
+            for hid, by_app in ext.items():
+                got = recs.get(hid)
+                if got is None:
+                    recs[hid] = by_app
+                else:
+                    got.update(by_app)
+        return recs
+
+    def _extract_file(self, rel: str) -> dict[int, dict[str, tuple[Any, ...]]]:
+        """One application file's history, household -> app id -> record tuple, kept
+        between starts in the interpreter's own format (see store.derived): every
+        repeated text (program, status, quantity, reason, date, the tuple of notice
+        codes) is one shared object, stored once and shared again when it loads."""
+        out: dict[int, dict[str, tuple[Any, ...]]] = {}
         for doc in self.store.read_raw(rel).get("applications", {}).values():
             r = self._rec(doc)
-            sid = [strings.setdefault(x, len(strings)) for x in (
-                r.program, r.quantity, r.status, r.payout, r.reason, r.paid_date, r.reject_reason)]
-            nt = tuples.setdefault(r.notices, len(tuples))
-            rows.append([doc["household_id"], r.app_id, *sid[:2], r.amount_fen, *sid[2:], nt, int(r.void)])
-        return {"strings": list(strings), "tuples": [list(t) for t in tuples], "rows": rows}
+            hid = doc["household_id"]
+            got = out.get(hid)
+            if got is None:
+                out[hid] = got = {}
+            got[r.app_id] = tuple(r)
+        return out
 
     def _extract_notices(self, year: int) -> list[list[Any]]:
         try:
@@ -342,7 +355,7 @@ class PhoneDesk:
         q = g("quantity", "0")
         shown = _QUANTITIES.get(q)
         if shown is None:
-            shown = _QUANTITIES.setdefault(q, format_quantity(q))
+            shown = _QUANTITIES.setdefault(q, intern(format_quantity(q)))
         frozen = g("frozen_by")
         if frozen:
             key = tuple(frozen)
@@ -399,7 +412,7 @@ class PhoneDesk:
                 r = self._rec(after)
                 if r.year in self._loaded:
                     with self._lock:
-                        self._history.setdefault(after["household_id"], {})[r.app_id] = r
+                        self._history.setdefault(after["household_id"], {})[r.app_id] = tuple(r)
             elif f.endswith("/notices.json"):
                 years_touched.add(after.get("year"))
         for y in years_touched:

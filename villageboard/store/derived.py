@@ -21,6 +21,10 @@ Rules that keep it safe:
   cache may lag behind the other process's saves.
 - The cache file is sealed like a data file. A damaged or foreign one (another
   township now at this path, another program version) is simply a miss.
+- Values are stored as JSON, or with ``codec="marshal"`` in the interpreter's own
+  format: tuples, int keys and shared strings come back as they went in, made in C
+  (the phone desk's half a million history records load several times faster). The
+  interpreter's version is part of such a value's key.
 - Nothing here is a record: deleting the folder only costs time. What is kept is
   counts, statuses, amounts, names, readings and the tails the phone desk searches
   by, never a whole ID, card or phone number (a test scans for them).
@@ -29,7 +33,9 @@ Rules that keep it safe:
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -107,11 +113,11 @@ class Derived:
                 newest = max(newest, s.st_mtime_ns)
         return h.hexdigest(), time.time_ns() - newest < RACY_NS
 
-    def _start(self, sources: Iterable[str], version: int | str) -> tuple[str, bool, int]:
+    def _start(self, sources: Iterable[str], version: int | str, codec: str) -> tuple[str, bool, int]:
         """(key, racy, journal seq), taken together while no save is being applied."""
         with self.store._lock:
             key, racy = self._key(sources)
-            return f"{FORMAT}.{version}:{key}", racy, self.store.journal.last_seq
+            return f"{_stamp(version, codec)}:{key}", racy, self.store.journal.last_seq
 
     def _unchanged(self, seq: int) -> bool:
         """No save committed since ``seq`` (so what was computed matches its key)."""
@@ -121,46 +127,47 @@ class Derived:
     # -- values -------------------------------------------------------------------
     def get(
         self, name: str, sources: Iterable[str], compute: Callable[[], T], version: int | str = 1,
-        remember: bool = True,
+        remember: bool = True, codec: str = "json",
     ) -> T:
         """The value called ``name`` derived from ``sources``. ``compute`` must return
-        something orjson can store (dicts with str keys, lists, str, int, bool, None),
-        and the caller must not change what it gets back: it may be shared.
-        ``remember=False`` keeps a large value out of memory once returned."""
-        key, racy, seq = self._start(sources, version)
-        got = self._lookup(name, key)
+        something the codec can store (for JSON: dicts with str keys, lists, str, int,
+        bool, None), and the caller must not change what it gets back: it may be
+        shared. ``remember=False`` keeps a large value out of memory once returned."""
+        key, racy, seq = self._start(sources, version, codec)
+        got = self._lookup(name, key, codec)
         if got is not _MISS:
             return got  # type: ignore[no-any-return]
         value = compute()
         if not racy and self._unchanged(seq):
-            self._write(name, key, value)
+            self._write(name, key, value, codec)
             if remember:
                 with self._lock:
                     self._mem[name] = (key, value)
         return value
 
-    def cached(self, name: str, sources: Iterable[str], version: int | str = 1) -> Any:
+    def cached(self, name: str, sources: Iterable[str], version: int | str = 1, codec: str = "json") -> Any:
         """The stored value if it is still valid, else None (nothing is computed)."""
-        key, _racy, _seq = self._start(sources, version)
-        got = self._lookup(name, key)
+        key, _racy, _seq = self._start(sources, version, codec)
+        got = self._lookup(name, key, codec)
         return None if got is _MISS else got
 
-    def _lookup(self, name: str, key: str) -> Any:
+    def _lookup(self, name: str, key: str, codec: str) -> Any:
         with self._lock:
             hit = self._mem.get(name)
         if hit is not None and hit[0] == key:
             return hit[1]
-        return self._read(name, key)
+        return self._read(name, key, codec)
 
     def each(
         self, name: str, rels: Iterable[str], compute_one: Callable[[str], T], version: int | str = 1,
-        remember: bool = True, most: int | None = None,
+        remember: bool = True, most: int | None = None, codec: str = "json",
     ) -> dict[str, T] | None:
         """``compute_one(rel)`` for every data file in ``rels``, each kept under its own
         file's stat: after one save only the file it wrote is computed again. With
-        ``most``, None (and nothing computed) when more files than that need it."""
+        ``most``, None (and nothing computed) when more files than that need it.
+        With ``remember=False`` the values returned are the caller's own."""
         base = str(self.store.root) + os.sep
-        stamp = f"{FORMAT}.{version}:{self.store.meta.get('created', '')}"
+        stamp = f"{_stamp(version, codec)}:{self.store.meta.get('created', '')}"
         keys: dict[str, str] = {}
         racy: set[str] = set()
         with self.store._lock:
@@ -177,7 +184,7 @@ class Derived:
         if hit is not None and hit[0] == stamp:
             stored = hit[1]
         else:
-            got = self._read(name, stamp)
+            got = self._read(name, stamp, codec)
             if isinstance(got, dict):
                 stored = got
         if most is not None:
@@ -198,31 +205,34 @@ class Derived:
         if not self._unchanged(seq):
             return out  # a save came in meanwhile: keep nothing of this pass
         if len(fresh) != len(stored) or any(stored.get(rel) is not v for rel, v in fresh.items()):
-            self._write(name, stamp, fresh)
+            self._write(name, stamp, fresh, codec)
         if remember:
             with self._lock:
                 self._mem[name] = (stamp, fresh)
         return out
 
-    def _file(self, name: str) -> Path | None:
+    def _file(self, name: str, codec: str) -> Path | None:
         if self.folder is None:
             return None
-        return self.folder / f"{name}.json"
+        return self.folder / f"{name}.{'bin' if codec == 'marshal' else 'json'}"
 
-    def _read(self, name: str, key: str) -> Any:
-        path = self._file(name)
+    def _read(self, name: str, key: str, codec: str) -> Any:
+        path = self._file(name, codec)
         if path is None:
             return _MISS
         try:
-            body = st.read_sealed(path)
+            if codec == "marshal":
+                body = marshal.loads(st.check_sealed(path, path.read_bytes()))
+            else:
+                body = st.read_sealed(path)
         except Exception:  # missing, damaged, unreadable: compute afresh
             return _MISS
         if not isinstance(body, dict) or body.get("key") != key or body.get("root") != self.where:
             return _MISS
         return body.get("value")
 
-    def _write(self, name: str, key: str, value: Any) -> None:
-        path = self._file(name)
+    def _write(self, name: str, key: str, value: Any, codec: str) -> None:
+        path = self._file(name, codec)
         if path is None or self.store.readonly or self.closed:
             return
         try:
@@ -230,7 +240,8 @@ class Derived:
             tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as fh:
-                fh.write(st.seal({"key": key, "root": self.where, "value": value}))
+                body = {"key": key, "root": self.where, "value": value}
+                fh.write(st.seal_bytes(marshal.dumps(body, 4)) if codec == "marshal" else st.seal(body))
             os.replace(tmp, path)  # no fsync: a value lost in a crash is computed again
         except Exception:
             pass  # only a cache
@@ -241,6 +252,14 @@ class _Miss:
 
 
 _MISS = _Miss()
+
+
+def _stamp(version: int | str, codec: str) -> str:
+    if codec == "marshal":  # the interpreter's own format: only the same version reads it
+        return f"{FORMAT}.{version}.py{sys.version_info[0]}.{sys.version_info[1]}"
+    if codec != "json":
+        raise ValueError(f"unknown codec {codec!r}")
+    return f"{FORMAT}.{version}"
 
 
 def _stat_key(s: os.stat_result) -> str:

@@ -96,7 +96,11 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def seal(body: Any) -> bytes:
-    raw = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    return seal_bytes(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS))
+
+
+def seal_bytes(raw: bytes) -> bytes:
+    """A header line over any body bytes (``check_sealed`` gives the body back)."""
     header = {"format": FORMAT, "schema": SCHEMA, "bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
     return orjson.dumps(header) + b"\n" + raw + b"\n"
 

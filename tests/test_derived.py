@@ -249,6 +249,8 @@ def test_phone_desk_from_kept_values_equals_a_fresh_load(demo_dir: Path, monkeyp
 
 
 def test_index_state_round_trip_and_mismatch() -> None:
+    import marshal
+
     from villageboard.services.lookup_index import Entry
 
     entries = [Entry(1, "张伟", "141025199001011234", "13800001111", "东沟村", "一组"),
@@ -264,6 +266,13 @@ def test_index_state_round_trip_and_mismatch() -> None:
     back.add(Entry(4, "李娜", "141025199104041111", "", "东沟村", "一组"))
     assert [h.household_id for h in back.search("李娜")] == [4]
     assert back.search("张伟") == [] or all(h.household_id != 1 for h in back.search("张伟"))
+    again = LookupIndex.from_state(entries, state)  # what back changed was its own copy
+    assert again is not None and again.search("张伟") == built.search("张伟")
+    stored = marshal.loads(marshal.dumps(state, 4))  # as the phone desk keeps it
+    owned = LookupIndex.from_state(entries, stored, owned=True)
+    assert owned is not None
+    for q in ["张伟", "zw", "dan xiong", "1234", "东沟 张", "789x"]:
+        assert owned.search(q) == built.search(q), q
     renamed = [Entry(1, "王芳", "141025199001011234", "13800001111", "东沟村", "一组"), *entries[1:]]
     assert LookupIndex.from_state(renamed, state) is None
     assert LookupIndex.from_state(entries[:2], state) is None
@@ -299,7 +308,7 @@ def test_kept_values_hold_no_full_id_card_or_phone_number(demo_dir: Path) -> Non
             secrets |= {x for x in (h.id_number, h.phone, h.card_account) if x and len(x) >= 11}
     folder = derived_cache_dir(demo_dir)
     kept = b"".join(p.read_bytes() for p in folder.iterdir())
-    assert {p.name for p in folder.iterdir()} >= {"phone-index.json", "flag-rows-2026.json"}
+    assert {p.name for p in folder.iterdir()} >= {"phone-index.bin", "phone-history-2026.bin", "flag-rows-2026.json"}
     if os.name == "posix":  # readable by this user only
         assert folder.stat().st_mode & 0o077 == 0
         assert all(p.stat().st_mode & 0o077 == 0 for p in folder.iterdir())

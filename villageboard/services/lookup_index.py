@@ -817,29 +817,32 @@ class LookupIndex:
         return maps
 
     def export_state(self) -> dict[str, Any]:
-        """The index as plain data: every map, the village aliases, and each
-        household's name key (its entry is not stored: the caller has it)."""
+        """The index as plain data (dicts, sets, lists, tuples, str and int: what
+        marshal stores): every map, the village aliases, and each household's name
+        key (its entry is not stored: the caller has it)."""
         with self._lock:
             return {
-                "maps": {n: {k: (sorted(v) if isinstance(v, set) else v) for k, v in m._d.items()}
+                "maps": {n: {k: (set(v) if isinstance(v, set) else v) for k, v in m._d.items()}
                          for n, m in self._maps().items()},
-                "aliases": {a: sorted(v) for a, v in self._village_alias.items()},
+                "aliases": {a: set(v) for a, v in self._village_alias.items()},
                 "records": {str(hid): [r.name_key, r.surname_len, *_fingerprint(r.entry)]
                             for hid, r in self._records.items()},
                 # each name's pinyin keys -> syllables, once per name (scoring needs them)
-                "syls": {r.name_key: {k: list(v) for k, v in r.syls.items()} for r in self._records.values()},
+                "syls": {r.name_key: dict(r.syls) for r in self._records.values()},
             }
 
     @classmethod
-    def from_state(cls, entries: Iterable[Entry], state: dict[str, Any]) -> LookupIndex | None:
+    def from_state(cls, entries: Iterable[Entry], state: dict[str, Any], owned: bool = False) -> LookupIndex | None:
         """An index equal to ``LookupIndex(entries)``, restored from ``export_state``;
-        None when the state does not describe exactly these entries."""
+        None when the state does not describe exactly these entries. With ``owned``
+        the index takes the state's sets over instead of copying them (the caller
+        keeps no other use of it)."""
         ix = cls()
         records = state.get("records", {})
         entries = list(entries)
         if len(entries) != len(records):
             return None
-        syls = {name: {k: tuple(v) for k, v in by_key.items()} for name, by_key in state.get("syls", {}).items()}
+        syls = state.get("syls", {})  # read only, shared by every record of that name
         for e in entries:
             got = records.get(str(e.household_id))
             if got is None or got[0] != _name_key(e.name) or got[2:] != _fingerprint(e):
@@ -850,8 +853,9 @@ class LookupIndex:
         if set(state.get("maps", {})) != set(maps):
             return None
         for n, d in state["maps"].items():
-            maps[n]._d = {k: (set(v) if isinstance(v, list) else v) for k, v in d.items()}
-        ix._village_alias = {a: set(v) for a, v in state.get("aliases", {}).items()}
+            maps[n]._d = d if owned else {k: (set(v) if isinstance(v, set) else v) for k, v in d.items()}
+        aliases = state.get("aliases", {})
+        ix._village_alias = aliases if owned else {a: set(v) for a, v in aliases.items()}
         return ix
 
     def remove(self, household_id: int) -> None:

@@ -198,11 +198,11 @@ class PhoneDesk:
         except importlib.metadata.PackageNotFoundError:
             readings = "?"
         state = self.store.derived.get("phone-index", [REGISTRY, HOUSEHOLDS_DIR], build,
-                                       version=f"{_INDEX_STAMP}-{readings}", remember=False)
+                                       version=f"{_INDEX_STAMP}-{readings}", remember=False, codec="marshal")
         if built is not None:
             return built
         entries = self._entries()  # read after the key was taken: never older than it
-        return LookupIndex.from_state(entries, state) or LookupIndex(entries)
+        return LookupIndex.from_state(entries, state, owned=True) or LookupIndex(entries)
 
     def _entries(self) -> list[Entry]:
         return [self._entry(h) for h in self.svc.registry.households()]

@@ -78,6 +78,50 @@ async def test_home_shows_counts_first_then_risk_flags_after_the_phone_index(dem
         assert any("风险提示未核实" in t for t in _due_texts(app))
 
 
+async def test_after_a_save_the_first_frame_has_the_counts_and_only_the_flags_follow(
+    demo_dir: Path, monkeypatch
+) -> None:
+    """The usual morning: yesterday's save changed one file, so the year's counts are
+    made on mount from what was kept (one file afresh) and drawn at once; only the risk
+    flags wait for the phone desk, and nothing is counted twice."""
+    import asyncio
+
+    from villageboard.services import Services
+    from villageboard.services.dashboard import home_summary
+    from villageboard.services.ui_support import home_extras
+    from villageboard.store import derived
+    from villageboard.tui.screens import home
+
+    monkeypatch.setattr(derived, "RACY_NS", 0)  # the demo copy's files are seconds old
+    with Services.open(demo_dir, today=TODAY, operator="测试") as svc:
+        s = home_summary(svc)
+        home_extras(svc, s.year, failed=s.failed)  # all kept, flags included
+        a = next(x for x in svc.applications.iter(TODAY.year) if not x.frozen_by and not x.void)
+        svc.applications.edit(a.id, remark="昨天改的")
+    seen: list[tuple[bool, list[str]]] = []
+
+    def spy(*a, **k):
+        out = home_extras(*a, **k)
+        seen.append((k.get("flags", True), [d.text for d in out.due]))
+        return out
+
+    monkeypatch.setattr(home, "home_extras", spy)
+    app = make_app(demo_dir, today=TODAY)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert "240" in str(app.screen.query_one("#count-households", Static).render())
+        assert app.screen._counted_on_mount
+        assert seen[0][0] is False and "风险提示正在统计…" in seen[0][1]
+        for _ in range(400):
+            if not app.screen.busy and app.loader_done.is_set():
+                break
+            await asyncio.sleep(0.02)
+        await pilot.pause()
+        assert [flags for flags, _ in seen] == [False, True]  # counted once, then the flags
+        final = _due_texts(app)
+        assert not any("正在统计" in t for t in final)
+        assert any("风险提示未核实" in t for t in final)
+
+
 async def test_app_on_locked_data_opens_read_only(demo_dir: Path) -> None:
     from villageboard.store import Store
 

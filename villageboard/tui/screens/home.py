@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from functools import partial
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -67,13 +68,17 @@ class HomeScreen(VBScreen):
             extras = home_extras(svc, s.year, failed=s.failed, flags=False) if s is not None else None
         except Exception:  # the worker will count, and report a real failure
             s = extras = None
-        if s is None or extras is None or extras.flags_pending:
+        if s is None or extras is None:
             self.refresh_data()
             return
         self._show(s, extras)
         self._shown = self._counted_on_mount = True
         self._started = time.monotonic()
         self._first_shown()
+        if extras.flags_pending:  # after a save: only the risk flags are still to count
+            self._loading = True
+            self.run_worker(partial(self._count, s), name="home-counts", group="home", thread=True,
+                            exit_on_error=False)
 
     def action_refresh(self) -> None:
         self.refresh_data()
@@ -97,14 +102,21 @@ class HomeScreen(VBScreen):
         self._started = time.monotonic()
         self.run_worker(self._count, name="home-counts", group="home", thread=True, exit_on_error=False)
 
-    def _count(self) -> None:
+    def _count(self, shown: HomeSummary | None = None) -> None:
+        """Count everything; or, given the summary already on screen (whose risk flags
+        are still pending), count the risk flags only."""
         try:
             svc = self.svc
-            s = home_summary(svc)
-            assert s is not None  # only a known_only summary may be missing
-            extras = home_extras(svc, s.year, failed=s.failed, flags=False)
-            if extras.flags_pending:  # show the rest now; the risk flags follow
-                self.app.call_from_thread(self._show_first, s, extras)
+            if shown is None:
+                s = home_summary(svc)
+                assert s is not None  # only a known_only summary may be missing
+                extras = home_extras(svc, s.year, failed=s.failed, flags=False)
+                pending = extras.flags_pending
+                if pending:  # show the rest now; the risk flags follow
+                    self.app.call_from_thread(self._show_first, s, extras)
+            else:
+                s, pending = shown, True
+            if pending:
                 self.vb.loader_done.wait(timeout=10)  # the phone desk's index comes first
                 extras = home_extras(svc, s.year, failed=s.failed)
         except BaseException:

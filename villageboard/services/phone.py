@@ -17,6 +17,7 @@ import importlib.metadata
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from sys import intern
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -70,6 +71,11 @@ class Rec(NamedTuple):
     void: bool
 
 
+#: Positions in a stored record tuple, and sort keys over them.
+_YEAR, _PROGRAM, _NOTICES, _VOID = (Rec._fields.index(f) for f in ("year", "program", "notices", "void"))
+_BY_YEAR, _BY_PROGRAM = itemgetter(_YEAR), itemgetter(_PROGRAM)
+
+
 @dataclass
 class NoticeRef:
     code: str
@@ -88,7 +94,7 @@ class NoticeRef:
                           else f"{self.start.isoformat()}起")
 
 
-@dataclass
+@dataclass(slots=True)
 class LookupRecord:
     year: int
     program: str
@@ -446,14 +452,20 @@ class PhoneDesk:
         e = self.index.get(household_id) or self._entry(h)
         confirmed = birth is not None and self.confirm(household_id, birth)
         programs = self._program_names()
+        # The hot path of every lookup (about 50 records a household, ten households):
+        # the stored tuples are read as they are, sorted by C-level keys (by program,
+        # then stably by year, newest first), and the lock is taken once.
+        today = self.svc.today()
         with self._lock:
-            recs = sorted(self._records(household_id).values(), key=lambda r: (-r.year, r.program))
+            raw = sorted(self._history.get(household_id, {}).values(), key=_BY_PROGRAM)
+            raw.sort(key=_BY_YEAR, reverse=True)
+            posted = self._posted_all([t[_NOTICES] for t in raw], today)
         records = []
-        for r in recs:
-            if r.void:
+        for t, seen in zip(raw, posted, strict=True):
+            if t[_VOID]:
                 continue
-            name, unit = programs.get((r.year, r.program)) or (r.program, "")
-            records.append(self._record_view(r, name, unit, confirmed))
+            name, unit = programs.get((t[_YEAR], t[_PROGRAM])) or (t[_PROGRAM], "")
+            records.append(self._record_view(t, name, unit, confirmed, seen))
         hit = LookupHit(
             household_id=h.id, name=mask_digit_runs(h.name), village=e.village, group=e.group, id_masked=mask_id(h.id_number),
             matched=matched, records=records, confirmed=confirmed,
@@ -473,16 +485,17 @@ class PhoneDesk:
             self._programs = names
         return names
 
-    def _posted(self, codes: tuple[str, ...]) -> tuple[bool, bool, NoticeRef | None]:
-        """(public, on a result notice, the notice to show) for the codes that froze a
-        record. Thousands of records share each tuple of codes, so the answer is kept
-        per tuple until the notices or the day change."""
-        today = self.svc.today()
-        with self._lock:  # the loader clears it when it adds notices
-            memo = self._posted_memo
-            if self._posted_day != today:
-                memo.clear()
-                self._posted_day = today
+    def _posted_all(self, codes_list: list[tuple[str, ...]], today: dt.date) -> list[tuple[bool, bool, NoticeRef | None]]:
+        """(public, on a result notice, the notice to show) for each tuple of codes that
+        froze a record. Thousands of records share each tuple, so the answer is kept per
+        tuple until the notices or the day change (the caller holds the lock: the
+        loader clears the memo when it adds notices)."""
+        memo = self._posted_memo
+        if self._posted_day != today:
+            memo.clear()
+            self._posted_day = today
+        out = []
+        for codes in codes_list:
             got = memo.get(codes)
             if got is None:
                 notices = self._notices
@@ -490,40 +503,30 @@ class PhoneDesk:
                 refs = [n for n in refs if n.start is not None and n.start <= today]
                 got = (bool(refs), any(n.kind == "result" for n in refs), refs[-1] if refs else None)
                 memo[codes] = got
-            return got
-
-    def _record_view(self, r: Rec, name: str, unit: str, confirmed: bool) -> LookupRecord:
-        public, on_result, shown = self._posted(r.notices)
-        if confirmed:
-            status = self._status_label(r)
-        elif on_result and r.payout in PUBLIC_PAYOUT:
-            status = PUBLIC_PAYOUT[r.payout]
-        elif public:
-            status = APP_STATUS.get(r.status, r.status)
-        else:
-            status = PENDING
-        rec = LookupRecord(
-            year=r.year, program=r.program, program_name=name, unit=unit, status=status, public=public,
-            app_id=r.app_id,
-        )
-        if public or confirmed:
-            rec.quantity, rec.amount_fen = r.quantity, r.amount_fen
-        if shown is not None:
-            rec.notice, rec.notice_dates = shown.label, shown.dates
-        if confirmed:
-            rec.reason = r.reason
-            rec.paid_date = r.paid_date
-        return rec
+            out.append(got)
+        return out
 
     @staticmethod
-    def _status_label(r: Rec) -> str:
-        if r.payout == "paid":
-            return "已发放"
-        if r.payout == "failed":
-            return "发放失败"
-        if r.payout == "issued":
-            return "发放中"
-        return APP_STATUS.get(r.status, r.status)
+    def _record_view(t: tuple[Any, ...], name: str, unit: str, confirmed: bool,
+                     posted: tuple[bool, bool, NoticeRef | None]) -> LookupRecord:
+        """What the phone screen shows of one stored record (a tuple in Rec's order)."""
+        app_id, year, program, quantity, amount_fen, status, payout, reason, paid_date, _rj, _n, _v = t
+        public, on_result, shown = posted
+        if confirmed:  # the caller's own record: the payout as the bank reported it
+            label = PUBLIC_PAYOUT.get(payout) or APP_STATUS.get(status, status)
+        elif on_result and payout in PUBLIC_PAYOUT:
+            label = PUBLIC_PAYOUT[payout]
+        elif public:
+            label = APP_STATUS.get(status, status)
+        else:
+            label = PENDING
+        shown_too = public or confirmed
+        return LookupRecord(
+            year=year, program=program, program_name=name, unit=unit, status=label, public=public,
+            quantity=quantity if shown_too else None, amount_fen=amount_fen if shown_too else None,
+            notice=shown.label if shown is not None else "", notice_dates=shown.dates if shown is not None else "",
+            app_id=app_id, reason=reason if confirmed else "", paid_date=paid_date if confirmed else "",
+        )
 
     # ------------------------------------------------------------------ the script
     def answer_script(self, household_id: int, birth: dt.date, year: int | None = None, program: str | None = None) -> str:

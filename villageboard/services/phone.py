@@ -43,7 +43,7 @@ _EXTRACT_STAMP = code_stamp(__file__, money_module.__file__, masking_module.__fi
 _INDEX_STAMP = code_stamp(__file__, lookup_index_module.__file__)
 PUBLIC_PAYOUT = {"paid": "已发放", "failed": "发放失败", "issued": "发放中"}
 
-#: Values repeated across hundreds of thousands of records, held once (see PhoneDesk._rec).
+#: Values repeated across hundreds of thousands of records, held once (see PhoneDesk._record).
 _QUANTITIES: dict[str, str] = {}
 _NOTICE_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
 
@@ -310,28 +310,25 @@ class PhoneDesk:
             version=_EXTRACT_STAMP, remember=False, codec="marshal",
         )
         recs: dict[int, dict[str, tuple[Any, ...]]] = {}
-        for ext in per_file.values():  # ours to change (remember=False)
-            for hid, by_app in ext.items():
+        for flat in per_file.values():
+            for hid, t in zip(flat[::2], flat[1::2], strict=True):
                 got = recs.get(hid)
                 if got is None:
-                    recs[hid] = by_app
+                    recs[hid] = {t[0]: t}
                 else:
-                    got.update(by_app)
+                    got[t[0]] = t
         return recs
 
-    def _extract_file(self, rel: str) -> dict[int, dict[str, tuple[Any, ...]]]:
-        """One application file's history, household -> app id -> record tuple, kept
-        between starts in the interpreter's own format (see store.derived): every
-        repeated text (program, status, quantity, reason, date, the tuple of notice
-        codes) is one shared object, stored once and shared again when it loads."""
-        out: dict[int, dict[str, tuple[Any, ...]]] = {}
+    def _extract_file(self, rel: str) -> list[Any]:
+        """One application file's history as one flat list (household id, record
+        tuple, household id, record tuple, ...: no per-household dicts for the year's
+        merge to throw away), kept between starts in the interpreter's own format (see
+        store.derived). Every repeated text (program, status, quantity, reason, date,
+        the tuple of notice codes) is one shared object, stored once and shared again
+        when it loads."""
+        out: list[Any] = []
         for doc in self.store.read_raw(rel).get("applications", {}).values():
-            r = self._rec(doc)
-            hid = doc["household_id"]
-            got = out.get(hid)
-            if got is None:
-                out[hid] = got = {}
-            got[r.app_id] = tuple(r)
+            out += (doc["household_id"], self._record(doc))
         return out
 
     def _extract_notices(self, year: int) -> list[list[Any]]:
@@ -343,10 +340,11 @@ class PhoneDesk:
                  n.end.isoformat() if n.end else "", n.state] for n in self._notice_refs(ndocs).values()]
 
     @staticmethod
-    def _rec(doc: dict[str, Any]) -> Rec:
-        """One compact record. Half a million of them stay in memory for the whole
-        archive, so every repeated value (program, status, dates, the tuple of notice
-        codes, the formatted quantity) is shared rather than held once per record."""
+    def _record(doc: dict[str, Any]) -> tuple[Any, ...]:
+        """One compact record, a plain tuple in Rec's field order. Half a million of
+        them stay in memory for the whole archive, so every repeated value (program,
+        status, dates, the tuple of notice codes, the formatted quantity) is shared
+        rather than held once per record."""
         g = doc.get
         reason = paid = ""  # free text is kept outside the data dir: long numbers masked
         attempts = g("attempts")
@@ -369,10 +367,9 @@ class PhoneDesk:
         else:
             notices = ()
         rr = g("reject_reason")
-        # positional, in field order: the constructor runs half a million times
-        return Rec(g("id", ""), doc["year"], intern(doc["program_code"]), shown, g("amount_fen", 0),
-                   intern(g("status", "applied")), intern(g("payout_status", "")), reason, paid,
-                   intern(mask_long_numbers(rr)) if rr else "", notices, bool(g("void")))
+        return (g("id", ""), doc["year"], intern(doc["program_code"]), shown, g("amount_fen", 0),
+                intern(g("status", "applied")), intern(g("payout_status", "")), reason, paid,
+                intern(mask_long_numbers(rr)) if rr else "", notices, bool(g("void")))
 
     @staticmethod
     def _notice_refs(docs: Any) -> dict[str, NoticeRef]:
@@ -415,10 +412,10 @@ class PhoneDesk:
                     continue
                 self.index.add(self._entry(Household.from_dict(after)))
             elif "/applications/" in f:
-                r = self._rec(after)
-                if r.year in self._loaded:
+                t = self._record(after)
+                if t[_YEAR] in self._loaded:
                     with self._lock:
-                        self._history.setdefault(after["household_id"], {})[r.app_id] = tuple(r)
+                        self._history.setdefault(after["household_id"], {})[t[0]] = t
             elif f.endswith("/notices.json"):
                 years_touched.add(after.get("year"))
         for y in years_touched:

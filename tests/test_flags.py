@@ -248,3 +248,25 @@ def test_growth_boundary_is_exact_decimal(town) -> None:
     apply(town, b_h, "0.1", 2025)
     assert kinds(town, apply(town, a_h, "0.12")) == set()  # exactly +20%
     assert kinds(town, apply(town, b_h, "0.13")) == {"growth"}
+
+
+def test_counting_lets_go_of_what_it_loaded_and_keeps_what_was_held(svc) -> None:
+    """The home screen's count after a save must not hold a year's flags and rows all
+    day; a screen that already holds them keeps them."""
+    flags = svc.flags
+    counts = flags.counts(TODAY.year)
+    expected = dict.fromkeys(counts, 0)
+    for f in flags.flags(TODAY.year, open_only=True):  # loads and holds them
+        expected[f.kind] += 1
+    assert counts == expected and sum(counts.values()) > 0
+    held_files = set(flags._files)
+    assert TODAY.year in flags._cache and held_files
+    a = next(x for x in svc.applications.iter(TODAY.year) if not x.frozen_by and not x.void)
+    svc.applications.edit(a.id, remark="改一处，计数重做")
+    flags.counts(TODAY.year)
+    assert TODAY.year in flags._cache  # the screen's flags stay
+    flags._cache.clear()
+    flags._files.clear()
+    svc.applications.edit(a.id, remark="再改一处")
+    assert flags.counts(TODAY.year) == counts
+    assert TODAY.year not in flags._cache and not flags._files  # counted, then let go

@@ -238,12 +238,24 @@ class FlagService:
 
     def counts(self, year: int) -> dict[str, int]:
         """Open flags per kind, for a dashboard line. Kept between starts until the
-        registry or the year's (or the year before's) applications change."""
+        registry or the year's (or the year before's) applications change.
+
+        Counting needs every flag of the year, and the rows of two years behind them
+        (some 60 MB at a large township). What this count loaded is let go again, so
+        the home screen's count after a save does not hold it for the rest of the day;
+        the flags screen makes them again (from the kept rows) when it is opened."""
         def count() -> dict[str, int]:
-            out = dict.fromkeys(FLAG_KINDS, 0)
-            for f in self.flags(year, open_only=True):
-                out[f.kind] += 1
-            return out
+            held_year, held_files = year in self._cache, set(self._files)
+            try:
+                out = dict.fromkeys(FLAG_KINDS, 0)
+                for f in self.flags(year, open_only=True):
+                    out[f.kind] += 1
+                return out
+            finally:
+                if not held_year:
+                    self._cache.pop(year, None)
+                for rel in set(self._files) - held_files:
+                    self._files.pop(rel, None)
 
         return dict(self.store.derived.get(f"flag-counts-{year}", self._sources(year), count, version=_ROWS_STAMP))
 

@@ -135,6 +135,12 @@ def test_marshal_codec_keeps_tuples_int_keys_and_shared_strings(demo_dir: Path) 
         assert not gc.is_tracked(got[8]["b"])  # plain tuples: the collector stops walking them
         with pytest.raises(ValueError):
             svc.store.derived.get("probe-x", ["registry.json"], compute, codec="pickle")
+    old_form = derived_cache_dir(demo_dir) / "probe-m.json"  # as an earlier version kept it
+    old_form.write_bytes(b"left by an earlier version")
+    with _open(demo_dir) as svc:
+        svc.store.derived.get("probe-m", ["registry.json", "villageboard.json"], compute, codec="marshal")
+    assert not old_form.exists()
+    calls.pop()
     stored = derived_cache_dir(demo_dir) / "probe-m.bin"
     raw = bytearray(stored.read_bytes())
     raw[-5] ^= 0x01

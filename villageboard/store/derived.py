@@ -243,6 +243,8 @@ class Derived:
                 body = {"key": key, "root": self.where, "value": value}
                 fh.write(st.seal_bytes(marshal.dumps(body, 4)) if codec == "marshal" else st.seal(body))
             os.replace(tmp, path)  # no fsync: a value lost in a crash is computed again
+            # the same value kept in the other form by an earlier program version
+            path.with_suffix(".json" if path.suffix == ".bin" else ".bin").unlink(missing_ok=True)
         except Exception:
             pass  # only a cache
 

@@ -721,7 +721,6 @@ def run_probe(kind: str, t0: float, args: list[str]) -> None:
                 for q in (h.name, "zhang wei", h.id_number[-4:]):
                     app.svc.phone.lookup(q)
                 out["rss_mb"], out["hwm_mb"] = _vm("VmRSS"), _vm("VmHWM")
-                assert app.svc is not None
                 out["loading_years"] = app.svc.phone.loading_years
 
         asyncio.run(go())

@@ -713,6 +713,11 @@ def _village_keys(village: str) -> tuple[str, frozenset[str]]:
     return _name_key(village), frozenset(_village_aliases(village))
 
 
+def _copy_ids(d: dict[str, int | set[int]]) -> dict[str, int | set[int]]:
+    """A multi-map's contents with its sets copied (a lone id is an int: see _MultiMap)."""
+    return {k: (set(v) if isinstance(v, set) else v) for k, v in d.items()}
+
+
 def _fingerprint(entry: Entry) -> list[Any]:
     """What an entry is filed under besides its name (ID and phone tails, village,
     group), as stored with the index's state to check that it still describes it."""
@@ -822,8 +827,7 @@ class LookupIndex:
         key (its entry is not stored: the caller has it)."""
         with self._lock:
             return {
-                "maps": {n: {k: (set(v) if isinstance(v, set) else v) for k, v in m._d.items()}
-                         for n, m in self._maps().items()},
+                "maps": {n: _copy_ids(m._d) for n, m in self._maps().items()},
                 "aliases": {a: set(v) for a, v in self._village_alias.items()},
                 "records": {str(hid): [r.name_key, r.surname_len, *_fingerprint(r.entry)]
                             for hid, r in self._records.items()},
@@ -853,7 +857,7 @@ class LookupIndex:
         if set(state.get("maps", {})) != set(maps):
             return None
         for n, d in state["maps"].items():
-            maps[n]._d = d if owned else {k: (set(v) if isinstance(v, set) else v) for k, v in d.items()}
+            maps[n]._d = d if owned else _copy_ids(d)
         aliases = state.get("aliases", {})
         ix._village_alias = aliases if owned else {a: set(v) for a, v in aliases.items()}
         return ix

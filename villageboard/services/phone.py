@@ -537,7 +537,7 @@ class PhoneDesk:
         recs = [r for r in hit.records if r.year == year and (program is None or r.program == program)]
         t = self.svc.township
         with self._lock:
-            raw_by_id = dict(self._records(household_id))
+            raw_by_id = self._records(household_id)  # a new dict of views
         items = []
         for r in recs:
             raw = raw_by_id.get(r.app_id)

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from villageboard.store import storage as st
+from villageboard.store.verify import sealed_files
 
 if TYPE_CHECKING:
     from villageboard.store.store import Store
@@ -105,7 +106,9 @@ class Derived:
                 h.update(b"-")
                 continue
             if path.is_dir():
-                for rel, s in sorted(_walk(path)):
+                folder = str(path) + os.sep
+                for rel in sealed_files(path, skip_dirs=()):
+                    s = os.stat(folder + rel)
                     h.update(f"\n{rel} {_stat_key(s)}".encode())
                     newest = max(newest, s.st_mtime_ns)
             else:
@@ -268,16 +271,3 @@ def _stat_key(s: os.stat_result) -> str:
     """What identifies one version of a file without reading it (as the verifier does)."""
     return f"{s.st_size} {s.st_mtime_ns} {s.st_ino}"
 
-
-def _walk(folder: Path) -> Iterable[tuple[str, os.stat_result]]:
-    stack = [(str(folder), "")]
-    while stack:
-        path, prefix = stack.pop()
-        with os.scandir(path) as it:
-            for e in it:
-                if e.name.startswith("."):
-                    continue
-                if e.is_dir(follow_symlinks=False):
-                    stack.append((e.path, prefix + e.name + "/"))
-                elif e.name.endswith(".json"):
-                    yield prefix + e.name, e.stat()

@@ -33,13 +33,31 @@ fi
 SUDO=""
 if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
 APT_UPDATED=0
+APT_WAIT="${APT_WAIT:-300}"   # seconds to wait for another program holding the apt lock
 apt_install() {
     command -v apt-get >/dev/null 2>&1 || return 1
+    local lock_opt=(-o "DPkg::Lock::Timeout=$APT_WAIT")
     if [ "$APT_UPDATED" = 0 ]; then
-        $SUDO apt-get update -qq || true
+        $SUDO apt-get "${lock_opt[@]}" update -qq >/dev/null 2>&1 || true
         APT_UPDATED=1
     fi
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@"
+    if command -v fuser >/dev/null 2>&1 && $SUDO fuser /var/lib/dpkg/lock-frontend >/dev/null 2>&1; then
+        echo "系统的软件安装程序正在运行，最多等待 ${APT_WAIT} 秒 / waiting up to ${APT_WAIT}s for the apt lock" >&2
+    fi
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get "${lock_opt[@]}" install -y -qq "$@" >/dev/null
+}
+
+# pip's own warnings and progress are shown only when it fails.
+quiet_pip() {
+    local log
+    log="$(mktemp)"
+    if ! .venv/bin/python -m pip "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        echo "安装依赖失败（见上面的信息）/ installing the dependencies failed (see above)" >&2
+        return 1
+    fi
+    rm -f "$log"
 }
 
 # --- the virtual environment -----------------------------------------------------
@@ -57,8 +75,8 @@ STAMP=".venv/.villageboard-installed${EXTRA}"
 WANT="$(cat pyproject.toml | cksum)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
     say "安装程序和依赖 / installing the package${EXTRA}"
-    .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".${EXTRA}"
+    quiet_pip install --disable-pip-version-check -q --upgrade pip
+    quiet_pip install --disable-pip-version-check -q -e ".${EXTRA}"
     echo "$WANT" > "$STAMP"
 else
     say "依赖已是最新 / dependencies up to date"
@@ -69,8 +87,8 @@ has_cjk_font() {
     .venv/bin/python - <<'PY' 2>/dev/null
 import sys
 try:
-    from villageboard.render.fonts import find_cjk_font
-    find_cjk_font()
+    from villageboard.render.fonts import primary_font
+    primary_font()
 except Exception:
     sys.exit(1)
 PY

@@ -86,10 +86,10 @@ class CheckResult:
             return (f"查到{self.matches}户，出生日期没有核对：一次只能核实一户。"
                     "请加上村名、多输几位身份证号，或选定其中一户后再核实。")
         if self.outcome == LOCKED:
-            return (f"这户今天已经{MAX_WRONG}次出生日期不符，今天不能再在电话里核实身份。"
+            return (f"这户今天出生日期已经错满{MAX_WRONG}次，今天不能再在电话里核实身份。"
                     f"{IN_PERSON}确需办理的，由主管写明理由放行。")
         if self.left == 0:
-            return f"出生日期不符，身份未核实。这户今天已经{MAX_WRONG}次不符，今天不能再在电话里核实。{IN_PERSON}"
+            return f"出生日期不符，身份未核实。这户今天已经错满{MAX_WRONG}次，今天不能再在电话里核实。{IN_PERSON}"
         return f"出生日期不符，身份未核实（这户今天还可以再核对{self.left}次）。"
 
 

@@ -32,7 +32,7 @@ from villageboard.tui.text import cell, num, yuan
 
 SCRIPT_HINT = "输入来电人说的出生日期，回车核实身份后，这里给出可以照着念的答复。"
 UNCONFIRMED_ANSWER = "身份未核实，只告知了已公示的内容。"
-LOCKED_NOTE = f"这户今天已经{MAX_WRONG}次出生日期不符，今天不能电话核实：{IN_PERSON}（Ctrl+R 主管放行）"
+LOCKED_NOTE = f"这户今天出生日期已经错满{MAX_WRONG}次，今天不能电话核实：{IN_PERSON}（Ctrl+R 主管放行）"
 
 
 class PhoneDeskScreen(VBScreen):

@@ -261,7 +261,8 @@ def test_cli_override_with_a_note(demo_dir: Path) -> None:
     pick = [h.name, "--household", str(h.id), "--birth"]
     for d in wrong_dates(right, MAX_WRONG):
         run(demo_dir, "lookup", *pick, d.isoformat())
-    assert "身份已核实" not in run(demo_dir, "lookup", *pick, right.isoformat()).stdout
+    locked = run(demo_dir, "lookup", *pick, right.isoformat()).stdout
+    assert "身份已核实" not in locked and "--override-note" in locked
     r = run(demo_dir, "lookup", h.name, "--override-note", NOTE)
     assert r.returncode != 0 and "--birth" in r.stderr
     r = run(demo_dir, "lookup", *pick, right.isoformat(), "--override-note", NOTE, "--script")

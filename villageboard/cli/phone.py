@@ -13,7 +13,7 @@ from villageboard.domain.errors import VBError
 from villageboard.domain.models import QUESTION_TYPES
 from villageboard.domain.money import format_fen
 from villageboard.services.calls import check_lines
-from villageboard.services.identity import SEVERAL
+from villageboard.services.identity import LOCKED, SEVERAL
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -86,6 +86,8 @@ def cmd_lookup(args: argparse.Namespace) -> int:
             print(check.message)
             if check.outcome == SEVERAL:
                 print("命令行里选定一户：加 --household 户编号。")
+            elif check.outcome == LOCKED:
+                print("主管放行：加 --override-note 理由（记入修改记录）。")
         if args.script:
             if check is None or check.identity is None:
                 raise VBError("要打印答复话术，须先用 --birth 核实身份（只能核实选定的一户）")

@@ -85,11 +85,27 @@ _days = itertools.count(1)
 step = st.tuples(st.integers(0, 1), st.integers(0, 1), st.booleans(), st.booleans())
 
 
-@settings(max_examples=int(os.environ.get("VB_ID_EXAMPLES", "25")), deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(steps=st.lists(step, max_size=16), offsets=st.lists(st.integers(1, 4000), min_size=16, max_size=16))
+steps_ = st.lists(step, max_size=16)
+offsets_ = st.lists(st.integers(1, 4000), min_size=16, max_size=16)
+relaxed = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=relaxed)
+@given(steps=steps_, offsets=offsets_)
 def test_random_checks_follow_the_daily_limit(svc: Services, steps: list[tuple[int, int, bool, bool]],
                                               offsets: list[int]) -> None:
+    check_sequence(svc, steps, offsets)
+
+
+@pytest.mark.slow
+@settings(max_examples=400, deadline=None, suppress_health_check=relaxed)
+@given(steps=steps_, offsets=offsets_)
+def test_random_checks_follow_the_daily_limit_long(svc: Services, steps: list[tuple[int, int, bool, bool]],
+                                                   offsets: list[int]) -> None:
+    check_sequence(svc, steps, offsets)
+
+
+def check_sequence(svc: Services, steps: list[tuple[int, int, bool, bool]], offsets: list[int]) -> None:
     """Any sequence of checks, right or wrong, with or without an override, on a few
     households over a few days: the desk confirms exactly when the model says so,
     the call figures count every failure, and no journal entry holds a tried date."""

@@ -29,6 +29,13 @@ def birth(svc: Services, hid: int) -> dt.date:
     return birth_date_of(svc.registry.household(hid).id_number)
 
 
+def confirmed(svc: Services, hid: int):
+    """A passed identity check for one household (the right date, first try)."""
+    result = svc.phone.check_identity(hid, birth(svc, hid))
+    assert result.identity is not None
+    return result.identity
+
+
 def private_bits(svc: Services, hid: int) -> list[str]:
     h = svc.registry.household(hid)
     bits = [h.card_account[-4:]]
@@ -50,11 +57,11 @@ def test_public_level_hides_private_fields_until_birth_date_confirms(svc: Servic
     reason = svc.payouts.last_failure(failed)
     assert reason and reason not in blob
     # a wrong birth date does not confirm
-    wrong = birth(svc, hid) + dt.timedelta(days=1)
-    assert not desk.confirm(hid, wrong)
-    assert json.dumps(desk.household_view(hid, wrong).to_json(), ensure_ascii=False) == blob
+    wrong = desk.check_identity(hid, birth(svc, hid) + dt.timedelta(days=1))
+    assert not wrong.confirmed and wrong.identity is None
+    assert json.dumps(desk.household_view(hid, wrong.identity).to_json(), ensure_ascii=False) == blob
     # the right one does
-    conf = desk.household_view(hid, birth(svc, hid)).to_json()
+    conf = desk.household_view(hid, confirmed(svc, hid)).to_json()
     assert conf["household"]["card_tail"] == h.card_account[-4:]
     assert conf["household"]["phone_tail"] == h.phone[-4:]
     assert conf["household"]["failure_reason"] == reason
@@ -66,7 +73,7 @@ def test_records_not_on_a_posted_notice_show_only_pending(svc: Services) -> None
     hid = household_with(svc, lambda h, apps: any(a.program_code == "STGY" for a in apps))
     rec = next(r for r in desk.household_view(hid).to_json()["records"] if r["year"] == TODAY.year and r["program"] == "生态公益林补偿")
     assert rec == {"year": TODAY.year, "program": "生态公益林补偿", "status": "申报中", "quantity": None, "amount_fen": None, "notice": None}
-    conf = desk.household_view(hid, birth(svc, hid)).to_json()
+    conf = desk.household_view(hid, confirmed(svc, hid)).to_json()
     rec = next(r for r in conf["records"] if r["year"] == TODAY.year and r["program"] == "生态公益林补偿")
     assert rec["amount_fen"] is not None and rec["status"] != "申报中"
 
@@ -102,7 +109,7 @@ def test_index_follows_every_save(svc: Services) -> None:
     # a new application appears in the history at once
     prog = next(p.code for p in svc.programs.list(TODAY.year) if p.code not in {x.program_code for x in a})
     new = svc.applications.add(hid, prog, TODAY.year, "1")
-    assert any(r.app_id == new.id for r in desk.household_view(hid, birth(svc, hid)).records)
+    assert any(r.app_id == new.id for r in desk.household_view(hid, confirmed(svc, hid)).records)
 
 
 @pytest.mark.parametrize("case", ["paid", "failed", "pending"])
@@ -113,8 +120,11 @@ def test_answer_script(svc: Services, case: str) -> None:
                          and (want != "" or all(a.status != "rejected" for a in apps)))
     h = svc.registry.household(hid)
     with pytest.raises(VBError, match="身份未核实"):
-        desk.answer_script(hid, birth(svc, hid) - dt.timedelta(days=3))
-    text = desk.answer_script(hid, birth(svc, hid))
+        desk.answer_script(hid, desk.check_identity(hid, birth(svc, hid) - dt.timedelta(days=3)).identity)
+    other = next(h.id for h in svc.registry.households() if h.id != hid)
+    with pytest.raises(VBError, match="身份未核实"):  # a check passed for another household
+        desk.answer_script(hid, confirmed(svc, other))
+    text = desk.answer_script(hid, confirmed(svc, hid))
     assert text.startswith(f"您好，{h.name}户。")
     assert "咨询电话0357-5221234" in text
     if case == "paid":
@@ -187,9 +197,16 @@ def test_lookup_cli_json_shapes(demo_dir) -> None:
         assert set(rec) == {"year", "program", "quantity", "amount_fen", "status", "notice"}
     with Services.open(demo_dir, readonly=True) as svc:
         b = birth(svc, hits[0]["household"]["id"])
+    # several households found: the date confirms nobody
     r = subprocess.run(base + ["zhang", "wei", "--birth", b.isoformat(), "--json"], capture_output=True, text=True, env=env, timeout=120)
-    first = json.loads(r.stdout)[0]["household"]
-    assert first["confirmed"] is True and first["card_tail"]
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(r.stdout)) > 1
+    assert all("confirmed" not in h["household"] for h in json.loads(r.stdout)) and "一次只能核实一户" in r.stderr
+    # one row picked: confirmed
+    picked = ["--household", str(hits[0]["household"]["id"])]
+    r = subprocess.run(base + ["zhang", "wei", "--birth", b.isoformat(), "--json", *picked], capture_output=True, text=True, env=env, timeout=120)
+    [only] = json.loads(r.stdout)
+    assert only["household"]["confirmed"] is True and only["household"]["card_tail"]
 
 
 def test_posting_a_notice_makes_its_records_public_on_the_desk_at_once(svc: Services) -> None:

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from villageboard.cli.main import arg_date, open_services
 from villageboard.domain.errors import VBError
 from villageboard.domain.models import QUESTION_TYPES
 from villageboard.domain.money import format_fen
+from villageboard.services.calls import check_lines
+from villageboard.services.identity import LOCKED, SEVERAL
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lookup", help="电话查询：姓名（汉字或拼音）、身份证后4到6位、电话后4位，可加村名")
     p.add_argument("query", nargs="+", help="如：zhang wei、张伟、zw、1234、东沟 zhang")
-    p.add_argument("--birth", type=arg_date, help="来电人说出的出生日期（核实身份后才显示卡号尾号等）")
+    p.add_argument("--birth", type=arg_date,
+                   help="来电人说出的出生日期（只核实选定的一户；每户每天最多错3次；核实后才显示卡号尾号等）")
+    p.add_argument("--household", type=int, metavar="户编号", help="从查询结果里选定一户（查到多户时用）")
+    p.add_argument("--override-note", metavar="理由",
+                   help="主管放行：这户今天出生日期错满3次后，写明理由再核实一次（记入修改记录）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.add_argument("--script", action="store_true", help="身份核实后，打印答复话术")
     p.add_argument("--limit", type=int, default=10)
@@ -46,12 +54,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_lookup(args: argparse.Namespace) -> int:
+    if args.override_note is not None and args.birth is None:
+        raise VBError("--override-note（主管放行）要和 --birth 一起用：放行的是这一次出生日期核对。")
     with open_services(args, fallback_readonly=True) as svc:
         desk = svc.phone
         desk.load_all()  # a one-shot command answers from the whole archive
-        ans = desk.lookup(" ".join(args.query), birth=args.birth, limit=args.limit)
+        ans = desk.lookup(" ".join(args.query), birth=args.birth, limit=args.limit, household=args.household,
+                          override_note=args.override_note)
+        check = ans.check
         if args.json:
             print(json.dumps([h.to_json() for h in ans.hits], ensure_ascii=False, indent=1))
+            if check is not None and not check.confirmed:
+                print(check.message, file=sys.stderr)
+                if check.outcome == SEVERAL:
+                    print("命令行里选定一户：加 --household 户编号。", file=sys.stderr)
             return 0
         if not ans.hits:
             print("没有找到符合的农户。可以换成拼音、只输姓，或输入身份证后4位再试。")
@@ -66,14 +82,17 @@ def cmd_lookup(args: argparse.Namespace) -> int:
                 why = f"（{r.reason}）" if r.reason else ""
                 notice = f"  公示：{r.notice} {r.notice_dates}" if r.notice else ""
                 print(f"  {r.year} {r.program_name} {money} {r.status}{why}{notice}")
-        if args.birth is not None and not any(h.confirmed for h in ans.hits):
-            print("出生日期与查到的农户都不符，身份未核实，只显示已公示的内容。")
+        if check is not None and (not check.confirmed or check.identity and check.identity.override):
+            print(check.message)
+            if check.outcome == SEVERAL:
+                print("命令行里选定一户：加 --household 户编号。")
+            elif check.outcome == LOCKED:
+                print("主管放行：加 --override-note 理由（记入修改记录）。")
         if args.script:
-            confirmed = [h for h in ans.hits if h.confirmed]
-            if not confirmed:
-                raise VBError("要打印答复话术，须先用 --birth 核实身份")
+            if check is None or check.identity is None:
+                raise VBError("要打印答复话术，须先用 --birth 核实身份（只能核实选定的一户）")
             print()
-            print(desk.answer_script(confirmed[0].household_id, args.birth))
+            print(desk.answer_script(check.identity.household_id, check.identity))
     return 0
 
 
@@ -107,11 +126,14 @@ def cmd_call_figures(args: argparse.Namespace) -> int:
             print(f"已导出 {out}")
         if args.json:
             print(json.dumps({"year": f.year, "total": f.total, "by_type": f.by_type, "by_village": f.by_village,
-                              "objections": f.objections}, ensure_ascii=False, indent=1))
+                              "objections": f.objections, "identity_checks": asdict(f.checks)},
+                             ensure_ascii=False, indent=1))
         elif not args.out:
             print(f"{year}年来电共{f.total}次，其中转为异议{f.objections}次")
             for k, v in f.by_type.items():
                 print(f"  {k}：{v}")
             for k, v in f.by_village.items():
+                print(f"  {k}：{v}")
+            for k, v in check_lines(f.checks):
                 print(f"  {k}：{v}")
     return 0

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from villageboard.domain.errors import NotFound, VBError
 from villageboard.domain.models import QUESTION_TYPES, CallLogEntry, Objection
+from villageboard.services.identity import CheckFigures, IdentityChecks
 from villageboard.services.paths import calls_file
 
 if TYPE_CHECKING:
@@ -25,6 +26,9 @@ class CallFigures:
     by_type: dict[str, int] = field(default_factory=dict)
     by_village: dict[str, int] = field(default_factory=dict)
     objections: int = 0
+    #: identity checks that failed (wrong date, household locked for the day, several
+    #: households found) and supervisor overrides
+    checks: CheckFigures = field(default_factory=CheckFigures)
 
 
 class CallLogService:
@@ -94,6 +98,7 @@ class CallLogService:
         return CallFigures(
             year=year, total=len(calls), by_type=by_type, by_village=dict(sorted(by_village.items())),
             objections=sum(1 for c in calls if c.objection_id),
+            checks=IdentityChecks(self.svc).figures(year),
         )
 
     def export_figures(self, year: int, out: Path) -> Path:
@@ -108,7 +113,15 @@ class CallLogService:
                      rows=[{"k": k, "n": v} for k, v in f.by_village.items()],
                      banner=f"{year}年电话咨询情况（按村）"),
             SheetOut(title="汇总", columns=[ColumnOut("项目", "k"), ColumnOut("数量", "n", "int")],
-                     rows=[{"k": "来电总数", "n": f.total}, {"k": "由来电转为异议", "n": f.objections}],
+                     rows=[{"k": "来电总数", "n": f.total}, {"k": "由来电转为异议", "n": f.objections},
+                           *({"k": k, "n": n} for k, n in check_lines(f.checks))],
                      banner=f"{year}年政务公开电话解答情况"),
         ]
         return write_sheet_book(out, sheets)
+
+
+def check_lines(f: CheckFigures) -> list[tuple[str, int]]:
+    """The identity-check figures as the report words them."""
+    return [("身份核实未通过", f.failed), ("其中：出生日期不符", f.wrong),
+            ("其中：当天错满次数后再核实", f.locked), ("其中：查到多户未核实", f.several),
+            ("主管放行", f.overrides)]

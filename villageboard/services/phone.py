@@ -2,7 +2,9 @@
 whole history across years, an identity check, and an answer script to read out.
 
 Before the caller's identity is confirmed only what posted notices already made public
-is shown. The factor is the birth date hidden by the ID mask: no public output shows it.
+is shown. The factor is the birth date hidden by the ID mask: no public output shows it. The
+check itself, one selected household at a time and a few tries a day, is in
+services.identity.
 
 The current year is indexed first; older years load in a background thread and the
 results say which years are still loading. Every save reaches the index through the
@@ -27,8 +29,8 @@ from villageboard.domain.errors import VBError
 from villageboard.domain.masking import mask_digit_runs, mask_id, mask_long_numbers, tail
 from villageboard.domain.models import APP_STATUS, NOTICE_KINDS, Household
 from villageboard.domain.money import format_fen, format_quantity
-from villageboard.domain.validate import birth_date_of
 from villageboard.services import lookup_index as lookup_index_module
+from villageboard.services.identity import CheckResult, Identity, IdentityChecks
 from villageboard.services.lookup_index import Entry, LookupIndex
 from villageboard.services.paths import HOUSEHOLDS_DIR, REGISTRY, applications_dir, notices_file
 from villageboard.store.derived import code_stamp
@@ -150,6 +152,7 @@ class LookupHit:
 class LookupAnswer:
     hits: list[LookupHit]
     loading_years: list[int] = field(default_factory=list)
+    check: CheckResult | None = None  # the identity check made with the lookup, if any
 
     @property
     def note(self) -> str:
@@ -163,6 +166,7 @@ class PhoneDesk:
         self.svc = svc
         self.store = svc.store
         self.index = LookupIndex()
+        self.checks = IdentityChecks(svc)
         self._lock = threading.RLock()
         # household -> app id -> record, as a plain tuple in Rec's field order (see Rec)
         self._history: dict[int, dict[str, tuple[Any, ...]]] = {}
@@ -426,28 +430,39 @@ class PhoneDesk:
                     self._posted_memo.clear()
 
     # ------------------------------------------------------------------ answering
-    def confirm(self, household_id: int, birth: dt.date) -> bool:
-        """The caller's identity: the birth date hidden in the masked ID."""
-        h = self.svc.registry.household(household_id)
-        try:
-            return birth_date_of(h.id_number) == birth
-        except Exception:
-            return False
+    def check_identity(self, household_id: int, birth: dt.date, override_note: str | None = None) -> CheckResult:
+        """The caller's identity for the one household the clerk selected: the birth
+        date hidden in the masked ID, a few tries a day (see services.identity)."""
+        return self.checks.check(household_id, birth, override_note)
 
-    def lookup(self, query: str, birth: dt.date | None = None, limit: int = 10) -> LookupAnswer:
+    def lookup(self, query: str, birth: dt.date | None = None, limit: int = 10, *,
+               household: int | None = None, override_note: str | None = None) -> LookupAnswer:
+        """Households matching the query, best first. With ``birth`` the identity is
+        checked only if exactly one household is selected: the query finds one, or
+        ``household`` picks one of its hits. Otherwise nobody is confirmed."""
         self.ensure_ready()
-        hits = self.index.search(query, limit=limit)
-        out = []
-        for hit in hits:
-            out.append(self.household_view(hit.household_id, birth, hit.matched))
-        return LookupAnswer(hits=out, loading_years=self.loading_years)
+        hits = self.index.search(query, limit=max(limit, 2) if birth is not None and limit > 0 else limit)
+        if household is not None:
+            hits = [h for h in hits if h.household_id == household]
+            if not hits:
+                raise VBError(f"户编号{household}不在这次查询的结果里，请核对户编号或查询内容。")
+        check = None
+        if birth is not None and len(hits) > 1:
+            check = self.checks.several(len(hits))
+        elif birth is not None and hits:
+            check = self.check_identity(hits[0].household_id, birth, override_note)
+        identity = check.identity if check is not None else None
+        out = [self.household_view(hit.household_id, identity, hit.matched) for hit in hits[:limit]]
+        return LookupAnswer(hits=out, loading_years=self.loading_years, check=check)
 
-    def household_view(self, household_id: int, birth: dt.date | None = None, matched: str = "") -> LookupHit:
+    def household_view(self, household_id: int, identity: Identity | None = None, matched: str = "") -> LookupHit:
+        """What the desk shows of one household: private fields only with a passed
+        identity check for it, today."""
         self.ensure_ready()
         reg = self.svc.registry
         h = reg.household(household_id)
         e = self.index.get(household_id) or self._entry(h)
-        confirmed = birth is not None and self.confirm(household_id, birth)
+        confirmed = self.checks.valid(identity, household_id)
         programs = self._program_names()
         # The hot path of every lookup (about 50 records a household, ten households):
         # the stored tuples are read as they are, sorted by C-level keys (by program,
@@ -526,13 +541,14 @@ class PhoneDesk:
         )
 
     # ------------------------------------------------------------------ the script
-    def answer_script(self, household_id: int, birth: dt.date, year: int | None = None, program: str | None = None) -> str:
+    def answer_script(self, household_id: int, identity: Identity | None, year: int | None = None,
+                      program: str | None = None) -> str:
         """Sentences for the clerk to read out; only after the identity check."""
-        if not self.confirm(household_id, birth):
-            raise VBError("出生日期与身份证不符，身份未核实，不能说明个人信息。")
+        if not self.checks.valid(identity, household_id):
+            raise VBError("身份未核实，不能说明个人信息。")
         from villageboard.render.templates import render_template
 
-        hit = self.household_view(household_id, birth)
+        hit = self.household_view(household_id, identity)
         year = year or self.svc.today().year
         recs = [r for r in hit.records if r.year == year and (program is None or r.program == program)]
         t = self.svc.township

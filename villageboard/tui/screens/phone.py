@@ -2,6 +2,9 @@
 types, the household's whole history, the identity check and the answer script.
 
 From any screen: F2, the query, Enter, the birth date, Enter -> the answer script.
+The birth date is checked for the household selected in the list, at most three wrong
+dates a household a day; after that Ctrl+R lets a supervisor put one check through,
+with a note.
 Ctrl+L logs the call; Ctrl+O turns the caller's complaint into an objection on a
 notice that is on the board. Esc starts the next call.
 
@@ -11,7 +14,6 @@ made public (the phone desk service decides that; this screen only shows it).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 
 from textual import work
@@ -21,6 +23,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label, Select, Static
 
 from villageboard.domain.models import QUESTION_TYPES
+from villageboard.services.identity import IN_PERSON, MAX_WRONG, CheckResult, Identity
 from villageboard.services.phone import LookupAnswer, LookupHit
 from villageboard.services.ui_support import notice_label, parse_date, posted_notices_for
 from villageboard.tui.dialogs import FormDialog, FormField
@@ -29,6 +32,7 @@ from villageboard.tui.text import cell, num, yuan
 
 SCRIPT_HINT = "输入来电人说的出生日期，回车核实身份后，这里给出可以照着念的答复。"
 UNCONFIRMED_ANSWER = "身份未核实，只告知了已公示的内容。"
+LOCKED_NOTE = f"这户今天出生日期已经错满{MAX_WRONG}次，今天不能电话核实：{IN_PERSON}（Ctrl+R 主管放行）"
 
 
 class PhoneDeskScreen(VBScreen):
@@ -41,6 +45,8 @@ class PhoneDeskScreen(VBScreen):
         Binding("ctrl+l", "log_call", "记录来电", id="phone-log-call", tooltip="把这次来电记入来电记录（一键）"),
         Binding("ctrl+o", "to_objection", "转为异议", id="phone-objection",
                 tooltip="把来电反映的问题登记为正在公示的公示的异议"),
+        Binding("ctrl+r", "override", "主管放行", id="phone-override",
+                tooltip="这户今天出生日期错满3次后，由主管写明理由，再核对一次"),
     ]
 
     def __init__(self) -> None:
@@ -48,7 +54,8 @@ class PhoneDeskScreen(VBScreen):
         self.answer: LookupAnswer | None = None
         self.answer_query = ""
         self.hit: LookupHit | None = None
-        self.birth: dt.date | None = None
+        self.identity: Identity | None = None  # a passed check for the shown household
+        self.locked = False  # the shown household's check is locked for today
         self.script = ""
         self.call_id: int | None = None
 
@@ -118,7 +125,7 @@ class PhoneDeskScreen(VBScreen):
         keeping the identity check the clerk already made."""
         if self.hit is None:
             return
-        view = self.svc.phone.household_view(self.hit.household_id, self.birth, self.hit.matched)
+        view = self.svc.phone.household_view(self.hit.household_id, self.identity, self.hit.matched)
         self.show_hit(view, keep=True)
 
     # -- searching as the clerk types -------------------------------------------------
@@ -169,6 +176,8 @@ class PhoneDeskScreen(VBScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "move":
             return isinstance(self.focused, Input) and self.focused.id == "query"
+        if action == "override":
+            return self.locked and self.hit is not None
         return super().check_action(action, parameters)
 
     # -- one household ----------------------------------------------------------------
@@ -176,9 +185,13 @@ class PhoneDeskScreen(VBScreen):
         """Show one household; unless ``keep``, forget the identity check made for the
         previous one."""
         if not keep:
-            self.birth = None
+            self.identity = None
             self.script = ""
-            self.query_one("#identity", Static).update("")
+            self.locked = hit is not None and self.svc.phone.checks.locked(hit.household_id)
+            self.refresh_bindings()
+            identity = self.query_one("#identity", Static)
+            identity.update(LOCKED_NOTE if self.locked else "")
+            identity.set_classes("-error" if self.locked else "")
             self.query_one("#script", Static).update(SCRIPT_HINT if hit is not None else "")
         self.hit = hit
         title = self.query_one("#hit-title", Static)
@@ -228,7 +241,9 @@ class PhoneDeskScreen(VBScreen):
             return
         self.query_one("#birth", Input).focus()
 
-    def check_identity(self) -> None:
+    def check_identity(self, override_note: str | None = None) -> None:
+        """Check the birth date for the household selected in the list (never for
+        any other hit), through the desk's guarded check."""
         if self.hit is None:
             self.query_one("#query", Input).focus()
             return
@@ -239,24 +254,48 @@ class PhoneDeskScreen(VBScreen):
             identity.update("日期写法不对，如 1965-03-12 或 19650312")
             identity.set_classes("-error")
             return
-        hid = self.hit.household_id
-        view = self.svc.phone.household_view(hid, birth, self.hit.matched)
-        if not view.confirmed:
-            self.show_hit(view)
-            identity.update("出生日期不符，身份未核实：只能说明已公示的内容")
+        hid, matched = self.hit.household_id, self.hit.matched
+        result: CheckResult | None = self.vb.attempt(self.svc.phone.check_identity, hid, birth, override_note)
+        if result is None:
+            return
+        view = self.svc.phone.household_view(hid, result.identity, matched)
+        if result.identity is None:
+            self.show_hit(view)  # and whether the household is now locked for the day
+            identity.update(result.message + ("（Ctrl+R 主管放行）" if self.locked else ""))
             identity.set_classes("-error")
             self.script = self.public_script(view)
+            if self.locked:
+                self.script = result.reason + "\n" + self.script
             self.query_one("#script", Static).update(self.script)
             return
-        self.birth = birth
+        self.identity = result.identity
+        self.locked = False
+        self.refresh_bindings()
         self.show_hit(view, keep=True)
-        identity.update("身份已核实")
+        identity.update(result.message)
         identity.set_classes("-confirmed")
-        self.script = self.svc.phone.answer_script(hid, birth)
+        self.script = self.svc.phone.answer_script(hid, result.identity)
         self.query_one("#script", Static).update(self.script)
         if not self.query_one("#caller", Input).value:
             self.query_one("#caller", Input).value = view.name
         self.query_one("#question", Input).focus()
+
+    def action_override(self) -> None:
+        """A supervisor lets one check through for a household locked for the day."""
+        if self.hit is None or not self.locked:
+            return
+        if parse_date(self.query_one("#birth", Input).value) is None:
+            self.vb.show_error("先在“出生日期”里输入来电人说的出生日期，再由主管放行。")
+            return
+        fields = [FormField("note", "放行理由", "", placeholder="谁同意、为什么（不要写证件号、日期）", required=True)]
+        self.app.push_screen(
+            FormDialog(f"主管放行：{self.hit.name}户", fields, submit="放行并核对",
+                       note="这户今天出生日期已经错满3次。放行只对这一次核对有效，理由记入修改记录。"),
+            self._override_entered)
+
+    def _override_entered(self, values: dict | None) -> None:  # type: ignore[type-arg]
+        if values and str(values.get("note", "")).strip():
+            self.check_identity(override_note=str(values["note"]))
 
     @staticmethod
     def public_script(view: LookupHit) -> str:
@@ -283,8 +322,8 @@ class PhoneDeskScreen(VBScreen):
         caller = self.query_one("#caller", Input).value.strip() or (self.hit.name if self.hit else "未留姓名")
         qtype = question_type or str(self.query_one("#question-type", Select).value)
         question = self.query_one("#question", Input).value.strip()
-        answer = self.script if self.birth is not None else (self.script or UNCONFIRMED_ANSWER)
-        if self.birth is None and self.script:
+        answer = self.script if self.identity is not None else (self.script or UNCONFIRMED_ANSWER)
+        if self.identity is None and self.script:
             answer = UNCONFIRMED_ANSWER + "\n" + self.script
         hid = self.hit.household_id if self.hit else None
         entry = self.vb.attempt(self.svc.calls.log, caller, qtype, answer, hid, question)

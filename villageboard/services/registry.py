@@ -365,6 +365,8 @@ class RegistryService:
         if not reason.strip():
             raise VBError("作废需要填写原因")
         h = self.household(household_id)
+        if h.void:
+            raise VBError("该农户已作废")
         h.void, h.void_reason = True, reason.strip()
         with self.store.begin("农户.作废") as t:
             t.put(households_file(h.village_id), HOUSEHOLDS, h.id, h.to_dict())

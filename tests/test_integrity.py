@@ -173,3 +173,16 @@ def test_saving_unchanged_writes_nothing(town) -> None:
     seq = town.store.journal.last_seq
     same, _w = town.registry.update_household(a.id, a.to_dict())
     assert same.to_dict() == a.to_dict() and town.store.journal.last_seq == seq
+
+
+def test_the_open_phone_desk_follows_a_move(town) -> None:
+    """The desk's index is kept current on every save: after a move (the voided copy
+    in the old file arrives in the same save) the household is found, in its new
+    village, under its old number."""
+    h = add(town, "张一", "南沟村")
+    town.phone.ensure_ready()
+    assert [x.village for x in town.phone.lookup(h.id_number[-4:]).hits] == ["南沟村"]
+    town.registry.move_household(h.id, "东沟村", "二组")
+    hits = town.phone.lookup(h.id_number[-4:]).hits
+    assert [(x.household_id, x.village, x.group) for x in hits] == [(h.id, "东沟村", "二组")]
+    assert [x.household_id for x in town.phone.lookup("东沟 张一").hits] == [h.id]

@@ -199,10 +199,6 @@ class RegistryService:
             self._holders = out
         return self._holders
 
-    def households_with_id(self, id_number: str) -> set[int]:
-        """Every household any stored record gives this ID number, voided ones included."""
-        return set(self.holders().get(id_number.strip().upper(), ()))
-
     def households(self, village_id: int | None = None, include_void: bool = False) -> list[Household]:
         hs = self._load().values()
         return sorted(

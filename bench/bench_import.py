@@ -130,7 +130,7 @@ def bench_flags(work: Path, households: int = 10_000, programs: int = 10) -> Non
                       village_id=rng.choice(vids)).to_dict() for _ in range(households)]
     with svc.store.begin("bench.农户") as tx:
         hs = svc.registry.add_households_bulk(rows, tx)
-    svc.registry._households = None
+    svc.registry.forget()
     for year in (2025, 2026):
         items = [(h.id, f"P{i:02d}", year, str(Decimal(rng.randint(100, 3000)) / 100 if year == 2025 else "10"), "")
                  for i in range(programs) for h in hs]

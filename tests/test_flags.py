@@ -91,11 +91,16 @@ def test_one_card_two_households(town) -> None:
 
 
 def _force_households(svc, rows: list[dict]) -> list:
-    """Registry rows the validator would refuse (the same ID twice), as old data or a
-    bad migration could leave them: written straight through the bulk building block."""
+    """Registry rows every write path refuses (the same ID twice), as old data or a
+    bad migration could leave them: written straight into the store."""
+    from villageboard.domain.models import Household
+    from villageboard.services.paths import households_file
+
     with svc.store.begin("测试.旧数据") as tx:
-        hs = svc.registry.add_households_bulk(rows, tx)
-    svc.registry._households = None
+        hs = [Household.from_dict(r) for r in rows]
+        for h in hs:
+            h.id = tx.insert(households_file(h.village_id), "households", "household", h.to_dict())
+    svc.registry.forget()
     return hs
 
 

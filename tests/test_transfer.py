@@ -13,7 +13,7 @@ from openpyxl import Workbook, load_workbook
 from stdnum.cn import ric
 
 from villageboard.domain.errors import ValidationFailed, VBError
-from villageboard.services.transfer import Cancelled, ImportFailed, group_key, village_key
+from villageboard.services.transfer import Cancelled, ImportFailed
 
 HEADER = ["序号", "村", "组", "户主姓名", "身份证号码", "联系电话", "一卡通账号", "开户银行", "备注"]
 
@@ -385,12 +385,6 @@ def test_whole_file_problems_are_plain_errors(empty_svc, tmp_path) -> None:
         empty_svc.transfer.import_households(old)
     with pytest.raises(VBError, match="找不到文件"):
         empty_svc.transfer.import_households(tmp_path / "missing.xlsx")
-
-
-def test_place_keys() -> None:
-    assert group_key("3组") == group_key("三组") == group_key("第三组") == group_key("3") == "三"
-    assert group_key("12组") == "十二" and group_key("河东组") == "河东"
-    assert village_key("东沟") == village_key("东沟村") == village_key(" 东 沟 村 ")
 
 
 def test_report_lines_are_plain_chinese(svc, tmp_path) -> None:

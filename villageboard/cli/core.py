@@ -76,7 +76,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from villageboard.store.check import check_data_dir
+    from villageboard.services.integrity import check_all
     from villageboard.store.store import is_data_dir
 
     data = data_dir_of(args)
@@ -87,13 +87,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         open_services(args, fallback_readonly=True).close()
     except (DamagedError, LockedError):
         pass
-    problems = check_data_dir(data)
+    problems = check_all(data)
     if problems:
         for line in problems:
             print(line)
         print(f"发现{len(problems)}处问题。", file=sys.stderr)
         return 1
-    print("检查通过：全部数据文件完好，修改记录完整。")
+    print("检查通过：全部数据文件完好，修改记录完整，名册与申报前后一致。")
     return 0
 
 

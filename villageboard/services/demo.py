@@ -184,7 +184,7 @@ def build_demo(
             rows[b]["card_account"], rows[b]["bank"] = rows[a]["card_account"], rows[a]["bank"]
     with svc.store.begin("演示.导入农户") as tx:
         hs = svc.registry.add_households_bulk(rows, tx)
-    svc.registry._households = None  # reload with ids
+    svc.registry.forget()  # reload with ids
 
     previous: dict[tuple[int, str], Decimal] = {}
     for y in (year - 1, year):

@@ -328,17 +328,14 @@ class FlagService:
                 for hid in hids:
                     others = "、".join(who(o) for o in hids if o != hid)
                     shared_card[hid] = f"一卡通账号（{mask_card(card)}）还登记在{others}名下"
-        two_villages: dict[int, str] = {}
+        two_villages: dict[int, str] = {}  # two live households with one ID, in one village or two
+        for hids in by_idn.values():
+            for hid in hids if len(hids) > 1 else ():
+                two_villages[hid] = f"同一身份证号还登记在{'、'.join(who(o) for o in hids if o != hid)}"
         shared_idn: dict[int, str] = {}  # only these households can be in a program twice
-        for idn, hids in by_idn.items():
-            if len(hids) < 2:
-                continue
-            for hid in hids:
+        for idn, held in reg.holders().items():  # every stored record, voided ones too
+            for hid in held if len(held) > 1 else ():
                 shared_idn[hid] = idn
-            if len({households[h].village_id for h in hids}) > 1:
-                for hid in hids:
-                    others = "、".join(who(o) for o in hids if o != hid)
-                    two_villages[hid] = f"同一身份证号还登记在{others}"
 
         # twice in one program (by ID number), and village medians
         per_program_id: dict[tuple[str, str], list[str]] = defaultdict(list)

@@ -40,6 +40,8 @@ from functools import lru_cache
 from itertools import combinations, product
 from typing import Any
 
+from villageboard.domain.places import GROUP_NUM, GROUP_SUFFIX, cn_int, group_key, village_names
+
 __all__ = ["Entry", "Hit", "LookupIndex", "name_readings"]
 
 
@@ -458,13 +460,7 @@ _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _TOKEN_RE = re.compile(
     rf"(?P<num>[0-9]+x?(?![a-z]))|(?P<lat>[a-z](?:[a-z]|[0-5](?![0-9]))*)|(?P<han>[{_HAN}]+)"
 )
-_CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
-_CN_DIGITS |= {"六": 6, "七": 7, "八": 8, "九": 9}
-_GROUP_NUM = r"[0-9]+|[〇零一二两三四五六七八九十]+"
-_GROUP_SUFFIX = r"村民小组|小组|组|队|社"
-_GROUP_RE = re.compile(rf"第?({_GROUP_NUM})(?:{_GROUP_SUFFIX})")
-_GROUP_FULL_RE = re.compile(rf"第?({_GROUP_NUM})(?:{_GROUP_SUFFIX})?")
-_VILLAGE_SUFFIXES = ("村民委员会", "村委会", "居委会", "社区", "村")
+_GROUP_RE = re.compile(rf"第?({GROUP_NUM})(?:{GROUP_SUFFIX})")  # a group named inside a query
 
 
 def _nfkc(text: str) -> str:
@@ -484,48 +480,6 @@ def _clean_query(query: str) -> str:
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = unicodedata.normalize("NFC", text)
     return "".join(ch if ch.isalnum() else " " for ch in text)
-
-
-def _cn_int(text: str) -> int | None:
-    """``12``, ``十二``, ``二十``, ``两`` -> int; None when it is not a small number."""
-    if text.isdigit():
-        return int(text)
-    if "十" in text:
-        head, _, tail = text.partition("十")
-        if "十" in tail:
-            return None
-        tens = _CN_DIGITS.get(head, -1) if head else 1
-        ones = _CN_DIGITS.get(tail, -1) if tail else 0
-        return None if tens < 0 or ones < 0 else tens * 10 + ones
-    if len(text) == 1 and text in _CN_DIGITS:
-        return _CN_DIGITS[text]
-    return None
-
-
-@lru_cache(maxsize=4096)  # a township has a few hundred groups, each held by many
-def _group_key(group: str) -> str:
-    """一组 / 1组 / 01组 / 第一组 / 一队 -> "1"; a named group (河东组) -> "河东"."""
-    text = _name_key(group)
-    m = _GROUP_FULL_RE.fullmatch(text)
-    if m:
-        n = _cn_int(m.group(1))
-        if n is not None:
-            return str(n)
-    for suffix in ("村民小组", "小组", "组"):
-        if text.endswith(suffix) and len(text) > len(suffix):
-            return text[: -len(suffix)]
-    return text
-
-
-def _village_aliases(village: str) -> set[str]:
-    """东沟村 is also typed 东沟."""
-    key = _name_key(village)
-    out = {key} if key else set()
-    for suffix in _VILLAGE_SUFFIXES:
-        if key.endswith(suffix) and len(key) - len(suffix) >= 2:
-            out.add(key[: -len(suffix)])
-            break
-    return out
 
 
 def _digits(text: str) -> str:
@@ -704,13 +658,14 @@ def _entry_keys(entry: Entry) -> tuple[tuple[str, ...], str, str, frozenset[str]
         phone[-4:] if len(phone) >= 4 else "",
         village,
         aliases,
-        _group_key(entry.group),
+        group_key(entry.group),
     )
 
 
 @lru_cache(maxsize=1024)
 def _village_keys(village: str) -> tuple[str, frozenset[str]]:
-    return _name_key(village), frozenset(_village_aliases(village))
+    """The village's full name and every form it may be typed in (东沟村 is also 东沟)."""
+    return _name_key(village), village_names(village)
 
 
 def _copy_ids(d: dict[str, int | set[int]]) -> dict[str, int | set[int]]:
@@ -1012,7 +967,7 @@ class LookupIndex:
         groups: list[str] = []
 
         def take_group(m: re.Match[str]) -> str:
-            n = _cn_int(m.group(1))
+            n = cn_int(m.group(1))
             if n is None:
                 return m.group(0)
             groups.append(str(n))
@@ -1039,7 +994,7 @@ class LookupIndex:
                 villages.extend(self._village_alias_of(tok))
                 village_tokens.append(tok)
                 continue
-            group = _group_key(tok)
+            group = group_key(tok)
             if group in self._by_group and not group.isdigit() and not self._is_name_start(tok):
                 groups.append(group)  # a named group: 河东组 / 河东
                 continue

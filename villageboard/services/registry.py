@@ -7,7 +7,9 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from villageboard.domain.errors import NotFound, Problem, ValidationFailed, VBError
+from villageboard.domain.masking import mask_id
 from villageboard.domain.models import HOUSEHOLD_STATUS, Group, Household, Village
+from villageboard.domain.places import group_key, village_key
 from villageboard.domain.validate import (
     check_card,
     check_id_number,
@@ -34,14 +36,12 @@ HOUSEHOLD_LABELS = {
 }
 
 
-def normalise_village(name: str) -> str:
-    name = "".join(str(name).split())
-    return name
-
-
-def village_matches(typed: str, name: str) -> bool:
-    t = normalise_village(typed)
-    return t == name or t + "村" == name or t == name.removesuffix("村")
+def pick_copy(copies: list[dict[str, Any]]) -> dict[str, Any]:
+    """The record that stands among the stored copies of one household: the live one
+    (a move leaves a voided copy in the old village's file, and that copy must never
+    shadow the record it points to), else the latest voided one. Never the file order."""
+    live = [d for d in copies if not d.get("void")]
+    return max(live or copies, key=lambda d: d.get("_jseq", 0))
 
 
 class RegistryService:
@@ -52,7 +52,9 @@ class RegistryService:
         self.store = svc.store
         self.listeners: list[Callable[[Household], Any]] = []
         self._households: dict[int, Household] | None = None
-        self._by_id_number: dict[str, int] = {}
+        self._by_id_number: dict[str, int] = {}  # live households only
+        self._copies: dict[int, dict[str, str]] = {}  # household -> {file: ID number stored there}
+        self._holders: dict[str, set[int]] | None = None  # ID number -> every household storing it
         # Every committed household reaches the in-memory registry while the commit
         # still holds the store's lock, so nothing reading under that lock (the kept
         # figures of store.derived) sees new files beside an old registry.
@@ -61,9 +63,18 @@ class RegistryService:
     def _on_commit(self, entry: dict[str, Any]) -> None:
         if self._households is None:
             return
+        touched: dict[int, list[tuple[str, dict[str, Any]]]] = {}
         for c in entry.get("changes", ()):
             if c["f"].startswith(f"{HOUSEHOLDS_DIR}/") and c["t"] == HOUSEHOLDS and c["a"] is not None:
-                self._absorb(Household.from_dict(c["a"]))
+                touched.setdefault(int(c["k"]), []).append((c["f"], c["a"]))
+        for hid, docs in touched.items():
+            for rel, doc in docs:
+                self._note_copy(hid, rel, doc)
+            live = [d for _f, d in docs if not d.get("void")]
+            cur = self._households.get(hid)
+            if not live and cur is not None and not cur.void and all(d.get("village_id") != cur.village_id for _f, d in docs):
+                continue  # only a copy left behind by a move was rewritten: the live record stands
+            self._absorb(Household.from_dict((live or [d for _f, d in docs])[-1]))
 
     # -- villages and groups ---------------------------------------------------------
     def villages(self, include_void: bool = False) -> list[Village]:
@@ -78,8 +89,9 @@ class RegistryService:
         return Village.from_dict(doc)
 
     def village_by_name(self, name: str) -> Village | None:
+        key = village_key(name)
         for v in self.villages():
-            if village_matches(name, v.name):
+            if key and village_key(v.name) == key:
                 return v
         return None
 
@@ -112,14 +124,14 @@ class RegistryService:
         return (v["name"] if v else unknown), (g["name"] if g else "")
 
     def group_by_name(self, village_id: int, name: str) -> Group | None:
-        n = "".join(str(name).split())
+        key = group_key(name)
         for g in self.groups(village_id):
-            if g.name == n or g.name == n + "组" or g.name.removesuffix("组") == n:
+            if key and group_key(g.name) == key:
                 return g
         return None
 
     def add_village(self, name: str, tx: Tx | None = None) -> Village:
-        name = normalise_village(name)
+        name = "".join(str(name).split())
         if len(name) < 2:
             raise VBError("村名至少2个字")
         if self.village_by_name(name) is not None:
@@ -155,14 +167,37 @@ class RegistryService:
     # -- households -----------------------------------------------------------------
     def _load(self) -> dict[int, Household]:
         if self._households is None:
-            hs: dict[int, Household] = {}
-            for v in self.villages(include_void=True):
-                for doc in self.store.table(households_file(v.id), HOUSEHOLDS).values():
-                    h = Household.from_dict(doc)
-                    hs[h.id] = h
+            copies: dict[int, list[dict[str, Any]]] = {}
+            self._copies = {}
+            for rel in self.store.list_files(HOUSEHOLDS_DIR):
+                for key, doc in self.store.table(rel, HOUSEHOLDS).items():
+                    copies.setdefault(int(key), []).append(doc)
+                    self._copies.setdefault(int(key), {})[rel] = doc.get("id_number", "")
+            hs = {hid: Household.from_dict(docs[0] if len(docs) == 1 else pick_copy(docs)) for hid, docs in copies.items()}
             self._households = hs
-            self._by_id_number = {h.id_number: h.id for h in hs.values() if not h.void}
+            self._by_id_number = {h.id_number: h.id for h in sorted(hs.values(), key=lambda h: -h.id) if not h.void}
+            self._holders = None
         return self._households
+
+    def forget(self) -> None:
+        """Drop the in-memory registry; it is read again from the store on next use."""
+        self._households = None
+        self._by_id_number = {}
+        self._copies = {}
+        self._holders = None
+
+    def holders(self) -> dict[str, set[int]]:
+        """Every household any stored record (live, voided, or left behind by a move)
+        gives each ID number. Read-only."""
+        self._load()
+        if self._holders is None:
+            out: dict[str, set[int]] = {}
+            for hid, files in self._copies.items():
+                for idn in files.values():
+                    if idn:
+                        out.setdefault(idn, set()).add(hid)
+            self._holders = out
+        return self._holders
 
     def households(self, village_id: int | None = None, include_void: bool = False) -> list[Household]:
         hs = self._load().values()
@@ -249,20 +284,20 @@ class RegistryService:
         return saved, [p for p in problems if p.warning]
 
     def update_household(self, household_id: int, changes: dict[str, Any], tx: Tx | None = None) -> tuple[Household, list[Problem]]:
+        """Validate and save changes to a household. A new ``village_id`` moves it (its
+        number and history stay; the group is cleared unless one is given). Saving
+        what is already stored writes nothing."""
         old = self.household(household_id)
         if old.void:
             raise VBError("该农户已作废，不能修改")
         merged = old.to_dict()
         merged.update({k: v for k, v in changes.items() if k in merged})
+        if int(merged["village_id"] or 0) != old.village_id and "group_id" not in changes:
+            merged["group_id"] = 0
         clean, problems = self.validate_household(merged, exclude_id=household_id)
-        vid, gid = int(merged["village_id"]), int(merged.get("group_id") or 0)
+        vid, gid = int(merged["village_id"] or 0), int(merged.get("group_id") or 0)
         if (vid, gid) != (old.village_id, old.group_id):
-            try:
-                self.village(vid)
-                if gid and self.group(gid).village_id != vid:
-                    problems.append(Problem("所选的组不属于这个村", "组"))
-            except NotFound as exc:
-                problems.append(Problem(str(exc), "村"))
+            problems += self._place_problems(vid, gid)
         errors = [p for p in problems if not p.warning]
         if errors:
             raise ValidationFailed(errors, "农户信息有误，没有保存：")
@@ -270,19 +305,47 @@ class RegistryService:
         for k in ("status", "status_date"):
             if k in changes:
                 setattr(new, k, changes[k])
-
-        def run(t: Tx) -> Household:
-            if vid != old.village_id:
-                gone = old.to_dict()
-                gone.update(void=True, void_reason=f"迁到{self.place_label(vid, gid)}（同一编号）")
-                # the record moves files; the old file keeps a voided copy for history
-                t.put(households_file(old.village_id), HOUSEHOLDS, old.id, gone)
-            t.put(households_file(vid), HOUSEHOLDS, new.id, new.to_dict())
-            return new
-
-        saved = self._write(tx, "农户.修改", run)
+        if new.to_dict() == old.to_dict():
+            return old, [p for p in problems if p.warning]
+        saved = self._write(tx, "农户.迁村" if vid != old.village_id else "农户.修改", lambda t: self.put_household(t, old, new))
         self._remember(saved)
         return saved, [p for p in problems if p.warning]
+
+    def move_household(self, household_id: int, village: int | str, group: int | str = 0, tx: Tx | None = None) -> Household:
+        """Move a household to another village (and group), by id or by name. It keeps
+        its number, its applications and its history."""
+        v = self.village(village) if isinstance(village, int) else self.require_village(village)
+        vid, gid = v.id, group if isinstance(group, int) else 0
+        if isinstance(group, str) and group.strip():
+            g = self.group_by_name(vid, group)
+            if g is None:
+                raise VBError(f"{v.name}没有“{group.strip()}”")
+            gid = g.id
+        h, _ = self.update_household(household_id, {"village_id": vid, "group_id": gid}, tx)
+        return h
+
+    def _place_problems(self, vid: int, gid: int) -> list[Problem]:
+        try:
+            if self.village(vid).void:
+                return [Problem(f"{self.village(vid).name}已作废", "村")]
+            if gid and self.group(gid).village_id != vid:
+                return [Problem("所选的组不属于这个村", "组")]
+        except NotFound as exc:
+            return [Problem(str(exc), "组" if "组" in str(exc) else "村")]
+        return []
+
+    def put_household(self, t: Tx, old: Household, new: Household) -> Household:
+        """Write ``new`` over ``old`` in ``t``. A household lives in its village's file:
+        a change of village writes it there and leaves, in the old file, a voided copy
+        saying where it went (for the history; loading never lets it shadow the record)."""
+        if new.village_id != old.village_id:
+            gone = old.to_dict()
+            v = t.current(REGISTRY, VILLAGES, new.village_id) or {}  # made in this same save, maybe
+            g = (t.current(REGISTRY, GROUPS, new.group_id) or {}) if new.group_id else {}
+            gone.update(void=True, void_reason=f"迁到{v.get('name', '?')}{g.get('name', '')}（同一编号）")
+            t.put(households_file(old.village_id), HOUSEHOLDS, old.id, gone)
+        t.put(households_file(new.village_id), HOUSEHOLDS, new.id, new.to_dict())
+        return new
 
     def set_status(self, household_id: int, status: str, date: dt.date | None, tx: Tx | None = None) -> Household:
         if status not in HOUSEHOLD_STATUS:
@@ -298,6 +361,8 @@ class RegistryService:
         if not reason.strip():
             raise VBError("作废需要填写原因")
         h = self.household(household_id)
+        if h.void:
+            raise VBError("该农户已作废")
         h.void, h.void_reason = True, reason.strip()
         with self.store.begin("农户.作废") as t:
             t.put(households_file(h.village_id), HOUSEHOLDS, h.id, h.to_dict())
@@ -309,6 +374,12 @@ class RegistryService:
         for fn in self.listeners:
             fn(h)
 
+    def _note_copy(self, hid: int, rel: str, doc: dict[str, Any]) -> None:
+        files = self._copies.setdefault(hid, {})
+        if files.get(rel) != doc.get("id_number", ""):
+            files[rel] = doc.get("id_number", "")
+            self._holders = None
+
     def _absorb(self, h: Household) -> None:
         hs = self._load()
         old = hs.get(h.id)
@@ -319,10 +390,17 @@ class RegistryService:
             self._by_id_number[h.id_number] = h.id
 
     def add_households_bulk(self, rows: Iterable[dict[str, Any]], tx: Tx) -> list[Household]:
-        """Insert many already-validated households inside the caller's transaction."""
+        """Insert many already-validated households inside the caller's transaction.
+        An ID number already live in the registry, or twice in ``rows``, is refused."""
         out = []
+        self._load()
+        live = self._by_id_number
+        taken: set[str] = set()
         for data in rows:
             h = Household.from_dict(data)
+            if h.id_number in live or h.id_number in taken:
+                raise VBError(f"身份证号{mask_id(h.id_number)}已登记在另一户名下，没有保存")
+            taken.add(h.id_number)
             h.id = tx.insert(households_file(h.village_id), HOUSEHOLDS, "household", h.to_dict())
             out.append(h)
         return out

@@ -36,9 +36,10 @@ from villageboard.domain.errors import Problem, ValidationFailed, VBError
 from villageboard.domain.masking import mask_card
 from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, Application, Household, Program
 from villageboard.domain.money import format_fen, parse_yuan
+from villageboard.domain.places import group_key, group_label, village_key
 from villageboard.domain.validate import check_date, check_id_number, check_name, squash
-from villageboard.services.paths import households_file, parse_app_number
-from villageboard.services.registry import HOUSEHOLD_LABELS, HOUSEHOLDS, normalise_village
+from villageboard.services.paths import parse_app_number
+from villageboard.services.registry import HOUSEHOLD_LABELS
 
 if TYPE_CHECKING:
     from villageboard.io.tables import FieldSpec, Sheet
@@ -154,32 +155,7 @@ class ExportReport:
 
 # --- places -------------------------------------------------------------------------
 
-_CN_DIGITS = "零一二三四五六七八九"
 _PLACE_CHARS = re.compile(r"[\u3400-\u9fff0-9·]+")
-
-
-def _cn_number(n: int) -> str:
-    if n < 10:
-        return _CN_DIGITS[n]
-    if n < 20:
-        return "十" + (_CN_DIGITS[n % 10] if n % 10 else "")
-    if n < 100:
-        return _CN_DIGITS[n // 10] + "十" + (_CN_DIGITS[n % 10] if n % 10 else "")
-    return str(n)
-
-
-def village_key(name: str) -> str:
-    return normalise_village(squash(name)).removesuffix("村")
-
-
-def group_key(name: str) -> str:
-    """"3组", "三组", "第三组", "3", "三村民小组" are the same group."""
-    t = squash(name).removeprefix("第")
-    for suffix in ("村民小组", "小组", "组"):
-        if t.endswith(suffix) and len(t) > len(suffix):
-            t = t[: -len(suffix)]
-            break
-    return _cn_number(int(t)) if t.isdigit() else t
 
 
 VRef = int | str  # existing village id, or the key of a village to create
@@ -214,7 +190,7 @@ class _Places:
         return got
 
     def _resolve(self, vname: str, gname: str, row: int, vlabel: str, glabel: str, problems: list[Problem]) -> tuple[VRef, GRef] | None:
-        vtext = normalise_village(squash(vname))
+        vtext = squash(vname)
         if not vtext:
             problems.append(Problem("请填写所在的村", vlabel, row))
             return None
@@ -240,7 +216,7 @@ class _Places:
             g = self.groups.get((vref, gk))
             if g is not None:
                 return vref, g.id
-        self.new_groups.setdefault((vref, gk), gk + "组")
+        self.new_groups.setdefault((vref, gk), group_label(gk))
         return vref, (vref, gk)
 
     def village_name(self, vref: VRef) -> str:
@@ -312,8 +288,7 @@ def _refresh_registry(reg: Any, households: list[Household]) -> None:
     if reg.listeners:
         reg.remember_all(households)
     else:
-        reg._households = None
-        reg._by_id_number = {}
+        reg.forget()
 
 
 def _ready_to_save(total: int, progress: Progress | None, cancel: Cancel | None) -> None:
@@ -472,12 +447,7 @@ class TransferService:
         changed_hs: list[Household] = []
         for old, new, vref, gref in planned_updates:
             new.village_id, new.group_id = places.ids(vref, gref)
-            if new.village_id != old.village_id:
-                gone = old.to_dict()
-                gone.update(void=True, void_reason=f"迁到{places.village_name(vref)}（同一编号）")
-                tx.put(households_file(old.village_id), HOUSEHOLDS, old.id, gone)
-            tx.put(households_file(new.village_id), HOUSEHOLDS, new.id, new.to_dict())
-            changed_hs.append(new)
+            changed_hs.append(reg.put_household(tx, old, new))
         report.seq = tx.commit()
         _refresh_registry(reg, [*added, *changed_hs])
         return report

@@ -4,6 +4,7 @@ exactly what the journal says it should be."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,10 @@ def _digest(doc: dict[str, Any]) -> bytes:
     return hashlib.blake2b(orjson.dumps(body, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
 
 
-def check_data_dir(root: Path) -> list[str]:
-    """Return one Chinese line per problem; an empty list means the data dir is sound."""
+def check_data_dir(root: Path, see: Callable[[str, dict[str, Any]], None] | None = None) -> list[str]:
+    """Return one Chinese line per problem; an empty list means the data dir is sound.
+    ``see(rel, body)`` is shown every readable data file on the way (the services
+    check what the records say about each other from it, without a second read)."""
     root = Path(root)
     problems: list[str] = []
 
@@ -106,6 +109,8 @@ def check_data_dir(root: Path) -> list[str]:
         except DamagedError as exc:
             problems.append(f"{r}：{exc.reason}")
             continue
+        if see is not None:
+            see(r, body)
         for tname, docs in body.items():
             for key, doc in docs.items():
                 ident = (r, tname, key)

@@ -107,8 +107,21 @@ class HouseholdScreen(VBScreen):
             if self.editing is None and event.value is not Select.NULL:
                 self.query_one("#in-village", Select).value = event.value
         elif event.select.id == "in-village":
-            self._load_groups(event.value)  # type: ignore[arg-type]
+            self._load_groups(event.value, self._group_for(event.value))
             self.validate()
+
+    def _group_for(self, village_id: object) -> int:
+        """The group to show once the village box shows ``village_id``: the open
+        household's own group in its own village (the box's change arrives after the
+        form was filled, and must not reset it), else the group already chosen if it
+        belongs there, else none (the village's first group)."""
+        if self.editing is not None and village_id == self.editing.village_id:
+            return self.editing.group_id
+        current = self.query_one("#in-group", Select).value
+        if current is Select.NULL or village_id is Select.NULL:
+            return 0
+        ids = {g.id for g in self.svc.registry.groups(int(village_id))}  # type: ignore[call-overload]
+        return int(current) if current in ids else 0  # type: ignore[call-overload]
 
     def _load_groups(self, village_id: object, group_id: int = 0) -> None:
         sel = self.query_one("#in-group", Select)

@@ -213,15 +213,15 @@ class SettingsScreen(VBScreen):
         self.run_job("正在恢复", work, done, writes=True)
 
     def action_check(self) -> None:
-        from villageboard.store.check import check_data_dir
+        from villageboard.services.integrity import check_all
 
         def work(progress: Any, cancel: Any) -> list[str]:
-            return check_data_dir(self.svc.root)
+            return check_all(self.svc.root)
 
         def done(problems: list[str]) -> None:
             if problems:
                 self.app.push_screen(MessageDialog(f"发现{len(problems)}处问题", "\n".join(problems[:100]), error=True))
             else:
-                self.app.push_screen(MessageDialog("检查通过", "全部数据文件完好，修改记录完整。"))
+                self.app.push_screen(MessageDialog("检查通过", "全部数据文件完好，修改记录完整，名册与申报前后一致。"))
 
         self.run_job("正在检查数据", work, done, writes=True)

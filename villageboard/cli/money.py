@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from villageboard.cli.main import data_dir_of, open_services
 from villageboard.domain.errors import VBError
 from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, UNITS, Application, Program
 from villageboard.domain.money import ROUNDING_RULES, format_fen, format_quantity, parse_yuan
+from villageboard.domain.validate import plain_decimal
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -231,10 +231,11 @@ def _program_fields(args: argparse.Namespace) -> dict[str, Any]:
     if args.posting_days is not None:
         out["posting_days"] = args.posting_days
     if args.max_quantity is not None:
-        try:
-            out["max_quantity"] = Decimal(args.max_quantity.strip()) if args.max_quantity.strip() else None
-        except Exception:
-            raise VBError(f"单户上限“{args.max_quantity}”不是数字") from None
+        out["max_quantity"] = None
+        if args.max_quantity.strip():
+            out["max_quantity"], why = plain_decimal(args.max_quantity, "单户上限")
+            if why:
+                raise VBError(why)
     return out
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import functools
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from stdnum.cn import ric
 
@@ -200,23 +200,40 @@ def check_card(raw: object, required: bool = False) -> Check:
 # --- quantities -------------------------------------------------------------------
 
 _UNIT_SUFFIX = re.compile(r"(亩|头|只|台|户|套|株|公顷|平方米|立方米|个|口)$")
+_PLAIN_DECIMAL = re.compile(r"-?\d+(\.\d+)?")
+
+
+def plain_decimal(raw: object, label: str = "数量") -> tuple[Decimal | None, str]:
+    """(value, "") for a plain decimal such as ``3.5``, ``３.５`` or ``3.5亩``; (None, reason)
+    otherwise. Thousands separators, commas, exponents, underscores and spaces between
+    digits are refused, never reinterpreted: ``1,5`` is not 15 and ``1E2`` is not 100."""
+    shown = str(raw if raw is not None else "").strip()
+    text = _UNIT_SUFFIX.sub("", _SPACES.sub(" ", halfwidth(shown)).strip()).rstrip()
+    if _SPACES.search(text):
+        return None, f"{label}“{shown}”的数字中间有空格，请写成一个数，如3.5"
+    if not text:
+        return None, f"{label}不能为空"
+    if _PLAIN_DECIMAL.fullmatch(text):
+        return Decimal(text), ""
+    if any(c in text for c in ",，、､﹐"):
+        why = "含有逗号；不能用千位分隔符，小数点请用“.”，如1250或3.5"
+    elif re.search(r"\d[eE][-+]?\d", text):
+        why = "是科学计数法；请直接写出数字，如100"
+    elif "_" in text:
+        why = "含有下划线；请直接写出数字，如1000"
+    elif text.count(".") > 1:
+        why = "有不止一个小数点"
+    else:
+        why = "不是数字；应写成如3.5或3.5亩"
+    return None, f"{label}“{shown}”{why}"
 
 
 def check_quantity(raw: object, maximum: Decimal | None = None, unit: str = "") -> Check:
     """A positive exact decimal with at most 2 places ('3.5亩' reads as 3.5)."""
-    text = squash(raw).replace(",", "").replace("，", "")
-    text = _UNIT_SUFFIX.sub("", text)
     c = Check(value=None)
-    if not text:
-        c.errors.append("数量不能为空")
-        return c
-    try:
-        q = Decimal(text)
-    except InvalidOperation:
-        c.errors.append(f"数量“{raw}”不是数字")
-        return c
-    if not q.is_finite():
-        c.errors.append(f"数量“{raw}”不是数字")
+    q, why = plain_decimal(raw)
+    if q is None:
+        c.errors.append(why)
         return c
     if q <= 0:
         c.errors.append("数量必须大于0")

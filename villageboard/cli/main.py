@@ -61,10 +61,16 @@ class ChineseParser(argparse.ArgumentParser):
 
 def arg_date(text: str) -> dt.date:
     """argparse type for YYYY-MM-DD, with a Chinese message."""
+    from villageboard.domain.validate import date_range_problem
+
     try:
-        return dt.date.fromisoformat(text)
+        d = dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"日期“{text}”格式不对，应为 YYYY-MM-DD") from None
+    why = date_range_problem(d)
+    if why:
+        raise argparse.ArgumentTypeError(why)
+    return d
 
 
 def today_override() -> dt.date | None:

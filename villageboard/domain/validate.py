@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -115,8 +116,20 @@ _NAME_CHAR = re.compile(
 )
 
 
+_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def strip_controls(text: str, keep: str = "") -> str:
+    """``text`` without control and format characters (ESC, DEL, C1 codes, bidi
+    overrides, zero-width and soft hyphens, line separators), except those in ``keep``.
+    They are never data, and echoed to a terminal they can rewrite the screen."""
+    if text.isprintable():
+        return text
+    return "".join(ch for ch in text if ch in keep or unicodedata.category(ch) not in _CONTROL_CATEGORIES)
+
+
 def check_name(raw: object, label: str = "姓名") -> Check:
-    text = _SPACES.sub("", str(raw or "")).translate(_MIDDLE_DOTS)
+    text = _SPACES.sub("", strip_controls(str(raw or ""))).translate(_MIDDLE_DOTS)
     c = Check(value=text)
     if not text:
         c.errors.append(f"{label}不能为空")
@@ -251,6 +264,19 @@ def check_quantity(raw: object, maximum: Decimal | None = None, unit: str = "") 
     return c
 
 
+#: The dates this office works with: birth dates of the oldest residents to the end
+#: of any plausible program year. Anything outside is a typing slip.
+FIRST_DATE = dt.date(1890, 1, 1)
+LAST_DATE = dt.date(2100, 12, 31)
+
+
+def date_range_problem(d: dt.date, label: str = "日期") -> str:
+    """"" for a date inside the working range, else the Chinese reason."""
+    if FIRST_DATE <= d <= LAST_DATE:
+        return ""
+    return f"{label}“{d.isoformat()}”超出可用范围（{FIRST_DATE.year}年至{LAST_DATE.year}年），请核对"
+
+
 def check_date(raw: object, label: str = "日期") -> Check:
     text = squash(raw).replace("/", "-").replace(".", "-")
     text = re.sub(r"(\d+)年(\d+)月(\d+)日?", r"\1-\2-\3", text)
@@ -260,4 +286,9 @@ def check_date(raw: object, label: str = "日期") -> Check:
         c.value = dt.date(y, m, d)
     except Exception:
         c.errors.append(f"{label}“{raw}”不是有效日期（如2026-11-03）")
+        return c
+    why = date_range_problem(c.value, label)
+    if why:
+        c.value = None
+        c.errors.append(why)
     return c

@@ -13,6 +13,7 @@ from villageboard.domain.validate import (
     check_id_number,
     check_name,
     check_phone,
+    strip_controls,
 )
 from villageboard.services.paths import HOUSEHOLDS_DIR, REGISTRY, households_file
 
@@ -35,7 +36,7 @@ HOUSEHOLD_LABELS = {
 
 
 def normalise_village(name: str) -> str:
-    name = "".join(str(name).split())
+    name = "".join(strip_controls(str(name)).split())
     return name
 
 
@@ -127,7 +128,7 @@ class RegistryService:
         return self._write(tx, "村.新增", lambda t: Village(id=t.insert(REGISTRY, VILLAGES, "village", Village(name=name).to_dict()), name=name))
 
     def add_group(self, village_id: int, name: str, tx: Tx | None = None) -> Group:
-        name = "".join(str(name).split())
+        name = "".join(strip_controls(str(name)).split())
         if not name:
             raise VBError("组名不能为空")
         if self.group_by_name(village_id, name) is not None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from villageboard.domain.errors import Problem, ValidationFailed
 from villageboard.domain.models import Township
-from villageboard.domain.validate import check_phone
+from villageboard.domain.validate import check_phone, strip_controls
 from villageboard.services.context import SETTINGS_TABLE, Services
 from villageboard.store.store import REGISTRY, now_iso
 
@@ -27,7 +28,37 @@ def validate_township(t: Township) -> list[Problem]:
             problems += [Problem(e, label) for e in c.errors]
     if not t.hotline:
         problems.append(Problem("请填写咨询电话，公示上要印", "咨询电话"))
+    if t.portal_url:
+        why = portal_problem(t.portal_url)
+        if why:
+            problems.append(Problem(why, "核验网址"))
     return problems
+
+
+def portal_problem(url: str) -> str:
+    """"" for an address a phone can open from the QR code: http(s), a host, no spaces."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # an unclosed [IPv6] bracket and the like
+        host = None
+    if host is None or parts.scheme.lower() not in ("http", "https"):
+        return "核验网址须以 http:// 或 https:// 开头，后接网站地址（如 https://www.guxian.gov.cn/hy）"
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        return "核验网址中不能有空格或控制字符"
+    if len(url) > 200:
+        return "核验网址太长（最多200个字符），二维码会印不清"
+    return ""
+
+
+def clean_township(t: Township) -> Township:
+    """Control characters never enter: these fields are printed on every poster."""
+    for key, value in vars(t).items():
+        if isinstance(value, str):
+            setattr(t, key, strip_controls(value).strip() if key == "portal_url" else strip_controls(value))
+        elif key == "issuing_units":
+            setattr(t, key, [strip_controls(str(u)) for u in value])
+    return t
 
 
 def init_township(
@@ -36,6 +67,7 @@ def init_township(
     operator: str | None = None,
 ) -> Services:
     """Create a new data dir for a real township, with an empty registry."""
+    township = clean_township(Township.from_dict(township.to_dict()))
     problems = validate_township(township)
     if problems:
         raise ValidationFailed(problems, "乡镇信息有误，没有建立：")
@@ -59,7 +91,7 @@ def update_settings(svc: Services, **fields: object) -> Township:
             continue
         if k in data:
             data[k] = v
-    t = Township.from_dict(data)
+    t = clean_township(Township.from_dict(data))
     problems = validate_township(t)
     if problems:
         raise ValidationFailed(problems, "乡镇信息有误，没有保存：")

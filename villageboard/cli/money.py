@@ -307,6 +307,7 @@ def _register_application(sub: argparse._SubParsersAction) -> None:
     q.add_argument("app", help="申报编号")
     q.add_argument("status", help="新状态：" + "、".join(APP_STATUS.values()))
     q.add_argument("--reason", default="", help="不通过的原因")
+    q.add_argument("--note", default="", help="有风险提示的申报改为“通过”时必填：核实情况（记入修改记录）")
     q.set_defaults(handler=cmd_application_status)
     q = asub.add_parser("void", help="作废一条申报（写原因，记录保留）")
     q.add_argument("app", help="申报编号")
@@ -370,9 +371,17 @@ def cmd_application_edit(args: argparse.Namespace) -> int:
 
 
 def cmd_application_status(args: argparse.Namespace) -> int:
+    from villageboard.services.applications import NeedsNote
+
     with open_services(args) as svc:
-        a = svc.applications.set_status(args.app, _status_code(args.status), args.reason)
+        try:
+            a = svc.applications.set_status(args.app, _status_code(args.status), args.reason, note=args.note)
+        except NeedsNote as exc:
+            raise VBError(f"{exc}\n没有改动。核实后请加上 --note “核实情况”再改为通过。") from None
         _say(f"已改为“{APP_STATUS[a.status]}”：{_app_line(svc, a)}")
+        if args.note.strip() and a.status == "approved":
+            noted = any(c.get("on") == "approved" for c in a.cleared_flags)
+            _say(f"核实情况已记入修改记录：{' '.join(args.note.split())}" if noted else "这笔申报没有待核实的风险提示，--note 未记录。")
     return 0
 
 

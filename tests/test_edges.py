@@ -160,3 +160,11 @@ def test_control_characters_never_enter_names(svc) -> None:
     assert v.name == "新[1m庄村"
     g = svc.registry.add_group(v.id, "一\x07组")
     assert g.name == "一组"
+
+
+def test_forms_say_why_a_far_date_is_refused() -> None:
+    from villageboard.services.ui_support import date_problem, parse_date
+
+    assert parse_date("9999-12-31") is None and "超出可用范围" in date_problem("9999-12-31")
+    assert date_problem("明天") == "日期写法不对，如 2026-11-28"
+    assert parse_date("20261128") == TODAY and date_problem("2026年11月28日") == ""

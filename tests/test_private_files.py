@@ -141,3 +141,11 @@ def test_the_app_logs_the_same_way(tmp_path: Path) -> None:
     assert "KeyError" in text and "RuntimeError" in text and "deeper" in text
     assert "6217790000000000008" not in text and SECRET_NAME not in text
     assert mode(log_path()) == 0o600
+
+
+def test_an_older_world_readable_cache_is_closed_on_open(demo_dir: Path) -> None:
+    cache = Path(os.environ["VILLAGEBOARD_CACHE"])
+    cache.mkdir(exist_ok=True)
+    cache.chmod(0o755)
+    ok(vb("notice", "list", data=demo_dir))
+    assert mode(cache) == 0o700

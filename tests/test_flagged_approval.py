@@ -172,3 +172,26 @@ async def test_the_app_asks_for_a_note_before_approving_a_flagged_row(demo_dir: 
         assert saved.status == "approved"
         assert any(c.get("note") == "经实地核实属实" for c in saved.cleared_flags)
         assert "经实地核实属实" in orjson.dumps(app.svc.store.journal.last_entry).decode()
+
+
+async def test_the_thresholds_are_shown_and_set_in_f9(demo_dir: Path) -> None:
+    from textual.widgets import Input
+
+    app = make_app(demo_dir, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f9")
+        await settle(pilot, app)
+        box = app.screen.query_one("#in-outlier_factor", Input)
+        assert box.value == "3" and app.screen.query_one("#in-growth_limit", Input).value == "1.2"
+        before = len(app.svc.flags.flags(TODAY.year))
+        box.value = "1,5"  # refused, never read as 15
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert "逗号" in str(app.screen.query_one("#msg-outlier_factor").render())
+        assert app.svc.township.outlier_factor == Decimal(3)
+        box.value = "1.5"
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert app.svc.township.outlier_factor == Decimal("1.5")
+        assert len(app.svc.flags.flags(TODAY.year)) > before  # a lower line raises more flags

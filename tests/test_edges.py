@@ -168,3 +168,9 @@ def test_forms_say_why_a_far_date_is_refused() -> None:
     assert parse_date("9999-12-31") is None and "超出可用范围" in date_problem("9999-12-31")
     assert date_problem("明天") == "日期写法不对，如 2026-11-28"
     assert parse_date("20261128") == TODAY and date_problem("2026年11月28日") == ""
+
+
+def test_an_error_that_quotes_what_was_typed_never_echoes_control_characters(demo_dir: Path) -> None:
+    r = vb("notice", "create", "--kind", "summary", "--village", "\x1b[2J\x1b]0;东\x07沟外村", data=demo_dir)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "沟外村" in r.stderr and not any(ch in r.stderr for ch in "\x1b\x07")

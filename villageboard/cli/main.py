@@ -183,6 +183,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout, sys.stderr = out, err
 
 
+def _plain(message: str) -> str:
+    """A message without control characters: it may quote what was typed, and an ESC
+    echoed to the terminal can rewrite the screen."""
+    from villageboard.domain.validate import strip_controls
+
+    return strip_controls(message, keep="\n")
+
+
 def _run(args: argparse.Namespace) -> int:
     try:
         if args.command is None:
@@ -193,10 +201,10 @@ def _run(args: argparse.Namespace) -> int:
             from villageboard.store.backup import last_backup
 
             exc = DamagedError(exc.path, exc.reason, last_backup(data_dir_of(args)))
-        print(str(exc), file=sys.stderr)
+        print(_plain(str(exc)), file=sys.stderr)
         return 1
     except VBError as exc:
-        print(str(exc), file=sys.stderr)
+        print(_plain(str(exc)), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("已取消。", file=sys.stderr)

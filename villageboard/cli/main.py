@@ -171,15 +171,16 @@ class QuietPipe:
 
 def main(argv: Sequence[str] | None = None) -> int:
     out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = QuietPipe(out), QuietPipe(err)
+    sys.stdout, sys.stderr = (QuietPipe(s) if s is not None else s for s in (out, err))  # None: closed (>&-)
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:  # the terminal app needs the real streams
             sys.stdout, sys.stderr = out, err
         return _run(args)
     finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
         sys.stdout, sys.stderr = out, err
 
 

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from tests.conftest import TODAY
@@ -174,3 +176,17 @@ def test_an_error_that_quotes_what_was_typed_never_echoes_control_characters(dem
     r = vb("notice", "create", "--kind", "summary", "--village", "\x1b[2J\x1b]0;东\x07沟外村", data=demo_dir)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "沟外村" in r.stderr and not any(ch in r.stderr for ch in "\x1b\x07")
+
+
+@settings(max_examples=150, deadline=None)
+@given(village=st.text(max_size=120), program=st.text(max_size=300), archive=st.booleans(), version=st.integers(1, 999))
+def test_any_names_give_a_short_safe_stem_with_the_code(village: str, program: str, archive: bool, version: int) -> None:
+    from villageboard.domain.models import Notice
+    from villageboard.render.output import STEM_BYTES, safe_stem
+    from villageboard.services.posters import stem_for
+
+    n = Notice(code="141025-2026-0007", version=version, kind="application")
+    stem = safe_stem(stem_for(n, {"village": village, "program": {"name": program}}, archive))
+    assert len(stem.encode("utf-8")) <= STEM_BYTES
+    assert stem.startswith(f"141025-2026-0007-v{version}")
+    assert not any(ch in stem for ch in '\\/:*?"<>|\x00\x1b\x7f') and stem == stem.strip(" .")

@@ -10,6 +10,8 @@ import pytest
 from villageboard.domain.errors import ValidationFailed, VBError
 from villageboard.domain.models import Program
 
+NOTE = "经村组核实属实"  # what a clerk writes when approving a row with a risk flag
+
 
 def _fresh_app(svc, code: str = "GDDL", quantity: str = "10"):
     """A new application for an active household without one for ``code`` this year."""
@@ -113,7 +115,7 @@ def test_the_whole_approval_flow_fires_step_by_step(svc) -> None:
     a = _fresh_app(svc)
     assert a.status == "applied"
     for step in ("village_ok", "town_ok", "approved"):
-        a = svc.applications.set_status(a.id, step)
+        a = svc.applications.set_status(a.id, step, note=NOTE)  # the note answers any risk flag
         assert a.status == step
         assert svc.applications.get(a.id).status == step
 
@@ -125,7 +127,7 @@ def test_the_whole_approval_flow_fires_step_by_step(svc) -> None:
 def test_skipping_or_going_back_is_refused(svc, start: str, target: str) -> None:
     a = _fresh_app(svc)
     for step in ("village_ok", "town_ok", "approved")[: ("applied", "village_ok", "town_ok", "approved").index(start)]:
-        svc.applications.set_status(a.id, step)
+        svc.applications.set_status(a.id, step, note=NOTE)
     with pytest.raises(VBError, match="不能直接改为"):
         svc.applications.set_status(a.id, target)
     assert svc.applications.get(a.id).status == start
@@ -156,7 +158,7 @@ def test_rejected_can_only_go_back_to_applied(svc) -> None:
 def test_approved_cannot_be_rejected_and_unknown_status_is_refused(svc) -> None:
     a = _fresh_app(svc)
     for step in ("village_ok", "town_ok", "approved"):
-        svc.applications.set_status(a.id, step)
+        svc.applications.set_status(a.id, step, note=NOTE)
     with pytest.raises(VBError, match="不能再改为不通过"):
         svc.applications.set_status(a.id, "rejected", "迟到的异议")
     with pytest.raises(VBError, match="状态只能是"):
@@ -166,7 +168,7 @@ def test_approved_cannot_be_rejected_and_unknown_status_is_refused(svc) -> None:
 def test_status_after_issue_and_void_rows_are_refused(svc) -> None:
     issued = _fresh_app(svc, "STGY")
     for step in ("village_ok", "town_ok", "approved"):
-        issued = svc.applications.set_status(issued.id, step)
+        issued = svc.applications.set_status(issued.id, step, note=NOTE)
     with svc.store.begin("测试.提交银行") as tx:
         svc.payouts.issue([issued], "2026-STGY-09", tx)
     with pytest.raises(VBError):

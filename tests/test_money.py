@@ -76,8 +76,10 @@ def test_format_fen(fen: int, text: str) -> None:
 def test_parse_yuan() -> None:
     assert parse_yuan("1,250.5") == 125050
     assert parse_yuan("3元") == 300
-    with pytest.raises(ValueError):
-        parse_yuan("1.234")
+    assert parse_yuan("1，250，000") == 125000000
+    for bad in ("1.234", "1,5", "12,50", "1E2", "1_000", "1,2345", ",100", "1.5.0"):
+        with pytest.raises(ValueError):
+            parse_yuan(bad)
 
 
 def test_format_quantity() -> None:

@@ -80,7 +80,7 @@ def test_batch_numbers_continue_after_earlier_batches(svc, tmp_path) -> None:
     h = next(h for h in svc.registry.households() if h.status == "active" and svc.applications.existing(2026, h.id, "GDDL") is None)
     a = svc.applications.add(h.id, "GDDL", 2026, "3")
     for step in ("village_ok", "town_ok", "approved"):
-        svc.applications.set_status(a.id, step)
+        svc.applications.set_status(a.id, step, note="经核实属实")
     rep = svc.transfer.export_bank("GDDL", 2026, tmp_path / "b.xlsx")
     assert rep.batch == "2026-GDDL-02"  # the demo paid batch -01
 

@@ -70,6 +70,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     )
     data = data_dir_of(args)
     svc = init_township(data, t)
+    t = svc.township  # as stored: control characters gone
     svc.close()
     print(f"已建立：{t.county}{t.name}。数据文件夹：{data}\n下一步：导入农户名册 villageboard import households 名册.xlsx")
     return 0

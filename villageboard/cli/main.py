@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import importlib
 import importlib.util
 import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from villageboard import locations
 from villageboard.domain.errors import DamagedError, VBError
 
-COMMAND_MODULES = ("core", "money", "notices", "phone")
+COMMAND_MODULES = ("core", "money", "notices", "phone", "settings")
 ENV_TODAY = "VILLAGEBOARD_TODAY"
 
 
@@ -61,10 +61,16 @@ class ChineseParser(argparse.ArgumentParser):
 
 def arg_date(text: str) -> dt.date:
     """argparse type for YYYY-MM-DD, with a Chinese message."""
+    from villageboard.domain.validate import date_range_problem
+
     try:
-        return dt.date.fromisoformat(text)
+        d = dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"日期“{text}”格式不对，应为 YYYY-MM-DD") from None
+    why = date_range_problem(d)
+    if why:
+        raise argparse.ArgumentTypeError(why)
+    return d
 
 
 def today_override() -> dt.date | None:
@@ -125,9 +131,68 @@ def run_app(args: argparse.Namespace) -> int:
     return app.return_code or 0
 
 
+class QuietPipe:
+    """stdout/stderr for a command: when the reader goes away (``| head``) the rest of
+    the output is dropped without a word. The command still finishes what it started
+    (a bank sheet is written and its batch recorded) and exits with its own status."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            self._broke(exc)
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            self._broke(exc)
+
+    def _broke(self, exc: OSError) -> None:
+        gone = isinstance(exc, BrokenPipeError) or (os.name == "nt" and exc.errno == errno.EINVAL)
+        if not gone:
+            raise exc
+        self.broken = True
+        try:  # what is still buffered goes nowhere, quietly, now and at exit
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = (QuietPipe(s) if s is not None else s for s in (out, err))  # None: closed (>&-)
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:  # the terminal app needs the real streams
+            sys.stdout, sys.stderr = out, err
+        return _run(args)
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+        sys.stdout, sys.stderr = out, err
+
+
+def _plain(message: str) -> str:
+    """A message without control characters: it may quote what was typed, and an ESC
+    echoed to the terminal can rewrite the screen."""
+    from villageboard.domain.validate import strip_controls
+
+    return strip_controls(message, keep="\n")
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command is None:
             return run_app(args)
@@ -137,22 +202,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             from villageboard.store.backup import last_backup
 
             exc = DamagedError(exc.path, exc.reason, last_backup(data_dir_of(args)))
-        print(str(exc), file=sys.stderr)
+        print(_plain(str(exc)), file=sys.stderr)
         return 1
     except VBError as exc:
-        print(str(exc), file=sys.stderr)
+        print(_plain(str(exc)), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("已取消。", file=sys.stderr)
         return 130
-    except Exception:
-        log = Path(tempfile.gettempdir()) / "villageboard-error.log"
-        try:
-            with open(log, "a", encoding="utf-8") as fh:
-                fh.write(f"--- {dt.datetime.now().isoformat()} {sys.argv}\n{traceback.format_exc()}\n")
-        except OSError:
-            pass
-        print(f"程序内部出错，操作没有完成。详细情况已记录在 {log}，请把这个文件发给技术人员。", file=sys.stderr)
+    except Exception as exc:
+        from villageboard import errorlog
+
+        # the command's name only: its arguments hold queries, dates and numbers
+        log = errorlog.record(exc, f"命令 {args.command or '操作界面'}")
+        where = f"详细情况已记录在 {log}，请把这个文件发给技术人员。" if log else "（错误记录文件无法写入。）"
+        print(f"程序内部出错，操作没有完成。{where}", file=sys.stderr)
         return 3
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from villageboard.cli.main import data_dir_of, open_services
 from villageboard.domain.errors import VBError
 from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, UNITS, Application, Program
 from villageboard.domain.money import ROUNDING_RULES, format_fen, format_quantity, parse_yuan
+from villageboard.domain.validate import plain_decimal
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -231,10 +231,11 @@ def _program_fields(args: argparse.Namespace) -> dict[str, Any]:
     if args.posting_days is not None:
         out["posting_days"] = args.posting_days
     if args.max_quantity is not None:
-        try:
-            out["max_quantity"] = Decimal(args.max_quantity.strip()) if args.max_quantity.strip() else None
-        except Exception:
-            raise VBError(f"单户上限“{args.max_quantity}”不是数字") from None
+        out["max_quantity"] = None
+        if args.max_quantity.strip():
+            out["max_quantity"], why = plain_decimal(args.max_quantity, "单户上限")
+            if why:
+                raise VBError(why)
     return out
 
 
@@ -306,6 +307,7 @@ def _register_application(sub: argparse._SubParsersAction) -> None:
     q.add_argument("app", help="申报编号")
     q.add_argument("status", help="新状态：" + "、".join(APP_STATUS.values()))
     q.add_argument("--reason", default="", help="不通过的原因")
+    q.add_argument("--note", default="", help="有风险提示的申报改为“通过”时必填：核实情况（记入修改记录）")
     q.set_defaults(handler=cmd_application_status)
     q = asub.add_parser("void", help="作废一条申报（写原因，记录保留）")
     q.add_argument("app", help="申报编号")
@@ -369,9 +371,17 @@ def cmd_application_edit(args: argparse.Namespace) -> int:
 
 
 def cmd_application_status(args: argparse.Namespace) -> int:
+    from villageboard.services.applications import NeedsNote
+
     with open_services(args) as svc:
-        a = svc.applications.set_status(args.app, _status_code(args.status), args.reason)
+        try:
+            a = svc.applications.set_status(args.app, _status_code(args.status), args.reason, note=args.note)
+        except NeedsNote as exc:
+            raise VBError(f"{exc}\n没有改动。核实后请加上 --note “核实情况”再改为通过。") from None
         _say(f"已改为“{APP_STATUS[a.status]}”：{_app_line(svc, a)}")
+        if args.note.strip() and a.status == "approved":
+            noted = any(c.get("on") == "approved" for c in a.cleared_flags)
+            _say(f"核实情况已记入修改记录：{' '.join(args.note.split())}" if noted else "这笔申报没有待核实的风险提示，--note 未记录。")
     return 0
 
 

@@ -104,6 +104,10 @@ class Township(Record):
     issuing_units: list[str] = field(default_factory=list)
     portal_url: str = ""
     font_path: str = ""
+    # risk-flag thresholds (services/flags.py): a quantity above growth_limit × last
+    # year's, or above outlier_factor × the village median of the program, is flagged
+    growth_limit: Decimal = Decimal("1.2")
+    outlier_factor: Decimal = Decimal(3)
     tag_key: str = ""  # hex HMAC key made at setup; never shown or exported
     created: str = ""
     demo: bool = False

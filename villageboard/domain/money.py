@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 
 ROUNDING_RULES: dict[str, tuple[str, str]] = {
@@ -35,10 +36,17 @@ def format_fen(fen: int, thousands: bool = True) -> str:
     return f"{sign}{y}.{cents:02d}"
 
 
+#: yuan as written: plain digits, or thousands in groups of exactly three (1,250.50)
+_YUAN = re.compile(r"-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?")
+
+
 def parse_yuan(text: str) -> int:
-    """'1,250.5' or '1250.50元' -> 125050 fen. Raises ValueError on more than 2 decimals."""
-    t = text.strip().replace(",", "").replace("，", "").removesuffix("元").strip()
-    d = Decimal(t)
+    """'1,250.5' or '1250.50元' -> 125050 fen. Raises ValueError on more than 2 decimals,
+    and on a comma that is not a thousands separator ('1,5' is not 15) or an exponent."""
+    t = text.strip().replace("，", ",").removesuffix("元").strip()
+    if not _YUAN.fullmatch(t):
+        raise ValueError(f"金额“{text}”写法不对")
+    d = Decimal(t.replace(",", ""))
     if d != d.quantize(Decimal("0.01")):
         raise ValueError("金额最多两位小数")
     return int(d * 100)

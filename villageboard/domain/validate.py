@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from stdnum.cn import ric
 
@@ -115,8 +116,20 @@ _NAME_CHAR = re.compile(
 )
 
 
+_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def strip_controls(text: str, keep: str = "") -> str:
+    """``text`` without control and format characters (ESC, DEL, C1 codes, bidi
+    overrides, zero-width and soft hyphens, line separators), except those in ``keep``.
+    They are never data, and echoed to a terminal they can rewrite the screen."""
+    if text.isprintable():
+        return text
+    return "".join(ch for ch in text if ch in keep or unicodedata.category(ch) not in _CONTROL_CATEGORIES)
+
+
 def check_name(raw: object, label: str = "姓名") -> Check:
-    text = _SPACES.sub("", str(raw or "")).translate(_MIDDLE_DOTS)
+    text = _SPACES.sub("", strip_controls(str(raw or ""))).translate(_MIDDLE_DOTS)
     c = Check(value=text)
     if not text:
         c.errors.append(f"{label}不能为空")
@@ -200,23 +213,40 @@ def check_card(raw: object, required: bool = False) -> Check:
 # --- quantities -------------------------------------------------------------------
 
 _UNIT_SUFFIX = re.compile(r"(亩|头|只|台|户|套|株|公顷|平方米|立方米|个|口)$")
+_PLAIN_DECIMAL = re.compile(r"-?\d+(\.\d+)?")
+
+
+def plain_decimal(raw: object, label: str = "数量") -> tuple[Decimal | None, str]:
+    """(value, "") for a plain decimal such as ``3.5``, ``３.５`` or ``3.5亩``; (None, reason)
+    otherwise. Thousands separators, commas, exponents, underscores and spaces between
+    digits are refused, never reinterpreted: ``1,5`` is not 15 and ``1E2`` is not 100."""
+    shown = str(raw if raw is not None else "").strip()
+    text = _UNIT_SUFFIX.sub("", _SPACES.sub(" ", halfwidth(shown)).strip()).rstrip()
+    if _SPACES.search(text):
+        return None, f"{label}“{shown}”的数字中间有空格，请写成一个数，如3.5"
+    if not text:
+        return None, f"{label}不能为空"
+    if _PLAIN_DECIMAL.fullmatch(text):
+        return Decimal(text), ""
+    if any(c in text for c in ",，、､﹐"):
+        why = "含有逗号；不能用千位分隔符，小数点请用“.”，如1250或3.5"
+    elif re.search(r"\d[eE][-+]?\d", text):
+        why = "是科学计数法；请直接写出数字，如100"
+    elif "_" in text:
+        why = "含有下划线；请直接写出数字，如1000"
+    elif text.count(".") > 1:
+        why = "有不止一个小数点"
+    else:
+        why = "不是数字；应写成如3.5或3.5亩"
+    return None, f"{label}“{shown}”{why}"
 
 
 def check_quantity(raw: object, maximum: Decimal | None = None, unit: str = "") -> Check:
     """A positive exact decimal with at most 2 places ('3.5亩' reads as 3.5)."""
-    text = squash(raw).replace(",", "").replace("，", "")
-    text = _UNIT_SUFFIX.sub("", text)
     c = Check(value=None)
-    if not text:
-        c.errors.append("数量不能为空")
-        return c
-    try:
-        q = Decimal(text)
-    except InvalidOperation:
-        c.errors.append(f"数量“{raw}”不是数字")
-        return c
-    if not q.is_finite():
-        c.errors.append(f"数量“{raw}”不是数字")
+    q, why = plain_decimal(raw)
+    if q is None:
+        c.errors.append(why)
         return c
     if q <= 0:
         c.errors.append("数量必须大于0")
@@ -234,6 +264,19 @@ def check_quantity(raw: object, maximum: Decimal | None = None, unit: str = "") 
     return c
 
 
+#: The dates this office works with: birth dates of the oldest residents to the end
+#: of any plausible program year. Anything outside is a typing slip.
+FIRST_DATE = dt.date(1890, 1, 1)
+LAST_DATE = dt.date(2100, 12, 31)
+
+
+def date_range_problem(d: dt.date, label: str = "日期") -> str:
+    """"" for a date inside the working range, else the Chinese reason."""
+    if FIRST_DATE <= d <= LAST_DATE:
+        return ""
+    return f"{label}“{d.isoformat()}”超出可用范围（{FIRST_DATE.year}年至{LAST_DATE.year}年），请核对"
+
+
 def check_date(raw: object, label: str = "日期") -> Check:
     text = squash(raw).replace("/", "-").replace(".", "-")
     text = re.sub(r"(\d+)年(\d+)月(\d+)日?", r"\1-\2-\3", text)
@@ -243,4 +286,9 @@ def check_date(raw: object, label: str = "日期") -> Check:
         c.value = dt.date(y, m, d)
     except Exception:
         c.errors.append(f"{label}“{raw}”不是有效日期（如2026-11-03）")
+        return c
+    why = date_range_problem(c.value, label)
+    if why:
+        c.value = None
+        c.errors.append(why)
     return c

@@ -21,10 +21,22 @@ from villageboard.render.privacy import gate_document
 FORMATS = ("pdf", "png", "html")
 
 
+#: A stem's limit in UTF-8 bytes: with "-999.png" added it stays well inside the 255
+#: bytes most file systems allow (a Chinese character takes 3 bytes, not 1).
+STEM_BYTES = 200
+
+
+def cut_bytes(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` that is at most ``limit`` bytes in UTF-8."""
+    return text.encode("utf-8")[:max(limit, 0)].decode("utf-8", "ignore")
+
+
 def safe_stem(text: str) -> str:
-    """A file-name stem safe on Windows and Linux (Chinese kept, separators removed)."""
-    stem = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", text).strip(" .")
-    return stem[:120] or "notice"
+    """A file-name stem safe on Windows and Linux (Chinese kept, separators removed),
+    cut to :data:`STEM_BYTES` bytes. Callers put what must survive (the notice code)
+    first."""
+    stem = re.sub(r'[\\/:*?"<>|\x00-\x1f\x7f]+', "_", text).strip(" .")
+    return cut_bytes(stem, STEM_BYTES).rstrip(" .") or "notice"
 
 
 def render_all(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -20,9 +20,20 @@ from villageboard.services.paths import (
 
 if TYPE_CHECKING:
     from villageboard.services.context import Services
+    from villageboard.services.flags import Flag
     from villageboard.store import Tx
 
 APPLICATIONS = "applications"
+
+
+class NeedsNote(VBError):
+    """Approving a row with open risk flags needs a note saying what was checked."""
+
+    def __init__(self, number: str, flags: Sequence[Flag]) -> None:
+        self.number = number
+        self.flags = list(flags)
+        listed = "；".join(f"{f.label}：{f.message}" for f in self.flags)
+        super().__init__(f"申报{number}有风险提示（{listed}）。确认通过须写明核实情况，核实情况记入修改记录。")
 
 
 class ApplicationService:
@@ -202,8 +213,43 @@ class ApplicationService:
             app.remark = remark.strip()
         return self.save(app, "申报.修改")
 
-    def set_status(self, number: str, status: str, reason: str = "", tx: Tx | None = None) -> Application:
-        """Move along 申报 → 村审核 → 乡镇审核 → 通过, or to 不通过 with a reason."""
+    def set_status(
+        self, number: str, status: str, reason: str = "", tx: Tx | None = None, note: str = "",
+    ) -> Application:
+        """Move along 申报 → 村审核 → 乡镇审核 → 通过, or to 不通过 with a reason.
+
+        Approving a row with an open risk flag needs ``note``: what the clerk checked.
+        The note is kept on the row as each flag's 核实情况 and so goes into the journal
+        with the approval; without it :class:`NeedsNote` is raised and nothing changes."""
+        return self._set_status(number, status, reason, tx, note, None)
+
+    def advance_many(
+        self, targets: Sequence[tuple[str, str]], progress: Callable[[int, int, str], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> tuple[int, list[str]]:
+        """Each (number, status) in its own save, for a page of rows at once. Approvals
+        of rows with an open risk flag are left out (each needs its own note) and
+        returned. The flags are computed once: a status change moves no flag."""
+        open_flags: dict[str, list[Flag]] = {}
+        for year in sorted({parse_app_number(n)[0] for n, s in targets if s == "approved"}):
+            for f in self.svc.flags.flags(year, open_only=True):
+                open_flags.setdefault(f.app_id, []).append(f)
+        done, skipped = 0, []
+        for i, (number, status) in enumerate(targets):
+            if cancelled is not None and cancelled():
+                break
+            if progress is not None:
+                progress(i, len(targets), number)
+            if status == "approved" and open_flags.get(number):
+                skipped.append(number)
+                continue
+            self._set_status(number, status, "", None, "", open_flags.get(number, []))
+            done += 1
+        return done, skipped
+
+    def _set_status(
+        self, number: str, status: str, reason: str, tx: Tx | None, note: str, known: list[Flag] | None,
+    ) -> Application:
         app = self.get(number)
         if app.void:
             raise VBError(f"申报{app.id}已作废")
@@ -228,8 +274,21 @@ class ApplicationService:
                 raise VBError(f"申报{app.id}现在是“{APP_STATUS[cur]}”，不能直接改为“{APP_STATUS[status]}”：{hint}")
         if app.payout_status in ("issued", "paid"):
             raise VBError(f"申报{app.id}已提交银行发放，不能再改状态")
+        action = f"申报.{APP_STATUS[status]}"
+        if status == "approved":
+            flagged = known if known is not None else [f for f in self.svc.flags.flags_for(app) if not f.is_cleared]
+            if flagged:
+                note = " ".join(str(note).split())
+                if len(note) < 2:
+                    raise NeedsNote(app.id, flagged)
+                today, who = self.svc.today().isoformat(), self.svc.operator
+                app.cleared_flags = [*app.cleared_flags, *({
+                    "kind": f.kind, "note": note, "operator": who, "date": today, "message": f.message,
+                    "on": "approved",
+                } for f in flagged)]
+                action = f"申报.{APP_STATUS[status]}（核实风险提示：{'、'.join(f.label for f in flagged)}）"
         app.status = status
-        return self.save(app, f"申报.{APP_STATUS[status]}", tx)
+        return self.save(app, action, tx)
 
     def void(self, number: str, reason: str) -> Application:
         app = self.get(number)

@@ -37,17 +37,15 @@ if TYPE_CHECKING:
 
 #: kind code -> (short name a clerk types, what it means)
 FLAG_KINDS: dict[str, tuple[str, str]] = {
-    "growth": ("比上年增加", "数量比上年同一项目增加超过两成"),
+    "growth": ("比上年增加", "数量超过上年同一项目的设定倍数（比上年增加提示线，默认1.2倍）"),
     "shared_card": ("一卡多户", "一个一卡通账号被两户以上使用"),
     "duplicate_id": ("身份证重复", "同一身份证号登记在两个村，或在同一项目中申报两次"),
     "status": ("已故迁出", "户主已登记为已故或迁出，之后仍在申报或发放"),
-    "outlier": ("数量异常", "数量超过本村该项目中位数的3倍"),
+    "outlier": ("数量异常", "数量超过本村该项目中位数的设定倍数（数量异常提示线，默认3倍）"),
 }
-GROWTH_LIMIT = Decimal("1.2")
 #: What the kept rows and counts were made by (store.derived): this module and the
 #: masking it applies; a new program version makes them afresh.
 _ROWS_STAMP = code_stamp(__file__, masking_module.__file__)
-OUTLIER_FACTOR = Decimal(3)
 
 
 def kind_code(text: str) -> str:
@@ -297,8 +295,13 @@ class FlagService:
     def _compute(self, year: int) -> dict[str, list[Flag]]:
         """One pass to build the lookup tables, one pass over the rows. Quantities are
         compared as exact integers of hundredths (they have at most two decimals), so
-        the thresholds need no Decimal arithmetic per row: q > 1.2·old ⇔ 5q > 6·old,
-        and q > 3·median ⇔ 2q > 3·(a + b) for an even count's middle pair a, b."""
+        the thresholds need no Decimal arithmetic per row. The township's thresholds
+        have at most two decimals, so as hundredths G and F they are integers:
+        q > G/100·old ⇔ 100q > G·old, and q > F/100·median ⇔ 200q > F·(a + b) for an
+        even count's middle pair a, b (2·median for an odd count)."""
+        t = self.svc.township
+        growth = int(Decimal(t.growth_limit).scaleb(2))  # 1.2 -> 120
+        factor = int(Decimal(t.outlier_factor).scaleb(2))  # 3 -> 300
         reg = self.svc.registry
         households = reg._load()
         names = {v.id: v.name for v in reg.villages(include_void=True)}
@@ -349,13 +352,13 @@ class FlagService:
             if len(ids) > 1:
                 for i in ids:
                     twice[i] = [o for o in ids if o != i]
-        # limit2 = 2 × 3 × median, in hundredths: a row is an outlier when 2q > limit2
+        # limit2 = 200 × factor × median: a row is an outlier when 200q > limit2
         limit2: dict[tuple[int, str], tuple[int, int]] = {}
         for key, qs in groups.items():
             qs.sort()
             n, mid = len(qs), len(qs) // 2
             twice_median = 2 * qs[mid] if n % 2 else qs[mid - 1] + qs[mid]
-            limit2[key] = (3 * twice_median, twice_median)
+            limit2[key] = (factor * twice_median, twice_median)
         units = {p.code: p.unit for p in self.svc.programs.list(year, include_void=True)}
 
         out: dict[str, list[Flag]] = {}
@@ -363,7 +366,7 @@ class FlagService:
             app_id, code, hid, vid, q = r.app_id, r.code, r.household_id, r.village_id, r.q
             raised: list[tuple[str, str]] = []
             old = prev.get((hid, code))
-            if old is not None and old > 0 and 5 * q > 6 * old:
+            if old is not None and old > 0 and 100 * q > growth * old:
                 unit = units.get(code, "")
                 raised.append(("growth", f"{_show(q)}{unit}，比{year - 1}年（{_show(old)}{unit}）增加{(q - old) * 100 // old}%"))
             if hid in shared_card:
@@ -378,7 +381,7 @@ class FlagService:
                 if msg:
                     raised.append(("status", msg))
             lim, twice_median = limit2[(vid, code)]
-            if twice_median and 2 * q > lim:
+            if twice_median and 200 * q > lim:
                 unit = units.get(code, "")
                 times = Decimal(2 * q) / Decimal(twice_median)
                 raised.append(("outlier", f"{_show(q)}{unit}，是本村该项目中位数（{_show_half(twice_median)}{unit}）的{times.quantize(Decimal('0.1'))}倍"))

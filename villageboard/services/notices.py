@@ -279,11 +279,11 @@ class NoticeService:
             raise VBError("公示天数应在1到90天之间（一般不少于7天）")
         today = self.svc.today()
         start = start or today
+        if start > today + dt.timedelta(days=30):  # checked first: 9999-12-31 has no end date
+            raise VBError(f"开始日期{start}太晚（最多提前30天登记）")
         end = start + dt.timedelta(days=days)
         if end < today:
             raise VBError(f"公示期{start}至{end}已经过去，请填写实际张贴的日期")
-        if start > today + dt.timedelta(days=30):
-            raise VBError("开始日期太晚（最多提前30天登记）")
         base_kind = n.snapshot.get("base_kind", "")
         snap = self.build_snapshot(n.kind, n.year, n.village_id, n.program_code, base_kind)
         if n.kind == "correction":

@@ -30,10 +30,18 @@ class BatchResult:
 
 
 def stem_for(n: Notice, snap: dict, archive_copy: bool) -> str:
-    """File names say which notice it is: code, version, village, program and kind."""
+    """File names say which notice it is: code, version, village, program and kind.
+    A long village or program name is cut (by bytes) so that the code, the kind and the
+    archive mark always survive."""
+    from villageboard.render.output import STEM_BYTES, cut_bytes
+
     program = (snap.get("program") or {}).get("name", "")
-    parts = [f"{n.code}-v{n.version}", snap["village"], program, NOTICE_KINDS.get(n.kind, n.kind)]
-    return "-".join(p for p in parts if p) + ("-存档件" if archive_copy else "")
+    head = f"{n.code}-v{n.version}"
+    tail = "-" + NOTICE_KINDS.get(n.kind, n.kind) + ("-存档件" if archive_copy else "")
+    middle = "-".join(p for p in (snap["village"], program) if p)
+    room = STEM_BYTES - len(head.encode("utf-8")) - len(tail.encode("utf-8")) - 1
+    middle = cut_bytes(middle, room).rstrip("-")
+    return head + (f"-{middle}" if middle else "") + tail
 
 
 def document_for(svc: Services, n: Notice, large: bool = False, archive_copy: bool | None = None) -> tuple[NoticeDocument, str]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from villageboard.domain.errors import NotFound, Problem, ValidationFailed, VBError
 from villageboard.domain.models import UNITS, Program
 from villageboard.domain.money import ROUNDING_RULES, format_fen
-from villageboard.domain.validate import check_phone
+from villageboard.domain.validate import check_phone, strip_controls
 from villageboard.services.paths import REGISTRY
 
 if TYPE_CHECKING:
@@ -75,6 +75,18 @@ class ProgramService:
             raise NotFound(f"{year}年没有代码为“{code}”的补贴项目。本年度的项目：{known}")
         return Program.from_dict(self.store.table(REGISTRY, PROGRAMS)[str(k)])
 
+    #: free-text fields that may run over several lines
+    MULTILINE = frozenset({"basis", "eligibility", "procedure", "materials"})
+
+    @classmethod
+    def clean(cls, p: Program) -> Program:
+        """Control characters never enter: a program's name is printed on every poster
+        and echoed by the command line."""
+        for key, value in vars(p).items():
+            if isinstance(value, str):
+                setattr(p, key, strip_controls(value, "\n" if key in cls.MULTILINE else ""))
+        return p
+
     def validate(self, p: Program) -> list[Problem]:
         problems = []
         if not re.fullmatch(r"[A-Z][A-Z0-9]{1,9}", p.code or ""):
@@ -98,7 +110,7 @@ class ProgramService:
         return problems
 
     def add(self, p: Program, tx: Tx | None = None) -> Program:
-        p = Program.from_dict(p.to_dict())
+        p = self.clean(Program.from_dict(p.to_dict()))
         p.code = p.code.strip().upper()
         problems = self.validate(p)
         if self._key(p.year, p.code) is not None:
@@ -128,7 +140,7 @@ class ProgramService:
                 continue
             if key in data:
                 data[key] = str(value) if isinstance(value, Decimal) else value
-        new = Program.from_dict(data)
+        new = self.clean(Program.from_dict(data))
         problems = self.validate(new)
         if problems:
             raise ValidationFailed(problems, "补贴项目有误，没有保存：")

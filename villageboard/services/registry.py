@@ -15,6 +15,7 @@ from villageboard.domain.validate import (
     check_id_number,
     check_name,
     check_phone,
+    strip_controls,
 )
 from villageboard.services.paths import HOUSEHOLDS_DIR, REGISTRY, households_file
 
@@ -131,7 +132,7 @@ class RegistryService:
         return None
 
     def add_village(self, name: str, tx: Tx | None = None) -> Village:
-        name = "".join(str(name).split())
+        name = "".join(strip_controls(str(name)).split())
         if len(name) < 2:
             raise VBError("村名至少2个字")
         if self.village_by_name(name) is not None:
@@ -139,7 +140,7 @@ class RegistryService:
         return self._write(tx, "村.新增", lambda t: Village(id=t.insert(REGISTRY, VILLAGES, "village", Village(name=name).to_dict()), name=name))
 
     def add_group(self, village_id: int, name: str, tx: Tx | None = None) -> Group:
-        name = "".join(str(name).split())
+        name = "".join(strip_controls(str(name)).split())
         if not name:
             raise VBError("组名不能为空")
         if self.group_by_name(village_id, name) is not None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from villageboard.domain.errors import NotFound, VBError
 from villageboard.domain.models import NOTICE_KINDS, Household, Notice
-from villageboard.domain.validate import check_date, squash
+from villageboard.domain.validate import Check, check_date, squash
 
 if TYPE_CHECKING:
     from villageboard.render.document import NoticeDocument
@@ -39,14 +39,24 @@ class Cancelled(VBError):
 
 def parse_date(text: str) -> dt.date | None:
     """A date as a clerk types it: 1965-03-12, 1965/3/12, 1965.3.12, 1965年3月12日
-    or 19650312. None when it is not a date."""
+    or 19650312. None when it is not a date (or far outside the working range)."""
+    c = _date_check(text)
+    return c.value if c.ok else None  # type: ignore[return-value]
+
+
+def date_problem(text: str, example: str = "2026-11-28") -> str:
+    """"" for a date :func:`parse_date` reads, else why not (for a form's red line)."""
+    c = _date_check(text)
+    if c.ok:
+        return ""
+    return c.errors[0] if "范围" in c.errors[0] else f"日期写法不对，如 {example}"
+
+
+def _date_check(text: str) -> Check:
     t = squash(text)
     if re.fullmatch(r"\d{8}", t):
         t = f"{t[:4]}-{t[4:6]}-{t[6:]}"
-    if not t:
-        return None
-    c = check_date(t)
-    return c.value if c.ok else None  # type: ignore[return-value]
+    return check_date(t) if t else check_date("-")
 
 
 # --------------------------------------------------------------------------- registry

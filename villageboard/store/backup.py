@@ -12,6 +12,7 @@ from pathlib import Path
 
 from villageboard.domain.errors import VBError
 from villageboard.locations import backups_dir
+from villageboard.private import open_private, private_dir
 from villageboard.store.storage import TMP_SUFFIX, _fsync_dir
 from villageboard.store.store import LOCK, META, Store
 
@@ -36,6 +37,7 @@ def write_backup(root: Path, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}{TMP_SUFFIX}")
     try:
+        os.close(open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC))  # 0600 before any byte
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
             for p in _members(root):
                 zf.write(p, p.relative_to(root).as_posix())
@@ -52,7 +54,7 @@ def write_backup(root: Path, out: Path) -> Path:
 def make_backup(store: Store, reason: str = "", out: Path | None = None) -> Path:
     """A backup in the standard place (or ``out``); keeps the newest ``KEEP``."""
     if out is None:
-        folder = backups_dir(store.root)
+        folder = private_dir(backups_dir(store.root))
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         out = folder / f"{PREFIX}{stamp}.zip"
     path = write_backup(store.root, out)

@@ -43,6 +43,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from villageboard.private import private_dir
 from villageboard.store import storage as st
 from villageboard.store.verify import sealed_files
 
@@ -239,7 +240,7 @@ class Derived:
         if path is None or self.store.readonly or self.closed:
             return
         try:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # names and payouts: this user only
+            private_dir(path.parent)  # names and payouts: this user only
             tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as fh:

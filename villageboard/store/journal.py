@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from villageboard.domain.errors import DamagedError
+from villageboard.private import open_private, private_dir
 from villageboard.store.storage import _fsync_dir, storage_error
 
 SEGMENT_BYTES = 4 * 1024 * 1024
@@ -131,9 +132,9 @@ class Journal:
             self._seg = self.folder / "000001.jsonl"
         elif self._seg.exists() and self._seg.stat().st_size + extra > SEGMENT_BYTES and self._seg.stat().st_size > 0:
             self._seg = self.folder / f"{int(self._seg.stem) + 1:06d}.jsonl"
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder)
         new = not self._seg.exists()
-        self._fh = open(self._seg, "ab")
+        self._fh = os.fdopen(open_private(self._seg, os.O_WRONLY | os.O_APPEND | os.O_CREAT), "ab")
         if new:
             _fsync_dir(self.folder)
         return self._fh

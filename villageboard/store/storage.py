@@ -25,6 +25,7 @@ import orjson
 from tinydb.storages import Storage
 
 from villageboard.domain.errors import DamagedError, StorageError
+from villageboard.private import open_private, private_dir
 
 FORMAT = "villageboard"
 SCHEMA = 1
@@ -71,7 +72,7 @@ def write_file(path: Path, data: bytes) -> None:
     """The raw durable write. Tests replace this to simulate a full disk."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o644)
+        fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         try:
             view = memoryview(data)
             while view:
@@ -91,7 +92,8 @@ def write_file(path: Path, data: bytes) -> None:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():
+        private_dir(path.parent)
     write_file(path, data)
 
 

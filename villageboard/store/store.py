@@ -42,6 +42,7 @@ from villageboard.domain.errors import (
     StorageError,
     VBError,
 )
+from villageboard.private import FILE_MODE, private_dir
 from villageboard.store import storage as st
 from villageboard.store.derived import Derived, derived_dir_for
 from villageboard.store.journal import GENESIS, Journal
@@ -120,7 +121,7 @@ class Store:
         root = Path(root)
         if not is_empty_dir(root):
             raise VBError(f"文件夹 {root} 里已经有内容。为防止覆盖，请换一个空文件夹。")
-        root.mkdir(parents=True, exist_ok=True)
+        private_dir(root)
         store = cls(root, readonly=False)
         store._acquire()
         body = {"format": "villageboard", "schema": SCHEMA_VERSION, "created": dt.datetime.now().isoformat()}
@@ -148,6 +149,7 @@ class Store:
             raise VBError(f"文件夹 {root} 不是本程序的数据文件夹（缺少 {META}）。")
         store = cls(root, readonly=readonly)
         if not readonly:
+            private_dir(root)  # a data dir made by an older version was world-readable
             try:
                 store._acquire()
             except LockedError:
@@ -162,7 +164,7 @@ class Store:
         return store
 
     def _acquire(self) -> None:
-        self.lock = filelock.FileLock(str(self.root / LOCK), timeout=0)
+        self.lock = filelock.FileLock(str(self.root / LOCK), timeout=0, mode=FILE_MODE)
         try:
             self.lock.acquire()
         except filelock.Timeout:

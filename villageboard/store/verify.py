@@ -192,9 +192,12 @@ class Verifier:
 
 def cache_path_for(root: Path) -> Path | None:
     from villageboard.locations import verify_cache_file
+    from villageboard.private import private_dir
 
     try:
-        return verify_cache_file(root)
+        path = verify_cache_file(root)
+        private_dir(path.parent)  # names and amounts are kept there: this user only
+        return path
     except Exception:
         return None
 

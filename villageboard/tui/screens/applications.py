@@ -241,11 +241,34 @@ class ApplicationScreen(VBScreen):
         elif key == "void":
             self._void(a)
 
-    def _set_status(self, a: Application, status: str, reason: str = "") -> None:
-        saved = self.vb.attempt(self.svc.applications.set_status, a.id, status, reason)
+    def _set_status(self, a: Application, status: str, reason: str = "", note: str = "") -> bool:
+        """Change the status now; False when a dialog asks first (a flagged approval)."""
+        if status == "approved" and not note:
+            flagged = [f for f in self.svc.flags.flags_for(a) if not f.is_cleared]
+            if flagged:
+                self._confirm_flagged(a, flagged)
+                return False
+        saved = self.vb.attempt(self.svc.applications.set_status, a.id, status, reason, note=note)
         if saved is not None:
-            self.vb.say(f"{saved.id} 已改为“{APP_STATUS[saved.status]}”。")
+            self.vb.say(f"{saved.id} 已改为“{APP_STATUS[saved.status]}”" + ("，核实情况已记入修改记录。" if note else "。"))
             self.refresh_data()
+        return True
+
+    def _confirm_flagged(self, a: Application, flagged: list[Flag]) -> None:
+        """A row with an open risk flag is approved only after a confirmation that
+        says what was checked; the note goes into the journal with the approval."""
+        listed = "\n".join(f"· {f.label}：{f.message}" for f in flagged)
+        fields = [FormField("note", "核实情况", placeholder="如 经村组实地核实，新承包邻户土地3亩", required=True)]
+
+        def done(v: dict[str, Any] | None) -> None:
+            if v and " ".join(str(v.get("note", "")).split()):
+                self._set_status(a, "approved", note=v["note"])
+            else:
+                self.vb.say(f"{a.id}没有改动：有风险提示的申报须写明核实情况才能通过。", warning=True)
+
+        self.app.push_screen(FormDialog(
+            f"确认通过申报{a.id}", fields, submit="确认通过", wide=True,
+            note=f"这笔申报有风险提示：\n{listed}\n\n确认通过须写明核实情况，记入修改记录。"), done)
 
     def action_advance(self) -> None:
         a = self.current_app()
@@ -255,9 +278,9 @@ class ApplicationScreen(VBScreen):
         if nxt is None:
             self.vb.say(f"{a.id}已是“{APP_STATUS[a.status]}”，没有下一步。", warning=True)
             return
-        self._set_status(a, nxt)
-        table = self.query_one("#app-table", DataTable)
-        table.move_cursor(row=min(table.cursor_row + 1, table.row_count - 1))
+        if self._set_status(a, nxt):  # the cursor stays while a dialog asks
+            table = self.query_one("#app-table", DataTable)
+            table.move_cursor(row=min(table.cursor_row + 1, table.row_count - 1))
 
     def action_reject(self) -> None:
         a = self.current_app()
@@ -273,26 +296,27 @@ class ApplicationScreen(VBScreen):
             self.vb.say("表中没有可以推进的申报。", warning=True)
             return
         lines = [f"{n}笔：{APP_STATUS[s]} → {APP_STATUS[t]}" for (s, t), n in steps.items() if t]
-        targets = [(a.id, next_status(a.status)) for a in self.apps if next_status(a.status)]
+        targets = [(a.id, str(next_status(a.status))) for a in self.apps if next_status(a.status)]
+        flagged = sum(1 for number, status in targets if status == "approved"
+                      and any(not f.is_cleared for f in self.flags.get(number, [])))
+        if flagged:
+            lines.append(f"其中{flagged}笔有风险提示，不会改为“通过”：请逐笔核实、写明核实情况后通过。")
 
         def go(ok: bool | None) -> None:
             if not ok:
                 return
 
-            def work(progress: Any, cancel: Any) -> int:
-                for i, (number, status) in enumerate(targets):
-                    if cancel():
-                        break
-                    progress(i, len(targets), number)
-                    self.svc.applications.set_status(number, status)
-                return i + 1 if targets else 0
+            def work(progress: Any, cancel: Any) -> tuple[int, list[str]]:
+                return self.svc.applications.advance_many(targets, progress, cancel)
 
             self.run_job("正在推进审核", work, self._after_bulk, total=len(targets), writes=True)
 
         self.app.push_screen(ConfirmDialog("整页推进一个审核环节", "\n".join(lines) + "\n\n确定推进？"), go)
 
-    def _after_bulk(self, n: int) -> None:
-        self.vb.say(f"已推进{n}笔申报。")
+    def _after_bulk(self, result: tuple[int, list[str]]) -> None:
+        n, skipped = result
+        more = f"；{len(skipped)}笔有风险提示，没有改为“通过”（{'、'.join(skipped[:5])}{'等' if len(skipped) > 5 else ''}）" if skipped else ""
+        self.vb.say(f"已推进{n}笔申报{more}。", warning=bool(skipped))
         self.refresh_data()
 
     def _edit(self, a: Application) -> None:

@@ -245,7 +245,7 @@ class NoticeScreen(VBScreen):
             return
         fields = [
             FormField("start", "张贴日期", self.svc.today().isoformat(),
-                      check=lambda t: "" if ui_support.parse_date(t) else "日期写法不对，如 2026-11-28", required=True),
+                      check=ui_support.date_problem, required=True),
             FormField("days", "公示天数", str(self._days(n)),
                       check=lambda t: "" if t.isdigit() and 1 <= int(t) <= 90 else "写1到90之间的天数", required=True),
         ]

@@ -6,7 +6,7 @@ which the service enforces and this screen shows beside the 修改原因 box."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 from typing import Any
 
 from textual.binding import Binding
@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Input, Select, Static
 from villageboard.domain.errors import ValidationFailed, VBError
 from villageboard.domain.models import UNITS, Program
 from villageboard.domain.money import ROUNDING_RULES, format_fen, parse_yuan
+from villageboard.domain.validate import plain_decimal
 from villageboard.services.programs import PROGRAM_LABELS
 from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.text import cell, num
@@ -208,11 +209,9 @@ class ProgramScreen(VBScreen):
             local["posting_days"] = "公示天数写一个整数，如 7"
             data["posting_days"] = 0
         mq = self._value("max_quantity")
-        try:
-            data["max_quantity"] = Decimal(mq) if mq else None
-        except InvalidOperation:
-            local["max_quantity"] = "单户上限写一个数，或不填"
-            data["max_quantity"] = None
+        data["max_quantity"], why = plain_decimal(mq, "单户上限") if mq else (None, "")
+        if why:
+            local["max_quantity"] = why
         return Program(**data), local
 
     def validate(self, everything: bool = False) -> int:

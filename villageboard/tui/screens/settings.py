@@ -15,10 +15,9 @@ from textual.widgets import Input, Static
 
 from villageboard.domain.errors import VBError
 from villageboard.domain.masking import POLICY_REASON, POLICY_TEXT
-from villageboard.domain.models import Township
 from villageboard.locations import backups_dir
 from villageboard.services import ui_support
-from villageboard.services.township import update_settings, validate_township
+from villageboard.services.township import township_of, update_settings, validate_township
 from villageboard.tui.dialogs import ConfirmDialog, FormDialog, FormField, MessageDialog
 from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.text import display_path
@@ -35,6 +34,8 @@ FIELDS: tuple[tuple[str, str, str, str], ...] = (
     ("issuing_units", "落款单位", "多个用顿号分开，如 岳阳镇人民政府、岳阳镇农业综合服务中心", ""),
     ("portal_url", "核验网址", "县政府网站的核验地址（可不填）", ""),
     ("font_path", "公示字体文件", "不填则自动找系统中文字体", ""),
+    ("growth_limit", "增长提示倍数", "数量超过上年的多少倍就提示，如 1.2", "比上年增加提示线"),
+    ("outlier_factor", "异常提示倍数", "超过本村该项目中位数的多少倍就提示，如 3", "数量异常提示线"),
 )
 LABEL_TO_KEY = {v: k for k, _l, _p, v in FIELDS if v}
 
@@ -58,6 +59,8 @@ class SettingsScreen(VBScreen):
             with VerticalScroll(id="settings-form"):
                 yield Static("乡镇信息（印在公示上）", classes="section")
                 for key, label, placeholder, _v in FIELDS:
+                    if key == "growth_limit":
+                        yield Static("风险提示的提示线（不印在公示上）", classes="section")
                     yield FieldRow(key, label, placeholder=placeholder)
                 yield Static("回车到下一项，最后一项回车保存。", classes="hint")
             with Vertical(id="settings-side"):
@@ -115,7 +118,8 @@ class SettingsScreen(VBScreen):
     def validate(self) -> int:
         data = {**self.svc.township.to_dict(), **self.values()}
         problems: dict[str, str] = {}
-        for p in validate_township(Township.from_dict(data)):
+        t, typed = township_of(data)
+        for p in typed + validate_township(t):
             problems.setdefault(LABEL_TO_KEY.get(p.field or "", "name"), p.reason)
         font = data["font_path"]
         if font and not Path(font).expanduser().is_file():

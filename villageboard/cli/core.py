@@ -90,8 +90,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         pass
     problems = check_all(data)
     if problems:
+        from villageboard.cli.households import check_advice
+
         for line in problems:
             print(line)
+            if check_advice(line):
+                print(check_advice(line))
         print(f"发现{len(problems)}处问题。", file=sys.stderr)
         return 1
     print("检查通过：全部数据文件完好，修改记录完整，名册与申报前后一致。")

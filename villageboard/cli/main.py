@@ -21,7 +21,7 @@ from typing import Any
 from villageboard import locations
 from villageboard.domain.errors import DamagedError, VBError
 
-COMMAND_MODULES = ("core", "money", "notices", "phone", "settings")
+COMMAND_MODULES = ("core", "money", "notices", "phone", "settings", "households")
 ENV_TODAY = "VILLAGEBOARD_TODAY"
 
 

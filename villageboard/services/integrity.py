@@ -25,6 +25,20 @@ _HH_FIELDS = ("id", "name", "id_number", "village_id", "group_id", "void", "_jse
 _APP_FIELDS = ("id", "household_id", "village_id", "group_id")
 
 
+class Finding(str):
+    """One problem line. ``households`` names the live households that share one ID
+    number (empty for every other kind of problem), so a caller can say how to put it
+    right in its own terms."""
+
+    households: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, text: str, households: tuple[int, ...] = ()) -> Finding:
+        f = cls(text)
+        f.households = households
+        return f
+
+
 class RegisterRules:
     """Collects what the rules need from each file shown to it, then reports."""
 
@@ -81,7 +95,8 @@ class RegisterRules:
         for idn, held in sorted(live_by_idn.items()):
             if len(held) > 1 and idn:
                 names = "、".join(f"户编号{hid}（{self._village_name(h)}{h.get('name', '')}）" for hid, h in held)
-                out.append(f"身份证号{mask_id(idn)}：同时是{len(held)}户有效农户的户主（{names}），一个身份证号只能有一户")
+                out.append(Finding.of(f"身份证号{mask_id(idn)}：同时是{len(held)}户有效农户的户主（{names}），一个身份证号只能有一户",
+                                      tuple(hid for hid, _h in held)))
         for rel, a in sorted(self.apps, key=lambda x: str(x[1].get("id"))):
             where = f"申报{a.get('id')}（{rel}）"
             if a.get("household_id") not in self.copies:

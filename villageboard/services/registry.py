@@ -384,11 +384,20 @@ class RegistryService:
     def _absorb(self, h: Household) -> None:
         hs = self._load()
         old = hs.get(h.id)
+        gone = ""
         if old is not None and self._by_id_number.get(old.id_number) == h.id:
             del self._by_id_number[old.id_number]
+            gone = old.id_number
         hs[h.id] = Household.from_dict(h.to_dict())
         if not h.void:
             self._by_id_number[h.id_number] = h.id
+        if gone and gone not in self._by_id_number:
+            # a data dir damaged before the rule held may keep a second live holder:
+            # it holds the number now (voiding one of two duplicates must not free it)
+            others = [hs[o] for o in self.holders().get(gone, ()) if o in hs and o != h.id]
+            live = sorted(o.id for o in others if not o.void and o.id_number == gone)
+            if live:
+                self._by_id_number[gone] = live[0]
 
     def add_households_bulk(self, rows: Iterable[dict[str, Any]], tx: Tx) -> list[Household]:
         """Insert many already-validated households inside the caller's transaction.

@@ -215,6 +215,7 @@ def test_status_needs_a_date_and_keeps_the_note_in_the_change_record(town: Path)
     assert h.status == "deceased" and h.status_date.isoformat() == "2026-03-01"
     with Services.open(town, readonly=True) as svc:
         assert "死亡证明已核" in svc.store.journal.last_entry["action"]
+    assert "没有改动" in ok(town, "household", "status", str(hid), "已故", "--date", "2026-03-01")
     ok(town, "household", "status", str(hid), "正常")
     h = stored(town)[hid]
     assert h.status == "active" and h.status_date is None

@@ -236,8 +236,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         code = desk.status_code(args.status)
         if code != "active" and args.date is None:
             raise VBError(f"“日期”：登记{HOUSEHOLD_STATUS[code]}要写日期（--date YYYY-MM-DD）")
-        h = desk.find(svc, args.household)
-        h = desk.set_status(svc, h.id, code, args.date if code != "active" else None, args.note)
+        old = desk.find(svc, args.household)
+        date = args.date if code != "active" else None
+        h = desk.set_status(svc, old.id, code, date, args.note)
+        if (old.status, old.status_date) == (h.status, h.status_date) and not old.void:
+            _say(f"没有改动：名册中已经是这个状态。{desk.line(svc, h)}")
+            return 0
         _say(f"已保存：{desk.line(svc, h)}")
         if code != "active":
             _say("  之后再为这户申报或发放，会出现风险提示。")

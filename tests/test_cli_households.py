@@ -242,6 +242,17 @@ def test_void_keeps_the_record_and_refuses_a_household_with_applications_in_prog
     assert again > hid
 
 
+def test_a_household_whose_applications_are_finished_may_be_voided_and_keeps_them(town: Path) -> None:
+    hid = add(town, "张建国", make_id(1))
+    app = ok(town, "application", "add", "--household", str(hid), "--program", "GDDL", "--quantity", "5").split()[0]
+    app = app.removeprefix("已登记：")
+    ok(town, "application", "status", app, "不通过", "--reason", "面积不符")
+    ok(town, "household", "void", str(hid), "--reason", "重复登记")
+    shown = ok(town, "household", "show", str(hid))
+    assert "已作废" in shown and app in shown and "不通过" in shown
+    assert check_all(town) == []
+
+
 # --- a damaged data dir, put right -------------------------------------------------------------
 
 def test_two_live_households_for_one_id_are_fixed_by_void(town: Path) -> None:

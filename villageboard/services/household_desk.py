@@ -103,12 +103,9 @@ def matches(svc: Services, text: str) -> list[Household]:
     found = [h for h in live if squash(h.name) == t]
     if found:
         return found
-    for v in reg.villages():  # 东沟村张三, 东沟 张三
-        for form in sorted(village_names(v.name), key=len, reverse=True):
-            rest = t[len(form):] if t.startswith(form) else ""
-            if rest:
-                return [h for h in live if h.village_id == v.id and squash(h.name) == rest]
-    return []
+    wanted = {(v.id, t[len(form):]) for v in reg.villages()  # 东沟村张三, 东沟 张三
+              for form in village_names(v.name) if t.startswith(form.upper()) and len(t) > len(form)}
+    return [h for h in live if (h.village_id, squash(h.name)) in wanted]
 
 
 def _by_number(svc: Services, n: int) -> list[Household]:

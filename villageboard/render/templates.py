@@ -7,12 +7,12 @@ program, they render in Jinja2's ``ImmutableSandboxedEnvironment`` with
 ``StrictUndefined``: a sandbox escape (``{{ ''.__class__.__mro__ }}``,
 ``{{ cycler.__init__.__globals__ }}``), a misspelt variable or a syntax error stops with
 a Chinese message naming the template, instead of printing a poster with blanks or
-running code.
+running code. The sandbox also bounds size and time (:mod:`villageboard.render.sandbox`):
+``{{ 'x'|center(200000000) }}`` or a runaway loop is refused, never run out of memory.
 """
 
 from __future__ import annotations
 
-import operator
 import re
 from collections.abc import Mapping
 from functools import lru_cache
@@ -21,39 +21,16 @@ from typing import Any
 
 import jinja2
 from jinja2 import StrictUndefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 
 from villageboard.domain.errors import VBError
 from villageboard.locations import template_dirs
-
-#: Results longer than this from ``*`` / ``**`` in a template are refused, so a typo such
-#: as ``{{ '-' * 10**9 }}`` cannot exhaust the laptop's memory.
-_MAX_PRODUCT = 100_000
+from villageboard.render.sandbox import LimitedEnvironment, LimitedLoader, TemplateLimitError
 
 
-class _Env(ImmutableSandboxedEnvironment):
-    """The sandbox, plus bounds on ``*`` and ``**`` (string repetition, huge powers)."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
-        if operator_name == "*":
-            for n, seq in ((left, right), (right, left)):
-                if isinstance(n, int) and isinstance(seq, str | list | tuple):
-                    if len(seq) * n > _MAX_PRODUCT:
-                        raise SecurityError("重复次数过多")
-            return operator.mul(left, right)
-        if operator_name == "**":
-            if isinstance(right, int | float) and abs(right) > 64:
-                raise SecurityError("幂运算过大")
-            return operator.pow(left, right)
-        return super().call_binop(context, operator_name, left, right)
-
-
-@lru_cache(maxsize=8)
-def _environment(dirs: tuple[str, ...], html: bool) -> _Env:
-    env = _Env(
-        loader=jinja2.FileSystemLoader(list(dirs), encoding="utf-8"),
+def _new_env(loader: jinja2.BaseLoader, html: bool) -> LimitedEnvironment:
+    env = LimitedEnvironment(
+        loader=loader,
         autoescape=html,
         undefined=StrictUndefined,
         keep_trailing_newline=False,
@@ -61,8 +38,18 @@ def _environment(dirs: tuple[str, ...], html: bool) -> _Env:
         lstrip_blocks=True,
         auto_reload=True,
     )
-    env.filters["cn_date"] = cn_date
+    env.add_filter("cn_date", cn_date)
     return env
+
+
+@lru_cache(maxsize=8)
+def _environment(dirs: tuple[str, ...], html: bool) -> LimitedEnvironment:
+    return _new_env(LimitedLoader(list(dirs), encoding="utf-8"), html)
+
+
+@lru_cache(maxsize=16)
+def _frozen_environment(sources: tuple[tuple[str, str], ...], html: bool) -> LimitedEnvironment:
+    return _new_env(jinja2.DictLoader(dict(sources)), html)
 
 
 def cn_date(value: Any) -> str:
@@ -97,18 +84,41 @@ def render_template(
     Raises VBError (Chinese, naming the template and line) on a missing template, a
     syntax error, an undefined variable or anything the sandbox refuses.
     """
-    env = _environment(_dirs(data_dir), html)
+    return _render(_environment(_dirs(data_dir), html), name, context, lambda: _dirs(data_dir))
+
+
+def render_frozen(
+    name: str,
+    sources: Mapping[str, str],
+    context: Mapping[str, Any],
+    html: bool = False,
+) -> str:
+    """Render ``name`` from template sources kept with a posted notice (``sources``
+    maps every template name it may load to its text), not from any folder, with
+    the same sandbox and limits as :func:`render_template`."""
+    env = _frozen_environment(tuple(sorted(sources.items())), html)
+    return _render(env, name, context, lambda: ("公示存档",))
+
+
+def _render(env: LimitedEnvironment, name: str, context: Mapping[str, Any], dirs: Any) -> str:
     where = f"模板 {name}"
     try:
         template = env.get_template(name)
         where = f"模板 {template.filename or name}"
-        return template.render(**dict(context))
-    except jinja2.TemplateNotFound:
-        raise VBError(f"找不到模板 {name}（查找位置：{'、'.join(_dirs(data_dir))}）。") from None
+        return env.render(template, context)
+    except jinja2.TemplateNotFound as exc:
+        missing = exc.name if exc.name and exc.name != name else name
+        raise VBError(f"找不到模板 {missing}（查找位置：{'、'.join(dirs())}）。") from None
     except jinja2.TemplateSyntaxError as exc:
         line = f"第{exc.lineno}行" if exc.lineno else ""
+        inner = f"（其中引用的 {exc.name}）" if exc.name and exc.name != name else ""
         raise VBError(
-            f"{where} {line}有语法错误：{exc.message}。请改正模板，或删除数据目录中的这份模板以恢复默认措辞。"
+            f"{where}{inner} {line}有语法错误：{exc.message}。请改正模板，或删除数据目录中的这份模板以恢复默认措辞。"
+        ) from None
+    except TemplateLimitError as exc:
+        raise VBError(
+            f"{where} 超出了模板的安全限制（{exc.reason}），已停止生成。"
+            "请检查模板中的循环以及 center、replace、“*”等写法，或删除数据目录中的这份模板以恢复默认措辞。"
         ) from None
     except SecurityError as exc:
         raise VBError(
@@ -123,7 +133,13 @@ def render_template(
         raise VBError(f"{where} 用到了不存在的字段：{msg}。请检查模板中的变量名。") from None
     except jinja2.TemplateError as exc:
         raise VBError(f"{where} 无法生成：{exc}") from None
-    except (TypeError, ValueError, ArithmeticError, AttributeError, KeyError) as exc:
+    except RecursionError:
+        raise VBError(f"{where} 嵌套或递归过深，已停止生成。") from None
+    except MemoryError:
+        raise VBError(f"{where} 生成时内存不足，已停止。") from None
+    except UnicodeDecodeError:
+        raise VBError(f"{where} 不是 UTF-8 编码的文本文件，请用 UTF-8 保存。") from None
+    except (TypeError, ValueError, ArithmeticError, AttributeError, KeyError, IndexError) as exc:
         raise VBError(f"{where} 无法生成：{type(exc).__name__}: {exc}") from None
 
 

@@ -14,13 +14,13 @@ running code. The sandbox also bounds size and time (:mod:`villageboard.render.s
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2 import StrictUndefined
+from jinja2 import StrictUndefined, meta
 from jinja2.sandbox import SecurityError
 
 from villageboard.domain.errors import VBError
@@ -98,6 +98,43 @@ def render_frozen(
     the same sandbox and limits as :func:`render_template`."""
     env = _frozen_environment(tuple(sorted(sources.items())), html)
     return _render(env, name, context, lambda: ("公示存档",))
+
+
+def render_in(
+    dirs: Sequence[Path | str], name: str, context: Mapping[str, Any], html: bool = False,
+) -> str:
+    """Render ``name`` looked up in ``dirs`` (first wins), with the sandbox and limits.
+    For checking a template folder that is not (yet) a data dir's, e.g. a backup's."""
+    folders = tuple(str(d) for d in dirs)
+    return _render(_environment(folders, html), name, context, lambda: folders)
+
+
+def template_sources(name: str, data_dir: Path | str | None = None) -> dict[str, str]:
+    """The text of template ``name`` as it would be used now, and of every template it
+    includes, imports or extends (by name -> text), so that a posted notice can keep
+    them and print the same way later (:func:`render_frozen`)."""
+    env = _environment(_dirs(data_dir), False)
+    out: dict[str, str] = {}
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        if current in out:
+            continue
+        try:
+            source = env.loader.get_source(env, current)[0]  # type: ignore[union-attr]
+            tree = env.parse(source, current)
+        except jinja2.TemplateNotFound:
+            raise VBError(f"找不到模板 {current}（查找位置：{'、'.join(_dirs(data_dir))}）。") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise VBError(f"模板 {current} 第{exc.lineno}行有语法错误：{exc.message}。") from None
+        except TemplateLimitError as exc:
+            raise VBError(f"模板 {current} 超出了模板的安全限制（{exc.reason}）。") from None
+        out[current] = source
+        for ref in meta.find_referenced_templates(tree):
+            if ref is None:
+                raise VBError(f"模板 {current} 引用的模板名不是固定的文字，无法随公示存档。请写明模板文件名。")
+            todo.append(ref)
+    return out
 
 
 def _render(env: LimitedEnvironment, name: str, context: Mapping[str, Any], dirs: Any) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -216,3 +217,27 @@ def test_random_filter_chains_stay_bounded(tmp_path, seed, steps):
             assert "内存不足" not in str(exc), expr
             return
     assert len(out) <= MAX_OUTPUT
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "words"),
+    [
+        ("第一行\n{% if %}\n", 2, "缺少内容"),
+        ("{% for x in items %}\n{{ x }}\n", 2, "{% endfor %}"),
+        ("{% for x in items %}{% endif %}", 1, "{% endif %}"),
+        ("{{ village ; }}", 1, "这里应为"),
+        ("{{ (village }}", 1, "括号不配对"),
+        ("\n\n{{ \"没有结束的引号 }}", 3, "不认识的字符"),
+        ("{% frobnicate %}", 1, "{% frobnicate %}"),
+        ("{{ village + }}", 1, "多余或位置不对"),
+    ],
+)
+def test_syntax_errors_are_explained_in_chinese(tmp_path, source, line, words):
+    write(tmp_path, "notice_intro.j2", source)
+    with pytest.raises(VBError) as info:
+        render_template("notice_intro.j2", {"village": "东关村", "items": []}, data_dir=tmp_path)
+    msg = str(info.value)
+    assert f"模板 notice_intro.j2 第{line}行有语法错误：" in msg
+    reason = msg.split("有语法错误：", 1)[1]
+    assert words in reason
+    assert not re.search(r"[A-Za-z]+ [A-Za-z]+", reason), reason  # no English left

@@ -74,7 +74,9 @@ def _look(rel: str, path: Path, env: LimitedEnvironment) -> str:
     try:
         env.parse(source, rel)
     except jinja2.TemplateSyntaxError as exc:
-        return f"模板 {rel} 第{exc.lineno}行有语法错误：{exc.message}"
+        from villageboard.render.templates import syntax_reason
+
+        return f"模板 {rel} 第{exc.lineno}行有语法错误：{syntax_reason(exc.message or '')}"
     except TemplateLimitError as exc:
         return f"模板 {rel} 超出了模板的安全限制（{exc.reason}）"
     return ""

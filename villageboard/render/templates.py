@@ -126,7 +126,7 @@ def template_sources(name: str, data_dir: Path | str | None = None) -> dict[str,
         except jinja2.TemplateNotFound:
             raise VBError(f"找不到模板 {current}（查找位置：{'、'.join(_dirs(data_dir))}）。") from None
         except jinja2.TemplateSyntaxError as exc:
-            raise VBError(f"模板 {current} 第{exc.lineno}行有语法错误：{exc.message}。") from None
+            raise VBError(f"模板 {current} 第{exc.lineno}行有语法错误：{syntax_reason(exc.message or '')}。") from None
         except TemplateLimitError as exc:
             raise VBError(f"模板 {current} 超出了模板的安全限制（{exc.reason}）。") from None
         out[current] = source
@@ -135,6 +135,49 @@ def template_sources(name: str, data_dir: Path | str | None = None) -> dict[str,
                 raise VBError(f"模板 {current} 引用的模板名不是固定的文字，无法随公示存档。请写明模板文件名。")
             todo.append(ref)
     return out
+
+
+_TOKENS = {"end of statement block": "%}", "end of print statement": "}}", "begin of statement block": "{%",
+           "begin of print statement": "{{", "end of template": "模板末尾", "end of comment": "#}"}
+
+
+def _tok(text: str) -> str:
+    return _TOKENS.get(text, text)
+
+
+def _tags(text: str) -> str:
+    return "或".join(f"{{% {t} %}}" for t in re.findall(r"'([^']+)'", text)) or text
+
+
+#: Jinja's syntax messages, in the words of the clerk who edits the template.
+_SYNTAX: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"Unexpected end of template\.(?: Jinja was looking for the following tags: (.+?)\.)?"
+                r"(?: The innermost block that needs to be closed is '(\w+)'\.)?$", re.S),
+     lambda m: "模板没写完就结束了" + (f"，缺少 {_tags(m.group(1))}" if m.group(1) else "")
+     + (f"（需要先结束 {{% {m.group(2)} %}} 这一段）" if m.group(2) else "")),
+    (re.compile(r"Encountered unknown tag '([^']+)'\.(.*)$", re.S),
+     lambda m: f"不认识或用错位置的标记 {{% {m.group(1)} %}}"
+     + ("，可能是前后顺序写错了" if "nesting mistake" in m.group(2) else "")
+     + (f"（需要先结束 {{% {mm.group(1)} %}} 这一段）"
+        if (mm := re.search(r"closed is '(\w+)'", m.group(2))) else "")),
+    (re.compile(r"Expected an expression, got '(.+)'$", re.S), lambda m: f"这里缺少内容（遇到了“{_tok(m.group(1))}”）"),
+    (re.compile(r"unexpected end of template, expected '(.+)'\.$", re.S),
+     lambda m: f"模板没写完就结束了，缺少“{_tok(m.group(1))}”"),
+    (re.compile(r"expected token '(.+)', got '(.+)'$", re.S), lambda m: f"这里应为“{_tok(m.group(1))}”，写成了“{_tok(m.group(2))}”"),
+    (re.compile(r"unexpected char '(.+)' at \d+$", re.S), lambda m: f"有不认识的字符“{m.group(1)}”"),
+    (re.compile(r"unexpected '(.+)', expected '(.+)'$", re.S), lambda m: f"括号不配对：遇到“{m.group(1)}”，应为“{m.group(2)}”"),
+    (re.compile(r"unexpected '(.+)'$", re.S), lambda m: f"多余或位置不对的“{_tok(m.group(1))}”"),
+]
+
+
+def syntax_reason(message: str) -> str:
+    """A Jinja syntax error message in plain Chinese (the original kept when unknown)."""
+    text = (message or "").strip()
+    for pattern, words in _SYNTAX:
+        m = pattern.match(text)
+        if m:
+            return words(m)
+    return f"写法有误（{text}）"
 
 
 def _render(env: LimitedEnvironment, name: str, context: Mapping[str, Any], dirs: Any) -> str:
@@ -150,7 +193,7 @@ def _render(env: LimitedEnvironment, name: str, context: Mapping[str, Any], dirs
         line = f"第{exc.lineno}行" if exc.lineno else ""
         inner = f"（其中引用的 {exc.name}）" if exc.name and exc.name != name else ""
         raise VBError(
-            f"{where}{inner} {line}有语法错误：{exc.message}。请改正模板，或删除数据目录中的这份模板以恢复默认措辞。"
+            f"{where}{inner} {line}有语法错误：{syntax_reason(exc.message or '')}。请改正模板，或删除数据目录中的这份模板以恢复默认措辞。"
         ) from None
     except TemplateLimitError as exc:
         raise VBError(

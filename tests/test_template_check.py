@@ -95,6 +95,8 @@ def test_an_included_file_is_checked_too(tmp_path):
         ("notice_intro.j2", b"x" * (300 * 1024), "KB"),
         ("readme.txt", b"hello", ".j2"),
         ("part.j2", b"{% if %}", "语法错误"),
+        ("part.j2", b"{{ " + b"[" * 400 + b"]" * 400 + b" }}", "嵌套过深"),
+        ("notice_intro.j2", b"{% for a in [1] %}" * 30 + b"{% endfor %}" * 30, "嵌套过深"),
     ],
 )
 def test_bad_files_are_refused_before_rendering(tmp_path, name, content, words):

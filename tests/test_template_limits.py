@@ -61,6 +61,8 @@ MALICIOUS = {
     "batch_fill": "{{ [1]|batch(999999999, 'x')|list }}",
     "map_center": "{{ range(100000)|map('center', 100000)|join }}",
     "self_include": "{% include 'notice_intro.j2' %}{% include 'notice_intro.j2' %}",
+    "deep_parentheses": "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
+    "deep_blocks": "{% for a in [1] %}" * 30 + "{% endfor %}" * 30,
 }
 
 # Runs in a child with its address space capped, so a template that got through would

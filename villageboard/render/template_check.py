@@ -72,7 +72,9 @@ def _look(rel: str, path: Path, env: LimitedEnvironment) -> str:
     except OSError as exc:
         return f"模板 {rel} 无法读取：{exc.strerror or exc}"
     try:
-        env.parse(source, rel)
+        env.compile(source, rel, rel)
+    except (RecursionError, SyntaxError, MemoryError):
+        return f"模板 {rel} 嵌套过深或过于复杂，无法使用"
     except jinja2.TemplateSyntaxError as exc:
         from villageboard.render.templates import syntax_reason
 
@@ -174,5 +176,8 @@ def check_templates(folder: Path | str) -> list[TemplateProblem]:
                 render_in(dirs, name, context, html=html)
             except VBError as exc:
                 problems.append(TemplateProblem(name, f"{exc}（用示例数据试生成时）"))
+                break
+            except Exception as exc:  # noqa: BLE001 - a template must never crash the check
+                problems.append(TemplateProblem(name, f"模板 {name} 无法生成：{type(exc).__name__}（用示例数据试生成时）"))
                 break
     return problems

@@ -129,6 +129,8 @@ def template_sources(name: str, data_dir: Path | str | None = None) -> dict[str,
             raise VBError(f"模板 {current} 第{exc.lineno}行有语法错误：{syntax_reason(exc.message or '')}。") from None
         except TemplateLimitError as exc:
             raise VBError(f"模板 {current} 超出了模板的安全限制（{exc.reason}）。") from None
+        except (RecursionError, MemoryError):
+            raise VBError(f"模板 {current} 嵌套过深或过于复杂，无法使用。") from None
         out[current] = source
         for ref in meta.find_referenced_templates(tree):
             if ref is None:
@@ -213,7 +215,8 @@ def _render(env: LimitedEnvironment, name: str, context: Mapping[str, Any], dirs
         raise VBError(f"{where} 用到了不存在的字段：{msg}。请检查模板中的变量名。") from None
     except jinja2.TemplateError as exc:
         raise VBError(f"{where} 无法生成：{exc}") from None
-    except RecursionError:
+    except (RecursionError, SyntaxError):
+        # SyntaxError: Python refuses the compiled template (e.g. too deeply nested blocks)
         raise VBError(f"{where} 嵌套或递归过深，已停止生成。") from None
     except MemoryError:
         raise VBError(f"{where} 生成时内存不足，已停止。") from None

@@ -117,3 +117,10 @@ def test_links_are_refused(tmp_path):
     problems = check_templates(folder)
     assert sorted(p.name for p in problems) == ["loop", "notice_intro.j2"]
     assert all("链接" in p.message for p in problems)
+
+
+def test_a_folder_of_too_many_files_is_refused(tmp_path):
+    for i in range(205):
+        put(tmp_path, f"p{i:03d}.j2", "好")
+    problems = check_templates(tmp_path)
+    assert len(problems) == 1 and "超过200个" in problems[0].message

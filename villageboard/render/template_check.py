@@ -25,6 +25,8 @@ from villageboard.locations import PROJECT_ROOT
 from villageboard.render.sandbox import MAX_TEMPLATE_BYTES, LimitedEnvironment, TemplateLimitError
 
 SHIPPED = PROJECT_ROOT / "templates"
+#: More files than this in one template folder is not a county's wording.
+MAX_FILES = 200
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,10 @@ def check_templates(folder: Path | str) -> list[TemplateProblem]:
     probe = LimitedEnvironment()
     problems: list[TemplateProblem] = []
     good: set[str] = set()
-    for rel, path in _files(folder):
+    for count, (rel, path) in enumerate(_files(folder), 1):
+        if count > MAX_FILES:
+            problems.append(TemplateProblem(rel, f"模板目录里的文件超过{MAX_FILES}个，不像是模板，未再检查。"))
+            break
         why = _look(rel, path, probe)
         if why:
             problems.append(TemplateProblem(rel, why + "。"))

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import TODAY
 from villageboard.domain.errors import VBError
@@ -20,6 +23,8 @@ from villageboard.services.posters import render_notice
 from villageboard.services.ui_support import notice_document
 from villageboard.services.wording import PAGES, page_templates_file
 from villageboard.store.check import check_data_dir
+
+from .test_template_limits import MALICIOUS
 
 SHIPPED = Path(__file__).resolve().parents[1] / "templates"
 NEW_INTRO = "县里改过的开头：{{ village }}的公示。\n\n第二段，也是新的。"
@@ -156,3 +161,23 @@ def test_snapshots_without_kept_wording_render_as_before(svc: Services) -> None:
     change_templates(svc)
     assert build_document(n, old_style, svc.root).paragraphs[0].startswith("县里改过的开头")
     assert build_document(n, snap, svc.root) == with_kept
+
+
+FIELDS = ["village", "township", "households", "amount_text", "start|cn_date", "hotline", "kind_label"]
+INTROS = st.one_of(
+    st.text(alphabet="公示村说明 \n{}%#x", max_size=40),  # mostly not even valid templates
+    st.lists(st.one_of(st.sampled_from(["本村", "现予公示。", "\n\n", "如有异议，"]),
+                       st.builds(lambda f: "{{ " + f + " }}", st.sampled_from(FIELDS))), max_size=8).map("".join),
+    st.sampled_from(sorted(MALICIOUS.values())),
+)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(intro=INTROS, page_extra=st.text(alphabet="<p>新句{}%", max_size=20))
+def test_no_template_edit_changes_a_posted_notice(svc: Services, intro, page_extra) -> None:
+    n = posted(svc)
+    shutil.rmtree(svc.root / "templates", ignore_errors=True)
+    original = render_html(notice_document(svc, n), svc.root)
+    page = (SHIPPED / "notice.html.j2").read_text("utf-8").replace("<body>", "<body>" + page_extra)
+    change_templates(svc, intro=intro, page=page)
+    assert render_html(notice_document(svc, n), svc.root) == original

@@ -204,21 +204,35 @@ STEPS = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.text("xy\n ", min_size=0, max_size=20), steps=st.lists(STEPS, min_size=1, max_size=6))
-def test_random_filter_chains_stay_bounded(tmp_path, seed, steps):
+def check_chain(folder: Path, seed: str, steps: list[str]) -> None:
     expr = "(" + repr(seed) + ")"
     for step in steps:
         expr = f"({expr}{step})"
-    write(tmp_path, "chain.j2", "{{ " + expr + " }}")
+    write(folder, "chain.j2", "{{ " + expr + " }}")
     with address_space_cap(1024 * 2**20):
         try:
-            out = render_template("chain.j2", {}, data_dir=tmp_path)
+            out = render_template("chain.j2", {}, data_dir=folder)
         except VBError as exc:
             assert "chain.j2" in str(exc)
             assert "内存不足" not in str(exc), expr
             return
     assert len(out) <= MAX_OUTPUT
+
+
+CHAIN = {"seed": st.text("xy\n ", min_size=0, max_size=20), "steps": st.lists(STEPS, min_size=1, max_size=6)}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(**CHAIN)
+def test_random_filter_chains_stay_bounded(tmp_path, seed, steps):
+    check_chain(tmp_path, seed, steps)
+
+
+@pytest.mark.slow
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(**CHAIN)
+def test_random_filter_chains_stay_bounded_many(tmp_path, seed, steps):
+    check_chain(tmp_path, seed, steps)
 
 
 @pytest.mark.parametrize(

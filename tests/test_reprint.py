@@ -5,8 +5,11 @@ as they always did."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -181,3 +184,34 @@ def test_no_template_edit_changes_a_posted_notice(svc: Services, intro, page_ext
     page = (SHIPPED / "notice.html.j2").read_text("utf-8").replace("<body>", "<body>" + page_extra)
     change_templates(svc, intro=intro, page=page)
     assert render_html(notice_document(svc, n), svc.root) == original
+
+
+def test_cli_reprint_after_a_template_change_is_identical(demo_dir: Path, tmp_path: Path) -> None:
+    """As a clerk would: print, drop a county template into the data dir, print again;
+    then a malicious template makes `notice post` fail with a Chinese message."""
+    env = dict(os.environ, VILLAGEBOARD_TODAY=TODAY.isoformat())
+
+    def vb(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "villageboard", "--data-dir", str(demo_dir), *args],
+                              capture_output=True, text=True, timeout=300, env=env)
+
+    svc = Services.open(demo_dir, today=TODAY, operator="测试")
+    try:
+        code = posted(svc).code
+        draft = next(d for d in svc.notices.all(TODAY.year) if d.state == "draft").code
+    finally:
+        svc.close()
+    r = vb("notice", "render", code, "--out", str(tmp_path / "a"), "--format", "pdf,html")
+    assert r.returncode == 0, r.stdout + r.stderr
+    (demo_dir / "templates").mkdir()
+    (demo_dir / "templates" / "notice_intro.j2").write_text(NEW_INTRO, encoding="utf-8")
+    r = vb("notice", "render", code, "--out", str(tmp_path / "b"), "--format", "pdf,html")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for name in sorted(p.name for p in (tmp_path / "a").iterdir()):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+    (demo_dir / "templates" / "notice_intro.j2").write_text("{{ 'x'|center(200000000) }}", encoding="utf-8")
+    r = vb("notice", "post", draft)
+    assert r.returncode != 0
+    assert "notice_intro.j2" in r.stdout + r.stderr and "安全限制" in r.stdout + r.stderr
+    assert "Traceback" not in r.stderr

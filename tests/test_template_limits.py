@@ -64,6 +64,14 @@ MALICIOUS = {
     "deep_parentheses": "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
     "deep_blocks": "{% for a in [1] %}" * 30 + "{% endfor %}" * 30,
 }
+# In an HTML template every printed value is escaped into a new string.
+MALICIOUS_HTML = {
+    "html_escape_copies": "{% set s = '&'*1000 %}{% for i in range(1000) %}{% for j in range(1000) %}{{ s }}"
+                          "{% endfor %}{% endfor %}",
+    "html_big_escape_copies": "{% set s = ('&'*1000)|center(1000000) %}{% for i in range(100000) %}{{ s }}"
+                              "{% endfor %}",
+    "html_center": "<p>{{ doc_title|center(200000000) }}</p>",
+}
 
 # Runs in a child with its address space capped, so a template that got through would
 # fail there (MemoryError) instead of taking the test machine down.
@@ -77,7 +85,7 @@ def vm_bytes():
             return int(line.split()[1]) * 1024
 
 from villageboard.domain.errors import VBError
-from villageboard.render.templates import intro_paragraphs
+from villageboard.render.templates import intro_paragraphs, render_template
 
 data_dir = Path(sys.argv[1])
 cases = json.loads(sys.stdin.read())
@@ -85,11 +93,15 @@ intro_paragraphs({"village": "东关村", "kind": "application"})  # warm up: im
 resource.setrlimit(resource.RLIMIT_AS, (vm_bytes() + 768 * 2**20, resource.RLIM_INFINITY))
 start_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 out = {}
-for name, source in cases.items():
-    (data_dir / "templates" / "notice_intro.j2").write_text(source, encoding="utf-8")
+for name, (source, html) in cases.items():
+    target = "notice.html.j2" if html else "notice_intro.j2"
+    (data_dir / "templates" / target).write_text(source, encoding="utf-8")
     t0 = time.thread_time()
     try:
-        intro_paragraphs({"village": "东关村", "kind": "application"}, data_dir=data_dir)
+        if html:
+            render_template(target, {"doc_title": "公示"}, data_dir=data_dir, html=True)
+        else:
+            intro_paragraphs({"village": "东关村", "kind": "application"}, data_dir=data_dir)
         result = ("ok", "")
     except VBError as exc:
         result = ("refused", str(exc))
@@ -107,18 +119,20 @@ def malicious_results(tmp_path_factory):
     (data_dir / "templates").mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
-        [sys.executable, "-c", WORKER, str(data_dir)], input=json.dumps(MALICIOUS), capture_output=True,
+        [sys.executable, "-c", WORKER, str(data_dir)], capture_output=True,
+        input=json.dumps({**{k: (v, False) for k, v in MALICIOUS.items()},
+                          **{k: (v, True) for k, v in MALICIOUS_HTML.items()}}),
         text=True, cwd=ROOT, env=env, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout)
 
 
-@pytest.mark.parametrize("name", sorted(MALICIOUS))
+@pytest.mark.parametrize("name", sorted(MALICIOUS) + sorted(MALICIOUS_HTML))
 def test_malicious_template_is_refused_quickly_in_bounded_memory(malicious_results, name):
     r = malicious_results[name]
     assert r["result"] == "refused", r
-    assert "notice_intro.j2" in r["message"]
+    assert ("notice.html.j2" if name in MALICIOUS_HTML else "notice_intro.j2") in r["message"]
     assert "安全限制" in r["message"] or "递归过深" in r["message"], r["message"]
     assert "内存不足" not in r["message"]
     assert r["cpu"] <= CPU_SECONDS + 1.0, r

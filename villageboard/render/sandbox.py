@@ -35,6 +35,7 @@ import string
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import islice
 from typing import Any
 
 import jinja2
@@ -47,8 +48,8 @@ from jinja2.utils import _PassArg
 #: Characters (or items) of any one value a template makes.
 MAX_VALUE = 1_000_000
 #: Characters of one template's output, or of one ``{% set %}`` / ``{% filter %}`` block.
-MAX_OUTPUT = 4_000_000
-#: Characters and items of everything one render makes, added up.
+MAX_OUTPUT = 10_000_000
+#: Characters and items of everything one render makes, added up (its output aside).
 MAX_WORK = 24_000_000
 #: Processor seconds one render may use.
 CPU_SECONDS = 2.0
@@ -380,12 +381,13 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
         if not r.ticks & 15 and time.thread_time() > r.deadline:
             raise TemplateLimitError(f"运行超过{CPU_SECONDS:g}秒")
 
-    def count(self, size: int, what: str) -> None:
-        """Note that a value of ``size`` is about to be made."""
+    def count(self, size: int, what: str, new: bool = True) -> None:
+        """Note that a value of ``size`` is about to be made (``new=False``: is about to
+        be printed, already made)."""
         if size > MAX_VALUE:
             raise TemplateLimitError(f"{what}会有约{size:,}个字符（或项），超过上限{MAX_VALUE:,}")
         r = self._current()
-        if r is not None:
+        if r is not None and new:
             r.work += size
             if r.work > MAX_WORK:
                 raise TemplateLimitError(f"生成的内容累计超过{MAX_WORK:,}个字符")
@@ -397,8 +399,14 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
 
     # ---------------------------------------------------------------- hooks
     def _finalize(self, value: Any) -> Any:
-        self.tick()
-        self.count(len(value) if type(value) is str else text_size(value, MAX_VALUE + 1), "输出的一项内容")
+        # No clock here: a value is printed once per loop turn or call, and those tick.
+        # A string is printed as it is, or escaped into a new one (HTML): short ones are
+        # free, long ones count against the budget, as an escaped copy may be made.
+        if isinstance(value, str):
+            if len(value) > 1024:
+                self.count(len(value), "输出的一项内容")
+        else:
+            self.count(text_size(value, MAX_VALUE + 1), "输出的一项内容")
         return value
 
     def checked_parts(self, parts: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -407,29 +415,26 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
         return parts
 
     def _concat(self, parts: Iterable[str]) -> str:
-        # Joined a thousand pieces at a time: a million tiny pieces would each cost a
-        # Python object of ~50 bytes while they wait.
+        # A thousand pieces at a time: their sizes are added up before they are joined,
+        # and a million tiny pieces never wait as a million Python objects.
         done: list[str] = []
-        buf: list[str] = []
         total = 0
-        for p in parts:
-            total += len(p) + 1
+        it = iter(parts)
+        while True:
+            batch = list(islice(it, 1024))
+            if not batch:
+                break
+            total += sum(map(len, batch)) + len(batch)
             if total > MAX_OUTPUT:
                 raise TemplateLimitError(f"输出超过{MAX_OUTPUT:,}个字符")
-            buf.append(p)
-            if len(buf) >= 1024:
-                done.append("".join(buf))
-                buf.clear()
-        if done:
-            done.append("".join(buf))
-            buf = done
+            done.append("".join(batch))
         self.tick()
         r = self._current()
-        if r is not None:
+        if r is not None and isinstance(parts, _Buffer):  # a block's text, kept as a value
             r.work += total
             if r.work > MAX_WORK:
                 raise TemplateLimitError(f"生成的内容累计超过{MAX_WORK:,}个字符")
-        return "".join(buf)
+        return done[0] if len(done) == 1 else "".join(done)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         self.tick()

@@ -63,6 +63,12 @@ MALICIOUS = {
     "self_include": "{% include 'notice_intro.j2' %}{% include 'notice_intro.j2' %}",
     "deep_parentheses": "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
     "deep_blocks": "{% for a in [1] %}" * 30 + "{% endfor %}" * 30,
+    "slices_kept": ("{% set s = 'x'|center(999000) %}{% set ns = namespace(l=[]) %}{% for i in range(100000) %}"
+                    "{% set ns.l = ns.l + [s[1:]] %}{% endfor %}"),
+    "split_copies_kept": ("{% set s = 'x'|center(999000) %}{% set ns = namespace(l=[]) %}"
+                          "{% for i in range(100000) %}{% set ns.l = ns.l + s.split(',') %}{% endfor %}"),
+    "lower_copies_kept": ("{% set s = 'x'|center(999000) %}{% set ns = namespace(l=[]) %}"
+                          "{% for i in range(100000) %}{% set ns.l = ns.l + [s|lower] %}{% endfor %}"),
 }
 # In an HTML template every printed value is escaped into a new string.
 MALICIOUS_HTML = {

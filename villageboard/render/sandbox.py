@@ -116,6 +116,30 @@ def _shallow(value: Any) -> int:
     return 0
 
 
+def made_size(value: Any, limit: int = MAX_VALUE + 1) -> int:
+    """Characters and items a new value holds: strings inside lists count by their
+    length (``s.split(',')`` copies ``s``), other objects as one item. Stops counting
+    past ``limit``."""
+    if isinstance(value, str | bytes):
+        return len(value)
+    if not isinstance(value, list | tuple | dict | set | frozenset):
+        return 0
+    total = 0
+    stack = [value]
+    while stack and total <= limit:
+        v = stack.pop()
+        if isinstance(v, str | bytes):
+            total += len(v)
+        elif isinstance(v, list | tuple | set | frozenset):
+            total += len(v)
+            stack.extend(v)
+        elif isinstance(v, dict):
+            total += len(v)
+            stack.extend(v.keys())
+            stack.extend(v.values())
+    return total
+
+
 def _int_arg(value: Any, what: str, top: int) -> None:
     if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) > top:
         raise TemplateLimitError(f"{what}为{value:g}，超过上限{top}")
@@ -395,9 +419,16 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
     def made(self, value: Any, what: str) -> None:
         if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INT_BITS:
             raise TemplateLimitError(f"{what}是一个过大的数")
-        self.count(_shallow(value), what)
+        self.count(made_size(value), what)
 
     # ---------------------------------------------------------------- hooks
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        result = super().getitem(obj, argument)
+        if isinstance(argument, slice):  # a slice is a new copy
+            self.tick()
+            self.made(result, "切片的结果")
+        return result
+
     def _finalize(self, value: Any) -> Any:
         # No clock here: a value is printed once per loop turn or call, and those tick.
         # A string is printed as it is, or escaped into a new one (HTML): short ones are

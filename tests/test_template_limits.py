@@ -29,6 +29,7 @@ MALICIOUS = {
     "center": "{{ 'x'|center(200000000) }}",
     "center_method": "{{ 'x'.center(200000000) }}",
     "ljust_method": "{{ 'x'.ljust(10**9) }}",
+    "to_bytes": "{{ (1).to_bytes(2000000000, 'big')|length }}",
     "chained_replace": "{{ ('x'*1000)|replace('x','x'*1000)|replace('x','x'*1000)|replace('x','xx') }}",
     "replace_by_itself": "{% set s = 'xxxxxxxxxx'*100 %}{{ s|replace('x', s)|replace('x', s) }}",
     "repeat": "{{ '-' * 999999999 }}",
@@ -181,7 +182,8 @@ def test_ordinary_templates_are_unchanged(tmp_path):
               "{{ items|join('、') }}|{{ items|map('upper')|list }}|{{ (items * 2)|length }}|{{ 'a' ~ year ~ 'b' }}|"
               "{% for x in items %}{{ loop.index }}{{ x }}{% if not loop.last %},{% endif %}{% endfor %}|"
               "{% set t %}{{ village }}{{ village }}{% endset %}{{ t|replace('村', '庄') }}|{{ 2 ** 10 }}|"
-              "{{ [1, 2, 3]|sum }}|{{ items|batch(2)|list }}|{{ 'x'.ljust(3, '.') }}|{{ ('a\nb')|indent(2, true) }}")
+              "{{ [1, 2, 3]|sum }}|{{ items|batch(2)|list }}|{{ 'x'.ljust(3, '.') }}|{{ ('a\nb')|indent(2, true) }}|"
+              "{{ '{:,}'.format(123456789) }}|{{ '%d' % 123456789 }}|{{ (123456789 / 100)|round(2) }}")
     write(tmp_path, "ok.j2", source)
     ctx = {"village": "东关村", "year": 2026, "items": ["a", "b", "c"]}
     plain = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)

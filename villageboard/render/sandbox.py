@@ -289,6 +289,7 @@ def guard_filter(env: LimitedEnvironment, name: str, func: Callable[..., Any]) -
 # Methods of str/bytes whose result size is set by an argument.
 _WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
 _REFUSED_METHODS = frozenset({"translate", "maketrans", "expandtabs"})
+_BUILTIN_OWNERS = (int, float, complex, str, bytes, bytearray, list, tuple, dict, set, frozenset, range)
 
 
 # --------------------------------------------------------------------------- the environment
@@ -496,6 +497,10 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
         target = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps str.format
         owner = getattr(target, "__self__", None)
         name = getattr(target, "__name__", "")
+        if isinstance(owner, _BUILTIN_OWNERS) and name not in ("format", "format_map"):
+            # a method of a built-in value given a huge number (``(1).to_bytes(10**9)``)
+            for value in (*args, *kwargs.values()):
+                _int_arg(value, f"{name} 的参数", MAX_VALUE)
         if isinstance(owner, str | bytes):
             if name in _REFUSED_METHODS:
                 raise TemplateLimitError(f"模板里不能用 {name}")

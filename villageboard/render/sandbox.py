@@ -10,14 +10,15 @@ value is bounded *before* the value is made:
 * every single value a template makes (a string, a list) stays within
   :data:`MAX_VALUE` characters or items: the width and count arguments of ``center``,
   ``ljust``, ``indent``, ``batch`` …, the size of ``*``, ``+``, ``~`` and ``%``, the
-  result of ``replace`` and ``join`` are all worked out from their inputs first;
+  result of ``replace`` and ``join`` are all worked out from their inputs first, and
+  what a call, filter or slice returns is measured with the strings it holds;
 * everything one render makes, added up, stays within :data:`MAX_WORK` (a loop that
   keeps building new strings runs out of this budget long before it runs out of
   memory);
 * one template's output (and any ``{% set %}`` block) stays within :data:`MAX_OUTPUT`;
 * one render may use at most :data:`CPU_SECONDS` of processor time: every loop turn,
-  call, filter and printed value checks the clock, so nested loops that print nothing
-  stop as well;
+  call, filter and operator checks the clock, so nested loops that print nothing stop
+  as well;
 * a template file larger than :data:`MAX_TEMPLATE_BYTES`, or one that is not a plain
   file (a pipe, a device), is not read at all.
 
@@ -406,13 +407,12 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
         if not r.ticks & 15 and time.thread_time() > r.deadline:
             raise TemplateLimitError(f"运行超过{CPU_SECONDS:g}秒")
 
-    def count(self, size: int, what: str, new: bool = True) -> None:
-        """Note that a value of ``size`` is about to be made (``new=False``: is about to
-        be printed, already made)."""
+    def count(self, size: int, what: str) -> None:
+        """Note that a value of ``size`` is about to be made."""
         if size > MAX_VALUE:
             raise TemplateLimitError(f"{what}会有约{size:,}个字符（或项），超过上限{MAX_VALUE:,}")
         r = self._current()
-        if r is not None and new:
+        if r is not None:
             r.work += size
             if r.work > MAX_WORK:
                 raise TemplateLimitError(f"生成的内容累计超过{MAX_WORK:,}个字符")

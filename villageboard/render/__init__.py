@@ -13,6 +13,7 @@ Public API::
         pdf_to_pngs, render_html, render_all,                   # other forms
         qr_payload, parse_qr_payload, qr_png,                   # QR
         render_template, intro_paragraphs,                      # templates
+        check_templates, TemplateProblem,                       # checking a template folder
         scan_text, gate, gate_document,                         # privacy gate
         primary_font, resolve_fonts,                            # fonts
     )
@@ -41,6 +42,8 @@ _LAZY = {
     "render_template": "templates",
     "render_paragraphs": "templates",
     "intro_paragraphs": "templates",
+    "check_templates": "template_check",
+    "TemplateProblem": "template_check",
     "scan_text": "privacy",
     "gate": "privacy",
     "gate_document": "privacy",
@@ -53,7 +56,7 @@ __all__ = [
     "render_pdf", "render_pdf_batch", "print_settings", "PrintSettings",
     "pdf_to_pngs", "render_pngs", "render_html", "render_all",
     "qr_payload", "parse_qr_payload", "qr_png", "qr_matrix",
-    "render_template", "render_paragraphs", "intro_paragraphs",
+    "render_template", "render_paragraphs", "intro_paragraphs", "check_templates", "TemplateProblem",
     "scan_text", "gate", "gate_document", "primary_font", "resolve_fonts",
 ]
 
@@ -65,6 +68,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from villageboard.render.png import pdf_to_pngs, render_pngs
     from villageboard.render.privacy import gate, gate_document, scan_text
     from villageboard.render.qr import parse_qr_payload, qr_matrix, qr_payload, qr_png
+    from villageboard.render.template_check import TemplateProblem, check_templates
     from villageboard.render.templates import intro_paragraphs, render_paragraphs, render_template
 
 

@@ -76,6 +76,9 @@ class NoticeDocument:
     (issuing units), when given, are printed right-aligned above the issue date like a
     real notice's signature block. ``stamp`` (e.g. "公示期满存档 2026-12-01") puts a red
     archive stamp on every page. ``large`` asks for large print (body text ≥ 14 pt).
+    ``page_templates`` (template name -> text) are the page templates a posted notice
+    was posted with: the HTML form prints with them, not the current ones (empty: the
+    current ones).
     """
 
     title: str
@@ -92,6 +95,7 @@ class NoticeDocument:
     stamp: str = ""
     large: bool = False
     issuers: list[str] = field(default_factory=list)
+    page_templates: dict[str, str] = field(default_factory=dict)
 
     def replace(self, **changes: object) -> NoticeDocument:
         """A copy with some fields changed (e.g. ``large=True`` or an archive stamp)."""

@@ -7,53 +7,30 @@ program, they render in Jinja2's ``ImmutableSandboxedEnvironment`` with
 ``StrictUndefined``: a sandbox escape (``{{ ''.__class__.__mro__ }}``,
 ``{{ cycler.__init__.__globals__ }}``), a misspelt variable or a syntax error stops with
 a Chinese message naming the template, instead of printing a poster with blanks or
-running code.
+running code. The sandbox also bounds size and time (:mod:`villageboard.render.sandbox`):
+``{{ 'x'|center(200000000) }}`` or a runaway loop is refused, never run out of memory.
 """
 
 from __future__ import annotations
 
-import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2 import StrictUndefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2 import StrictUndefined, meta
+from jinja2.sandbox import SecurityError
 
 from villageboard.domain.errors import VBError
 from villageboard.locations import template_dirs
-
-#: Results longer than this from ``*`` / ``**`` in a template are refused, so a typo such
-#: as ``{{ '-' * 10**9 }}`` cannot exhaust the laptop's memory.
-_MAX_PRODUCT = 100_000
+from villageboard.render.sandbox import LimitedEnvironment, LimitedLoader, TemplateLimitError
 
 
-class _Env(ImmutableSandboxedEnvironment):
-    """The sandbox, plus bounds on ``*`` and ``**`` (string repetition, huge powers)."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
-        if operator_name == "*":
-            for n, seq in ((left, right), (right, left)):
-                if isinstance(n, int) and isinstance(seq, str | list | tuple):
-                    if len(seq) * n > _MAX_PRODUCT:
-                        raise SecurityError("重复次数过多")
-            return operator.mul(left, right)
-        if operator_name == "**":
-            if isinstance(right, int | float) and abs(right) > 64:
-                raise SecurityError("幂运算过大")
-            return operator.pow(left, right)
-        return super().call_binop(context, operator_name, left, right)
-
-
-@lru_cache(maxsize=8)
-def _environment(dirs: tuple[str, ...], html: bool) -> _Env:
-    env = _Env(
-        loader=jinja2.FileSystemLoader(list(dirs), encoding="utf-8"),
+def _new_env(loader: jinja2.BaseLoader, html: bool) -> LimitedEnvironment:
+    env = LimitedEnvironment(
+        loader=loader,
         autoescape=html,
         undefined=StrictUndefined,
         keep_trailing_newline=False,
@@ -61,8 +38,18 @@ def _environment(dirs: tuple[str, ...], html: bool) -> _Env:
         lstrip_blocks=True,
         auto_reload=True,
     )
-    env.filters["cn_date"] = cn_date
+    env.add_filter("cn_date", cn_date)
     return env
+
+
+@lru_cache(maxsize=8)
+def _environment(dirs: tuple[str, ...], html: bool) -> LimitedEnvironment:
+    return _new_env(LimitedLoader(list(dirs), encoding="utf-8"), html)
+
+
+@lru_cache(maxsize=16)
+def _frozen_environment(sources: tuple[tuple[str, str], ...], html: bool) -> LimitedEnvironment:
+    return _new_env(jinja2.DictLoader(dict(sources)), html)
 
 
 def cn_date(value: Any) -> str:
@@ -97,18 +84,123 @@ def render_template(
     Raises VBError (Chinese, naming the template and line) on a missing template, a
     syntax error, an undefined variable or anything the sandbox refuses.
     """
-    env = _environment(_dirs(data_dir), html)
+    return _render(_environment(_dirs(data_dir), html), name, context, lambda: _dirs(data_dir))
+
+
+def render_frozen(
+    name: str,
+    sources: Mapping[str, str],
+    context: Mapping[str, Any],
+    html: bool = False,
+) -> str:
+    """Render ``name`` from template sources kept with a posted notice (``sources``
+    maps every template name it may load to its text), not from any folder, with
+    the same sandbox and limits as :func:`render_template`."""
+    env = _frozen_environment(tuple(sorted(sources.items())), html)
+    return _render(env, name, context, lambda: ("公示存档",))
+
+
+def render_in(
+    dirs: Sequence[Path | str], name: str, context: Mapping[str, Any], html: bool = False,
+) -> str:
+    """Render ``name`` looked up in ``dirs`` (first wins), with the sandbox and limits.
+    For checking a template folder that is not (yet) a data dir's, e.g. a backup's."""
+    folders = tuple(str(d) for d in dirs)
+    return _render(_environment(folders, html), name, context, lambda: folders)
+
+
+def template_sources(name: str, data_dir: Path | str | None = None) -> dict[str, str]:
+    """The text of template ``name`` as it would be used now, and of every template it
+    includes, imports or extends (by name -> text), so that a posted notice can keep
+    them and print the same way later (:func:`render_frozen`)."""
+    env = _environment(_dirs(data_dir), False)
+    out: dict[str, str] = {}
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        if current in out:
+            continue
+        try:
+            source = env.loader.get_source(env, current)[0]  # type: ignore[union-attr]
+            tree = env.parse(source, current)
+        except jinja2.TemplateNotFound:
+            raise VBError(f"找不到模板 {current}（查找位置：{'、'.join(_dirs(data_dir))}）。") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise VBError(f"模板 {current} 第{exc.lineno}行有语法错误：{syntax_reason(exc.message or '')}。") from None
+        except TemplateLimitError as exc:
+            raise VBError(f"模板 {current} 超出了模板的安全限制（{exc.reason}）。") from None
+        except (RecursionError, MemoryError):
+            raise VBError(f"模板 {current} 嵌套过深或过于复杂，无法使用。") from None
+        out[current] = source
+        for ref in meta.find_referenced_templates(tree):
+            if ref is None:
+                raise VBError(f"模板 {current} 引用的模板名不是固定的文字，无法随公示存档。请写明模板文件名。")
+            todo.append(ref)
+    return out
+
+
+_TOKENS = {"end of statement block": "%}", "end of print statement": "}}", "begin of statement block": "{%",
+           "begin of print statement": "{{", "end of template": "模板末尾", "end of comment": "#}"}
+
+
+def _tok(text: str) -> str:
+    return _TOKENS.get(text, text)
+
+
+def _tags(text: str) -> str:
+    return "或".join(f"{{% {t} %}}" for t in re.findall(r"'([^']+)'", text)) or text
+
+
+#: Jinja's syntax messages, in the words of the clerk who edits the template.
+_SYNTAX: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"Unexpected end of template\.(?: Jinja was looking for the following tags: (.+?)\.)?"
+                r"(?: The innermost block that needs to be closed is '(\w+)'\.)?$", re.S),
+     lambda m: "模板没写完就结束了" + (f"，缺少 {_tags(m.group(1))}" if m.group(1) else "")
+     + (f"（需要先结束 {{% {m.group(2)} %}} 这一段）" if m.group(2) else "")),
+    (re.compile(r"Encountered unknown tag '([^']+)'\.(.*)$", re.S),
+     lambda m: f"不认识或用错位置的标记 {{% {m.group(1)} %}}"
+     + ("，可能是前后顺序写错了" if "nesting mistake" in m.group(2) else "")
+     + (f"（需要先结束 {{% {mm.group(1)} %}} 这一段）"
+        if (mm := re.search(r"closed is '(\w+)'", m.group(2))) else "")),
+    (re.compile(r"Expected an expression, got '(.+)'$", re.S), lambda m: f"这里缺少内容（遇到了“{_tok(m.group(1))}”）"),
+    (re.compile(r"unexpected end of template, expected '(.+)'\.$", re.S),
+     lambda m: f"模板没写完就结束了，缺少“{_tok(m.group(1))}”"),
+    (re.compile(r"expected token '(.+)', got '(.+)'$", re.S), lambda m: f"这里应为“{_tok(m.group(1))}”，写成了“{_tok(m.group(2))}”"),
+    (re.compile(r"unexpected char '(.+)' at \d+$", re.S), lambda m: f"有不认识的字符“{m.group(1)}”"),
+    (re.compile(r"unexpected '(.+)', expected '(.+)'$", re.S), lambda m: f"括号不配对：遇到“{m.group(1)}”，应为“{m.group(2)}”"),
+    (re.compile(r"unexpected '(.+)'$", re.S), lambda m: f"多余或位置不对的“{_tok(m.group(1))}”"),
+]
+
+
+def syntax_reason(message: str) -> str:
+    """A Jinja syntax error message in plain Chinese (the original kept when unknown)."""
+    text = (message or "").strip()
+    for pattern, words in _SYNTAX:
+        m = pattern.match(text)
+        if m:
+            return words(m)
+    return f"写法有误（{text}）"
+
+
+def _render(env: LimitedEnvironment, name: str, context: Mapping[str, Any], dirs: Any) -> str:
     where = f"模板 {name}"
     try:
         template = env.get_template(name)
         where = f"模板 {template.filename or name}"
-        return template.render(**dict(context))
-    except jinja2.TemplateNotFound:
-        raise VBError(f"找不到模板 {name}（查找位置：{'、'.join(_dirs(data_dir))}）。") from None
+        return env.render(template, context)
+    except jinja2.TemplateNotFound as exc:
+        missing = exc.name if exc.name and exc.name != name else name
+        raise VBError(f"找不到模板 {missing}（查找位置：{'、'.join(dirs())}）。") from None
     except jinja2.TemplateSyntaxError as exc:
         line = f"第{exc.lineno}行" if exc.lineno else ""
+        inner = f"（其中引用的 {exc.name}）" if exc.name and exc.name != name else ""
         raise VBError(
-            f"{where} {line}有语法错误：{exc.message}。请改正模板，或删除数据目录中的这份模板以恢复默认措辞。"
+            f"{where}{inner} {line}有语法错误：{syntax_reason(exc.message or '')}。请改正模板，或删除数据目录中的这份模板以恢复默认措辞。"
+        ) from None
+    except TemplateLimitError as exc:
+        raise VBError(
+            f"{where} 超出了模板的安全限制（{exc.reason}），已停止生成。"
+            "请检查模板中的循环以及 center、replace、“*”等写法，或删除数据目录中的这份模板以恢复默认措辞。"
         ) from None
     except SecurityError as exc:
         raise VBError(
@@ -123,7 +215,14 @@ def render_template(
         raise VBError(f"{where} 用到了不存在的字段：{msg}。请检查模板中的变量名。") from None
     except jinja2.TemplateError as exc:
         raise VBError(f"{where} 无法生成：{exc}") from None
-    except (TypeError, ValueError, ArithmeticError, AttributeError, KeyError) as exc:
+    except (RecursionError, SyntaxError):
+        # SyntaxError: Python refuses the compiled template (e.g. too deeply nested blocks)
+        raise VBError(f"{where} 嵌套或递归过深，已停止生成。") from None
+    except MemoryError:
+        raise VBError(f"{where} 生成时内存不足，已停止。") from None
+    except UnicodeDecodeError:
+        raise VBError(f"{where} 不是 UTF-8 编码的文本文件，请用 UTF-8 保存。") from None
+    except (TypeError, ValueError, ArithmeticError, AttributeError, KeyError, IndexError) as exc:
         raise VBError(f"{where} 无法生成：{type(exc).__name__}: {exc}") from None
 
 

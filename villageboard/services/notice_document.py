@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+#: What a posted notice keeps of its document (services/wording.py): every line of
+#: wording outside the tables, as printed at posting.
+WORDING_FIELDS = ("title", "subtitle", "paragraphs", "totals_lines", "footer_lines", "issuers", "issued_date")
+
+
 def _ref(i: int, name: str) -> str:
     """How the privacy gate names a row. A name that itself smuggles a number must not
     repeat it in the error message, so long digit runs are cut to their last four."""
@@ -71,7 +76,8 @@ def build_document(
     if n.kind == "correction":
         base_title = notice_title(Notice(kind=base, year=n.year), snap)
         context.update(original_code=n.code, original_title=base_title, changes_count=len(n.changes))
-    paragraphs = intro_paragraphs(context, data_dir)
+    kept = snap.get("wording") or {}  # the wording it was posted with, when kept
+    paragraphs = list(kept["paragraphs"]) if "paragraphs" in kept else intro_paragraphs(context, data_dir)
 
     has_remark = any(r.get("remark") for r in rows)
     tables = []
@@ -141,7 +147,7 @@ def build_document(
     stamp = ""
     if archive_copy:
         stamp = f"公示期满存档 {cn_date(n.archived_at[:10]) if n.archived_at else ''}".strip()
-    return NoticeDocument(
+    doc = NoticeDocument(
         title=notice_title(n, snap),
         subtitle=f"编号：{n.code}　第{n.version}版",
         paragraphs=paragraphs,
@@ -157,3 +163,4 @@ def build_document(
         large=large,
         issuers=list(t.get("issuing_units") or []),
     )
+    return doc.replace(**{f: list(v) if isinstance(v, list) else v for f, v in kept.items() if f in WORDING_FIELDS})

@@ -293,9 +293,13 @@ class NoticeService:
             raise VBError("没有可公示的记录")
         n.state, n.start, n.end = "posted", start, end
         n.posted_at = self.svc.now().isoformat()
+        from villageboard.services import wording  # jinja2 loads only when posting
+
+        snap["wording"], page_sources = wording.capture(self.svc, n, snap)  # reprints word for word
         n.tag = make_tag(self.svc.township.tag_key, self.tag_content(n, snap))
         row_kind = base_kind or n.kind
         with self.store.begin(f"公示.张贴 {code}") as tx:
+            wording.keep(self.svc, tx, n.year, page_sources)
             tx.put(snapshot_file(n.year, n.code, n.version), SNAPSHOT, 1, {
                 "data": snap, "_readonly": True, "_what": f"公示{code}第{n.version}版的存档内容",
             })

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from villageboard.domain.errors import VBError
 from villageboard.domain.models import NOTICE_KINDS, Notice
 from villageboard.render.document import NoticeDocument
-from villageboard.services.notice_document import build_document
+from villageboard.services.wording import poster_document
 
 if TYPE_CHECKING:
     from villageboard.services.context import Services
@@ -52,7 +52,7 @@ def document_for(svc: Services, n: Notice, large: bool = False, archive_copy: bo
     if archive_copy is None:
         archive_copy = n.state == "archived"
     snap = svc.notices.snapshot(n)
-    doc = build_document(n, snap, svc.root, archive_copy=archive_copy, large=large)
+    doc = poster_document(svc, n, snap, archive_copy=archive_copy, large=large)
     return doc, stem_for(n, snap, archive_copy)
 
 

@@ -212,11 +212,11 @@ def notice_label(svc: Services, n: Notice) -> str:
 def notice_document(svc: Services, n: Notice, archive_copy: bool = False, large: bool = False) -> NoticeDocument:
     """The poster exactly as it will print. A draft has no tag yet (it is made when the
     notice is posted), so its preview carries a placeholder in the QR payload."""
-    from villageboard.services.notice_document import build_document
+    from villageboard.services.wording import poster_document
 
     snap = svc.notices.snapshot(n)
     shown = n if n.tag else Notice.from_dict({**n.to_dict(), "tag": "DRAFT"})
-    return build_document(shown, snap, svc.root, archive_copy=archive_copy, large=large)
+    return poster_document(svc, shown, snap, archive_copy=archive_copy, large=large)
 
 
 def render_notice(

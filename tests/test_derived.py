@@ -13,7 +13,7 @@ from tests.conftest import TODAY
 from villageboard.locations import derived_cache_dir
 from villageboard.services import Services
 from villageboard.services.dashboard import year_counts
-from villageboard.services.lookup_index import LookupIndex
+from villageboard.services.lookup.scoring import LookupIndex
 from villageboard.services.paths import applications_dir
 from villageboard.store import derived
 
@@ -257,7 +257,7 @@ def test_phone_desk_from_kept_values_equals_a_fresh_load(demo_dir: Path, monkeyp
 def test_index_state_round_trip_and_mismatch() -> None:
     import marshal
 
-    from villageboard.services.lookup_index import Entry
+    from villageboard.services.lookup.scoring import Entry
 
     entries = [Entry(1, "张伟", "141025199001011234", "13800001111", "东沟村", "一组"),
                Entry(2, "单雄", "141025198502023456", "", "西沟村", "二组"),

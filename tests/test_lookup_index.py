@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from villageboard.services.lookup_index import Entry, Hit, LookupIndex, name_readings
+from villageboard.services.lookup.scoring import Entry, Hit, LookupIndex, name_readings
 
 DONG, XI, NAN = "东沟村", "西沟村", "南庄村"
 

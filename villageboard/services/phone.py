@@ -29,9 +29,9 @@ from villageboard.domain.errors import VBError
 from villageboard.domain.masking import mask_digit_runs, mask_id, mask_long_numbers, tail
 from villageboard.domain.models import APP_STATUS, NOTICE_KINDS, Household
 from villageboard.domain.money import format_fen, format_quantity
-from villageboard.services import lookup_index as lookup_index_module
 from villageboard.services.identity import CheckResult, Identity, IdentityChecks
-from villageboard.services.lookup_index import Entry, LookupIndex
+from villageboard.services.lookup import scoring as lookup_index_module
+from villageboard.services.lookup.scoring import Entry, LookupIndex
 from villageboard.services.paths import HOUSEHOLDS_DIR, REGISTRY, applications_dir, notices_file
 from villageboard.store.derived import code_stamp
 

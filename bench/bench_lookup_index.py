@@ -19,7 +19,8 @@ import statistics
 import time
 from collections.abc import Callable
 
-from villageboard.services.lookup.scoring import Entry, LookupIndex
+from villageboard.services.lookup.index import LookupIndex
+from villageboard.services.lookup.keys import Entry
 
 # (surname, weight in ‰ of the population) — 2020 census order of magnitude.
 SURNAMES: list[tuple[str, float]] = [

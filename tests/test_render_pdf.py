@@ -25,7 +25,7 @@ from tests.conftest_render import (
 )
 from villageboard.domain.errors import PrivacyError, VBError
 from villageboard.render import fonts
-from villageboard.render.pdf import PT, print_settings, render_pdf, render_pdf_batch
+from villageboard.render.pdf.layout import PT, print_settings, render_pdf, render_pdf_batch
 from villageboard.render.qr import parse_qr_payload, qr_matrix
 
 MM_PER_PT = 25.4 / 72
@@ -327,7 +327,7 @@ def test_batch_stops_on_privacy_failure():
 
 
 def test_columns_fit_page_width():
-    from villageboard.render.pdf import _Metrics, fit_columns
+    from villageboard.render.pdf.layout import _Metrics, fit_columns
 
     doc = result_notice(100, rare=False)
     m = _Metrics(fonts.resolve_fonts(doc.texts()))
@@ -341,7 +341,7 @@ def test_columns_fit_page_width():
 
 
 def test_paths_are_not_left_behind(tmp_path, monkeypatch):
-    from villageboard.render import pdf as pdfmod
+    from villageboard.render.pdf import layout as pdfmod
 
     render_pdf(result_notice(5, rare=False))
     leftovers = [p for p in Path(pdfmod._tmp_dir()).iterdir()]

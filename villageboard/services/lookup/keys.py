@@ -73,7 +73,10 @@ class Record:
 
 class MultiMap:
     """key -> household ids.  A lone id is kept as a bare int: most keys (an ID tail, a
-    whole pinyin) belong to one household, and a one-member set costs 216 bytes."""
+    whole pinyin) belong to one household, and a one-member set costs 216 bytes.
+
+    ``data`` is that raw map: scoring reads it where building a one-member set per
+    look-up would cost; only ``add``, ``discard`` and ``Maps.restore`` change it."""
 
     __slots__ = ("data",)
 

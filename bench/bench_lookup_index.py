@@ -1,4 +1,4 @@
-"""Micro-benchmark of the phone-desk lookup index (villageboard.services.lookup_index).
+"""Micro-benchmark of the phone-desk lookup index (villageboard.services.lookup).
 
 Builds a synthetic township of 10,000 households in 50 villages, with surnames drawn
 from realistic frequencies (王 李 张 刘 陈 … ~7 % down to rare ones, multi-reading and
@@ -19,7 +19,8 @@ import statistics
 import time
 from collections.abc import Callable
 
-from villageboard.services.lookup_index import Entry, LookupIndex
+from villageboard.services.lookup.index import LookupIndex
+from villageboard.services.lookup.keys import Entry
 
 # (surname, weight in ‰ of the population) — 2020 census order of magnitude.
 SURNAMES: list[tuple[str, float]] = [

@@ -504,7 +504,7 @@ def bench_posters(plan: Plan, work: Path, pdf_baseline: str = "auto") -> dict[st
     import logging
 
     from villageboard.render.html import render_html
-    from villageboard.render.pdf import render_pdf
+    from villageboard.render.pdf.paint import render_pdf
     from villageboard.render.png import pdf_to_pngs
     from villageboard.services.posters import batch_posters, document_for
 
@@ -578,7 +578,7 @@ def bench_posters(plan: Plan, work: Path, pdf_baseline: str = "auto") -> dict[st
 
 
 def profile_pdf(plan: Plan, work: Path) -> list[str]:
-    from villageboard.render.pdf import render_pdf
+    from villageboard.render.pdf.paint import render_pdf
     from villageboard.services.posters import document_for
 
     root, _info, _ = ref.ensure(plan.large, work)

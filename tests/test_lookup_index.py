@@ -13,7 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from villageboard.services.lookup_index import Entry, Hit, LookupIndex, name_readings
+from villageboard.services.lookup.index import Hit, LookupIndex
+from villageboard.services.lookup.keys import Entry
+from villageboard.services.lookup.readings import name_readings
 
 DONG, XI, NAN = "东沟村", "西沟村", "南庄村"
 
@@ -439,10 +441,9 @@ def test_remove_all_leaves_no_key_behind() -> None:
     for hid, *_ in ROWS:
         ix.remove(hid)
     assert len(ix) == 0
-    maps = [v for v in vars(ix).values() if hasattr(v, "discard")]
-    maps += [m for ranked in ix._fam.values() for m in ranked]
-    assert maps and all(len(m) == 0 for m in maps)
-    assert ix._village_alias == {}
+    state = ix.export_state()
+    assert state["maps"] and all(m == {} for m in state["maps"].values())
+    assert state["aliases"] == {} and state["records"] == {} and state["syls"] == {}
 
 
 # --- readings ------------------------------------------------------------------------

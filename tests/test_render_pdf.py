@@ -25,7 +25,9 @@ from tests.conftest_render import (
 )
 from villageboard.domain.errors import PrivacyError, VBError
 from villageboard.render import fonts
-from villageboard.render.pdf import PT, print_settings, render_pdf, render_pdf_batch
+from villageboard.render.pdf.batch import render_pdf_batch
+from villageboard.render.pdf.layout import PT, print_settings
+from villageboard.render.pdf.paint import render_pdf
 from villageboard.render.qr import parse_qr_payload, qr_matrix
 
 MM_PER_PT = 25.4 / 72
@@ -327,10 +329,10 @@ def test_batch_stops_on_privacy_failure():
 
 
 def test_columns_fit_page_width():
-    from villageboard.render.pdf import _Metrics, fit_columns
+    from villageboard.render.pdf.layout import Metrics, fit_columns
 
     doc = result_notice(100, rare=False)
-    m = _Metrics(fonts.resolve_fonts(doc.texts()))
+    m = Metrics(fonts.resolve_fonts(doc.texts()))
     s = print_settings("a4")
     widths, size = fit_columns(m, doc.tables[0], s.content_width, s.table_pt, s.table_min_pt, 1.2)
     assert abs(sum(widths) - s.content_width) < 0.01
@@ -341,10 +343,10 @@ def test_columns_fit_page_width():
 
 
 def test_paths_are_not_left_behind(tmp_path, monkeypatch):
-    from villageboard.render import pdf as pdfmod
+    from villageboard.render.pdf.paint import tmp_dir
 
     render_pdf(result_notice(5, rare=False))
-    leftovers = [p for p in Path(pdfmod._tmp_dir()).iterdir()]
+    leftovers = [p for p in Path(tmp_dir()).iterdir()]
     assert leftovers == []
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest_render import need_tool, result_notice
 from villageboard.domain.errors import VBError
-from villageboard.render.pdf import render_pdf
+from villageboard.render.pdf.paint import render_pdf
 from villageboard.render.png import pdf_to_pngs
 from villageboard.render.qr import parse_qr_payload, qr_matrix, qr_payload, qr_png
 

@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 from villageboard.render.document import Column, NoticeDocument, Row, Table, totals_line
 
 _LAZY = {
-    "render_pdf": "pdf",
-    "render_pdf_batch": "pdf",
-    "print_settings": "pdf",
-    "PrintSettings": "pdf",
+    "render_pdf": "pdf.paint",
+    "render_pdf_batch": "pdf.batch",
+    "print_settings": "pdf.layout",
+    "PrintSettings": "pdf.layout",
     "pdf_to_pngs": "png",
     "render_pngs": "png",
     "render_html": "html",
@@ -64,7 +64,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from villageboard.render.fonts import primary_font, resolve_fonts
     from villageboard.render.html import render_html
     from villageboard.render.output import render_all
-    from villageboard.render.pdf import PrintSettings, print_settings, render_pdf, render_pdf_batch
+    from villageboard.render.pdf.batch import render_pdf_batch
+    from villageboard.render.pdf.layout import PrintSettings, print_settings
+    from villageboard.render.pdf.paint import render_pdf
     from villageboard.render.png import pdf_to_pngs, render_pngs
     from villageboard.render.privacy import gate, gate_document, scan_text
     from villageboard.render.qr import parse_qr_payload, qr_matrix, qr_payload, qr_png

@@ -63,7 +63,7 @@ def render_all(
     outputs: list[tuple[str, bytes]] = []
     pdf_bytes: bytes | None = None
     if "pdf" in wanted or "png" in wanted:
-        from villageboard.render.pdf import render_pdf
+        from villageboard.render.pdf.paint import render_pdf
 
         pdf_bytes = render_pdf(doc, paper=paper, font=font)
     if "pdf" in wanted and pdf_bytes is not None:

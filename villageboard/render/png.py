@@ -52,6 +52,6 @@ def pdf_to_pngs(
 def render_pngs(doc: object, paper: str = "a4", large: bool | None = None,
                 font: str | None = None, dpi: float = DEFAULT_DPI) -> list[bytes]:
     """NoticeDocument -> PNG pages (gated, via the PDF)."""
-    from villageboard.render.pdf import render_pdf
+    from villageboard.render.pdf.paint import render_pdf
 
     return pdf_to_pngs(render_pdf(doc, paper=paper, font=font, large=large), dpi=dpi)  # type: ignore[arg-type]

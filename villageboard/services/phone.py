@@ -29,9 +29,9 @@ from villageboard.domain.errors import VBError
 from villageboard.domain.masking import mask_digit_runs, mask_id, mask_long_numbers, tail
 from villageboard.domain.models import APP_STATUS, NOTICE_KINDS, Household
 from villageboard.domain.money import format_fen, format_quantity
-from villageboard.services import lookup_index as lookup_index_module
 from villageboard.services.identity import CheckResult, Identity, IdentityChecks
-from villageboard.services.lookup_index import Entry, LookupIndex
+from villageboard.services.lookup.index import STATE_SOURCES, LookupIndex
+from villageboard.services.lookup.keys import Entry
 from villageboard.services.paths import HOUSEHOLDS_DIR, REGISTRY, applications_dir, notices_file
 from villageboard.store.derived import code_stamp
 
@@ -42,7 +42,7 @@ PENDING = "申报中"
 #: What the kept history and index were made by (store.derived): a new program
 #: version makes them afresh.
 _EXTRACT_STAMP = code_stamp(__file__, money_module.__file__, masking_module.__file__)
-_INDEX_STAMP = code_stamp(__file__, lookup_index_module.__file__)
+_INDEX_STAMP = code_stamp(__file__, *STATE_SOURCES)
 PUBLIC_PAYOUT = {"paid": "已发放", "failed": "发放失败", "issued": "发放中"}
 
 #: Values repeated across hundreds of thousands of records, held once (see PhoneDesk._record).

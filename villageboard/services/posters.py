@@ -119,7 +119,7 @@ def render_notices(
     """Print several notices at once: PDFs on both cores with the font loaded once per
     worker, then every file written all-or-nothing per notice."""
     from villageboard.render.output import write_rendered
-    from villageboard.render.pdf import render_pdf_batch
+    from villageboard.render.pdf.batch import render_pdf_batch
 
     docs = [document_for(svc, n, large) for n in notices]
 

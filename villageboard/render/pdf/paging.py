@@ -1,0 +1,391 @@
+"""The layout pass of the PDF poster: the document flowed into pages of drawing operations.
+
+* **Two passes.** This pass measures every string with the font that will be embedded,
+  wraps cells, decides page breaks and records drawing operations; the drawing pass
+  (:mod:`villageboard.render.pdf.paint`) replays them. The page count is therefore known
+  before anything is drawn, so every page prints "第 N 页 / 共 M 页" without fpdf2's alias
+  substitution.
+* **Tables over pages.** Rows flow over pages with the header repeated and the title
+  marked （续）; a cell taller than a page is cut with "…".
+* **On every page:** the page number, the QR code (error correction Q, 4-module quiet
+  zone, symbol ≥ 25 mm wide) captioned 扫码核验 with the code, version and tag beside it,
+  and the red archive stamp when ``doc.stamp`` is set.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from villageboard.render.document import Column, NoticeDocument, Row, Table
+from villageboard.render.pdf.layout import (
+    BLACK,
+    CELL_PAD,
+    GREY_TEXT,
+    GRID,
+    HEADER_FILL,
+    PT,
+    STAMP_RED,
+    SUBTOTAL_FILL,
+    TOTAL_FILL,
+    ZEBRA_FILL,
+    Metrics,
+    PrintSettings,
+    fit_columns,
+    wrap,
+    wrap_label,
+)
+from villageboard.render.qr import QUIET_ZONE
+
+Op = tuple[str, tuple[Any, ...]]
+_AFTER_INTEGER = re.compile(r"(?<=\d)(?:[.．]\d+)?[^\d]*$")
+
+
+class Layout:
+    """Flows the document into pages of drawing operations."""
+
+    def __init__(self, doc: NoticeDocument, s: PrintSettings, m: Metrics, qr_n: int) -> None:
+        self.doc = doc
+        self.s = s
+        self.m = m
+        self.pages: list[list[Op]] = []
+        self.chars: set[str] = set()
+        module = s.qr_symbol_mm / (qr_n - 2 * QUIET_ZONE)
+        self.qr_module = module
+        self.qr_full = module * qr_n
+        qr_top = s.height - s.margin_bottom - s.qr_symbol_mm - QUIET_ZONE * module
+        self.bottom = qr_top - 2.0
+        self.stamp_h = 0.0
+        if doc.stamp:
+            self.stamp_h = (s.band_pt + 8) * PT * 1.25 + s.band_pt * PT * 1.4 + 4.0
+        self.top = s.margin_top + (self.stamp_h + 3.0 if doc.stamp else 0.0)
+        self.y = self.top
+        self.table: _TableLayout | None = None
+
+    # recording -----------------------------------------------------------------------
+    def op(self, name: str, *args: Any) -> None:
+        self.pages[-1].append((name, args))
+
+    def text(self, x: float, y: float, text: str, size: float, bold: bool = False,
+             color: tuple[int, int, int] = BLACK) -> None:
+        """Record text with its baseline at ``y`` (mm)."""
+        if text:
+            self.chars.update(text)
+            self.op("text", x, y, text, size, bold, color)
+
+    def baseline(self, top: float, line_h: float, size: float) -> float:
+        em = size * PT
+        return top + (line_h - (self.m.asc + self.m.desc) * em) / 2 + self.m.asc * em
+
+    def new_page(self) -> None:
+        self.pages.append([])
+        self.y = self.top
+        if self.table is not None:
+            self.table.start_page(continued=True)
+
+    def room(self) -> float:
+        return self.bottom - self.y
+
+    def ensure(self, h: float) -> None:
+        if self.y + h > self.bottom + 1e-6:
+            self.new_page()
+
+    # blocks ----------------------------------------------------------------------------
+    def lines_block(self, text: str, size: float, align: str = "L", bold: bool = False,
+                    leading: float = 1.5, indent_em: float = 0.0,
+                    color: tuple[int, int, int] = BLACK) -> None:
+        s = self.s
+        em = size * PT
+        indent = indent_em * em
+        lines = wrap(self.m, text, s.content_width, size, indent)
+        if align == "C" and len(lines) > 1:
+            lines = self.balanced(text, size, len(lines))
+        line_h = em * leading
+        for i, line in enumerate(lines):
+            self.ensure(line_h)
+            w = self.m.width(line, size)
+            x = s.margin_left + (indent if i == 0 else 0.0)
+            if align == "C":
+                x = s.margin_left + (s.content_width - w) / 2
+            elif align == "R":
+                x = s.margin_left + s.content_width - w
+            self.text(x, self.baseline(self.y, line_h, size), line, size, bold, color)
+            self.y += line_h
+
+    def balanced(self, text: str, size: float, count: int) -> list[str]:
+        """The narrowest wrap with the same number of lines: a two-line title splits in
+        the middle instead of leaving two characters alone on the second line."""
+        lo, hi = self.s.content_width / count, self.s.content_width
+        best = wrap(self.m, text, hi, size)
+        for _ in range(14):
+            mid = (lo + hi) / 2
+            lines = wrap(self.m, text, mid, size)
+            if len(lines) <= count:
+                best, hi = lines, mid
+            else:
+                lo = mid
+        return best
+
+    def block_height(self, text: str, size: float, leading: float, indent_em: float = 0.0) -> float:
+        lines = wrap(self.m, text, self.s.content_width, size, indent_em * size * PT)
+        return len(lines) * size * PT * leading
+
+    def run(self) -> list[list[Op]]:
+        s, doc = self.s, self.doc
+        self.pages.append([])
+        self.lines_block(doc.title, s.title_pt, align="C", bold=True, leading=1.35)
+        if doc.subtitle:
+            self.y += 0.5
+            self.lines_block(doc.subtitle, s.subtitle_pt, align="C", leading=1.4, color=GREY_TEXT)
+        self.y += 3.0
+        for p in doc.paragraphs:
+            self.lines_block(p, s.body_pt, leading=1.6, indent_em=2.0)
+            self.y += 1.2
+        for table in doc.tables:
+            self.y += 2.5
+            self.table = _TableLayout(self, table)
+            self.table.run()
+            self.table = None
+        self.ending()
+        return self.pages
+
+    def ending(self) -> None:
+        """Totals, footer lines and the signature block, kept together when they fit on
+        one page, so the notice does not end with a lone date on a new sheet."""
+        s, doc = self.s, self.doc
+        totals_h = sum(self.block_height(t, s.totals_pt, 1.5) for t in doc.totals_lines)
+        footer_h = sum(self.block_height(t, s.body_pt, 1.55) for t in doc.footer_lines)
+        sign_lines = [*doc.issuers, _cn_date(doc.issued_date)] if doc.issuers else []
+        sign_h = len(sign_lines) * s.body_pt * PT * 1.6 + (6.0 if sign_lines else 0.0)
+        need = totals_h + footer_h + sign_h + 8.0
+        if need <= self.bottom - self.top and self.y + need > self.bottom:
+            self.new_page()
+        if doc.totals_lines:
+            self.y += 3.0
+            self.ensure(totals_h / max(1, len(doc.totals_lines)) + 1.0)
+            self.op("hline", s.margin_left, s.margin_left + s.content_width, self.y, 0.4, BLACK)
+            self.y += 1.5
+            for t in doc.totals_lines:
+                self.lines_block(t, s.totals_pt, bold=True, leading=1.5)
+        if doc.footer_lines:
+            self.y += 3.0
+            for t in doc.footer_lines:
+                self.lines_block(t, s.body_pt, leading=1.55)
+        if sign_lines:
+            self.y += 6.0
+            for t in sign_lines:
+                self.lines_block(t, s.body_pt + 0.5, align="R", leading=1.6)
+
+
+class _TableLayout:
+    """One table: widths, wrapped cells, rows flowed over pages with the header repeated."""
+
+    def __init__(self, lay: Layout, table: Table) -> None:
+        self.lay = lay
+        self.t = table
+        s = lay.s
+        self.pad = CELL_PAD
+        self.vpad = 0.8
+        self.widths, self.size = fit_columns(
+            lay.m, table, s.content_width, s.table_pt, s.table_min_pt, self.pad)
+        self.line_h = self.size * PT * 1.32
+        self.xs = [s.margin_left]
+        for w in self.widths:
+            self.xs.append(self.xs[-1] + w)
+        self.header_lines = [
+            wrap_label(lay.m, c.label, w - 2 * self.pad, self.size)
+            for c, w in zip(table.columns, self.widths, strict=True)
+        ]
+        self.header_h = max((len(x) for x in self.header_lines), default=1) * self.line_h \
+            + 2 * self.vpad
+        self.title_h = (s.body_pt + 1) * PT * 1.6 if table.title else 0.0
+        # Numbers line up on their decimal point: 2.4 under 13.76, 27 under 26.4.
+        self.frac_max: dict[int, float] = {}
+        for ci, col in enumerate(table.columns):
+            if col.numeric and col.align == "R":
+                self.frac_max[ci] = max(
+                    (self.frac_width(r.cells[ci]) for r in table.rows), default=0.0)
+        self.seg_top = 0.0
+        self.data_index = 0
+
+    def start_page(self, continued: bool) -> None:
+        lay = self.lay
+        if self.t.title:
+            label = self.t.title + ("（续）" if continued else "")
+            size = lay.s.body_pt + 1
+            lay.text(lay.s.margin_left, lay.baseline(lay.y, self.title_h, size), label, size,
+                     bold=True)
+            lay.y += self.title_h
+        self.seg_top = lay.y
+        self.draw_header()
+
+    def draw_header(self) -> None:
+        lay = self.lay
+        y = lay.y
+        lay.op("fill", self.xs[0], y, self.xs[-1] - self.xs[0], self.header_h, HEADER_FILL)
+        for ci, lines in enumerate(self.header_lines):
+            block = len(lines) * self.line_h
+            top = y + (self.header_h - block) / 2
+            for li, line in enumerate(lines):
+                w = lay.m.width(line, self.size)
+                x = self.xs[ci] + (self.widths[ci] - w) / 2
+                lay.text(x, lay.baseline(top + li * self.line_h, self.line_h, self.size), line,
+                         self.size, bold=True)
+        lay.y += self.header_h
+        lay.op("hline", self.xs[0], self.xs[-1], lay.y, 0.3, GRID)
+
+    def close_segment(self) -> None:
+        lay = self.lay
+        lay.op("grid", tuple(self.xs), self.seg_top, lay.y)
+
+    def run(self) -> None:
+        lay = self.lay
+        first_row_h = self.row_height(self.t.rows[0]) if self.t.rows else 0.0
+        if lay.room() < self.title_h + self.header_h + first_row_h:
+            lay.table = None
+            lay.new_page()
+            lay.table = self
+        self.start_page(continued=False)
+        max_h = lay.bottom - lay.top - self.title_h - self.header_h
+        for row in self.t.rows:
+            cells, h = self.layout_row(row, max_h)
+            if lay.y + h > lay.bottom + 1e-6:
+                self.close_segment()
+                lay.new_page()  # calls start_page(continued=True)
+            self.draw_row(row, cells, h)
+        self.close_segment()
+
+    def frac_width(self, text: str) -> float:
+        """Width of what follows the integer digits (".98亩", "亩", ".5"), so that
+        integer parts line up even when a unit is written after the number."""
+        m = _AFTER_INTEGER.search(text.strip())
+        return self.lay.m.width(m.group(0), self.size) if m else 0.0
+
+    def row_height(self, row: Row) -> float:
+        return self.layout_row(row, 1e9)[1]
+
+    def layout_row(self, row: Row, max_h: float) -> tuple[list[list[str]], float]:
+        cells = []
+        n = 1
+        for ci, text in enumerate(row.cells):
+            lines = wrap(self.lay.m, text, self.widths[ci] - 2 * self.pad, self.size)
+            cells.append(lines)
+            n = max(n, len(lines))
+        h = n * self.line_h + 2 * self.vpad
+        if h > max_h:  # a pathological cell taller than a page: cut it visibly
+            keep = max(1, int((max_h - 2 * self.vpad) // self.line_h))
+            for i, lines in enumerate(cells):
+                if len(lines) > keep:
+                    cut = lines[: keep]
+                    cut[-1] = cut[-1][:-1] + "…" if len(cut[-1]) > 1 else "…"
+                    cells[i] = cut
+            h = keep * self.line_h + 2 * self.vpad
+        return cells, h
+
+    def draw_row(self, row: Row, cells: list[list[str]], h: float) -> None:
+        lay = self.lay
+        y = lay.y
+        bold = row.kind != "data"
+        fill = None
+        if row.kind == "subtotal":
+            fill = SUBTOTAL_FILL
+        elif row.kind == "total":
+            fill = TOTAL_FILL
+        else:
+            self.data_index += 1
+            if self.data_index % 2 == 0:
+                fill = ZEBRA_FILL
+        if fill:
+            lay.op("fill", self.xs[0], y, self.xs[-1] - self.xs[0], h, fill)
+        for ci, lines in enumerate(cells):
+            col: Column = self.t.columns[ci]
+            block = len(lines) * self.line_h
+            top = y + (h - block) / 2
+            for li, line in enumerate(lines):
+                if not line:
+                    continue
+                x0 = self.xs[ci] + self.pad
+                inner = self.widths[ci] - 2 * self.pad
+                if col.align != "L":
+                    w = lay.m.width(line, self.size)
+                    x0 += (inner - w) if col.align == "R" else (inner - w) / 2
+                    if ci in self.frac_max and len(lines) == 1:
+                        x0 -= self.frac_max[ci] - self.frac_width(line)
+                lay.text(x0, lay.baseline(top + li * self.line_h, self.line_h, self.size), line,
+                         self.size, bold=bold)
+        lay.y += h
+        lay.op("hline", self.xs[0], self.xs[-1], lay.y, 0.4 if row.kind == "total" else 0.15,
+               GRID)
+
+
+def _cn_date(text: str) -> str:
+    m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*", text or "")
+    if m:
+        return f"{int(m.group(1))}年{int(m.group(2))}月{int(m.group(3))}日"
+    return text
+
+
+def page_furniture(lay: Layout, page_no: int, pages: int, qr_png: bytes) -> list[Op]:
+    """What every page carries: QR with its caption and text, page number, stamp."""
+    s, doc = lay.s, lay.doc
+    ops: list[Op] = []
+    mod = lay.qr_module
+    sym = s.qr_symbol_mm
+    sym_x = s.width - s.margin_right - sym
+    sym_y = s.height - s.margin_bottom - sym
+    qz = QUIET_ZONE * mod
+    ops.append(("image", (qr_png, sym_x - qz, sym_y - qz, lay.qr_full)))
+    size = s.band_pt
+    lines = [
+        ("扫码核验", size + 2.5, True),
+        (f"公示编号：{doc.code}", size, False),
+        (f"版本：第{doc.version}版", size, False),
+        (f"核验码：{doc.tag or '草稿，公示后生成'}", size, False),
+    ]
+    if doc.issued_date:
+        lines.append((f"发布日期：{doc.issued_date}", size, False))
+    right = sym_x - qz - 1.0
+    line_hs = [sz * PT * 1.45 for _t, sz, _b in lines]
+    y = sym_y + (sym - sum(line_hs)) / 2
+    for (text, sz, bold), lh in zip(lines, line_hs, strict=True):
+        w = lay.m.width(text, sz)
+        ops.append(("text", (right - w, lay.baseline(y, lh, sz), text, sz, bold, BLACK)))
+        y += lh
+    label = f"第 {page_no} 页 / 共 {pages} 页"
+    ops.append(("text", (s.margin_left, s.height - s.margin_bottom - 1.0, label, size + 1,
+                         False, BLACK)))
+    if pages > 1 and page_no > 1:
+        short = doc.title if len(doc.title) <= 40 else doc.title[:39] + "…"
+        ops.append(("text", (s.margin_left, s.height - s.margin_bottom - 1.0 - (size + 1) * PT
+                             * 1.6, short, size, False, GREY_TEXT)))
+    if doc.stamp:
+        ops.extend(_stamp_ops(lay))
+    return ops
+
+
+def _stamp_ops(lay: Layout) -> list[Op]:
+    s, doc = lay.s, lay.doc
+    text = doc.stamp.strip()
+    head, _sep, tail = text.rpartition(" ")
+    if not head:
+        head, tail = text, ""
+    big = s.band_pt + 8
+    small = s.band_pt + 1
+    w = max(lay.m.width(head, big), lay.m.width(tail, small)) + 10.0
+    h = lay.stamp_h
+    x = s.width - s.margin_right - w
+    y = s.margin_top
+    ops: list[Op] = [("stamp_box", (x, y, w, h))]
+    big_h = big * PT * 1.25
+    ops.append(("text", (x + (w - lay.m.width(head, big)) / 2,
+                         lay.baseline(y + 2.0, big_h, big), head, big, True, STAMP_RED)))
+    if tail:
+        ops.append(("text", (x + (w - lay.m.width(tail, small)) / 2,
+                             lay.baseline(y + 2.0 + big_h, small * PT * 1.4, small), tail,
+                             small, False, STAMP_RED)))
+    return ops
+
+
+def furniture_chars(doc: NoticeDocument) -> str:
+    return ("扫码核验公示编号：版本第核验码发布日期页共续/ …0123456789（）草稿，公示后生成" + doc.code + doc.tag
+            + doc.issued_date + doc.stamp + doc.title)

@@ -13,8 +13,12 @@ ENV_HOME = "VILLAGEBOARD_HOME"
 ENV_FONT = "VILLAGEBOARD_FONT"
 ENV_CACHE = "VILLAGEBOARD_CACHE"
 
-#: The repository (or source tree) root: templates/ and data/ live beside the package.
+#: The repository (or source tree) root: templates/ and data/ live beside the package
+#: there, and inside it (villageboard/templates, villageboard/data) in an installed wheel.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: What the kit ships besides code: the Jinja2 templates and the blank import sheets.
+SHIPPED_FOLDERS = ("templates", "data")
 
 
 def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -51,12 +55,22 @@ def template_dirs(data: Path | None = None) -> list[Path]:
     dirs: list[Path] = []
     if data is not None:
         dirs.append(data / "templates")
-    dirs.append(PROJECT_ROOT / "templates")
+    dirs.append(shipped("templates"))
     return [d for d in dirs if d.is_dir()]
 
 
-def shipped_data_dir() -> Path:
-    return PROJECT_ROOT / "data"
+def shipped(name: str) -> Path:
+    """The shipped folder ``name`` (one of :data:`SHIPPED_FOLDERS`): inside the installed package
+    when there is one, else at the top of the source tree (a checkout or an editable
+    install). The path may not exist when the installation is incomplete."""
+    if name not in SHIPPED_FOLDERS:
+        raise ValueError(name)
+    from importlib.resources import files
+
+    inside = files("villageboard").joinpath(name)
+    if isinstance(inside, Path) and inside.is_dir():
+        return inside
+    return PROJECT_ROOT / name
 
 
 def cache_dir() -> Path:

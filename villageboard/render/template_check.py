@@ -21,10 +21,10 @@ from typing import Any
 import jinja2
 
 from villageboard.domain.errors import VBError
-from villageboard.locations import PROJECT_ROOT
+from villageboard.locations import shipped
 from villageboard.render.sandbox import MAX_TEMPLATE_BYTES, LimitedEnvironment, TemplateLimitError
 
-SHIPPED = PROJECT_ROOT / "templates"
+SHIPPED = shipped("templates")
 #: More files than this in one template folder is not a county's wording.
 MAX_FILES = 200
 

@@ -257,14 +257,3 @@ class CallLogEntry(Record):
     answer: str = ""
     operator: str = ""
     objection_id: int | None = None
-
-
-@dataclass
-class JournalEntry(Record):
-    seq: int = 0
-    ts: str = ""
-    operator: str = ""
-    action: str = ""
-    changes: list[dict[str, Any]] = field(default_factory=list)
-    prev: str = ""
-    hash: str = ""

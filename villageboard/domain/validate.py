@@ -51,16 +51,6 @@ def region_known(code6: str) -> bool:
     return "county" in info
 
 
-@functools.lru_cache(maxsize=4096)
-def region_name(code6: str) -> str:
-    from stdnum import numdb
-
-    info = {k: v for _p, props in numdb.get("cn/loc").info(code6) for k, v in props.items()}
-    county = info.get("county", "")
-    county = re.sub(r"\[[^\]]*\]", "", county.split(",")[-1]) if county else ""
-    return info.get("province", "") + info.get("prefecture", "") + county
-
-
 def check_id_number(raw: object, today: dt.date | None = None) -> Check:
     """18-character resident ID: check digit and birth date via python-stdnum's pieces.
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from villageboard.domain.errors import NotFound, VBError
 from villageboard.domain.models import NOTICE_KINDS, Household, Notice
@@ -345,8 +345,3 @@ def backup_label(path: Path) -> str:
         return path.name
     y, mo, d, h, mi = m.groups()
     return f"{y}-{mo}-{d} {h}:{mi}"
-
-
-def describe(value: Any) -> str:
-    """Plain text for a value in a dialog (None -> empty)."""
-    return "" if value is None else str(value)

@@ -153,12 +153,6 @@ def read_sealed(path: Path) -> Any:
     return unseal(path, data)
 
 
-def header_of(path: Path) -> dict[str, Any]:
-    with open(path, "rb") as fh:
-        line = fh.readline(4096)
-    return orjson.loads(line)
-
-
 class SealedStorage(Storage):
     """TinyDB storage over one sealed file, with the parsed data cached in memory.
 

@@ -26,13 +26,11 @@ import datetime as dt
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import filelock
 import orjson
-from tinydb import TinyDB
 
 from villageboard.domain.errors import (
     ArchivedError,
@@ -46,7 +44,7 @@ from villageboard.private import FILE_MODE, private_dir
 from villageboard.store import storage as st
 from villageboard.store.derived import Derived, derived_dir_for
 from villageboard.store.journal import GENESIS, Journal
-from villageboard.store.verify import Verifier, all_sealed, cache_path_for, sealed_files
+from villageboard.store.verify import Verifier, cache_path_for, sealed_files
 
 SCHEMA_VERSION = 1
 META = "villageboard.json"
@@ -311,22 +309,6 @@ class Store:
         doc = self.table(rel, table).get(str(key))
         return orjson.loads(orjson.dumps(doc)) if doc is not None else None
 
-    def tinydb(self, rel: str) -> TinyDB:
-        """A TinyDB over one file, for queries with ``tinydb.Query``. Read-only."""
-        storage = self._storage(rel)
-
-        class _Shared(st.Storage):  # hand TinyDB the already-loaded storage
-            def __init__(self) -> None:
-                pass
-
-            def read(self) -> dict[str, Any] | None:
-                return storage.read()
-
-            def write(self, data: dict[str, Any]) -> None:
-                raise ReadOnlyError()
-
-        return TinyDB(storage=_Shared)
-
     def exists(self, rel: str) -> bool:
         return (self.root / rel).is_file()
 
@@ -463,10 +445,6 @@ class Store:
 
     def attachment_path(self, rel: str) -> Path:
         return self.root / rel
-
-    def data_files(self) -> Iterator[Path]:
-        """Every sealed data file, for checks and backups."""
-        yield from all_sealed(self.root, (JOURNAL_DIR, ATTACHMENTS))
 
 
 class Tx:

@@ -11,15 +11,11 @@ from typing import TYPE_CHECKING
 from villageboard.domain.errors import VBError
 from villageboard.domain.models import NOTICE_KINDS, Notice
 from villageboard.render.document import NoticeDocument
+from villageboard.services.jobs import Cancelled
 from villageboard.services.wording import poster_document
 
 if TYPE_CHECKING:
     from villageboard.services.context import Services
-
-
-class Cancelled(VBError):
-    def __init__(self) -> None:
-        super().__init__("已取消，没有写出未完成的文件。")
 
 
 @dataclass
@@ -125,7 +121,7 @@ def render_notices(
 
     def tick(done: int, total: int) -> None:
         if cancelled is not None and cancelled():
-            raise Cancelled()
+            raise Cancelled("已取消，没有写出未完成的文件。")
         if progress is not None:
             progress(done, total)
 

@@ -38,6 +38,7 @@ from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, Application, H
 from villageboard.domain.money import format_fen, parse_yuan
 from villageboard.domain.places import group_key, group_label, village_key
 from villageboard.domain.validate import check_date, check_id_number, check_name, squash
+from villageboard.services.jobs import Cancel, Cancelled, Progress
 from villageboard.services.paths import parse_app_number
 from villageboard.services.registry import HOUSEHOLD_LABELS
 
@@ -46,19 +47,12 @@ if TYPE_CHECKING:
     from villageboard.services.context import Services
     from villageboard.store import Tx
 
-Progress = Callable[[int, int, str], None]
-Cancel = Callable[[], bool]
-
 INTERNAL = "内部资料 注意保密"
+NOTHING_IMPORTED = "已取消，没有导入任何数据。"
 CHECK_EVERY = 250  # rows between progress reports and cancel checks
 
 OK_WORDS = frozenset({"成功", "发放成功", "入账成功", "已入账", "已发放", "正常", "是", "success", "ok", "y"})
 FAIL_WORDS = frozenset({"失败", "发放失败", "入账失败", "未入账", "退回", "退票", "不成功", "否", "failed", "fail", "n"})
-
-
-class Cancelled(VBError):
-    def __init__(self) -> None:
-        super().__init__("已取消，没有导入任何数据。")
 
 
 class ImportFailed(ValidationFailed):
@@ -294,7 +288,7 @@ def _refresh_registry(reg: Any, households: list[Household]) -> None:
 def _ready_to_save(total: int, progress: Progress | None, cancel: Cancel | None) -> None:
     """The last chance to cancel, just before an import's one transaction."""
     if cancel is not None and cancel():
-        raise Cancelled()
+        raise Cancelled(NOTHING_IMPORTED)
     if progress is not None:
         progress(total, total, "保存")
 
@@ -303,7 +297,7 @@ def _tick(i: int, total: int, what: str, progress: Progress | None, cancel: Canc
     if i % CHECK_EVERY:
         return
     if cancel is not None and cancel():
-        raise Cancelled()
+        raise Cancelled(NOTHING_IMPORTED)
     if progress is not None:
         progress(i, total, what)
 
@@ -818,7 +812,7 @@ class TransferService:
         if dry_run:
             return report
         if cancel is not None and cancel():
-            raise Cancelled()
+            raise Cancelled(NOTHING_IMPORTED)
         with self.store.begin(f"发放.{p.name}.银行回盘") as tx:
             for app, ok_, reason, day in results:
                 self.svc.payouts.record_result(app, ok_, reason, day, tx)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,20 +19,12 @@ from typing import TYPE_CHECKING
 from villageboard.domain.errors import NotFound, VBError
 from villageboard.domain.models import NOTICE_KINDS, Household, Notice
 from villageboard.domain.validate import Check, check_date, squash
+from villageboard.services.jobs import Cancel, Cancelled, Progress
 
 if TYPE_CHECKING:
     from villageboard.render.document import NoticeDocument
     from villageboard.services.context import Services
     from villageboard.services.notices import NoticeRow
-
-Progress = Callable[[int, int, str], None]
-Cancel = Callable[[], bool]
-
-
-class Cancelled(VBError):
-    def __init__(self, done: str = "") -> None:
-        super().__init__("已取消。" + done)
-
 
 # --------------------------------------------------------------------------- dates
 
@@ -274,7 +266,7 @@ def render_many(
 
     try:
         return posters.render_notices(svc, notices, Path(out_dir), formats, paper, large, tick, cancel)
-    except posters.Cancelled:
+    except Cancelled:
         raise Cancelled("已取消，没有生成公示文件。") from None
 
 

@@ -16,8 +16,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
-from villageboard.services import ui_support
-from villageboard.services.transfer import Cancelled as ImportCancelled
+from villageboard.services.jobs import Cancel, Cancelled, Progress
 from villageboard.tui.widgets import JobPanel, NavBar
 
 if TYPE_CHECKING:
@@ -25,8 +24,6 @@ if TYPE_CHECKING:
     from villageboard.tui.app import VillageBoardApp
 
 T = TypeVar("T")
-Progress = Callable[[int, int, str], None]
-Cancel = Callable[[], bool]
 
 
 class VBScreen(Screen[None]):
@@ -119,7 +116,7 @@ class VBScreen(Screen[None]):
                 self.vb.show_error(exc)
         elif event.state == WorkerState.ERROR:
             err = event.worker.error
-            if isinstance(err, ImportCancelled | ui_support.Cancelled):
+            if isinstance(err, Cancelled):
                 self.vb.say(str(err), warning=True)
             else:
                 self.vb.show_error(err)  # type: ignore[arg-type]

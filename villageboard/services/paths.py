@@ -4,8 +4,8 @@ the archive grows."""
 
 from __future__ import annotations
 
-REGISTRY = "registry.json"
-
+# the store keeps this one file open for the whole session, so it names it
+from villageboard.store.store import REGISTRY as REGISTRY
 
 HOUSEHOLDS_DIR = "households"
 

@@ -14,10 +14,11 @@ import base64
 from pathlib import Path
 from typing import Any
 
+from villageboard.domain.dates import cn_date
 from villageboard.render.document import NoticeDocument
 from villageboard.render.privacy import gate_document
 from villageboard.render.qr import qr_png
-from villageboard.render.templates import cn_date, render_frozen, render_template
+from villageboard.render.templates import render_frozen, render_template
 
 TEMPLATE = "notice.html.j2"
 

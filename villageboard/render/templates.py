@@ -23,6 +23,7 @@ import jinja2
 from jinja2 import StrictUndefined, meta
 from jinja2.sandbox import SecurityError
 
+from villageboard.domain.dates import cn_date
 from villageboard.domain.errors import VBError
 from villageboard.locations import template_dirs
 from villageboard.render.sandbox import LimitedEnvironment, LimitedLoader, TemplateLimitError
@@ -50,19 +51,6 @@ def _environment(dirs: tuple[str, ...], html: bool) -> LimitedEnvironment:
 @lru_cache(maxsize=16)
 def _frozen_environment(sources: tuple[tuple[str, str], ...], html: bool) -> LimitedEnvironment:
     return _new_env(jinja2.DictLoader(dict(sources)), html)
-
-
-def cn_date(value: Any) -> str:
-    """2026-11-03 (a date or an ISO string) -> 2026年11月3日; anything else unchanged."""
-    import datetime as dt
-
-    if isinstance(value, dt.date):
-        return f"{value.year}年{value.month}月{value.day}日"
-    text = str(value or "")
-    m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*", text)
-    if m:
-        return f"{int(m.group(1))}年{int(m.group(2))}月{int(m.group(3))}日"
-    return text
 
 
 def _dirs(data_dir: Path | str | None) -> tuple[str, ...]:

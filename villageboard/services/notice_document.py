@@ -7,6 +7,7 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
 
+from villageboard.domain.dates import cn_date
 from villageboard.domain.models import NOTICE_KINDS, Notice
 from villageboard.domain.money import capital_amount, format_fen
 from villageboard.render.document import Column, NoticeDocument, Row, Table, totals_line
@@ -26,14 +27,6 @@ def _ref(i: int, name: str) -> str:
     """How the privacy gate names a row. A name that itself smuggles a number must not
     repeat it in the error message, so long digit runs are cut to their last four."""
     return f"第{i}行 " + re.sub(r"\d{5,}", lambda m: "…" + m.group()[-4:], name)
-
-
-def cn_date(d: dt.date | str | None) -> str:
-    if not d:
-        return ""
-    if isinstance(d, str):
-        d = dt.date.fromisoformat(d[:10])
-    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def notice_title(n: Notice, snap: dict[str, Any]) -> str:

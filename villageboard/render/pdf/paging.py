@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from villageboard.domain.dates import cn_date
 from villageboard.render.document import Column, NoticeDocument, Row, Table
 from villageboard.render.pdf.layout import (
     BLACK,
@@ -155,7 +156,7 @@ class Layout:
         s, doc = self.s, self.doc
         totals_h = sum(self.block_height(t, s.totals_pt, 1.5) for t in doc.totals_lines)
         footer_h = sum(self.block_height(t, s.body_pt, 1.55) for t in doc.footer_lines)
-        sign_lines = [*doc.issuers, _cn_date(doc.issued_date)] if doc.issuers else []
+        sign_lines = [*doc.issuers, cn_date(doc.issued_date)] if doc.issuers else []
         sign_h = len(sign_lines) * s.body_pt * PT * 1.6 + (6.0 if sign_lines else 0.0)
         need = totals_h + footer_h + sign_h + 8.0
         if need <= self.bottom - self.top and self.y + need > self.bottom:
@@ -316,13 +317,6 @@ class _TableLayout:
         lay.y += h
         lay.op("hline", self.xs[0], self.xs[-1], lay.y, 0.4 if row.kind == "total" else 0.15,
                GRID)
-
-
-def _cn_date(text: str) -> str:
-    m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*", text or "")
-    if m:
-        return f"{int(m.group(1))}年{int(m.group(2))}月{int(m.group(3))}日"
-    return text
 
 
 def page_furniture(lay: Layout, page_no: int, pages: int, qr_png: bytes) -> list[Op]:

@@ -15,7 +15,7 @@ from villageboard.services import Services
 from villageboard.services.dashboard import year_counts
 from villageboard.services.lookup.index import LookupIndex
 from villageboard.services.paths import applications_dir
-from villageboard.store import derived
+from villageboard.store import fingerprint
 
 
 @pytest.fixture(autouse=True)
@@ -23,10 +23,7 @@ def _no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
     """Files here are written a moment before they are read; the racy-stat rule (its
     own test below) would keep nothing. Off unless a test turns it on; the same for the
     start-up check's own rule (tested in test_store.py)."""
-    from villageboard.store import verify
-
-    monkeypatch.setattr(derived, "RACY_NS", 0)
-    monkeypatch.setattr(verify, "RACY_NS", 0)
+    monkeypatch.setattr(fingerprint, "RACY_NS", 0)
 
 
 def _open(root: Path, readonly: bool = False) -> Services:
@@ -396,7 +393,7 @@ def test_a_save_while_computing_keeps_nothing(demo_dir: Path) -> None:
 def test_files_written_moments_ago_are_not_trusted_by_their_stat(demo_dir: Path, monkeypatch) -> None:
     import time
 
-    monkeypatch.setattr(derived, "RACY_NS", 3_000_000_000)
+    monkeypatch.setattr(fingerprint, "RACY_NS", 3_000_000_000)
     an_hour_ago = time.time() - 3600
     for f in demo_dir.rglob("*.json"):  # the demo copy was made a moment ago
         os.utime(f, (an_hour_ago, an_hour_ago))

@@ -343,9 +343,9 @@ def test_file_written_moments_before_close_is_hashed_again_at_next_start(tmp_pat
 def test_file_older_than_the_racy_window_is_trusted_by_its_stat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The other side of the rule: the start-up check does not re-hash files whose stat
     it already verified (this is what keeps a start at reference scale under a second)."""
-    from villageboard.store import verify
+    from villageboard.store import fingerprint
 
-    monkeypatch.setattr(verify, "RACY_NS", 0)
+    monkeypatch.setattr(fingerprint, "RACY_NS", 0)
     s = new_store(tmp_path)
     with s.begin("t") as tx:
         tx.insert("years/2026/x.json", "rows", "row", {"name": "张伟"})

@@ -48,9 +48,9 @@ async def test_home_shows_counts_first_then_risk_flags_after_the_phone_index(dem
         return out
 
     monkeypatch.setattr(home, "home_extras", spy)
-    from villageboard.store import derived
+    from villageboard.store import fingerprint
 
-    monkeypatch.setattr(derived, "RACY_NS", 0)  # the demo copy's files are seconds old
+    monkeypatch.setattr(fingerprint, "RACY_NS", 0)  # the demo copy's files are seconds old
     app = make_app(demo_dir, today=TODAY)
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(400):
@@ -89,10 +89,10 @@ async def test_after_a_save_the_first_frame_has_the_counts_and_only_the_flags_fo
     from villageboard.services import Services
     from villageboard.services.dashboard import home_summary
     from villageboard.services.ui_support import home_extras
-    from villageboard.store import derived
+    from villageboard.store import fingerprint
     from villageboard.tui.screens import home
 
-    monkeypatch.setattr(derived, "RACY_NS", 0)  # the demo copy's files are seconds old
+    monkeypatch.setattr(fingerprint, "RACY_NS", 0)  # the demo copy's files are seconds old
     with Services.open(demo_dir, today=TODAY, operator="测试") as svc:
         s = home_summary(svc)
         home_extras(svc, s.year, failed=s.failed)  # all kept, flags included

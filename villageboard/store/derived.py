@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from villageboard.private import private_dir
 from villageboard.store import storage as st
+from villageboard.store.fingerprint import fingerprint, is_racy
 from villageboard.store.verify import sealed_files
 
 if TYPE_CHECKING:
@@ -53,9 +54,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 #: Bumped when the stored form of any derived value changes.
-FORMAT = 2
-#: A source file written this recently (ns) is not trusted by its stat alone.
-RACY_NS = 3_000_000_000
+FORMAT = 3
 
 
 @lru_cache(maxsize=64)
@@ -110,12 +109,12 @@ class Derived:
                 folder = str(path) + os.sep
                 for rel in sealed_files(path, skip_dirs=()):
                     s = os.stat(folder + rel)
-                    h.update(f"\n{rel} {_stat_key(s)}".encode())
+                    h.update(f"\n{rel} {fingerprint(s)}".encode())
                     newest = max(newest, s.st_mtime_ns)
             else:
-                h.update(f" {_stat_key(s)}".encode())
+                h.update(f" {fingerprint(s)}".encode())
                 newest = max(newest, s.st_mtime_ns)
-        return h.hexdigest(), time.time_ns() - newest < RACY_NS
+        return h.hexdigest(), is_racy(newest, time.time_ns())
 
     def _start(self, sources: Iterable[str], version: int | str, codec: str) -> tuple[str, bool, int]:
         """(key, racy, journal seq), taken together while no save is being applied."""
@@ -172,15 +171,15 @@ class Derived:
         With ``remember=False`` the values returned are the caller's own."""
         base = str(self.store.root) + os.sep
         stamp = f"{_stamp(version, codec)}:{self.store.meta.get('created', '')}"
-        keys: dict[str, str] = {}
+        keys: dict[str, list[int]] = {}
         racy: set[str] = set()
         with self.store._lock:
             seq = self.store.journal.last_seq
             now = time.time_ns()
             for rel in rels:
                 s = os.stat(base + rel)
-                keys[rel] = _stat_key(s)
-                if now - s.st_mtime_ns < RACY_NS:
+                keys[rel] = fingerprint(s)
+                if is_racy(s.st_mtime_ns, now):
                     racy.add(rel)
         with self._lock:
             hit = self._mem.get(name)
@@ -267,8 +266,4 @@ def _stamp(version: int | str, codec: str) -> str:
         raise ValueError(f"unknown codec {codec!r}")
     return f"{FORMAT}.{version}"
 
-
-def _stat_key(s: os.stat_result) -> str:
-    """What identifies one version of a file without reading it (as the verifier does)."""
-    return f"{s.st_size} {s.st_mtime_ns} {s.st_ino}"
 

@@ -21,16 +21,14 @@ import orjson
 
 from villageboard.domain.errors import DamagedError
 from villageboard.store import storage as st
+from villageboard.store.fingerprint import fingerprint, is_racy
 from villageboard.store.journal import GENESIS, entry_hash, segments
 
 CACHE_FORMAT = 1
-#: A file written this recently (ns) is not trusted by its stat alone at the next start.
-RACY_NS = 3_000_000_000
 
 
 def _key(path: Path | str) -> list[int]:
-    s = os.stat(path)
-    return [s.st_size, s.st_mtime_ns, s.st_ino]
+    return fingerprint(os.stat(path))
 
 
 class Verifier:
@@ -73,9 +71,9 @@ class Verifier:
         # A file written moments ago may be changed again within the same clock tick,
         # leaving size, mtime and inode as they were (git's "racy" rule): such files are
         # kept by name only, so the next start hashes them again.
-        fresh = time.time_ns() - RACY_NS
-        files = {rel: (key if key and key[1] < fresh else None) for rel, key in self.files.items()}
-        segs = {name: (c if c.get("stat") and c["stat"][1] < fresh else {**c, "stat": None})
+        now = time.time_ns()
+        files = {rel: (key if key and not is_racy(key[1], now) else None) for rel, key in self.files.items()}
+        segs = {name: (c if c.get("stat") and not is_racy(c["stat"][1], now) else {**c, "stat": None})
                 for name, c in self.segs.items()}
         try:
             st.atomic_write(self.cache_path, st.seal({

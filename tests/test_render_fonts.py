@@ -107,9 +107,10 @@ def test_wqy_collection_picks_micro_hei_not_mono():
     path = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
     if not path.exists():
         pytest.skip("fonts-wqy-microhei 未安装")
-    index, name = fonts.choose_face(path)
-    assert "等宽" not in name and "Mono" not in name
-    assert "微米黑" in name or "Micro Hei" in name
+    # face 1 of this collection is 文泉驿等宽微米黑 (monospaced): the proportional face 0
+    # is chosen, under its Simplified-Chinese name
+    assert fonts.choose_face(path) == (0, "文泉驿微米黑")
+    assert fonts.load(path).spec.index == 0
 
 
 def test_noto_collection_picks_sc():

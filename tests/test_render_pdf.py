@@ -26,7 +26,7 @@ from tests.conftest_render import (
 from villageboard.domain.errors import PrivacyError, VBError
 from villageboard.render import fonts
 from villageboard.render.pdf.batch import render_pdf_batch
-from villageboard.render.pdf.layout import PT, print_settings
+from villageboard.render.pdf.layout import print_settings
 from villageboard.render.pdf.paint import render_pdf
 from villageboard.render.qr import parse_qr_payload, qr_matrix
 
@@ -235,10 +235,12 @@ def test_archive_stamp_on_every_page(tmp_path):
 def test_a3_paper_and_unknown_paper():
     import pypdfium2 as pdfium
 
-    pdf = render_pdf(result_notice(30, rare=False), paper="a3")
-    page = pdfium.PdfDocument(pdf)[0]
-    w, h = page.get_size()
-    assert round(w * MM_PER_PT) == 297 and round(h * MM_PER_PT) == 420
+    for paper, (want_w, want_h) in (("a4", (210, 297)), ("a3", (297, 420))):
+        s = print_settings(paper)
+        page = pdfium.PdfDocument(render_pdf(result_notice(30, rare=False), paper=paper))[0]
+        w, h = page.get_size()
+        assert round(w * MM_PER_PT) == want_w and round(h * MM_PER_PT) == want_h
+        assert (s.width, s.height) == pytest.approx((w * MM_PER_PT, h * MM_PER_PT), abs=0.01)
     with pytest.raises(VBError, match="a4 或 a3"):
         render_pdf(result_notice(5, rare=False), paper="letter")
 
@@ -285,14 +287,59 @@ def test_render_refuses_personal_numbers_before_rendering():
     assert "“备注”" in str(info.value) and "11010519491231002X" not in str(info.value)
 
 
-def test_rare_character_uses_fallback_or_is_reported():
+RARE = RARE_NAME[0]  # 𠮷, U+20BB7
+
+
+def _fonts_for_rare_notice(doc, tmp_path: Path) -> tuple[Path, Path]:
+    """Two fonts cut from the installed CJK font: ``main`` has every character of the
+    notice but 𠮷; ``extra`` has those and a 𠮷 (吉's glyph under U+20BB7's code)."""
+    import io
+
+    from fontTools.ttLib import TTFont
+    from fontTools.ttLib.tables._c_m_a_p import CmapSubtable
+
+    from villageboard.render.pdf.paging import furniture_chars
+
+    fonts.clear_cache()  # what an earlier test learnt about 𠮷 and the system fonts
+    src = fonts.primary_font()
+    if not src.face.is_truetype:
+        pytest.skip("需要 TrueType 字体来制作测试字体")
+    chars = {ord(c) for _w, t in doc.texts() for c in t} | {ord(c) for c in furniture_chars(doc)}
+    chars |= set(range(0x20, 0x7F)) | {ord("吉")}
+    chars.discard(ord(RARE))
+    main = tmp_path / "main.ttf"
+    main.write_bytes(src.face.subset(chars))
+    font = TTFont(io.BytesIO(main.read_bytes()))
+    table = font["cmap"].getcmap(3, 10)
+    if table is None:
+        table = CmapSubtable.newSubtable(12)
+        table.platformID, table.platEncID, table.language = 3, 10, 0
+        table.cmap = dict(font.getBestCmap())
+        font["cmap"].tables.append(table)
+    table.cmap[ord(RARE)] = font.getBestCmap()[ord("吉")]
+    extra = tmp_path / "extra.ttf"
+    font.save(str(extra))
+    return main, extra
+
+
+def test_rare_character_in_no_font_is_reported_with_row_and_field(tmp_path, monkeypatch):
     doc = result_notice(12, rare=True)
-    if rare_name_printable():
-        pdf = render_pdf(doc)
-        assert pdf.startswith(b"%PDF")
-    else:
-        with pytest.raises(VBError, match=r"“𠮷”（U\+20BB7）：第6行 𠮷祥 “户主姓名”"):
-            render_pdf(doc)
+    main, _extra = _fonts_for_rare_notice(doc, tmp_path)
+    monkeypatch.setattr(fonts, "system_fonts", lambda: [main])
+    with pytest.raises(VBError, match=r"“𠮷”（U\+20BB7）：第6行 𠮷祥 “户主姓名”"):
+        render_pdf(doc, font=main)
+
+
+def test_rare_character_prints_from_a_fallback_font(tmp_path, monkeypatch):
+    import pypdfium2 as pdfium
+
+    doc = result_notice(12, rare=True)
+    main, extra = _fonts_for_rare_notice(doc, tmp_path)
+    monkeypatch.setattr(fonts, "system_fonts", lambda: [main, extra])
+    pdf = render_pdf(doc, font=main)
+    page = pdfium.PdfDocument(pdf)[0]
+    assert RARE_NAME in page.get_textpage().get_text_range()
+    assert pdf.count(b"/FontFile2") == 2  # the main font and the fallback, both embedded
 
 
 def test_unprintable_character_is_reported_with_where():
@@ -339,7 +386,6 @@ def test_columns_fit_page_width():
     assert size >= s.table_min_pt
     # the masked ID column is wide enough for an unbroken ID
     assert widths[3] >= m.width("141025********123X", size) + 2.4 - 1e-6
-    assert PT == pytest.approx(25.4 / 72)
 
 
 def test_paths_are_not_left_behind(tmp_path, monkeypatch):

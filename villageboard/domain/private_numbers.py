@@ -217,20 +217,22 @@ def _shape(digits: str, strict: int) -> str | None:
     return None
 
 
-def _amount_end(groups: list[str], seps: list[str], i: int) -> int:
+def _amount_end(groups: list[str], seps: list[str], i: int, typed: list[str]) -> int:
     """End of an amount or decimal starting at group i (1,234,567.89 / 12.5 / 3,000),
     or 0."""
     n = len(groups)
     if not 1 <= len(groups[i]) <= 7 or groups[i].endswith("X") or (groups[i][0] == "0" and groups[i] != "0"):
         return 0
-    if i > 0 and (seps[i] == "." or (seps[i] == "," and len(groups[i - 1]) == 3)):
-        return 0  # inside a longer grouped number (1.2.3, 6,222,021,…)
+    if i > 0 and (seps[i] == "." or typed[i] == "," or (seps[i] == "," and len(groups[i - 1]) == 3)):
+        return 0  # inside a longer grouped number (1.2.3, 6,222,021,…, 1,3000,100,000)
     j = i + 1
     if len(groups[i]) <= 3:
         while j < n and seps[j] == "," and len(groups[j]) == 3:
             j += 1
     if sum(len(g) for g in groups[i:j]) > 10:
         return 0  # no amount is that large: a card or account written like one
+    if j - i >= 2 and j < n and seps[j] == ",":
+        return 0  # 1,100,00000: the commas go on past the thousands
     if (j < n and seps[j] == "." and 1 <= len(groups[j]) <= 2 and not groups[j].endswith("X")
             and (j + 1 >= n or "." not in seps[j + 1])):
         return j + 1
@@ -240,17 +242,23 @@ def _amount_end(groups: list[str], seps: list[str], i: int) -> int:
 _LIST_MARKS = ",、;。"
 
 
+def _loose(sep: str) -> bool:
+    """A space or list punctuation: what stands between separate items of a list."""
+    return any(c in _LIST_MARKS or c.isspace() for c in sep)
+
+
 def _listed(seps: list[str], k: int) -> bool:
-    return k == 0 or any(c in _LIST_MARKS or c.isspace() for c in seps[k])
+    return k == 0 or _loose(seps[k])
 
 
-def _blocks(groups: list[str], seps: list[str]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """Runs of groups that read as ordinary text: a date (2026-12-09), a landline with
-    its area code (0357-5221234, (0357)5221234, an extension after it), a notice code
-    (141025-2026-0012) or an amount (1,234.56). Except for our own notice codes, a
+def _blocks(groups: list[str], seps: list[str], typed: list[str]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Runs of groups that read as ordinary text: a date (2026-12-09), a time (9:30), a
+    landline with its area code (0357-5221234, (0357)5221234, an extension after it), a
+    notice code (141025-2026-0012) or an amount (1,234.56). Except for our own notice codes, a
     block must stand apart: set off from its neighbours by a space or list punctuation.
-    ``seps[i]`` is what stands between group i-1 and group i. Returns all blocks, and
-    the notice codes among them."""
+    ``seps[i]`` is what stands between group i-1 and group i (``typed[i]`` as typed,
+    so that an ASCII comma chaining numbers differs from the Chinese "，" between items).
+    Returns all blocks, and the notice codes among them."""
     found: list[tuple[int, int]] = []
     codes: list[tuple[int, int]] = []
     n = len(groups)
@@ -274,8 +282,12 @@ def _blocks(groups: list[str], seps: list[str]) -> tuple[list[tuple[int, int]], 
                     and (i == 0 or seps[i] != "-") and (i + 3 >= n or seps[i + 3] != "-")):
                 codes.append((i, i + 3))
                 end = i + 3
+        if (not end and i + 1 < n and seps[i + 1] == ":" and len(g) <= 2 and g.isdigit() and int(g) <= 23
+                and len(groups[i + 1]) == 2 and groups[i + 1].isdigit() and int(groups[i + 1]) <= 59
+                and apart(i, i + 2)):
+            end = i + 2  # a time of day, 9:30
         if not end:
-            amount = _amount_end(groups, seps, i)
+            amount = _amount_end(groups, seps, i, typed)
             if amount and apart(i, amount):
                 end = amount
         if (not end and i + 1 < n and re.fullmatch(r"0[1-9][0-9]{1,2}", g)
@@ -297,18 +309,21 @@ def _year(g: str) -> bool:
     return len(g) == 4 and g[:2] in ("19", "20")
 
 
-def _scan_sequence(groups: list[str], seps: list[str], lead: list[int], trail: list[int]) -> list[tuple[int, int, int, int, str]]:
+def _scan_sequence(groups: list[str], seps: list[str], lead: list[int], trail: list[int],
+                   masked: list[bool], typed: list[str]) -> list[tuple[int, int, int, int, str]]:
     """(first group, end group, digits cut from the first, digits cut from the last,
     kind) of every risky number in one run of groups. ``lead``/``trail`` count the
     digits at each group's ends that were written as Chinese digits: ordinary words
-    (一张, 两本) can sit right against a number, so those may be cut off."""
+    (一张, 两本) can sit right against a number, so those may be cut off. ``masked``
+    marks groups that are the visible ends of a masked number (141025********123X):
+    they are never joined to anything."""
     n = len(groups)
-    blocks, codes = _blocks(groups, seps)
+    blocks, codes = _blocks(groups, seps, typed)
     block_of = [-1] * n
     for b, (a, e) in enumerate(blocks):
         for k in range(a, e):
             block_of[k] = b
-    code_group = [any(a <= k < e for a, e in codes) for k in range(n)]
+    code_group = [masked[k] or any(a <= k < e for a, e in codes) for k in range(n)]
     found: list[tuple[int, int, int, int, str]] = []
 
     def covered(i: int, j: int) -> bool:
@@ -328,6 +343,18 @@ def _scan_sequence(groups: list[str], seps: list[str], lead: list[int], trail: l
                     if kind:
                         return a, b, kind
         return None
+
+    def grouped(i: int, j: int) -> bool:
+        """Groups joined across list punctuation (，、；。) read as one number only when
+        the groups beside each such mark have three or more digits, the first and last
+        excepted (138，0013，8000, 6,222,021,…): "0:13，0:13，110000" is a list."""
+        if not any(c in _LIST_MARKS for k in range(i + 1, j) for c in seps[k]):
+            return True
+        for k in range(i + 1, j):
+            if any(c in _LIST_MARKS for c in seps[k]):
+                if (k - 1 > i and len(groups[k - 1]) < 3) or (k < j - 1 and len(groups[k]) < 3):
+                    return False
+        return True
 
     # single groups: contiguous digits
     for i, g in enumerate(groups):
@@ -363,7 +390,9 @@ def _scan_sequence(groups: list[str], seps: list[str], lead: list[int], trail: l
         if all(b >= 0 for b in block_of[i:j]):
             continue  # only dates / landlines / codes
         if any(code_group[i:j]):
-            continue  # next to our own notice code
+            continue  # our own notice code, or the visible end of a masked number
+        if not grouped(i, j):
+            continue  # a list ("0:13，0:13，…"), not one number
         strict = 2 if any(b >= 0 for b in block_of[i:j]) else 0
         kind = shape(joined, strict) if len(joined) <= 19 else None
         if kind:
@@ -378,7 +407,7 @@ def _scan_sequence(groups: list[str], seps: list[str], lead: list[int], trail: l
     # or more digits, either all of three digits or more, or with at least 8 digits in
     # groups of four or more (so that "第10,11,12,13,14,15组" stays a list)
     def free(k: int) -> bool:
-        if block_of[k] >= 0:
+        if block_of[k] >= 0 or code_group[k]:
             return False
         return not (_year(groups[k]) and ((k > 0 and _year(groups[k - 1])) or (k + 1 < n and _year(groups[k + 1]))))
 
@@ -427,7 +456,10 @@ def find_numbers(text: str) -> list[Finding]:
             groups[-1] += "X"
             ends[-1] = m.end()
             trail[-1] = 0
-        for i, j, cut_a, cut_b, kind in _scan_sequence(groups, seps, lead, trail):
+        masked = [(a > 0 and norm[a - 1] == "*") or (e < len(norm) and norm[e] == "*") for a, e in zip(starts, ends, strict=True)]
+        typed = [""] + ["".join(c for c in text[src[ends[k - 1] - 1] + 1 : src[starts[k]]] if not _invisible(c))
+                        for k in range(1, len(groups))]
+        for i, j, cut_a, cut_b, kind in _scan_sequence(groups, seps, lead, trail, masked, typed):
             digits = "".join(groups[i:j])
             digits = digits[cut_a : len(digits) - cut_b]
             if kind in ("mobile", "id15", "card") or (kind in ("run", "split") and digits.endswith("X")):

@@ -30,7 +30,7 @@ from villageboard.domain.money import format_quantity
 from villageboard.domain.private_numbers import mask_numbers
 from villageboard.services.paths import notices_file, objections_file, snapshot_file
 from villageboard.services.private_entry import check_text
-from villageboard.services.publish_check import check_printable
+from villageboard.services.publish_check import check_printable, row_findings
 from villageboard.services.tags import make_tag, tags_equal
 
 if TYPE_CHECKING:
@@ -455,6 +455,11 @@ class NoticeService:
         new_snap = self.build_snapshot(base_kind, old.year, old.village_id, old.program_code,
                                        overrides={a.id: a for a in apps_changed})
         changes = diff_rows(old_snap["rows"], new_snap["rows"])
+        unprintable = row_findings(new_snap)
+        if unprintable:
+            raise VBError("更正后的公示仍会印出不能公开的号码，没有生成更正：\n"
+                          + "\n".join(f"  {line}" for line in unprintable)
+                          + "\n请用 --set 申报编号:remark=新内容 一并更正这些备注（户主姓名在农户名册中修改）。")
         if not changes:
             raise VBError("与原公示相比没有任何变化，不需要更正公示。请先更正数据（如农户姓名），或用 --set 指定更正内容")
         new = Notice(

@@ -25,17 +25,23 @@ def _refuse(n: Notice, lines: list[str], fix: str) -> VBError:
                               *(f"  {line}" for line in lines), *([fix] if fix else [])]))
 
 
+def row_findings(snap: dict[str, Any]) -> list[str]:
+    """Each personal number in the rows of a snapshot, named by application and field."""
+    found = []
+    for r in snap.get("rows", []):
+        for key, label in ROW_FIELDS:
+            for reason in scan_text(str(r.get(key) or "")):
+                found.append(f"申报{r.get('app', '')}（{mask_numbers(str(r.get('name', '')))}）“{label}”：{reason}")
+    return found
+
+
 def check_printable(svc: Services, n: Notice, snap: dict[str, Any]) -> None:
     """Raise VBError, naming each record and field, unless the poster of ``n`` (about
     to be posted with ``snap``) passes the privacy gate and every character has a font."""
     from villageboard.render.privacy import gate_document
     from villageboard.services.notice_document import build_document
 
-    found = []
-    for r in snap.get("rows", []):
-        for key, label in ROW_FIELDS:
-            for reason in scan_text(str(r.get(key) or "")):
-                found.append(f"申报{r.get('app', '')}（{mask_numbers(str(r.get('name', '')))}）“{label}”：{reason}")
+    found = row_findings(snap)
     if found:
         raise _refuse(n, found, "请先改正这些记录（申报备注：villageboard application edit 编号 --remark …；"
                                 "户主姓名在农户名册中修改），再登记张贴。")

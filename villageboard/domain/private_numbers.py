@@ -12,11 +12,19 @@ text has been normalised the way a reader would read it:
 * digit groups joined across one separator (``. / , - _ ( ) · :``, a dash, a middle
   dot, an ideographic comma or a space; up to three such characters in a row).
 
-Ordinary notice text still passes: dates (2026-12-09), amounts (1,234.56), landline
-hotlines (0357-5221234), notice codes (141025-2026-0012), masked IDs and areas. Joined
-groups are checked for the exact shapes above; the plain "12 or more digits" rule joins
-groups only when each has at least three digits and none is part of a date, a landline
-or a notice code.
+Ordinary notice text still passes: dates (2026-12-09), times (9:30), amounts (1,234.56),
+landline hotlines (0357-5221234), notice codes (141025-2026-0012), masked IDs and areas.
+Such a block, set off by a space or list punctuation, is not joined to its neighbours
+except to find a whole 18-digit ID with a real birth date; the visible ends of a masked
+number and our own notice codes are never joined. Across list punctuation (，、；。) the
+groups beside the mark must have three or more digits (138，0013，8000), so a list of
+small numbers stays a list. Joined groups are checked for the exact shapes above; the
+plain "12 or more digits" rule joins groups only when each has three or more digits, or
+groups of four or more hold at least eight of them (1234.5678.9012, 6.00000.00000.0…).
+
+Limits, by design: a number written to look exactly like a date, time, amount or
+hotline list (1,30000,100.00) is read as that; letters standing for digits (O for 0,
+l for 1) are not read as digits.
 
 Everything here is pure: the services call it where text enters, the render layer calls
 it on every public output.
@@ -174,6 +182,7 @@ def _valid_date(y: int, m: int, d: int) -> bool:
 
 
 def _id18(s: str, strict: bool) -> bool:
+    """A valid check digit; ``strict`` also wants a real region and birth date."""
     if len(s) != 18 or not s[:17].isdigit() or not (s[17].isdigit() or s[17] == "X"):
         return False
     if ric.calc_check_digit(s) != s[17]:
@@ -196,19 +205,19 @@ def _luhn(s: str) -> bool:
     return total % 10 == 0
 
 
-def _shape(digits: str, strict: int) -> str | None:
+def _shape(digits: str, beside: bool) -> str | None:
     """The kind of a (joined) digit string, checked for the exact shapes only.
-    ``strict`` is 2 when the digits hold a whole date, landline, code or amount set off
-    by a space or list punctuation (1,234.56，138…): then only an 18-digit ID with a real
-    birth date counts."""
+    ``beside`` when the digits hold a whole date, time, landline or amount set off by a
+    space or list punctuation (1,234.56，138…): then only an 18-digit ID with a real birth
+    date counts."""
     n = len(digits)
-    if n == 18 and _id18(digits, strict > 0):
+    if n == 18 and _id18(digits, beside):
         return "id18"
     if not digits.isdigit():
         return None
-    if strict > 1:
+    if beside:
         return None
-    if n == 15 and _id15(digits) and (not strict or digits[0] in "123456"):
+    if n == 15 and _id15(digits):
         return "id15"
     if 16 <= n <= 19 and _luhn(digits):
         return "card"
@@ -323,23 +332,23 @@ def _scan_sequence(groups: list[str], seps: list[str], lead: list[int], trail: l
     for b, (a, e) in enumerate(blocks):
         for k in range(a, e):
             block_of[k] = b
-    code_group = [masked[k] or any(a <= k < e for a, e in codes) for k in range(n)]
+    never_join = [masked[k] or any(a <= k < e for a, e in codes) for k in range(n)]
     found: list[tuple[int, int, int, int, str]] = []
 
     def covered(i: int, j: int) -> bool:
         return any(a <= i and j <= b for a, b, _x, _y, _k in found)
 
-    def shape(digits: str, strict: int) -> str | None:
-        kind = _shape(digits, strict)
+    def shape(digits: str, beside: bool) -> str | None:
+        kind = _shape(digits, beside)
         if kind is None and digits.endswith("X"):
-            kind = _shape(digits[:-1], strict)
+            kind = _shape(digits[:-1], beside)
         return kind
 
-    def trimmed(i: int, j: int, joined: str, strict: int) -> tuple[int, int, str] | None:
+    def trimmed(i: int, j: int, joined: str, beside: bool) -> tuple[int, int, str] | None:
         for a in range(min(lead[i], len(groups[i]) - 1, _MAX_CUT) + 1):
             for b in range(min(trail[j - 1], len(groups[j - 1]) - 1, _MAX_CUT) + 1):
                 if (a or b) and 11 <= len(joined) - a - b <= 19:
-                    kind = shape(joined[a : len(joined) - b], strict)
+                    kind = shape(joined[a : len(joined) - b], beside)
                     if kind:
                         return a, b, kind
         return None
@@ -358,18 +367,18 @@ def _scan_sequence(groups: list[str], seps: list[str], lead: list[int], trail: l
 
     # single groups: contiguous digits
     for i, g in enumerate(groups):
-        kind = shape(g, 0)
+        kind = shape(g, False)
         if kind is None and len(g.rstrip("X")) >= 12:
             kind = "run"
         if kind:
             found.append((i, i + 1, 0, 0, kind))
         elif lead[i] or trail[i]:
-            hit = trimmed(i, i + 1, g, 0)
+            hit = trimmed(i, i + 1, g, False)
             if hit:
                 found.append((i, i + 1, *hit))
-    # joined spans, longest first; a span that cuts into a date / landline / code, or is
-    # made of such blocks only, is skipped; one that holds a whole block is checked
-    # strictly (an ID must then also carry a real birth date).
+    # joined spans, longest first; a span that cuts into a block, or is made of blocks
+    # only, is skipped; one that holds a whole block can only be an ID with a real
+    # birth date.
     spans: list[tuple[int, int, str]] = []
     for i in range(n):
         total = len(groups[i])
@@ -389,25 +398,24 @@ def _scan_sequence(groups: list[str], seps: list[str], lead: list[int], trail: l
             continue  # cuts into a block
         if all(b >= 0 for b in block_of[i:j]):
             continue  # only dates / landlines / codes
-        if any(code_group[i:j]):
+        if any(never_join[i:j]):
             continue  # our own notice code, or the visible end of a masked number
         if not grouped(i, j):
             continue  # a list ("0:13，0:13，…"), not one number
-        strict = 2 if any(b >= 0 for b in block_of[i:j]) else 0
-        kind = shape(joined, strict) if len(joined) <= 19 else None
+        beside = any(b >= 0 for b in block_of[i:j])
+        kind = shape(joined, beside) if len(joined) <= 19 else None
         if kind:
             found.append((i, j, 0, 0, kind))
         elif lead[i] or trail[j - 1]:
-            hit = trimmed(i, j, joined, strict)
+            hit = trimmed(i, j, joined, beside)
             if hit:
                 found.append((i, j, *hit))
     # a long number written in groups (6222 0212 3456 7890, 1234.5678.9012, 6.00000.0000…):
-    # the groups of a chain that is no date, landline, code or list of years, and not
-    # broken by list punctuation (，、；。), holding 12
-    # or more digits, either all of three digits or more, or with at least 8 digits in
-    # groups of four or more (so that "第10,11,12,13,14,15组" stays a list)
+    # a chain of groups that are no block, code, masked end or list of years, not broken
+    # by list punctuation (，、；。), holding 12 or more digits, either all in groups of
+    # three or more, or with at least 8 in groups of four or more ("第10,11,12,13组" is a list)
     def free(k: int) -> bool:
-        if block_of[k] >= 0 or code_group[k]:
+        if block_of[k] >= 0 or never_join[k]:
             return False
         return not (_year(groups[k]) and ((k > 0 and _year(groups[k - 1])) or (k + 1 < n and _year(groups[k + 1]))))
 

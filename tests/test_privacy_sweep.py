@@ -280,6 +280,8 @@ def test_no_public_output_shows_a_smuggled_number(demo_dir: Path, tmp_path: Path
         assert row["app"]
     texts = _public_texts(demo_dir, out)
     assert any(name.endswith(".pdf") for name, _ in texts) and any(name.endswith(".html") for name, _ in texts)
+    if shutil.which("zbarimg"):
+        assert any(name.endswith(" QR") and text.strip() for name, text in texts)
     assert any("原内容" in text for _name, text in texts)
     leaks = [(name, hit) for name, text in texts for hit in scan(text)]
     assert leaks == []

@@ -67,3 +67,12 @@ def test_correction_of_remarks_posted_raw_prints_with_the_old_value_masked(
     html = next(p for p in paths if p.suffix == ".html").read_text(encoding="utf-8")
     assert "原内容" in html and "110105********002X" in html
     assert "11010519491231002X" not in html and "6222021234567890128" not in html.replace(".", "")
+
+
+def test_a_call_turned_into_an_objection_goes_through_the_gate(svc: Services) -> None:
+    n = next(n for n in svc.notices.all(TODAY.year) if svc.notices.state_of(n) == "posted")
+    c = svc.calls.log("张伟", "其他", "已记录", question="面积不对，回电138.0013.8000")
+    with pytest.raises(PrivateTextRefused):
+        svc.calls.to_objection(c.id, n.code)
+    o = svc.calls.to_objection(c.id, n.code, mask_private=True)
+    assert o.text == "面积不对，回电***********"

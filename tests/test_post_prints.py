@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -37,9 +38,9 @@ _pieces = st.one_of(
     st.text(st.sampled_from("0123456789"), min_size=1, max_size=8),
     st.text(st.sampled_from("".join(m for form in CN_FORMS.values() for m in form.values())), min_size=1, max_size=8),
     st.sampled_from(SEPARATORS + list(INVISIBLES.values())),
-    st.integers(0, 2**32).map(lambda seed: numbers(__import__("random").Random(seed))["身份证"]),
-    st.integers(0, 2**32).map(lambda seed: numbers(__import__("random").Random(seed))["手机"]),
-    st.integers(0, 2**32).map(lambda seed: " ".join(numbers(__import__("random").Random(seed))["银行卡"])),
+    st.integers(0, 2**32).map(lambda seed: numbers(random.Random(seed))["身份证"]),
+    st.integers(0, 2**32).map(lambda seed: numbers(random.Random(seed))["手机"]),
+    st.integers(0, 2**32).map(lambda seed: " ".join(numbers(random.Random(seed))["银行卡"])),
     st.dates().map(lambda d: d.isoformat()),
     st.text(max_size=4),  # anything at all: control characters, emoji, rare characters
 )

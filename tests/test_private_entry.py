@@ -76,3 +76,22 @@ def test_a_call_turned_into_an_objection_goes_through_the_gate(svc: Services) ->
         svc.calls.to_objection(c.id, n.code)
     o = svc.calls.to_objection(c.id, n.code, mask_private=True)
     assert o.text == "面积不对，回电***********"
+
+
+def test_batch_posters_reports_a_village_it_could_not_post(svc: Services, tmp_path: Path) -> None:
+    from tests.test_post_prints import _program
+    from villageboard.services.posters import batch_posters
+
+    p = _program("HPB")
+    p.year = TODAY.year + 1
+    svc.programs.add(p)
+    villages = svc.registry.villages()[:2]
+    for v in villages:
+        h = svc.registry.households(v.id)[0]
+        app = svc.applications.add(h.id, "HPB", p.year, "3")
+        if v is villages[1]:  # stored raw, as an older version let it in
+            app.remark = "电话138.0013.8000"
+            svc.applications.save(app, "older version")
+    res = batch_posters(svc, "application", p.year, tmp_path, create=True, formats=["html"])
+    assert len(res.notices) == 1
+    assert any(line.startswith(villages[1].name) and "不能登记张贴" in line for line in res.skipped)

@@ -20,8 +20,12 @@ if TYPE_CHECKING:
 ROW_FIELDS = (("name", "户主姓名"), ("group", "组"), ("remark", "备注"), ("status", "状态"))
 
 
+class Unprintable(VBError):
+    """``notice post`` refused: the poster would not print."""
+
+
 def _refuse(n: Notice, lines: list[str], fix: str) -> VBError:
-    return VBError("\n".join([f"公示{n.code}第{n.version}版不能登记张贴，因为这份公示会印不出来：",
+    return Unprintable("\n".join([f"公示{n.code}第{n.version}版不能登记张贴，因为这份公示会印不出来：",
                               *(f"  {line}" for line in lines), *([fix] if fix else [])]))
 
 

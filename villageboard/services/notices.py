@@ -521,7 +521,7 @@ def diff_rows(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict
     out = []
     for k, r in old_by.items():
         if k not in new_by:
-            out.append({"app": r["app"], "name": r["name"], "field": "整行", "old": "列入公示", "new": "移出公示"})
+            out.append({"app": r["app"], "name": mask_numbers(r["name"]), "field": "整行", "old": "列入公示", "new": "移出公示"})
             continue
         for field, label in ROW_FIELDS.items():
             if r.get(field) != new_by[k].get(field):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TODAY
-from villageboard.domain.errors import PrivacyError
+from villageboard.domain.errors import VBError
 from villageboard.domain.money import capital_amount, format_fen
 from villageboard.services import Services
 from villageboard.services.paths import households_file
@@ -106,27 +106,38 @@ def _id(body17: str) -> str:
         ("remark", "账号 6217 7900 0000 0000 008", "银行卡"),
     ],
 )
-def test_privacy_gate_blocks_leaks_and_writes_nothing(svc: Services, tmp_path: Path, field: str, value: str, what: str) -> None:
-    # a fresh notice over a household whose record was smuggled a full number
+def test_privacy_gate_blocks_leaks_at_entry_and_at_post(svc: Services, tmp_path: Path, field: str, value: str, what: str) -> None:
+    """A number is refused where it is typed; one that got into the records some other
+    way (an old version, a hand-edited file) stops ``notice post``, so no posted notice
+    is left that nobody can print."""
     v = next(v for v in svc.registry.villages()
              if not any(n.village_id == v.id and n.kind == "application" and n.program_code == "ZLYC"
                         and svc.notices.state_of(n) in ("draft", "posted") for n in svc.notices.all(TODAY.year)))
     app = svc.applications.list(TODAY.year, "ZLYC", v.id)[0]
+    h = svc.registry.household(app.household_id)
+    with pytest.raises(VBError) as entry:
+        if field == "remark":
+            svc.applications.edit(app.id, remark=value)
+        else:
+            svc.registry.update_household(h.id, {"name": value})
+    assert what in str(entry.value) and value not in str(entry.value)
+    # smuggled past the entry gate, straight into the store
     if field == "remark":
-        svc.applications.edit(app.id, remark=value)
+        app.remark = value
+        svc.applications.save(app, "bypass validation")
     else:
-        h = svc.registry.household(app.household_id)
         with svc.store.begin("bypass validation") as tx:
             tx.put(households_file(h.village_id), "households", h.id, {**h.to_dict(), "name": value})
-        svc.registry._households = None
     n = svc.notices.create("application", TODAY.year, v.id, "ZLYC")
-    n = svc.notices.post(n.code)
-    out = tmp_path / "out"
-    with pytest.raises(PrivacyError) as info:
-        render_notice(svc, n.code, out, ["pdf", "png", "html"])
+    with pytest.raises(VBError) as info:
+        svc.notices.post(n.code)
     msg = str(info.value)
-    assert what in msg and ("备注" in msg or "户主姓名" in msg)
+    assert what in msg and ("备注" in msg or "户主姓名" in msg) and app.id in msg
     assert value not in msg  # the message never repeats the number
+    assert svc.notices.get(n.code).state == "draft"
+    out = tmp_path / "out"
+    with pytest.raises(VBError):
+        render_notice(svc, n.code, out, ["pdf", "png", "html"])
     assert not out.exists() or not any(out.iterdir())
 
 

@@ -115,6 +115,8 @@ def _register_import(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--year", type=int, help="年度（默认今年，或以表中“年度”列为准）")
         q.add_argument("--dry-run", action="store_true", help="试导入：只检查并列出将要做的改动，不保存")
         q.add_argument("--errors-out", help="有错时把原表另存一份，在“错误原因”列标明每行的问题（.xlsx）")
+        if kind != "payouts":
+            q.add_argument("--mask-private", action="store_true", help="备注中的完整身份证号、卡号、手机号遮挡后保存（不加则拒绝保存）")
         q.set_defaults(handler=cmd_import)
 
 
@@ -123,9 +125,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         t = svc.transfer
         kw = dict(dry_run=args.dry_run, errors_out=args.errors_out)
         if args.import_kind == "households":
-            report = t.import_households(args.file, **kw)
+            report = t.import_households(args.file, mask_private=args.mask_private, **kw)
         elif args.import_kind == "applications":
-            report = t.import_applications(args.file, program=args.program, year=args.year, **kw)
+            report = t.import_applications(args.file, program=args.program, year=args.year,
+                                           mask_private=args.mask_private, **kw)
         else:
             report = t.import_payouts(args.file, program=args.program, year=_year(args, svc), **kw)
     _say(report.lines())
@@ -297,11 +300,13 @@ def _register_application(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--year", type=int, help="年度（默认今年）")
     q.add_argument("--quantity", required=True, help="数量（亩/头/台），如 12.5")
     q.add_argument("--remark", default="", help="备注")
+    q.add_argument("--mask-private", action="store_true", help="备注中的完整身份证号、卡号、手机号遮挡后保存（不加则拒绝保存）")
     q.set_defaults(handler=cmd_application_add)
     q = asub.add_parser("edit", help="修改数量或备注（已在公示中的不能直接改）")
     q.add_argument("app", help="申报编号，如 2026-000123")
     q.add_argument("--quantity", help="新的数量")
     q.add_argument("--remark", help="新的备注")
+    q.add_argument("--mask-private", action="store_true", help="备注中的完整身份证号、卡号、手机号遮挡后保存（不加则拒绝保存）")
     q.set_defaults(handler=cmd_application_edit)
     q = asub.add_parser("status", help="审核：申报 → 村审核 → 乡镇审核 → 通过；或不通过（写原因）")
     q.add_argument("app", help="申报编号")
@@ -354,7 +359,8 @@ def cmd_application_add(args: argparse.Namespace) -> int:
             hid = h.id
         else:
             hid = args.household
-        a = svc.applications.add(hid, args.program.upper(), _year(args, svc), args.quantity, args.remark)
+        a = svc.applications.add(hid, args.program.upper(), _year(args, svc), args.quantity, args.remark,
+                                 mask_private=args.mask_private)
         _say(f"已登记：{_app_line(svc, a)}")
         _show_flags(svc, a)
     return 0
@@ -364,7 +370,7 @@ def cmd_application_edit(args: argparse.Namespace) -> int:
     if args.quantity is None and args.remark is None:
         raise VBError("没有要修改的内容（用 --quantity 或 --remark 指定）")
     with open_services(args) as svc:
-        a = svc.applications.edit(args.app, args.quantity, args.remark)
+        a = svc.applications.edit(args.app, args.quantity, args.remark, mask_private=args.mask_private)
         _say(f"已修改：{_app_line(svc, a)}")
         _show_flags(svc, a)
     return 0

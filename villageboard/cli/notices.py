@@ -63,6 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("code", help="公示编号")
     c.add_argument("--text", required=True, help="异议内容")
     c.add_argument("--household", help="涉及农户的身份证号或户编号")
+    c.add_argument("--mask-private", action="store_true", help="内容中的完整身份证号、卡号、手机号遮挡后保存（不加则拒绝保存）")
     c.set_defaults(handler=cmd_objection_add)
     c = osub.add_parser("resolve", help="处理异议；--correct 生成更正公示")
     c.add_argument("id", type=int, help="异议编号")
@@ -70,6 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--correct", action="store_true", help="生成更正公示（新版本）")
     c.add_argument("--set", action="append", default=[], metavar="申报编号:项目=新值",
                    help="更正内容，如 2026-000123:quantity=12.5 或 2026-000123:remark=经核实更正（可写多次）")
+    c.add_argument("--mask-private", action="store_true", help="内容中的完整身份证号、卡号、手机号遮挡后保存（不加则拒绝保存）")
     c.set_defaults(handler=cmd_objection_resolve)
     c = osub.add_parser("list", help="列出异议")
     c.add_argument("--year", type=int)
@@ -168,7 +170,8 @@ def _household_id(svc, text: str | None) -> int | None:  # type: ignore[no-untyp
 
 def cmd_objection_add(args: argparse.Namespace) -> int:
     with open_services(args) as svc:
-        o = svc.notices.add_objection(args.code, args.text, _household_id(svc, args.household))
+        o = svc.notices.add_objection(args.code, args.text, _household_id(svc, args.household),
+                                      mask_private=args.mask_private)
         print(f"已登记异议，编号{o.id}（公示{o.notice_code}）")
     return 0
 
@@ -185,7 +188,8 @@ def cmd_objection_resolve(args: argparse.Namespace) -> int:
     if edits and not args.correct:
         raise VBError("指定了更正内容（--set）就要同时加 --correct")
     with open_services(args) as svc:
-        o, c = svc.notices.resolve_objection(args.id, args.text, correct=args.correct, edits=edits)
+        o, c = svc.notices.resolve_objection(args.id, args.text, correct=args.correct, edits=edits,
+                                             mask_private=args.mask_private)
         print(f"异议{o.id}已处理。")
         if c is not None:
             print(f"已生成更正公示：{c.code} 第{c.version}版（草稿，{len(c.changes)}处更正），原第{c.version - 1}版已存档。\n"

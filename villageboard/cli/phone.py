@@ -45,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     x.add_argument("id", type=int, help="来电记录编号")
     x.add_argument("--notice", required=True, help="公示编号（须在公示期内）")
     x.add_argument("--text", default="", help="异议内容（默认用来电的问题）")
+    x.add_argument("--mask-private", action="store_true", help="内容中的完整身份证号、卡号、手机号遮挡后保存（不加则拒绝保存）")
     x.set_defaults(handler=cmd_call_objection)
     x = csub.add_parser("figures", help="年度来电统计（年报用）")
     x.add_argument("--year", type=int)
@@ -112,7 +113,7 @@ def cmd_call_list(args: argparse.Namespace) -> int:
 
 def cmd_call_objection(args: argparse.Namespace) -> int:
     with open_services(args) as svc:
-        o = svc.calls.to_objection(args.id, args.notice, args.text)
+        o = svc.calls.to_objection(args.id, args.notice, args.text, mask_private=args.mask_private)
         print(f"已登记为公示{o.notice_code}的异议，编号{o.id}")
     return 0
 

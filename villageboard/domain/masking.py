@@ -56,8 +56,11 @@ def _mask_runs(text: str, run: str, separators: str, shortest: int, keep: int) -
 def mask_digit_runs(text: str, keep: int = 4) -> str:
     """Mask any run of 5 or more digits (full-width, or split by spaces or dashes) down
     to its last ``keep`` digits. For free text shown outside a gated poster (names and
-    remarks on the phone desk): a number smuggled into a name must not be read out."""
-    return _mask_runs(text, r"\d(?:[ \-]?\d)+", r"\D", 5, keep)
+    remarks on the phone desk): a number smuggled into a name must not be read out,
+    however it is written (Chinese digits, dots, invisible marks: see private_numbers)."""
+    from villageboard.domain.private_numbers import mask_numbers
+
+    return mask_numbers(_mask_runs(text, r"\d(?:[ \-]?\d)+", r"\D", 5, keep))
 
 
 def mask_long_numbers(text: str, keep: int = 4) -> str:
@@ -65,4 +68,6 @@ def mask_long_numbers(text: str, keep: int = 4) -> str:
     digits, possibly split by spaces, an ID's final X included) down to its last
     ``keep`` characters. Dates and short figures in a note stay as written
     (2026-11-20, 3.5亩). For free text kept outside the data dir."""
-    return _mask_runs(text, r"\d(?: ?\d)+(?:[Xx](?![A-Za-z]))?", r"\s", 11, keep)
+    from villageboard.domain.private_numbers import mask_numbers
+
+    return mask_numbers(_mask_runs(text, r"\d(?: ?\d)+(?:[Xx](?![A-Za-z]))?", r"\s", 11, keep))

@@ -17,6 +17,7 @@ from villageboard.services.paths import (
     applications_file,
     parse_app_number,
 )
+from villageboard.services.private_entry import check_text, refusal, screen
 
 if TYPE_CHECKING:
     from villageboard.services.context import Services
@@ -96,11 +97,12 @@ class ApplicationService:
     # -- writing ------------------------------------------------------------------
     def build(
         self, household_id: int, program: Program, quantity: object, remark: str = "",
-        row: int | None = None, household: Household | None = None,
+        row: int | None = None, household: Household | None = None, mask_private: bool = False,
     ) -> tuple[Application | None, list[Problem]]:
         """Validate one application without saving it. An importer that registers the
         household in the same transaction passes it as ``household`` (not yet saved,
-        so it cannot be looked up)."""
+        so it cannot be looked up). A remark holding a full personal number is refused,
+        or masked with ``mask_private`` (then a warning comes back with the application)."""
         problems: list[Problem] = []
         if household is not None:
             h = household
@@ -116,6 +118,9 @@ class ApplicationService:
         dup = self.existing(program.year, household_id, program.code)
         if dup is not None:
             problems.append(Problem(f"{h.name}本年度已申报过{program.name}（编号{app_number(program.year, dup)}）", "农户", row))
+        text = {"remark": str(remark or "").strip()}
+        notes = screen(text, {"remark": "备注"}, row, mask_private)
+        problems += [p for p in notes if not p.warning]
         if problems:
             return None, problems
         qty: Decimal = q.value  # type: ignore[assignment]
@@ -128,10 +133,10 @@ class ApplicationService:
             quantity=qty,
             rate_fen=program.rate_fen,
             amount_fen=entitlement_fen(qty, program.rate_fen, program.rounding),
-            remark=str(remark or "").strip(),
+            remark=text["remark"],
             created=self.svc.now().isoformat(),
         )
-        return app, []
+        return app, notes
 
     def insert(self, app: Application, tx: Tx) -> Application:
         rel = applications_file(app.year, app.program_code, app.village_id)
@@ -144,11 +149,12 @@ class ApplicationService:
         self._taken[app.year][(app.household_id, app.program_code)] = n
         return app
 
-    def add(self, household_id: int, program_code: str, year: int, quantity: object, remark: str = "") -> Application:
+    def add(self, household_id: int, program_code: str, year: int, quantity: object, remark: str = "",
+            mask_private: bool = False) -> Application:
         program = self.svc.programs.get(year, program_code)
-        app, problems = self.build(household_id, program, quantity, remark)
+        app, problems = self.build(household_id, program, quantity, remark, mask_private=mask_private)
         if app is None:
-            raise ValidationFailed(problems, "申报有误，没有保存：")
+            raise refusal(problems, "申报有误，没有保存：")
         with self.store.begin("申报.新增") as tx:
             try:
                 self.insert(app, tx)
@@ -196,9 +202,12 @@ class ApplicationService:
                 return code
         return ""
 
-    def edit(self, number: str, quantity: object | None = None, remark: str | None = None) -> Application:
+    def edit(self, number: str, quantity: object | None = None, remark: str | None = None,
+             mask_private: bool = False) -> Application:
         app = self.get(number)
         self._check_editable(app)
+        if remark is not None:
+            remark = check_text(remark.strip(), "备注", mask_private)
         if quantity is not None:
             if app.payout_status in ("issued", "paid"):
                 raise VBError(f"申报{app.id}已提交银行发放，数量和金额不能再改")
@@ -300,7 +309,8 @@ class ApplicationService:
         app.void, app.void_reason = True, reason.strip()
         return self.save(app, "申报.作废")
 
-    def add_many(self, items: Iterable[tuple[int, str, int, object, str]], action: str = "申报.批量新增") -> list[Application]:
+    def add_many(self, items: Iterable[tuple[int, str, int, object, str]], action: str = "申报.批量新增",
+                 mask_private: bool = False) -> list[Application]:
         """All or nothing: (household_id, program_code, year, quantity, remark) items."""
         built: list[Application] = []
         problems: list[Problem] = []
@@ -314,12 +324,12 @@ class ApplicationService:
                 problems.append(Problem("同一农户同一项目重复出现", "农户", row))
                 continue
             seen.add((year, hid, code))
-            app, probs = self.build(hid, programs[key], qty, remark, row)
-            problems += probs
+            app, probs = self.build(hid, programs[key], qty, remark, row, mask_private=mask_private)
+            problems += [p for p in probs if not p.warning]
             if app is not None:
                 built.append(app)
         if problems:
-            raise ValidationFailed(problems, "申报有误，全部没有保存：")
+            raise refusal(problems, "申报有误，全部没有保存：")
         with self.store.begin(action) as tx:
             try:
                 for app in built:

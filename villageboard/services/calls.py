@@ -65,12 +65,13 @@ class CallLogService:
         return sorted((CallLogEntry.from_dict(d) for d in self.store.table(calls_file(year), CALLS).values()),
                       key=lambda c: c.id)
 
-    def to_objection(self, call_id: int, notice_code: str, text: str = "") -> Objection:
+    def to_objection(self, call_id: int, notice_code: str, text: str = "", mask_private: bool = False) -> Objection:
         """Turn a caller's complaint into an objection on a posted notice, in one step."""
         year, c = self.get(call_id)
         if c.objection_id:
             raise VBError(f"来电{call_id}已经登记过异议（编号{c.objection_id}）")
-        o = self.svc.notices.add_objection(notice_code, text or c.question or c.answer, c.household_id, call_id=c.id)
+        o = self.svc.notices.add_objection(notice_code, text or c.question or c.answer, c.household_id, call_id=c.id,
+                                           mask_private=mask_private)
         c.objection_id = o.id
         if c.question_type != "异议":
             c.question_type = "异议"

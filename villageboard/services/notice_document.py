@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from villageboard.domain.dates import cn_date
 from villageboard.domain.models import NOTICE_KINDS, Notice
 from villageboard.domain.money import capital_amount, format_fen
+from villageboard.domain.private_numbers import mask_numbers
 from villageboard.render.document import Column, NoticeDocument, Row, Table, totals_line
 from villageboard.render.qr import qr_payload
 from villageboard.render.templates import intro_paragraphs
@@ -109,7 +110,9 @@ def build_document(
     if n.kind == "correction" and n.changes:
         ccols = [Column("序号", "no", "C"), Column("户主姓名", "name"), Column("申报编号", "app", "C"),
                  Column("更正项目", "field"), Column("原内容", "old"), Column("更正为", "new")]
-        crows = [Row([str(i), c["name"], c["app"], c["field"], c["old"], c["new"]], ref=_ref(i, c["name"]).replace("行", "处更正", 1))
+        # 原内容 is shown masked, also for corrections made before it was masked when stored
+        crows = [Row([str(i), c["name"], c["app"], c["field"], mask_numbers(c["old"]), c["new"]],
+                     ref=_ref(i, c["name"]).replace("行", "处更正", 1))
                  for i, c in enumerate(n.changes, 1)]
         tables.insert(0, Table("更正内容", ccols, crows))
         tables[1].title = "更正后的公示内容"

@@ -27,7 +27,10 @@ from villageboard.domain.models import (
     Objection,
 )
 from villageboard.domain.money import format_quantity
+from villageboard.domain.private_numbers import mask_numbers
 from villageboard.services.paths import notices_file, objections_file, snapshot_file
+from villageboard.services.private_entry import check_text
+from villageboard.services.publish_check import check_printable, row_findings
 from villageboard.services.tags import make_tag, tags_equal
 
 if TYPE_CHECKING:
@@ -297,6 +300,7 @@ class NoticeService:
 
         snap["wording"], page_sources = wording.capture(self.svc, n, snap)  # reprints word for word
         n.tag = make_tag(self.svc.township.tag_key, self.tag_content(n, snap))
+        check_printable(self.svc, n, snap)  # every posted notice prints
         row_kind = base_kind or n.kind
         with self.store.begin(f"公示.张贴 {code}") as tx:
             wording.keep(self.svc, tx, n.year, page_sources)
@@ -360,7 +364,8 @@ class NoticeService:
         return n
 
     # ------------------------------------------------------------------ objections
-    def add_objection(self, code: str, text: str, household_id: int | None = None, call_id: int | None = None) -> Objection:
+    def add_objection(self, code: str, text: str, household_id: int | None = None, call_id: int | None = None,
+                      mask_private: bool = False) -> Objection:
         n = self.get(code)
         state = self.state_of(n)
         today = self.svc.today()
@@ -368,6 +373,7 @@ class NoticeService:
             raise VBError(f"公示{code}现在是“{NOTICE_STATES[state]}”，只有公示期内才能登记异议")
         if not text.strip():
             raise VBError("请填写异议内容")
+        text = check_text(text.strip(), "异议内容", mask_private)
         if household_id is not None:
             self.svc.registry.household(household_id)
         o = Objection(notice_code=code, notice_version=n.version, household_id=household_id, text=text.strip(),
@@ -395,6 +401,7 @@ class NoticeService:
 
     def resolve_objection(
         self, obj_id: int, text: str, correct: bool = False, edits: list[tuple[str, str, str]] | None = None,
+        mask_private: bool = False,
     ) -> tuple[Objection, Notice | None]:
         """Close an objection. With ``correct``, make a correction version of its notice:
         ``edits`` (application number, field, new value) are applied to the frozen rows,
@@ -405,6 +412,9 @@ class NoticeService:
             raise VBError(f"异议{obj_id}已经处理过了")
         if not text.strip():
             raise VBError("请填写处理结果")
+        text = check_text(text.strip(), "处理结果", mask_private)
+        edits = [(a, f, check_text(v.strip(), f"申报{a}的更正内容", mask_private) if f == "remark" else v)
+                 for a, f, v in edits or []]
         correction = None
         key, n = self._find(o.notice_code)
         if correct:
@@ -449,6 +459,11 @@ class NoticeService:
         new_snap = self.build_snapshot(base_kind, old.year, old.village_id, old.program_code,
                                        overrides={a.id: a for a in apps_changed})
         changes = diff_rows(old_snap["rows"], new_snap["rows"])
+        unprintable = row_findings(new_snap)
+        if unprintable:
+            raise VBError("更正后的公示仍会印出不能公开的号码，没有生成更正：\n"
+                          + "\n".join(f"  {line}" for line in unprintable)
+                          + "\n请用 --set 申报编号:remark=新内容 一并更正这些备注（户主姓名在农户名册中修改）。")
         if not changes:
             raise VBError("与原公示相比没有任何变化，不需要更正公示。请先更正数据（如农户姓名），或用 --set 指定更正内容")
         new = Notice(
@@ -498,7 +513,8 @@ ROW_FIELDS = {"name": "户主姓名", "group": "组", "id_masked": "身份证号
 
 
 def diff_rows(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every change between two row lists: row (name and application), field, old, new."""
+    """Every change between two row lists: row (name and application), field, old, new.
+    The old value is masked: a correction of a remark that held a number must print."""
     from villageboard.domain.money import format_fen
 
     def show(field: str, value: Any) -> str:
@@ -509,12 +525,12 @@ def diff_rows(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict
     out = []
     for k, r in old_by.items():
         if k not in new_by:
-            out.append({"app": r["app"], "name": r["name"], "field": "整行", "old": "列入公示", "new": "移出公示"})
+            out.append({"app": r["app"], "name": mask_numbers(r["name"]), "field": "整行", "old": "列入公示", "new": "移出公示"})
             continue
         for field, label in ROW_FIELDS.items():
             if r.get(field) != new_by[k].get(field):
                 out.append({"app": r["app"], "name": new_by[k]["name"], "field": label.removesuffix("（分）"),
-                            "old": show(field, r.get(field)), "new": show(field, new_by[k].get(field))})
+                            "old": mask_numbers(show(field, r.get(field))), "new": show(field, new_by[k].get(field))})
     for k, r in new_by.items():
         if k not in old_by:
             out.append({"app": r["app"], "name": r["name"], "field": "整行", "old": "未列入", "new": "列入公示"})

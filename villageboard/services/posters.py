@@ -12,6 +12,7 @@ from villageboard.domain.errors import VBError
 from villageboard.domain.models import NOTICE_KINDS, Notice
 from villageboard.render.document import NoticeDocument
 from villageboard.services.jobs import Cancelled
+from villageboard.services.publish_check import Unprintable
 from villageboard.services.wording import poster_document
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ def batch_posters(
                     draft = next((n for n in mine if n.state == "draft"), None) or ns.create(kind, year, v.id, code)
                     live = [ns.post(draft.code, start=start, days=days)]
                 except VBError as exc:
-                    if program or kind == "summary":
+                    if program or kind == "summary" or isinstance(exc, Unprintable):
                         result.skipped.append(f"{v.name}：{exc}")
                     continue
             if not live:

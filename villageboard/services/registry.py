@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from villageboard.domain.errors import NotFound, Problem, ValidationFailed, VBError
+from villageboard.domain.errors import NotFound, Problem, VBError
 from villageboard.domain.masking import mask_id
 from villageboard.domain.models import HOUSEHOLD_STATUS, Group, Household, Village
 from villageboard.domain.places import group_key, village_key
@@ -18,6 +18,7 @@ from villageboard.domain.validate import (
     strip_controls,
 )
 from villageboard.services.paths import HOUSEHOLDS_DIR, REGISTRY, households_file
+from villageboard.services.private_entry import refusal, screen
 
 if TYPE_CHECKING:
     from villageboard.services.context import Services
@@ -221,9 +222,11 @@ class RegistryService:
     def count(self) -> int:
         return sum(1 for h in self._load().values() if not h.void)
 
-    def validate_household(self, data: dict[str, Any], row: int | None = None, exclude_id: int | None = None) -> tuple[dict[str, Any], list[Problem]]:
+    def validate_household(self, data: dict[str, Any], row: int | None = None, exclude_id: int | None = None,
+                           mask_private: bool = False) -> tuple[dict[str, Any], list[Problem]]:
         """Normalise and check a household's fields. Returns (clean values, problems);
-        problems flagged ``warning`` do not block a save."""
+        problems flagged ``warning`` do not block a save. A name or remark holding a full
+        personal number is refused (a remark is masked instead with ``mask_private``)."""
         problems: list[Problem] = []
         clean: dict[str, Any] = {}
 
@@ -239,6 +242,7 @@ class RegistryService:
         take("card_account", check_card(data.get("card_account", "")))
         clean["bank"] = str(data.get("bank") or "").strip()
         clean["remark"] = str(data.get("remark") or "").strip()
+        problems += screen(clean, {"name": HOUSEHOLD_LABELS["name"], "remark": HOUSEHOLD_LABELS["remark"]}, row, mask_private)
         idn = clean["id_number"]
         if idn and not any(p.field == "身份证号" and not p.warning for p in problems):
             other = self._load() and self._by_id_number.get(idn)
@@ -266,13 +270,13 @@ class RegistryService:
                     gid = g.id
         return int(vid), int(gid)
 
-    def add_household(self, data: dict[str, Any], tx: Tx | None = None) -> tuple[Household, list[Problem]]:
+    def add_household(self, data: dict[str, Any], tx: Tx | None = None, mask_private: bool = False) -> tuple[Household, list[Problem]]:
         """Validate and save a new household. Returns it and any warnings."""
-        clean, problems = self.validate_household(data)
+        clean, problems = self.validate_household(data, mask_private=mask_private)
         vid, gid = self._resolve_place(data, None, problems)
         errors = [p for p in problems if not p.warning]
         if errors:
-            raise ValidationFailed(errors, "农户信息有误，没有保存：")
+            raise refusal(errors, "农户信息有误，没有保存：")
         h = Household(village_id=vid, group_id=gid, **clean)
         doc = h.to_dict()
 
@@ -284,7 +288,8 @@ class RegistryService:
         self._remember(saved)
         return saved, [p for p in problems if p.warning]
 
-    def update_household(self, household_id: int, changes: dict[str, Any], tx: Tx | None = None) -> tuple[Household, list[Problem]]:
+    def update_household(self, household_id: int, changes: dict[str, Any], tx: Tx | None = None,
+                         mask_private: bool = False) -> tuple[Household, list[Problem]]:
         """Validate and save changes to a household. A new ``village_id`` moves it (its
         number and history stay; the group is cleared unless one is given). Saving
         what is already stored writes nothing."""
@@ -295,13 +300,13 @@ class RegistryService:
         merged.update({k: v for k, v in changes.items() if k in merged})
         if int(merged["village_id"] or 0) != old.village_id and "group_id" not in changes:
             merged["group_id"] = 0
-        clean, problems = self.validate_household(merged, exclude_id=household_id)
+        clean, problems = self.validate_household(merged, exclude_id=household_id, mask_private=mask_private)
         vid, gid = int(merged["village_id"] or 0), int(merged.get("group_id") or 0)
         if (vid, gid) != (old.village_id, old.group_id):
             problems += self._place_problems(vid, gid)
         errors = [p for p in problems if not p.warning]
         if errors:
-            raise ValidationFailed(errors, "农户信息有误，没有保存：")
+            raise refusal(errors, "农户信息有误，没有保存：")
         new = Household.from_dict({**old.to_dict(), **clean, "village_id": vid, "group_id": gid})
         for k in ("status", "status_date"):
             if k in changes:

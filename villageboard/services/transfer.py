@@ -37,6 +37,7 @@ from villageboard.domain.masking import mask_card
 from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, Application, Household, Program
 from villageboard.domain.money import format_fen, parse_yuan
 from villageboard.domain.places import group_key, group_label, village_key
+from villageboard.domain.private_numbers import scan_text
 from villageboard.domain.validate import check_date, check_id_number, check_name, squash
 from villageboard.services.jobs import Cancel, Cancelled, Progress
 from villageboard.services.paths import parse_app_number
@@ -194,6 +195,10 @@ class _Places:
         if v is not None:
             vref = v.id
         else:
+            numbers = scan_text(vtext)
+            if numbers:  # a village name is printed on every poster
+                problems.append(Problem(f"村名含有{'、'.join(numbers)}；村名里不能写号码", vlabel, row))
+                return None
             if len(vtext) < 2 or len(vtext) > 20 or not _PLACE_CHARS.fullmatch(vtext) or vtext.isdigit():
                 problems.append(Problem(f"村名“{vname}”不对：应为2到20个汉字，如“东沟村”", vlabel, row))
                 return None
@@ -355,11 +360,12 @@ class TransferService:
     @_bulk
     def import_households(
         self, path: str | Path, *, dry_run: bool = False, errors_out: str | Path | None = None,
-        progress: Progress | None = None, cancel: Cancel | None = None,
+        progress: Progress | None = None, cancel: Cancel | None = None, mask_private: bool = False,
     ) -> ImportReport:
         """Import (or, with ``dry_run``, check) a household sheet. A household whose ID
         is already registered is updated, not duplicated; blank cells keep what the
-        registry has."""
+        registry has. A name or remark holding a full personal number is refused with
+        its row and column (a remark is masked instead with ``mask_private``)."""
         from villageboard.io.tables import HOUSEHOLD_FIELDS, read_table
 
         path = Path(path)
@@ -383,7 +389,7 @@ class TransferService:
             before = len(problems)
             idn = squash(v.get("id_number", "")).upper()
             existing = reg._by_id_number.get(idn) if idn else None
-            clean, probs = reg.validate_household(v, row=row, exclude_id=existing)
+            clean, probs = reg.validate_household(v, row=row, exclude_id=existing, mask_private=mask_private)
             for p in probs:
                 p = _relabel(sheet, p)
                 if p.warning:
@@ -451,11 +457,12 @@ class TransferService:
     def import_applications(
         self, path: str | Path, *, program: str | None = None, year: int | None = None,
         dry_run: bool = False, errors_out: str | Path | None = None,
-        progress: Progress | None = None, cancel: Cancel | None = None,
+        progress: Progress | None = None, cancel: Cancel | None = None, mask_private: bool = False,
     ) -> ImportReport:
         """Import applications. The program and year come from the sheet's columns or
         from ``program``/``year``. A person not yet in the registry is registered from
-        the same row (village, name, ID, card), in the same transaction."""
+        the same row (village, name, ID, card), in the same transaction. Personal
+        numbers in names and remarks are refused, or masked with ``mask_private``."""
         from villageboard.io.tables import APPLICATION_FIELDS, read_table
 
         path = Path(path)
@@ -514,7 +521,7 @@ class TransferService:
                     if typed and typed != h.name:
                         problems.append(Problem(f"与第{new_people[idn][0]}行同一身份证号，姓名却不同（{h.name}）", label("name"), row))
                 else:
-                    h = self._new_person(v, row, sheet, places, problems, report, new_people)
+                    h = self._new_person(v, row, sheet, places, problems, report, new_people, mask_private)
                     new_id = idn if h is not None else None
             if prog is None or h is None or len(problems) != before or row in bad_rows:
                 continue
@@ -523,10 +530,11 @@ class TransferService:
                 problems.append(Problem(f"与第{seen[key]}行是同一人同一项目，重复申报", label("id_number"), row))
                 continue
             seen[key] = row
-            app, probs = apps.build(h.id, prog, v.get("quantity", ""), v.get("remark", ""), row, household=h)
+            app, probs = apps.build(h.id, prog, v.get("quantity", ""), v.get("remark", ""), row, household=h,
+                                    mask_private=mask_private)
             for p in probs:
-                f = {"数量": label("quantity"), "农户": label("name")}.get(p.field or "", p.field)
-                problems.append(Problem(p.reason, f, p.row))
+                f = {"数量": label("quantity"), "农户": label("name"), "备注": label("remark")}.get(p.field or "", p.field)
+                (report.warnings if p.warning else problems).append(Problem(p.reason, f, p.row, p.warning))
             if app is not None:
                 built.append((row, app, new_id))
         report.new_places = places.planned()
@@ -611,14 +619,14 @@ class TransferService:
 
     def _new_person(
         self, v: dict[str, str], row: int, sheet: Sheet, places: _Places, problems: list[Problem],
-        report: ImportReport, new_people: dict[str, tuple[int, Household, VRef, GRef]],
+        report: ImportReport, new_people: dict[str, tuple[int, Household, VRef, GRef]], mask_private: bool = False,
     ) -> Household | None:
         """Someone not yet registered: register them from this row."""
         if not squash(v.get("village", "")):
             problems.append(Problem("名册中没有这个身份证号；要同时登记这户，请填写“村”（最好先导入农户名册）", sheet.label("id_number"), row))
             return None
         before = len(problems)
-        clean, probs = self.svc.registry.validate_household(v, row=row)
+        clean, probs = self.svc.registry.validate_household(v, row=row, mask_private=mask_private)
         for p in probs:
             p = _relabel(sheet, p)
             (report.warnings if p.warning else problems).append(p)

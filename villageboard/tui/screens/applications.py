@@ -33,6 +33,7 @@ from villageboard.domain.validate import check_quantity
 from villageboard.services.flags import FLAG_KINDS, Flag
 from villageboard.services.ui_support import pick_households, place_names
 from villageboard.tui.dialogs import ChoiceDialog, ConfirmDialog, FormDialog, FormField
+from villageboard.tui.private import save_or_mask
 from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.screens.importing import start_import
 from villageboard.tui.text import cell, num
@@ -488,9 +489,10 @@ class ApplicationScreen(VBScreen):
             return
         qty = self.query_one("#in-quantity", Input).value
         remark = self.query_one("#in-remark", Input).value
-        app = self.vb.attempt(self.svc.applications.add, h.id, p.code, p.year, qty, remark)
-        if app is None:
-            return
+        save_or_mask(self.vb, self.svc.applications.add, h.id, p.code, p.year, qty, remark,
+                     then=lambda app: self.entry_saved(app, h, p))
+
+    def entry_saved(self, app: Any, h: Any, p: Any) -> None:
         self.vb.say(f"已保存 {app.id}：{h.name} {app.quantity}{p.unit}，{format_fen(app.amount_fen)}元。")
         for wid in ("#in-household", "#in-quantity", "#in-remark"):
             self.query_one(wid, Input).value = ""

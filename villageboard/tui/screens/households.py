@@ -21,6 +21,7 @@ from villageboard.domain.models import HOUSEHOLD_STATUS, Household
 from villageboard.services.registry import HOUSEHOLD_LABELS
 from villageboard.services.ui_support import parse_date, place_names, search_households
 from villageboard.tui.dialogs import FormDialog, FormField
+from villageboard.tui.private import save_or_mask
 from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.screens.importing import start_import
 from villageboard.tui.text import cell
@@ -250,11 +251,11 @@ class HouseholdScreen(VBScreen):
             return
         data = self.form_data()
         if self.editing is None:
-            result = self.vb.attempt(self.svc.registry.add_household, data)
+            save_or_mask(self.vb, self.svc.registry.add_household, data, then=self.saved)
         else:
-            result = self.vb.attempt(self.svc.registry.update_household, self.editing.id, data)
-        if result is None:
-            return
+            save_or_mask(self.vb, self.svc.registry.update_household, self.editing.id, data, then=self.saved)
+
+    def saved(self, result: Any) -> None:
         h, warnings = result
         village, group = place_names(self.svc, h)
         extra = "（有提醒：" + "；".join(p.reason for p in warnings) + "）" if warnings else ""

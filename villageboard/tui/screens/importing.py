@@ -43,6 +43,8 @@ def start_import(screen: VBScreen, kind: str, after: Callable[[], None], *, prog
         FormField("path", "表格文件", placeholder="如 /home/用户/桌面/名册.xlsx", required=True, check=_file_problem),
         FormField("dry", "只检查，不保存", False, kind="check"),
     ]
+    if kind != "payouts":
+        fields.append(FormField("mask", "姓名以外的完整号码遮挡后保存", False, kind="check"))
     text = note or "有一行出错就整张表都不导入；出错的行会标在另存的“错误原因”表里。"
 
     def go(values: dict[str, Any] | None) -> None:
@@ -50,15 +52,16 @@ def start_import(screen: VBScreen, kind: str, after: Callable[[], None], *, prog
             return
         path = Path(values["path"]).expanduser()
         dry = bool(values["dry"])
+        mask = bool(values.get("mask"))
         errors_out = path.with_name(f"{path.stem}-错误原因.xlsx")
 
         def work(progress: Callable[[int, int, str], None], cancel: Callable[[], bool]) -> Any:
             t = screen.svc.transfer
             kw: dict[str, Any] = dict(dry_run=dry, errors_out=errors_out, progress=progress, cancel=cancel)
             if kind == "households":
-                return t.import_households(path, **kw)
+                return t.import_households(path, mask_private=mask, **kw)
             if kind == "applications":
-                return t.import_applications(path, program=program, year=year, **kw)
+                return t.import_applications(path, program=program, year=year, mask_private=mask, **kw)
             assert program is not None and year is not None
             return t.import_payouts(path, program=program, year=year, **kw)
 

@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Label, Static
 from villageboard.domain.models import Objection
 from villageboard.services import ui_support
 from villageboard.tui.dialogs import FormDialog, FormField
+from villageboard.tui.private import save_or_mask
 from villageboard.tui.text import cell
 
 EDIT_FIELDS = [("备注", "remark"), ("数量", "quantity")]
@@ -94,11 +95,12 @@ class ObjectionsScreen(ModalScreen[None]):
     def _added(self, v: dict[str, Any] | None) -> None:
         if not v:
             return
-        o = self.app.attempt(self.svc.notices.add_objection, self.code, v["text"], v["household"])  # type: ignore[attr-defined]
-        if o is not None:
-            self.app.say(f"已登记异议，编号{o.id}。")  # type: ignore[attr-defined]
-            self.refresh_data()
-            self.query_one("#objection-list", DataTable).move_cursor(row=len(self.items) - 1)
+        save_or_mask(self.app, self.svc.notices.add_objection, self.code, v["text"], v["household"], then=self.added)
+
+    def added(self, o: Objection) -> None:
+        self.app.say(f"已登记异议，编号{o.id}。")  # type: ignore[attr-defined]
+        self.refresh_data()
+        self.query_one("#objection-list", DataTable).move_cursor(row=len(self.items) - 1)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_resolve()
@@ -150,10 +152,10 @@ class ObjectionsScreen(ModalScreen[None]):
                     return
                 edits.append((v[f"app{i}"], v[f"field{i}"], value))
         correct = bool(v["correct"]) or bool(edits)
-        result = self.app.attempt(  # type: ignore[attr-defined]
-            self.svc.notices.resolve_objection, o.id, v["text"], correct=correct, edits=edits)
-        if result is None:
-            return
+        save_or_mask(self.app, self.svc.notices.resolve_objection, o.id, v["text"], correct=correct, edits=edits,
+                     then=lambda result: self.resolved(o, result))
+
+    def resolved(self, o: Objection, result: Any) -> None:
         _o, correction = result
         if correction is not None:
             self.app.say(  # type: ignore[attr-defined]

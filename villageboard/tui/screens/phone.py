@@ -27,6 +27,7 @@ from villageboard.services.identity import IN_PERSON, MAX_WRONG, CheckResult, Id
 from villageboard.services.phone import LookupAnswer, LookupHit
 from villageboard.services.ui_support import notice_label, parse_date, posted_notices_for
 from villageboard.tui.dialogs import FormDialog, FormField
+from villageboard.tui.private import save_or_mask
 from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.text import cell, num, yuan
 
@@ -353,9 +354,8 @@ class PhoneDeskScreen(VBScreen):
             return
         if self.call_id is None and self._log("异议") is None:
             return
-        o = self.vb.attempt(self.svc.calls.to_objection, self.call_id, values["notice"], values["text"])
-        if o is not None:
-            self.vb.say(f"已登记为公示{o.notice_code}的异议，编号{o.id}。请到“公示”处理。")
+        save_or_mask(self.vb, self.svc.calls.to_objection, self.call_id, values["notice"], values["text"],
+                     then=lambda o: self.vb.say(f"已登记为公示{o.notice_code}的异议，编号{o.id}。请到“公示”处理。"))
 
     # -- next call ------------------------------------------------------------------------
     def new_call(self) -> None:

@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except DamagedError as exc:
         if exc.backup is None:
-            from villageboard.store.backup import last_backup
+            from villageboard.services.backup import newest_backup_file as last_backup
 
             exc = DamagedError(exc.path, exc.reason, last_backup(data_dir_of(args)))
         print(str(exc), file=sys.stderr)

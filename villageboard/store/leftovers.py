@@ -82,7 +82,10 @@ def in_use(path: Path) -> bool:
     try:
         fd = os.open(target, os.O_RDWR | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
-        # a folder whose lock file is not made yet: young ones may be in the making
+        # a folder whose lock file is not made yet: in the making, if its maker lives
+        alive = _maker_alive(path.name)
+        if alive is not None:
+            return alive
         try:
             return time.time() - path.stat().st_mtime < YOUNG_S
         except OSError:
@@ -93,6 +96,24 @@ def in_use(path: Path) -> bool:
         return not _lock_fd(fd)
     finally:
         os.close(fd)
+
+
+def _maker_alive(name: str) -> bool | None:
+    """Whether the process named in a work folder's name (prefix-PID-random) runs;
+    None when that cannot be told."""
+    parts = name.split("-")
+    if len(parts) < 3 or not parts[-2].isdigit() or sys.platform.startswith("win"):
+        return None
+    pid = int(parts[-2])
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def work_dir(parent: Path, prefix: str) -> tuple[Path, Hold]:

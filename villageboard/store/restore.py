@@ -140,9 +140,9 @@ def check_township(zf: zipfile.ZipFile, path: Path, root: Path, replace_township
     try:
         raw = read_member(zf, REGISTRY, path)
     except KeyError:
-        raise VBError(f"{path.name} 不是完整的备份（缺少 {REGISTRY}）") from None
+        raw = None  # a data dir with no settings yet
     try:
-        theirs = _township(st.unseal(Path(REGISTRY), raw))
+        theirs = _township(st.unseal(Path(REGISTRY), raw)) if raw is not None else ("", "")
     except DamagedError as exc:
         raise VBError(f"备份文件 {path.name} 里的 {REGISTRY} 已损坏（{exc.reason}），没有恢复。") from None
     try:

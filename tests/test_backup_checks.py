@@ -224,3 +224,19 @@ def test_first_open_after_a_restore_hashes_no_more_than_a_normal_open(demo_dir: 
     (demo_dir / "registry.json").write_bytes((demo_dir / "registry.json").read_bytes().replace(b"1", b"2", 1))
     with pytest.raises(VBError):
         Services.open(demo_dir, today=TODAY)
+
+
+def test_a_backup_in_a_child_process_and_its_quick_check(demo_dir: Path, tmp_path: Path) -> None:
+    Services.open(demo_dir, today=TODAY).close()  # the start-up record the quick check builds on
+    info = write_backup(demo_dir, tmp_path / "child.zip", isolate=True, reason="测试")
+    assert info.verified and info.path.is_file() and verify_backup(info.path) == []
+    # damage the data behind the program's back: the snapshot's check refuses to call it good
+    victim = demo_dir / "registry.json"
+    raw = bytearray(victim.read_bytes())
+    raw[-10] ^= 0x01
+    victim.write_bytes(bytes(raw))
+    with pytest.raises(VBError, match="registry.json"):
+        write_backup(demo_dir, tmp_path / "bad.zip")
+    with pytest.raises(VBError, match="registry.json"):
+        write_backup(demo_dir, tmp_path / "bad2.zip", isolate=True)
+    assert not (tmp_path / "bad.zip").exists() and not (tmp_path / "bad2.zip").exists()

@@ -49,13 +49,16 @@ class BackupService:
     def root(self) -> Path:
         return self.svc.root
 
-    def make(self, out: Path | None = None, passphrase: str | None = None, verify: bool = True,
-             reason: str = "") -> BackupInfo:
+    def make(self, out: Path | None = None, passphrase: str | None = None, verify: bool | str = True,
+             reason: str = "", isolate: bool = True) -> BackupInfo:
         """Take a backup now. Saves go on meanwhile and never wait for it; read-only
         windows may take one too. ``out``: a file or a folder (default: the backups
-        folder beside the data, where the newest 30 are kept)."""
+        folder beside the data, where the newest 30 are kept). ``verify``: see
+        store.backup.write_backup ("full" runs the whole check). ``isolate``: work in a
+        child process, so this process's saves never wait (the CLI, which saves
+        nothing meanwhile, passes False)."""
         info = store_backup.write_backup(self.root, out, passphrase=passphrase or None, verify=verify,
-                                         reason=reason)
+                                         reason=reason, isolate=isolate)
         if out is None:
             store_backup.prune(backups_dir(self.root))
         return info

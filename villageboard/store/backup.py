@@ -134,12 +134,25 @@ def _open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> Any:
         raise VBError(f"备份文件 {path} 已损坏（{info.filename}：{exc}）") from None
 
 
-def write_backup(root: Path, out: Path | None = None, passphrase: str | None = None, verify: bool = True,
-                 reason: str = "") -> BackupInfo:
+def write_backup(root: Path, out: Path | None = None, passphrase: str | None = None, verify: bool | str = True,
+                 reason: str = "", isolate: bool = False) -> BackupInfo:
     """Snapshot ``root`` consistently and zip it to ``out`` (a file or a folder; the
-    standard backups folder when None). Written atomically and 0600."""
+    standard backups folder when None). Written atomically and 0600.
+
+    ``verify``: True (or "quick") checks the snapshot as the start-up check would
+    (seals and journal chain, hashing only what changed: snapshot.quick_check);
+    "full" runs the whole ``check`` on it; False checks nothing. Either way the zip is
+    read back (CRC, and the AES authentication) before it is called verified.
+
+    ``isolate``: do the work in a child process. A process that saves (the app's daily
+    backup) passes it: checking and zipping in a thread would take the interpreter from
+    the saving thread for long stretches; in a child process a save never waits."""
     root = Path(root)
+    if isolate:
+        return _in_child(root, out, passphrase, verify, reason)
     start = time.perf_counter()
+    if (root / ".restore.json").exists():  # restore.MARKER: files are being swapped
+        raise VBError("数据正在从备份恢复（或上次恢复被中断，还没有补完），现在不能备份。请稍后再试。")
     out = resolve_out(out, root)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -151,9 +164,12 @@ def write_backup(root: Path, out: Path | None = None, passphrase: str | None = N
         snap = snapshot.take(root)
         if not verify:
             break
-        from villageboard.store.check import check_data_dir
+        if verify == "full":
+            from villageboard.store.check import check_data_dir
 
-        problems = check_data_dir(snap.folder)
+            problems = check_data_dir(snap.folder)
+        else:
+            problems = snapshot.quick_check(snap.folder, root)
         if not problems:
             break
         snap.discard()
@@ -188,11 +204,32 @@ def write_backup(root: Path, out: Path | None = None, passphrase: str | None = N
         snap.discard()
     info = BackupInfo(
         path=out, when=dt.datetime.now().replace(microsecond=0).isoformat(), bytes=out.stat().st_size,
-        seq=snap.seq, verified=verify, encrypted=bool(passphrase), seconds=time.perf_counter() - start,
+        seq=snap.seq, verified=bool(verify), encrypted=bool(passphrase), seconds=time.perf_counter() - start,
         reason=reason,
     )
     record(root, info)
     return info
+
+
+def _in_child(root: Path, out: Path | None, passphrase: str | None, verify: bool | str, reason: str) -> BackupInfo:
+    import subprocess
+    import sys
+
+    job = {"root": str(root), "out": str(out) if out is not None else None, "passphrase": passphrase,
+           "verify": verify, "reason": reason}
+    r = subprocess.run([sys.executable, "-m", "villageboard.store.backup_job"], input=orjson.dumps(job),
+                       capture_output=True, check=False)
+    try:
+        body = orjson.loads(r.stdout.strip().splitlines()[-1])
+    except (IndexError, orjson.JSONDecodeError):
+        body = {"error": f"备份失败：备份进程意外退出（{r.returncode}）。{r.stderr.decode('utf-8', 'replace')[-300:]}"}
+    if "error" in body:
+        if body.get("passphrase"):
+            raise PassphraseError(body["error"])
+        raise VBError(body["error"])
+    body["path"] = Path(body["path"])
+    body["problems"] = tuple(body.get("problems", ()))
+    return BackupInfo(**body)
 
 
 def raw_backup(root: Path) -> Path:

@@ -99,6 +99,45 @@ class Snapshot:
         shutil.rmtree(self.folder.parent, ignore_errors=True)
 
 
+def quick_check(snap_folder: Path, root: Path) -> list[str]:
+    """Check a snapshot the way the start-up check checks a data dir: every file's seal
+    and the whole journal chain, hashing only what the live data dir's start-up record
+    has not already verified (linked files keep their size, mtime and inode), and
+    HEAD against the journal's last entry. Records against the journal need no check
+    here: they agree by construction (module docstring); ``check`` proves it on any
+    backup, and every restore runs it."""
+    from villageboard.domain.errors import DamagedError
+    from villageboard.store.journal import Journal
+    from villageboard.store.verify import Verifier, cache_path_for
+
+    v = Verifier(snap_folder, None, sealed_files(snap_folder, (JOURNAL_DIR, ATTACHMENTS)),
+                 snap_folder / JOURNAL_DIR, snap_folder / ATTACHMENTS)
+    cache = cache_path_for(root)
+    if cache is not None:
+        try:
+            body = st.read_sealed(cache)
+        except (OSError, DamagedError):
+            body = {}
+        if body.get("root") == str(Path(root).resolve()):
+            have = set(v.sealed)
+            att = snap_folder / ATTACHMENTS
+            if att.is_dir():
+                have |= {f"{ATTACHMENTS}/{p.name}" for p in att.iterdir()}
+            v.files = {rel: key for rel, key in body.get("files", {}).items() if rel in have and key}
+            v.segs = {name: c for name, c in body.get("segments", {}).items()
+                      if (snap_folder / JOURNAL_DIR / name).is_file()}
+    try:
+        v.verify()
+        head = st.read_sealed(snap_folder / HEAD)
+        j = Journal(snap_folder / JOURNAL_DIR)
+        j.load_tail()
+    except DamagedError as exc:
+        return [f"{exc.path.relative_to(snap_folder) if exc.path.is_relative_to(snap_folder) else exc.path}：{exc.reason}"]
+    if (head.get("seq"), head.get("hash")) != (j.last_seq, j.last_hash):
+        return [f"{HEAD}：最后保存的位置（第{head.get('seq')}条）与修改记录（共{j.last_seq}条）对不上"]
+    return []
+
+
 def _link(src: Path, dst: Path) -> bool:
     """Hard-link (or copy) ``src`` to ``dst``; False when ``src`` is gone."""
     dst.parent.mkdir(parents=True, exist_ok=True)

@@ -217,8 +217,12 @@ def _in_child(root: Path, out: Path | None, passphrase: str | None, verify: bool
 
     job = {"root": str(root), "out": str(out) if out is not None else None, "passphrase": passphrase,
            "verify": verify, "reason": reason}
+    import villageboard
+
+    here = str(Path(villageboard.__file__).resolve().parent.parent)  # this very copy of the program
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")])))
     r = subprocess.run([sys.executable, "-m", "villageboard.store.backup_job"], input=orjson.dumps(job),
-                       capture_output=True, check=False)
+                       capture_output=True, check=False, env=env)
     try:
         body = orjson.loads(r.stdout.strip().splitlines()[-1])
     except (IndexError, orjson.JSONDecodeError):

@@ -111,12 +111,6 @@ def restore_into(root: Path, path: Path, passphrase: str | None = None,
                                      replace_township=replace_township)
 
 
-def backup_without_services(root: Path, out: Path | None = None, passphrase: str | None = None,
-                            verify: bool = True) -> BackupInfo:
-    """A backup of a data dir by path (a second window's CLI, while the app saves)."""
-    return store_backup.write_backup(Path(root), out, passphrase=passphrase or None, verify=verify)
-
-
 def removable_drives() -> list[Path]:
     """Folders where USB sticks show up, as far as they can be seen."""
     found: list[Path] = []

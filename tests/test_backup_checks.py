@@ -240,3 +240,24 @@ def test_a_backup_in_a_child_process_and_its_quick_check(demo_dir: Path, tmp_pat
     with pytest.raises(VBError, match="registry.json"):
         write_backup(demo_dir, tmp_path / "bad2.zip", isolate=True)
     assert not (tmp_path / "bad.zip").exists() and not (tmp_path / "bad2.zip").exists()
+
+
+def test_a_file_replaced_while_it_is_linked_is_linked_again(demo_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """link() of a file that a save renames over at that instant fails with ENOENT on
+    Linux although the name exists: the snapshot must take the new file, not skip it."""
+    real = os.link
+    failed: list[str] = []
+
+    def racy(src, dst, *a, **k):  # the first link of every file loses the race once
+        if str(src) not in failed:
+            failed.append(str(src))
+            raise FileNotFoundError(src)
+        return real(src, dst, *a, **k)
+
+    monkeypatch.setattr(os, "link", racy)
+    info = write_backup(demo_dir, tmp_path / "raced.zip")
+    monkeypatch.setattr(os, "link", real)
+    assert info.verified and verify_backup(info.path) == []
+    with zipfile.ZipFile(info.path) as zf:
+        names = set(zf.namelist())
+    assert {"HEAD.json", "registry.json", "counters.json"} <= names and len(failed) > 10

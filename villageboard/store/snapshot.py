@@ -119,11 +119,9 @@ def quick_check(snap_folder: Path, root: Path) -> list[str]:
         except (OSError, DamagedError):
             body = {}
         if body.get("root") == str(Path(root).resolve()):
-            have = set(v.sealed)
-            att = snap_folder / ATTACHMENTS
-            if att.is_dir():
-                have |= {f"{ATTACHMENTS}/{p.name}" for p in att.iterdir()}
-            v.files = {rel: key for rel, key in body.get("files", {}).items() if rel in have and key}
+            # every data file the live record knows must be in the snapshot (data files
+            # are never deleted): one that is not is reported as missing
+            v.files = {rel: key for rel, key in body.get("files", {}).items() if known(rel)}
             v.segs = {name: c for name, c in body.get("segments", {}).items()
                       if (snap_folder / JOURNAL_DIR / name).is_file()}
     try:
@@ -139,20 +137,33 @@ def quick_check(snap_folder: Path, root: Path) -> list[str]:
 
 
 def _link(src: Path, dst: Path) -> bool:
-    """Hard-link (or copy) ``src`` to ``dst``; False when ``src`` is gone."""
+    """Hard-link (or copy) ``src`` to ``dst``; False when ``src`` is gone.
+
+    A save replacing ``src`` at this very instant can make link() fail with ENOENT
+    although the name never stops existing (Linux refuses to link an inode whose last
+    name was just taken by the rename): that is retried, never taken for "gone"."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(src, dst)
-        return True
-    except FileNotFoundError:
-        return False
-    except OSError:
-        pass
-    try:
-        shutil.copyfile(src, dst)
-        return True
-    except FileNotFoundError:
-        return False
+    for _attempt in range(100):
+        try:
+            os.link(src, dst)
+            return True
+        except FileNotFoundError:
+            if not os.path.lexists(src):
+                return False
+            continue  # replaced meanwhile: link the new one
+        except FileExistsError:
+            os.unlink(dst)
+            continue
+        except OSError:
+            break  # no hard links here: copy
+    for _attempt in range(100):
+        try:
+            shutil.copyfile(src, dst)
+            return True
+        except FileNotFoundError:
+            if not os.path.lexists(src):
+                return False
+    raise OSError(f"cannot copy {src}")
 
 
 def _copy_tail(src: Path, dst: Path) -> None:

@@ -168,7 +168,7 @@ class SettingsScreen(VBScreen):
             self.vb.say(f"已备份：{path.name}（在 {display_path(path.parent)}）")
             self.show_data_info()
 
-        self.run_job("正在备份", work, done, writes=True)
+        self.run_job("正在备份", work, done, writes=False)  # a snapshot: saves go on meanwhile
 
     def action_restore(self) -> None:
         if self.svc.readonly:

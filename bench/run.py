@@ -1040,8 +1040,15 @@ def main() -> int:
     imp = bench_import(plan, work)
     say("measuring memory…")
     mem = bench_memory(plan, work)
+    say("measuring backup and restore…")
+    import bench_backup
+
+    backup = bench_backup.bench_backup(plan.large, work)
     res = Results()
     summarise(plan, res, saves, looks, start, cold, posters, imp, mem)
+    for op, target, ours, judged in bench_backup.rows(backup):
+        res.add(op, target, ours, "", "", "(quick: not judged)" if plan is QUICK else
+                ("info" if judged == "info" else verdict(judged == "met")))
     details(plan, res, saves, looks, start, cold, posters, imp, mem, builds)
     if args.profile:
         say("profiling…")
@@ -1063,7 +1070,7 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, "utf-8")
     raw = {"saves": saves, "lookups": looks, "startup": start, "cold": cold, "posters": posters,
-           "import": imp, "memory": mem, "builds": builds, "meta": meta}
+           "import": imp, "memory": mem, "backup": backup, "builds": builds, "meta": meta}
     out.with_suffix(".json").write_text(json.dumps(raw, ensure_ascii=False, indent=1, default=str), "utf-8") \
         if out != RESULTS else (work / "last-run.json").write_text(
             json.dumps(raw, ensure_ascii=False, indent=1, default=str), "utf-8")

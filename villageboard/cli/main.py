@@ -199,7 +199,7 @@ def _run(args: argparse.Namespace) -> int:
         return int(args.handler(args) or 0)
     except DamagedError as exc:
         if exc.backup is None:
-            from villageboard.store.backup import last_backup
+            from villageboard.services.backup import newest_backup_file as last_backup
 
             exc = DamagedError(exc.path, exc.reason, last_backup(data_dir_of(args)))
         print(_plain(str(exc)), file=sys.stderr)

@@ -15,6 +15,7 @@ from villageboard.store.store import REGISTRY
 
 if TYPE_CHECKING:
     from villageboard.services.applications import ApplicationService
+    from villageboard.services.backup import BackupService
     from villageboard.services.calls import CallLogService
     from villageboard.services.flags import FlagService
     from villageboard.services.notices import NoticeService
@@ -63,6 +64,8 @@ class Services:
     ) -> Services:
         store = Store.open(Path(data_dir), readonly=readonly, fallback_readonly=fallback_readonly)
         svc = cls(store, today=today, operator=operator)
+        if store.restore_note:
+            svc.open_messages.append(store.restore_note)
         if store.recovered:
             svc.open_messages.append("上次保存时程序意外中断，已按修改记录补全。")
         if run_open_hooks and not store.readonly:
@@ -113,6 +116,12 @@ class Services:
         return self.store.root
 
     # -- workflows ----------------------------------------------------------------
+    @cached_property
+    def backups(self) -> BackupService:
+        from villageboard.services.backup import BackupService
+
+        return BackupService(self)
+
     @cached_property
     def registry(self) -> RegistryService:
         from villageboard.services.registry import RegistryService

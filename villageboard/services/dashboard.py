@@ -91,8 +91,6 @@ KNOWN_ONLY_FILES = 20
 def home_summary(svc: Services, year: int | None = None, known_only: bool = False) -> HomeSummary | None:
     """The home screen's figures. ``known_only``: None when the year's counts would
     have to be made afresh from more than a few files (the caller counts later)."""
-    from villageboard.store.backup import last_backup
-
     today = svc.today()
     year = year or today.year
     t = svc.township
@@ -117,6 +115,6 @@ def home_summary(svc: Services, year: int | None = None, known_only: bool = Fals
             start=start, end=end, days_left=days_left(end, today),
         ))
     s.posted.sort(key=lambda n: (n.end, n.code))
-    b = last_backup(svc.root)
-    s.last_backup = b.stem.removeprefix("villageboard-")[:8] if b else ""
+    b = svc.backups.last()  # wherever it went (a USB stick too)
+    s.last_backup = b.when[:10].replace("-", "") if b else ""
     return s

@@ -325,9 +325,7 @@ def archived_rows(
 
 
 def backups(svc: Services) -> list[Path]:
-    from villageboard.store.backup import list_backups
-
-    return list(reversed(list_backups(svc.root)))
+    return svc.backups.list()
 
 
 def backup_label(path: Path) -> str:

@@ -90,6 +90,8 @@ class Store:
         self._pinned: dict[str, st.SealedStorage] = {}
         self.listeners: list[Any] = []
         self.recovered = False
+        #: What the open did about a restore a kill interrupted (words for the clerk).
+        self.restore_note: str | None = None
         self.verifier: Verifier | None = None
         #: Figures computed from data files, remembered between starts (derived.py).
         self.derived = Derived(self, derived_dir_for(self.root))
@@ -137,8 +139,10 @@ class Store:
     def open(cls, root: Path, readonly: bool = False, fallback_readonly: bool = False) -> Store:
         """Open an existing data dir. A second writer gets :class:`LockedError`, or a
         read-only store when ``fallback_readonly`` is set."""
+        from villageboard.store.restore import pending
+
         root = Path(root)
-        if not is_data_dir(root):
+        if not is_data_dir(root) and not pending(root):
             if is_empty_dir(root):
                 raise VBError(
                     f"数据文件夹 {root} 还没有建立乡镇数据。请先运行 villageboard init（正式使用）"
@@ -154,6 +158,10 @@ class Store:
                 if not fallback_readonly:
                     raise
                 store.readonly = True
+        if store.readonly and pending(root):
+            store.close()
+            raise VBError("数据正在从备份恢复（或上次恢复被中断，还没有补完）。请等恢复完成，"
+                          "或关闭其他正在使用数据的窗口后重新打开。")
         try:
             store._load()
         except BaseException:
@@ -171,7 +179,13 @@ class Store:
 
     def _load(self) -> None:
         if not self.readonly:
+            from villageboard.locations import backups_dir
+            from villageboard.store import leftovers
+            from villageboard.store.restore import finish_pending
+
+            self.restore_note = finish_pending(self.root)
             self.clean_temp_files()
+            leftovers.clean(self.root, backups_dir(self.root))
         self.meta = st.read_sealed(self.root / META)
         self.verifier = self._make_verifier()
         self.verifier.verify()
@@ -216,6 +230,10 @@ class Store:
             return
         if j.last_seq < hseq:
             raise DamagedError(seg, f"修改记录少了（只到第{j.last_seq}条，应有第{hseq}条）")
+        if self.readonly and self.lock is None and j.last_seq > hseq:
+            # another process is saving: it wrote more entries between our reading
+            # HEAD and the journal's end (the start-up check has verified the chain)
+            return
         raise DamagedError(seg, "修改记录与数据对不上")
 
     def _migrate(self, schema: int) -> None:
@@ -230,7 +248,9 @@ class Store:
 
     def clean_temp_files(self) -> int:
         n = 0
-        for dirpath, _dirs, files in os.walk(self.root):
+        for dirpath, dirs, files in os.walk(self.root):
+            if dirpath == str(self.root):  # work folders of backups and restores: leftovers.py
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
             for name in files:
                 if name.endswith(st.TMP_SUFFIX):
                     try:
@@ -252,6 +272,19 @@ class Store:
         if self.lock is not None:
             self.lock.release()
             self.lock = None
+
+    def retire(self) -> None:
+        """Before a restore swaps the files: this store's caches and its start-up check
+        record describe data about to be replaced, so none of them is kept or saved.
+        The store only closes after this."""
+        self.derived.closed = True
+        self.verifier = None
+        self.journal.close()
+        for s in list(self._files.values()) + list(self._pinned.values()):
+            s.close()
+        self._files.clear()
+        self._pinned.clear()
+        self.readonly = True
 
     def __enter__(self) -> Store:
         return self

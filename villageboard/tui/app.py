@@ -113,9 +113,9 @@ class VillageBoardApp(App[int]):
                 self.data_dir, readonly=self.start_readonly, fallback_readonly=True, today=self.today
             )
         except DamagedError as exc:
-            from villageboard.store.backup import last_backup
+            from villageboard.services.backup import newest_backup_file
 
-            self.open_error = str(DamagedError(exc.path, exc.reason, last_backup(self.data_dir)))
+            self.open_error = str(DamagedError(exc.path, exc.reason, newest_backup_file(self.data_dir)))
             self.open_damaged = True
         except (LockedError, VBError) as exc:
             self.open_error = str(exc)
@@ -128,10 +128,10 @@ class VillageBoardApp(App[int]):
         self._start()
 
     def _show_fatal(self) -> None:
-        from villageboard.store.backup import last_backup
+        from villageboard.services.backup import newest_backup_file
         from villageboard.tui.screens.error import FatalErrorScreen
 
-        backup = last_backup(self.data_dir) if self.open_damaged else None
+        backup = newest_backup_file(self.data_dir) if self.open_damaged else None
         self.push_screen(FatalErrorScreen(self.open_error, backup))
 
     def recover_after_restore(self) -> None:
@@ -170,18 +170,16 @@ class VillageBoardApp(App[int]):
     def _start_daily_backup(self) -> None:
         """Once a day, on the first start, back the data up in the background (the last
         30 are kept), so a clerk who never thinks of backups still has yesterday's."""
-        from villageboard.store.backup import daily_backup_due, make_backup
-
         svc = self.svc
         if os.environ.get("VILLAGEBOARD_AUTO_BACKUP", "1") == "0":
             return  # the test suite turns it off so screens stay deterministic
-        if svc is None or svc.readonly or not daily_backup_due(svc.root, dt.date.today()):
+        if svc is None or svc.readonly or not svc.backups.daily_due(dt.date.today()):
             return
 
         def backup() -> None:
-            with self.write_lock:
-                path = make_backup(svc.store, reason="每日自动备份")
-            self.call_from_thread(self.say, f"已自动备份今天的数据：{path.name}", timeout=5)
+            # no write lock: the backup is a consistent snapshot while saves go on
+            info = svc.backups.make(reason="每日自动备份")
+            self.call_from_thread(self.say, f"已自动备份今天的数据：{info.path.name}", timeout=5)
 
         self.run_worker(backup, name="daily-backup", group="backup", thread=True, exit_on_error=False)
 

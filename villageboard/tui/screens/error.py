@@ -49,7 +49,7 @@ class FatalErrorScreen(Screen[None]):
                              lambda ok: self._restore() if ok else None)
 
     def _restore(self) -> None:
-        from villageboard.store.backup import restore_into
+        from villageboard.services.backup import restore_into
         from villageboard.tui.errors import describe_error
 
         app = self.app

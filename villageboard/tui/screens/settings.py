@@ -165,16 +165,14 @@ class SettingsScreen(VBScreen):
 
     # -- safety -------------------------------------------------------------------------
     def action_backup(self) -> None:
-        from villageboard.store.backup import make_backup
-
         def work(progress: Any, cancel: Any) -> Path:
-            return make_backup(self.svc.store, reason="操作界面备份")
+            return self.svc.backups.make(reason="操作界面备份").path
 
         def done(path: Path) -> None:
             self.vb.say(f"已备份：{path.name}（在 {display_path(path.parent)}）")
             self.show_data_info()
 
-        self.run_job("正在备份", work, done, writes=True)
+        self.run_job("正在备份", work, done, writes=False)  # a snapshot: saves go on meanwhile
 
     def action_restore(self) -> None:
         if self.svc.readonly:
@@ -204,10 +202,8 @@ class SettingsScreen(VBScreen):
                              lambda ok: self._restore(path) if ok else None)
 
     def _restore(self, path: Path) -> None:
-        from villageboard.store.backup import restore
-
         def work(progress: Any, cancel: Any) -> Path | None:
-            return restore(self.svc.store, path)
+            return self.svc.backups.restore(path)
 
         def done(before: Path | None) -> None:
             self.vb.say("已从备份恢复，数据已重新打开。" + (f"恢复前的数据备份在 {before.name}。" if before else ""),

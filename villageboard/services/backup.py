@@ -1,0 +1,157 @@
+"""Backups and restores, for the CLI and the app alike: take one (to the backups
+folder or a chosen folder such as a USB stick, optionally with a passphrase), list
+them, say when the last one was taken, where it went and whether it was checked, and
+restore one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from villageboard.locations import backups_dir
+from villageboard.store import backup as store_backup
+from villageboard.store.backup import BackupInfo, PassphraseError
+
+if TYPE_CHECKING:
+    from villageboard.services.context import Services
+
+__all__ = ["BackupInfo", "BackupService", "LastBackup", "PassphraseError", "PERSONAL_DATA_NOTE"]
+
+#: Said wherever a backup is written without a passphrase.
+PERSONAL_DATA_NOTE = ("注意：备份文件里有全部农户的身份证号、银行卡号、电话等个人信息。"
+                      "没有设密码的备份，谁拿到都能打开，请妥善保管，不要随手拷给别人或丢在公用电脑上。")
+
+
+@dataclass(frozen=True)
+class LastBackup:
+    when: str  # ISO time
+    where: Path
+    verified: bool
+    encrypted: bool
+    bytes: int
+
+    def describe(self) -> str:
+        when = self.when.replace("T", " ")[:16]
+        checked = "已检查完好" if self.verified else "未检查"
+        locked = "，有密码" if self.encrypted else ""
+        return f"{when}，{self.where}（{checked}{locked}）"
+
+
+class BackupService:
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+
+    @property
+    def root(self) -> Path:
+        return self.svc.root
+
+    def make(self, out: Path | None = None, passphrase: str | None = None, verify: bool | str = True,
+             reason: str = "", isolate: bool = True) -> BackupInfo:
+        """Take a backup now. Saves go on meanwhile and never wait for it; read-only
+        windows may take one too. ``out``: a file or a folder (default: the backups
+        folder beside the data, where the newest 30 are kept). ``verify``: see
+        store.backup.write_backup ("full" runs the whole check). ``isolate``: work in a
+        child process, so this process's saves never wait (the CLI, which saves
+        nothing meanwhile, passes False)."""
+        info = store_backup.write_backup(self.root, out, passphrase=passphrase or None, verify=verify,
+                                         reason=reason, isolate=isolate)
+        if out is None:
+            store_backup.prune(backups_dir(self.root))
+        return info
+
+    def restore(self, path: Path, passphrase: str | None = None, replace_township: str | None = None) -> Path | None:
+        """Replace this (writable) data with a backup's. The services must be reopened
+        afterwards. Returns the automatic backup taken of the replaced data."""
+        return store_backup.restore(self.svc.store, Path(path), passphrase=passphrase or None,
+                                    replace_township=replace_township, vet=vet_templates)
+
+    def verify(self, path: Path, passphrase: str | None = None) -> list[str]:
+        return store_backup.verify_backup(Path(path), passphrase or None)
+
+    def list(self) -> list[Path]:
+        """Backups in the standard folder, newest first."""
+        return list(reversed(store_backup.list_backups(self.root)))
+
+    def last(self) -> LastBackup | None:
+        return last_backup_record(self.root)
+
+    def daily_due(self, today: dt.date) -> bool:
+        return store_backup.daily_backup_due(self.root, today)
+
+
+def last_backup_record(root: Path) -> LastBackup | None:
+    """The newest backup recorded for this data dir, wherever it went."""
+    for body in reversed(store_backup.history(root)):
+        if body.get("reason") == "恢复之前自动备份":
+            continue
+        return LastBackup(when=str(body.get("when", "")), where=Path(body.get("path", "")),
+                          verified=bool(body.get("verified")), encrypted=bool(body.get("encrypted")),
+                          bytes=int(body.get("bytes", 0)))
+    newest = store_backup.last_backup(root)  # taken before backups were recorded
+    if newest is None:
+        return None
+    st = newest.stat()
+    when = dt.datetime.fromtimestamp(st.st_mtime).replace(microsecond=0).isoformat()
+    return LastBackup(when=when, where=newest, verified=False, encrypted=False, bytes=st.st_size)
+
+
+def newest_backup_file(root: Path) -> Path | None:
+    """The newest backup in the standard folder (offered when the data is damaged)."""
+    return store_backup.last_backup(root)
+
+
+def restore_into(root: Path, path: Path, passphrase: str | None = None,
+                 replace_township: str | None = None) -> Path | None:
+    """Restore into a data dir that cannot be opened (damaged) or is empty."""
+    return store_backup.restore_into(Path(root), Path(path), passphrase=passphrase or None,
+                                     replace_township=replace_township, vet=vet_templates)
+
+
+def vet_templates(data_dir: Path) -> list[str]:
+    """Templates inside an unpacked backup are parsed and test-rendered in the sandbox
+    before the restore trusts them: a bad one refuses the whole backup."""
+    folder = Path(data_dir) / "templates"
+    if not folder.is_dir():
+        return []
+    from villageboard.render.template_check import check_templates
+
+    return [str(p) for p in check_templates(folder)]
+
+
+def removable_drives() -> list[Path]:
+    """Folders where USB sticks show up, as far as they can be seen."""
+    found: list[Path] = []
+    if sys.platform.startswith("win"):
+        import ctypes
+        import string
+
+        try:
+            mask = ctypes.windll.kernel32.GetLogicalDrives()  # type: ignore[attr-defined]
+            for i, letter in enumerate(string.ascii_uppercase):
+                if mask & (1 << i):
+                    drive = f"{letter}:\\"
+                    if ctypes.windll.kernel32.GetDriveTypeW(drive) == 2:  # type: ignore[attr-defined]
+                        found.append(Path(drive))
+        except Exception:
+            return []
+        return found
+    user = os.environ.get("USER") or ""
+    for base in (Path("/media") / user, Path("/run/media") / user, Path("/media"), Path("/Volumes")):
+        try:
+            for p in sorted(base.iterdir()):
+                if p.is_dir() and os.path.ismount(p) and p not in found:
+                    found.append(p)
+        except OSError:
+            continue
+    return found
+
+
+def describe_written(info: BackupInfo) -> list[str]:
+    """What the CLI and the app say after a backup."""
+    lines = [f"已备份到 {info.path}（{info.bytes / 1024**2:,.1f} MB，{'已检查完好' if info.verified else '未检查'}）"]
+    lines.append("备份设了密码：恢复时要输入同一个密码，忘了就打不开。" if info.encrypted else PERSONAL_DATA_NOTE)
+    return lines

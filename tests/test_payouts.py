@@ -37,7 +37,7 @@ def fill_return(src: Path, out: Path, fail: dict[str, str] | None = None, edit=N
             row[col["失败原因"]].value = fail[app]
         else:
             row[col["处理结果"]].value = "成功"
-            row[col["发放日期"]].value = "2026-11-20"
+            row[col["发放日期"]].value = "2026-11-28"  # the day the sheet was made (TODAY)
         if edit is not None:
             edit(app, row, col)
     wb.save(out)
@@ -81,7 +81,9 @@ def test_batch_numbers_continue_after_earlier_batches(svc, tmp_path) -> None:
     a = svc.applications.add(h.id, "GDDL", 2026, "3")
     for step in ("village_ok", "town_ok", "approved"):
         svc.applications.set_status(a.id, step, note="经核实属实")
-    rep = svc.transfer.export_bank("GDDL", 2026, tmp_path / "b.xlsx")
+    # entered after its village's 申报公示: sent with a written reason (the order of
+    # work itself is tested in test_work_order.py)
+    rep = svc.transfer.export_bank("GDDL", 2026, tmp_path / "b.xlsx", without_notice="县里统一发放，已在县平台公示")
     assert rep.batch == "2026-GDDL-02"  # the demo paid batch -01
 
 
@@ -124,7 +126,7 @@ def test_bank_return_with_three_failures(issued, tmp_path) -> None:
         a = svc.applications.get(app_id)
         assert a.payout_status == "failed" and a.attempts[-1]["reason"] == reason
     ok = svc.applications.get(before[5])
-    assert ok.payout_status == "paid" and ok.attempts[-1]["paid_date"] == "2026-11-20"
+    assert ok.payout_status == "paid" and ok.attempts[-1]["paid_date"] == "2026-11-28"
     # the same return again is refused, row by row, and changes nothing
     seq = svc.store.journal.last_seq
     with pytest.raises(ValidationFailed, match="不在等待银行回盘"):

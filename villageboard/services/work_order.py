@@ -119,7 +119,7 @@ class OrderGate:
                 reasons.append(f"{what}公示期到{cn_date(latest.end)}")
             waits = False
             if not latest.photo:
-                reasons.append(f"{what}没有登记张贴照片（villageboard notice photo {code} 照片文件）")
+                reasons.append(f"{what}没有登记张贴照片")
                 waits = True
             if open_objections.get(code):
                 reasons.append(f"{what}有{open_objections[code]}条异议还没有处理")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from tests.order_support import post_application_notices
 from villageboard.domain.errors import StorageError, ValidationFailed, VBError
 from villageboard.services.reconcile import MEASURES, reconcile
 
@@ -46,7 +47,9 @@ def fill_return(src: Path, out: Path, fail: dict[str, str] | None = None, edit=N
 
 @pytest.fixture
 def issued(svc, tmp_path):
-    """STGY 2026 sent to the bank (the demo approved it but did not pay it)."""
+    """STGY 2026 sent to the bank (the demo approved it but did not pay it), after
+    its 申报公示 ran in early November."""
+    post_application_notices(svc, "STGY")
     before = [a.id for a in svc.payouts.payable(2026, "STGY")]
     report = svc.transfer.export_bank("STGY", 2026, tmp_path / "bank.xlsx")
     return svc, report, before
@@ -88,6 +91,7 @@ def test_batch_numbers_continue_after_earlier_batches(svc, tmp_path) -> None:
 
 
 def test_rows_without_a_card_are_left_out_and_named(svc, tmp_path) -> None:
+    post_application_notices(svc, "NJGZ")
     a = svc.payouts.payable(2026, "NJGZ")[0]
     h = svc.registry.household(a.household_id)
     with svc.store.begin("测试.清空账号") as tx:
@@ -98,6 +102,7 @@ def test_rows_without_a_card_are_left_out_and_named(svc, tmp_path) -> None:
 
 
 def test_a_failed_commit_leaves_no_bank_sheet(svc, tmp_path, monkeypatch) -> None:
+    post_application_notices(svc, "STGY")
     before = svc.store.journal.last_seq
 
     def boom(tx):

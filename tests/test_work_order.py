@@ -26,6 +26,7 @@ POSTED = dt.date(2026, 6, 1)  # the 申报公示 goes up; 7 days, last day 06-07
 LAST_DAY = dt.date(2026, 6, 7)
 CLEAR = dt.date(2026, 6, 8)
 REASON = "县里统一发放，申报公示已在县平台公示"
+TODAY_DEMO = dt.date(2026, 11, 28)  # tests/conftest.py TODAY
 
 
 def _id(n: int) -> str:
@@ -335,3 +336,59 @@ def test_the_return_date_of_a_failed_row_is_kept_through_reissue(sent, tmp_path:
     assert [a["result"] for a in again.attempts] == ["failed", "issued"]
     assert again.attempts[0]["returned"] == "2026-06-15"
     assert rep.batch == "2026-GDDL-02"
+
+
+# --------------------------------------------------------------------------- the CLI
+
+def test_cli_refuses_the_bank_sheet_names_the_village_and_takes_the_exception(demo_dir: Path, tmp_path: Path) -> None:
+    """On the demo: a new 东沟村 row of 2026 STGY, approved, on a 申报公示 posted today."""
+    from tests.order_support import post_application_notices
+    from tests.test_cli_core import vb
+    from tests.test_cli_money import ok
+
+    s = Services.open(demo_dir, today=TODAY_DEMO, operator="测试")
+    try:
+        post_application_notices(s, "STGY")  # the demo's own rows: on the board 11-01 to 11-07
+        s.transfer.export_bank("STGY", 2026, tmp_path / "bank0.xlsx")
+        h, _w = s.registry.add_household({"name": "欧阳春花", "id_number": _id(77), "card_account": _card(77),
+                                          "village": "东沟村", "group": "一组"})
+        late = s.applications.add(h.id, "STGY", 2026, "12.5")
+        for step in ("village_ok", "town_ok", "approved"):
+            s.applications.set_status(late.id, step, note="经核实属实")
+    finally:
+        s.close()
+    bank = tmp_path / "bank.xlsx"
+    r = vb("export", "bank", "--program", "STGY", "--year", "2026", "--out", str(bank), data=demo_dir)
+    assert r.returncode == 1 and "Traceback" not in r.stderr and not bank.exists()
+    assert "东沟村（1笔）：有申报是在申报公示张贴之后才登记的" in r.stderr and "--without-notice" in r.stderr
+    out = ok(vb("notice", "create", "--kind", "application", "--program", "STGY", "--village", "东沟村", "--year", "2026", data=demo_dir))
+    code = out.split("：", 1)[1].split("（", 1)[0]
+    ok(vb("notice", "post", code, data=demo_dir))
+    notice = ok(vb("notice", "list", "--year", "2026", "--program", "STGY", "--state", "公示中", data=demo_dir))
+    assert "2026-11-28至2026-12-04" in notice
+    photo = tmp_path / "张贴.jpg"
+    photo.write_bytes(b"\xff\xd8 board \xff\xd9")
+    ok(vb("notice", "photo", code, str(photo), data=demo_dir))
+    r = vb("export", "bank", "--program", "STGY", "--year", "2026", "--out", str(bank), data=demo_dir, today=dt.date(2026, 12, 4))
+    assert r.returncode == 1
+    assert f"东沟村（1笔）：申报公示{code}公示期到2026年12月4日，2026年12月5日起可以发放" in r.stderr
+    r = vb("export", "bank", "--program", "STGY", "--year", "2026", "--out", str(bank), "--without-notice", "无",
+           data=demo_dir, today=dt.date(2026, 12, 4))
+    assert r.returncode == 1 and "必须写明原因" in r.stderr and not bank.exists()
+    shown = ok(vb("export", "bank", "--program", "STGY", "--year", "2026", "--out", str(bank), "--without-notice", REASON,
+                  data=demo_dir, today=dt.date(2026, 12, 4)))
+    assert "2026-STGY-02" in shown and f"东沟村的1笔未经申报公示期满即发放，原因：{REASON}" in shown
+    shown = ok(vb("application", "show", late.id, data=demo_dir, today=dt.date(2026, 12, 4)))
+    assert f"未经申报公示发放，原因：{REASON}" in shown
+    # the bank's return: a date before the sheet was made is refused; a failure keeps its date
+    r = vb("import", "payouts", str(_return(bank, tmp_path / "r1.xlsx", "2026-12-03")), "--program", "STGY", "--year", "2026",
+           data=demo_dir, today=dt.date(2026, 12, 9))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "“发放日期”：发放日期2026-12-03早于银行发放表的生成日期2026-12-04（批次2026-STGY-02）" in r.stderr
+    ret = _return(bank, tmp_path / "r2.xlsx", "2026-12-08", {late.id: "户名不符"})
+    ok(vb("import", "payouts", str(ret), "--program", "STGY", "--year", "2026", data=demo_dir, today=dt.date(2026, 12, 9)))
+    ok(vb("household", "edit", str(h.id), "--card", _card(78), data=demo_dir, today=dt.date(2026, 12, 9)))
+    ok(vb("payouts", "reissue", "--program", "STGY", "--year", "2026", "--out", str(tmp_path / "re.xlsx"),
+          data=demo_dir, today=dt.date(2026, 12, 10)))
+    shown = ok(vb("application", "show", late.id, data=demo_dir, today=dt.date(2026, 12, 10)))
+    assert "发放失败 户名不符 回盘日期2026-12-08" in shown and "2026-STGY-03" in shown

@@ -211,8 +211,10 @@ def build_demo(
                 previous[(h.id, p["code"])] = q
                 items.append((h.id, p["code"], y, q, ""))
             entered.append((p, svc.applications.add_many(items, action=f"演示.{y}年{p['name']}申报")))
-        # the order of work: 申报公示 posted (with its photo) and its period run, then review
-        _application_notices(svc, y, post_day, [p["code"] for p, apps in entered if apps])
+        # the order of work: 申报公示 posted (with its photo) and its period run, then
+        # review and payment. This year's STGY and NJGZ are not on a notice yet.
+        paid_programs = ("GDDL", "ZLYC", "STGY") if last else ("GDDL", "ZLYC")
+        _application_notices(svc, y, post_day, [p["code"] for p, apps in entered if apps and p["code"] in paid_programs])
         for p, apps in entered:
             apps = svc.applications.list(y, p["code"])  # as frozen by the notice
             # statuses: last year all approved and paid; this year mostly approved
@@ -225,7 +227,6 @@ def build_demo(
                     else:
                         a.status = target
                     svc.applications.save(a, "", tx)
-            paid_programs = ("GDDL", "ZLYC", "STGY") if last else ("GDDL", "ZLYC")
             if p["code"] not in paid_programs:
                 continue
             approved = [a for a in apps if a.status == "approved"]

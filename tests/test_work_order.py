@@ -111,6 +111,17 @@ def test_posting_counts_the_period_inclusively_and_the_countdown_agrees(town: Se
     assert "公示期：2026年6月1日至2026年6月7日" in doc.footer_lines
 
 
+def test_the_year_summary_countdown_counts_today(town: Services) -> None:
+    from villageboard.services.ui_support import home_extras
+
+    def due(day: dt.date) -> str:
+        items = home_extras(on(town, day), 2026, failed=0, flags=False).due
+        return next(i.text for i in items if "年度汇总公示" in i.text)
+
+    assert due(dt.date(2026, 12, 31)).endswith("（剩1天）")  # the last day is today
+    assert due(dt.date(2026, 12, 25)).endswith("（剩7天）")  # 12-25 … 12-31
+
+
 # --------------------------------------------------------------------------- the bank sheet
 
 def test_no_bank_sheet_before_the_application_notice_is_posted(town: Services, tmp_path: Path) -> None:

@@ -459,7 +459,8 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     if rec.failures:
         _say("发放失败待处理：")
         for f in rec.failures:
-            _say(f"  {f.app_id} {f.village} {f.name} {format_fen(f.amount_fen)}元 {f.reason}（账号{f.account_tail}，批次{f.batch}）")
+            when = f"，回盘日期{f.returned}" if f.returned else ""
+            _say(f"  {f.app_id} {f.village} {f.name} {format_fen(f.amount_fen)}元 {f.reason}（账号{f.account_tail}，批次{f.batch}{when}）")
     if problems:
         for line in problems:
             print(line, file=sys.stderr)

@@ -57,7 +57,7 @@ class PayoutScreen(VBScreen):
         recon = self.query_one("#recon", DataTable)
         recon.add_columns("村", *[label for _k, label in MEASURE_COLUMNS], "重新发放")
         fails = self.query_one("#failures", DataTable)
-        fails.add_columns("申报编号", "村", "户主", "金额（元）", "失败原因", "原账号尾号", "现账号尾号", "批次")
+        fails.add_columns("申报编号", "村", "户主", "金额（元）", "失败原因", "回盘日期", "原账号尾号", "现账号尾号", "批次")
         this = self.svc.today().year
         programs = sorted(self.svc.programs.list(), key=lambda p: (-p.year, p.code))
         sel = self.query_one("#payout-program", Select)
@@ -111,11 +111,11 @@ class PayoutScreen(VBScreen):
             fixed = now[-4:] if now else "无"
             same = f.account_tail.endswith(fixed)
             fails.add_row(cell(f.app_id), cell(f.village), cell(f.name), num(format_fen(f.amount_fen)),
-                          cell(f.reason, "red"), cell(f.account_tail), cell(fixed + ("（未更正）" if same else "（已更正）"),
+                          cell(f.reason, "red"), cell(f.returned), cell(f.account_tail), cell(fixed + ("（未更正）" if same else "（已更正）"),
                                                                               "" if not same else "yellow"),
                           cell(f.batch), key=f.app_id)
         if not r.failures:
-            fails.add_row(cell("没有发放失败的记录"), "", "", "", "", "", "", "")
+            fails.add_row(cell("没有发放失败的记录"), "", "", "", "", "", "", "", "")
 
     # -- bank sheet -----------------------------------------------------------------------
     def action_export_bank(self) -> None:

@@ -12,7 +12,6 @@ from stdnum.cn import ric
 from tests.conftest import TODAY
 from villageboard.domain.errors import VBError
 from villageboard.domain.models import Program
-from villageboard.services import Services
 
 _serial = iter(range(100, 999))
 
@@ -161,11 +160,10 @@ def test_deceased_still_being_paid(town) -> None:
         apps.append(a)
     town.registry.set_status(h.id, "deceased", dt.date(2026, 2, 1))
     assert "status" not in kinds(town, apps[0])  # applied before the death: nothing yet
-    sheet_day = Services(town.store, today=dt.date(2026, 10, 20))  # the bank sheet comes before payment
-    with sheet_day.store.begin("测试.发放") as tx:
-        sheet_day.payouts.issue(apps, "2026-GDDL-01", tx)
+    with town.store.begin("测试.发放") as tx:
+        town.payouts.issue(apps, "2026-GDDL-01", tx, day=dt.date(2026, 10, 20))  # the bank sheet before payment
         for a in apps:
-            sheet_day.payouts.record_result(a, True, "", dt.date(2026, 11, 3), tx)
+            town.payouts.record_result(a, True, "", dt.date(2026, 11, 3), tx)
     assert "status" in kinds(town, apps[0])
     msg = next(f.message for f in town.flags.flags_for(apps[0]) if f.kind == "status")
     assert "2026-11-03发放" in msg

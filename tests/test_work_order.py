@@ -10,7 +10,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 from stdnum.cn import ric
@@ -96,6 +96,22 @@ def issued_villages(s: Services) -> set[str]:
 def test_a_period_of_n_days_ends_on_its_nth_day(days: int, start: dt.date) -> None:
     end = period_end(start, days)
     assert (end - start).days + 1 == days
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(days=st.integers(1, 30), start=st.dates(dt.date(2026, 1, 1), dt.date(2026, 11, 30)))
+def test_a_posted_notice_runs_exactly_its_days(town: Services, tmp_path: Path, days: int, start: dt.date) -> None:
+    """Through the service: posted on ``start`` for N days, it is on the board on
+    exactly N days (the first and the last counted), then it ends."""
+    s = on(town, start)
+    n = s.notices.create("application", 2026, village(s, "东沟村"), "GDDL")
+    n = s.notices.post(n.code, start=start, days=days)
+    assert n.end is not None and (n.end - start).days + 1 == days
+    assert s.notices.days_left(n) == days
+    assert on(town, n.end).notices.state_of(n) == "posted"
+    after = on(town, n.end + dt.timedelta(days=1))
+    assert after.notices.state_of(n) == "ended"
+    after.notices.archive_due()  # the next example may post again
 
 
 def test_posting_counts_the_period_inclusively_and_the_countdown_agrees(town: Services, tmp_path: Path) -> None:
@@ -308,6 +324,27 @@ def _return(src: Path, out: Path, day: str, fail: dict[str, str] | None = None) 
         row[col["发放日期"]].value = day
     wb.save(out)
     return out
+
+
+def test_no_bank_return_before_the_bank_sheet(town: Services, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    post_notice(on(town, POSTED), "东沟村", tmp_path)
+    post_notice(on(town, POSTED), "西沟村", tmp_path)
+    approve_all(town)
+    s = on(town, CLEAR)
+    apps = s.applications.list(2026, "GDDL")
+    wb = Workbook()
+    wb.active.append(["申报编号", "户主姓名", "一卡通账号", "金额", "处理结果", "发放日期"])
+    for a in apps:
+        h = s.registry.household(a.household_id)
+        wb.active.append([a.id, h.name, h.card_account, f"{a.amount_fen / 100:.2f}", "成功", "2026-06-08"])
+    wb.save(tmp_path / "回盘.xlsx")
+    with pytest.raises(ValidationFailed, match="不在等待银行回盘"):
+        s.transfer.import_payouts(tmp_path / "回盘.xlsx", program="GDDL", year=2026)
+    s.transfer.export_bank("GDDL", 2026, tmp_path / "bank.xlsx")
+    rep = s.transfer.import_payouts(tmp_path / "回盘.xlsx", program="GDDL", year=2026)
+    assert rep.paid == 6
 
 
 def test_no_result_notice_before_the_bank_return(sent, tmp_path: Path) -> None:

@@ -231,19 +231,14 @@ def build_demo(
                 continue
             approved = [a for a in apps if a.status == "approved"]
             batch = f"{y}-{p['code']}-01"
-            real_today = svc._today
-            try:
-                svc._today = issue_day  # the bank sheet is made before the bank pays
-                with svc.store.begin(f"演示.{y}年{p['name']}发放") as tx:
-                    svc.payouts.issue(approved, batch, tx)
-                    fails = set() if last else set(rng.sample(range(len(approved)), min(3, len(approved))))
-                    for i, a in enumerate(approved):
-                        if i in fails:
-                            svc.payouts.record_result(a, False, FAIL_REASONS[sorted(fails).index(i) % 3], paid_on, tx)
-                        else:
-                            svc.payouts.record_result(a, True, "", paid_on, tx)
-            finally:
-                svc._today = real_today
+            with svc.store.begin(f"演示.{y}年{p['name']}发放") as tx:
+                svc.payouts.issue(approved, batch, tx, day=issue_day)  # the bank sheet comes before payment
+                fails = set() if last else set(rng.sample(range(len(approved)), min(3, len(approved))))
+                for i, a in enumerate(approved):
+                    if i in fails:
+                        svc.payouts.record_result(a, False, FAIL_REASONS[sorted(fails).index(i) % 3], paid_on, tx)
+                    else:
+                        svc.payouts.record_result(a, True, "", paid_on, tx)
     say("生成公示和异议…")
     _demo_notices(svc, rng, year, today)
     for hook in DEMO_EXTENSIONS:

@@ -61,11 +61,12 @@ class PayoutService:
             amount_fen=app.amount_fen, result="issued",
         ).to_dict()
 
-    def issue(self, apps: list[Application], batch: str, tx: Tx, without_notice: dict[str, str] | None = None) -> list[Application]:
-        """Mark rows as sent to the bank in ``batch`` (inside the caller's transaction).
-        ``without_notice`` maps the rows sent before their 申报公示 cleared to the
-        written reason, which is kept on the attempt (and so in the journal)."""
-        today = self.svc.today()
+    def issue(self, apps: list[Application], batch: str, tx: Tx, without_notice: dict[str, str] | None = None,
+              day: dt.date | None = None) -> list[Application]:
+        """Mark rows as sent to the bank in ``batch`` (inside the caller's transaction),
+        on ``day`` (default today). ``without_notice`` maps the rows sent before their
+        申报公示 cleared to the written reason, kept on the attempt (so in the journal)."""
+        today = day or self.svc.today()
         without_notice = without_notice or {}
         for app in apps:
             if app.status != "approved":

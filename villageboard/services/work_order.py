@@ -49,9 +49,12 @@ class VillageBlock:
     reasons: list[str] = field(default_factory=list)
     clears: dt.date | None = None
     waits_for_clerk: bool = False
+    unposted: bool = False  # some rows are on no posted 申报公示 at all
 
     @property
     def clears_text(self) -> str:
+        if self.unposted:
+            return "张贴申报公示、公示期满后才能发放"
         if self.waits_for_clerk or self.clears is None:
             return "办完上述事项后才能发放"
         return f"{cn_date(self.clears)}起可以发放"
@@ -144,7 +147,7 @@ class OrderGate:
                 vb = by_village[a.village_id] = VillageBlock(a.village_id, reg.village(a.village_id).name)
             vb.apps.append(a.id)
             if not mine:
-                vb.waits_for_clerk = True
+                vb.waits_for_clerk = vb.unposted = True
                 if drafts.get(a.village_id):
                     _add(vb, f"申报公示{'、'.join(drafts[a.village_id])}还是草稿，没有登记张贴")
                 elif a.village_id in posted:

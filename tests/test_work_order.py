@@ -7,6 +7,7 @@ Time moves by opening the services on the same store with another ``today``."""
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -46,9 +47,13 @@ def on(svc: Services, day: dt.date) -> Services:
 
 @pytest.fixture
 def town(empty_svc: Services) -> Services:
+    return build_town(empty_svc)
+
+
+def build_town(empty: Services) -> Services:
     """Two villages, three households each, one area program, applications entered
     in May 2026 (not yet reviewed)."""
-    s = on(empty_svc, dt.date(2026, 5, 20))
+    s = on(empty, dt.date(2026, 5, 20))
     s.programs.add(Program(code="GDDL", year=2026, name="耕地地力保护补贴", unit="亩", rate_fen=10368,
                            basis="《耕地地力保护补贴实施方案》", department="县农业农村局", hotline="0357-5221234",
                            eligibility="承包耕地的农户", procedure="村申报、公示，镇审核", materials="身份证",
@@ -249,6 +254,73 @@ def test_a_row_entered_after_the_notice_waits_for_the_next_notice(town: Services
     later = on(town, period_end(CLEAR, 7) + dt.timedelta(days=1))
     rep = later.transfer.export_bank("GDDL", 2026, tmp_path / "b2.xlsx")
     assert rep.rows == 1 and later.applications.get(late.id).payout_status == "issued"
+
+
+VILLAGE_STATES = st.fixed_dictionaries({
+    "notice": st.sampled_from(["none", "draft", "posted"]),
+    "photo": st.booleans(),
+    "objection": st.sampled_from(["none", "open", "resolved"]),
+})
+
+
+MIXES = dict(east=VILLAGE_STATES, west=VILLAGE_STATES, offset=st.integers(-2, 3))
+
+
+@settings(max_examples=5, deadline=None)
+@given(**MIXES)
+def test_the_bank_sheet_sends_exactly_the_villages_whose_notice_ran(east: dict, west: dict, offset: int) -> None:
+    """Any mix of notice states per village, and any day around the last day: the
+    sheet takes exactly the villages a clerk would count as cleared, names the others,
+    and with none cleared writes nothing. (Each example is a new township: few here,
+    more under the slow marker.)"""
+    _check_mix(east, west, offset)
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None)
+@given(**MIXES)
+def test_the_bank_sheet_sends_exactly_the_villages_whose_notice_ran_long(east: dict, west: dict, offset: int) -> None:
+    _check_mix(east, west, offset)
+
+
+def _check_mix(east: dict, west: dict, offset: int) -> None:
+    from villageboard.domain.models import Township
+    from villageboard.services.township import init_township
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        empty = init_township(root / "data", Township(name="岳阳镇", county="古县", code="141025", hotline="0357-5221234"),
+                              operator="测试")
+        try:
+            town = build_town(empty)
+            expected = set()
+            day = LAST_DAY + dt.timedelta(days=offset)
+            for vname, plan in (("东沟村", east), ("西沟村", west)):
+                s = on(town, POSTED)
+                if plan["notice"] == "draft":
+                    s.notices.create("application", 2026, village(s, vname), "GDDL")
+                if plan["notice"] != "posted":
+                    continue
+                code = post_notice(s, vname, root, photo=plan["photo"])
+                if plan["objection"] != "none":
+                    o = s.notices.add_objection(code, "面积有误")
+                    if plan["objection"] == "resolved":
+                        on(town, POSTED + dt.timedelta(days=2)).notices.resolve_objection(o.id, "已核实答复")
+                if plan["photo"] and plan["objection"] != "open" and day > LAST_DAY:
+                    expected.add(vname)
+            approve_all(town)
+            s = on(town, day)
+            out = root / "bank.xlsx"
+            if not expected:
+                with pytest.raises(VBError, match="不能生成"):
+                    s.transfer.export_bank("GDDL", 2026, out)
+                assert not out.exists()
+            else:
+                rep = s.transfer.export_bank("GDDL", 2026, out)
+                assert {line.split("（")[0] for line in rep.skipped} == {"东沟村", "西沟村"} - expected
+            assert issued_villages(s) == expected
+        finally:
+            empty.close()
 
 
 # --------------------------------------------------------------------------- the exception

@@ -360,7 +360,7 @@ def build(root: Path, scale: Scale, seed: int = SEED) -> BuildReport:
                         else:
                             a.status = "approved"
                             approved.append(a)
-                    svc.payouts.issue(approved, f"{y}-{code}-01", tx)
+                    svc.payouts.issue(approved, f"{y}-{code}-01", tx, day=dt.date(y, 10, 10))  # sheet before payment
                     for a in approved:
                         if rng.random() < 0.003:
                             svc.payouts.record_result(a, False, rng.choice(FAIL_REASONS), dt.date(y, 10, 20), tx)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -11,11 +12,11 @@ from pathlib import Path
 from tests.conftest import TODAY
 
 
-def vb(*args: str, data: Path | None = None) -> subprocess.CompletedProcess[str]:
+def vb(*args: str, data: Path | None = None, today: dt.date = TODAY) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "villageboard"]
     if data is not None:
         cmd += ["--data-dir", str(data)]
-    env = dict(os.environ, VILLAGEBOARD_TODAY=TODAY.isoformat())
+    env = dict(os.environ, VILLAGEBOARD_TODAY=today.isoformat())
     return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=300, env=env)
 
 

@@ -4,6 +4,7 @@ accounts, county sheet, check."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -84,13 +85,24 @@ def test_end_to_end_on_the_demo_township(demo_dir: Path, tmp_path: Path) -> None
     new_ids = _household_ids(data, [p[4] for p in people[:2]])
     mine = [a["id"] for a in listed if a["household_id"] in new_ids]
     assert len(mine) == 2
+    # the order of work: each village's STGY 申报公示 goes up with its photo and runs
+    # its 7 days (11-28 to 12-04); review and the bank sheet come after
+    (tmp_path / "张贴.jpg").write_bytes(b"\xff\xd8 board \xff\xd9")
+    for village in ("东沟村", "西沟村", "南庄村", "北坡村", "桃园村"):
+        r = vb("notice", "create", "--kind", "application", "--program", "STGY", "--village", village, "--year", "2026", data=data)
+        if r.returncode == 1 and "没有可公示的申报记录" in r.stderr:
+            continue
+        code = ok(r).split("：", 1)[1].split("（", 1)[0]
+        ok(vb("notice", "post", code, data=data))
+        ok(vb("notice", "photo", code, str(tmp_path / "张贴.jpg"), data=data))
+    later = dt.date(2026, 12, 5)
     for app in mine:
         for step in ("村审核", "乡镇审核", "通过"):
-            ok(vb("application", "status", app, step, data=data))
+            ok(vb("application", "status", app, step, data=data, today=later))
 
     # 3. the bank sheet: every approved STGY row not yet sent, including the two new ones
     bank = tmp_path / "银行发放表.xlsx"
-    out = ok(vb("export", "bank", "--program", "STGY", "--year", "2026", "--out", str(bank), data=data))
+    out = ok(vb("export", "bank", "--program", "STGY", "--year", "2026", "--out", str(bank), data=data, today=later))
     assert "2026-STGY-01" in out
     rows = _bank_rows(bank)
     assert set(mine) <= {r["申报编号"] for r in rows}
@@ -99,37 +111,37 @@ def test_end_to_end_on_the_demo_township(demo_dir: Path, tmp_path: Path) -> None
     # 4. the bank return with three failures
     fail = {rows[0]["申报编号"]: "账户冻结", rows[1]["申报编号"]: "户名不符", rows[2]["申报编号"]: "账户已销户"}
     ret = _fill_return(bank, tmp_path / "回盘.xlsx", fail)
-    out = ok(vb("import", "payouts", str(ret), "--program", "STGY", "--year", "2026", data=data))
+    out = ok(vb("import", "payouts", str(ret), "--program", "STGY", "--year", "2026", data=data, today=later))
     assert f"发放成功{len(rows) - 3}笔" in out and "发放失败3笔" in out
     # importing it twice is refused row by row
-    r = vb("import", "payouts", str(ret), "--program", "STGY", "--year", "2026", data=data)
+    r = vb("import", "payouts", str(ret), "--program", "STGY", "--year", "2026", data=data, today=later)
     assert r.returncode == 1 and "第3行" in r.stderr and "Traceback" not in r.stderr
 
     # 5. correct the two accounts that need it (a household sheet with just those), reissue
     new_cards = ("6228480099999997", "6228480088888881")
     fixed = [[i + 1, row["村"], row["组"], row["户主姓名"], row["身份证号码"], "", new_cards[i], ""]
              for i, row in enumerate(rows[1:3])]
-    out = ok(vb("import", "households", str(_xlsx(tmp_path / "更正账号.xlsx", header, fixed)), data=data))
+    out = ok(vb("import", "households", str(_xlsx(tmp_path / "更正账号.xlsx", header, fixed)), data=data, today=later))
     assert "已更新2户" in out
     re_out = tmp_path / "重新发放.xlsx"
-    out = ok(vb("payouts", "reissue", "--program", "STGY", "--year", "2026", "--out", str(re_out), data=data))
+    out = ok(vb("payouts", "reissue", "--program", "STGY", "--year", "2026", "--out", str(re_out), data=data, today=later))
     assert "2026-STGY-02" in out
     again = _bank_rows(re_out)
     assert {r["申报编号"] for r in again} == set(fail)
     assert {r["一卡通账号"] for r in again} >= set(new_cards)
-    ok(vb("import", "payouts", str(_fill_return(re_out, tmp_path / "回盘2.xlsx", {})), "--program", "STGY", "--year", "2026", data=data))
-    shown = ok(vb("application", "show", rows[1]["申报编号"], data=data))
+    ok(vb("import", "payouts", str(_fill_return(re_out, tmp_path / "回盘2.xlsx", {})), "--program", "STGY", "--year", "2026", data=data, today=later))
+    shown = ok(vb("application", "show", rows[1]["申报编号"], data=data, today=later))
     assert "2026-STGY-01" in shown and "2026-STGY-02" in shown and "户名不符" in shown  # both attempts kept
 
     # 6. reconcile: numbers add up; STGY fully paid now
-    rec = json.loads(ok(vb("reconcile", "--year", "2026", "--json", data=data)))
+    rec = json.loads(ok(vb("reconcile", "--year", "2026", "--json", data=data, today=later)))
     assert rec["problems"] == []
     stgy = next(p for p in rec["programs"] if p["program_code"] == "STGY")
     assert stgy["paid"]["count"] == len(rows) and stgy["failed"]["count"] == 0
 
     # 7. the county sheet: the summary equals the sums of its own rows
     county = tmp_path / "报县.xlsx"
-    ok(vb("export", "county", "--year", "2026", "--out", str(county), data=data))
+    ok(vb("export", "county", "--year", "2026", "--out", str(county), data=data, today=later))
     wb = load_workbook(county)
     s_rows = [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
     d_rows = [list(r) for r in wb.worksheets[1].iter_rows(values_only=True)]
@@ -153,7 +165,7 @@ def test_end_to_end_on_the_demo_township(demo_dir: Path, tmp_path: Path) -> None
     assert round(total["已发放金额"] * 100) == sum(paid.values()) == rec["township"]["paid"]["amount_fen"]
 
     # 8. everything is on record and intact
-    out = ok(vb("check", data=data))
+    out = ok(vb("check", data=data, today=later))
     assert "检查通过" in out
 
 

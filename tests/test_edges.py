@@ -41,7 +41,8 @@ def test_a_broken_pipe_ends_quietly_and_the_bank_batch_is_whole(demo_dir: Path, 
     assert (rc, err) == (0, "")
 
     bank = tmp_path / "银行.xlsx"
-    rc, shown, err = piped_into_head(demo_dir, "export", "bank", "--program", "STGY", "--year", "2026", "--out", str(bank))
+    rc, shown, err = piped_into_head(demo_dir, "export", "bank", "--program", "STGY", "--year", "2026", "--out", str(bank),
+                                     "--without-notice", "县里统一发放，申报公示已在县平台公示")  # the order: test_work_order.py
     assert rc == 0 and "程序内部出错" not in err and "Traceback" not in err
     rows = [r for r in load_workbook(bank).active.iter_rows(min_row=3, values_only=True) if isinstance(r[0], int)]
     listed = json.loads(vb("application", "list", "--year", "2026", "--program", "STGY", "--json", data=demo_dir).stdout)

@@ -161,7 +161,7 @@ def test_deceased_still_being_paid(town) -> None:
     town.registry.set_status(h.id, "deceased", dt.date(2026, 2, 1))
     assert "status" not in kinds(town, apps[0])  # applied before the death: nothing yet
     with town.store.begin("测试.发放") as tx:
-        town.payouts.issue(apps, "2026-GDDL-01", tx)
+        town.payouts.issue(apps, "2026-GDDL-01", tx, day=dt.date(2026, 10, 20))  # the bank sheet before payment
         for a in apps:
             town.payouts.record_result(a, True, "", dt.date(2026, 11, 3), tx)
     assert "status" in kinds(town, apps[0])

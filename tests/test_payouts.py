@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from tests.order_support import post_application_notices
 from villageboard.domain.errors import StorageError, ValidationFailed, VBError
 from villageboard.services.reconcile import MEASURES, reconcile
 
@@ -37,7 +38,7 @@ def fill_return(src: Path, out: Path, fail: dict[str, str] | None = None, edit=N
             row[col["失败原因"]].value = fail[app]
         else:
             row[col["处理结果"]].value = "成功"
-            row[col["发放日期"]].value = "2026-11-20"
+            row[col["发放日期"]].value = "2026-11-28"  # the day the sheet was made (TODAY)
         if edit is not None:
             edit(app, row, col)
     wb.save(out)
@@ -46,7 +47,9 @@ def fill_return(src: Path, out: Path, fail: dict[str, str] | None = None, edit=N
 
 @pytest.fixture
 def issued(svc, tmp_path):
-    """STGY 2026 sent to the bank (the demo approved it but did not pay it)."""
+    """STGY 2026 sent to the bank (the demo approved it but did not pay it), after
+    its 申报公示 ran in early November."""
+    post_application_notices(svc, "STGY")
     before = [a.id for a in svc.payouts.payable(2026, "STGY")]
     report = svc.transfer.export_bank("STGY", 2026, tmp_path / "bank.xlsx")
     return svc, report, before
@@ -81,11 +84,14 @@ def test_batch_numbers_continue_after_earlier_batches(svc, tmp_path) -> None:
     a = svc.applications.add(h.id, "GDDL", 2026, "3")
     for step in ("village_ok", "town_ok", "approved"):
         svc.applications.set_status(a.id, step, note="经核实属实")
-    rep = svc.transfer.export_bank("GDDL", 2026, tmp_path / "b.xlsx")
+    # entered after its village's 申报公示: sent with a written reason (the order of
+    # work itself is tested in test_work_order.py)
+    rep = svc.transfer.export_bank("GDDL", 2026, tmp_path / "b.xlsx", without_notice="县里统一发放，已在县平台公示")
     assert rep.batch == "2026-GDDL-02"  # the demo paid batch -01
 
 
 def test_rows_without_a_card_are_left_out_and_named(svc, tmp_path) -> None:
+    post_application_notices(svc, "NJGZ")
     a = svc.payouts.payable(2026, "NJGZ")[0]
     h = svc.registry.household(a.household_id)
     with svc.store.begin("测试.清空账号") as tx:
@@ -96,6 +102,7 @@ def test_rows_without_a_card_are_left_out_and_named(svc, tmp_path) -> None:
 
 
 def test_a_failed_commit_leaves_no_bank_sheet(svc, tmp_path, monkeypatch) -> None:
+    post_application_notices(svc, "STGY")
     before = svc.store.journal.last_seq
 
     def boom(tx):
@@ -124,7 +131,7 @@ def test_bank_return_with_three_failures(issued, tmp_path) -> None:
         a = svc.applications.get(app_id)
         assert a.payout_status == "failed" and a.attempts[-1]["reason"] == reason
     ok = svc.applications.get(before[5])
-    assert ok.payout_status == "paid" and ok.attempts[-1]["paid_date"] == "2026-11-20"
+    assert ok.payout_status == "paid" and ok.attempts[-1]["paid_date"] == "2026-11-28"
     # the same return again is refused, row by row, and changes nothing
     seq = svc.store.journal.last_seq
     with pytest.raises(ValidationFailed, match="不在等待银行回盘"):

@@ -70,7 +70,8 @@ def test_saves_backups_and_internal_exports_are_private_posters_are_public(demo_
     out = tmp_path / "交出去"
     ok(vb("backup", "--out", str(out / "备份.zip"), data=d))
     ok(vb("export", "county", "--year", "2026", "--out", str(out / "报县.xlsx"), data=d))
-    ok(vb("export", "bank", "--program", "STGY", "--year", "2026", "--out", str(out / "银行.xlsx"), data=d))
+    ok(vb("export", "bank", "--program", "STGY", "--year", "2026", "--out", str(out / "银行.xlsx"),
+          "--without-notice", "县里统一发放，申报公示已在县平台公示", data=d))  # the order itself: test_work_order.py
     ok(vb("call", "figures", "--year", "2026", "--out", str(out / "来电.xlsx"), data=d))
     for name in ("备份.zip", "报县.xlsx", "银行.xlsx", "来电.xlsx"):
         assert mode(out / name) == 0o600, name

@@ -144,6 +144,9 @@ def _register_export(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--program", required=True, help="项目代码，如 GDDL")
     q.add_argument("--year", type=int, help="年度（默认今年）")
     q.add_argument("--out", required=True, help="保存为（.xlsx）")
+    q.add_argument("--without-notice", default="", metavar="原因",
+                   help="申报公示还没有走完的村也一起发放，必须写明原因（记入修改记录，印在发放结果公示上），"
+                        "如 “县里统一发放，申报公示已在县平台公示”")
     q.set_defaults(handler=cmd_export)
     q = esub.add_parser("county", help="报县汇总表：分村分项目合计和全部明细")
     q.add_argument("--year", type=int, help="年度（默认今年）")
@@ -162,7 +165,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         year = _year(args, svc)
         out = Path(args.out).expanduser()
         if kind == "bank":
-            _say(svc.transfer.export_bank(args.program, year, out).lines())
+            _say(svc.transfer.export_bank(args.program, year, out, without_notice=args.without_notice).lines())
         elif kind == "county":
             path = svc.transfer.export_county(year, out)
             _say(f"已写出 {path}（内部资料，含完整身份证号和账号，只供报县使用）")
@@ -410,6 +413,10 @@ def cmd_application_show(args: argparse.Namespace) -> int:
         for att in a.attempts:
             res = {"issued": "已提交银行", "paid": "已发放", "failed": "发放失败"}.get(att.get("result", ""), "")
             extra = att.get("paid_date") or att.get("reason") or ""
+            if att.get("result") == "failed" and att.get("returned"):
+                extra += f" 回盘日期{att['returned']}"
+            if att.get("without_notice"):
+                extra += f" （未经申报公示发放，原因：{att['without_notice']}）"
             _say(f"  发放 批次{att.get('batch')} {att.get('issued')} 账号尾号{str(att.get('account', ''))[-4:]} "
                  f"{format_fen(att.get('amount_fen', 0))}元 {res} {extra}".rstrip())
         _show_flags(svc, a)
@@ -458,7 +465,8 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     if rec.failures:
         _say("发放失败待处理：")
         for f in rec.failures:
-            _say(f"  {f.app_id} {f.village} {f.name} {format_fen(f.amount_fen)}元 {f.reason}（账号{f.account_tail}，批次{f.batch}）")
+            when = f"，回盘日期{f.returned}" if f.returned else ""
+            _say(f"  {f.app_id} {f.village} {f.name} {format_fen(f.amount_fen)}元 {f.reason}（账号{f.account_tail}，批次{f.batch}{when}）")
     if problems:
         for line in problems:
             print(line, file=sys.stderr)

@@ -184,6 +184,8 @@ class PayoutAttempt(Record):
     result: str = "issued"  # issued | paid | failed
     reason: str = ""
     paid_date: str = ""
+    returned: str = ""  # date on the bank's return (paid or failed), kept for the history
+    without_notice: str = ""  # the written reason when sent before its 申报公示 cleared
 
 
 @dataclass

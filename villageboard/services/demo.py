@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import secrets
+import tempfile
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -190,6 +191,8 @@ def build_demo(
     for y in (year - 1, year):
         say(f"生成{y}年申报和发放…")
         last = y < year
+        paid_on, issue_day, post_day = _timeline(y, today, last)
+        entered = []
         for p in PROGRAMS:
             share = {"GDDL": 0.9, "ZLYC": 0.7, "NJGZ": 0.04, "STGY": 0.2}[p["code"]]
             items = []
@@ -207,7 +210,13 @@ def build_demo(
                     q = min((before * grow).quantize(Decimal("0.01")), p["max_quantity"])
                 previous[(h.id, p["code"])] = q
                 items.append((h.id, p["code"], y, q, ""))
-            apps = svc.applications.add_many(items, action=f"演示.{y}年{p['name']}申报")
+            entered.append((p, svc.applications.add_many(items, action=f"演示.{y}年{p['name']}申报")))
+        # the order of work: 申报公示 posted (with its photo) and its period run, then
+        # review and payment. This year's STGY and NJGZ are not on a notice yet.
+        paid_programs = ("GDDL", "ZLYC", "STGY") if last else ("GDDL", "ZLYC")
+        _application_notices(svc, y, post_day, [p["code"] for p, apps in entered if apps and p["code"] in paid_programs])
+        for p, apps in entered:
+            apps = svc.applications.list(y, p["code"])  # as frozen by the notice
             # statuses: last year all approved and paid; this year mostly approved
             with svc.store.begin(f"演示.{y}年{p['name']}审核") as tx:
                 for a in apps:
@@ -218,15 +227,13 @@ def build_demo(
                     else:
                         a.status = target
                     svc.applications.save(a, "", tx)
-            paid_programs = ("GDDL", "ZLYC", "STGY") if last else ("GDDL", "ZLYC")
             if p["code"] not in paid_programs:
                 continue
             approved = [a for a in apps if a.status == "approved"]
             batch = f"{y}-{p['code']}-01"
             with svc.store.begin(f"演示.{y}年{p['name']}发放") as tx:
-                svc.payouts.issue(approved, batch, tx)
+                svc.payouts.issue(approved, batch, tx, day=issue_day)  # the bank sheet comes before payment
                 fails = set() if last else set(rng.sample(range(len(approved)), min(3, len(approved))))
-                paid_on = dt.date(y, 11, 3) if last else min(today, dt.date(y, 11, 3))
                 for i, a in enumerate(approved):
                     if i in fails:
                         svc.payouts.record_result(a, False, FAIL_REASONS[sorted(fails).index(i) % 3], paid_on, tx)
@@ -239,9 +246,45 @@ def build_demo(
     return svc
 
 
+def _timeline(y: int, today: dt.date, last: bool) -> tuple[dt.date, dt.date, dt.date]:
+    """(paid, bank sheet made, 申报公示 posted) for the demo's year ``y``: spring
+    notices, an October bank sheet and a November payment, pulled earlier when the
+    demo is built early in the year, so the order always holds and this year's result
+    notices (posted up to a week ago) come after the payment."""
+    paid = dt.date(y, 11, 3) if last else min(dt.date(y, 11, 3), today - dt.timedelta(days=9))
+    issued = min(dt.date(y, 10, 20), paid - dt.timedelta(days=10))
+    posted = min(dt.date(y, 4, 20), issued - dt.timedelta(days=30))
+    return paid, issued, posted
+
+
+def _application_notices(svc: Services, year: int, start: dt.date, programs: list[str], days: int = 7) -> None:
+    """Each village's 申报公示 of each program: posted on ``start`` with its posting
+    photo, archived when its period has run."""
+    from villageboard.render.qr import qr_png
+
+    ns = svc.notices
+    real_today = svc._today
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            svc._today = start
+            for code in programs:
+                for v in svc.registry.villages():
+                    if not svc.applications.list(year, code, v.id):
+                        continue
+                    n = ns.create("application", year, v.id, code)
+                    ns.post(n.code, start=start, days=days)
+                    photo = Path(tmp) / f"{n.code}.png"
+                    photo.write_bytes(qr_png(f"演示张贴照片 {n.code}", box_size=2))
+                    ns.attach_photo(n.code, photo)
+            svc._today = start + dt.timedelta(days=days)
+            ns.archive_due()
+        finally:
+            svc._today = real_today
+
+
 def _demo_notices(svc: Services, rng: random.Random, year: int, today: dt.date) -> None:
-    """Notices in every state: last year's archived, this year's application notices
-    archived, result notices on the board (one with a day left), a draft, one whose
+    """Notices in every state (the application notices are made with the applications):
+    last year's archived, result notices on the board (one with a day left), a draft, one whose
     period has just ended, an open objection and a correction."""
     ns = svc.notices
     villages = svc.registry.villages()
@@ -262,26 +305,19 @@ def _demo_notices(svc: Services, rng: random.Random, year: int, today: dt.date) 
             ns.post(n.code, start=dt.date(year - 1, 12, 20), days=7)
         svc._today = dt.date(year - 1, 12, 28)
         ns.archive_due()
-        # this year: application notices in spring
-        svc._today = dt.date(year, 4, 20)
-        for v in villages:
-            n = ns.create("application", year, v.id, "GDDL")
-            ns.post(n.code, start=dt.date(year, 4, 20), days=7)
-        svc._today = dt.date(year, 4, 28)
-        ns.archive_due()
         svc._today = today
         # result notices now on the board, the first one with its last day today
         for i, v in enumerate(villages):
             n = ns.create("result", year, v.id, "GDDL")
-            start = today - dt.timedelta(days=7) if i == 0 else today - dt.timedelta(days=rng.randint(0, 4))
+            start = today - dt.timedelta(days=6) if i == 0 else today - dt.timedelta(days=rng.randint(0, 4))
             ns.post(n.code, start=start, days=7)
         if len(villages) > 1:
             ns.create("result", year, villages[1].id, "ZLYC")  # a draft, not yet posted
         if len(villages) > 2:
             # one whose period ended yesterday: archived at the next start
             n = ns.create("result", year, villages[2].id, "ZLYC")
-            svc._today = today - dt.timedelta(days=8)
-            ns.post(n.code, start=today - dt.timedelta(days=8), days=7)
+            svc._today = today - dt.timedelta(days=7)
+            ns.post(n.code, start=today - dt.timedelta(days=7), days=7)
             svc._today = today
         # an open objection, and one resolved with a correction
         on_board = [r.notice for r in ns.rows(year, "posted") if r.notice.kind == "result"]

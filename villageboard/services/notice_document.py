@@ -52,8 +52,8 @@ def build_document(
     prog = snap.get("program") or {}
     totals = snap["totals"]
     rows = snap["rows"]
-    # The period is printed as its first and last day; end = start + N days (DESIGN.md
-    # §6), so a "共N天" count would confuse a reader who counts both ends.
+    # The period is printed as its first and last day (counted inclusively since
+    # DESIGN.md §9; notices posted before then keep the end date they were posted with).
     days = ""
     context = {
         "township": t["name"], "village": snap["village"], "kind": n.kind, "kind_label": NOTICE_KINDS[n.kind],
@@ -122,6 +122,8 @@ def build_document(
                              label="实际发放合计")]
         if snap.get("failed"):
             lines.append(f"另有{snap['failed']}户因账户原因发放未成功，更正账户后补发，补发后另行公示。")
+        for w in snap.get("without_notice", ()):
+            lines.append(f"说明：本公示中{w['rows']}笔补贴未待申报公示期满即提交银行发放，原因：{w['reason']}。")
     elif base == "summary":
         lines = [f"合计：共 {totals['households']} 户，{totals['rows']} 笔，发放金额 {format_fen(totals['amount_fen'])} 元"
                  f"（大写：{capital_amount(totals['amount_fen'])}）"]

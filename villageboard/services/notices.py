@@ -1,7 +1,7 @@
 """Notices (公示): create, post (freeze + tag), archive, objections, corrections,
 posting photos and verification.
 
-States: draft → posted (start, end = start + N calendar days) → ended → archived.
+States: draft → posted (start, end = start + N − 1: N calendar days counted inclusively) → ended → archived.
 Posting freezes the rows as a write-once snapshot and fixes the tag. A posted notice
 whose end date has passed is "ended" and is archived the next time any command or the
 app starts. Archived versions are marked read-only in the store itself.
@@ -41,6 +41,12 @@ NOTICES, SNAPSHOT, OBJECTIONS = "notices", "snapshot", "objections"
 KINDS_WITH_PROGRAM = ("application", "result")
 DEFAULT_DAYS = 7
 PUBLIC_STATUS = {"paid": "已发放", "failed": "发放失败", "issued": "发放中"}
+
+
+def period_end(start: dt.date, days: int) -> dt.date:
+    """The last day of a posting period of ``days`` days, counted inclusively: 7 days
+    from 06-01 end on 06-07."""
+    return start + dt.timedelta(days=days - 1)
 
 
 def notice_year(code: str) -> int:
@@ -175,6 +181,7 @@ class NoticeService:
         programs = {p.code: p for p in self.svc.programs.list(year)}
         codes = [program_code] if program_code else sorted(programs)
         rows: list[dict[str, Any]] = []
+        exceptions: dict[str, int] = defaultdict(int)  # reason → rows sent before their 申报公示 cleared
         for code in codes:
             listed = [overrides.get(a.id, a) for a in self.svc.applications.list(year, code, village_id)]
             apps = [a for a in listed if self._eligible(row_kind, a)]
@@ -193,6 +200,9 @@ class NoticeService:
                     "unit": p.unit if p else "", "quantity": format_quantity(a.quantity), "rate_fen": a.rate_fen,
                     "amount_fen": a.amount_fen, "status": status, "remark": a.remark,
                 })
+                if row_kind == "result":
+                    for why in {att.get("without_notice") for att in a.attempts if att.get("without_notice")}:
+                        exceptions[why] += 1
         counted = [r for r in rows if row_kind != "result" or r["status"] == "已发放"]
         totals: dict[str, Any] = {
             "households": len({r["household_id"] for r in counted}),
@@ -228,6 +238,7 @@ class NoticeService:
             },
             "rows": rows, "totals": totals, "subtotals": subtotals,
             "failed": sum(1 for r in rows if r["status"] == "发放失败"),
+            **({"without_notice": [{"reason": k, "rows": v} for k, v in sorted(exceptions.items())]} if exceptions else {}),
         }
 
     # ------------------------------------------------------------------ creating
@@ -284,7 +295,7 @@ class NoticeService:
         start = start or today
         if start > today + dt.timedelta(days=30):  # checked first: 9999-12-31 has no end date
             raise VBError(f"开始日期{start}太晚（最多提前30天登记）")
-        end = start + dt.timedelta(days=days)
+        end = period_end(start, days)
         if end < today:
             raise VBError(f"公示期{start}至{end}已经过去，请填写实际张贴的日期")
         base_kind = n.snapshot.get("base_kind", "")
@@ -349,8 +360,9 @@ class NoticeService:
     # ------------------------------------------------------------------ photo
     def attach_photo(self, code: str, path: Path) -> Notice:
         key, n = self._find(code)
-        if self.state_of(n) != "posted":
-            raise VBError(f"只能给正在公示的公示添加张贴照片（{code}现在是“{NOTICE_STATES[self.state_of(n)]}”）")
+        # a photo taken on the board may be brought in after the period, but never replaces one
+        if self.state_of(n) == "draft" or (self.state_of(n) != "posted" and n.photo):
+            raise VBError(f"只能给正在公示的公示添加张贴照片，公示期满的只能补登一次（{code}现在是“{NOTICE_STATES[self.state_of(n)]}”）")
         path = Path(path)
         if not path.is_file():
             raise VBError(f"找不到照片文件：{path}")

@@ -13,6 +13,14 @@ if TYPE_CHECKING:
     from villageboard.services.context import Services
     from villageboard.store import Tx
 
+def issue_date(attempt: dict) -> dt.date | None:
+    """The day a bank attempt's sheet was made, if recorded."""
+    try:
+        return dt.date.fromisoformat(str(attempt.get("issued", ""))[:10])
+    except ValueError:
+        return None
+
+
 FAIL_REASONS = ("账户冻结", "户名不符", "账户已销户", "账号不存在", "账户状态异常", "其他")
 
 
@@ -53,15 +61,22 @@ class PayoutService:
             amount_fen=app.amount_fen, result="issued",
         ).to_dict()
 
-    def issue(self, apps: list[Application], batch: str, tx: Tx) -> list[Application]:
-        """Mark rows as sent to the bank in ``batch`` (inside the caller's transaction)."""
-        today = self.svc.today()
+    def issue(self, apps: list[Application], batch: str, tx: Tx, without_notice: dict[str, str] | None = None,
+              day: dt.date | None = None) -> list[Application]:
+        """Mark rows as sent to the bank in ``batch`` (inside the caller's transaction),
+        on ``day`` (default today). ``without_notice`` maps the rows sent before their
+        申报公示 cleared to the written reason, kept on the attempt (so in the journal)."""
+        today = day or self.svc.today()
+        without_notice = without_notice or {}
         for app in apps:
             if app.status != "approved":
                 raise VBError(f"申报{app.id}还没有审核通过，不能发放")
             if app.payout_status in ("issued", "paid"):
                 raise VBError(f"申报{app.id}已经提交过银行")
-            app.attempts = [*app.attempts, self._attempt(app, batch, today)]
+            attempt = self._attempt(app, batch, today)
+            if app.id in without_notice:
+                attempt["without_notice"] = without_notice[app.id]
+            app.attempts = [*app.attempts, attempt]
             app.payout_status = "issued"
             self.svc.applications.save(app, "发放.提交银行", tx)
         return apps
@@ -71,13 +86,16 @@ class PayoutService:
         if app.payout_status != "issued" or not app.attempts:
             raise VBError(f"申报{app.id}没有待回盘的发放记录")
         last = dict(app.attempts[-1])
+        issued = issue_date(last)
+        if issued is not None and date < issued:
+            raise VBError(f"申报{app.id}的发放日期{date}早于银行发放表的生成日期{issued}（批次{last.get('batch', '')}），请核对回盘日期")
         if ok:
-            last.update(result="paid", reason="", paid_date=date.isoformat())
+            last.update(result="paid", reason="", paid_date=date.isoformat(), returned=date.isoformat())
             app.payout_status = "paid"
         else:
             if not reason.strip():
                 raise VBError(f"申报{app.id}发放失败，必须有银行给出的原因")
-            last.update(result="failed", reason=reason.strip())
+            last.update(result="failed", reason=reason.strip(), returned=date.isoformat())
             app.payout_status = "failed"
         app.attempts = [*app.attempts[:-1], last]
         return self.svc.applications.save(app, "发放.银行回盘", tx)

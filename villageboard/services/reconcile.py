@@ -124,6 +124,7 @@ class FailedRow:
     reason: str
     account_tail: str
     batch: str
+    returned: str = ""  # the bank return's date for this failure
 
 
 @dataclass
@@ -201,6 +202,7 @@ def reconcile(svc: Services, year: int, program: str | None = None) -> Reconcili
                 failures.append(FailedRow(
                     d["id"], villages.get(vid, "?"), h.name if h else "?", code, fen,
                     last.get("reason", ""), mask_card(last.get("account", "")), last.get("batch", ""),
+                    last.get("returned", ""),
                 ))
             else:
                 line.pending.add(fen)

@@ -41,6 +41,7 @@ from villageboard.domain.private_numbers import scan_text
 from villageboard.domain.validate import check_date, check_id_number, check_name, squash
 from villageboard.services.jobs import Cancel, Cancelled, Progress
 from villageboard.services.paths import parse_app_number
+from villageboard.services.payouts import issue_date
 from villageboard.services.registry import HOUSEHOLD_LABELS
 
 if TYPE_CHECKING:
@@ -138,6 +139,7 @@ class ExportReport:
     rows: int = 0
     amount_fen: int = 0
     skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"已写出 {self.path}（{self.rows}行" + (f"，金额合计{format_fen(self.amount_fen)}元" if self.amount_fen else "") + "）"]
@@ -145,7 +147,7 @@ class ExportReport:
             out.append(f"发放批次：{self.batch}。表中各笔已登记为“已提交银行”，请把银行回盘用 villageboard import payouts 导入。")
         for s in self.skipped:
             out.append(f"未列入：{s}")
-        return out
+        return out + self.notes
 
 
 # --- places -------------------------------------------------------------------------
@@ -638,14 +640,31 @@ class TransferService:
         return h
 
     # ================================================================ bank sheets
-    def export_bank(self, program: str, year: int, out: str | Path) -> ExportReport:
+    def export_bank(self, program: str, year: int, out: str | Path, without_notice: str = "",
+                    how: str = "--without-notice “原因”") -> ExportReport:
         """The bank payment sheet of approved rows not yet sent, marked 内部资料; the
-        rows are marked sent in the same transaction. Rows without a card account are
-        left out and listed."""
+        rows are marked sent in the same transaction. Rows without a card account, and
+        rows whose village's 申报公示 has not run its course (services/work_order.py),
+        are left out and listed; when no row is left the sheet is refused. With a
+        written ``without_notice`` reason the held rows go too, the reason kept on
+        each of them."""
+        from villageboard.services.work_order import OrderGate, check_reason, refusal
+
         p = self.svc.programs.get(year, program.strip().upper())
         payable = self.svc.payouts.payable(year, p.code)
+        reason = check_reason(without_notice) if without_notice.strip() else ""
+        order = OrderGate(self.svc).check(year, p.code, payable)
+        exempt: dict[str, str] = {}
+        if order.blocked and reason:
+            exempt = {a.id: reason for a in order.blocked}
+        elif order.blocked:
+            if not order.clear:
+                raise VBError(refusal(p.name, year, order, how))
+            payable = order.clear
         reg = self.svc.registry
         ready, skipped = [], []
+        if order.blocked and not reason:
+            skipped += [f"{line}（申报公示未走完，暂不发放）" for line in order.lines()]
         for a in payable:
             h = reg.household(a.household_id)
             if h.card_account:
@@ -655,10 +674,18 @@ class TransferService:
         if not ready:
             why = "；".join(skipped) if skipped else "审核通过、还没有提交银行的申报一笔也没有"
             raise VBError(f"{year}年{p.name}没有可以发放的申报：{why}")
-        tx = self.store.begin(f"发放.{p.name}.提交银行")
+        exempt = {k: v for k, v in exempt.items() if k in {a.id for a in ready}}
+        action = f"发放.{p.name}.提交银行" + (f"（{len(exempt)}笔未经申报公示，原因：{reason}）" if exempt else "")
+        tx = self.store.begin(action)
         batch = self.svc.payouts.new_batch(year, p.code, tx)
-        self.svc.payouts.issue(ready, batch, tx)
-        return self._write_bank_and_commit(p, batch, ready, out, tx, skipped)
+        self.svc.payouts.issue(ready, batch, tx, without_notice=exempt)
+        report = self._write_bank_and_commit(p, batch, ready, out, tx, skipped)
+        if exempt:
+            names = "、".join(v.village for v in order.villages if set(v.apps) & exempt.keys())
+            report.notes.append(f"{names}的{len(exempt)}笔未经申报公示期满即发放，原因：{reason}。已记入修改记录，并将印在发放结果公示上。")
+        elif reason:
+            report.notes.append("各村申报公示均已走完，--without-notice 的原因没有用上，未记录。")
+        return report
 
     def reissue(self, program: str, year: int, out: str | Path | None = None, only: Sequence[str] = ()) -> ExportReport:
         """Send failed rows again (after the account was corrected) in a new batch, with
@@ -800,6 +827,10 @@ class TransferService:
                 card = squash(v.get("card_account", "")).replace("-", "")
                 if card and last and card != last.get("account"):
                     problems.append(Problem(f"账号与发放表不符：申报{app.id}发放到尾号{last.get('account', '')[-4:]}的账号", label("card_account"), row))
+                issued = issue_date(last) if last else None
+                if issued is not None and day < issued:
+                    where = label("paid_date") if "paid_date" in sheet.columns else label("result")
+                    problems.append(Problem(f"发放日期{day}早于银行发放表的生成日期{issued}（批次{last.get('batch', '')}）", where, row))
                 if amount is not None and last and amount != last.get("amount_fen"):
                     problems.append(Problem(f"金额与发放表不符：发放表为{format_fen(last.get('amount_fen', 0))}元，回盘为{format_fen(amount)}元", label("amount"), row))
             if app is None or len(problems) != before or row in bad_rows or ok is None:

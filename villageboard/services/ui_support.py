@@ -175,7 +175,7 @@ def home_extras(
         posted = {n.village_id for n in summaries if ns.state_of(n) in ("posted", "ended", "archived")}
         left = len([v for v in svc.registry.villages() if v.id not in posted])
         if left:
-            days = (deadline - today).days
+            days = (deadline - today).days + 1  # counting today, as every countdown does
             out.due.append(DueItem(
                 f"年度汇总公示须在{deadline.month}月{deadline.day}日前张贴，还有{left}个村未张贴（剩{days}天）",
                 "notices", urgent=days <= 14,

@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Label, Select, Static
 
 from villageboard.domain.models import NOTICE_KINDS, NOTICE_STATES, Notice
 from villageboard.services import ui_support
-from villageboard.services.notices import NoticeRow
+from villageboard.services.notices import NoticeRow, period_end
 from villageboard.tui.dialogs import ConfirmDialog, FormDialog, FormField, MessageDialog
 from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.screens.objections import ObjectionsScreen
@@ -254,7 +254,7 @@ class NoticeScreen(VBScreen):
 
     def _confirm_post(self, n: Notice, start: dt.date | None, days: int) -> None:
         assert start is not None
-        end = start + dt.timedelta(days=days)
+        end = period_end(start, days)
         snap = self.svc.notices.snapshot(n)
         t = snap["totals"]
         msg = (f"{ui_support.notice_label(self.svc, n)}（{n.code}）\n"

@@ -57,7 +57,7 @@ class PayoutScreen(VBScreen):
         recon = self.query_one("#recon", DataTable)
         recon.add_columns("村", *[label for _k, label in MEASURE_COLUMNS], "重新发放")
         fails = self.query_one("#failures", DataTable)
-        fails.add_columns("申报编号", "村", "户主", "金额（元）", "失败原因", "原账号尾号", "现账号尾号", "批次")
+        fails.add_columns("申报编号", "村", "户主", "金额（元）", "失败原因", "回盘日期", "原账号尾号", "现账号尾号", "批次")
         this = self.svc.today().year
         programs = sorted(self.svc.programs.list(), key=lambda p: (-p.year, p.code))
         sel = self.query_one("#payout-program", Select)
@@ -111,14 +111,16 @@ class PayoutScreen(VBScreen):
             fixed = now[-4:] if now else "无"
             same = f.account_tail.endswith(fixed)
             fails.add_row(cell(f.app_id), cell(f.village), cell(f.name), num(format_fen(f.amount_fen)),
-                          cell(f.reason, "red"), cell(f.account_tail), cell(fixed + ("（未更正）" if same else "（已更正）"),
+                          cell(f.reason, "red"), cell(f.returned), cell(f.account_tail), cell(fixed + ("（未更正）" if same else "（已更正）"),
                                                                               "" if not same else "yellow"),
                           cell(f.batch), key=f.app_id)
         if not r.failures:
-            fails.add_row(cell("没有发放失败的记录"), "", "", "", "", "", "", "")
+            fails.add_row(cell("没有发放失败的记录"), "", "", "", "", "", "", "", "")
 
     # -- bank sheet -----------------------------------------------------------------------
     def action_export_bank(self) -> None:
+        from villageboard.services.work_order import OrderGate
+
         p = self.program
         if p is None:
             return
@@ -126,23 +128,37 @@ class PayoutScreen(VBScreen):
         if not payable:
             self.vb.show_error(f"{p.year}年{p.name}没有审核通过、还没有提交银行的申报。")
             return
-        total = sum(a.amount_fen for a in payable)
+        order = OrderGate(self.svc).check(p.year, p.code, payable)
         fields = [folder_field(self.vb.output_dir),
                   FormField("name", "文件名", f"银行发放表-{p.year}-{p.code}.xlsx", required=True)]
+        if order.blocked:
+            fields += [FormField("held", "", "申报公示还没有走完的村（暂不发放）：\n" + "\n".join(order.lines()), kind="note"),
+                       FormField("without_notice", "未经公示发放的原因", placeholder="一般不填；如确需一起发放，写明原因")]
 
         def chosen(v: dict[str, Any] | None) -> None:
             if not v:
                 return
             out = folder_of(v) / v["name"]
-            msg = (f"将为{len(payable)}笔审核通过的申报（合计{format_fen(total)}元）生成银行发放表：\n{out}\n\n"
+            reason = (v.get("without_notice") or "").strip()
+            going = payable if reason else order.clear
+            total = sum(a.amount_fen for a in going)
+            msg = (f"将为{len(going)}笔审核通过的申报（合计{format_fen(total)}元）生成银行发放表：\n{out}\n\n"
                    "这些申报同时登记为“已提交银行”，不会重复发放。表中有完整身份证号和账号，只交银行，不得张贴。")
+            if order.blocked and reason:
+                msg += f"\n\n其中{len(order.blocked)}笔的申报公示还没有走完，原因“{reason}”将记入修改记录，并印在发放结果公示上。"
+            elif order.blocked:
+                msg += f"\n\n另有{len(order.blocked)}笔因申报公示还没有走完，这次不发放。"
+            if not going:
+                self._export(p, out, reason)  # refused by the service, which says why
+                return
             self.app.push_screen(ConfirmDialog("生成银行发放表", msg, confirm="生成"),
-                                 lambda ok: self._export(p, out) if ok else None)
+                                 lambda ok: self._export(p, out, reason) if ok else None)
 
         self.app.push_screen(FormDialog("银行发放表（内部资料）", fields, submit="下一步", wide=True), chosen)
 
-    def _export(self, p: Program, out: Any) -> None:
-        report = self.vb.attempt(self.svc.transfer.export_bank, p.code, p.year, out)
+    def _export(self, p: Program, out: Any, reason: str = "") -> None:
+        report = self.vb.attempt(self.svc.transfer.export_bank, p.code, p.year, out, without_notice=reason,
+                                 how="在“未经公示发放的原因”一栏写明")
         if report is not None:
             self.vb.output_dir = out.parent
             self.app.push_screen(MessageDialog("银行发放表已生成", report_text(report)))

@@ -20,8 +20,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from villageboard.domain.dates import cn_date
 from villageboard.domain.errors import VBError
-from villageboard.services.notice_document import cn_date
 
 if TYPE_CHECKING:
     from villageboard.domain.models import Application, Notice

@@ -342,20 +342,22 @@ class PhoneDeskScreen(VBScreen):
             return
         question = self.query_one("#question", Input).value.strip()
         fields = [
-            FormField("notice", "公示", notices[0].code, kind="select", required=True,
+            FormField("notice", "公示", notices[0].code if len(notices) == 1 else None, kind="select", required=True,
                       options=[(f"{n.code} {notice_label(self.svc, n)}", n.code) for n in notices]),
             FormField("text", "异议内容", question, placeholder="来电人对公示有什么不同意见", required=True),
         ]
-        self.app.push_screen(FormDialog("把来电登记为异议", fields, submit="登记异议", wide=True), self._objection_entered)
+        self.app.push_screen(FormDialog("把来电登记为异议", fields, submit="登记异议", wide=True,
+                                        submit_with=self._objection_entered))
 
-    def _objection_entered(self, values: dict | None) -> None:  # type: ignore[type-arg]
-        if not values:
-            return
+    def _objection_entered(self, values: dict) -> bool:  # type: ignore[type-arg]
+        """Log the call and record the objection; False keeps the dialog open."""
         if self.call_id is None and self._log("异议") is None:
-            return
+            return False
         o = self.vb.attempt(self.svc.calls.to_objection, self.call_id, values["notice"], values["text"])
-        if o is not None:
-            self.vb.say(f"已登记为公示{o.notice_code}的异议，编号{o.id}。请到“公示”处理。")
+        if o is None:
+            return False
+        self.vb.say(f"已登记为公示{o.notice_code}的异议，编号{o.id}。请到“公示”处理。")
+        return True
 
     # -- next call ------------------------------------------------------------------------
     def new_call(self) -> None:

@@ -1,0 +1,96 @@
+"""Keys that always work: F2 (and every screen key) from inside every dialog closes
+it cleanly and keeps a draft; Enter in a dialog moves field by field and never
+submits before the last field; the palette finds jobs by 汉字, pinyin and initials."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import DataTable, Input
+
+from tests.conftest import TODAY
+from tests.tui_explore import Route, journal_size, on_dialog, open_route, routes, settle
+from villageboard.tui.app import make_app
+from villageboard.tui.dialogs import FormDialog
+from villageboard.tui.screens.phone import PhoneDeskScreen
+
+SIZE = (120, 40)
+TYPED = "草稿内容"
+
+
+async def test_every_dialog_enter_moves_on_and_f2_closes_it_keeping_a_draft(demo_dir: Path) -> None:
+    """One walk through every dialog (they take long to reach, so both checks share
+    it): in a form, Enter goes field by field from the first and never submits before
+    the last; then, from inside any dialog, F2 closes it and answers the phone."""
+    app = make_app(demo_dir, today=TODAY)
+    seen: list[str] = []
+    forms: list[str] = []
+    drafts: list[tuple[Route, str]] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        async for route in routes(pilot, app):
+            seen.append(str(route))
+            dialog = app.screen
+            if isinstance(dialog, FormDialog):
+                forms.append(str(route))
+                fields = [f for f in dialog.fields if f.kind != "note"]
+                assert app.focused is dialog.query_one(f"#field-{fields[0].key}"), f"{route}: not on its first field"
+                before = journal_size(demo_dir)
+                for f in fields[1:]:
+                    await pilot.press("enter")
+                    assert app.screen is dialog, f"{route}: Enter submitted before the last field"
+                    assert app.focused is dialog.query_one(f"#field-{f.key}"), f"{route}: Enter skipped {f.label}"
+                assert journal_size(demo_dir) == before, f"{route}: something was saved"
+            typed_into = ""
+            if isinstance(dialog, FormDialog) and isinstance(app.focused, Input):
+                typed_into = app.focused.id or ""
+                await pilot.press(*TYPED)
+            await pilot.press("f2")
+            await settle(pilot, app)
+            assert not on_dialog(app), f"{route}: a dialog is still open"
+            assert isinstance(app.screen, PhoneDeskScreen), route
+            assert app.focused is not None and app.focused.id == "query", route
+            if typed_into:
+                drafts.append((route, typed_into))
+        # the phone desk itself still works after all that (F2 also closes the report
+        # of a job that finished meanwhile, such as 检查数据)
+        await pilot.press("f2", *"zhangwei")
+        await settle(pilot, app)
+        assert app.screen.query_one("#hits", DataTable).row_count > 0
+        # reopening a dialog brings back what was typed
+        for route, box in drafts[:2]:
+            await open_route(pilot, app, route)
+            assert isinstance(app.screen, FormDialog), route
+            assert TYPED in app.screen.query_one(f"#{box}", Input).value, route
+            await pilot.press("escape")
+            await settle(pilot, app)
+    expected = {"phone:ctrl+o", "households:ctrl+t", "households:ctrl+g", "notices:ctrl+n", "notices:ctrl+o",
+                "notices:ctrl+o+ctrl+n", "notices:ctrl+t", "notices:ctrl+b", "payouts:ctrl+f", "archive:ctrl+y",
+                "archive:ctrl+r", "settings:ctrl+r", "applications:enter", "applications:ctrl+g"}
+    assert expected <= set(seen), sorted(expected - set(seen))
+    assert len(forms) >= 12 and len(drafts) >= 2, (forms, drafts)
+
+
+async def test_marking_deceased_takes_a_chosen_state_and_a_typed_date(demo_dir: Path) -> None:
+    app = make_app(demo_dir, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        svc = app.svc
+        assert svc is not None
+        await open_route(pilot, app, Route("households", ("ctrl+t",)))
+        dialog = app.screen
+        assert isinstance(dialog, FormDialog)
+        before = journal_size(demo_dir)
+        await pilot.press("enter", "enter", "enter")  # nothing chosen, nothing typed: refused
+        await settle(pilot, app)
+        assert app.screen is dialog and journal_size(demo_dir) == before
+        await pilot.press("shift+tab", "space", "down", "down", "enter")  # 状态: open, past 正常 to 已故
+        await settle(pilot, app)
+        await pilot.press("enter", *"2026-03-01", "enter")
+        await settle(pilot, app)
+        assert not on_dialog(app)
+        changed = [h for h in svc.registry.households() if h.status == "deceased" and h.status_date is not None
+                   and h.status_date.isoformat() == "2026-03-01"]
+        assert len(changed) == 1
+        # the next keys went nowhere near the form: the name box did not get the date
+        assert app.screen.query_one("#in-name", Input).value == changed[0].name

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import DataTable, Input
+import pytest
+from textual.command import CommandPalette
+from textual.widgets import DataTable, Input, OptionList
 
 from tests.conftest import TODAY
 from tests.tui_explore import Route, journal_size, on_dialog, open_route, routes, settle
-from villageboard.tui.app import make_app
+from villageboard.tui.app import SCREENS_BY_MODE, make_app
+from villageboard.tui.commands import DOMAIN_COMMANDS, match_score
 from villageboard.tui.dialogs import FormDialog
 from villageboard.tui.screens.phone import PhoneDeskScreen
 
@@ -94,3 +97,47 @@ async def test_marking_deceased_takes_a_chosen_state_and_a_typed_date(demo_dir: 
         assert len(changed) == 1
         # the next keys went nowhere near the form: the name box did not get the date
         assert app.screen.query_one("#in-name", Input).value == changed[0].name
+
+
+def _palette_texts(app) -> list[str]:  # type: ignore[no-untyped-def]
+    return [str(o.prompt) for o in app.screen.query_one(OptionList).options]
+
+
+@pytest.mark.parametrize("query", ["beifen", "bf", "备份"])
+async def test_palette_finds_backup_by_hanzi_pinyin_and_initials(demo_dir: Path, query: str) -> None:
+    app = make_app(demo_dir, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f7", "ctrl+n")  # from inside a dialog
+        await settle(pilot, app)
+        await pilot.press("ctrl+p")
+        await settle(pilot, app)
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*query)
+        await pilot.pause(0.6)
+        texts = _palette_texts(app)
+        assert texts and texts[0].startswith("备份"), texts
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert app.current_mode == "settings"
+
+
+async def test_palette_says_no_match_in_chinese(demo_dir: Path) -> None:
+    app = make_app(demo_dir, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("ctrl+p", *"qqxq")
+        await pilot.pause(1.0)
+        texts = _palette_texts(app)
+        assert any("没有找到" in t for t in texts), texts
+        assert not any("No matches" in t for t in texts), texts
+
+
+def test_palette_has_every_screen_and_the_jobs_clerks_asked_for() -> None:
+    assert {c.mode for c in DOMAIN_COMMANDS} == set(SCREENS_BY_MODE)
+    for query, expected in [("对账", "对账"), ("duizhang", "对账"), ("风险", "核实风险提示"), ("fx", "核实风险提示"),
+                            ("设置", "设置"), ("shezhi", "设置"), ("备份", "备份…"), ("yiyi", "处理异议…"),
+                            ("chaxun", "电话查询…（来电）")]:
+        ranked = sorted(DOMAIN_COMMANDS, key=lambda c: -match_score(c, query))
+        assert match_score(ranked[0], query) > 0 and expected in [c.name for c in ranked[:3]], (query, ranked[:3])
+    assert all(match_score(c, "qqxq") == 0 for c in DOMAIN_COMMANDS)

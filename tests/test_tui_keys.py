@@ -4,6 +4,8 @@ submits before the last field; the palette finds jobs by 汉字, pinyin and init
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 import pytest
@@ -141,3 +143,19 @@ def test_palette_has_every_screen_and_the_jobs_clerks_asked_for() -> None:
         ranked = sorted(DOMAIN_COMMANDS, key=lambda c: -match_score(c, query))
         assert match_score(ranked[0], query) > 0 and expected in [c.name for c in ranked[:3]], (query, ranked[:3])
     assert all(match_score(c, "qqxq") == 0 for c in DOMAIN_COMMANDS)
+
+
+async def test_saved_message_keeps_every_wide_character_at_80x24(demo_dir: Path) -> None:
+    """Toasts over a form lost characters ("已保存：赵    ，南庄村三组"): the message
+    line shows the whole sentence as the screen really draws it."""
+    app = make_app(demo_dir, today=TODAY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f3", "ctrl+n", "enter", "enter", *"赵小明", "enter", *"141025198003150019")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        line = app.message_line()
+        assert line is not None and line.text.startswith("已保存：赵小明，"), line and line.text
+        svg = app.export_screenshot()
+        drawn = [html.unescape(t).replace("\xa0", " ") for t in re.findall(r">([^<>]*)</text>", svg)]
+        assert any(line.text[:30] in t for t in drawn), [t for t in drawn if "赵" in t]

@@ -27,7 +27,7 @@ from textual.worker import Worker, WorkerState
 from villageboard.domain.errors import DamagedError, LockedError, VBError
 from villageboard.services import Services
 from villageboard.tui.commands import DomainCommands
-from villageboard.tui.errors import describe_error
+from villageboard.tui.errors import clerk_words, describe_error
 from villageboard.tui.printing import print_file
 from villageboard.tui.widgets.message import MessageLine
 from villageboard.tui.widgets.navbar import NAV
@@ -294,6 +294,7 @@ class VillageBoardApp(App[int]):
             tries: int = 3) -> None:
         """A message on the message line; the text is never read as markup."""
         severity = "error" if error else "warning" if warning else "information"
+        message = clerk_words(message)
         line = self.message_line()
         if line is None and tries > 0 and self.svc is not None:  # the screen is still being built
             self.call_after_refresh(self.say, message, warning, error, timeout, tries - 1)
@@ -321,7 +322,7 @@ class VillageBoardApp(App[int]):
     def show_error(self, error: BaseException | str, title: str = "没有完成") -> None:
         from villageboard.tui.dialogs import MessageDialog
 
-        text = error if isinstance(error, str) else describe_error(error)
+        text = clerk_words(error) if isinstance(error, str) else describe_error(error)
         self.push_screen(MessageDialog(title, text, error=True))
 
     def attempt(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:

@@ -26,7 +26,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from villageboard.tui.widgets.keys import FieldEnter, FieldSelect, TickBox
+from villageboard.tui.widgets.keys import FieldInput, FieldSelect, TickBox
 
 HINT = "回车到下一项，最后一项回车即提交；空格打开选项或打勾；Ctrl+S 提交；Esc 关闭"
 DRAFT_HINT = "已恢复上次没有提交的内容。" + HINT
@@ -87,7 +87,8 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
                         elif f.kind == "check":
                             yield TickBox(Text(f.label), value=bool(f.value), id=f"field-{f.key}", compact=True)
                         else:
-                            yield Input(str(f.value or ""), placeholder=f.placeholder, id=f"field-{f.key}", compact=True)
+                            yield FieldInput(str(f.value or ""), placeholder=f.placeholder, id=f"field-{f.key}",
+                                             compact=True)
                     yield Static("", id=f"msg-{f.key}", classes="form-message", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self.submit_label, id="submit", variant="primary")
@@ -195,10 +196,6 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
         event.stop()
         self.enter_on(event.input)
 
-    def on_field_enter(self, event: FieldEnter) -> None:
-        event.stop()
-        self.enter_on(event.field)
-
     def enter_on(self, widget: Widget) -> None:
         """Enter on a field: the next field, or submit from the last one."""
         widgets = self.field_widgets()
@@ -206,7 +203,7 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
             return
         i = widgets.index(widget)
         if i + 1 < len(widgets):
-            widgets[i + 1].focus()
+            self.set_focus(widgets[i + 1])  # at once: keys typed right after land there
         else:
             self.action_submit()
 

@@ -18,7 +18,7 @@ from textual.worker import Worker, WorkerState
 
 from villageboard.services import ui_support
 from villageboard.services.transfer import Cancelled as ImportCancelled
-from villageboard.tui.widgets import FieldEnter, JobPanel, MessageLine, NavBar
+from villageboard.tui.widgets import JobPanel, MessageLine, NavBar
 
 if TYPE_CHECKING:
     from villageboard.services import Services
@@ -61,11 +61,6 @@ class VBScreen(Screen[None]):
         svc = self.vb.svc
         assert svc is not None
         return svc
-
-    def on_field_enter(self, event: FieldEnter) -> None:
-        """Enter on a dropdown or tick box of a screen's form: the next field."""
-        event.stop()
-        self.focus_next()
 
     def on_screen_resume(self) -> None:
         self.refresh_data()

@@ -226,7 +226,7 @@ class HouseholdScreen(VBScreen):
 
     def action_new(self) -> None:
         self.new_form()
-        self.query_one("#in-village", Select).focus()  # the clerk sees and sets the village first
+        self.set_focus(self.query_one("#in-village", Select))  # 村 first; at once, for keys typed right after
 
     def action_save(self) -> None:
         self.touched.update(TEXT_FIELDS)

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 from textual.command import CommandPalette
-from textual.widgets import DataTable, Input, OptionList
+from textual.widgets import DataTable, Input, OptionList, Static
 
 from tests.conftest import TODAY
 from tests.tui_explore import Route, journal_size, on_dialog, open_route, routes, settle
 from villageboard.tui.app import SCREENS_BY_MODE, make_app
 from villageboard.tui.commands import DOMAIN_COMMANDS, match_score
-from villageboard.tui.dialogs import FormDialog
+from villageboard.tui.dialogs import FormDialog, MessageDialog
+from villageboard.tui.errors import clerk_words
 from villageboard.tui.screens.phone import PhoneDeskScreen
 
 SIZE = (120, 40)
@@ -159,3 +160,50 @@ async def test_saved_message_keeps_every_wide_character_at_80x24(demo_dir: Path)
         svg = app.export_screenshot()
         drawn = [html.unescape(t).replace("\xa0", " ") for t in re.findall(r">([^<>]*)</text>", svg)]
         assert any(line.text[:30] in t for t in drawn), [t for t in drawn if "赵" in t]
+
+
+async def test_a_refused_submit_keeps_the_dialog_and_the_text_and_names_no_flag(demo_dir: Path) -> None:
+    app = make_app(demo_dir, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        svc = app.svc
+        assert svc is not None
+        posted = app.screen.query_one("#posted", DataTable)
+        keys = [str(k.value) for k in posted.rows]
+        code = next(k for k in reversed(keys) if svc.notices.get(k).version == 1)
+        posted.focus()
+        await pilot.press(*(["down"] * keys.index(code)), "enter")
+        await settle(pilot, app)
+        await pilot.press("ctrl+o")
+        await settle(pilot, app)
+        await pilot.press("ctrl+n", *"我家代耕情况没有写上", "ctrl+s")
+        await settle(pilot, app)
+        [objection] = svc.notices.objections(code=code, state="open")
+        await pilot.press("enter")  # resolve the highlighted one
+        await settle(pilot, app)
+        dialog = app.screen
+        assert isinstance(dialog, FormDialog)
+        # 生成更正公示 ticked, but nothing to correct: the service refuses
+        await pilot.press(*"经村委会核实", "enter", "space", "ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, MessageDialog)
+        message = str(app.screen.query_one("#message-text", Static).render())
+        assert "--" not in message and "改为" in message, message
+        await pilot.press("enter")  # 知道了
+        await settle(pilot, app)
+        assert app.screen is dialog
+        assert dialog.query_one("#field-text", Input).value == "经村委会核实"
+        assert svc.notices.objection(objection.id)[1].state == "open"
+
+
+def test_no_command_line_flag_reaches_the_clerk_in_the_app() -> None:
+    """Every message literal in the services that names a flag reads without it here."""
+    root = Path(__file__).resolve().parent.parent / "villageboard" / "services"
+    found = 0
+    for path in root.glob("*.py"):
+        for literal in re.findall(r'f?"([^"\n]*[\u4e00-\u9fff][^"\n]*--[a-z][^"\n]*)"', path.read_text("utf-8")):
+            found += 1
+            shown = clerk_words(literal)
+            assert not re.search(r"--[a-z]", shown), (path.name, literal, shown)
+            assert "villageboard " not in shown, (path.name, literal, shown)
+    assert found >= 4  # the scan finds the flags it is meant to (--program, --set, --year, --dry-run)

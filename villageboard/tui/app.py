@@ -1,7 +1,8 @@
 """The app and its factory. The CLI entry point and the tests build it the same way.
 
 Each working screen is a Textual *mode* with its own stack, reached by one F-key from
-anywhere (a dialog left open on one screen is still there on coming back). The app
+anywhere. F1–F9 and Ctrl+P first close whatever dialog is open (a form keeps what was
+typed as a draft, see :meth:`VillageBoardApp.close_dialogs`), then act. The app
 owns the open :class:`Services`, the one place errors become a readable dialog, and
 the write lock that keeps a background import and a save typed meanwhile from
 committing at the same time.

@@ -29,6 +29,7 @@ from villageboard.services.ui_support import notice_label, parse_date, posted_no
 from villageboard.tui.dialogs import FormDialog, FormField
 from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.text import cell, num, yuan
+from villageboard.tui.widgets import FieldSelect
 
 SCRIPT_HINT = "输入来电人说的出生日期，回车核实身份后，这里给出可以照着念的答复。"
 UNCONFIRMED_ANSWER = "身份未核实，只告知了已公示的内容。"
@@ -81,7 +82,7 @@ class PhoneDeskScreen(VBScreen):
                 yield Static("", id="script", markup=False)
             with Horizontal(classes="form-row", id="log-row"):
                 yield Label("问题类型", classes="form-label")
-                yield Select([(t, t) for t in QUESTION_TYPES], value="补贴金额", allow_blank=False,
+                yield FieldSelect([(t, t) for t in QUESTION_TYPES], value="补贴金额", allow_blank=False,
                              id="question-type", compact=True)
                 yield Label("来电人", classes="form-label-short")
                 yield Input(placeholder="自报姓名", id="caller", compact=True)

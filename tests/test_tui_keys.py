@@ -207,3 +207,24 @@ def test_no_command_line_flag_reaches_the_clerk_in_the_app() -> None:
             assert not re.search(r"--[a-z]", shown), (path.name, literal, shown)
             assert "villageboard " not in shown, (path.name, literal, shown)
     assert found >= 4  # the scan finds the flags it is meant to (--program, --set, --year, --dry-run)
+
+
+async def test_a_refused_application_edit_keeps_what_was_typed(demo_dir: Path) -> None:
+    app = make_app(demo_dir, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f5", "ctrl+t", "enter")
+        await settle(pilot, app)
+        choices = app.screen.query_one("#choices", OptionList)
+        await pilot.press(*(["down"] * choices.get_option_index("edit")), "enter")
+        await settle(pilot, app)
+        dialog = app.screen
+        assert isinstance(dialog, FormDialog)
+        before = journal_size(demo_dir)
+        await pilot.press("end", *(["backspace"] * 12), *"十二亩半", "ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, MessageDialog)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert app.screen is dialog and dialog.query_one("#field-quantity", Input).value == "十二亩半"
+        assert journal_size(demo_dir) == before

@@ -82,7 +82,7 @@ class TestScreens:
 
     def test_households_with_a_bad_id(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
         assert _shoot(snap_compare, demo_dir, monkeypatch,
-                      _keys("f3", "ctrl+n", *"测试户", "enter", *"141025198003150018"))
+                      _keys("f3", "ctrl+n", "enter", "enter", *"测试户", "enter", *"141025198003150018"))
 
     def test_programs(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
         assert _shoot(snap_compare, demo_dir, monkeypatch, _keys("f4", "tab", "enter"))

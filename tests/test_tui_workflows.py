@@ -50,6 +50,8 @@ async def test_household_with_bad_id_is_not_saved_until_fixed(demo_dir: Path) ->
         await pilot.press("f3")
         await settle(pilot, app)
         await pilot.press("ctrl+n")
+        assert app.focused is not None and app.focused.id == "in-village"  # 村 first, then 组
+        await pilot.press("enter", "enter")
         await type_text(pilot, "测试户")
         await pilot.press("enter")
         good = "141025198003150019"
@@ -106,8 +108,8 @@ async def test_three_applications_in_a_row(demo_dir: Path) -> None:
 
 
 async def _choose(pilot: Pilot, downs: int) -> None:
-    """Open the focused Select, move down, pick."""
-    await pilot.press("enter")
+    """Open the focused Select (Space; Enter would move on), move down, pick."""
+    await pilot.press("space")
     await pilot.press(*(["down"] * downs))
     await pilot.press("enter")
 
@@ -234,9 +236,9 @@ async def test_objection_becomes_a_correction(demo_dir: Path) -> None:
         await pilot.pause()
         assert isinstance(app.screen, FormDialog)
         await type_text(pilot, "经村委会核实，补记代耕情况")
-        await pilot.press("enter")
+        await pilot.press("enter", "enter", "enter", "enter")  # 生成更正公示, 更正哪一户, 更正项目, 改为
         await type_text(pilot, "由亲属代耕")
-        await pilot.press("enter", "enter")
+        await pilot.press("ctrl+s")
         await settle(pilot, app)
         o = svc.notices.objection(objections[0].id)[1]
         assert o.state == "resolved" and o.correction == f"{code}/v2"
@@ -256,12 +258,13 @@ async def test_batch_posters_for_every_village_with_progress(demo_dir: Path, tmp
         await pilot.press("ctrl+b")
         await pilot.pause()
         assert isinstance(app.screen, FormDialog)
+        await pilot.press("enter", "enter")  # 公示类别, 补贴项目 -> 文件夹
         await pilot.press("ctrl+u")
         await paste(pilot, str(out))
         steps: list[tuple[float | None, float]] = []
         bar = app.screen_stack[0].query_one("#job-bar", ProgressBar)
         bar.watch(bar, "progress", lambda p: steps.append((bar.total, p)), init=False)
-        await pilot.press("enter")
+        await pilot.press("ctrl+s")
         await settle(pilot, app)
         assert isinstance(app.screen, MessageDialog)
         pdfs = sorted(out.glob("*.pdf"))
@@ -282,7 +285,7 @@ async def test_worker_error_ends_in_a_readable_dialog(demo_dir: Path, tmp_path: 
         await pilot.press("ctrl+g")
         await pilot.pause()
         await paste(pilot, str(bad))
-        await pilot.press("enter")
+        await pilot.press("enter", "enter")  # to 只检查, then start
         await settle(pilot, app)
         assert isinstance(app.screen, MessageDialog)
         msg = str(app.screen.query_one("#message-text", Static).render())

@@ -1,7 +1,8 @@
 """The app and its factory. The CLI entry point and the tests build it the same way.
 
 Each working screen is a Textual *mode* with its own stack, reached by one F-key from
-anywhere (a dialog left open on one screen is still there on coming back). The app
+anywhere. F1–F9 and Ctrl+P first close whatever dialog is open (a form keeps what was
+typed as a draft, see :meth:`VillageBoardApp.close_dialogs`), then act. The app
 owns the open :class:`Services`, the one place errors become a readable dialog, and
 the write lock that keeps a background import and a save typed meanwhile from
 committing at the same time.
@@ -20,14 +21,16 @@ from typing import Any, TypeVar
 from textual.app import App
 from textual.binding import Binding
 from textual.command import CommandPalette
-from textual.screen import Screen
+from textual.css.query import NoMatches
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from villageboard.domain.errors import DamagedError, LockedError, VBError
 from villageboard.services import Services
 from villageboard.tui.commands import DomainCommands
-from villageboard.tui.errors import describe_error
+from villageboard.tui.errors import clerk_words, describe_error
 from villageboard.tui.printing import print_file
+from villageboard.tui.widgets.message import MessageLine
 from villageboard.tui.widgets.navbar import NAV
 
 T = TypeVar("T")
@@ -104,6 +107,8 @@ class VillageBoardApp(App[int]):
         self.loader_done = threading.Event()
         #: The folder posters and bank sheets were last written to (this session).
         self.output_dir: Path | None = None
+        #: What was typed in forms closed without submitting, by dialog (this session).
+        self.drafts: dict[str, Any] = {}
 
     # -- opening --------------------------------------------------------------------
     def open_services(self) -> None:
@@ -237,42 +242,86 @@ class VillageBoardApp(App[int]):
             self.svc = None
 
     # -- moving around --------------------------------------------------------------
+    async def close_dialogs(self) -> None:
+        """Close every dialog over the current screen, as Esc would: a form keeps what
+        was typed as a draft (reopening it brings the text back), a question counts as
+        answered "no". Global keys call this first, so they act on a screen, never on
+        a dialog that happens to be on top."""
+        for _ in range(20):  # a dialog's callback may open the next; never loop forever
+            screen = self.screen
+            if len(self.screen_stack) < 2 or not isinstance(screen, ModalScreen):
+                return
+            keep_draft = getattr(screen, "keep_draft", None)
+            if keep_draft is not None:
+                keep_draft()
+            await screen.dismiss(getattr(screen, "CLOSED_RESULT", None))
+
     async def action_go(self, mode: str) -> None:
         if self.svc is None or mode not in SCREENS_BY_MODE:
             return
+        await self.close_dialogs()
         if self.current_mode != mode:
             await self.switch_mode(mode)
-        if mode == "phone":
-            self.screen.new_call()  # type: ignore[attr-defined]
+            await self.close_dialogs()  # one a background job left on that screen
+        new_call = getattr(self.screen, "new_call", None)
+        if mode == "phone" and new_call is not None:
+            new_call()
 
     async def action_go_and(self, mode: str, action: str) -> None:
         """Go to a screen and run one of its actions (the command palette uses this)."""
         await self.action_go(mode)
-        await self.screen.run_action(action)
+        if action:
+            await self.screen.run_action(action)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("go", "go_and", "command_palette") and self.svc is None:
             return False
         return True
 
-    def action_command_palette(self) -> None:
-        if self.use_command_palette and not CommandPalette.is_open(self):
-            self.push_screen(CommandPalette(id="--command-palette",
-                                            placeholder="输入要做的事，如 打印公示、查询农户、导入、备份"))
+    async def action_command_palette(self) -> None:
+        if not self.use_command_palette or CommandPalette.is_open(self):
+            return
+        await self.close_dialogs()
+        self.push_screen(CommandPalette(id="--command-palette",
+                                        placeholder="输入要做的事（汉字、拼音或首字母都行），如 备份、beifen、bf"))
 
     def action_help_quit(self) -> None:
         self.say("退出请按 Ctrl+Q。", timeout=3)
 
     # -- telling the clerk ------------------------------------------------------------
-    def say(self, message: str, warning: bool = False, error: bool = False, timeout: float | None = None) -> None:
-        """A notification; the text is never read as markup."""
+    def say(self, message: str, warning: bool = False, error: bool = False, timeout: float | None = None,
+            tries: int = 3) -> None:
+        """A message on the message line; the text is never read as markup."""
         severity = "error" if error else "warning" if warning else "information"
-        self.notify(message, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
+        message = clerk_words(message)
+        line = self.message_line()
+        if line is None and tries > 0 and self.svc is not None:  # the screen is still being built
+            self.call_after_refresh(self.say, message, warning, error, timeout, tries - 1)
+            return
+        if line is None:  # no working screen (the damaged-data screen)
+            self.notify(message, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
+            return
+        line.show(message, severity, self.NOTIFICATION_TIMEOUT if timeout is None else timeout)
+
+    def message_line(self) -> MessageLine | None:
+        """The message line of the working screen under any open dialogs."""
+        for screen in reversed(self.screen_stack):
+            try:
+                return screen.query_one(MessageLine)
+            except NoMatches:
+                continue
+        return None
+
+    def clear_notifications(self) -> None:
+        super().clear_notifications()
+        for screen in self.screen_stack:
+            for line in screen.query(MessageLine):
+                line.clear()
 
     def show_error(self, error: BaseException | str, title: str = "没有完成") -> None:
         from villageboard.tui.dialogs import MessageDialog
 
-        text = error if isinstance(error, str) else describe_error(error)
+        text = clerk_words(error) if isinstance(error, str) else describe_error(error)
         self.push_screen(MessageDialog(title, text, error=True))
 
     def attempt(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:

@@ -16,6 +16,7 @@ class ConfirmDialog(ModalScreen[bool]):
         Binding("escape", "cancel", "取消", id="confirm-cancel", tooltip="不做，关闭这个窗口"),
         Binding("left,right", "app.focus_next", show=False, id="confirm-switch", tooltip="在两个按钮之间切换"),
     ]
+    CLOSED_RESULT = False
 
     def __init__(self, title: str, message: str, confirm: str = "确定", cancel: str = "取消", danger: bool = False) -> None:
         super().__init__(classes="dialog-screen")

@@ -1,9 +1,15 @@
 """A small form in a dialog: a few text boxes, choices and tick boxes.
 
-Enter moves to the next text box and, from the last one, submits; Ctrl+S submits from
-anywhere; Esc cancels. Each field may carry a check that returns a Chinese message;
+The dialog opens on its first field. Enter moves to the next field (text box,
+dropdown or tick box alike) and, on the last one, submits; Ctrl+S submits from
+anywhere; Esc closes. Each field may carry a check that returns a Chinese message;
 messages show under the field as the clerk types, and the form cannot be submitted
 while one remains.
+
+With ``submit_with`` the dialog stays open until saving worked: a refused save shows
+its reason over the dialog and the typed text is still there. Closed without
+submitting (Esc, or an F-key from anywhere), the typed text is kept as a draft that
+the same dialog brings back when it is opened again.
 """
 
 from __future__ import annotations
@@ -17,7 +23,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+
+from villageboard.tui.widgets.keys import FieldInput, FieldSelect, TickBox
+
+HINT = "回车到下一项，最后一项回车即提交；空格打开选项或打勾；Ctrl+S 提交；Esc 关闭"
+DRAFT_HINT = "已恢复上次没有提交的内容。" + HINT
 
 
 @dataclass
@@ -34,19 +46,25 @@ class FormField:
 
 class FormDialog(ModalScreen[dict[str, Any] | None]):
     BINDINGS = [
-        Binding("escape", "cancel", "取消", id="form-cancel", tooltip="不保存，关闭这个窗口"),
+        Binding("escape", "cancel", "取消", id="form-cancel", tooltip="不提交，关闭这个窗口（写了的内容下次打开还在）"),
         Binding("ctrl+s", "submit", "确定", id="form-submit", tooltip="检查并提交这个表"),
     ]
+    CLOSED_RESULT = None
 
     def __init__(self, title: str, fields: Sequence[FormField], submit: str = "确定", note: str = "",
-                 wide: bool = False) -> None:
+                 wide: bool = False, submit_with: Callable[[dict[str, Any]], bool] | None = None,
+                 draft_key: str = "") -> None:
         super().__init__(classes="dialog-screen")
         self.title_text = title
         self.fields = list(fields)
         self.submit_label = submit
         self.note = note
         self.wide = wide
+        self.submit_with = submit_with
+        self.draft_key = draft_key or title + "|" + ",".join(f.key for f in self.fields)
         self.touched: set[str] = set()
+        self.initial: dict[str, Any] = {}
+        self.restored = False
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -wide" if self.wide else "dialog"):
@@ -62,26 +80,66 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
                         yield Label("" if f.kind == "check" else f.label, classes="form-label", markup=False)
                         if f.kind == "select":
                             options = [(Text(str(label)), value) for label, value in f.options]
-                            yield Select(options, value=f.value if f.value not in ("", None) else Select.NULL,
-                                         prompt="请选择", allow_blank=not f.required, id=f"field-{f.key}", compact=True)
+                            # A required choice with no value starts blank: the clerk picks it.
+                            blank = f.value in ("", None)
+                            yield FieldSelect(options, value=Select.NULL if blank else f.value, prompt="请选择",
+                                              allow_blank=blank or not f.required, id=f"field-{f.key}", compact=True)
                         elif f.kind == "check":
-                            yield Checkbox(Text(f.label), value=bool(f.value), id=f"field-{f.key}", compact=True)
+                            yield TickBox(Text(f.label), value=bool(f.value), id=f"field-{f.key}", compact=True)
                         else:
-                            yield Input(str(f.value or ""), placeholder=f.placeholder, id=f"field-{f.key}", compact=True)
+                            yield FieldInput(str(f.value or ""), placeholder=f.placeholder, id=f"field-{f.key}",
+                                             compact=True)
                     yield Static("", id=f"msg-{f.key}", classes="form-message", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self.submit_label, id="submit", variant="primary")
                 yield Button("取消", id="cancel")
-            yield Static("回车到下一项，最后一项回车即提交；Ctrl+S 提交；Esc 取消", classes="hint")
+            yield Static(HINT, classes="hint", id="form-hint", markup=False)
 
     def on_mount(self) -> None:
-        """Focus the first empty text box (else the first text box, else the first
-        field), so a prefilled dialog submits with one Enter."""
-        texts = [f for f in self.fields if f.kind == "text"]
-        empty = [f for f in texts if not f.value]
-        first = (empty or texts or [f for f in self.fields if f.kind != "note"])[:1]
-        if first:
-            self.query_one(f"#field-{first[0].key}").focus()
+        """Bring back a draft of this same dialog, then focus the first field."""
+        self.initial = self.values()
+        self.restore_draft()
+        widgets = self.field_widgets()
+        if widgets:
+            widgets[0].focus()
+
+    def field_widgets(self) -> list[Widget]:
+        return [self.query_one(f"#field-{f.key}") for f in self.fields if f.kind != "note"]
+
+    # -- drafts -------------------------------------------------------------------
+    def _drafts(self) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+        drafts = getattr(self.app, "drafts", None)
+        return drafts if isinstance(drafts, dict) else {}
+
+    def keep_draft(self) -> None:
+        """Keep what was typed (the dialog is being closed without submitting)."""
+        values = self.values()
+        typed = any(isinstance(w, Input) and w.value.strip() != str(self.initial.get(k, "")).strip()
+                    for k, w in ((f.key, self.query_one(f"#field-{f.key}")) for f in self.fields if f.kind == "text"))
+        if typed:
+            self._drafts()[self.draft_key] = (dict(self.initial), values)
+
+    def restore_draft(self) -> None:
+        draft = self._drafts().pop(self.draft_key, None)
+        if draft is None or draft[0] != self.initial:
+            return  # none, or made when the dialog was opened with other values
+        for f in self.fields:
+            if f.kind == "note" or f.key not in draft[1]:
+                continue
+            w = self.query_one(f"#field-{f.key}")
+            value = draft[1][f.key]
+            try:
+                if isinstance(w, Input):
+                    w.value = str(value or "")
+                    self.touched.add(f.key)
+                elif isinstance(w, Select):
+                    w.value = Select.NULL if value is None else value
+                elif isinstance(w, Checkbox):
+                    w.value = bool(value)
+            except Exception:  # noqa: BLE001 - a choice no longer offered stays as it was
+                continue
+        self.restored = True
+        self.query_one("#form-hint", Static).update(DRAFT_HINT)
 
     # -- values -------------------------------------------------------------------
     def _field(self, key: str) -> FormField:
@@ -136,13 +194,16 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        inputs = [w for w in self.query(Input) if w.id and w.id.startswith("field-")]
-        try:
-            i = inputs.index(event.input)
-        except ValueError:
+        self.enter_on(event.input)
+
+    def enter_on(self, widget: Widget) -> None:
+        """Enter on a field: the next field, or submit from the last one."""
+        widgets = self.field_widgets()
+        if widget not in widgets:
             return
-        if i + 1 < len(inputs):
-            inputs[i + 1].focus()
+        i = widgets.index(widget)
+        if i + 1 < len(widgets):
+            self.set_focus(widgets[i + 1])  # at once: keys typed right after land there
         else:
             self.action_submit()
 
@@ -151,14 +212,19 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
         if event.button.id == "submit":
             self.action_submit()
         else:
-            self.dismiss(None)
+            self.action_cancel()
 
     def action_submit(self) -> None:
         self.touched.update(f.key for f in self.fields)
         if self.show_problems(only_touched=False):
             self.app.bell()
             return
-        self.dismiss(self.values())
+        values = self.values()
+        if self.submit_with is not None and not self.submit_with(values):
+            return  # the reason is shown over the dialog; what was typed stays
+        self._drafts().pop(self.draft_key, None)
+        self.dismiss(values)
 
     def action_cancel(self) -> None:
+        self.keep_draft()
         self.dismiss(None)

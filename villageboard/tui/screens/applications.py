@@ -253,7 +253,7 @@ class ApplicationScreen(VBScreen):
         if saved is not None:
             self.vb.say(f"{saved.id} 已改为“{APP_STATUS[saved.status]}”" + ("，核实情况已记入修改记录。" if note else "。"))
             self.refresh_data()
-        return True
+        return saved is not None
 
     def _confirm_flagged(self, a: Application, flagged: list[Flag]) -> None:
         """A row with an open risk flag is approved only after a confirmation that
@@ -288,8 +288,8 @@ class ApplicationScreen(VBScreen):
         if a is None:
             return
         fields = [FormField("reason", "不通过原因", placeholder="如 经村组核实，申报面积与承包合同不符", required=True)]
-        self.app.push_screen(FormDialog(f"申报{a.id}不通过", fields, submit="不通过"),
-                             lambda v: self._set_status(a, "rejected", v["reason"]) if v else None)
+        self.app.push_screen(FormDialog(f"申报{a.id}不通过", fields, submit="不通过",
+                                        submit_with=lambda v: self._set_status(a, "rejected", v["reason"])))
 
     def action_advance_all(self) -> None:
         steps = Counter((a.status, next_status(a.status)) for a in self.apps if next_status(a.status))
@@ -326,16 +326,15 @@ class ApplicationScreen(VBScreen):
             FormField("remark", "备注", a.remark),
         ]
 
-        def done(v: dict[str, Any] | None) -> None:
-            if not v:
-                return
+        def done(v: dict[str, Any]) -> bool:
             qty = v["quantity"] if v["quantity"] != str(a.quantity) else None
             saved = self.vb.attempt(self.svc.applications.edit, a.id, qty, v["remark"])
             if saved is not None:
                 self.vb.say(f"已保存：{saved.id}，{saved.quantity}，{format_fen(saved.amount_fen)}元。")
                 self.refresh_data()
+            return saved is not None  # refused: the dialog stays with what was typed
 
-        self.app.push_screen(FormDialog(f"修改申报{a.id}", fields, submit="保存"), done)
+        self.app.push_screen(FormDialog(f"修改申报{a.id}", fields, submit="保存", submit_with=done))
 
     def _clear_flag(self, a: Application) -> None:
         open_flags = [f for f in self.flags.get(a.id, []) if not f.is_cleared]

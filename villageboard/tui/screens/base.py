@@ -17,7 +17,7 @@ from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
 from villageboard.services.jobs import Cancel, Cancelled, Progress
-from villageboard.tui.widgets import JobPanel, NavBar
+from villageboard.tui.widgets import JobPanel, MessageLine, NavBar
 
 if TYPE_CHECKING:
     from villageboard.services import Services
@@ -43,6 +43,7 @@ class VBScreen(Screen[None]):
         yield NavBar(self.NAV_MODE)
         yield from self.compose_body()
         yield JobPanel(id="job")
+        yield MessageLine()
         yield Footer()
 
     def compose_body(self) -> Iterable[Widget]:

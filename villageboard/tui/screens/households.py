@@ -25,7 +25,7 @@ from villageboard.tui.private import save_or_mask
 from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.screens.importing import start_import
 from villageboard.tui.text import cell
-from villageboard.tui.widgets import FieldRow
+from villageboard.tui.widgets import FieldRow, FieldSelect
 
 TEXT_FIELDS = ("name", "id_number", "phone", "card_account", "bank", "remark")
 PLACEHOLDERS = {
@@ -68,9 +68,9 @@ class HouseholdScreen(VBScreen):
             with VerticalScroll(id="household-form"):
                 yield Static("", id="form-title", markup=False)
                 villages = [(v.name, v.id) for v in self.svc.registry.villages()]
-                yield FieldRow("village", "村", widget=Select(villages, prompt="请选择村", allow_blank=not villages,
-                                                             id="in-village", compact=True))
-                yield FieldRow("group", "组", widget=Select([], prompt="（不分组）", id="in-group", compact=True))
+                yield FieldRow("village", "村", widget=FieldSelect(villages, prompt="请选择村", allow_blank=not villages,
+                                                                  id="in-village", compact=True))
+                yield FieldRow("group", "组", widget=FieldSelect([], prompt="（不分组）", id="in-group", compact=True))
                 for key in TEXT_FIELDS:
                     yield FieldRow(key, HOUSEHOLD_LABELS[key], placeholder=PLACEHOLDERS[key])
                 yield Static("", id="form-status", markup=False)
@@ -240,7 +240,7 @@ class HouseholdScreen(VBScreen):
 
     def action_new(self) -> None:
         self.new_form()
-        self.query_one("#in-name", Input).focus()
+        self.set_focus(self.query_one("#in-village", Select))  # 村 first; at once, for keys typed right after
 
     def action_save(self) -> None:
         self.touched.update(TEXT_FIELDS)
@@ -269,24 +269,31 @@ class HouseholdScreen(VBScreen):
             return
         h = self.editing
         fields = [
-            FormField("status", "状态", "deceased" if h.status == "active" else h.status, kind="select", required=True,
+            # Nothing chosen for the clerk: a new state and its date are typed on purpose.
+            FormField("status", "状态", None if h.status == "active" else h.status, kind="select", required=True,
                       options=[(label, key) for key, label in HOUSEHOLD_STATUS.items()]),
-            FormField("date", "日期", h.status_date.isoformat() if h.status_date else self.svc.today().isoformat(),
+            FormField("date", "日期", h.status_date.isoformat() if h.status_date else "",
                       placeholder="已故或迁出的日期，如 2026-03-01",
                       check=lambda t: "" if parse_date(t) else "日期写法不对，如 2026-03-01"),
         ]
         self.app.push_screen(FormDialog(f"{h.name}（户编号{h.id}）的状态", fields, submit="保存",
-                                        note="已故、迁出的户主之后再申报或发放，会出现风险提示。"), self._status_chosen)
+                                        note="已故、迁出的户主之后再申报或发放，会出现风险提示。",
+                                        submit_with=self._status_chosen))
 
-    def _status_chosen(self, values: dict[str, Any] | None) -> None:
-        if not values or self.editing is None:
-            return
+    def _status_chosen(self, values: dict[str, Any]) -> bool:
+        if self.editing is None:
+            return True
+        if values["status"] != "active" and not values["date"]:
+            self.vb.show_error("请填写已故或迁出的日期，如 2026-03-01。")
+            return False
         date = parse_date(values["date"]) if values["status"] != "active" else None
         h = self.vb.attempt(self.svc.registry.set_status, self.editing.id, values["status"], date)
-        if h is not None:
-            self.vb.say(f"已保存：{h.name}现为“{HOUSEHOLD_STATUS[h.status]}”。")
-            self.load(h)
-            self.refresh_data()
+        if h is None:
+            return False
+        self.vb.say(f"已保存：{h.name}现为“{HOUSEHOLD_STATUS[h.status]}”。")
+        self.load(h)
+        self.refresh_data()
+        return True
 
     def action_import(self) -> None:
         start_import(self, "households", self._after_import)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from villageboard.tui.dialogs import FormDialog, FormField, MessageDialog
+from villageboard.tui.errors import clerk_words
 from villageboard.tui.screens.base import VBScreen
 
 WHAT = {"households": "农户名册", "applications": "申报", "payouts": "银行回盘"}
@@ -32,7 +33,7 @@ def report_text(report: Any) -> str:
             line = "这是试导入，没有保存任何数据。去掉“只检查”的勾再导入一次即正式导入。"
         elif "villageboard import payouts" in line:
             line = line.split("请把银行回盘")[0] + "银行回盘回来后，在“发放”界面按 Ctrl+G 导入。"
-        lines.append(line)
+        lines.append(clerk_words(line))
     return "\n".join(lines)
 
 

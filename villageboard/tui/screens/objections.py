@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Label, Static
 from villageboard.domain.models import Objection
 from villageboard.services import ui_support
 from villageboard.tui.dialogs import FormDialog, FormField
-from villageboard.tui.private import save_or_mask
+from villageboard.tui.private import submit_or_mask
 from villageboard.tui.text import cell
 
 EDIT_FIELDS = [("备注", "remark"), ("数量", "quantity")]
@@ -90,12 +90,13 @@ class ObjectionsScreen(ModalScreen[None]):
             FormField("text", "异议内容", placeholder="村民的意见，如 承包地面积登记少了2亩", required=True),
             FormField("household", "涉及农户", None, kind="select", options=[(name, hid) for name, hid in people]),
         ]
-        self.app.push_screen(FormDialog(f"登记异议：{self.code}", fields, submit="登记", wide=True), self._added)
+        self.app.push_screen(FormDialog(f"登记异议：{self.code}", fields, submit="登记", wide=True,
+                                        submit_with=self._added))
 
-    def _added(self, v: dict[str, Any] | None) -> None:
-        if not v:
-            return
-        save_or_mask(self.app, self.svc.notices.add_objection, self.code, v["text"], v["household"], then=self.added)
+    def _added(self, v: dict[str, Any]) -> bool:
+        """Record the objection; False keeps the dialog open with what was typed."""
+        return submit_or_mask(self.app, self.svc.notices.add_objection, self.code, v["text"], v["household"],
+                              then=self.added)
 
     def added(self, o: Objection) -> None:
         self.app.say(f"已登记异议，编号{o.id}。")  # type: ignore[attr-defined]
@@ -137,23 +138,22 @@ class ObjectionsScreen(ModalScreen[None]):
         ]
         note = ("处理结果必填。公示内容有错的，填上要更正的户和新内容，会生成更正公示草稿（原版本存档），"
                 "张贴后生效。已发放的户不能改数量。")
-        self.app.push_screen(FormDialog(f"处理异议{o.id}", fields, submit="处理", wide=True, note=note),
-                             lambda v: self._resolved(o, v))
+        self.app.push_screen(FormDialog(f"处理异议{o.id}", fields, submit="处理", wide=True, note=note,
+                                        submit_with=lambda v: self._resolved(o, v)))
 
-    def _resolved(self, o: Objection, v: dict[str, Any] | None) -> None:
-        if not v:
-            return
+    def _resolved(self, o: Objection, v: dict[str, Any]) -> bool:
+        """Resolve; False keeps the dialog open with what was typed."""
         edits = []
         for i in ("1", "2"):
             value = v.get(f"value{i}") or ""
             if value:
                 if not v.get(f"app{i}"):
                     self.app.show_error("填了“改为”，就要选更正哪一户。")  # type: ignore[attr-defined]
-                    return
+                    return False
                 edits.append((v[f"app{i}"], v[f"field{i}"], value))
         correct = bool(v["correct"]) or bool(edits)
-        save_or_mask(self.app, self.svc.notices.resolve_objection, o.id, v["text"], correct=correct, edits=edits,
-                     then=lambda result: self.resolved(o, result))
+        return submit_or_mask(self.app, self.svc.notices.resolve_objection, o.id, v["text"], correct=correct,
+                              edits=edits, then=lambda result: self.resolved(o, result))
 
     def resolved(self, o: Objection, result: Any) -> None:
         _o, correction = result

@@ -27,9 +27,10 @@ from villageboard.services.identity import IN_PERSON, MAX_WRONG, CheckResult, Id
 from villageboard.services.phone import LookupAnswer, LookupHit
 from villageboard.services.ui_support import notice_label, parse_date, posted_notices_for
 from villageboard.tui.dialogs import FormDialog, FormField
-from villageboard.tui.private import save_or_mask
+from villageboard.tui.private import submit_or_mask
 from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.text import cell, num, yuan
+from villageboard.tui.widgets import FieldSelect
 
 SCRIPT_HINT = "输入来电人说的出生日期，回车核实身份后，这里给出可以照着念的答复。"
 UNCONFIRMED_ANSWER = "身份未核实，只告知了已公示的内容。"
@@ -82,7 +83,7 @@ class PhoneDeskScreen(VBScreen):
                 yield Static("", id="script", markup=False)
             with Horizontal(classes="form-row", id="log-row"):
                 yield Label("问题类型", classes="form-label")
-                yield Select([(t, t) for t in QUESTION_TYPES], value="补贴金额", allow_blank=False,
+                yield FieldSelect([(t, t) for t in QUESTION_TYPES], value="补贴金额", allow_blank=False,
                              id="question-type", compact=True)
                 yield Label("来电人", classes="form-label-short")
                 yield Input(placeholder="自报姓名", id="caller", compact=True)
@@ -343,19 +344,19 @@ class PhoneDeskScreen(VBScreen):
             return
         question = self.query_one("#question", Input).value.strip()
         fields = [
-            FormField("notice", "公示", notices[0].code, kind="select", required=True,
+            FormField("notice", "公示", notices[0].code if len(notices) == 1 else None, kind="select", required=True,
                       options=[(f"{n.code} {notice_label(self.svc, n)}", n.code) for n in notices]),
             FormField("text", "异议内容", question, placeholder="来电人对公示有什么不同意见", required=True),
         ]
-        self.app.push_screen(FormDialog("把来电登记为异议", fields, submit="登记异议", wide=True), self._objection_entered)
+        self.app.push_screen(FormDialog("把来电登记为异议", fields, submit="登记异议", wide=True,
+                                        submit_with=self._objection_entered))
 
-    def _objection_entered(self, values: dict | None) -> None:  # type: ignore[type-arg]
-        if not values:
-            return
+    def _objection_entered(self, values: dict) -> bool:  # type: ignore[type-arg]
+        """Log the call and record the objection; False keeps the dialog open."""
         if self.call_id is None and self._log("异议") is None:
-            return
-        save_or_mask(self.vb, self.svc.calls.to_objection, self.call_id, values["notice"], values["text"],
-                     then=lambda o: self.vb.say(f"已登记为公示{o.notice_code}的异议，编号{o.id}。请到“公示”处理。"))
+            return False
+        return submit_or_mask(self.vb, self.svc.calls.to_objection, self.call_id, values["notice"], values["text"],
+                              then=lambda o: self.vb.say(f"已登记为公示{o.notice_code}的异议，编号{o.id}。请到“公示”处理。"))
 
     # -- next call ------------------------------------------------------------------------
     def new_call(self) -> None:

@@ -109,7 +109,7 @@ def ask_render(screen: VBScreen, notice: Notice, archive_copy: bool = False,
         screen.run_job(f"正在生成 {notice.code}", work, done)
 
     screen.app.push_screen(FormDialog(title, _render_fields(screen, False), submit="生成", wide=True,
-                                      note="文件夹处回车即按勾选的格式生成。"), chosen)
+                                      note="选好后按 Ctrl+S 按勾选的格式生成（回车到下一项）。"), chosen)
 
 
 def ask_batch(screen: VBScreen, year: int, programs: list[tuple[str, str]]) -> None:

@@ -21,7 +21,7 @@ from villageboard.domain.validate import plain_decimal
 from villageboard.services.programs import PROGRAM_LABELS
 from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.text import cell, num
-from villageboard.tui.widgets import FieldRow
+from villageboard.tui.widgets import FieldRow, FieldSelect
 
 #: (key, label, placeholder) in the order a clerk fills them
 TEXT_FIELDS: tuple[tuple[str, str, str], ...] = (
@@ -73,11 +73,11 @@ class ProgramScreen(VBScreen):
                 yield Static("", id="program-form-title", markup=False)
                 for key, label, placeholder in TEXT_FIELDS[:5]:
                     yield FieldRow(key, label, placeholder=placeholder)
-                yield FieldRow("unit", "计量单位", widget=Select([(u, u) for u in UNITS], value="亩", allow_blank=False,
-                                                            id="in-unit", compact=True))
+                yield FieldRow("unit", "计量单位", widget=FieldSelect([(u, u) for u in UNITS], value="亩", allow_blank=False,
+                                                                 id="in-unit", compact=True))
                 for key, label, placeholder in TEXT_FIELDS[5:6]:
                     yield FieldRow(key, label, placeholder=placeholder, unit="元/单位")
-                yield FieldRow("rounding", "取整规则", widget=Select(
+                yield FieldRow("rounding", "取整规则", widget=FieldSelect(
                     [(label, code) for code, (_mode, label) in ROUNDING_RULES.items()], value="half_up",
                     allow_blank=False, id="in-rounding", compact=True))
                 for key, label, placeholder in TEXT_FIELDS[6:]:

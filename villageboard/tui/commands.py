@@ -74,7 +74,7 @@ def spellings(text: str) -> tuple[tuple[str, str], ...]:
     """(pinyin, initials) of each way the 汉字 of ``text`` can be read, spaces
     dropped: 备份数据 -> ("beifenshuju", "bfsj"), ... Loaded on first search: the
     pinyin tables cost a quarter of a second at start-up otherwise."""
-    from villageboard.services.lookup_index import name_readings
+    from villageboard.services.lookup.readings import name_readings
 
     out: list[tuple[str, str]] = []
     for word in "".join(ch if "\u4e00" <= ch <= "\u9fff" else " " for ch in text).split():

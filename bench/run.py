@@ -731,7 +731,7 @@ def run_probe(kind: str, t0: float, args: list[str]) -> None:
         try:
             code = ref.PROGRAMS[-1][0]
             app_ = next(a for a in svc.applications.iter(YEAR, code) if not a.frozen_by and not a.void)
-            svc.applications.edit(app_.id, remark=f"启动测试{time.time_ns()}")
+            svc.applications.edit(app_.id, remark=f"启动测试第{time.time_ns() % 1000}次")
             out["saved"] = app_.id
         finally:
             svc.close()

@@ -47,8 +47,8 @@ def check_printable(svc: Services, n: Notice, snap: dict[str, Any]) -> None:
 
     found = row_findings(snap)
     if found:
-        raise _refuse(n, found, "请先改正这些记录（申报备注：villageboard application edit 编号 --remark …；"
-                                "户主姓名在农户名册中修改），再登记张贴。")
+        raise _refuse(n, found, "请先改正这些记录（申报备注在申报里修改，户主姓名在农户名册里修改），"
+                                "再登记张贴。")
     doc = build_document(n, snap, svc.root)
     try:
         gate_document(doc, f"公示《{doc.title}》")

@@ -684,7 +684,7 @@ class TransferService:
             names = "、".join(v.village for v in order.villages if set(v.apps) & exempt.keys())
             report.notes.append(f"{names}的{len(exempt)}笔未经申报公示期满即发放，原因：{reason}。已记入修改记录，并将印在发放结果公示上。")
         elif reason:
-            report.notes.append("各村申报公示均已走完，--without-notice 的原因没有用上，未记录。")
+            report.notes.append("各村申报公示均已走完，填写的例外原因没有用上，未记录。")
         return report
 
     def reissue(self, program: str, year: int, out: str | Path | None = None, only: Sequence[str] = ()) -> ExportReport:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,11 +16,12 @@ from typing import TYPE_CHECKING
 from villageboard.locations import backups_dir
 from villageboard.store import backup as store_backup
 from villageboard.store.backup import BackupInfo, PassphraseError
+from villageboard.store.restore import TownshipMismatch
 
 if TYPE_CHECKING:
     from villageboard.services.context import Services
 
-__all__ = ["BackupInfo", "BackupService", "LastBackup", "PassphraseError", "PERSONAL_DATA_NOTE"]
+__all__ = ["BackupInfo", "BackupService", "LastBackup", "PassphraseError", "PERSONAL_DATA_NOTE", "TownshipMismatch"]
 
 #: Said wherever a backup is written without a passphrase.
 PERSONAL_DATA_NOTE = ("注意：备份文件里有全部农户的身份证号、银行卡号、电话等个人信息。"
@@ -122,10 +124,19 @@ def vet_templates(data_dir: Path) -> list[str]:
     return [str(p) for p in check_templates(folder)]
 
 
-def removable_drives() -> list[Path]:
-    """Folders where USB sticks show up, as far as they can be seen."""
+def drive_folders() -> list[Path]:
+    """Where the system mounts USB sticks (Linux, macOS)."""
+    user = os.environ.get("USER") or ""
+    return [Path("/media") / user, Path("/run/media") / user, Path("/media"), Path("/Volumes")]
+
+
+def removable_drives(bases: Iterable[Path] | None = None,
+                     is_mount: Callable[[str | Path], bool] = os.path.ismount) -> list[Path]:
+    """Folders where USB sticks show up, as far as they can be seen: on Windows the
+    removable drive letters; elsewhere what is mounted in ``bases`` (by default
+    :func:`drive_folders`; a left-over empty mount folder is not a drive)."""
     found: list[Path] = []
-    if sys.platform.startswith("win"):
+    if bases is None and sys.platform.startswith("win"):
         import ctypes
         import string
 
@@ -139,11 +150,10 @@ def removable_drives() -> list[Path]:
         except Exception:
             return []
         return found
-    user = os.environ.get("USER") or ""
-    for base in (Path("/media") / user, Path("/run/media") / user, Path("/media"), Path("/Volumes")):
+    for base in drive_folders() if bases is None else bases:
         try:
-            for p in sorted(base.iterdir()):
-                if p.is_dir() and os.path.ismount(p) and p not in found:
+            for p in sorted(Path(base).iterdir()):
+                if p.is_dir() and is_mount(p) and p not in found:
                     found.append(p)
         except OSError:
             continue

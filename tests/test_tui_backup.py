@@ -253,3 +253,66 @@ async def test_restore_of_another_township_only_after_typing_this_name(demo_dir:
         await wait_for(pilot, lambda: app.svc is not None and app.svc.township.name == "石门乡", "the restore")
         await settle(pilot, app)
     assert backup.exists()
+
+
+async def test_a_folder_typed_in_the_chooser_and_never_inside_the_data(demo_dir: Path, home: Path,
+                                                                       sticks: Path) -> None:
+    from textual import events
+    from textual.widgets import Input
+
+    elsewhere = home / "别处" / "备份"
+    elsewhere.mkdir(parents=True)
+    app = make_app(demo_dir, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_settings(pilot, app)
+
+        async def choose(folder: Path) -> None:
+            await pilot.press("ctrl+b")
+            await pilot.pause()
+            await pilot.press("down", "enter")  # 选择其他文件夹…
+            await wait_for(pilot, lambda: isinstance(app.screen, PathChooser), "the folder chooser")
+            await pilot.press("shift+tab")  # the place box above the tree
+            box = app.screen.focused
+            assert isinstance(box, Input) and box.id == "chooser-place"
+            await pilot.press("home", "ctrl+k")
+            box.post_message(events.Paste(str(folder)))
+            await pilot.pause()
+            await pilot.press("enter")  # goes there; chooses nothing yet
+            await wait_for(pilot, lambda: Path(app.screen.tree.path) == folder, "the typed folder")
+            assert isinstance(app.screen, PathChooser)
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+
+        await choose(demo_dir / "attachments" if (demo_dir / "attachments").is_dir() else demo_dir)
+        assert isinstance(app.screen, MessageDialog) and "数据文件夹" in message(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        await choose(elsewhere)
+        assert isinstance(app.screen, PassphraseDialog)
+        await pilot.press("enter", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, MessageDialog), "the backup")
+        assert len(list(elsewhere.glob("villageboard-*.zip"))) == 1
+    assert not list(demo_dir.rglob("villageboard-*.zip"))
+
+
+async def test_damaged_data_restores_from_an_encrypted_backup_after_the_passphrase(demo_dir: Path) -> None:
+    with Services.open(demo_dir, today=TODAY) as svc:
+        svc.backups.make(passphrase=WORD, isolate=False)  # the standard folder, encrypted
+    reg = demo_dir / "registry.json"
+    reg.write_bytes(reg.read_bytes()[:50])
+    damaged = reg.read_bytes()
+    app = make_app(demo_dir, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("left", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PassphraseDialog), "the passphrase")
+        await pilot.press(*"not-it", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PassphraseDialog) and "密码不对" in str(
+            app.screen.query_one("#passphrase-message", Static).render()), "the wrong-passphrase message")
+        assert app.svc is None and reg.read_bytes() == damaged
+        await pilot.press(*WORD, "enter")
+        await wait_for(pilot, lambda: app.svc is not None, "the restore")
+        await settle(pilot, app)
+        assert "岳阳镇" in str(app.screen.query_one("#township", Static).render())

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from villageboard.domain.errors import VBError
 from villageboard.locations import backups_dir
 from villageboard.store import backup as store_backup
 from villageboard.store.backup import BackupInfo, PassphraseError
@@ -59,6 +60,9 @@ class BackupService:
         store.backup.write_backup ("full" runs the whole check). ``isolate``: work in a
         child process, so this process's saves never wait (the CLI, which saves
         nothing meanwhile, passes False)."""
+        problem = out_problem(self.root, out)
+        if problem:
+            raise VBError(problem)
         info = store_backup.write_backup(self.root, out, passphrase=passphrase or None, verify=verify,
                                          reason=reason, isolate=isolate)
         if out is None:
@@ -83,6 +87,20 @@ class BackupService:
 
     def daily_due(self, today: dt.date) -> bool:
         return store_backup.daily_backup_due(self.root, today)
+
+
+def out_problem(root: Path, out: Path | None) -> str:
+    """Why a backup cannot go to ``out`` (a file or folder), or "": never into the data
+    folder itself, which a restore replaces and whose check knows no such file."""
+    if out is None:
+        return ""
+    try:
+        target, data = Path(out).expanduser().resolve(), Path(root).resolve()
+    except (OSError, RuntimeError):
+        return ""
+    if target == data or data in target.parents:
+        return f"备份不能放在数据文件夹（{root}）里面，请选别的文件夹，比如U盘。"
+    return ""
 
 
 def last_backup_record(root: Path) -> LastBackup | None:

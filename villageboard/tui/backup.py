@@ -92,6 +92,10 @@ def start_backup(screen: VBScreen, done: Callable[[BackupInfo], None] | None = N
 
 
 def _ask_passphrase(screen: VBScreen, out: Path | None, done: Callable[[BackupInfo], None] | None) -> None:
+    problem = backup_service.out_problem(screen.svc.root, out)
+    if problem:
+        screen.vb.show_error(problem, title="不能备份到这里")
+        return
     where = display_path(out if out is not None else backups_dir(screen.svc.root))
     note = (f"备份文件将放到：{where}\n\n{PERSONAL_DATA_NOTE}\n\n"
             f"可以给备份设一个密码（不设就空着）。{PASSPHRASE_NOTE}")

@@ -155,9 +155,23 @@ async def test_backup_to_a_usb_stick_listed_by_name_without_passphrase(demo_dir:
         assert len(labels) == 3 and "U盘 STICK-KINGSTON" in labels[1] and not any("OLD" in t for t in labels)
         await pilot.press("down", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, PassphraseDialog), "the passphrase")
+        assert app.svc is not None
+        real_make = app.svc.backups.make
+        seen: list[tuple[bool, object]] = []
+
+        def make(*a, **k):  # type: ignore[no-untyped-def]
+            # the job holds no write lock (the clerk's saves go on) and zips in a child process
+            free = app.write_lock.acquire(blocking=False)
+            if free:
+                app.write_lock.release()
+            seen.append((free, k.get("isolate")))
+            return real_make(*a, **k)
+
+        app.svc.backups.make = make  # type: ignore[method-assign]
         await pilot.press("enter", "enter")  # no passphrase
         await wait_for(pilot, lambda: isinstance(app.screen, MessageDialog), "the backup")
         said = message(app)
+        assert seen == [(True, True)] and "已检查完好" in said
         assert "个人信息" in said and "STICK-KINGSTON" in said
         found = list((sticks / "STICK-KINGSTON").glob("villageboard-*.zip"))
         assert len(found) == 1 and not encrypted_unreadable(found[0])

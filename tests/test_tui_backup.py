@@ -330,3 +330,23 @@ async def test_damaged_data_restores_from_an_encrypted_backup_after_the_passphra
         await wait_for(pilot, lambda: app.svc is not None, "the restore")
         await settle(pilot, app)
         assert "岳阳镇" in str(app.screen.query_one("#township", Static).render())
+
+
+async def test_chooser_goes_up_with_backspace_and_esc_backs_up_nothing(demo_dir: Path, home: Path,
+                                                                      sticks: Path) -> None:
+    app = make_app(demo_dir, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_settings(pilot, app)
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathChooser), "the folder chooser")
+        assert Path(app.screen.tree.path) == home
+        await pilot.press("backspace")
+        await wait_for(pilot, lambda: Path(app.screen.tree.path) == home.parent, "the folder above")
+        await wait_for(pilot, lambda: "home" in [n.label.plain for n in app.screen.tree.root.children],
+                       "the home folder listed")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, (PathChooser, PassphraseDialog))
+        assert app.svc is not None and app.svc.backups.last() is None

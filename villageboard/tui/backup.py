@@ -108,13 +108,18 @@ def _run_backup(screen: VBScreen, out: Path | None, passphrase: str, done: Calla
     svc = screen.svc
     where = display_path(out if out is not None else backups_dir(svc.root))
 
-    def work(progress: Any, cancel: Any) -> BackupInfo:
+    def work(progress: Any, cancel: Any) -> tuple[BackupInfo, bool]:
         # in a child process: the clerk's saves go on and never wait for it
-        return svc.backups.make(out=out, passphrase=passphrase or None, reason="操作界面备份", isolate=True)
+        info = svc.backups.make(out=out, passphrase=passphrase or None, reason="操作界面备份", isolate=True)
+        return info, bool(cancel())
 
-    def finished(info: BackupInfo) -> None:
+    def finished(result: tuple[BackupInfo, bool]) -> None:
+        info, asked_to_cancel = result
+        lines = backup_service.describe_written(info)
+        if asked_to_cancel:  # the child process cannot be stopped half-way
+            lines.insert(0, "备份开始后不能中途停止，已经备份完了。")
         screen.vb.say(f"已备份：{info.path.name}（在 {display_path(info.path.parent)}）", timeout=8)
-        screen.app.push_screen(MessageDialog("备份完成", "\n\n".join(backup_service.describe_written(info))))
+        screen.app.push_screen(MessageDialog("备份完成", "\n\n".join(lines)))
         screen.refresh_data()
         if done is not None:
             done(info)

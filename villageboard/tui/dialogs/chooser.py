@@ -147,9 +147,6 @@ class PathChooser(ModalScreen[Path | None]):
             self.dismiss(None)
 
     def action_up(self) -> None:
-        if isinstance(self.focused, Input):
-            self.focused.action_delete_left()  # Backspace in the box still deletes
-            return
         here = Path(self.tree.path)
         if here.parent != here:
             self.go(here.parent)

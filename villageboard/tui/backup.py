@@ -50,7 +50,7 @@ PASSPHRASE_NOTE = ("设了密码，备份文件会加密（常用的压缩软件
 
 
 def drives() -> list[Path]:
-    """The USB sticks the system has mounted (tests point this at a folder of their own)."""
+    """The USB sticks the system has mounted, looked up afresh each time."""
     return backup_service.removable_drives()
 
 

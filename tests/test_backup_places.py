@@ -37,3 +37,15 @@ def test_the_service_refuses_a_backup_into_the_data_folder(svc) -> None:  # type
     stick.mkdir()
     info = svc.backups.make(out=stick, isolate=False)
     assert info.path.parent == stick and svc.backups.last().where == info.path
+
+
+@pytest.mark.parametrize("isolate", [False, True])
+def test_a_backup_reports_its_progress_from_the_child_process_too(svc, tmp_path: Path, isolate: bool) -> None:  # type: ignore[no-untyped-def]
+    seen: list[tuple[int, int, str]] = []
+    info = svc.backups.make(out=tmp_path / "b.zip", passphrase="密码 7", isolate=isolate,
+                            progress=lambda done, total, what: seen.append((done, total, what)))
+    assert info.verified and info.encrypted and info.path.exists()
+    packing = [(d, t) for d, t, what in seen if what == "正在打包"]
+    assert packing and packing[0][0] == 0 and all(t == packing[0][1] > 0 for _d, t in packing)
+    assert [d for d, _t in packing] == sorted(d for d, _t in packing)
+    assert seen[0][2] == "正在做数据快照" and seen[-1][:2] == (packing[0][1], packing[0][1])

@@ -53,7 +53,7 @@ class BackupService:
         return self.svc.root
 
     def make(self, out: Path | None = None, passphrase: str | None = None, verify: bool | str = True,
-             reason: str = "", isolate: bool = True) -> BackupInfo:
+             reason: str = "", isolate: bool = True, progress: store_backup.Progress | None = None) -> BackupInfo:
         """Take a backup now. Saves go on meanwhile and never wait for it; read-only
         windows may take one too. ``out``: a file or a folder (default: the backups
         folder beside the data, where the newest 30 are kept). ``verify``: see
@@ -64,7 +64,7 @@ class BackupService:
         if problem:
             raise VBError(problem)
         info = store_backup.write_backup(self.root, out, passphrase=passphrase or None, verify=verify,
-                                         reason=reason, isolate=isolate)
+                                         reason=reason, isolate=isolate, progress=progress)
         if out is None:
             store_backup.prune(backups_dir(self.root))
         return info

@@ -110,7 +110,8 @@ def _run_backup(screen: VBScreen, out: Path | None, passphrase: str, done: Calla
 
     def work(progress: Any, cancel: Any) -> tuple[BackupInfo, bool]:
         # in a child process: the clerk's saves go on and never wait for it
-        info = svc.backups.make(out=out, passphrase=passphrase or None, reason="操作界面备份", isolate=True)
+        info = svc.backups.make(out=out, passphrase=passphrase or None, reason="操作界面备份", isolate=True,
+                                progress=progress)
         return info, bool(cancel())
 
     def finished(result: tuple[BackupInfo, bool]) -> None:

@@ -8,18 +8,21 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from villageboard.domain.errors import VBError
 from villageboard.locations import backups_dir
 from villageboard.store import backup as store_backup
 from villageboard.store.backup import BackupInfo, PassphraseError
+from villageboard.store.restore import TownshipMismatch
 
 if TYPE_CHECKING:
     from villageboard.services.context import Services
 
-__all__ = ["BackupInfo", "BackupService", "LastBackup", "PassphraseError", "PERSONAL_DATA_NOTE"]
+__all__ = ["BackupInfo", "BackupService", "LastBackup", "PassphraseError", "PERSONAL_DATA_NOTE", "TownshipMismatch"]
 
 #: Said wherever a backup is written without a passphrase.
 PERSONAL_DATA_NOTE = ("注意：备份文件里有全部农户的身份证号、银行卡号、电话等个人信息。"
@@ -50,15 +53,18 @@ class BackupService:
         return self.svc.root
 
     def make(self, out: Path | None = None, passphrase: str | None = None, verify: bool | str = True,
-             reason: str = "", isolate: bool = True) -> BackupInfo:
+             reason: str = "", isolate: bool = True, progress: store_backup.Progress | None = None) -> BackupInfo:
         """Take a backup now. Saves go on meanwhile and never wait for it; read-only
         windows may take one too. ``out``: a file or a folder (default: the backups
         folder beside the data, where the newest 30 are kept). ``verify``: see
         store.backup.write_backup ("full" runs the whole check). ``isolate``: work in a
         child process, so this process's saves never wait (the CLI, which saves
         nothing meanwhile, passes False)."""
+        problem = out_problem(self.root, out)
+        if problem:
+            raise VBError(problem)
         info = store_backup.write_backup(self.root, out, passphrase=passphrase or None, verify=verify,
-                                         reason=reason, isolate=isolate)
+                                         reason=reason, isolate=isolate, progress=progress)
         if out is None:
             store_backup.prune(backups_dir(self.root))
         return info
@@ -81,6 +87,20 @@ class BackupService:
 
     def daily_due(self, today: dt.date) -> bool:
         return store_backup.daily_backup_due(self.root, today)
+
+
+def out_problem(root: Path, out: Path | None) -> str:
+    """Why a backup cannot go to ``out`` (a file or folder), or "": never into the data
+    folder itself, which a restore replaces and whose check knows no such file."""
+    if out is None:
+        return ""
+    try:
+        target, data = Path(out).expanduser().resolve(), Path(root).resolve()
+    except (OSError, RuntimeError):
+        return ""
+    if target == data or data in target.parents:
+        return f"备份不能放在数据文件夹（{root}）里面，请选别的文件夹，比如U盘。"
+    return ""
 
 
 def last_backup_record(root: Path) -> LastBackup | None:
@@ -122,10 +142,19 @@ def vet_templates(data_dir: Path) -> list[str]:
     return [str(p) for p in check_templates(folder)]
 
 
-def removable_drives() -> list[Path]:
-    """Folders where USB sticks show up, as far as they can be seen."""
+def drive_folders() -> list[Path]:
+    """Where the system mounts USB sticks (Linux, macOS)."""
+    user = os.environ.get("USER") or ""
+    return [Path("/media") / user, Path("/run/media") / user, Path("/media"), Path("/Volumes")]
+
+
+def removable_drives(bases: Iterable[Path] | None = None,
+                     is_mount: Callable[[str | Path], bool] = os.path.ismount) -> list[Path]:
+    """Folders where USB sticks show up, as far as they can be seen: on Windows the
+    removable drive letters; elsewhere what is mounted in ``bases`` (by default
+    :func:`drive_folders`; a left-over empty mount folder is not a drive)."""
     found: list[Path] = []
-    if sys.platform.startswith("win"):
+    if bases is None and sys.platform.startswith("win"):
         import ctypes
         import string
 
@@ -139,11 +168,10 @@ def removable_drives() -> list[Path]:
         except Exception:
             return []
         return found
-    user = os.environ.get("USER") or ""
-    for base in (Path("/media") / user, Path("/run/media") / user, Path("/media"), Path("/Volumes")):
+    for base in drive_folders() if bases is None else bases:
         try:
-            for p in sorted(base.iterdir()):
-                if p.is_dir() and os.path.ismount(p) and p not in found:
+            for p in sorted(Path(base).iterdir()):
+                if p.is_dir() and is_mount(p) and p not in found:
                     found.append(p)
         except OSError:
             continue

@@ -12,6 +12,7 @@ from villageboard.services.paths import notices_file
 from villageboard.store.derived import code_stamp
 
 if TYPE_CHECKING:
+    from villageboard.services.backup import LastBackup
     from villageboard.services.context import Services
 
 
@@ -40,7 +41,8 @@ class HomeSummary:
     failed: int
     amount_paid_fen: int
     posted: list[PostedNotice] = field(default_factory=list)
-    last_backup: str = ""
+    last_backup: str = ""  # YYYYMMDD
+    backup: LastBackup | None = None  # when, where, checked, encrypted
 
 
 def days_left(end: dt.date, today: dt.date) -> int:
@@ -117,4 +119,5 @@ def home_summary(svc: Services, year: int | None = None, known_only: bool = Fals
     s.posted.sort(key=lambda n: (n.end, n.code))
     b = svc.backups.last()  # wherever it went (a USB stick too)
     s.last_backup = b.when[:10].replace("-", "") if b else ""
+    s.backup = b
     return s

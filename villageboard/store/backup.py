@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -135,8 +136,12 @@ def _open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> Any:
         raise VBError(f"备份文件 {path} 已损坏（{info.filename}：{exc}）") from None
 
 
+#: ``progress(done, total, what)``: how far a backup is (files zipped of all files).
+Progress = Callable[[int, int, str], None]
+
+
 def write_backup(root: Path, out: Path | None = None, passphrase: str | None = None, verify: bool | str = True,
-                 reason: str = "", isolate: bool = False) -> BackupInfo:
+                 reason: str = "", isolate: bool = False, progress: Progress | None = None) -> BackupInfo:
     """Snapshot ``root`` consistently and zip it to ``out`` (a file or a folder; the
     standard backups folder when None). Written atomically and 0600.
 
@@ -147,10 +152,13 @@ def write_backup(root: Path, out: Path | None = None, passphrase: str | None = N
 
     ``isolate``: do the work in a child process. A process that saves (the app's daily
     backup) passes it: checking and zipping in a thread would take the interpreter from
-    the saving thread for long stretches; in a child process a save never waits."""
+    the saving thread for long stretches; in a child process a save never waits.
+
+    ``progress`` is told each step (from the child process too)."""
     root = Path(root)
     if isolate:
-        return _in_child(root, out, passphrase, verify, reason)
+        return _in_child(root, out, passphrase, verify, reason, progress)
+    step = progress or (lambda done, total, what: None)
     start = time.perf_counter()
     if (root / ".restore.json").exists():  # restore.MARKER: files are being swapped
         raise VBError("数据正在从备份恢复（或上次恢复被中断，还没有补完），现在不能备份。请稍后再试。")
@@ -162,9 +170,11 @@ def write_backup(root: Path, out: Path | None = None, passphrase: str | None = N
     problems: list[str] = []
     snap = None
     for _attempt in range(ATTEMPTS):
+        step(0, 0, "正在做数据快照")
         snap = snapshot.take(root)
         if not verify:
             break
+        step(0, 0, "正在检查快照")
         if verify == "full":
             from villageboard.store.check import check_data_dir
 
@@ -182,12 +192,16 @@ def write_backup(root: Path, out: Path | None = None, passphrase: str | None = N
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)
         with os.fdopen(fd, "w+b") as fh:
             leftovers.lock_file(fh.fileno())
+            members = snap.members()
             with _open_writer(fh, passphrase) as zf:
-                for rel, p in snap.members():
+                for i, (rel, p) in enumerate(members):
+                    if i % 16 == 0:
+                        step(i, len(members), "正在打包")
                     zf.write(p, rel)
             fh.flush()
             os.fsync(fh.fileno())
             if verify:
+                step(len(members), len(members), "正在读回检查备份文件")
                 test_archive(tmp, passphrase)
             os.replace(tmp, out)
         try:
@@ -212,22 +226,44 @@ def write_backup(root: Path, out: Path | None = None, passphrase: str | None = N
     return info
 
 
-def _in_child(root: Path, out: Path | None, passphrase: str | None, verify: bool | str, reason: str) -> BackupInfo:
+def _in_child(root: Path, out: Path | None, passphrase: str | None, verify: bool | str, reason: str,
+              progress: Progress | None = None) -> BackupInfo:
     import subprocess
     import sys
+    import tempfile
 
     job = {"root": str(root), "out": str(out) if out is not None else None, "passphrase": passphrase,
-           "verify": verify, "reason": reason}
+           "verify": verify, "reason": reason, "progress": progress is not None}
     import villageboard
 
     here = str(Path(villageboard.__file__).resolve().parent.parent)  # this very copy of the program
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")])))
-    r = subprocess.run([sys.executable, "-m", "villageboard.store.backup_job"], input=orjson.dumps(job),
-                       capture_output=True, check=False, env=env)
+    # stdout: progress lines, then the result as the last line; stderr to a file, so a
+    # chatty child can never fill a pipe nobody reads
+    with tempfile.TemporaryFile() as err:
+        child = subprocess.Popen([sys.executable, "-m", "villageboard.store.backup_job"], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=err, env=env)
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(orjson.dumps(job))
+        child.stdin.close()
+        last = b""
+        for line in child.stdout:
+            try:
+                body = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(body, dict) and "progress" in body and progress is not None:
+                done, total, what = body["progress"]
+                progress(int(done), int(total), str(what))
+            else:
+                last = line
+        code = child.wait()
+        err.seek(0)
+        stderr = err.read()
     try:
-        body = orjson.loads(r.stdout.strip().splitlines()[-1])
-    except (IndexError, orjson.JSONDecodeError):
-        body = {"error": f"备份失败：备份进程意外退出（{r.returncode}）。{r.stderr.decode('utf-8', 'replace')[-300:]}"}
+        body = orjson.loads(last)
+    except orjson.JSONDecodeError:
+        body = {"error": f"备份失败：备份进程意外退出（{code}）。{stderr.decode('utf-8', 'replace')[-300:]}"}
     if "error" in body:
         if body.get("passphrase"):
             raise PassphraseError(body["error"])

@@ -1,6 +1,7 @@
 """A backup in a process of its own (``write_backup(isolate=True)``): the job comes as
 JSON on stdin (so a passphrase never shows in the process list), the result goes to
-stdout as one JSON line."""
+stdout as one JSON line (after progress lines ``{"progress": [done, total, what]}``
+when asked for)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,13 @@ def main() -> int:
             os.nice(5)  # the clerk's window comes first
         except OSError:
             pass
+    def progress(done: int, total: int, what: str) -> None:
+        sys.stdout.buffer.write(orjson.dumps({"progress": [done, total, what]}) + b"\n")
+        sys.stdout.buffer.flush()
+
     try:
         info = write_backup(job["root"], job["out"], passphrase=job["passphrase"], verify=job["verify"],
-                            reason=job["reason"])
+                            reason=job["reason"], progress=progress if job.get("progress") else None)
     except VBError as exc:
         sys.stdout.buffer.write(orjson.dumps({"error": str(exc), "passphrase": isinstance(exc, PassphraseError)})
                                 + b"\n")

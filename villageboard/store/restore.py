@@ -136,6 +136,16 @@ def _township(body: Any) -> tuple[str, str]:
     return str(doc.get("name", "")), str(doc.get("code", ""))
 
 
+class TownshipMismatch(VBError):
+    """The backup is of another township; ``ours`` is (name, code) of this one, whose
+    name the clerk types to replace it anyway."""
+
+    def __init__(self, theirs: tuple[str, str], ours: tuple[str, str], message: str) -> None:
+        super().__init__(message)
+        self.theirs = theirs
+        self.ours = ours
+
+
 def check_township(zf: zipfile.ZipFile, path: Path, root: Path, replace_township: str | None) -> None:
     """Refuse a backup of another township unless the clerk typed this one's name."""
     try:
@@ -154,7 +164,8 @@ def check_township(zf: zipfile.ZipFile, path: Path, root: Path, replace_township
         return
     if replace_township is not None and replace_township.strip() == ours[0]:
         return
-    raise VBError(
+    raise TownshipMismatch(
+        theirs, ours,
         f"这个备份是“{theirs[0]}”（代码{theirs[1] or '无'}）的数据，不是本乡镇“{ours[0]}”（代码{ours[1] or '无'}）的。"
         f"没有恢复。确实要用它替换“{ours[0]}”的全部数据，请输入本乡镇的名称确认"
         f"（命令行：--replace-township {ours[0]}）。"

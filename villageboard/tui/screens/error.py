@@ -48,13 +48,23 @@ class FatalErrorScreen(Screen[None]):
         self.app.push_screen(ConfirmDialog("恢复数据", msg, confirm="恢复", danger=True),
                              lambda ok: self._restore() if ok else None)
 
-    def _restore(self) -> None:
-        from villageboard.services.backup import restore_into
+    def _restore(self, passphrase: str | None = None) -> None:
+        from villageboard.services.backup import PassphraseError, restore_into
         from villageboard.tui.errors import describe_error
 
         app = self.app
         try:
-            restore_into(app.data_dir, self.backup)  # type: ignore[attr-defined]
+            restore_into(app.data_dir, self.backup, passphrase=passphrase)  # type: ignore[attr-defined]
+        except PassphraseError:  # an encrypted backup: nothing was restored; ask (again)
+            from villageboard.tui.dialogs.passphrase import PassphraseDialog
+
+            assert self.backup is not None
+            wrong = "密码不对，没有恢复任何数据。请重新输入，或按 Esc 取消。" if passphrase else ""
+            self.app.push_screen(
+                PassphraseDialog("这个备份有密码", note=f"备份文件 {self.backup.name} 加了密码。请输入备份时设的密码。",
+                                 confirm=False, go="恢复", error=wrong),
+                lambda word: self._restore(word) if word else None)
+            return
         except Exception as exc:  # shown, never raised into Textual
             self.query_one("#fatal-message", Static).update(describe_error(exc))
             return

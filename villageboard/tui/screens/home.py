@@ -19,9 +19,23 @@ from villageboard.domain.money import format_fen
 from villageboard.services.dashboard import HomeSummary, home_summary
 from villageboard.services.ui_support import HomeExtras, home_extras
 from villageboard.tui.screens.base import VBScreen
-from villageboard.tui.text import cell
+from villageboard.tui.text import cell, display_path
 
 POSTED_COLUMNS = ("公示编号", "类别", "村", "项目", "公示期", "剩余天数")
+
+
+def backup_line(s: HomeSummary) -> str:
+    """The last backup: when, the folder it went to, whether it was checked and has a
+    passphrase."""
+    b = s.backup
+    if b is None:
+        if s.last_backup:
+            return f"最近一次备份：{s.last_backup[:4]}-{s.last_backup[4:6]}-{s.last_backup[6:8]}"
+        return "还没有备份过数据，请到“设置”备份（回车前往）"
+    when = b.when.replace("T", " ")[:16]
+    checked = "已检查完好" if b.verified else "未检查"
+    locked = "有密码" if b.encrypted else "没有密码"
+    return f"最近一次备份：{when}，在 {display_path(b.where.parent)}（{checked}，{locked}）"
 
 
 class HomeScreen(VBScreen):
@@ -184,9 +198,8 @@ class HomeScreen(VBScreen):
         due.clear_options()
         for i, item in enumerate(extras.due):
             due.add_option(Option(Text("· " + item.text, style="bold red" if item.urgent else ""), id=f"{i}:{item.target}"))
-        backup = f"最近一次备份：{s.last_backup[:4]}-{s.last_backup[4:6]}-{s.last_backup[6:8]}" if s.last_backup \
-            else "还没有备份过数据，请到“设置”备份（回车前往）"
-        due.add_option(Option(Text("· " + backup, style="" if s.last_backup else "bold red"), id="b:settings"))
+        due.add_option(Option(Text("· " + backup_line(s), style="" if s.backup or s.last_backup else "bold red"),
+                              id="b:settings"))
 
     async def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         code = event.row_key.value

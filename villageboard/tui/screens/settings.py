@@ -18,7 +18,7 @@ from villageboard.domain.masking import POLICY_REASON, POLICY_TEXT
 from villageboard.locations import backups_dir
 from villageboard.services import ui_support
 from villageboard.services.township import township_of, update_settings, validate_township
-from villageboard.tui.dialogs import ConfirmDialog, FormDialog, FormField, MessageDialog
+from villageboard.tui.dialogs import MessageDialog
 from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.text import display_path
 from villageboard.tui.widgets import FieldRow
@@ -45,7 +45,7 @@ class SettingsScreen(VBScreen):
     AUTO_FOCUS = "#in-name"
     BINDINGS = [
         Binding("ctrl+s", "save", "保存设置", id="settings-save", tooltip="检查并保存乡镇信息"),
-        Binding("ctrl+b", "backup", "备份", id="settings-backup", tooltip="把全部数据备份成一个文件"),
+        Binding("ctrl+b", "backup", "备份到…", id="settings-backup", tooltip="把全部数据备份成一个文件：备份文件夹、U盘或选定的文件夹"),
         Binding("ctrl+r", "restore", "恢复", id="settings-restore", tooltip="用备份替换现在的数据（会先确认）"),
         Binding("ctrl+t", "check", "检查数据", id="settings-check", tooltip="检查每个数据文件和修改记录是否完好"),
     ]
@@ -98,8 +98,9 @@ class SettingsScreen(VBScreen):
             f"数据文件夹：{display_path(root)}",
             f"备份文件夹：{display_path(backups_dir(root))}",
             "打开方式：" + ("只读（另一个窗口正在修改数据）" if self.svc.readonly else "可以修改"),
-            f"最近一次备份：{ui_support.backup_label(found[0])}" if found else "还没有备份过（按 Ctrl+B 备份）",
         ]
+        last = self.svc.backups.last()  # wherever it went (a USB stick too)
+        lines.append(f"最近一次备份：{last.describe()}" if last else "还没有备份过（按 Ctrl+B 备份）")
         if len(found) > 1:
             lines.append("较早的备份：" + "、".join(ui_support.backup_label(p) for p in found[1:5]))
         self.query_one("#data-info", Static).update("\n".join(lines))
@@ -165,52 +166,15 @@ class SettingsScreen(VBScreen):
 
     # -- safety -------------------------------------------------------------------------
     def action_backup(self) -> None:
-        def work(progress: Any, cancel: Any) -> Path:
-            return self.svc.backups.make(reason="操作界面备份").path
+        """备份到…: the backups folder, a USB stick or a chosen folder (tui/backup.py)."""
+        from villageboard.tui.backup import start_backup
 
-        def done(path: Path) -> None:
-            self.vb.say(f"已备份：{path.name}（在 {display_path(path.parent)}）")
-            self.show_data_info()
-
-        self.run_job("正在备份", work, done, writes=False)  # a snapshot: saves go on meanwhile
+        start_backup(self)
 
     def action_restore(self) -> None:
-        if self.svc.readonly:
-            self.vb.show_error("现在是只读方式，不能恢复。请关闭另一个正在使用数据的窗口后重新打开。")
-            return
-        found = ui_support.backups(self.svc)
-        fields = [
-            FormField("backup", "选一个备份", str(found[0]) if found else None, kind="select",
-                      options=[(ui_support.backup_label(p), str(p)) for p in found]),
-            FormField("path", "或备份文件", placeholder="其他位置的备份文件（.zip）的完整路径"),
-        ]
-        self.app.push_screen(FormDialog("从备份恢复", fields, submit="下一步", wide=True,
-                                        note="恢复会用备份替换现在的全部数据；恢复前会自动再备份一次现在的数据。"),
-                             self._restore_chosen)
+        from villageboard.tui.backup import start_restore
 
-    def _restore_chosen(self, v: dict[str, Any] | None) -> None:
-        if not v:
-            return
-        text = v["path"] or v["backup"]
-        if not text:
-            self.vb.show_error("请选一个备份，或写出备份文件的路径。")
-            return
-        path = Path(text).expanduser()
-        msg = (f"用这个备份替换现在的全部数据？\n{display_path(path)}\n\n"
-               "现在的数据会先自动备份一次。恢复后程序重新打开数据。")
-        self.app.push_screen(ConfirmDialog("恢复数据", msg, confirm="恢复", danger=True),
-                             lambda ok: self._restore(path) if ok else None)
-
-    def _restore(self, path: Path) -> None:
-        def work(progress: Any, cancel: Any) -> Path | None:
-            return self.svc.backups.restore(path)
-
-        def done(before: Path | None) -> None:
-            self.vb.say("已从备份恢复，数据已重新打开。" + (f"恢复前的数据备份在 {before.name}。" if before else ""),
-                        timeout=10)
-            self.vb.reopen()
-
-        self.run_job("正在恢复", work, done, writes=True)
+        start_restore(self)
 
     def action_check(self) -> None:
         from villageboard.services.integrity import check_all

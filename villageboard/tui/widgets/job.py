@@ -24,7 +24,10 @@ class JobPanel(Horizontal):
 
     def step(self, done: int, total: int, what: str = "") -> None:
         bar = self.query_one(ProgressBar)
-        bar.update(total=max(total, 1), progress=done)
+        if total <= 0:  # a step of unknown length: the bar keeps moving
+            bar.update(total=None)
+        else:
+            bar.update(total=total, progress=done)
         self.query_one("#job-what", Label).update(what)
 
     def stop(self) -> None:

@@ -156,3 +156,26 @@ def test_check_reports_a_killed_save_as_finished(tmp_path: Path, demo_dir: Path)
     assert r.returncode == 0, r.stdout
     with Services.open(demo_dir) as svc2:
         assert svc2.registry.household(h.id).remark == "断电前最后一笔"
+
+
+def test_demo_flag_points_commands_at_the_demo_township(tmp_path: Path, demo_template: Path) -> None:
+    """`villageboard --demo verify …` and every other command look where the demo app does."""
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(demo_template, home / "demo")
+    env = dict(os.environ, VILLAGEBOARD_TODAY=TODAY.isoformat(), VILLAGEBOARD_HOME=str(home))
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "villageboard", *args], capture_output=True, text=True,
+                              timeout=300, env=env)
+
+    plain = run("notice", "list")
+    assert plain.returncode == 1 and "不是本程序的数据文件夹" in plain.stderr, plain.stderr
+    listed = run("--demo", "notice", "list")
+    assert listed.returncode == 0, listed.stderr
+    code = listed.stdout.split()[0]
+    forged = run("--demo", "verify", code, "AAAA-AAAA-AAAA-AAAA")  # found in the demo, and refused
+    assert forged.returncode != 0 and "不是本程序的数据文件夹" not in forged.stderr, forged.stderr
+    assert code in forged.stdout + forged.stderr, forged.stdout + forged.stderr
+    assert run("--demo", "check").returncode == 0

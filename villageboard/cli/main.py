@@ -80,7 +80,23 @@ def today_override() -> dt.date | None:
 
 
 def data_dir_of(args: argparse.Namespace) -> Path:
+    """The data dir a command works on; with ``--demo``, the demo township (built the
+    first time), so ``villageboard --demo verify …`` looks where the demo app does."""
+    if getattr(args, "demo", False):
+        return demo_dir(args)
     return locations.data_dir(getattr(args, "data_dir", None))
+
+
+def demo_dir(args: argparse.Namespace) -> Path:
+    data = Path(args.data_dir).expanduser().resolve() if args.data_dir else locations.demo_data_dir()
+    from villageboard.store.store import is_data_dir
+
+    if not is_data_dir(data) and getattr(args, "command", None) not in ("demo", "init"):
+        from villageboard.services.demo import build_demo
+
+        print(f"正在生成演示乡镇（{data}），第一次大约需要十几秒…", file=sys.stderr)
+        build_demo(data, today=today_override(), progress=lambda m: print(m, file=sys.stderr)).close()
+    return data
 
 
 def open_services(args: argparse.Namespace, readonly: bool = False, fallback_readonly: bool = False):
@@ -115,17 +131,7 @@ def build_parser() -> ChineseParser:
 def run_app(args: argparse.Namespace) -> int:
     from villageboard.tui.app import make_app
 
-    if args.demo:
-        data = Path(args.data_dir).expanduser().resolve() if args.data_dir else locations.demo_data_dir()
-        from villageboard.store.store import is_data_dir
-
-        if not is_data_dir(data):
-            from villageboard.services.demo import build_demo
-
-            print(f"正在生成演示乡镇（{data}），第一次大约需要十几秒…", file=sys.stderr)
-            build_demo(data, today=today_override(), progress=lambda m: print(m, file=sys.stderr)).close()
-    else:
-        data = data_dir_of(args)
+    data = data_dir_of(args)
     app = make_app(data, readonly=args.readonly, today=today_override())
     app.run()
     return app.return_code or 0

@@ -11,7 +11,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
+
+from villageboard.tui.widgets.keys import FieldInput
 
 
 class PassphraseDialog(ModalScreen[str | None]):
@@ -36,12 +39,12 @@ class PassphraseDialog(ModalScreen[str | None]):
                 yield Static(self.note, classes="dialog-message", markup=False, id="passphrase-note")
             with Horizontal(classes="form-row"):
                 yield Label("备份密码", classes="form-label", markup=False)
-                yield Input(password=True, id="passphrase", compact=True,
+                yield FieldInput(password=True, id="passphrase", compact=True,
                             placeholder="不设密码就空着" if self.confirm else "备份时设的密码")
             if self.confirm:
                 with Horizontal(classes="form-row"):
                     yield Label("再输入一遍", classes="form-label", markup=False)
-                    yield Input(password=True, id="passphrase-again", compact=True, placeholder="和上面一样")
+                    yield FieldInput(password=True, id="passphrase-again", compact=True, placeholder="和上面一样")
             yield Static(self.error, id="passphrase-message", classes="form-message -error", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self.go_label, id="go", variant="primary")
@@ -69,10 +72,11 @@ class PassphraseDialog(ModalScreen[str | None]):
         msg = self.problem() if event.input.id == "passphrase-again" else ""
         self.query_one("#passphrase-message", Static).update(msg)
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        if event.input.id == "passphrase" and self.confirm:
-            self.query_one("#passphrase-again", Input).focus()
+    def enter_on(self, field: Widget) -> None:
+        """Enter in a box: on to the second box at once (keys typed or pasted right
+        after Enter land there, not in the first), or go from the last one."""
+        if field.id == "passphrase" and self.confirm:
+            self.set_focus(self.query_one("#passphrase-again", Input))
         else:
             self.action_go()
 

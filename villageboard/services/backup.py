@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from villageboard.domain.errors import VBError
 from villageboard.locations import backups_dir
+from villageboard.services.jobs import Progress
 from villageboard.store import backup as store_backup
 from villageboard.store.backup import BackupInfo, PassphraseError
 from villageboard.store.restore import TownshipMismatch
@@ -53,7 +54,7 @@ class BackupService:
         return self.svc.root
 
     def make(self, out: Path | None = None, passphrase: str | None = None, verify: bool | str = True,
-             reason: str = "", isolate: bool = True, progress: store_backup.Progress | None = None) -> BackupInfo:
+             reason: str = "", isolate: bool = True, progress: Progress | None = None) -> BackupInfo:
         """Take a backup now. Saves go on meanwhile and never wait for it; read-only
         windows may take one too. ``out``: a file or a folder (default: the backups
         folder beside the data, where the newest 30 are kept). ``verify``: see

@@ -137,11 +137,12 @@ def _open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> Any:
 
 
 #: ``progress(done, total, what)``: how far a backup is (files zipped of all files).
-Progress = Callable[[int, int, str], None]
+#: Reports (done, total, what) as the backup goes; the same shape as services.jobs.Progress.
+StepReport = Callable[[int, int, str], None]
 
 
 def write_backup(root: Path, out: Path | None = None, passphrase: str | None = None, verify: bool | str = True,
-                 reason: str = "", isolate: bool = False, progress: Progress | None = None) -> BackupInfo:
+                 reason: str = "", isolate: bool = False, progress: StepReport | None = None) -> BackupInfo:
     """Snapshot ``root`` consistently and zip it to ``out`` (a file or a folder; the
     standard backups folder when None). Written atomically and 0600.
 
@@ -227,7 +228,7 @@ def write_backup(root: Path, out: Path | None = None, passphrase: str | None = N
 
 
 def _in_child(root: Path, out: Path | None, passphrase: str | None, verify: bool | str, reason: str,
-              progress: Progress | None = None) -> BackupInfo:
+              progress: StepReport | None = None) -> BackupInfo:
     import subprocess
     import sys
     import tempfile

@@ -42,8 +42,11 @@ async def test_the_bank_sheet_is_refused_with_the_villages_named_then_sent_with_
         await pilot.press("ctrl+e")
         await pilot.pause()
         assert isinstance(app.screen, FormDialog)
-        app.screen.query_one("#field-folder", Input).value = str(tmp_path)
-        await paste(pilot, REASON)  # the reason box is the one empty box, so it has the focus
+        assert app.focused is not None and app.focused.id == "field-folder"  # the first empty box
+        await paste(pilot, str(tmp_path))
+        await pilot.press("enter", "enter")  # past the file name, on to the reason box
+        assert app.focused is not None and app.focused.id == "field-without_notice"
+        await paste(pilot, REASON)
         await pilot.press("ctrl+s")
         await settle(pilot, app)
         assert isinstance(app.screen, ConfirmDialog)

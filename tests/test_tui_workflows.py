@@ -285,7 +285,7 @@ async def test_worker_error_ends_in_a_readable_dialog(demo_dir: Path, tmp_path: 
         await pilot.press("ctrl+g")
         await pilot.pause()
         await paste(pilot, str(bad))
-        await pilot.press("enter", "enter")  # to 只检查, then start
+        await pilot.press("ctrl+s")  # start the import
         await settle(pilot, app)
         assert isinstance(app.screen, MessageDialog)
         msg = str(app.screen.query_one("#message-text", Static).render())

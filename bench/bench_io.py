@@ -22,7 +22,9 @@ from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
 
-from villageboard.io.tables import APPLICATION_FIELDS, read_table, write_errors_sheet
+from villageboard.io.errors_sheet import write_errors_sheet
+from villageboard.io.headers import APPLICATION_FIELDS
+from villageboard.io.tables import read_table
 from villageboard.io.xlsx_out import ColumnOut, SheetOut, write_sheet_book
 
 HEADER = ["序号", "村", "组", "户主姓名", "身份证号码", "补贴项目", "年度", "面积（亩）", "一卡通账号", "备注"]

@@ -11,14 +11,9 @@ from stdnum.cn import ric
 
 from villageboard.domain.errors import Problem
 from villageboard.domain.validate import check_id_number, check_name, check_quantity
-from villageboard.io.tables import (
-    APPLICATION_FIELDS,
-    ERRORS_COLUMN,
-    Sheet,
-    group_problems,
-    read_table,
-    write_errors_sheet,
-)
+from villageboard.io.errors_sheet import ERRORS_COLUMN, group_problems, write_errors_sheet
+from villageboard.io.headers import APPLICATION_FIELDS
+from villageboard.io.tables import Sheet, read_table
 
 TODAY = dt.date(2026, 11, 28)
 

@@ -13,12 +13,10 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from villageboard.io.tables import (
-    APPLICATION_FIELDS,
-    TableError,
-    read_table,
-    write_errors_sheet,
-)
+from villageboard.io.errors_sheet import write_errors_sheet
+from villageboard.io.headers import APPLICATION_FIELDS
+from villageboard.io.table_source import TableError
+from villageboard.io.tables import read_table
 
 HEADER = ["户主姓名", "身份证号码", "面积", "备注"]
 KEYS = ["name", "id_number", "quantity", "remark"]

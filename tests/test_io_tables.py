@@ -12,16 +12,16 @@ from openpyxl import Workbook
 from stdnum.cn import ric
 
 from villageboard.domain.validate import check_card, check_id_number, check_name, check_quantity
-from villageboard.io.tables import (
+from villageboard.io.cells import excel_number_text
+from villageboard.io.headers import (
     APPLICATION_FIELDS,
     HOUSEHOLD_FIELDS,
     PAYOUT_RETURN_FIELDS,
     FieldSpec,
-    TableError,
-    excel_number_text,
     norm_header,
-    read_table,
 )
+from villageboard.io.table_source import TableError
+from villageboard.io.tables import read_table
 
 
 def make_id(seed: int, region: str = "141025", birth: str = "19800101") -> str:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from villageboard.io.tables import APPLICATION_FIELDS, HOUSEHOLD_FIELDS, read_table
+from villageboard.io.headers import APPLICATION_FIELDS, HOUSEHOLD_FIELDS
+from villageboard.io.tables import read_table
 from villageboard.io.templates import main, write_blank_templates
 
 

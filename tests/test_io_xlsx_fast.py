@@ -19,7 +19,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.datetime import WINDOWS_EPOCH
 
-from villageboard.io.tables import _iter_worksheet, parse_sheet_xml
+from villageboard.io.xlsx_fast import iter_worksheet, parse_sheet_xml
 
 
 def trimmed(rows) -> list[tuple[int, list[object]]]:
@@ -39,7 +39,7 @@ def both(path: Path) -> tuple[list, list]:
     wb = load_workbook(path, read_only=True, data_only=True)
     try:
         ws = wb.worksheets[0]
-        fast = trimmed(_iter_worksheet(wb, ws))
+        fast = trimmed(iter_worksheet(wb, ws))
         ws.reset_dimensions()
         slow = trimmed(enumerate(ws.iter_rows(min_row=1, values_only=True), start=1))
     finally:
@@ -156,8 +156,8 @@ def test_falls_back_to_openpyxl_when_internals_change(tmp_path: Path) -> None:
     wb.save(tmp_path / "a.xlsx")
     ro = load_workbook(tmp_path / "a.xlsx", read_only=True, data_only=True)
     ws = ro.worksheets[0]
-    expected = trimmed(_iter_worksheet(ro, ws))
+    expected = trimmed(iter_worksheet(ro, ws))
     # a workbook object without the internals the fast path reads (as if a future
     # openpyxl renamed them): openpyxl's own iter_rows is used instead
-    assert trimmed(_iter_worksheet(object(), ws)) == expected
+    assert trimmed(iter_worksheet(object(), ws)) == expected
     ro.close()

@@ -1,7 +1,7 @@
 """Blank import sheets (农户导入模板.xlsx, 申报导入模板.xlsx) for the villages to fill in.
 
 Why generate them instead of shipping binary files: the column names come from the same
-:class:`~villageboard.io.tables.FieldSpec` the importer reads, so the template and the
+:class:`~villageboard.io.headers.FieldSpec` the importer reads, so the template and the
 importer cannot drift apart, and a township can get lists of its own villages and
 programs as drop-downs.
 
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from villageboard.io.tables import (
+from villageboard.io.headers import (
     APPLICATION_FIELDS,
     HOUSEHOLD_FIELDS,
     FieldSpec,

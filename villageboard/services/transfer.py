@@ -45,7 +45,8 @@ from villageboard.services.payouts import issue_date
 from villageboard.services.registry import HOUSEHOLD_LABELS
 
 if TYPE_CHECKING:
-    from villageboard.io.tables import FieldSpec, Sheet
+    from villageboard.io.headers import FieldSpec
+    from villageboard.io.tables import Sheet
     from villageboard.services.context import Services
     from villageboard.store import Tx
 
@@ -68,7 +69,7 @@ class ImportFailed(ValidationFailed):
 
     def write_errors(self, out: str | Path) -> Path:
         """The clerk's sheet with a 错误原因 column beside each bad row."""
-        from villageboard.io.tables import group_problems, write_errors_sheet
+        from villageboard.io.errors_sheet import group_problems, write_errors_sheet
 
         if self.sheet is None or self.report.source is None:
             raise VBError("这个文件整体读不出来，没有可以标注的行")
@@ -368,7 +369,8 @@ class TransferService:
         is already registered is updated, not duplicated; blank cells keep what the
         registry has. A name or remark holding a full personal number is refused with
         its row and column (a remark is masked instead with ``mask_private``)."""
-        from villageboard.io.tables import HOUSEHOLD_FIELDS, read_table
+        from villageboard.io.headers import HOUSEHOLD_FIELDS
+        from villageboard.io.tables import read_table
 
         path = Path(path)
         sheet = read_table(path, HOUSEHOLD_FIELDS)
@@ -465,7 +467,8 @@ class TransferService:
         from ``program``/``year``. A person not yet in the registry is registered from
         the same row (village, name, ID, card), in the same transaction. Personal
         numbers in names and remarks are refused, or masked with ``mask_private``."""
-        from villageboard.io.tables import APPLICATION_FIELDS, read_table
+        from villageboard.io.headers import APPLICATION_FIELDS
+        from villageboard.io.tables import read_table
 
         path = Path(path)
         sheet = read_table(path, APPLICATION_FIELDS)
@@ -767,7 +770,8 @@ class TransferService:
         Rows are matched by application number, else by ID within the program. A
         changed amount or account, an unknown row, or a row not waiting for the bank
         is an error; one error and nothing is recorded."""
-        from villageboard.io.tables import PAYOUT_RETURN_FIELDS, FieldSpec, read_table
+        from villageboard.io.headers import PAYOUT_RETURN_FIELDS, FieldSpec
+        from villageboard.io.tables import read_table
 
         p = self.svc.programs.get(year, program.strip().upper())
         fields = _return_fields(PAYOUT_RETURN_FIELDS, FieldSpec)

@@ -156,7 +156,7 @@ class Registry(RuleBasedStateMachine):
                                   st.sampled_from(VILLAGE_FORMS), st.sampled_from(GROUP_FORMS)),
                         min_size=1, max_size=4))
     def import_sheet(self, rows: list[tuple[str, str, int, int, str, str]]) -> None:
-        from villageboard.services.transfer import ImportFailed
+        from villageboard.services.import_common import ImportFailed
 
         self.sheets += 1
         path = self.tmp / f"sheet{self.sheets}.csv"

@@ -13,8 +13,8 @@ from openpyxl import Workbook, load_workbook
 from stdnum.cn import ric
 
 from villageboard.domain.errors import ValidationFailed, VBError
+from villageboard.services.import_common import ImportFailed
 from villageboard.services.jobs import Cancelled
-from villageboard.services.transfer import ImportFailed
 
 HEADER = ["序号", "村", "组", "户主姓名", "身份证号码", "联系电话", "一卡通账号", "开户银行", "备注"]
 

@@ -1,0 +1,279 @@
+"""Sheets that leave the office: the bank payment sheet (and its reissue), the county
+working sheet and the risk-flag list.
+
+**Money leaves only through here.** The bank sheet carries full IDs and accounts, so it
+is marked 内部资料, and the rows it lists are marked as sent to the bank in the same step
+(never sent twice; the batch number is never reused). The sheet is written before the
+commit and removed if the commit fails, so a file on disk always means its rows are on
+record as sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from villageboard.domain.errors import VBError
+from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, Application, Program
+from villageboard.domain.money import format_fen
+from villageboard.services.paths import parse_app_number
+
+if TYPE_CHECKING:
+    from villageboard.services.context import Services
+    from villageboard.store import Store, Tx
+
+__all__ = ["INTERNAL", "ExportReport", "Exports"]
+
+INTERNAL = "内部资料 注意保密"
+
+
+@dataclass
+class ExportReport:
+    path: Path
+    batch: str = ""
+    rows: int = 0
+    amount_fen: int = 0
+    skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"已写出 {self.path}（{self.rows}行" + (f"，金额合计{format_fen(self.amount_fen)}元" if self.amount_fen else "") + "）"]
+        if self.batch:
+            out.append(f"发放批次：{self.batch}。表中各笔已登记为“已提交银行”，请把银行回盘用 villageboard import payouts 导入。")
+        for s in self.skipped:
+            out.append(f"未列入：{s}")
+        return out + self.notes
+
+
+class Exports:
+    """``export_bank``, ``reissue``, ``export_county`` and ``export_flags`` of
+    :class:`TransferService`."""
+
+    svc: Services
+    store: Store
+
+    # ================================================================ bank sheets
+    def export_bank(self, program: str, year: int, out: str | Path, without_notice: str = "",
+                    how: str = "--without-notice “原因”") -> ExportReport:
+        """The bank payment sheet of approved rows not yet sent, marked 内部资料; the
+        rows are marked sent in the same transaction. Rows without a card account, and
+        rows whose village's 申报公示 has not run its course (services/work_order.py),
+        are left out and listed; when no row is left the sheet is refused. With a
+        written ``without_notice`` reason the held rows go too, the reason kept on
+        each of them."""
+        from villageboard.services.work_order import OrderGate, check_reason, refusal
+
+        p = self.svc.programs.get(year, program.strip().upper())
+        payable = self.svc.payouts.payable(year, p.code)
+        reason = check_reason(without_notice) if without_notice.strip() else ""
+        order = OrderGate(self.svc).check(year, p.code, payable)
+        exempt: dict[str, str] = {}
+        if order.blocked and reason:
+            exempt = {a.id: reason for a in order.blocked}
+        elif order.blocked:
+            if not order.clear:
+                raise VBError(refusal(p.name, year, order, how))
+            payable = order.clear
+        reg = self.svc.registry
+        ready, skipped = [], []
+        if order.blocked and not reason:
+            skipped += [f"{line}（申报公示未走完，暂不发放）" for line in order.lines()]
+        for a in payable:
+            h = reg.household(a.household_id)
+            if h.card_account:
+                ready.append(a)
+            else:
+                skipped.append(f"{a.id} {h.name}（{reg.place_label(h.village_id, h.group_id)}）没有一卡通账号")
+        if not ready:
+            why = "；".join(skipped) if skipped else "审核通过、还没有提交银行的申报一笔也没有"
+            raise VBError(f"{year}年{p.name}没有可以发放的申报：{why}")
+        exempt = {k: v for k, v in exempt.items() if k in {a.id for a in ready}}
+        action = f"发放.{p.name}.提交银行" + (f"（{len(exempt)}笔未经申报公示，原因：{reason}）" if exempt else "")
+        tx = self.store.begin(action)
+        batch = self.svc.payouts.new_batch(year, p.code, tx)
+        self.svc.payouts.issue(ready, batch, tx, without_notice=exempt)
+        report = self._write_bank_and_commit(p, batch, ready, out, tx, skipped)
+        if exempt:
+            names = "、".join(v.village for v in order.villages if set(v.apps) & exempt.keys())
+            report.notes.append(f"{names}的{len(exempt)}笔未经申报公示期满即发放，原因：{reason}。已记入修改记录，并将印在发放结果公示上。")
+        elif reason:
+            report.notes.append("各村申报公示均已走完，填写的例外原因没有用上，未记录。")
+        return report
+
+    def reissue(self, program: str, year: int, out: str | Path | None = None, only: Sequence[str] = ()) -> ExportReport:
+        """Send failed rows again (after the account was corrected) in a new batch, with
+        a bank sheet of just those rows. Rows not ready yet are listed, not sent."""
+        p = self.svc.programs.get(year, program.strip().upper())
+        failed = [a for a in self.svc.applications.list(year, p.code) if a.payout_status == "failed"]
+        if only:
+            wanted = {f"{y}-{n:06d}" for y, n in (parse_app_number(x) for x in only)}
+            missing = wanted - {a.id for a in failed}
+            if missing:
+                raise VBError(f"这些申报不是{p.name}的发放失败记录：{'、'.join(sorted(missing))}")
+            failed = [a for a in failed if a.id in wanted]
+        if not failed:
+            raise VBError(f"{year}年{p.name}没有发放失败、等待重新发放的申报")
+        tx = self.store.begin(f"发放.{p.name}.重新发放")
+        batch = self.svc.payouts.new_batch(year, p.code, tx)
+        sent, skipped = [], []
+        for a in failed:
+            try:
+                sent.append(self.svc.payouts.reissue(a, batch, tx))
+            except VBError as exc:
+                skipped.append(str(exc))
+        if not sent:
+            raise VBError("没有可以重新发放的申报：\n" + "\n".join(skipped))
+        target = Path(out) if out else Path.cwd() / f"银行发放表-{batch}.xlsx"
+        return self._write_bank_and_commit(p, batch, sent, target, tx, skipped)
+
+    def _write_bank_and_commit(self, p: Program, batch: str, apps: list[Application], out: str | Path, tx: Tx, skipped: list[str]) -> ExportReport:
+        """Write the sheet first, then commit; if the commit fails the sheet is removed,
+        so a file on disk always means its rows are on record as sent."""
+        from villageboard.io.xlsx_out import ColumnOut, SheetOut, write_sheet_book
+
+        reg = self.svc.registry
+        rows = []
+        for i, a in enumerate(apps, 1):
+            h = reg.household(a.household_id)
+            att = a.attempts[-1]
+            rows.append({
+                "seq": i, "app": a.id, "village": reg.village(h.village_id).name,
+                "group": reg.group(h.group_id).name if h.group_id else "", "name": h.name,
+                "id_number": h.id_number, "account": att["account"], "bank": att.get("bank", ""),
+                "amount": att["amount_fen"], "program": p.name, "batch": batch,
+            })
+        total = sum(r["amount"] for r in rows)
+        sheet = SheetOut(
+            title="银行发放表",
+            banner=f"{INTERNAL}｜{self.svc.township.name}{p.year}年{p.name} 银行发放表 批次{batch}",
+            columns=[
+                ColumnOut("序号", "seq", "int"), ColumnOut("申报编号", "app"),
+                ColumnOut("村", "village"), ColumnOut("组", "group"), ColumnOut("户主姓名", "name"),
+                ColumnOut("身份证号码", "id_number"), ColumnOut("一卡通账号", "account"),
+                ColumnOut("开户银行", "bank"), ColumnOut("金额", "amount", "money_fen"),
+                ColumnOut("补贴项目", "program"), ColumnOut("批次", "batch"),
+                ColumnOut("处理结果", "result"), ColumnOut("失败原因", "reason"), ColumnOut("发放日期", "paid_date"),
+            ],
+            rows=rows,
+            totals={"amount": total},
+            notes=[
+                "本表含完整身份证号和账号，只供银行发放使用，不得张贴、转发。",
+                "银行请在“处理结果”填“成功”或“失败”，失败的在“失败原因”写明（如账户冻结、户名不符、账户已销户），原表返回。",
+            ],
+        )
+        path = write_sheet_book(Path(out), [sheet])
+        try:
+            tx.commit()
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return ExportReport(path, batch, len(rows), total, skipped)
+
+    # ================================================================ county sheet, flag list
+    def export_county(self, year: int, out: str | Path) -> Path:
+        """The county working sheet: per village × program totals and every row, real
+        number cells, marked 内部资料."""
+        from villageboard.io.xlsx_out import ColumnOut, SheetOut, write_sheet_book
+        from villageboard.services.reconcile import reconcile
+
+        rec = reconcile(self.svc, year)
+        reg = self.svc.registry
+        hs = reg._load()
+        villages = {v.id: v.name for v in reg.villages(include_void=True)}
+        groups = {g.id: g.name for g in reg.groups()}
+        programs = {p.code: p for p in self.svc.programs.list(year, include_void=True)}
+        applied: dict[tuple[str, int], int] = {}
+        detail = []
+        for a in self.svc.applications.list(year):
+            applied[(a.program_code, a.village_id)] = applied.get((a.program_code, a.village_id), 0) + 1
+            h = hs.get(a.household_id)
+            p = programs.get(a.program_code)
+            detail.append({
+                "app": a.id, "village": villages.get(a.village_id, "?"), "group": groups.get(a.group_id, ""),
+                "name": h.name if h else "?", "id_number": h.id_number if h else "",
+                "account": (a.attempts[-1].get("account", "") if a.attempts else (h.card_account if h else "")),
+                "program": p.name if p else a.program_code, "code": a.program_code, "quantity": a.quantity,
+                "unit": p.unit if p else "", "rate": a.rate_fen, "amount": a.amount_fen,
+                "status": APP_STATUS.get(a.status, a.status), "payout": PAYOUT_STATUS.get(a.payout_status, ""),
+                "reason": self.svc.payouts.last_failure(a) if a.payout_status == "failed" else "",
+                "paid_date": self.svc.payouts.paid_date(a), "batch": a.attempts[-1].get("batch", "") if a.attempts else "",
+                "attempts": len(a.attempts),
+            })
+        summary = []
+        for line in rec.lines:
+            summary.append({
+                "village": line.village, "program": line.program, "code": line.program_code, "unit": line.unit,
+                "applied": applied.get((line.program_code, line.village_id or 0), 0),
+                "households": line.approved.n, "quantity": line.quantity, "amount": line.approved.fen,
+                "paid_n": line.paid.n, "paid": line.paid.fen, "failed_n": line.failed.n, "failed": line.failed.fen,
+                "pending": line.pending.fen + line.not_issued.fen,
+            })
+        t = rec.township
+        banner = f"{INTERNAL}｜{self.svc.township.county}{self.svc.township.name}{year}年涉农补贴申报发放情况（报县汇总用）"
+        s1 = SheetOut(
+            title="分村分项目汇总", banner=banner,
+            columns=[
+                ColumnOut("村", "village"), ColumnOut("补贴项目", "program"), ColumnOut("项目代码", "code"),
+                ColumnOut("单位", "unit"), ColumnOut("申报户数", "applied", "int"),
+                ColumnOut("审核通过户数", "households", "int"), ColumnOut("数量", "quantity", "quantity"),
+                ColumnOut("应发金额", "amount", "money_fen"), ColumnOut("已发放户数", "paid_n", "int"),
+                ColumnOut("已发放金额", "paid", "money_fen"), ColumnOut("发放失败户数", "failed_n", "int"),
+                ColumnOut("发放失败金额", "failed", "money_fen"), ColumnOut("未发放金额", "pending", "money_fen"),
+            ],
+            rows=summary,
+            totals={
+                "applied": sum(applied.values()), "households": t.approved.n, "amount": t.approved.fen,
+                "paid_n": t.paid.n, "paid": t.paid.fen, "failed_n": t.failed.n, "failed": t.failed.fen,
+                "pending": t.pending.fen + t.not_issued.fen,
+            },
+            notes=["数量因各项目单位不同不作合计；金额单位为元。“未发放金额”含尚未提交银行和已提交等待回盘的。"],
+        )
+        s2 = SheetOut(
+            title="申报发放明细", banner=banner,
+            columns=[
+                ColumnOut("申报编号", "app"), ColumnOut("村", "village"), ColumnOut("组", "group"),
+                ColumnOut("户主姓名", "name"), ColumnOut("身份证号码", "id_number"), ColumnOut("一卡通账号", "account"),
+                ColumnOut("补贴项目", "program"), ColumnOut("项目代码", "code"), ColumnOut("数量", "quantity", "quantity"),
+                ColumnOut("单位", "unit"), ColumnOut("补贴标准（元）", "rate", "money_fen"), ColumnOut("金额", "amount", "money_fen"),
+                ColumnOut("审核状态", "status"), ColumnOut("发放状态", "payout"), ColumnOut("失败原因", "reason"),
+                ColumnOut("发放日期", "paid_date", "date"), ColumnOut("批次", "batch"), ColumnOut("发放次数", "attempts", "int"),
+            ],
+            rows=detail,
+            totals={"amount": sum(r["amount"] for r in detail)},
+        )
+        return write_sheet_book(Path(out), [s1, s2])
+
+    def export_flags(self, year: int, out: str | Path, program: str | None = None) -> Path:
+        """Every risk flag of a year with its clearing note, for the office's checks.
+        Full names and IDs, so 内部资料."""
+        from villageboard.io.xlsx_out import ColumnOut, SheetOut, write_sheet_book
+
+        reg = self.svc.registry
+        hs = reg._load()
+        villages = {v.id: v.name for v in reg.villages(include_void=True)}
+        programs = {p.code: p.name for p in self.svc.programs.list(year, include_void=True)}
+        rows = []
+        for f in self.svc.flags.flags(year, program):
+            h = hs.get(f.household_id)
+            c = f.cleared or {}
+            rows.append({
+                "label": f.label, "app": f.app_id, "village": villages.get(f.village_id, "?"),
+                "name": h.name if h else "?", "id_number": h.id_number if h else "",
+                "program": programs.get(f.program_code, f.program_code), "message": f.message,
+                "state": "已核实" if f.is_cleared else "待核实", "note": c.get("note", ""),
+                "operator": c.get("operator", ""), "date": c.get("date", ""),
+            })
+        sheet = SheetOut(
+            title="风险提示", banner=f"{INTERNAL}｜{self.svc.township.name}{year}年申报发放风险提示（供核实，不公开）",
+            columns=[
+                ColumnOut("提示类型", "label"), ColumnOut("申报编号", "app"), ColumnOut("村", "village"),
+                ColumnOut("户主姓名", "name"), ColumnOut("身份证号码", "id_number"), ColumnOut("补贴项目", "program"),
+                ColumnOut("情况", "message", width=60), ColumnOut("核实状态", "state"), ColumnOut("核实情况", "note", width=40),
+                ColumnOut("核实人", "operator"), ColumnOut("核实日期", "date", "date"),
+            ],
+            rows=rows,
+            notes=["风险提示不影响办理，只提醒核实；核实后请用 villageboard flag clear 记下核实情况。"],
+        )
+        return write_sheet_book(Path(out), [sheet])

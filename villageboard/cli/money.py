@@ -60,6 +60,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("templates", help="生成空白导入模板（农户导入模板.xlsx、申报导入模板.xlsx）")
     p.add_argument("--out", required=True, help="保存到哪个文件夹")
+    p.add_argument("--from-year", type=int, help="用这一年的申报（含确权面积、扣除面积、扣除原因）预先填好下一年的申报导入模板")
+    p.add_argument("--program", help="与 --from-year 一起用：补贴项目代码")
     p.set_defaults(handler=cmd_templates)
 
 
@@ -509,6 +511,14 @@ def cmd_templates(args: argparse.Namespace) -> int:
     from villageboard.store.store import is_data_dir
 
     out = Path(args.out).expanduser()
+    if args.from_year is not None or args.program:
+        if args.from_year is None or not args.program:
+            raise VBError("预填下一年的模板要同时写明 --from-year 年度 和 --program 项目")
+        with open_services(args, readonly=True) as svc:
+            p = svc.programs.get(args.from_year, args.program.strip().upper())
+            target = out / f"申报导入模板-{args.from_year + 1}年{p.name}.xlsx"
+            _say(svc.transfer.carry_forward(args.from_year, p.code, target).lines())
+        return 0
     kw: dict[str, Any] = {}
     if is_data_dir(data_dir_of(args)):
         svc = open_services(args, readonly=True)

@@ -196,9 +196,13 @@ class Application(Record):
     household_id: int = 0
     village_id: int = 0
     group_id: int = 0
-    quantity: Decimal = Decimal(0)
+    quantity: Decimal = Decimal(0)  # paid on; for a row with land, its 补贴面积
     rate_fen: int = 0
     amount_fen: int = 0
+    # the land of an area program (domain/land.py); None on a row entered as a bare 数量
+    certified_area: Decimal | None = None  # 确权面积
+    deducted_area: Decimal | None = None  # 扣除面积
+    deduction_reason: str = ""  # 扣除原因
     status: str = "applied"
     reject_reason: str = ""
     remark: str = ""

@@ -47,7 +47,9 @@ class FieldSpec:
     ``name`` only removes spaces (the validator folds the various middle dots itself),
     ``text`` trims and collapses spaces (remarks, bank names, failure reasons).
     ``text_only`` marks columns whose values must never be numeric cells in Excel, because
-    Excel keeps only 15 significant digits (IDs, bank accounts).
+    Excel keeps only 15 significant digits (IDs, bank accounts). A required column may
+    stand back ``unless`` one of the columns named there (by key) is in the sheet: an
+    area sheet with 确权面积 needs no 数量.
     """
 
     key: str
@@ -56,6 +58,7 @@ class FieldSpec:
     required: bool = True
     clean: CleanKind = "compact"
     text_only: bool = False
+    unless: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -93,7 +96,19 @@ BANK = FieldSpec("bank", "开户银行", ("开户银行", "银行", "开户行")
 VILLAGE = FieldSpec("village", "村", ("村", "村名", "行政村", "所在村"))
 GROUP = FieldSpec("group", "组", ("组", "村民小组", "小组"), required=False)
 QUANTITY = FieldSpec(
-    "quantity", "数量", ("面积", "数量", "亩数", "补贴面积", "申报面积", "台数", "头数")
+    "quantity",
+    "数量",
+    ("面积", "数量", "亩数", "补贴面积", "申报面积", "实际种植面积", "种植面积", "台数", "头数"),
+)
+# The land of an area program (domain/land.py). 补贴面积 = 确权 − 扣除 is the quantity paid
+# on: with 确权面积 in the sheet the 数量 (补贴面积) column may be left out, and where it is
+# filled it must agree.
+CERTIFIED_AREA = FieldSpec(
+    "certified_area", "确权面积", ("确权面积", "承包面积", "确权承包面积", "承包地面积"), required=False
+)
+DEDUCTED_AREA = FieldSpec("deducted_area", "扣除面积", ("扣除面积", "核减面积", "扣减面积"), required=False)
+DEDUCTION_REASON = FieldSpec(
+    "deduction_reason", "扣除原因", ("扣除原因", "核减原因", "扣减原因"), required=False, clean="text"
 )
 PROGRAM = FieldSpec("program", "补贴项目", ("补贴项目", "项目", "项目代码"), required=False)
 YEAR = FieldSpec("year", "年度", ("年度", "年份", "申报年度", "补贴年度"), required=False)
@@ -126,10 +141,14 @@ APPLICATION_FIELDS: tuple[FieldSpec, ...] = (
     ID_NUMBER,
     PROGRAM,
     YEAR,
-    QUANTITY,
+    replace(QUANTITY, unless=("certified_area",)),
+    CERTIFIED_AREA,
+    DEDUCTED_AREA,
+    DEDUCTION_REASON,
     CARD,
     REMARK,
 )
+
 PAYOUT_RETURN_FIELDS: tuple[FieldSpec, ...] = (
     NAME,
     ID_NUMBER.optional(),

@@ -206,10 +206,12 @@ def _read(source: Source, fields: tuple[FieldSpec, ...], matcher: HeaderMatcher,
             )
         )
     for f in fields:
-        if f.required and f.key not in sheet.columns:
+        if f.required and f.key not in sheet.columns and not any(k in sheet.columns for k in f.unless):
+            instead = [g.label for g in fields if g.key in f.unless]
             sheet.problems.append(
                 Problem(
-                    f"表中没有“{f.label}”这一列。列名可以写成：{'、'.join(f.names)}",
+                    f"表中没有“{f.label}”这一列。列名可以写成：{'、'.join(f.names)}"
+                    + (f"；按面积补贴的，也可以填写{'或'.join(f'“{x}”' for x in instead)}" if instead else ""),
                     field=f.label,
                     row=header.row if header else None,
                 )

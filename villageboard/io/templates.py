@@ -20,7 +20,7 @@ Run ``python -m villageboard.io.templates OUTDIR`` to write both files.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +31,13 @@ from villageboard.io.headers import (
 )
 from villageboard.io.xlsx_out import column_letter, display_width, save_workbook_atomic
 
-__all__ = ["HOUSEHOLD_TEMPLATE", "APPLICATION_TEMPLATE", "write_blank_templates", "main"]
+__all__ = [
+    "APPLICATION_TEMPLATE",
+    "HOUSEHOLD_TEMPLATE",
+    "main",
+    "write_application_template",
+    "write_blank_templates",
+]
 
 HOUSEHOLD_TEMPLATE = "农户导入模板.xlsx"
 APPLICATION_TEMPLATE = "申报导入模板.xlsx"
@@ -48,6 +54,9 @@ _EXAMPLE: dict[str, object] = {
     "program": "耕地地力保护补贴",
     "year": 2026,
     "quantity": 3.5,
+    "certified_area": 4,
+    "deducted_area": 0.5,
+    "deduction_reason": "修路占地",
     "remark": "这一行是示例，导入时自动跳过",
 }
 
@@ -61,7 +70,11 @@ _HOW = {
     "bank": "开户银行或信用社名称",
     "program": "补贴项目名称或代码；导入时已选定项目的，可以不填",
     "year": "补贴年度，4位数字，如2026；导入时已选定年度的，可以不填",
-    "quantity": "申报的亩数（或头数、台数），只写数字，最多两位小数，如3.5",
+    "quantity": "申报的亩数（或头数、台数），只写数字，最多两位小数，如3.5；"
+                "填了确权面积的，可以不填（按确权面积减扣除面积计算），填了就必须相等",
+    "certified_area": "按面积补贴的项目（如耕地地力保护补贴）：确权（承包）面积，只写数字，如4",
+    "deducted_area": "确权面积中不再享受补贴的面积，没有扣除的不填或填0；不能超过确权面积",
+    "deduction_reason": "有扣除面积的必须写明原因，如修路占地、退耕还林、建房、撂荒",
     "remark": "需要说明的情况，可以不填",
 }
 
@@ -132,7 +145,8 @@ def _validations(
 
 
 def _write_template(
-    path: Path, tpl: _Template, choices: dict[str, Sequence[str]]
+    path: Path, tpl: _Template, choices: Mapping[str, Sequence[str]],
+    rows: Sequence[Mapping[str, object]] = (),
 ) -> Path:
     from openpyxl import Workbook
     from openpyxl.comments import Comment
@@ -174,6 +188,15 @@ def _write_template(
         ex.font = example_font
         if key in _TEXT_KEYS:
             ex.number_format = "@"
+    for r, values in enumerate(rows, start=3):  # below the example row
+        ws.cell(row=r, column=1, value=r - 2)
+        for i, key in enumerate(keys[1:], start=2):
+            value = values.get(key)
+            if value is None or value == "":
+                continue
+            cell = ws.cell(row=r, column=i, value=str(value) if key in _TEXT_KEYS else value)
+            if key in _TEXT_KEYS:
+                cell.data_type = "s"
     ws.row_dimensions[1].height = 30
     ws.freeze_panes = "A2"
     ws.print_title_rows = "1:1"
@@ -284,6 +307,22 @@ def write_blank_templates(
         _write_template(folder / household.filename, household, choices),
         _write_template(folder / application.filename, application, choices),
     ]
+
+
+def write_application_template(
+    path: str | Path,
+    rows: Sequence[Mapping[str, object]],
+    *,
+    villages: Sequence[str] = (),
+    groups: Sequence[str] = (),
+    programs: Sequence[str] = (),
+) -> Path:
+    """The application template with ``rows`` already filled in below the example row
+    (field key -> value; IDs and accounts as text, areas as numbers): last year's list,
+    land included, for the villages to check and correct instead of typing it again."""
+    choices = {"village": villages, "group": groups, "program": programs}
+    application = _template(APPLICATION_TEMPLATE, "申报信息", APPLICATION_FIELDS)
+    return _write_template(Path(path), application, choices, rows)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from villageboard.domain.errors import NotFound, Problem, ValidationFailed, VBError
+from villageboard.domain.land import Land
 from villageboard.domain.models import APP_FLOW, APP_STATUS, Application, Household, Program
 from villageboard.domain.money import entitlement_fen
 from villageboard.domain.validate import check_quantity
@@ -98,11 +99,15 @@ class ApplicationService:
     def build(
         self, household_id: int, program: Program, quantity: object, remark: str = "",
         row: int | None = None, household: Household | None = None, mask_private: bool = False,
+        land: Land | None = None,
     ) -> tuple[Application | None, list[Problem]]:
         """Validate one application without saving it. An importer that registers the
         household in the same transaction passes it as ``household`` (not yet saved,
         so it cannot be looked up). A remark holding a full personal number is refused,
-        or masked with ``mask_private`` (then a warning comes back with the application)."""
+        or masked with ``mask_private`` (then a warning comes back with the application).
+        With ``land`` (an area program's 确权/扣除), the quantity paid on is its 补贴面积."""
+        if land is not None:
+            quantity = land.subsidy
         problems: list[Problem] = []
         if household is not None:
             h = household
@@ -118,8 +123,8 @@ class ApplicationService:
         dup = self.existing(program.year, household_id, program.code)
         if dup is not None:
             problems.append(Problem(f"{h.name}本年度已申报过{program.name}（编号{app_number(program.year, dup)}）", "农户", row))
-        text = {"remark": str(remark or "").strip()}
-        notes = screen(text, {"remark": "备注"}, row, mask_private)
+        text = {"remark": str(remark or "").strip(), "deduction_reason": land.reason if land is not None else ""}
+        notes = screen(text, {"remark": "备注", "deduction_reason": "扣除原因"}, row, mask_private)
         problems += [p for p in notes if not p.warning]
         if problems:
             return None, problems
@@ -133,6 +138,9 @@ class ApplicationService:
             quantity=qty,
             rate_fen=program.rate_fen,
             amount_fen=entitlement_fen(qty, program.rate_fen, program.rounding),
+            certified_area=land.certified if land is not None else None,
+            deducted_area=land.deducted if land is not None else None,
+            deduction_reason=text["deduction_reason"],
             remark=text["remark"],
             created=self.svc.now().isoformat(),
         )

@@ -171,6 +171,45 @@ class Exports:
             raise
         return ExportReport(path, batch, len(rows), total, skipped)
 
+    # ================================================================ next year
+    def carry_forward(self, year: int, program: str, out: str | Path) -> ExportReport:
+        """Next year's application template for one program, filled with this year's
+        rows so the villages check and correct instead of typing again: 确权面积,
+        扣除面积 and 扣除原因 carry over (数量 only on rows without land, since it follows
+        from the land). Rejected and voided rows, and households no longer active, are
+        left out and listed."""
+        from villageboard.io.templates import write_application_template
+
+        p = self.svc.programs.get(year, program.strip().upper())
+        reg = self.svc.registry
+        rows: list[dict[str, object]] = []
+        skipped: list[str] = []
+        for a in self.svc.applications.list(year, p.code):
+            if a.status == "rejected":
+                continue
+            h = reg.household(a.household_id)
+            if h.void or h.status != "active":
+                skipped.append(f"{a.id} {h.name}（{reg.place_label(h.village_id, h.group_id)}）农户已不在册")
+                continue
+            land = a.certified_area is not None
+            rows.append({
+                "village": reg.village(h.village_id).name, "group": reg.group(h.group_id).name if h.group_id else "",
+                "name": h.name, "id_number": h.id_number, "program": p.name, "year": year + 1,
+                "quantity": None if land else a.quantity, "certified_area": a.certified_area,
+                "deducted_area": a.deducted_area if land and a.deducted_area else None,
+                "deduction_reason": a.deduction_reason, "card_account": h.card_account,
+            })
+        if not rows:
+            raise VBError(f"{year}年{p.name}没有可以带到下一年的申报")
+        programs = sorted({q.name for q in self.svc.programs.list()})
+        path = write_application_template(
+            out, rows, villages=[v.name for v in reg.villages()],
+            groups=sorted({g.name for g in reg.groups()}), programs=programs,
+        )
+        report = ExportReport(path, rows=len(rows), skipped=skipped)
+        report.notes.append(f"表中是{year}年{p.name}的申报，年度已改为{year + 1}年；请各村核对面积、扣除和账号，改好后用 villageboard import applications 导入。")
+        return report
+
     # ================================================================ county sheet, flag list
     def export_county(self, year: int, out: str | Path) -> Path:
         """The county working sheet: per village × program totals and every row, real

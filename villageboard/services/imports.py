@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from villageboard.domain.errors import Problem
+from villageboard.domain.land import LAND_LABELS, Land, check_land
 from villageboard.domain.masking import mask_card
 from villageboard.domain.models import Application, Household, Program
 from villageboard.domain.places import village_key
@@ -224,6 +225,7 @@ class RegistryImports:
             elif y is None:
                 y = fixed.year if fixed else self.svc.today().year
             prog = self._program_of(v.get("program", ""), y, fixed, programs, row, label("program"), problems)
+            land = self._land_of(v, row, sheet, prog, problems)
             # the person
             idc = check_id_number(v.get("id_number", ""), self.svc.today())
             if (row, label("id_number")) not in reported:
@@ -253,9 +255,10 @@ class RegistryImports:
                 continue
             seen[key] = row
             app, probs = apps.build(h.id, prog, v.get("quantity", ""), v.get("remark", ""), row, household=h,
-                                    mask_private=mask_private)
+                                    mask_private=mask_private, land=land)
             for p in probs:
-                f = {"数量": label("quantity"), "农户": label("name"), "备注": label("remark")}.get(p.field or "", p.field)
+                f = {"数量": label("quantity"), "农户": label("name"), "备注": label("remark"),
+                     "扣除原因": label("deduction_reason")}.get(p.field or "", p.field)
                 (report.warnings if p.warning else problems).append(Problem(p.reason, f, p.row, p.warning))
             if app is not None:
                 built.append((row, app, new_id))
@@ -312,6 +315,19 @@ class RegistryImports:
             problems.append(Problem(f"本行是“{p.name}”，与导入时指定的{fixed.code}（{fixed.name}）不一致", col, row))
             return None
         return p
+
+    @staticmethod
+    def _land_of(v: dict[str, str], row: int, sheet: Sheet, prog: Program | None, problems: list[Problem]) -> Land | None:
+        """The row's 确权/扣除 land when any of its columns is filled (then the quantity
+        paid on is its 补贴面积, and a filled 数量/补贴面积 cell must agree), else None."""
+        if not any(v.get(k) for k in LAND_LABELS):
+            return None
+        land, errors = check_land(
+            v.get("certified_area", ""), v.get("deducted_area", ""), v.get("deduction_reason", ""),
+            v.get("quantity", ""), prog.unit if prog is not None else "亩", sheet.label("quantity"),
+        )
+        problems.extend(Problem(why, sheet.label("quantity" if k == "subsidy_area" else k), row) for k, why in errors)
+        return land
 
     @staticmethod
     def _find_program(text: str, year: int, programs: list[Program], row: int, col: str, problems: list[Problem]) -> Program | None:

@@ -92,16 +92,22 @@ def build_document(
         tables.append(Table("", cols, out_rows))
     else:
         unit = prog.get("unit", "")
-        qty_label = ("面积" if unit == "亩" else "数量") + f"（{unit}）"
+        # an application notice of an area program shows the land the amount is paid on
+        has_land = base == "application" and any("certified" in r for r in rows)
+        qty_label = ("补贴面积" if has_land else "面积" if unit == "亩" else "数量") + f"（{unit}）"
+        land_cols = [Column(f"确权面积（{unit}）", "certified", numeric=True),
+                     Column(f"扣除面积（{unit}）", "deducted", numeric=True),
+                     Column("扣除原因", "deduction_reason")] if has_land else []
         cols = [Column("序号", "no", "C"), Column("组", "group", "C"), Column("户主姓名", "name"),
-                Column("身份证号", "id", "C"), Column(qty_label, "quantity", numeric=True),
+                Column("身份证号", "id", "C"), *land_cols, Column(qty_label, "quantity", numeric=True),
                 Column(f"标准（元/{unit}）", "rate", numeric=True), Column("金额（元）", "amount", numeric=True),
                 Column("状态", "status", "C")]
         if has_remark:
             cols.append(Column("备注", "remark"))
         out_rows = []
         for i, r in enumerate(rows, 1):
-            cells = [str(i), r["group"], r["name"], r["id_masked"], r["quantity"], format_fen(r["rate_fen"]),
+            land = [r.get("certified", ""), r.get("deducted", ""), r.get("deduction_reason", "")] if has_land else []
+            cells = [str(i), r["group"], r["name"], r["id_masked"], *land, r["quantity"], format_fen(r["rate_fen"]),
                      format_fen(r["amount_fen"]), r["status"]]
             if has_remark:
                 cells.append(r.get("remark", ""))

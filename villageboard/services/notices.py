@@ -200,6 +200,10 @@ class NoticeService:
                     "unit": p.unit if p else "", "quantity": format_quantity(a.quantity), "rate_fen": a.rate_fen,
                     "amount_fen": a.amount_fen, "status": status, "remark": a.remark,
                 })
+                if a.certified_area is not None:  # the land of an area program, when kept
+                    rows[-1].update(certified=format_quantity(a.certified_area),
+                                    deducted=format_quantity(a.deducted_area or 0),
+                                    deduction_reason=a.deduction_reason)
                 if row_kind == "result":
                     for why in {att.get("without_notice") for att in a.attempts if att.get("without_notice")}:
                         exceptions[why] += 1
@@ -520,8 +524,8 @@ class NoticeService:
             raise ArchivedError(f"公示{code}第{version}版")
 
 
-ROW_FIELDS = {"name": "户主姓名", "group": "组", "id_masked": "身份证号", "quantity": "数量", "amount_fen": "金额（分）",
-              "status": "状态", "remark": "备注"}
+ROW_FIELDS = {"name": "户主姓名", "group": "组", "id_masked": "身份证号", "certified": "确权面积", "deducted": "扣除面积",
+              "deduction_reason": "扣除原因", "quantity": "数量", "amount_fen": "金额（分）", "status": "状态", "remark": "备注"}
 
 
 def diff_rows(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -248,3 +248,23 @@ def test_templates_command_writes_both_blank_sheets(demo_dir: Path, tmp_path: Pa
     names = sorted(p.name for p in (tmp_path / "模板").iterdir())
     assert names == ["农户导入模板.xlsx", "申报导入模板.xlsx"]
     assert "已写出" in out
+
+
+def test_templates_command_fills_next_year_from_this_years_land(demo_dir: Path, tmp_path: Path) -> None:
+    from villageboard.io.headers import APPLICATION_FIELDS
+    from villageboard.io.tables import read_table
+    from villageboard.services import Services
+
+    with Services.open(demo_dir, readonly=True) as svc:
+        h = next(h for h in svc.registry.households()
+                 if h.status == "active" and svc.applications.existing(2026, h.id, "GDDL") is None)
+    src = _xlsx(tmp_path / "land.xlsx", ["户主姓名", "身份证号码", "确权面积", "核减面积", "扣除原因"],
+                [[h.name, h.id_number, "6", "1", "修路占地"]])
+    ok(vb("import", "applications", str(src), "--program", "GDDL", "--year", "2026", data=demo_dir))
+    out = ok(vb("templates", "--out", str(tmp_path / "next"), "--from-year", "2026", "--program", "GDDL", data=demo_dir))
+    [path] = (tmp_path / "next").iterdir()
+    assert path.name == "申报导入模板-2027年耕地地力保护补贴.xlsx" and "年度已改为2027年" in out
+    row = next(r.values for r in read_table(path, APPLICATION_FIELDS).rows if r.values["id_number"] == h.id_number)
+    assert (row["certified_area"], row["deducted_area"], row["deduction_reason"], row["year"]) == ("6", "1", "修路占地", "2027")
+    r = vb("templates", "--out", str(tmp_path / "x"), "--from-year", "2026", data=demo_dir)
+    assert r.returncode != 0 and "--program" in r.stderr and "Traceback" not in r.stderr

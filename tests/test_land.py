@@ -176,3 +176,45 @@ def test_land_carries_into_next_years_import_template(svc: Services, tmp_path) -
     nxt = svc.applications.get((YEAR + 1, n))
     assert (nxt.certified_area, nxt.deducted_area, nxt.deduction_reason, nxt.quantity) == (
         Decimal("8.8"), Decimal("0.8"), "建房", Decimal(8))
+
+
+# --- flags ----------------------------------------------------------------------------
+
+def kinds(svc: Services, app: Application) -> set[str]:
+    return {f.kind for f in svc.flags.flags_for(app)}
+
+
+def test_planted_area_above_the_households_land_is_flagged_by_the_township_line(svc: Services, tmp_path) -> None:
+    from villageboard.services.township import update_settings
+
+    hs = [h for h in free(svc, 60) if svc.applications.existing(YEAR, h.id, "ZLYC") is None][:3]
+    land = write(tmp_path / "gd.xlsx", ["户主姓名", "身份证号码", "确权面积", "扣除面积", "扣除原因"],
+                 [[h.name, h.id_number, "5", "1", "建房"] for h in hs[:2]])
+    svc.transfer.import_applications(land, program=CODE, year=YEAR)
+    planted = write(tmp_path / "zl.xlsx", ["户主姓名", "身份证号码", "实际种植面积"],
+                    [[hs[0].name, hs[0].id_number, "6"], [hs[1].name, hs[1].id_number, "4"],
+                     [hs[2].name, hs[2].id_number, "9"]])
+    svc.transfer.import_applications(planted, program="ZLYC", year=YEAR)
+    over, equal, no_land = (svc.applications.get((YEAR, svc.applications.existing(YEAR, h.id, "ZLYC"))) for h in hs)
+    [flag] = [f for f in svc.flags.flags_for(over) if f.kind == "planted"]
+    assert flag.label == "种粮超耕地" and "6亩" in flag.message and "（4亩）" in flag.message
+    assert "planted" not in kinds(svc, equal)
+    assert "planted" not in kinds(svc, no_land)  # no 耕地 row with land: nothing to compare
+    update_settings(svc, planted_limit="1.5")
+    assert "planted" not in kinds(svc, over)  # 6 is not above 1.5 × 4
+    assert svc.township.planted_limit == Decimal("1.5")
+
+
+def test_a_deduction_without_its_reason_is_flagged(svc: Services) -> None:
+    from villageboard.domain.land import Land
+
+    [h] = free(svc, 1)
+    program = svc.programs.get(YEAR, CODE)
+    app, problems = svc.applications.build(h.id, program, "", land=Land(Decimal(5), Decimal(1), ""))
+    assert app is not None and problems == [] and app.quantity == 4
+    with svc.store.begin("申报.新增") as tx:
+        svc.applications.insert(app, tx)
+    [flag] = [f for f in svc.flags.flags_for(app) if f.kind == "deduction"]
+    assert flag.label == "扣除无原因"
+    svc.flags.clear(app.id, "扣除无原因", "村里核实：修路占地，已补写")
+    assert [f.is_cleared for f in svc.flags.flags_for(app) if f.kind == "deduction"] == [True]

@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     fsub = p.add_subparsers(dest="flag_command", metavar="操作", required=True)
     q = fsub.add_parser("clear", help="记下核实情况，消除一条风险提示")
     q.add_argument("app", help="申报编号，如 2026-000123")
-    q.add_argument("--kind", required=True, help="提示类型：比上年增加、一卡多户、身份证重复、已故迁出、数量异常（或 growth 等代码）")
+    q.add_argument("--kind", required=True, help="提示类型：比上年增加、一卡多户、身份证重复、已故迁出、数量异常、种粮超耕地、扣除无原因（或 growth 等代码）")
     q.add_argument("--note", required=True, help="核实情况（必填，记入修改记录）")
     q.set_defaults(handler=cmd_flag_clear)
 

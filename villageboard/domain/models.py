@@ -108,6 +108,8 @@ class Township(Record):
     # year's, or above outlier_factor × the village median of the program, is flagged
     growth_limit: Decimal = Decimal("1.2")
     outlier_factor: Decimal = Decimal(3)
+    # a 种粮 area above planted_limit × the household's 耕地 补贴面积 is flagged
+    planted_limit: Decimal = Decimal(1)
     tag_key: str = ""  # hex HMAC key made at setup; never shown or exported
     created: str = ""
     demo: bool = False

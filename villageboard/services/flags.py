@@ -42,7 +42,13 @@ FLAG_KINDS: dict[str, tuple[str, str]] = {
     "duplicate_id": ("身份证重复", "同一身份证号登记在两个村，或在同一项目中申报两次"),
     "status": ("已故迁出", "户主已登记为已故或迁出，之后仍在申报或发放"),
     "outlier": ("数量异常", "数量超过本村该项目中位数的设定倍数（数量异常提示线，默认3倍）"),
+    "planted": ("种粮超耕地", "种粮（实际种植）面积超过本户耕地地力保护补贴的补贴面积的设定倍数（种粮超耕地提示线，默认1倍）"),
+    "deduction": ("扣除无原因", "有扣除面积，却没有写明扣除原因"),
 }
+#: Which programs the 种粮 check compares, by name: the 种粮 (actually planted) area of
+#: a household against the 补贴面积 (确权 − 扣除) of its 耕地地力保护补贴 row.
+PLANTED_WORDS = ("种粮", "实际种植")
+LAND_WORDS = ("耕地地力保护",)
 #: What the kept rows and counts were made by (store.derived): this module and the
 #: masking it applies; a new program version makes them afresh.
 _ROWS_STAMP = code_stamp(__file__, masking_module.__file__)
@@ -124,6 +130,8 @@ class _Row(NamedTuple):
     created: str  # YYYY-MM-DD
     events: tuple[tuple[str, str], ...]  # per bank attempt: (issued day, paid day or "")
     cleared: tuple[dict[str, Any], ...]
+    land: bool  # the row keeps 确权/扣除 land (then q is its 补贴面积)
+    no_reason: bool  # land with a deduction but no 扣除原因
 
 
 def _extract(doc: dict[str, Any], memo: dict[Any, int]) -> _Row:
@@ -135,9 +143,12 @@ def _extract(doc: dict[str, Any], memo: dict[Any, int]) -> _Row:
         (str(a.get("issued", ""))[:10], str(a.get("paid_date", ""))[:10] if a.get("result") == "paid" else "")
         for a in doc.get("attempts") or ()
     )
+    land = doc.get("certified_area") is not None
+    deducted = doc.get("deducted_area")
+    no_reason = land and deducted is not None and _hundredths(deducted) > 0 and not str(doc.get("deduction_reason") or "").strip()
     return _Row(doc["id"], doc["program_code"], doc["household_id"], doc["village_id"], q,
                 doc.get("status") == "rejected", str(doc.get("created", ""))[:10], events,
-                tuple(_cleared(c) for c in doc.get("cleared_flags") or ()))
+                tuple(_cleared(c) for c in doc.get("cleared_flags") or ()), land, no_reason)
 
 
 def _cleared(c: dict[str, Any]) -> dict[str, Any]:
@@ -179,8 +190,8 @@ class FlagService:
             for rel, rows in have.items():
                 if rows is None:
                     have[rel] = rows = [
-                        _Row(a, c, h, v, q, bool(rj), cr, tuple(map(tuple, ev)), tuple(cl))
-                        for a, c, h, v, q, rj, cr, ev, cl in stored[rel]
+                        _Row(a, c, h, v, q, bool(rj), cr, tuple(map(tuple, ev)), tuple(cl), bool(ld), bool(nr))
+                        for a, c, h, v, q, rj, cr, ev, cl, ld, nr in stored[rel]
                     ]
                     self._files[rel] = rows  # a commit meanwhile may drop it again: fine
         out: list[_Row] = []
@@ -302,6 +313,7 @@ class FlagService:
         t = self.svc.township
         growth = int(Decimal(t.growth_limit).scaleb(2))  # 1.2 -> 120
         factor = int(Decimal(t.outlier_factor).scaleb(2))  # 3 -> 300
+        planted_limit = int(Decimal(t.planted_limit).scaleb(2))  # 1 -> 100
         reg = self.svc.registry
         households = reg._load()
         names = {v.id: v.name for v in reg.villages(include_void=True)}
@@ -359,7 +371,12 @@ class FlagService:
             n, mid = len(qs), len(qs) // 2
             twice_median = 2 * qs[mid] if n % 2 else qs[mid - 1] + qs[mid]
             limit2[key] = (factor * twice_median, twice_median)
-        units = {p.code: p.unit for p in self.svc.programs.list(year, include_void=True)}
+        programs = self.svc.programs.list(year, include_void=True)
+        units = {p.code: p.unit for p in programs}
+        planted_codes = {p.code for p in programs if any(w in p.name for w in PLANTED_WORDS)}
+        land_codes = {p.code for p in programs if any(w in p.name for w in LAND_WORDS)}
+        # a household's 耕地 补贴面积: only rows that keep their land have one
+        land_area = {r.household_id: r.q for r in docs if r.land and r.code in land_codes}
 
         out: dict[str, list[Flag]] = {}
         for r in docs:
@@ -385,6 +402,12 @@ class FlagService:
                 unit = units.get(code, "")
                 times = Decimal(2 * q) / Decimal(twice_median)
                 raised.append(("outlier", f"{_show(q)}{unit}，是本村该项目中位数（{_show_half(twice_median)}{unit}）的{times.quantize(Decimal('0.1'))}倍"))
+            farmed = land_area.get(hid) if code in planted_codes else None
+            if farmed is not None and 100 * q > planted_limit * farmed:
+                unit = units.get(code, "")
+                raised.append(("planted", f"{_show(q)}{unit}，超过本户耕地地力保护补贴的补贴面积（{_show(farmed)}{unit}）"))
+            if r.no_reason:
+                raised.append(("deduction", "有扣除面积，没有写明扣除原因"))
             if not raised:
                 continue
             cleared = {c.get("kind"): c for c in r.cleared}

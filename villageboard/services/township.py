@@ -19,6 +19,7 @@ from villageboard.store.store import REGISTRY, now_iso
 THRESHOLDS: dict[str, tuple[str, Decimal, Decimal]] = {
     "growth_limit": ("比上年增加提示线", Decimal("1.01"), Decimal(10)),
     "outlier_factor": ("数量异常提示线", Decimal("1.01"), Decimal(100)),
+    "planted_limit": ("种粮超耕地提示线", Decimal(1), Decimal(10)),
 }
 
 

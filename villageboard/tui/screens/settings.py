@@ -36,6 +36,7 @@ FIELDS: tuple[tuple[str, str, str, str], ...] = (
     ("font_path", "公示字体文件", "不填则自动找系统中文字体", ""),
     ("growth_limit", "增长提示倍数", "数量超过上年的多少倍就提示，如 1.2", "比上年增加提示线"),
     ("outlier_factor", "异常提示倍数", "超过本村该项目中位数的多少倍就提示，如 3", "数量异常提示线"),
+    ("planted_limit", "种粮超耕地倍数", "种粮面积超过本户耕地补贴面积的多少倍就提示，如 1", "种粮超耕地提示线"),
 )
 LABEL_TO_KEY = {v: k for k, _l, _p, v in FIELDS if v}
 

@@ -218,3 +218,43 @@ def test_a_deduction_without_its_reason_is_flagged(svc: Services) -> None:
     assert flag.label == "扣除无原因"
     svc.flags.clear(app.id, "扣除无原因", "村里核实：修路占地，已补写")
     assert [f.is_cleared for f in svc.flags.flags_for(app) if f.kind == "deduction"] == [True]
+
+
+# --- changing the land ---------------------------------------------------------------
+
+def test_editing_a_land_row_changes_the_land_and_the_quantity_follows(svc: Services, tmp_path) -> None:
+    from villageboard.domain.errors import ValidationFailed, VBError
+
+    hs = free(svc, 2)
+    src = write(tmp_path / "e.xlsx", ["户主姓名", "身份证号码", "确权面积", "扣除面积", "扣除原因", "数量"],
+                [[hs[0].name, hs[0].id_number, "6", "1", "建房", ""], [hs[1].name, hs[1].id_number, "", "", "", "3"]])
+    svc.transfer.import_applications(src, program=CODE, year=YEAR)
+    a, b = app_of(svc, hs[0].id), app_of(svc, hs[1].id)
+    with pytest.raises(VBError, match="请更正确权面积或扣除面积"):
+        svc.applications.edit(a.id, quantity="9")
+    with pytest.raises(ValidationFailed, match="超过了确权面积"):
+        svc.applications.edit(a.id, land={"deducted_area": "7"})
+    assert app_of(svc, hs[0].id).quantity == 5  # refused: nothing changed
+    a = svc.applications.edit(a.id, land={"deducted_area": "2.5", "deduction_reason": "修路占地"})
+    assert (a.deducted_area, a.deduction_reason, a.quantity) == (Decimal("2.5"), "修路占地", Decimal("3.5"))
+    assert a.amount_fen == entitlement_fen(Decimal("3.5"), a.rate_fen, svc.programs.get(YEAR, CODE).rounding)
+    b = svc.applications.edit(b.id, land={"certified_area": "4"})  # a bare 数量 row gains its land
+    assert (b.certified_area, b.deducted_area, b.quantity) == (Decimal(4), Decimal(0), Decimal(4))
+
+
+def test_a_correction_notice_corrects_the_land(svc: Services, tmp_path) -> None:
+    v = next(v for v in svc.registry.villages() if free(svc, 1, v.id))
+    [h] = free(svc, 1, v.id)
+    src = write(tmp_path / "c.xlsx", ["户主姓名", "身份证号码", "确权面积", "扣除面积", "扣除原因"],
+                [[h.name, h.id_number, "6", "1", "建房"]])
+    svc.transfer.import_applications(src, program=CODE, year=YEAR)
+    a = app_of(svc, h.id)
+    n = svc.notices.post(svc.notices.create("application", YEAR, v.id, CODE).code)
+    o = svc.notices.add_objection(n.code, "确权面积应为8亩")
+    _o, c = svc.notices.resolve_objection(o.id, "经核实更正", correct=True,
+                                          edits=[(a.id, "certified_area", "8"), (a.id, "deducted_area", "1.5")])
+    fields = {ch["field"]: (ch["old"], ch["new"]) for ch in c.changes}
+    assert fields["确权面积"] == ("6", "8") and fields["扣除面积"] == ("1", "1.5") and fields["数量"] == ("5", "6.5")
+    assert "金额" in fields
+    a = svc.applications.get(a.id)
+    assert (a.certified_area, a.deducted_area, a.quantity) == (Decimal(8), Decimal("1.5"), Decimal("6.5"))

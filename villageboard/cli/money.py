@@ -310,6 +310,9 @@ def _register_application(sub: argparse._SubParsersAction) -> None:
     q = asub.add_parser("edit", help="修改数量或备注（已在公示中的不能直接改）")
     q.add_argument("app", help="申报编号，如 2026-000123")
     q.add_argument("--quantity", help="新的数量")
+    q.add_argument("--certified-area", help="新的确权面积（按面积补贴的项目；数量随之按确权面积减扣除面积计算）")
+    q.add_argument("--deducted-area", help="新的扣除面积（没有扣除写0）")
+    q.add_argument("--deduction-reason", help="扣除原因，如 修路占地、退耕还林、建房、撂荒")
     q.add_argument("--remark", help="新的备注")
     q.add_argument("--mask-private", action="store_true", help="备注中的完整身份证号、卡号、手机号遮挡后保存（不加则拒绝保存）")
     q.set_defaults(handler=cmd_application_edit)
@@ -372,10 +375,14 @@ def cmd_application_add(args: argparse.Namespace) -> int:
 
 
 def cmd_application_edit(args: argparse.Namespace) -> int:
-    if args.quantity is None and args.remark is None:
-        raise VBError("没有要修改的内容（用 --quantity 或 --remark 指定）")
+    land = {key: value for key, value in (
+        ("certified_area", args.certified_area), ("deducted_area", args.deducted_area),
+        ("deduction_reason", args.deduction_reason),
+    ) if value is not None}
+    if args.quantity is None and args.remark is None and not land:
+        raise VBError("没有要修改的内容（用 --quantity、--certified-area 或 --remark 等指定）")
     with open_services(args) as svc:
-        a = svc.applications.edit(args.app, args.quantity, args.remark, mask_private=args.mask_private)
+        a = svc.applications.edit(args.app, args.quantity, args.remark, mask_private=args.mask_private, land=land)
         _say(f"已修改：{_app_line(svc, a)}")
         _show_flags(svc, a)
     return 0

@@ -70,7 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--text", required=True, help="处理结果")
     c.add_argument("--correct", action="store_true", help="生成更正公示（新版本）")
     c.add_argument("--set", action="append", default=[], metavar="申报编号:项目=新值",
-                   help="更正内容，如 2026-000123:quantity=12.5 或 2026-000123:remark=经核实更正（可写多次）")
+                   help="更正内容，如 2026-000123:quantity=12.5、2026-000123:certified_area=6（确权面积；"
+                        "deducted_area 扣除面积、deduction_reason 扣除原因）或 2026-000123:remark=经核实更正（可写多次）")
     c.add_argument("--mask-private", action="store_true", help="内容中的完整身份证号、卡号、手机号遮挡后保存（不加则拒绝保存）")
     c.set_defaults(handler=cmd_objection_resolve)
     c = osub.add_parser("list", help="列出异议")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from villageboard.domain.errors import NotFound, Problem, ValidationFailed, VBError
-from villageboard.domain.land import Land
+from villageboard.domain.land import LAND_LABELS, Land, check_land
 from villageboard.domain.models import APP_FLOW, APP_STATUS, Application, Household, Program
-from villageboard.domain.money import entitlement_fen
+from villageboard.domain.money import entitlement_fen, format_quantity
 from villageboard.domain.validate import check_quantity
 from villageboard.services.paths import (
     app_counter,
@@ -26,6 +26,14 @@ if TYPE_CHECKING:
     from villageboard.store import Tx
 
 APPLICATIONS = "applications"
+
+
+def land_quantity_refusal(app: Application) -> str:
+    """Why the 数量 of a row with land cannot be changed by itself."""
+    if app.certified_area is None:
+        return f"申报{app.id}改面积时，数量按确权面积减扣除面积计算，不用另填数量"
+    return (f"申报{app.id}按面积补贴，数量就是补贴面积（确权面积{format_quantity(app.certified_area or 0)}"
+            f"减扣除面积{format_quantity(app.deducted_area or 0)}），请更正确权面积或扣除面积")
 
 
 class NeedsNote(VBError):
@@ -211,11 +219,18 @@ class ApplicationService:
         return ""
 
     def edit(self, number: str, quantity: object | None = None, remark: str | None = None,
-             mask_private: bool = False) -> Application:
+             mask_private: bool = False, land: Mapping[str, object] | None = None) -> Application:
+        """Change the quantity or the remark, or the land (``land``: any of
+        certified_area, deducted_area, deduction_reason), of a row not frozen by a posted
+        notice. A row with land is paid on its 补贴面积, so its 数量 follows the land."""
         app = self.get(number)
         self._check_editable(app)
         if remark is not None:
             remark = check_text(remark.strip(), "备注", mask_private)
+        if quantity is not None and (land or app.certified_area is not None):
+            raise VBError(land_quantity_refusal(app))
+        if land:
+            self.change_land(app, self.svc.programs.get(app.year, app.program_code), land, mask_private)
         if quantity is not None:
             if app.payout_status in ("issued", "paid"):
                 raise VBError(f"申报{app.id}已提交银行发放，数量和金额不能再改")
@@ -229,6 +244,34 @@ class ApplicationService:
         if remark is not None:
             app.remark = remark.strip()
         return self.save(app, "申报.修改")
+
+    def change_land(self, app: Application, program: Program, changes: Mapping[str, object],
+                    mask_private: bool = False) -> None:
+        """New 确权面积 / 扣除面积 / 扣除原因 for ``app`` (in memory; the caller saves):
+        the others stay, and its 补贴面积 (the quantity) and amount follow at the row's
+        own rate. A row entered as a bare 数量 gains land this way."""
+        unknown = set(changes) - set(LAND_LABELS)
+        if unknown:
+            raise VBError(f"面积只能改：{'、'.join(LAND_LABELS.values())}")
+        if app.payout_status in ("issued", "paid"):
+            raise VBError(f"申报{app.id}已提交银行发放，面积和金额不能再改")
+        now = {
+            "certified_area": format_quantity(app.certified_area) if app.certified_area is not None else "",
+            "deducted_area": format_quantity(app.deducted_area) if app.deducted_area else "",
+            "deduction_reason": app.deduction_reason,
+        }
+        now.update({k: str(v if v is not None else "") for k, v in changes.items()})
+        land, errors = check_land(now["certified_area"], now["deducted_area"], now["deduction_reason"],
+                                  unit=program.unit)
+        if land is not None:
+            errors += [("quantity", e) for e in check_quantity(land.subsidy, program.max_quantity, program.unit).errors]
+        if land is None or errors:
+            raise ValidationFailed([Problem(why, LAND_LABELS.get(k, "补贴面积")) for k, why in errors],
+                                   "申报有误，没有保存：")
+        reason = check_text(land.reason, "扣除原因", mask_private) if land.reason else ""
+        app.certified_area, app.deducted_area, app.deduction_reason = land.certified, land.deducted, reason
+        app.quantity = land.subsidy
+        app.amount_fen = entitlement_fen(app.quantity, app.rate_fen, program.rounding)
 
     def set_status(
         self, number: str, status: str, reason: str = "", tx: Tx | None = None, note: str = "",

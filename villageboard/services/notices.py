@@ -16,7 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from villageboard.domain.errors import ArchivedError, NotFound, VBError
+from villageboard.domain.errors import ArchivedError, NotFound, ValidationFailed, VBError
+from villageboard.domain.land import LAND_LABELS
 from villageboard.domain.masking import mask_id
 from villageboard.domain.models import (
     APP_STATUS,
@@ -28,6 +29,7 @@ from villageboard.domain.models import (
 )
 from villageboard.domain.money import format_quantity
 from villageboard.domain.private_numbers import mask_numbers
+from villageboard.services.applications import land_quantity_refusal
 from villageboard.services.paths import notices_file, objections_file, snapshot_file
 from villageboard.services.private_entry import check_text
 from villageboard.services.publish_check import check_printable, row_findings
@@ -444,7 +446,8 @@ class NoticeService:
             tx.put(objections_file(year), OBJECTIONS, o.id, o.to_dict())
         return o, correction
 
-    EDITABLE = {"quantity": "数量", "remark": "备注"}
+    EDITABLE = {"quantity": "数量", "certified_area": "确权面积", "deducted_area": "扣除面积",
+                "deduction_reason": "扣除原因", "remark": "备注"}
 
     def _make_correction(self, key: int, old: Notice, edits: list[tuple[str, str, str]]) -> Notice:
         old_snap = self.snapshot(old)
@@ -456,8 +459,17 @@ class NoticeService:
                 raise VBError(f"申报{number}不在公示{old.code}上，不能在这里更正")
             if field not in self.EDITABLE:
                 raise VBError(f"只能更正：{'、'.join(self.EDITABLE.values())}（姓名等请在农户名册中修改）")
-            app = self.svc.applications.get(number)
-            if field == "quantity":
+            # two edits of one row (确权 and 扣除) work on the same record
+            app = next((a for a in apps_changed if a.id == number), None) or self.svc.applications.get(number)
+            if field in LAND_LABELS:
+                p = self.svc.programs.get(app.year, app.program_code)
+                try:
+                    self.svc.applications.change_land(app, p, {field: value})
+                except ValidationFailed as exc:
+                    raise VBError(f"申报{number}：{exc.problems[0].reason if exc.problems else exc}") from None
+            elif field == "quantity" and app.certified_area is not None:
+                raise VBError(land_quantity_refusal(app))
+            elif field == "quantity":
                 from villageboard.domain.money import entitlement_fen
                 from villageboard.domain.validate import check_quantity
 
@@ -471,7 +483,8 @@ class NoticeService:
                 app.amount_fen = entitlement_fen(app.quantity, app.rate_fen, p.rounding)
             else:
                 app.remark = value.strip()
-            apps_changed.append(app)
+            if all(a is not app for a in apps_changed):
+                apps_changed.append(app)
         new_snap = self.build_snapshot(base_kind, old.year, old.village_id, old.program_code,
                                        overrides={a.id: a for a in apps_changed})
         changes = diff_rows(old_snap["rows"], new_snap["rows"])

@@ -28,7 +28,7 @@ from villageboard.domain.models import (
     Household,
     Program,
 )
-from villageboard.domain.money import entitlement_fen, format_fen
+from villageboard.domain.money import entitlement_fen, format_fen, format_quantity
 from villageboard.domain.validate import check_quantity
 from villageboard.services.flags import FLAG_KINDS, Flag
 from villageboard.services.ui_support import pick_households, place_names
@@ -321,14 +321,18 @@ class ApplicationScreen(VBScreen):
         self.refresh_data()
 
     def _edit(self, a: Application) -> None:
+        has_land = a.certified_area is not None  # then 数量 is the 补贴面积 and follows the land
         fields = [
-            FormField("quantity", "数量", str(a.quantity), required=True),
-            FormField("remark", "备注", a.remark),
-        ]
+            FormField("certified_area", "确权面积", format_quantity(a.certified_area or 0), required=True),
+            FormField("deducted_area", "扣除面积", format_quantity(a.deducted_area or 0)),
+            FormField("deduction_reason", "扣除原因", a.deduction_reason),
+        ] if has_land else [FormField("quantity", "数量", str(a.quantity), required=True)]
+        fields.append(FormField("remark", "备注", a.remark))
 
         def done(v: dict[str, Any]) -> bool:
-            qty = v["quantity"] if v["quantity"] != str(a.quantity) else None
-            saved = self.vb.attempt(self.svc.applications.edit, a.id, qty, v["remark"])
+            qty = None if has_land or v["quantity"] == str(a.quantity) else v["quantity"]
+            land = {k: v[k] for k in ("certified_area", "deducted_area", "deduction_reason")} if has_land else None
+            saved = self.vb.attempt(self.svc.applications.edit, a.id, qty, v["remark"], land=land)
             if saved is not None:
                 self.vb.say(f"已保存：{saved.id}，{saved.quantity}，{format_fen(saved.amount_fen)}元。")
                 self.refresh_data()

@@ -19,7 +19,8 @@ from villageboard.tui.dialogs import FormDialog, FormField
 from villageboard.tui.private import submit_or_mask
 from villageboard.tui.text import cell
 
-EDIT_FIELDS = [("备注", "remark"), ("数量", "quantity")]
+EDIT_FIELDS = [("备注", "remark"), ("数量", "quantity"), ("确权面积", "certified_area"), ("扣除面积", "deducted_area"),
+               ("扣除原因", "deduction_reason")]
 
 
 class ObjectionsScreen(ModalScreen[None]):

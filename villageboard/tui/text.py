@@ -54,3 +54,30 @@ def default_output_dir() -> Path:
     except Exception:
         docs = Path.home()
     return docs / "村务公开栏"
+
+
+# -- line breaking ------------------------------------------------------------------
+#: Characters two cells wide (CJK, kana, full-width forms and punctuation).
+_WIDE = "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3200-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
+#: Punctuation that never starts a line, and that never ends one.
+_CLOSING = "，。、；：！？）》」』】”’,.;:!?)%"
+_OPENING = "（《「『【“‘("
+#: One unit a line may break around: a wide character with the closing punctuation
+#: after it, or a run of narrow characters (a code, a number, a word), either with the
+#: opening punctuation before it.
+_BREAK_UNIT = rf"\s*[{_OPENING}]*(?:[{_WIDE}]|[^\s{_WIDE}]+)[{_CLOSING}]*\s*"
+
+
+def break_lines_between_words() -> None:
+    """Make wrapped text break between Chinese characters, never inside a code or a
+    number. The wrapper Textual uses (Rich's) breaks only at spaces, and Chinese has
+    none: a whole paragraph is one "word", folded wherever the line ends, so
+    "2026-005396" or "238,114.60" came out split over two lines. Splitting the text
+    into units a line may end after fixes every wrapped label at once; table cells
+    (never wrapped) are unaffected."""
+    import re
+
+    from rich import _wrap
+
+    if hasattr(_wrap, "re_word"):
+        _wrap.re_word = re.compile(_BREAK_UNIT)

@@ -92,7 +92,7 @@ class PathChooser(ModalScreen[Path | None]):
     PathChooser .chooser { height: 80%; }
     PathChooser.-short .chooser { height: 100%; }
     PathChooser #chooser-body { height: 1fr; }
-    PathChooser #chooser-places { dock: left; width: 26; height: 1fr; margin-right: 1; }
+    PathChooser #chooser-places { width: 26; height: 1fr; margin-right: 1; }
     PathChooser.-tiny #chooser-places { display: none; }
     PathChooser #chooser-tree { width: 1fr; height: 1fr; border: round $primary-lighten-2; }
     PathChooser #chooser-place { margin-bottom: 1; }
@@ -104,7 +104,11 @@ class PathChooser(ModalScreen[Path | None]):
         Binding("escape", "cancel", "取消", id="chooser-cancel", tooltip="不选了，关闭这个窗口"),
         Binding("ctrl+s", "choose", "选定", id="chooser-choose", tooltip="选定高亮的文件夹或文件"),
         Binding("backspace", "up", "上一级", show=False, id="chooser-up", tooltip="到上一级文件夹"),
+        Binding("tab", "cycle(1)", "下一处", show=False, id="chooser-next", tooltip="文件夹、常用位置、按钮之间切换"),
+        Binding("shift+tab", "cycle(-1)", "上一处", show=False, id="chooser-previous"),
     ]
+    #: Tab goes from the tree to the places beside it, then to the buttons.
+    TAB_ORDER = ("#chooser-place", "#chooser-tree", "#chooser-places", "#choose", "#up", "#cancel")
     CLOSED_RESULT = None
 
     def __init__(self, title: str, start: Path | None = None, files: bool = False, note: str = "",
@@ -130,10 +134,9 @@ class PathChooser(ModalScreen[Path | None]):
                 yield Static(self.note, classes="dialog-message", markup=False)
             yield Input(str(self.start), placeholder="文件夹的完整路径，回车前往", id="chooser-place", compact=True)
             with Horizontal(id="chooser-body"):
-                # after the tree, so Tab goes from the tree to the places (shown left)
-                yield FolderTree(self.start, suffixes=self.suffixes, id="chooser-tree")
                 yield OptionList(*[Option(label, id=str(i)) for i, (label, _p) in enumerate(self.places)],
                                  id="chooser-places")
+                yield FolderTree(self.start, suffixes=self.suffixes, id="chooser-tree")
             yield Static("", id="chooser-chosen", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("选这个文件" if self.files else "选这个文件夹", id="choose", variant="primary")
@@ -237,6 +240,12 @@ class PathChooser(ModalScreen[Path | None]):
         if not p.is_dir():
             p = p.parent
         self._done(p)
+
+    def action_cycle(self, step: int) -> None:
+        parts = [w for w in (self.query_one(sel) for sel in self.TAB_ORDER) if w.focusable]
+        here = self.focused
+        i = parts.index(here) if here in parts else 0
+        parts[(i + step) % len(parts)].focus()
 
     def action_cancel(self) -> None:
         self.dismiss(None)

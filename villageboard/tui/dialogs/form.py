@@ -30,7 +30,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from villageboard.tui.widgets.keys import FieldInput, FieldSelect, TickBox
 
 HINT = "回车到下一项，最后一项回车即提交；空格打开选项或打勾；Ctrl+S 提交；Esc 关闭"
-PICK_HINT = "文件或文件夹：Ctrl+O 或空着回车打开选择窗口。"
+PICK_HINT = "选文件或文件夹：按 Ctrl+O（或点“选择…”），不用输入路径。"
 
 
 @dataclass
@@ -217,16 +217,11 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
         self.enter_on(event.input)
 
     def enter_on(self, widget: Widget) -> None:
-        """Enter on a field: the next field, or submit from the last one. On an empty
-        file or folder box, the chooser opens instead."""
+        """Enter on a field: the next field, or submit from the last one."""
         widgets = self.field_widgets()
         if widget not in widgets:
             return
         i = widgets.index(widget)
-        f = [f for f in self.fields if f.kind != "note"][i]
-        if f.is_path and isinstance(widget, Input) and not widget.value.strip():
-            self.pick(f)
-            return
         if i + 1 < len(widgets):
             self.set_focus(widgets[i + 1])  # at once: keys typed right after land there
         else:

@@ -43,7 +43,7 @@ def start_import(screen: VBScreen, kind: str, after: Callable[[], None], *, prog
                  year: int | None = None, note: str = "") -> None:
     what = WHAT[kind]
     fields = [
-        FormField("path", "表格文件", placeholder=f"空着回车选择{what}表（.xlsx 或 .csv）", required=True,
+        FormField("path", "表格文件", placeholder="按 Ctrl+O 选择表格文件（.xlsx 或 .csv）", required=True,
                   check=_file_problem, kind="file", suffixes=SHEETS),
         FormField("dry", "只检查，不保存", False, kind="check"),
     ]

@@ -62,10 +62,13 @@ _WIDE = "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3200-\u9fff\uac00
 #: Punctuation that never starts a line, and that never ends one.
 _CLOSING = "，。、；：！？）》」』】”’,.;:!?)%"
 _OPENING = "（《「『【“‘("
-#: One unit a line may break around: a wide character with the closing punctuation
-#: after it, or a run of narrow characters (a code, a number, a word), either with the
-#: opening punctuation before it.
-_BREAK_UNIT = rf"\s*[{_OPENING}]*(?:[{_WIDE}]|[^\s{_WIDE}]+)[{_CLOSING}]*\s*"
+#: Measure words kept with the number before them ("238.60元", "12笔", "2026年").
+_UNITS = "元亩台户笔份天条个年月日号版角分"
+#: One unit a line may break around: a wide character, or a run of narrow characters
+#: (a code, a number, a word) with the measure word after it; "/" joins units
+#: ("元/亩"); opening punctuation stays with what follows, closing with what precedes.
+_PIECE = rf"(?:[{_WIDE}]|[^\s{_WIDE}]+[{_UNITS}]?)"
+_BREAK_UNIT = rf"\s*[{_OPENING}]*{_PIECE}(?:/{_PIECE})*[{_CLOSING}]*\s*"
 
 
 def break_lines_between_words() -> None:

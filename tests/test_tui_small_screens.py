@@ -17,6 +17,7 @@ from tests.tui_explore import MODE_KEY, settle
 from villageboard.domain.validate import birth_date_of
 from villageboard.services.phone import IN_HAND
 from villageboard.tui.app import SCREENS_BY_MODE, VillageBoardApp, make_app
+from villageboard.tui.dialogs import FormDialog
 from villageboard.tui.screens.home import HomeScreen
 from villageboard.tui.screens.notices import NoticeScreen
 from villageboard.tui.text import break_lines_between_words
@@ -131,6 +132,17 @@ async def test_open_objections_show_on_f1_and_f7_with_the_days_left(demo_dir: Pa
         await settle(pilot, app)
         note = str(app.screen.query_one("#objections-note", Static).render())
         assert ("最后一天" in note) if days == 1 else (f"还可以登记异议{days}天" in note)
+        # the longest form of all, at 80x24: each field comes into view as Enter reaches it
+        await pilot.press("enter")
+        await settle(pilot, app)
+        form = app.screen
+        assert isinstance(form, FormDialog)
+        for i, f in enumerate(f for f in form.fields if f.kind != "note"):
+            assert app.focused is form.query_one(f"#field-{f.key}") and visible(app, app.focused), f.label
+            if i < len([f for f in form.fields if f.kind != "note"]) - 1:
+                await pilot.press("enter")
+                await pilot.pause()
+        assert visible(app, form.query_one("#submit"))
 
 
 async def test_phone_desk_shows_a_paid_record_in_hand_until_its_result_notice_is_up(demo_dir: Path) -> None:

@@ -265,7 +265,7 @@ class HouseholdScreen(VBScreen):
 
     def action_status(self) -> None:
         if self.editing is None:
-            self.vb.show_error("请先在左边的名册中选中一户（回车打开），再登记已故或迁出。")
+            self.vb.show_error("请先在名册中选中一户（回车打开），再登记已故或迁出。")
             return
         h = self.editing
         fields = [

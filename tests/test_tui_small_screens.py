@@ -21,7 +21,7 @@ from villageboard.tui.dialogs import FormDialog
 from villageboard.tui.screens.home import HomeScreen
 from villageboard.tui.screens.notices import NoticeScreen
 from villageboard.tui.text import break_lines_between_words
-from villageboard.tui.widgets.navbar import NAV
+from villageboard.tui.widgets.navbar import NAV, nav_content
 
 SIZE = (80, 24)
 
@@ -169,3 +169,13 @@ async def test_phone_desk_shows_a_paid_record_in_hand_until_its_result_notice_is
         for key, status in shown.items():
             if status == IN_HAND:
                 assert own[key] in ("已发放", "发放失败"), (key, own[key])
+
+
+def test_the_key_line_fits_every_width_from_60_columns_with_every_key() -> None:
+    for width in range(56, 140):
+        line = nav_content("settings", width)
+        assert line.cell_length <= width, width
+        for key, _mode, _label in NAV:
+            assert key.upper() in line.plain, (width, key)
+        assert "设置" in line.plain  # the last name is never cut off
+    assert "F2 电话查询" in nav_content("home", 118).plain and "F2 电话" in nav_content("home", 78).plain

@@ -90,7 +90,8 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
                         yield Static(str(f.value), classes="form-note", markup=False)
                         continue
                     with Horizontal(classes="form-row"):
-                        yield Label("" if f.kind == "check" else f.label, classes="form-label", markup=False)
+                        yield Label("" if f.kind == "check" else f.label, markup=False,
+                                    classes="form-label" + (" -empty" if f.kind == "check" else ""))
                         if f.kind == "select":
                             options = [(Text(str(label)), value) for label, value in f.options]
                             # A required choice with no value starts blank: the clerk picks it.

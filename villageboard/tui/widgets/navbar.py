@@ -28,12 +28,13 @@ SHORT = {"phone": "电话", "programs": "项目"}
 def nav_content(current: str, width: int) -> Content:
     """The keys in ``width`` cells: full names with room around them if they fit, else
     shorter names packed closer."""
-    for short, pad, gap in ((False, " ", " "), (False, "", " "), (True, "", " "), (True, "", "")):
+    for short, pad, join, gap in ((False, " ", " ", " "), (False, "", " ", " "), (True, "", " ", " "),
+                                  (True, "", " ", ""), (True, "", "", "")):
         parts = []
         for key, mode, label in NAV:
             name = SHORT.get(mode, label) if short else label
             style = "reverse bold" if mode == current else ""
-            text = f"{pad}$key $label{pad}"
+            text = f"{pad}$key{join}$label{pad}"
             markup = f"[{style} @click=app.go('{mode}')]{text}[/]" if style else f"[@click=app.go('{mode}')]{text}[/]"
             parts.append(Content.from_markup(markup, key=key.upper(), label=name))
         line = Content(gap).join(parts)

@@ -229,3 +229,20 @@ def test_posting_a_notice_makes_its_records_public_on_the_desk_at_once(svc: Serv
     after = stgy()
     assert after["status"] != "申报中" and after["quantity"] is not None
     assert n.code in after["notice"]
+
+
+def test_a_paid_record_shows_its_public_state_before_the_caller_is_confirmed(svc: Services) -> None:
+    """Before verification a paid record reads 已发放 only once its result notice is on
+    the board; until then it is 正在办理, never an earlier stage nor the bank's answer."""
+    desk = svc.phone
+    seen: set[tuple[str, str]] = set()
+    for h in svc.registry.households():
+        public = desk.household_view(h.id).to_json()["records"]
+        own = desk.household_view(h.id, confirmed(svc, h.id)).to_json()["records"]
+        for pub, mine in zip(public, own, strict=True):
+            if mine["status"] in ("已发放", "发放失败"):
+                assert pub["status"] in (mine["status"], "正在办理"), (h.id, pub, mine)
+                seen.add((pub["status"], mine["status"]))
+                if pub["status"] == "正在办理":
+                    assert "结果公示" not in (pub["notice"] or "")
+    assert ("正在办理", "已发放") in seen and ("已发放", "已发放") in seen

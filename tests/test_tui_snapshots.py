@@ -1,4 +1,5 @@
-"""Snapshot tests: every screen at 120×40 on the demo township, dates frozen.
+"""Snapshot tests: every screen at 80×24 and at 120×40 on the demo township, dates
+frozen, and the dialogs most used at 80×24.
 
 Deterministic on purpose: the date is fixed (make_app(today=TODAY)), the phone desk's
 background loading is awaited, notifications are cleared, cursors do not blink, and the
@@ -18,7 +19,7 @@ from tests.conftest import TODAY
 from villageboard.domain.validate import birth_date_of
 from villageboard.tui.app import VillageBoardApp, make_app
 
-SIZE = (120, 40)
+SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 Steps = Callable[[Pilot, VillageBoardApp], Awaitable[None]]
 
 
@@ -33,7 +34,8 @@ async def _settle(pilot: Pilot, app: VillageBoardApp) -> None:
             break
 
 
-def _shoot(snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch, steps: Steps) -> bool:  # type: ignore[no-untyped-def]
+def _shoot(snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch, steps: Steps,  # type: ignore[no-untyped-def]
+           size: tuple[int, int]) -> bool:
     monkeypatch.chdir(demo_dir.parent)
     app = make_app(demo_dir, today=TODAY)
 
@@ -54,7 +56,7 @@ def _shoot(snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch, steps:
         app.clear_notifications()
         await pilot.pause()
 
-    return snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    return snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 def _keys(*keys: str) -> Steps:
@@ -66,38 +68,45 @@ def _keys(*keys: str) -> Steps:
     return steps
 
 
+async def _phone_answer(pilot: Pilot, app: VillageBoardApp) -> None:
+    assert app.svc is not None
+    target = next(h for h in app.svc.registry.households() if h.name == "张伟")
+    await pilot.press("f2", *"zhang wei")
+    await _settle(pilot, app)
+    await pilot.press("enter", *birth_date_of(target.id_number).strftime("%Y%m%d"), "enter")
+
+
+#: Each screen as a clerk sees it at work: a call answered, a household being added
+#: with a bad ID number, a program opened, an application being typed.
+SCREENS: dict[str, Steps] = {
+    "home": _keys(),
+    "phone_answer_script": _phone_answer,
+    "households_with_a_bad_id": _keys("f3", "ctrl+n", "enter", "enter", *"测试户", "enter", *"141025198003150018"),
+    "programs": _keys("f4", "tab", "enter"),
+    "applications": _keys("f5", "ctrl+n", *"zhang"),
+    "payouts": _keys("f6"),
+    "notices": _keys("f7"),
+    "archive": _keys("f8"),
+    "settings": _keys("f9"),
+}
+
+#: The dialogs a clerk meets most, at the smallest size.
+DIALOGS: dict[str, Steps] = {
+    "import_households": _keys("f3", "ctrl+g"),
+    "objections": _keys("f7", "down", "ctrl+o"),
+}
+
+
 class TestScreens:
-    def test_home(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-        assert _shoot(snap_compare, demo_dir, monkeypatch, _keys())
+    @pytest.mark.parametrize("size", SIZES)
+    @pytest.mark.parametrize("screen", SCREENS)
+    def test_screen(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                    screen: str, size: str) -> None:
+        assert _shoot(snap_compare, demo_dir, monkeypatch, SCREENS[screen], SIZES[size])
 
-    def test_phone_desk_answer_script(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-        async def steps(pilot: Pilot, app: VillageBoardApp) -> None:
-            assert app.svc is not None
-            target = next(h for h in app.svc.registry.households() if h.name == "张伟")
-            await pilot.press("f2", *"zhang wei")
-            await _settle(pilot, app)
-            await pilot.press("enter", *birth_date_of(target.id_number).strftime("%Y%m%d"), "enter")
 
-        assert _shoot(snap_compare, demo_dir, monkeypatch, steps)
-
-    def test_households_with_a_bad_id(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-        assert _shoot(snap_compare, demo_dir, monkeypatch,
-                      _keys("f3", "ctrl+n", "enter", "enter", *"测试户", "enter", *"141025198003150018"))
-
-    def test_programs(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-        assert _shoot(snap_compare, demo_dir, monkeypatch, _keys("f4", "tab", "enter"))
-
-    def test_applications(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-        assert _shoot(snap_compare, demo_dir, monkeypatch, _keys("f5", "ctrl+n", *"zhang"))
-
-    def test_payouts(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-        assert _shoot(snap_compare, demo_dir, monkeypatch, _keys("f6"))
-
-    def test_notices(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-        assert _shoot(snap_compare, demo_dir, monkeypatch, _keys("f7"))
-
-    def test_archive(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-        assert _shoot(snap_compare, demo_dir, monkeypatch, _keys("f8"))
-
-    def test_settings(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-        assert _shoot(snap_compare, demo_dir, monkeypatch, _keys("f9"))
+class TestDialogs:
+    @pytest.mark.parametrize("dialog", DIALOGS)
+    def test_dialog_at_80x24(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                             dialog: str) -> None:
+        assert _shoot(snap_compare, demo_dir, monkeypatch, DIALOGS[dialog], SIZES["80x24"])

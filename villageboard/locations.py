@@ -82,6 +82,11 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("villageboard", appauthor=False)).resolve()
 
 
+def recent_folders_file() -> Path:
+    """The folders the clerk last picked files in (the file chooser offers them)."""
+    return cache_dir() / "recent-folders.json"
+
+
 def _dir_digest(data: Path) -> str:
     import hashlib
 

@@ -144,9 +144,10 @@ def vet_templates(data_dir: Path) -> list[str]:
 
 
 def drive_folders() -> list[Path]:
-    """Where the system mounts USB sticks (Linux, macOS)."""
+    """Where the system mounts USB sticks (Linux, macOS), and /mnt where some set-ups
+    mount them by hand."""
     user = os.environ.get("USER") or ""
-    return [Path("/media") / user, Path("/run/media") / user, Path("/media"), Path("/Volumes")]
+    return [Path("/media") / user, Path("/run/media") / user, Path("/media"), Path("/mnt"), Path("/Volumes")]
 
 
 def removable_drives(bases: Iterable[Path] | None = None,

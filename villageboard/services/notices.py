@@ -70,6 +70,8 @@ class NoticeRow:
     days_left: int | None
     households: int
     amount_fen: int
+    #: Objections recorded against the notice (any version) and not yet resolved.
+    open_objections: int = 0
 
     @property
     def state_label(self) -> str:
@@ -134,6 +136,7 @@ class NoticeService:
 
     def rows(self, year: int | None = None, state: str | None = None) -> list[NoticeRow]:
         villages = {v.id: v.name for v in self.svc.registry.villages(include_void=True)}
+        open_objections = self.open_objection_counts(year)
         out = []
         for n in self.all(year, state):
             snap = self.snapshot(n) if n.state != "draft" else {}
@@ -148,8 +151,24 @@ class NoticeService:
                 notice=n, village=villages.get(n.village_id, "?"), program=prog or "全部项目",
                 state=self.state_of(n), days_left=self.days_left(n),
                 households=totals.get("households", 0), amount_fen=totals.get("amount_fen", 0),
+                open_objections=open_objections.get(n.code, 0),
             ))
         return out
+
+    def open_objection_counts(self, year: int | None = None) -> dict[str, int]:
+        """Notice code -> objections not yet resolved (only codes that have some)."""
+        counts: dict[str, int] = {}
+        for o in self.objections(year=year, state="open"):
+            counts[o.notice_code] = counts.get(o.notice_code, 0) + 1
+        return counts
+
+    def objection_days(self, n: Notice) -> int:
+        """Days, today included, objections to ``n`` may still be recorded: its posting
+        period from the day it went up (0 when not on the board, or not up yet)."""
+        days = self.days_left(n)
+        if days is None or (n.start is not None and self.svc.today() < n.start):
+            return 0
+        return max(0, days)
 
     def snapshot(self, n: Notice) -> dict[str, Any]:
         """The frozen rows of a posted or archived version; a live build for a draft."""

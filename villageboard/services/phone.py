@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from villageboard.services.context import Services
 
 PENDING = "申报中"
+#: A record the bank has handled whose result notice is not on the board yet: the
+#: public may know it is in hand, not how it ended.
+IN_HAND = "正在办理"
 #: What the kept history and index were made by (store.derived): a new program
 #: version makes them afresh.
 _EXTRACT_STAMP = code_stamp(__file__, money_module.__file__, masking_module.__file__)
@@ -528,6 +531,8 @@ class PhoneDesk:
             label = PUBLIC_PAYOUT.get(payout) or APP_STATUS.get(status, status)
         elif on_result and payout in PUBLIC_PAYOUT:
             label = PUBLIC_PAYOUT[payout]
+        elif payout in PUBLIC_PAYOUT:
+            label = IN_HAND
         elif public:
             label = APP_STATUS.get(status, status)
         else:

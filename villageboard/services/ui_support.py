@@ -119,6 +119,8 @@ class DueItem:
 class HomeExtras:
     due: list[DueItem] = field(default_factory=list)
     open_flags: dict[str, int] = field(default_factory=dict)
+    #: Notice code -> objections not yet resolved.
+    open_objections: dict[str, int] = field(default_factory=dict)
     #: True when the risk flags were left to be counted later (see home_extras).
     flags_pending: bool = False
 
@@ -146,9 +148,13 @@ def home_extras(
         out.due.append(DueItem(f"{ended}份公示期满，待存档（回车立即存档）", "archive_due", urgent=True))
     if drafts:
         out.due.append(DueItem(f"{drafts}份公示草稿还没有张贴", "notices"))
-    objections = ns.objections(year=year, state="open")
-    if objections:
-        out.due.append(DueItem(f"{len(objections)}条异议未处理", "notices", urgent=True))
+    out.open_objections = ns.open_objection_counts(year)
+    if out.open_objections:
+        total = sum(out.open_objections.values())
+        first = min(out.open_objections)
+        which = "、".join(notice_place(svc, code) for code in sorted(out.open_objections)[:3])
+        more = "等" if len(out.open_objections) > 3 else ""
+        out.due.append(DueItem(f"{total}条异议未处理：{which}{more}", f"objection:{first}", urgent=True))
     if failed is None:  # the home screen passes the count home_summary already made
         from villageboard.services.dashboard import year_counts
 
@@ -184,6 +190,16 @@ def home_extras(
 
 
 # --------------------------------------------------------------------------- notices
+
+
+def notice_place(svc: Services, code: str) -> str:
+    """A notice named by its village and number: 东沟村（141025-2026-0025）."""
+    try:
+        n = svc.notices.get(code)
+        village = svc.registry.village(n.village_id).name
+    except (NotFound, VBError):
+        return code
+    return f"{village}（{code}）"
 
 
 def notice_label(svc: Services, n: Notice) -> str:

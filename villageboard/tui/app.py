@@ -30,6 +30,7 @@ from villageboard.services import Services
 from villageboard.tui.commands import DomainCommands
 from villageboard.tui.errors import clerk_words, describe_error
 from villageboard.tui.printing import print_file
+from villageboard.tui.text import break_lines_between_words
 from villageboard.tui.widgets.message import MessageLine
 from villageboard.tui.widgets.navbar import NAV
 
@@ -79,18 +80,24 @@ class VillageBoardApp(App[int]):
     COMMANDS = {DomainCommands}
     MODES = {mode: _factory(mode) for mode in SCREENS_BY_MODE}  # type: ignore[arg-type]
     NOTIFICATION_TIMEOUT = 6
+    #: Every screen (dialogs too) carries -narrow below 100 columns and -short below 32
+    #: rows; app.tcss stacks and shortens what does not fit at 80x24. -tiny (below 64
+    #: columns) puts each label above its field.
+    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (64, "-narrow"), (100, "-roomy")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     BINDINGS = [
         *[
             Binding(key, f"go('{mode}')", label, show=False, priority=True, id=f"go-{mode}", tooltip=_NAV_TIPS[mode])
             for key, mode, label in NAV
         ],
-        Binding("ctrl+p", "command_palette", "查找命令", show=False, priority=True, id="palette",
+        Binding("ctrl+p", "command_palette", "查找命令", priority=True, id="palette",
                 tooltip="按名称找要做的事：打印公示、查询农户、导入、备份…"),
         Binding("ctrl+q", "quit", "退出", id="quit", tooltip="退出程序（每次保存都已写入磁盘）"),
     ]
 
     def __init__(self, data_dir: Path, readonly: bool = False, today: dt.date | None = None) -> None:
         super().__init__()
+        break_lines_between_words()
         self.data_dir = Path(data_dir)
         self.start_readonly = readonly
         self.today = today

@@ -83,7 +83,7 @@ def start_backup(screen: VBScreen, done: Callable[[BackupInfo], None] | None = N
         elif key.startswith("drive:"):
             _ask_passphrase(screen, found[int(key.split(":", 1)[1])], done)
         else:
-            start = found[0] if found else Path.home()
+            start = found[0] if found else None  # else the folder used last, or home
             screen.app.push_screen(
                 PathChooser("选择备份放到哪个文件夹", start, note="备份文件会放进选定的文件夹，文件名带日期和时间。"),
                 lambda folder: _ask_passphrase(screen, folder, done) if folder is not None else None)
@@ -152,7 +152,7 @@ def start_restore(screen: VBScreen) -> None:
         if kind == "b":
             _confirm_restore(screen, recent[int(i)])
             return
-        start = found[int(i)] if kind == "drive" else Path.home()
+        start = found[int(i)] if kind == "drive" else None  # else the folder used last, or home
         screen.app.push_screen(
             PathChooser("选择要恢复的备份文件", start, files=True, note="只列出文件夹和备份文件（.zip）。"),
             lambda path: _confirm_restore(screen, path) if path is not None else None)

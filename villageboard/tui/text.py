@@ -54,3 +54,33 @@ def default_output_dir() -> Path:
     except Exception:
         docs = Path.home()
     return docs / "村务公开栏"
+
+
+# -- line breaking ------------------------------------------------------------------
+#: Characters two cells wide (CJK, kana, full-width forms and punctuation).
+_WIDE = "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3200-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
+#: Punctuation that never starts a line, and that never ends one.
+_CLOSING = "，。、；：！？）》」』】”’,.;:!?)%"
+_OPENING = "（《「『【“‘("
+#: Measure words kept with the number before them ("238.60元", "12笔", "2026年").
+_UNITS = "元亩台户笔份天条个年月日号版角分"
+#: One unit a line may break around: a wide character, or a run of narrow characters
+#: (a code, a number, a word) with the measure word after it; "/" joins units
+#: ("元/亩"); opening punctuation stays with what follows, closing with what precedes.
+_PIECE = rf"(?:[{_WIDE}]|[^\s{_WIDE}]+[{_UNITS}]?)"
+_BREAK_UNIT = rf"\s*[{_OPENING}]*{_PIECE}(?:/{_PIECE})*[{_CLOSING}]*\s*"
+
+
+def break_lines_between_words() -> None:
+    """Make wrapped text break between Chinese characters, never inside a code or a
+    number. The wrapper Textual uses (Rich's) breaks only at spaces, and Chinese has
+    none: a whole paragraph is one "word", folded wherever the line ends, so
+    "2026-005396" or "238,114.60" came out split over two lines. Splitting the text
+    into units a line may end after fixes every wrapped label at once; table cells
+    (never wrapped) are unaffected."""
+    import re
+
+    from rich import _wrap
+
+    if hasattr(_wrap, "re_word"):
+        _wrap.re_word = re.compile(_BREAK_UNIT)

@@ -1,4 +1,5 @@
-"""The output-folder box used wherever files are written (posters, bank sheets)."""
+"""The output-folder box used wherever files are written (posters, bank sheets); the
+form offers the folder chooser for it (Ctrl+O)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ def _folder_problem(text: str) -> str:
 
 def folder_field(current: Path | None, label: str = "保存到文件夹") -> FormField:
     folder = current or default_output_dir()
-    return FormField("folder", label, str(folder), placeholder="文件夹的完整路径（没有会自动建立）",
-                     required=True, check=_folder_problem)
+    return FormField("folder", label, str(folder), placeholder="按 Ctrl+O 选择文件夹（写上的没有会自动建立）",
+                     required=True, check=_folder_problem, kind="folder")
 
 
 def folder_of(values: dict[str, object]) -> Path:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -29,7 +30,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from villageboard.tui.widgets.keys import FieldInput, FieldSelect, TickBox
 
 HINT = "回车到下一项，最后一项回车即提交；空格打开选项或打勾；Ctrl+S 提交；Esc 关闭"
-DRAFT_HINT = "已恢复上次没有提交的内容。" + HINT
+PICK_HINT = "选文件或文件夹：按 Ctrl+O（或点“选择…”），不用输入路径。"
 
 
 @dataclass
@@ -37,17 +38,29 @@ class FormField:
     key: str
     label: str
     value: Any = ""
-    kind: str = "text"  # text | select | check | note
+    kind: str = "text"  # text | select | check | note | file | folder
     options: Sequence[tuple[str, Any]] = ()
     placeholder: str = ""
     check: Callable[[str], str] | None = None
     required: bool = False
+    #: For a file field: the endings the chooser offers, e.g. (".xlsx", ".csv").
+    suffixes: Sequence[str] = ()
+
+    @property
+    def is_path(self) -> bool:
+        return self.kind in ("file", "folder")
+
+    @property
+    def is_text(self) -> bool:
+        """Typed into a text box (a path too)."""
+        return self.kind in ("text", "file", "folder")
 
 
 class FormDialog(ModalScreen[dict[str, Any] | None]):
     BINDINGS = [
         Binding("escape", "cancel", "取消", id="form-cancel", tooltip="不提交，关闭这个窗口（写了的内容下次打开还在）"),
         Binding("ctrl+s", "submit", "确定", id="form-submit", tooltip="检查并提交这个表"),
+        Binding("ctrl+o", "pick", "选择文件", id="form-pick", tooltip="打开选择窗口，不用输入文件或文件夹的路径"),
     ]
     CLOSED_RESULT = None
 
@@ -77,7 +90,8 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
                         yield Static(str(f.value), classes="form-note", markup=False)
                         continue
                     with Horizontal(classes="form-row"):
-                        yield Label("" if f.kind == "check" else f.label, classes="form-label", markup=False)
+                        yield Label("" if f.kind == "check" else f.label, markup=False,
+                                    classes="form-label" + (" -empty" if f.kind == "check" else ""))
                         if f.kind == "select":
                             options = [(Text(str(label)), value) for label, value in f.options]
                             # A required choice with no value starts blank: the clerk picks it.
@@ -89,11 +103,18 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
                         else:
                             yield FieldInput(str(f.value or ""), placeholder=f.placeholder, id=f"field-{f.key}",
                                              compact=True)
+                            if f.is_path:
+                                pick = Button("选择…", id=f"pick-{f.key}", compact=True, classes="form-pick")
+                                pick.can_focus = False  # Enter and Tab stay on the fields
+                                yield pick
                     yield Static("", id=f"msg-{f.key}", classes="form-message", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self.submit_label, id="submit", variant="primary")
                 yield Button("取消", id="cancel")
-            yield Static(HINT, classes="hint", id="form-hint", markup=False)
+            yield Static(self.hint(), classes="hint", id="form-hint", markup=False)
+
+    def hint(self) -> str:
+        return HINT + ("\n" + PICK_HINT if any(f.is_path for f in self.fields) else "")
 
     def on_mount(self) -> None:
         """Bring back a draft of this same dialog, then focus the first field."""
@@ -115,7 +136,7 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
         """Keep what was typed (the dialog is being closed without submitting)."""
         values = self.values()
         typed = any(isinstance(w, Input) and w.value.strip() != str(self.initial.get(k, "")).strip()
-                    for k, w in ((f.key, self.query_one(f"#field-{f.key}")) for f in self.fields if f.kind == "text"))
+                    for k, w in ((f.key, self.query_one(f"#field-{f.key}")) for f in self.fields if f.is_text))
         if typed:
             self._drafts()[self.draft_key] = (dict(self.initial), values)
 
@@ -139,7 +160,7 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
             except Exception:  # noqa: BLE001 - a choice no longer offered stays as it was
                 continue
         self.restored = True
-        self.query_one("#form-hint", Static).update(DRAFT_HINT)
+        self.query_one("#form-hint", Static).update("已恢复上次没有提交的内容。" + self.hint())
 
     # -- values -------------------------------------------------------------------
     def _field(self, key: str) -> FormField:
@@ -160,7 +181,7 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
         return out
 
     def problem(self, f: FormField, value: Any) -> str:
-        if f.kind != "text":
+        if not f.is_text:
             if f.required and value is None:
                 return f"请选择{f.label}"
             return ""
@@ -207,8 +228,50 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
         else:
             self.action_submit()
 
+    # -- choosing a file or folder --------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pick":
+            return any(f.is_path for f in self.fields)
+        return True
+
+    def action_pick(self) -> None:
+        """Open the chooser for the path field in use (or the first one)."""
+        paths = [f for f in self.fields if f.is_path]
+        focused = (self.focused.id or "").removeprefix("field-") if self.focused is not None else ""
+        target = next((f for f in paths if f.key == focused), paths[0] if paths else None)
+        if target is not None:
+            self.pick(target)
+
+    def pick(self, f: FormField) -> None:
+        from villageboard.tui.dialogs.chooser import SHEETS, PathChooser
+
+        box = self.query_one(f"#field-{f.key}", Input)
+        typed = box.value.strip()
+        start = Path(typed).expanduser() if typed else None
+        if f.kind == "file":
+            chooser = PathChooser(f"选择{f.label}", start, files=True, suffixes=tuple(f.suffixes) or SHEETS,
+                                  note="只列出文件夹和可以导入的表格文件。")
+        else:
+            chooser = PathChooser(f"选择{f.label}", start, note="选定的文件夹里会放入生成的文件。")
+
+        def chosen(path: Path | None) -> None:
+            if path is None:
+                box.focus()
+                return
+            box.value = str(path)
+            self.touched.add(f.key)
+            self.show_problems()
+            widgets = self.field_widgets()
+            i = widgets.index(box)
+            self.set_focus(widgets[i + 1] if i + 1 < len(widgets) else box)
+
+        self.app.push_screen(chooser, chosen)
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
+        if (event.button.id or "").startswith("pick-"):
+            self.pick(self._field(event.button.id.removeprefix("pick-")))  # type: ignore[union-attr]
+            return
         if event.button.id == "submit":
             self.action_submit()
         else:

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -44,10 +45,18 @@ class VBScreen(Screen[None]):
         yield from self.compose_body()
         yield JobPanel(id="job")
         yield MessageLine()
-        yield Footer()
+        # The palette key sits in the row of keys (app.py shows it) rather than docked
+        # at the right, where at 80 columns the keys ran under it and it cut a
+        # character in half.
+        yield Footer(show_command_palette=False)
 
     def compose_body(self) -> Iterable[Widget]:
         return ()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Below 100 columns the footer packs its keys closer."""
+        for footer in self.query(Footer):
+            footer.compact = event.size.width < 100
 
     @property
     def vb(self) -> VillageBoardApp:

@@ -16,6 +16,8 @@ class FatalErrorScreen(Screen[None]):
     BINDINGS = [
         Binding("escape,q", "app.quit", "退出", id="quit-error", tooltip="退出程序"),
         Binding("r", "restore", "恢复最近的备份", id="restore-backup", tooltip="用最近一次完好的备份替换损坏的数据（会先确认）"),
+        Binding("o", "restore_other", "选其他备份…", id="restore-other",
+                tooltip="从U盘或其他文件夹选一个备份文件来恢复（会先确认）"),
     ]
 
     def __init__(self, message: str, backup: Path | None = None) -> None:
@@ -29,14 +31,37 @@ class FatalErrorScreen(Screen[None]):
             yield Static("无法打开数据", classes="title")
             yield Static(self.message, markup=False, id="fatal-message")
             hint = "程序没有写入任何数据。"
-            hint += "按 R 用最近的备份恢复，按 Esc 退出。" if self.backup else "按 Esc 退出。"
+            if self.backup is not None:
+                hint += "按 R 用最近的备份恢复，"
+            if self.damaged:
+                hint += "按 O 从U盘或其他文件夹选备份文件，"
+            hint += "按 Esc 退出。"
             yield Static(hint, classes="hint")
         yield Footer()
+
+    @property
+    def damaged(self) -> bool:
+        """The data is damaged (not merely locked): a backup may replace it."""
+        return self.backup is not None or bool(getattr(self.app, "open_damaged", False))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "restore":
             return self.backup is not None
+        if action == "restore_other":
+            return self.damaged
         return True
+
+    def action_restore_other(self) -> None:
+        """Pick a backup file anywhere (a USB stick, another folder), then confirm."""
+        from villageboard.tui.dialogs.chooser import PathChooser
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.backup = path
+                self.action_restore()
+
+        self.app.push_screen(PathChooser("选择要恢复的备份文件", None, files=True,
+                                         note="只列出文件夹和备份文件（.zip）。"), chosen)
 
     def action_restore(self) -> None:
         from villageboard.tui.dialogs import ConfirmDialog

@@ -21,7 +21,7 @@ from villageboard.services.ui_support import HomeExtras, home_extras
 from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.text import cell, display_path
 
-POSTED_COLUMNS = ("公示编号", "类别", "村", "项目", "公示期", "剩余天数")
+POSTED_COLUMNS = ("公示编号", "村", "未处理异议", "可提异议", "类别", "项目", "公示期")
 
 
 def backup_line(s: HomeSummary) -> str:
@@ -169,8 +169,8 @@ class HomeScreen(VBScreen):
         labels = {
             "villages": f"村\n{s.villages}个",
             "households": f"农户\n{s.households}户",
-            "applications": f"本年申报\n{s.applications}笔（通过{s.approved}笔）",
-            "paid": f"已发放\n{s.paid}笔  {format_fen(s.amount_paid_fen)}元",
+            "applications": f"本年申报{s.applications}笔\n通过{s.approved}笔",
+            "paid": f"已发放{s.paid}笔\n{format_fen(s.amount_paid_fen)}元",
             "failed": f"发放失败\n{s.failed}笔",
         }
         for key, text in labels.items():
@@ -180,12 +180,15 @@ class HomeScreen(VBScreen):
         rows: list[tuple[list[Text], str | None]] = []
         for n in s.posted:
             urgent = n.days_left <= 1
-            left = Text("今天是最后一天" if n.days_left == 1 else f"{n.days_left}天",
+            # objections may come in while the notice hangs (days_left counts today)
+            left = Text("今天最后一天" if n.days_left == 1 else f"还有{n.days_left}天",
                         style="bold red" if urgent else "")
-            rows.append(([cell(f"{n.code} 第{n.version}版"), cell(n.kind), cell(n.village), cell(n.program),
-                          cell(f"{n.start:%m-%d}至{n.end:%m-%d}"), left], n.code))
+            objections = extras.open_objections.get(n.code, 0)
+            rows.append(([cell(f"{n.code} 第{n.version}版"), cell(n.village),
+                          cell(f"{objections}条" if objections else "", "bold red"), left, cell(n.kind),
+                          cell(n.program), cell(f"{n.start:%m-%d}至{n.end:%m-%d}")], n.code))
         if not s.posted:
-            rows.append(([cell("目前没有正在公示的公示")] + [cell("")] * 5, None))
+            rows.append(([cell("目前没有正在公示的公示")] + [cell("")] * (len(POSTED_COLUMNS) - 1), None))
         # columns rebuilt with widths from what is shown: after a recount, a cleared
         # table otherwise keeps the header-only widths it had
         widths = [max([cell_len(h)] + [r[0][i].cell_len for r in rows]) for i, h in enumerate(POSTED_COLUMNS)]
@@ -210,6 +213,10 @@ class HomeScreen(VBScreen):
 
     async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         target = (event.option.id or "").split(":", 1)[-1]
+        if target.startswith("objection:"):  # the notice with open objections, in F7
+            await self.vb.action_go("notices")
+            self.vb.screen.select_notice(target.split(":", 1)[1])  # type: ignore[attr-defined]
+            return
         if target == "archive_due":
             msg = self.vb.attempt(self.svc.notices.archive_due)
             if msg is not None:

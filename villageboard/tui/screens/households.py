@@ -29,10 +29,10 @@ from villageboard.tui.widgets import FieldRow, FieldSelect
 
 TEXT_FIELDS = ("name", "id_number", "phone", "card_account", "bank", "remark")
 PLACEHOLDERS = {
-    "name": "户主姓名，少数民族姓名用“·”分隔",
+    "name": "少数民族姓名用“·”分隔",
     "id_number": "18位身份证号",
-    "phone": "手机号或带区号的固定电话（可不填）",
-    "card_account": "惠民惠农一卡通账号（发放用）",
+    "phone": "手机或带区号的固话（可不填）",
+    "card_account": "一卡通账号（发放用）",
     "bank": "如 古县农商银行",
     "remark": "可不填",
 }
@@ -265,7 +265,7 @@ class HouseholdScreen(VBScreen):
 
     def action_status(self) -> None:
         if self.editing is None:
-            self.vb.show_error("请先在左边的名册中选中一户（回车打开），再登记已故或迁出。")
+            self.vb.show_error("请先在名册中选中一户（回车打开），再登记已故或迁出。")
             return
         h = self.editing
         fields = [

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from villageboard.tui.dialogs import FormDialog, FormField, MessageDialog
+from villageboard.tui.dialogs.chooser import SHEETS
 from villageboard.tui.errors import clerk_words
+from villageboard.tui.recent import remember_folder
 from villageboard.tui.screens.base import VBScreen
 
 WHAT = {"households": "农户名册", "applications": "申报", "payouts": "银行回盘"}
@@ -19,8 +21,8 @@ WHAT = {"households": "农户名册", "applications": "申报", "payouts": "银�
 def _file_problem(text: str) -> str:
     p = Path(text).expanduser()
     if not p.is_file():
-        return "找不到这个文件，请写完整路径（可以从文件管理器复制）"
-    if p.suffix.lower() not in (".xlsx", ".xlsm", ".csv", ".txt"):
+        return "找不到这个文件，请按 Ctrl+O 选择，或写完整路径"
+    if p.suffix.lower() not in SHEETS:
         return "只能导入 .xlsx 或 .csv 文件（.xls 请先用 Excel/WPS 另存为 .xlsx）"
     return ""
 
@@ -41,7 +43,8 @@ def start_import(screen: VBScreen, kind: str, after: Callable[[], None], *, prog
                  year: int | None = None, note: str = "") -> None:
     what = WHAT[kind]
     fields = [
-        FormField("path", "表格文件", placeholder="如 /home/用户/桌面/名册.xlsx", required=True, check=_file_problem),
+        FormField("path", "表格文件", placeholder="按 Ctrl+O 选择表格文件（.xlsx 或 .csv）", required=True,
+                  check=_file_problem, kind="file", suffixes=SHEETS),
         FormField("dry", "只检查，不保存", False, kind="check"),
     ]
     if kind != "payouts":
@@ -52,6 +55,7 @@ def start_import(screen: VBScreen, kind: str, after: Callable[[], None], *, prog
         if not values:
             return
         path = Path(values["path"]).expanduser()
+        remember_folder(path)
         dry = bool(values["dry"])
         mask = bool(values.get("mask"))
         errors_out = path.with_name(f"{path.stem}-错误原因.xlsx")

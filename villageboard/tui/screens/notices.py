@@ -25,6 +25,18 @@ from villageboard.tui.screens.posters import ask_batch, ask_render, show_preview
 from villageboard.tui.text import cell, num, yuan
 
 ALL = "all"
+#: What a clerk looks for first comes first: at 80 columns the objection columns are
+#: in view without scrolling sideways.
+NOTICE_COLUMNS = ("公示编号", "版", "村", "状态", "未处理异议", "可提异议", "类别", "项目", "公示期", "户数", "金额（元）")
+
+
+def objection_days_text(days: int, state: str) -> str:
+    """How long objections may still come in, as the lists show it."""
+    if state != "posted":
+        return "已截止" if state in ("ended", "archived") else ""
+    if days <= 0:
+        return "未开始"
+    return "今天最后一天" if days == 1 else f"还有{days}天"
 
 
 class NoticeScreen(VBScreen):
@@ -33,11 +45,11 @@ class NoticeScreen(VBScreen):
     BINDINGS = [
         Binding("ctrl+n", "new_notice", "新建", id="notices-new", tooltip="为一个村或全部村新建公示草稿"),
         Binding("ctrl+t", "post", "张贴", id="notices-post", tooltip="登记张贴：冻结公示内容并生成核验码（会先确认）"),
-        Binding("ctrl+d", "post_on", "指定日期张贴", id="notices-post-on", tooltip="张贴日期不是今天时用这个"),
+        Binding("ctrl+d", "post_on", "定日张贴", id="notices-post-on", tooltip="张贴日期不是今天时用这个"),
         Binding("ctrl+r", "render", "打印", id="notices-render", tooltip="生成 PDF/图片/网页文件并打印"),
         Binding("ctrl+b", "batch", "各村批量", id="notices-batch", tooltip="为每个村生成同一类公示的文件"),
         Binding("ctrl+o", "objections", "异议", id="notices-objections", tooltip="查看、登记、处理这份公示的异议"),
-        Binding("ctrl+f", "photo", "张贴照片", id="notices-photo", tooltip="保存张贴后拍的照片（留存证据）"),
+        Binding("ctrl+f", "photo", "照片", id="notices-photo", tooltip="保存张贴后拍的照片（留存证据）"),
     ]
 
     def __init__(self) -> None:
@@ -63,7 +75,7 @@ class NoticeScreen(VBScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#notice-list", DataTable)
-        table.add_columns("公示编号", "版", "类别", "村", "项目", "状态", "公示期", "剩余", "户数", "金额（元）")
+        table.add_columns(*NOTICE_COLUMNS)
         self.refresh_data()
 
     def _years(self) -> list[int]:
@@ -79,7 +91,7 @@ class NoticeScreen(VBScreen):
         state = self.query_one("#notice-state", Select).value
         rows = self.svc.notices.rows(self.year, None if state == ALL else str(state))
         order = {"draft": 0, "posted": 1, "ended": 2, "archived": 3}
-        rows.sort(key=lambda r: (order.get(r.state, 4), r.notice.code, r.notice.version))
+        rows.sort(key=lambda r: (order.get(r.state, 4), -r.open_objections, r.notice.code, r.notice.version))
         keep = self.current_key()
         self.rows = rows
         table = self.query_one("#notice-list", DataTable)
@@ -87,20 +99,24 @@ class NoticeScreen(VBScreen):
         for r in rows:
             n = r.notice
             period = f"{n.start:%m-%d}至{n.end:%m-%d}" if n.start and n.end else "未张贴"
-            left = ""
-            if r.days_left is not None:
-                left = "最后一天" if r.days_left == 1 else f"{r.days_left}天"
+            days = self.svc.notices.objection_days(n)
+            left = objection_days_text(days, r.state)
             state_style = {"posted": "green", "draft": "yellow", "ended": "red"}.get(r.state, "dim")
             table.add_row(
-                cell(n.code), cell(n.version), cell(NOTICE_KINDS.get(n.kind, n.kind)), cell(r.village),
-                cell(r.program), cell(r.state_label, state_style), cell(period),
-                cell(left, "bold red" if r.days_left is not None and r.days_left <= 1 else ""),
+                cell(n.code), cell(n.version), cell(r.village), cell(r.state_label, state_style),
+                cell(f"{r.open_objections}条" if r.open_objections else "", "bold red"),
+                cell(left, "bold red" if r.state == "posted" and days == 1 else ""),
+                cell(NOTICE_KINDS.get(n.kind, n.kind)), cell(r.program), cell(period),
                 num(r.households if n.state != "draft" else ""), num(yuan(r.amount_fen) if n.state != "draft" else ""),
                 key=f"{n.code}/{n.version}",
             )
         posted = sum(1 for r in rows if r.state == "posted")
         drafts = sum(1 for r in rows if r.state == "draft")
-        self.query_one("#notice-count", Static).update(f"共{len(rows)}份，公示中{posted}份，草稿{drafts}份")
+        objected = sorted({r.notice.code for r in rows if r.open_objections})
+        count = f"共{len(rows)}份，公示中{posted}份，草稿{drafts}份"
+        if objected:
+            count += f"，有异议{len(objected)}份"
+        self.query_one("#notice-count", Static).update(count)
         if keep:
             self.select_key(keep)
         elif rows:

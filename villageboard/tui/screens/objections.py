@@ -56,8 +56,14 @@ class ObjectionsScreen(ModalScreen[None]):
         state = self.svc.notices.state_of(n)
         self.query_one("#objections-title", Label).update(
             f"异议：{n.code} 第{n.version}版 {ui_support.notice_label(self.svc, n)}")
-        self.query_one("#objections-note", Static).update(
-            "正在公示，可以登记异议。" if state == "posted" else "不在公示期内，只能处理已登记的异议。")
+        days = self.svc.notices.objection_days(n)
+        if days:
+            note = "正在公示，今天是可以登记异议的最后一天。" if days == 1 else f"正在公示，还可以登记异议{days}天（含今天）。"
+        elif state == "posted":
+            note = f"还没有到张贴日期（{n.start}），到时才能登记异议。"
+        else:
+            note = "不在公示期内，只能处理已登记的异议。"
+        self.query_one("#objections-note", Static).update(note)
         self.items = self.svc.notices.objections(code=self.code)
         table = self.query_one("#objection-list", DataTable)
         reg = self.svc.registry

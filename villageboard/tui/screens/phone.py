@@ -92,7 +92,7 @@ class PhoneDeskScreen(VBScreen):
 
     def on_mount(self) -> None:
         hits = self.query_one("#hits", DataTable)
-        hits.add_columns("户主", "村组", "证号尾号", "匹配")
+        hits.add_columns("户主", "村组", "尾号", "匹配")
         hist = self.query_one("#history", DataTable)
         hist.add_columns("年度", "项目", "数量", "金额（元）", "状态", "公示期 / 说明")
         self.update_note()

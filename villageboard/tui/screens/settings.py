@@ -101,7 +101,13 @@ class SettingsScreen(VBScreen):
             "打开方式：" + ("只读（另一个窗口正在修改数据）" if self.svc.readonly else "可以修改"),
         ]
         last = self.svc.backups.last()  # wherever it went (a USB stick too)
-        lines.append(f"最近一次备份：{last.describe()}" if last else "还没有备份过（按 Ctrl+B 备份）")
+        if last is None:
+            lines.append("还没有备份过（按 Ctrl+B 备份）")
+        else:  # the file name on a line of its own: a long path never breaks inside it
+            when = last.when.replace("T", " ")[:16]
+            state = ("已检查完好" if last.verified else "未检查") + ("，有密码" if last.encrypted else "")
+            lines += [f"最近一次备份：{when}（{state}）", f"  {last.where.name}",
+                      f"  在 {display_path(last.where.parent)}"]
         if len(found) > 1:
             lines.append("较早的备份：" + "、".join(ui_support.backup_label(p) for p in found[1:5]))
         self.query_one("#data-info", Static).update("\n".join(lines))

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import TODAY
 from tests.test_cli_core import vb
-from tests.test_flags import add, apply, kinds, town  # noqa: F401  (town is a fixture)
+from tests.test_flags import add, apply, base, kinds, town  # noqa: F401  (town is a fixture)
 from tests.test_tui_workflows import SIZE, settle
 from villageboard.domain.errors import ValidationFailed
 from villageboard.services.applications import NeedsNote
@@ -30,8 +30,8 @@ def to_town_ok(svc, app) -> None:
 
 def test_flagged_approval_needs_a_note_which_is_journaled(town) -> None:  # noqa: F811
     h, plain = add(town, "韩增长"), add(town, "韩持平")
-    apply(town, h, "10", 2025)
-    apply(town, plain, "10", 2025)
+    base(town, h, "10", 2025)
+    base(town, plain, "10", 2025)
     a, b = apply(town, h, "15"), apply(town, plain, "10")
     to_town_ok(town, a)
     to_town_ok(town, b)
@@ -53,8 +53,8 @@ def test_flagged_approval_needs_a_note_which_is_journaled(town) -> None:  # noqa
 
 def test_a_page_at_once_leaves_flagged_rows_for_one_by_one(town) -> None:  # noqa: F811
     h, plain = add(town, "钟增长"), add(town, "钟持平")
-    apply(town, h, "10", 2025)
-    apply(town, plain, "10", 2025)
+    base(town, h, "10", 2025)
+    base(town, plain, "10", 2025)
     a, b = apply(town, h, "13"), apply(town, plain, "11")
     to_town_ok(town, a)
     to_town_ok(town, b)
@@ -72,7 +72,7 @@ def test_the_growth_threshold_is_the_township_setting(town, old: int, q: int, li
     """Whatever the setting, the flag fires exactly when q > limit × last year's."""
     update_settings(town, growth_limit=str(limit))
     h = add(town, "郑增长")
-    apply(town, h, str(Decimal(old) / 100), 2025)
+    base(town, h, str(Decimal(old) / 100), 2025)
     a = apply(town, h, str(Decimal(q) / 100))
     assert ("growth" in kinds(town, a)) == (Decimal(q) > limit * Decimal(old))
 

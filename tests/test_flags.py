@@ -62,20 +62,81 @@ def apply(svc, h, qty: str, year: int = 2026, code: str = "GDDL"):
     return svc.applications.add(h.id, code, year, qty)
 
 
+def approve(svc, app):
+    for step in ("village_ok", "town_ok", "approved"):
+        app = svc.applications.set_status(app.id, step, note="测试核实")
+    return app
+
+
+def base(svc, h, qty: str, year: int = 2025, code: str = "GDDL"):
+    """An approved row of an earlier year: what the growth flag compares with."""
+    return approve(svc, apply(svc, h, qty, year, code))
+
+
 def kinds(svc, app) -> set[str]:
     return {f.kind for f in svc.flags.flags_for(svc.applications.get(app.id))}
 
 
 def test_growth_over_twenty_percent(town) -> None:
     up, level = add(town, "张增长"), add(town, "李持平")
-    apply(town, up, "10", 2025)
-    apply(town, level, "10", 2025)
+    base(town, up, "10", 2025)
+    base(town, level, "10", 2025)
     a_up = apply(town, up, "12.5")
     a_level = apply(town, level, "12")  # exactly +20%: not more than 20%
     assert "growth" in kinds(town, a_up)
     assert "growth" not in kinds(town, a_level)
     f = next(f for f in town.flags.flags_for(a_up) if f.kind == "growth")
     assert "10亩" in f.message and "25%" in f.message
+
+
+def add_years(svc, *years: int) -> None:
+    for year in years:
+        svc.programs.add(Program(
+            code="GDDL", year=year, name="耕地地力保护补贴", unit="亩", rate_fen=10000, hotline="0357-5221234",
+            eligibility="承包农户", procedure="村申报镇审核", materials="身份证", office="镇农业中心",
+        ))
+
+
+def growth_message(svc, app) -> str | None:
+    return next((f.message for f in svc.flags.flags_for(svc.applications.get(app.id)) if f.kind == "growth"), None)
+
+
+def test_growth_creeping_over_years_fires_against_the_smallest_approved_year(town) -> None:
+    """10 → 11.5 → 13.2: +15% and +14.8% on each year before, never more than 20%;
+    against the smallest approved year (10) it is +32%, above the 1.2 line."""
+    add_years(town, 2024)
+    h = add(town, "赵慢增")
+    base(town, h, "10", 2024)
+    mid = base(town, h, "11.5", 2025)
+    assert growth_message(town, mid) is None  # 100 × 1150 = 115000 ≤ 120 × 1000
+    last = apply(town, h, "13.2")
+    msg = growth_message(town, last)
+    assert msg is not None and "比2024年（10亩）增加32%" in msg  # (1320 − 1000) × 100 // 1000 = 32
+
+
+def test_growth_baseline_is_approved_rows_only(town) -> None:
+    add_years(town, 2024)
+    # a rejected 5 last year is no baseline: the approved 10 of 2024 is; 11 is +10%
+    h = add(town, "钱驳回")
+    base(town, h, "10", 2024)
+    town.applications.set_status(apply(town, h, "5", 2025).id, "rejected", "面积不实")
+    assert growth_message(town, apply(town, h, "11")) is None
+    # only a rejected row, or only an unreviewed row, before: nothing to compare with
+    r, u = add(town, "孙只驳回"), add(town, "周未审核")
+    town.applications.set_status(apply(town, r, "5", 2025).id, "rejected", "面积不实")
+    apply(town, u, "5", 2025)
+    assert growth_message(town, apply(town, r, "12")) is None
+    assert growth_message(town, apply(town, u, "12")) is None
+
+
+def test_growth_baseline_reaches_three_years_back_not_four(town) -> None:
+    add_years(town, 2022, 2023)
+    old, three = add(town, "吴四年前"), add(town, "郑三年前")
+    base(town, old, "5", 2022)  # 2026 − 4: outside the window
+    base(town, three, "5", 2023)  # 2026 − 3: inside
+    assert growth_message(town, apply(town, old, "10")) is None
+    msg = growth_message(town, apply(town, three, "10"))
+    assert msg is not None and "比2023年（5亩）增加100%" in msg
 
 
 def test_one_card_two_households(town) -> None:
@@ -196,7 +257,7 @@ def test_flags_never_block_and_rejected_or_void_rows_are_not_flagged(town) -> No
 
 def test_clearing_needs_a_note_and_is_journaled(town) -> None:
     h = add(town, "韩核实")
-    apply(town, h, "10", 2025)
+    base(town, h, "10", 2025)
     a = apply(town, h, "15")
     with pytest.raises(VBError, match="核实情况"):
         town.flags.clear(a.id, "growth", " ")
@@ -220,7 +281,7 @@ def test_clearing_needs_a_note_and_is_journaled(town) -> None:
 
 def test_flags_follow_edits_and_filter_by_program_and_village(town) -> None:
     h = add(town, "杨改动")
-    apply(town, h, "10", 2025)
+    base(town, h, "10", 2025)
     a = apply(town, h, "11")
     assert kinds(town, a) == set()
     town.applications.edit(a.id, quantity="13")
@@ -249,8 +310,8 @@ def test_demo_township_flags_and_export(svc, tmp_path) -> None:
 
 def test_growth_boundary_is_exact_decimal(town) -> None:
     a_h, b_h = add(town, "秦小数"), add(town, "秦整数")
-    apply(town, a_h, "0.1", 2025)
-    apply(town, b_h, "0.1", 2025)
+    base(town, a_h, "0.1", 2025)
+    base(town, b_h, "0.1", 2025)
     assert kinds(town, apply(town, a_h, "0.12")) == set()  # exactly +20%
     assert kinds(town, apply(town, b_h, "0.13")) == {"growth"}
 

@@ -152,6 +152,13 @@ def test_summary_has_subtotals_per_program_and_total(svc: Services) -> None:
     assert {s["program"] for s in snap["subtotals"]} == {"GDDL", "ZLYC"}
     assert sum(s["amount_fen"] for s in snap["subtotals"]) == snap["totals"]["amount_fen"]
     assert sum(r["amount_fen"] for r in snap["rows"]) == snap["totals"]["amount_fen"]
+    # households are 户, rows (one household in two programs twice) are 户次
+    from villageboard.services.notice_document import build_document
+
+    t = snap["totals"]
+    assert t["households"] == len({r["household_id"] for r in snap["rows"]}) < t["rows"] == len(snap["rows"])
+    text = "".join(build_document(n, snap).paragraphs)
+    assert f"合计{t['households']}户、{t['rows']}户次" in text
 
 
 def test_incomplete_program_guide_blocks_a_notice(svc: Services) -> None:

@@ -276,9 +276,9 @@ def test_county_sheet_totals_match_its_rows(issued, tmp_path) -> None:
         d = dict(zip(d_head, r, strict=True))
         fen = round(d["金额"] * 100)
         key = (d["村"], d["项目代码"])
-        sums[key]["申报户数"] += 1
+        sums[key]["申报户次"] += 1
         if d["审核状态"] == "通过":
-            sums[key]["审核通过户数"] += 1
+            sums[key]["审核通过户次"] += 1
             sums[key]["应发金额"] += fen
         if d["发放状态"] == "已发放":
             sums[key]["已发放金额"] += fen
@@ -288,8 +288,8 @@ def test_county_sheet_totals_match_its_rows(issued, tmp_path) -> None:
     assert lines
     for line in lines:
         got = sums[(line["村"], line["项目代码"])]
-        assert line["申报户数"] == got["申报户数"]
-        assert line["审核通过户数"] == got["审核通过户数"]
+        assert line["申报户次"] == got["申报户次"]
+        assert line["审核通过户次"] == got["审核通过户次"]
         for k in ("应发金额", "已发放金额", "发放失败金额"):
             assert round(line[k] * 100) == got[k], (line["村"], line["项目代码"], k)
     total = next(dict(zip(s_head, r, strict=True)) for r in s_rows if r[0] == "合计")

@@ -11,7 +11,7 @@ from villageboard.cli.main import open_services
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("settings", help="查看乡镇设置；修改风险提示的提示线、核验网址")
-    p.add_argument("--growth-limit", help="比上年增加提示线：数量超过上年的多少倍就提示（默认1.2）")
+    p.add_argument("--growth-limit", help="比上年增加提示线：数量超过前三年审核通过数量中最少一年的多少倍就提示（默认1.2）")
     p.add_argument("--outlier-factor", help="数量异常提示线：超过本村该项目中位数的多少倍就提示（默认3）")
     p.add_argument("--planted-limit", help="种粮超耕地提示线：种粮面积超过本户耕地补贴面积的多少倍就提示（默认1）")
     p.add_argument("--portal", help="县政府网站核验地址（http:// 或 https:// 开头；写空字符串清除）")

@@ -96,7 +96,7 @@ def _intro_samples() -> Iterator[dict[str, Any]]:
                "rate_text": "125.00元/亩", "unit": "亩"}
     base = {**INTRO_KEYS, "township": "城关镇", "village": "东关村", "year": 2026, "start": "2026-11-03",
             "end": "2026-11-10", "hotline": "0357-1234567", "supervision_hotline": "0357-7654321",
-            "supervision_address": "城关镇人民政府纪检办公室", "households": 123, "amount_text": "45,678.90元"}
+            "supervision_address": "城关镇人民政府纪检办公室", "households": 123, "rows": 150, "amount_text": "45,678.90元"}
     yield {**base, "kind": "application", "kind_label": "申报公示", "program": program}
     yield {**base, "kind": "result", "kind_label": "发放结果公示", "program": program}
     yield {**base, "kind": "summary", "kind_label": "年度汇总公示", "program": None,

@@ -253,7 +253,8 @@ INTRO_KEYS: dict[str, Any] = {
     "hotline": "",
     "supervision_hotline": "",
     "supervision_address": "",
-    "households": "",
+    "households": "",  # 户: distinct households
+    "rows": "",  # 户次: rows (one household in two programs counts twice)
     "amount_text": "",
     "programs": [],
     "original_code": "",

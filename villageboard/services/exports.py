@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from villageboard.domain.errors import VBError
 from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, Application, Program
-from villageboard.domain.money import format_fen
+from villageboard.domain.money import capital_amount, format_fen
 from villageboard.services.paths import parse_app_number
 
 if TYPE_CHECKING:
@@ -45,6 +45,11 @@ class ExportReport:
         for s in self.skipped:
             out.append(f"未列入：{s}")
         return out + self.notes
+
+
+def capital_line(fen: int) -> str:
+    """A sheet's approved total in figures and Chinese capitals (大写)."""
+    return f"应发金额合计（审核通过）：{format_fen(fen)}元（大写：{capital_amount(fen)}）"
 
 
 class Exports:
@@ -213,7 +218,12 @@ class Exports:
     # ================================================================ county sheet, flag list
     def export_county(self, year: int, out: str | Path) -> Path:
         """The county working sheet: per village × program totals and every row, real
-        number cells, marked 内部资料."""
+        number cells, marked 内部资料.
+
+        Money totals count approved (通过) rows only: a rejected or not yet reviewed row
+        is listed in the detail, never added in. 户数 counts households (one household
+        in two programs is one 户), 户次 counts rows; each sheet ends with its approved
+        total in figures and in Chinese capitals (大写)."""
         from villageboard.io.xlsx_out import ColumnOut, SheetOut, write_sheet_book
         from villageboard.services.reconcile import reconcile
 
@@ -224,9 +234,14 @@ class Exports:
         groups = {g.id: g.name for g in reg.groups()}
         programs = {p.code: p for p in self.svc.programs.list(year, include_void=True)}
         applied: dict[tuple[str, int], int] = {}
+        approved_hh: dict[tuple[str, int], set[int]] = {}
         detail = []
+        approved_fen = 0
         for a in self.svc.applications.list(year):
             applied[(a.program_code, a.village_id)] = applied.get((a.program_code, a.village_id), 0) + 1
+            if a.status == "approved":
+                approved_hh.setdefault((a.program_code, a.village_id), set()).add(a.household_id)
+                approved_fen += a.amount_fen
             h = hs.get(a.household_id)
             p = programs.get(a.program_code)
             detail.append({
@@ -245,7 +260,8 @@ class Exports:
             summary.append({
                 "village": line.village, "program": line.program, "code": line.program_code, "unit": line.unit,
                 "applied": applied.get((line.program_code, line.village_id or 0), 0),
-                "households": line.approved.n, "quantity": line.quantity, "amount": line.approved.fen,
+                "households": len(approved_hh.get((line.program_code, line.village_id or 0), ())),
+                "approved_n": line.approved.n, "quantity": line.quantity, "amount": line.approved.fen,
                 "paid_n": line.paid.n, "paid": line.paid.fen, "failed_n": line.failed.n, "failed": line.failed.fen,
                 "pending": line.pending.fen + line.not_issued.fen,
             })
@@ -255,19 +271,25 @@ class Exports:
             title="分村分项目汇总", banner=banner,
             columns=[
                 ColumnOut("村", "village"), ColumnOut("补贴项目", "program"), ColumnOut("项目代码", "code"),
-                ColumnOut("单位", "unit"), ColumnOut("申报户数", "applied", "int"),
-                ColumnOut("审核通过户数", "households", "int"), ColumnOut("数量", "quantity", "quantity"),
-                ColumnOut("应发金额", "amount", "money_fen"), ColumnOut("已发放户数", "paid_n", "int"),
-                ColumnOut("已发放金额", "paid", "money_fen"), ColumnOut("发放失败户数", "failed_n", "int"),
+                ColumnOut("单位", "unit"), ColumnOut("申报户次", "applied", "int"),
+                ColumnOut("审核通过户数", "households", "int"), ColumnOut("审核通过户次", "approved_n", "int"),
+                ColumnOut("数量", "quantity", "quantity"),
+                ColumnOut("应发金额", "amount", "money_fen"), ColumnOut("已发放户次", "paid_n", "int"),
+                ColumnOut("已发放金额", "paid", "money_fen"), ColumnOut("发放失败户次", "failed_n", "int"),
                 ColumnOut("发放失败金额", "failed", "money_fen"), ColumnOut("未发放金额", "pending", "money_fen"),
             ],
             rows=summary,
             totals={
-                "applied": sum(applied.values()), "households": t.approved.n, "amount": t.approved.fen,
+                "applied": sum(applied.values()), "households": len(set().union(*approved_hh.values())),
+                "approved_n": t.approved.n, "amount": t.approved.fen,
                 "paid_n": t.paid.n, "paid": t.paid.fen, "failed_n": t.failed.n, "failed": t.failed.fen,
                 "pending": t.pending.fen + t.not_issued.fen,
             },
-            notes=["数量因各项目单位不同不作合计；金额单位为元。“未发放金额”含尚未提交银行和已提交等待回盘的。"],
+            notes=[
+                capital_line(t.approved.fen),
+                "金额只合计审核通过的申报；不通过和尚未审核完的不计入。户数按户计（一户申报几个项目算一户），户次按申报笔数计。",
+                "数量因各项目单位不同不作合计；金额单位为元。“未发放金额”含尚未提交银行和已提交等待回盘的。",
+            ],
         )
         s2 = SheetOut(
             title="申报发放明细", banner=banner,
@@ -280,7 +302,9 @@ class Exports:
                 ColumnOut("发放日期", "paid_date", "date"), ColumnOut("批次", "batch"), ColumnOut("发放次数", "attempts", "int"),
             ],
             rows=detail,
-            totals={"amount": sum(r["amount"] for r in detail)},
+            totals={"amount": approved_fen},
+            totals_label="合计（审核通过）",
+            notes=[capital_line(approved_fen), "合计只计审核状态为“通过”的申报；不通过和尚未审核完的列出但不计入。"],
         )
         return write_sheet_book(Path(out), [s1, s2])
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 #: kind code -> (short name a clerk types, what it means)
 FLAG_KINDS: dict[str, tuple[str, str]] = {
-    "growth": ("比上年增加", "数量超过上年同一项目的设定倍数（比上年增加提示线，默认1.2倍）"),
+    "growth": ("比上年增加", "数量超过前三年同一项目审核通过数量中最少一年的设定倍数（比上年增加提示线，默认1.2倍）"),
     "shared_card": ("一卡多户", "一个一卡通账号被两户以上使用"),
     "duplicate_id": ("身份证重复", "同一身份证号登记在两个村，或在同一项目中申报两次"),
     "status": ("已故迁出", "户主已登记为已故或迁出，之后仍在申报或发放"),
@@ -49,6 +49,8 @@ FLAG_KINDS: dict[str, tuple[str, str]] = {
 #: a household against the 补贴面积 (确权 − 扣除) of its 耕地地力保护补贴 row.
 PLANTED_WORDS = ("种粮", "实际种植")
 LAND_WORDS = ("耕地地力保护",)
+#: How many previous years of approved rows the growth flag compares with.
+BASELINE_YEARS = 3
 #: What the kept rows and counts were made by (store.derived): this module and the
 #: masking it applies; a new program version makes them afresh.
 _ROWS_STAMP = code_stamp(__file__, masking_module.__file__)
@@ -127,6 +129,7 @@ class _Row(NamedTuple):
     village_id: int
     q: int  # quantity in hundredths
     rejected: bool
+    approved: bool  # 通过: only these are a baseline for the growth flag
     created: str  # YYYY-MM-DD
     events: tuple[tuple[str, str], ...]  # per bank attempt: (issued day, paid day or "")
     cleared: tuple[dict[str, Any], ...]
@@ -147,7 +150,8 @@ def _extract(doc: dict[str, Any], memo: dict[Any, int]) -> _Row:
     deducted = doc.get("deducted_area")
     no_reason = land and deducted is not None and _hundredths(deducted) > 0 and not str(doc.get("deduction_reason") or "").strip()
     return _Row(doc["id"], doc["program_code"], doc["household_id"], doc["village_id"], q,
-                doc.get("status") == "rejected", str(doc.get("created", ""))[:10], events,
+                doc.get("status") == "rejected", doc.get("status") == "approved",
+                str(doc.get("created", ""))[:10], events,
                 tuple(_cleared(c) for c in doc.get("cleared_flags") or ()), land, no_reason)
 
 
@@ -190,8 +194,8 @@ class FlagService:
             for rel, rows in have.items():
                 if rows is None:
                     have[rel] = rows = [
-                        _Row(a, c, h, v, q, bool(rj), cr, tuple(map(tuple, ev)), tuple(cl), bool(ld), bool(nr))
-                        for a, c, h, v, q, rj, cr, ev, cl, ld, nr in stored[rel]
+                        _Row(a, c, h, v, q, bool(rj), bool(ok), cr, tuple(map(tuple, ev)), tuple(cl), bool(ld), bool(nr))
+                        for a, c, h, v, q, rj, ok, cr, ev, cl, ld, nr in stored[rel]
                     ]
                     self._files[rel] = rows  # a commit meanwhile may drop it again: fine
         out: list[_Row] = []
@@ -249,7 +253,7 @@ class FlagService:
         """Open flags per kind, for a dashboard line. Kept between starts until the
         registry or the year's (or the year before's) applications change.
 
-        Counting needs every flag of the year, and the rows of two years behind them
+        Counting needs every flag of the year, and the rows of the years behind them
         (some 60 MB at a large township). What this count loaded is let go again, so
         the home screen's count after a save does not hold it for the rest of the day;
         the flags screen makes them again (from the kept rows) when it is opened."""
@@ -276,7 +280,8 @@ class FlagService:
 
     @staticmethod
     def _sources(year: int) -> list[str]:
-        return [REGISTRY, HOUSEHOLDS_DIR, applications_dir(year), applications_dir(year - 1)]
+        return [REGISTRY, HOUSEHOLDS_DIR, applications_dir(year),
+                *(applications_dir(year - k) for k in range(1, BASELINE_YEARS + 1))]
 
     # -- clearing ---------------------------------------------------------------
     def clear(self, app_number: str, kind: str, note: str) -> Application:
@@ -318,7 +323,7 @@ class FlagService:
         households = reg._load()
         names = {v.id: v.name for v in reg.villages(include_void=True)}
         docs = [r for r in self._rows(year) if not r.rejected]
-        prev = {(r.household_id, r.code): r.q for r in self._rows(year - 1)}
+        prev = self._baseline(year)
 
         # households sharing a card; one ID in two villages (both registry-wide)
         by_card: dict[str, list[int]] = defaultdict(list)
@@ -382,10 +387,12 @@ class FlagService:
         for r in docs:
             app_id, code, hid, vid, q = r.app_id, r.code, r.household_id, r.village_id, r.q
             raised: list[tuple[str, str]] = []
-            old = prev.get((hid, code))
-            if old is not None and old > 0 and 100 * q > growth * old:
+            base = prev.get((hid, code))
+            if base is not None and 100 * q > growth * base[1]:
                 unit = units.get(code, "")
-                raised.append(("growth", f"{_show(q)}{unit}，比{year - 1}年（{_show(old)}{unit}）增加{(q - old) * 100 // old}%"))
+                old_year, old = base
+                raised.append(("growth", f"{_show(q)}{unit}，比{old_year}年（{_show(old)}{unit}）增加{(q - old) * 100 // old}%"
+                                         f"（比较的是前{BASELINE_YEARS}年审核通过数量中最少的一年）"))
             if hid in shared_card:
                 raised.append(("shared_card", shared_card[hid]))
             if hid in two_villages or app_id in twice:
@@ -414,6 +421,34 @@ class FlagService:
             out[app_id] = [
                 Flag(kind, app_id, year, code, hid, vid, msg, cleared.get(kind)) for kind, msg in raised
             ]
+        return out
+
+    def _baseline(self, year: int) -> dict[tuple[int, str], tuple[int, int]]:
+        """The growth flag's baseline: per (household, program), the smallest positive
+        approved (通过) quantity of the previous ``BASELINE_YEARS`` years, with its year,
+        as (year, hundredths).
+
+        The minimum, not last year alone and not the average: land claimed a little
+        more each year (10 → 11.5 → 13.2 亩, never +20% on the year before) is +32% on
+        the smallest year and fires; against an average (10.75) a steady creep of
+        10 → 11 → 12 → 13.2 would stay just under the line. A household that really
+        took on land clears the flag once with a note. Only approved rows count: a
+        rejected or not yet reviewed quantity was never accepted, so it says nothing
+        about the land the household had. Two approved rows of one year (a shared
+        ID) add up to that year's quantity. Years without an approved row are skipped;
+        the latest year wins a tie."""
+        out: dict[tuple[int, str], tuple[int, int]] = {}
+        for y in range(year - BASELINE_YEARS, year):  # oldest first: a later tie wins
+            per_year: dict[tuple[int, str], int] = defaultdict(int)
+            for r in self._rows(y):
+                if r.approved:
+                    per_year[(r.household_id, r.code)] += r.q
+            for key, q in per_year.items():
+                if q <= 0:
+                    continue
+                have = out.get(key)
+                if have is None or q <= have[1]:
+                    out[key] = (y, q)
         return out
 
     @staticmethod

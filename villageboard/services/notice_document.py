@@ -60,6 +60,7 @@ def build_document(
         "year": n.year, "start": n.start, "end": n.end, "days": days,
         "hotline": prog.get("hotline") or t["hotline"], "supervision_hotline": t["supervision_hotline"],
         "supervision_address": t["supervision_address"], "households": totals["households"],
+        "rows": totals.get("rows", ""),
         "amount_text": f"{format_fen(totals['amount_fen'])}元",
         "program": None if not prog else {
             "name": prog["name"], "basis": prog["basis"].strip("《》"), "unit": prog["unit"],

@@ -92,6 +92,7 @@ def test_digit_forms_are_read_as_digits(number: str, forms: dict[str, str]) -> N
         "110105.19491231.002X", "6,222,021,234,567,890,128", "+86 138-0013-8000", "①③⑧⓪⓪①③⑧⓪⓪⓪",
         "110105-1949-12-31-002X", "1234.5678.9012", "账号 1234 5678 9012 3", "卡号６２２２０２１２３４５６７８９０１２８",
         "存折一张6222021234567890128一本", "6.00000.00000.0.00000007", "电话一三八〇〇一三八〇〇〇一个", "身份证 110105 1949 1231 002 x",
+        "〇〇〇2000-01-010",  # a date run on into more digits: twelve digits, not a date
     ],
 )
 def test_smuggled_forms_are_found(text: str) -> None:

@@ -19,8 +19,9 @@ except to find a whole 18-digit ID with a real birth date; the visible ends of a
 number and our own notice codes are never joined. Across list punctuation (，、；。) the
 groups beside the mark must have three or more digits (138，0013，8000), so a list of
 small numbers stays a list. Joined groups are checked for the exact shapes above; the
-plain "12 or more digits" rule joins groups only when each has three or more digits, or
-groups of four or more hold at least eight of them (1234.5678.9012, 6.00000.00000.0…).
+plain "12 or more digits" rule joins groups only when each has three or more digits,
+groups of four or more hold at least eight of them (1234.5678.9012, 6.00000.00000.0…), or
+one group alone holds seven or more (0002000-01-010).
 
 Limits, by design: a number written to look exactly like a date, time, amount or
 hotline list (1,30000,100.00) is read as that; letters standing for digits (O for 0,
@@ -413,7 +414,8 @@ def _scan_sequence(groups: list[str], seps: list[str], lead: list[int], trail: l
     # a long number written in groups (6222 0212 3456 7890, 1234.5678.9012, 6.00000.0000…):
     # a chain of groups that are no block, code, masked end or list of years, not broken
     # by list punctuation (，、；。), holding 12 or more digits, either all in groups of
-    # three or more, or with at least 8 in groups of four or more ("第10,11,12,13组" is a list)
+    # three or more, with at least 8 in groups of four or more, or with one group of seven
+    # or more ("第10,11,12,13组" is a list; "0002000-01-010" is one number)
     def free(k: int) -> bool:
         if block_of[k] >= 0 or never_join[k]:
             return False
@@ -429,7 +431,7 @@ def _scan_sequence(groups: list[str], seps: list[str], lead: list[int], trail: l
             j += 1
         sizes = [len(g.rstrip("X")) for g in groups[i:j]]
         if (j - i >= 2 and sum(sizes) >= 12 and not covered(i, j)
-                and (min(sizes) >= 3 or sum(s for s in sizes if s >= 4) >= 8)):
+                and (min(sizes) >= 3 or sum(s for s in sizes if s >= 4) >= 8 or max(sizes) >= 7)):
             found.append((i, j, 0, 0, "split"))
         i = j
     return found

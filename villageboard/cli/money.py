@@ -484,7 +484,7 @@ def cmd_flags(args: argparse.Namespace) -> int:
             _json([f.to_dict() for f in flags])
             return 0
         names = {v.id: v.name for v in svc.registry.villages(include_void=True)}
-        hs = svc.registry._load()
+        hs = svc.registry.by_number()
         for f in flags:
             h = hs.get(f.household_id)
             state = f"已核实：{f.cleared.get('note')}" if f.cleared else "待核实"

@@ -30,6 +30,7 @@ from villageboard.domain.models import HOUSEHOLD_STATUS, Application
 from villageboard.domain.money import format_quantity
 from villageboard.services.applications import APPLICATIONS
 from villageboard.services.paths import HOUSEHOLDS_DIR, REGISTRY, applications_dir
+from villageboard.store.changes import Commit
 from villageboard.store.derived import code_stamp
 
 if TYPE_CHECKING:
@@ -161,11 +162,11 @@ class FlagService:
         self._cache: dict[int, tuple[int, dict[str, list[Flag]], list[Flag]]] = {}
         self._files: dict[str, list[_Row]] = {}
         self._memo: dict[Any, int] = {}
-        self.store.listeners.append(self._on_commit)
+        self.store.subscribe(self._on_commit)
 
-    def _on_commit(self, entry: dict[str, Any]) -> None:
-        for c in entry.get("changes", ()):
-            self._files.pop(c["f"], None)
+    def _on_commit(self, commit: Commit) -> None:
+        for c in commit.changes:
+            self._files.pop(c.file, None)
 
     # -- reading ----------------------------------------------------------------
     def _rows(self, year: int) -> list[_Row]:
@@ -303,7 +304,7 @@ class FlagService:
         growth = int(Decimal(t.growth_limit).scaleb(2))  # 1.2 -> 120
         factor = int(Decimal(t.outlier_factor).scaleb(2))  # 3 -> 300
         reg = self.svc.registry
-        households = reg._load()
+        households = reg.by_number()
         names = {v.id: v.name for v in reg.villages(include_void=True)}
         docs = [r for r in self._rows(year) if not r.rejected]
         prev = {(r.household_id, r.code): r.q for r in self._rows(year - 1)}

@@ -168,7 +168,7 @@ def reconcile(svc: Services, year: int, program: str | None = None) -> Reconcili
     programs = {p.code: p for p in svc.programs.list(year, include_void=True)}
     lines: dict[tuple[str, int], ReconLine] = {}
     failures: list[FailedRow] = []
-    households = svc.registry._load()
+    households = svc.registry.by_number()
     for rel in svc.applications.files(year, program):
         for d in svc.store.table(rel, APPLICATIONS).values():
             if d.get("void") or d.get("status") != "approved":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from villageboard.domain.errors import NotFound, Problem, VBError
@@ -19,6 +19,7 @@ from villageboard.domain.validate import (
 )
 from villageboard.services.paths import HOUSEHOLDS_DIR, REGISTRY, households_file
 from villageboard.services.private_entry import refusal, screen
+from villageboard.store.changes import Commit
 
 if TYPE_CHECKING:
     from villageboard.services.context import Services
@@ -60,15 +61,15 @@ class RegistryService:
         # Every committed household reaches the in-memory registry while the commit
         # still holds the store's lock, so nothing reading under that lock (the kept
         # figures of store.derived) sees new files beside an old registry.
-        self.store.listeners.append(self._on_commit)
+        self.store.subscribe(self._on_commit)
 
-    def _on_commit(self, entry: dict[str, Any]) -> None:
+    def _on_commit(self, commit: Commit) -> None:
         if self._households is None:
             return
-        touched: dict[int, list[tuple[str, dict[str, Any]]]] = {}
-        for c in entry.get("changes", ()):
-            if c["f"].startswith(f"{HOUSEHOLDS_DIR}/") and c["t"] == HOUSEHOLDS and c["a"] is not None:
-                touched.setdefault(int(c["k"]), []).append((c["f"], c["a"]))
+        touched: dict[int, list[tuple[str, Mapping[str, Any]]]] = {}
+        for c in commit.changes:
+            if c.file.startswith(f"{HOUSEHOLDS_DIR}/") and c.table == HOUSEHOLDS:
+                touched.setdefault(c.key, []).append((c.file, c.after))
         for hid, docs in touched.items():
             for rel, doc in docs:
                 self._note_copy(hid, rel, doc)
@@ -180,6 +181,16 @@ class RegistryService:
             self._by_id_number = {h.id_number: h.id for h in sorted(hs.values(), key=lambda h: -h.id) if not h.void}
             self._holders = None
         return self._households
+
+    def by_number(self) -> Mapping[int, Household]:
+        """Every household (voided ones too) by its number: the registry's own
+        records, for passes over all of them. Read-only."""
+        return self._load()
+
+    def live_number(self, id_number: str) -> int | None:
+        """The number of the live household holding this ID number (as stored), if any."""
+        self._load()
+        return self._by_id_number.get(id_number)
 
     def forget(self) -> None:
         """Drop the in-memory registry; it is read again from the store on next use."""
@@ -380,7 +391,7 @@ class RegistryService:
         for fn in self.listeners:
             fn(h)
 
-    def _note_copy(self, hid: int, rel: str, doc: dict[str, Any]) -> None:
+    def _note_copy(self, hid: int, rel: str, doc: Mapping[str, Any]) -> None:
         files = self._copies.setdefault(hid, {})
         if files.get(rel) != doc.get("id_number", ""):
             files[rel] = doc.get("id_number", "")

@@ -24,7 +24,7 @@ from villageboard.domain.errors import VBError
 from villageboard.locations import backups_dir
 from villageboard.private import private_dir
 from villageboard.store import leftovers, snapshot
-from villageboard.store.storage import _fsync_dir
+from villageboard.store.storage import fsync_dir
 
 KEEP = 30
 PREFIX = "villageboard-"
@@ -209,7 +209,7 @@ def write_backup(root: Path, out: Path | None = None, passphrase: str | None = N
             os.chmod(out, 0o600)
         except OSError:
             pass
-        _fsync_dir(out.parent)
+        fsync_dir(out.parent)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise VBError(f"备份失败：{exc.strerror or exc}（{out}）") from exc

@@ -118,13 +118,13 @@ class Derived:
 
     def _start(self, sources: Iterable[str], version: int | str, codec: str) -> tuple[str, bool, int]:
         """(key, racy, journal seq), taken together while no save is being applied."""
-        with self.store._lock:
+        with self.store.commit_lock:
             key, racy = self._key(sources)
             return f"{_stamp(version, codec)}:{key}", racy, self.store.journal.last_seq
 
     def _unchanged(self, seq: int) -> bool:
         """No save committed since ``seq`` (so what was computed matches its key)."""
-        with self.store._lock:
+        with self.store.commit_lock:
             return self.store.journal.last_seq == seq and not self.closed
 
     # -- values -------------------------------------------------------------------
@@ -173,7 +173,7 @@ class Derived:
         stamp = f"{_stamp(version, codec)}:{self.store.meta.get('created', '')}"
         keys: dict[str, list[int]] = {}
         racy: set[str] = set()
-        with self.store._lock:
+        with self.store.commit_lock:
             seq = self.store.journal.last_seq
             now = time.time_ns()
             for rel in rels:

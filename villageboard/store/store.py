@@ -42,6 +42,7 @@ from villageboard.domain.errors import (
 )
 from villageboard.private import FILE_MODE, private_dir
 from villageboard.store import storage as st
+from villageboard.store.changes import Commit, Listener
 from villageboard.store.derived import Derived, derived_dir_for
 from villageboard.store.journal import GENESIS, Journal
 from villageboard.store.verify import Verifier, cache_path_for, sealed_files
@@ -88,7 +89,7 @@ class Store:
         self.meta: dict[str, Any] = {}
         self._files: OrderedDict[str, st.SealedStorage] = OrderedDict()
         self._pinned: dict[str, st.SealedStorage] = {}
-        self.listeners: list[Any] = []
+        self._listeners: list[Listener] = []
         self.recovered = False
         #: What the open did about a restore a kill interrupted (words for the clerk).
         self.restore_note: str | None = None
@@ -98,6 +99,20 @@ class Store:
         # The app reads from worker threads while the clerk saves: one lock guards the
         # file cache and every commit.
         self._lock = threading.RLock()
+
+    def subscribe(self, fn: Listener) -> None:
+        """Call ``fn`` with a :class:`Commit` after every save, while the save still
+        holds :attr:`commit_lock` (so readers under that lock see the listener's work too)."""
+        self._listeners.append(fn)
+
+    def unsubscribe(self, fn: Listener) -> None:
+        self._listeners.remove(fn)
+
+    @property
+    def commit_lock(self) -> threading.RLock:
+        """Held while a save is applied and while the file cache is used: a reader that
+        takes it sees no save half applied."""
+        return self._lock
 
     def _make_verifier(self) -> Verifier:
         return Verifier(
@@ -123,7 +138,7 @@ class Store:
             raise VBError(f"文件夹 {root} 里已经有内容。为防止覆盖，请换一个空文件夹。")
         private_dir(root)
         store = cls(root, readonly=False)
-        store._acquire()
+        store.acquire()
         body = {"format": "villageboard", "schema": SCHEMA_VERSION, "created": dt.datetime.now().isoformat()}
         body.update(meta or {})
         store.meta = body
@@ -153,7 +168,7 @@ class Store:
         if not readonly:
             private_dir(root)  # a data dir made by an older version was world-readable
             try:
-                store._acquire()
+                store.acquire()
             except LockedError:
                 if not fallback_readonly:
                     raise
@@ -169,7 +184,7 @@ class Store:
             raise
         return store
 
-    def _acquire(self) -> None:
+    def acquire(self) -> None:
         self.lock = filelock.FileLock(str(self.root / LOCK), timeout=0, mode=FILE_MODE)
         try:
             self.lock.acquire()
@@ -215,7 +230,7 @@ class Store:
 
     def _recover(self) -> None:
         j = self.journal
-        seg = j._seg or (self.root / JOURNAL_DIR)
+        seg = j.segment or (self.root / JOURNAL_DIR)
         hseq, hhash = self.head.get("seq", 0), self.head.get("hash", GENESIS)
         if j.last_seq == hseq:
             if j.last_hash != hhash:
@@ -408,9 +423,11 @@ class Store:
             if self.verifier is not None:
                 self.verifier.forget_segment(seg)
             raise
-        for fn in self.listeners:
-            fn(entry)
-        return entry["seq"]
+        if self._listeners:
+            event = Commit.from_entry(entry)
+            for fn in list(self._listeners):
+                fn(event)
+        return int(entry["seq"])
 
     def _undo(self, entry: dict[str, Any], offset: int, prev: tuple[Any, int, str]) -> None:
         """Best effort after a failed apply: put back files already written, then cut

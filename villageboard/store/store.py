@@ -47,7 +47,9 @@ from villageboard.store.derived import Derived, derived_dir_for
 from villageboard.store.journal import GENESIS, Journal
 from villageboard.store.verify import Verifier, cache_path_for, sealed_files
 
-SCHEMA_VERSION = 1
+#: The data folder format this program writes; older folders are upgraded on open by
+#: the named migrations of migrations.py (one for each step).
+SCHEMA_VERSION = 2
 META = "villageboard.json"
 REGISTRY = "registry.json"
 COUNTERS = "counters.json"
@@ -58,9 +60,6 @@ ATTACHMENTS = "attachments"
 CACHE_FILES = 1500
 #: Folders that hold partitioned data files.
 DATA_FOLDERS = ("households", "years")
-
-#: migrations[n] turns a schema-n data dir into schema n+1 (run after a backup).
-MIGRATIONS: dict[int, Any] = {}
 
 
 def now_iso() -> str:
@@ -223,7 +222,7 @@ class Store:
             self.verifier.note_segment(seg, None, first=False)
         self._pin(REGISTRY)
         if schema < SCHEMA_VERSION and not self.readonly:
-            self._migrate(schema)
+            self._migrate()
         # Read-only processes save what they verified too (the cache lives outside the
         # data dir), or every lookup opened beside the app would re-hash everything.
         self.verifier.save()
@@ -251,14 +250,16 @@ class Store:
             return
         raise DamagedError(seg, "修改记录与数据对不上")
 
-    def _migrate(self, schema: int) -> None:
-        from villageboard.store.backup import make_backup
+    def _migrate(self) -> None:
+        from villageboard.store.migrations import migrate
 
-        make_backup(self, reason=f"升级数据格式{schema}到{SCHEMA_VERSION}之前")
-        while schema < SCHEMA_VERSION:
-            MIGRATIONS[schema](self)
-            schema += 1
-        self.meta["schema"] = schema
+        migrate(self, SCHEMA_VERSION)
+
+    def set_schema(self, schema: int) -> None:
+        """Record that the folder's files are now in format ``schema`` (migrations.py)."""
+        if self.readonly:
+            raise ReadOnlyError()
+        self.meta = {**self.meta, "schema": schema}
         self._write_fixed(META, self.meta)
 
     def clean_temp_files(self) -> int:

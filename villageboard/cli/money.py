@@ -468,8 +468,8 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
             when = f"，回盘日期{f.returned}" if f.returned else ""
             _say(f"  {f.app_id} {f.village} {f.name} {format_fen(f.amount_fen)}元 {f.reason}（账号{f.account_tail}，批次{f.batch}{when}）")
     if problems:
-        for line in problems:
-            print(line, file=sys.stderr)
+        for message in problems:
+            print(message, file=sys.stderr)
         return 1
     _say("核对无误：各村之和等于项目合计，各项目之和等于全乡镇合计；已提交银行 = 已发放 + 失败 + 等待回盘。")
     return 0

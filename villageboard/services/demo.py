@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from stdnum.cn import ric
 
@@ -61,7 +62,7 @@ BANKS = (("621779", "古县农商银行"), ("622188", "邮储银行古县支行"
 FAIL_REASONS = ("账户冻结", "户名不符", "账户已销户")
 REGION = "141025"
 
-PROGRAMS = (
+PROGRAMS: tuple[dict[str, Any], ...] = (
     dict(code="GDDL", name="耕地地力保护补贴", unit="亩", rate_fen=10368, department="县农业农村局",
          basis="《财政部 农业农村部关于下达耕地地力保护补贴资金预算的通知》",
          eligibility="拥有耕地承包权的种地农民", max_quantity=Decimal("200")),
@@ -180,9 +181,9 @@ def build_demo(
     if len(rows) > 12:
         rows[12]["status"], rows[12]["status_date"] = "deceased", (today - dt.timedelta(days=900)).isoformat()
     # a few households paid into someone else's card (一卡多户), as audits keep finding
-    for a, b in ((20, 21), (45, 300)):
-        if b < len(rows):
-            rows[b]["card_account"], rows[b]["bank"] = rows[a]["card_account"], rows[a]["bank"]
+    for src, dst in ((20, 21), (45, 300)):
+        if dst < len(rows):
+            rows[dst]["card_account"], rows[dst]["bank"] = rows[src]["card_account"], rows[src]["bank"]
     with svc.store.begin("演示.导入农户") as tx:
         hs = svc.registry.add_households_bulk(rows, tx)
     svc.registry.forget()  # reload with ids

@@ -186,7 +186,9 @@ class FlagService:
                     self._files[rel] = rows  # a commit meanwhile may drop it again: fine
         out: list[_Row] = []
         for rel in files:
-            out += have[rel]  # type: ignore[arg-type]
+            rows = have[rel]
+            assert rows is not None  # every file missing from the cache was filled in above
+            out += rows
         return out
 
     def _extract_file(self, rel: str) -> list[list[Any]]:

@@ -17,7 +17,7 @@ import datetime as dt
 import gc
 import importlib.metadata
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from sys import intern
@@ -345,7 +345,7 @@ class PhoneDesk:
                  n.end.isoformat() if n.end else "", n.state] for n in self._notice_refs(ndocs).values()]
 
     @staticmethod
-    def _record(doc: dict[str, Any]) -> tuple[Any, ...]:
+    def _record(doc: Mapping[str, Any]) -> tuple[Any, ...]:
         """One compact record, a plain tuple in Rec's field order. Half a million of
         them stay in memory for the whole archive, so every repeated value (program,
         status, dates, the tuple of notice codes, the formatted quantity) is shared

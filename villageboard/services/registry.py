@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from villageboard.domain.errors import NotFound, Problem, VBError
 from villageboard.domain.masking import mask_id
@@ -24,6 +24,8 @@ from villageboard.store.changes import Commit
 if TYPE_CHECKING:
     from villageboard.services.context import Services
     from villageboard.store import Tx
+
+T = TypeVar("T")
 
 VILLAGES, GROUPS, HOUSEHOLDS = "villages", "groups", "households"
 
@@ -150,7 +152,7 @@ class RegistryService:
         g = Group(village_id=village_id, name=name)
         return self._write(tx, "组.新增", lambda t: Group(id=t.insert(REGISTRY, GROUPS, "group", g.to_dict()), village_id=village_id, name=name))
 
-    def _write(self, tx: Tx | None, action: str, fn: Callable[[Tx], Any]) -> Any:
+    def _write(self, tx: Tx | None, action: str, fn: Callable[[Tx], T]) -> T:
         if tx is not None:
             return fn(tx)
         with self.store.begin(action) as t:
@@ -258,7 +260,7 @@ class RegistryService:
         if idn and not any(p.field == "身份证号" and not p.warning for p in problems):
             other = self._load() and self._by_id_number.get(idn)
             if other and other != exclude_id:
-                h = self._households[other]  # type: ignore[index]
+                h = self._load()[other]
                 problems.append(Problem(f"该身份证号已登记在 {self.place_label(h.village_id, h.group_id)} {h.name} 名下（户编号{h.id}）", "身份证号", row))
         return clean, problems
 

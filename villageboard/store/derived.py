@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from villageboard.private import private_dir
 from villageboard.store import storage as st
@@ -139,7 +139,7 @@ class Derived:
         key, racy, seq = self._start(sources, version, codec)
         got = self._lookup(name, key, codec)
         if got is not _MISS:
-            return got  # type: ignore[no-any-return]
+            return cast(T, got)
         value = compute()
         if not racy and self._unchanged(seq):
             self._write(name, key, value, codec)
@@ -160,6 +160,18 @@ class Derived:
         if hit is not None and hit[0] == key:
             return hit[1]
         return self._read(name, key, codec)
+
+    @overload
+    def each(
+        self, name: str, rels: Iterable[str], compute_one: Callable[[str], T], version: int | str = 1,
+        remember: bool = True, most: None = None, codec: str = "json",
+    ) -> dict[str, T]: ...
+
+    @overload
+    def each(
+        self, name: str, rels: Iterable[str], compute_one: Callable[[str], T], version: int | str = 1,
+        remember: bool = True, most: int | None = None, codec: str = "json",
+    ) -> dict[str, T] | None: ...
 
     def each(
         self, name: str, rels: Iterable[str], compute_one: Callable[[str], T], version: int | str = 1,

@@ -81,7 +81,7 @@ class Journal:
         """Find the last complete entry. A torn final line (a crash mid-append, never
         acknowledged) is remembered in ``torn`` and cut only by :meth:`cut_torn_tail`,
         once the store has decided the journal is otherwise sound."""
-        self.torn: tuple[Path, int] | None = None
+        self.torn = None
         segs = segments(self.folder)
         first = True
         while segs:

@@ -190,7 +190,7 @@ def extract(path: Path, dest: Path, passphrase: str | None = None, root: Path | 
                 src = zf.open(info)
             except RuntimeError:
                 raise PassphraseError(f"备份文件 {path.name} 的密码不对，没有恢复任何数据。") from None
-            except (*bad_zip(), OSError) as exc:
+            except bad_zip() + (OSError,) as exc:
                 raise VBError(f"备份文件 {path} 已损坏（{info.filename}：{exc}）") from None
             written = 0
             try:
@@ -268,7 +268,8 @@ def _ends(raw: bytes) -> dict[str, Any]:
         digits = tail[q + 6:].split(b",", 1)[0].split(b"}", 1)[0]
         return {"hash": tail[h + 8:h + 72].decode(), "prev": tail[p + 8:p + 72].decode(), "seq": int(digits)}
     except ValueError:
-        return orjson.loads(raw)
+        entry: dict[str, Any] = orjson.loads(raw)
+        return entry
 
 
 def _write_cache(root: Path, files: dict[str, list[int]], segs: dict[str, dict[str, Any]]) -> None:

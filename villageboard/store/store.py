@@ -339,7 +339,8 @@ class Store:
         """All docs of one table, keyed by the doc id as a string. Read-only: callers
         must copy before changing anything."""
         with self._lock:
-            return self._storage_locked(rel).peek().get(table, {})
+            docs: dict[str, dict[str, Any]] = self._storage_locked(rel).peek().get(table, {})
+            return docs
 
     def scan(self, rel: str, table: str) -> dict[str, dict[str, Any]]:
         """Like :meth:`table`, for a pass over many files: a file not already held in
@@ -348,11 +349,13 @@ class Store:
         with self._lock:
             held = self._pinned.get(rel) or self._files.get(rel)
             if held is not None:
-                return held.peek().get(table, {})
+                docs: dict[str, dict[str, Any]] = held.peek().get(table, {})
+                return docs
         try:
-            return self.read_raw(rel).get(table, {})
+            docs = self.read_raw(rel).get(table, {})
         except FileNotFoundError:
             return {}
+        return docs
 
     def get(self, rel: str, table: str, key: int) -> dict[str, Any] | None:
         doc = self.table(rel, table).get(str(key))
@@ -516,7 +519,8 @@ class Tx:
     def current(self, rel: str, table: str, key: int) -> dict[str, Any] | None:
         pending = self.changes.get((rel, table, key))
         if pending is not None:
-            return pending["a"]
+            doc: dict[str, Any] = pending["a"]
+            return doc
         return self.store.get(rel, table, key)
 
     def put(self, rel: str, table: str, key: int, doc: dict[str, Any]) -> None:

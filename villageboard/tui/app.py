@@ -77,7 +77,7 @@ class VillageBoardApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "村务公开栏工具包"
     COMMANDS = {DomainCommands}
-    MODES = {mode: _factory(mode) for mode in SCREENS_BY_MODE}  # type: ignore[arg-type]
+    MODES = {mode: _factory(mode) for mode in SCREENS_BY_MODE}
     NOTIFICATION_TIMEOUT = 6
     BINDINGS = [
         *[
@@ -278,8 +278,8 @@ class VillageBoardApp(App[int]):
             return False
         return True
 
-    async def action_command_palette(self) -> None:
-        if not self.use_command_palette or CommandPalette.is_open(self):
+    async def action_command_palette(self) -> None:  # type: ignore[override]  # Textual awaits an async action
+        if not self.use_command_palette or CommandPalette.is_open(self):  # type: ignore[arg-type]
             return
         await self.close_dialogs()
         self.push_screen(CommandPalette(id="--command-palette",

@@ -228,8 +228,7 @@ class RegistryService:
         return Household.from_dict(h.to_dict())
 
     def by_id_number(self, id_number: str) -> Household | None:
-        self._load()
-        hid = self._by_id_number.get(id_number.strip().upper())
+        hid = self.live_number(id_number.strip().upper())
         return self.household(hid) if hid else None
 
     def count(self) -> int:

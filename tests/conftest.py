@@ -60,6 +60,6 @@ def empty_svc(tmp_path: Path):
         Township(name="岳阳镇", county="古县", code="141025", hotline="0357-5221234"),
         operator="测试",
     )
-    s._today = TODAY
+    s.set_today(TODAY)
     yield s
     s.close()

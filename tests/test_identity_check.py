@@ -5,6 +5,7 @@ check journaled without the date that was tried, and counted in the call figures
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -13,7 +14,6 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import openpyxl
 import pytest
@@ -25,6 +25,7 @@ from villageboard.domain.errors import VBError
 from villageboard.domain.validate import birth_date_of
 from villageboard.services import Services
 from villageboard.services.identity import MAX_WRONG
+from villageboard.store.changes import Commit
 
 NOTE = "王主任核对户口本后同意放行"
 
@@ -48,8 +49,8 @@ def svc_on(svc: Services, day: dt.date) -> Services:
     return Services(svc.store, today=day, operator=svc.operator)
 
 
-def journal_text(store_entries: list[dict[str, Any]]) -> str:
-    return json.dumps(store_entries, ensure_ascii=False)
+def journal_text(commits: list[Commit]) -> str:
+    return json.dumps([dataclasses.asdict(c) for c in commits], ensure_ascii=False)
 
 
 # -- service level ---------------------------------------------------------------------
@@ -111,8 +112,8 @@ def check_sequence(svc: Services, steps: list[tuple[int, int, bool, bool]], offs
     the call figures count every failure, and no journal entry holds a tried date."""
     base = TODAY + dt.timedelta(days=40 * next(_days))  # each example has days of its own
     hids = [h.id for h in svc.registry.households()[:2]]
-    entries: list[dict[str, Any]] = []
-    svc.store.listeners.append(entries.append)
+    entries: list[Commit] = []
+    svc.store.subscribe(entries.append)
     wrong: dict[tuple[int, dt.date], int] = {}
     want = {"failed": 0, "wrong": 0, "locked": 0, "overrides": 0}
     years = {(base + dt.timedelta(days=d)).year for d in range(2)}
@@ -143,7 +144,7 @@ def check_sequence(svc: Services, steps: list[tuple[int, int, bool, bool]], offs
             for form in date_forms(tried):
                 assert form not in new
     finally:
-        svc.store.listeners.remove(entries.append)
+        svc.store.unsubscribe(entries.append)
     after = {y: svc.calls.figures(y).checks for y in years}
     for key, n in want.items():
         assert sum(getattr(after[y], key) - getattr(before[y], key) for y in years) == n
@@ -177,8 +178,8 @@ def test_override_needs_a_note_confirms_once_and_is_journaled(svc: Services) -> 
         svc.phone.check_identity(hid, d)
     with pytest.raises(VBError, match="理由"):
         svc.phone.check_identity(hid, right, override_note="  \t ")
-    entries: list[dict[str, Any]] = []
-    svc.store.listeners.append(entries.append)
+    entries: list[Commit] = []
+    svc.store.subscribe(entries.append)
     # a note that carries the date and an ID keeps neither
     h = svc.registry.household(hid)
     note = f"{NOTE}（生日{right.isoformat()}，证号{h.id_number}）"
@@ -186,13 +187,13 @@ def test_override_needs_a_note_confirms_once_and_is_journaled(svc: Services) -> 
     assert res.confirmed and res.identity is not None and res.identity.override
     assert "主管放行" in res.message
     [entry] = entries
-    assert entry["action"] == "身份核实.主管放行" and entry["op"] == "测试"
-    [change] = entry["changes"]
-    doc = change["a"]
+    assert entry.action == "身份核实.主管放行" and entry.operator == "测试"
+    [change] = entry.changes
+    doc = change.after
     assert doc["household_id"] == hid and doc["override"] is True and doc["result"] == "confirmed"
     assert doc["operator"] == "测试" and doc["time"].startswith(TODAY.isoformat())
     assert NOTE in doc["note"]
-    text = json.dumps(entry, ensure_ascii=False)
+    text = journal_text([entry])
     for secret in [*date_forms(right), h.id_number, h.id_number[6:14]]:
         assert secret not in text
     # the override was for that one check: the household stays locked today

@@ -225,7 +225,7 @@ def test_posting_a_notice_makes_its_records_public_on_the_desk_at_once(svc: Serv
     start = TODAY + dt.timedelta(days=2)
     svc.notices.post(n.code, start=start)  # on the board the day after tomorrow
     assert stgy()["status"] == "申报中"
-    svc._today = start
+    svc.set_today(start)
     after = stgy()
     assert after["status"] != "申报中" and after["quantity"] is not None
     assert n.code in after["notice"]

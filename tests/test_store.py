@@ -250,7 +250,8 @@ def _run_crash_trials(tmp_path: Path, trials: int, seed: int) -> None:
                 current[f"{rel}#{key}"] = doc["step"]
         s.close()
         acked: dict[str, int] = {}
-        for line in ack.read_text(encoding="utf-8").splitlines():
+        # a kill before the worker opened its ack file: nothing was acknowledged yet
+        for line in (ack.read_text(encoding="utf-8") if ack.exists() else "").splitlines():
             step, *targets = line.split()
             for t in targets:
                 acked[t] = int(step)

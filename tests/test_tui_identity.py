@@ -4,10 +4,10 @@ and a supervisor's override needs a note and is journaled."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
@@ -15,6 +15,7 @@ from textual.widgets import Input, Static
 from tests.conftest import TODAY
 from villageboard.domain.validate import birth_date_of
 from villageboard.services import Services
+from villageboard.store.changes import Commit
 from villageboard.tui.app import VillageBoardApp, make_app
 from villageboard.tui.dialogs import FormDialog
 
@@ -52,8 +53,8 @@ async def test_three_wrong_dates_lock_the_selected_household_until_a_supervisor_
         right = birth_date_of(target.id_number)
         await pilot.press("down", "enter")
         assert isinstance(app.focused, Input) and app.focused.id == "birth"
-        entries: list[dict[str, Any]] = []
-        svc.store.listeners.append(entries.append)
+        entries: list[Commit] = []
+        svc.store.subscribe(entries.append)
         # the first row's date does not confirm the selected second row
         await enter_birth(pilot, birth_date_of(first.id_number))
         assert "未核实" in text_of(app, "#identity") and "还可以再核对2次" in text_of(app, "#identity")
@@ -66,9 +67,9 @@ async def test_three_wrong_dates_lock_the_selected_household_until_a_supervisor_
         assert "身份已核实" not in text_of(app, "#identity")
         assert target.card_account[-4:] not in text_of(app, "#hit-private")
         assert "今天" in text_of(app, "#identity")
-        assert [e["action"] for e in entries] == ["身份核实.未通过"] * 4
-        assert [e["changes"][0]["a"]["result"] for e in entries] == ["wrong"] * 3 + ["locked"]
-        assert {e["changes"][0]["a"]["household_id"] for e in entries} == {target.id}
+        assert [e.action for e in entries] == ["身份核实.未通过"] * 4
+        assert [e.changes[0].after["result"] for e in entries] == ["wrong"] * 3 + ["locked"]
+        assert {e.changes[0].after["household_id"] for e in entries} == {target.id}
         # Ctrl+R: the override dialog needs a note
         await pilot.press("ctrl+r")
         await pilot.pause()
@@ -83,9 +84,9 @@ async def test_three_wrong_dates_lock_the_selected_household_until_a_supervisor_
         assert target.card_account[-4:] in text_of(app, "#hit-private")
         assert f"{target.name}户" in text_of(app, "#script")
         override = entries[-1]
-        assert override["action"] == "身份核实.主管放行"
-        assert override["changes"][0]["a"]["note"] == "村主任当面认识来电人"
-        text = json.dumps(entries, ensure_ascii=False)
+        assert override.action == "身份核实.主管放行"
+        assert override.changes[0].after["note"] == "村主任当面认识来电人"
+        text = json.dumps([dataclasses.asdict(e) for e in entries], ensure_ascii=False)
         for k in range(0, 3):
             d = right + dt.timedelta(days=k)
             assert d.isoformat() not in text and d.strftime("%Y%m%d") not in text

@@ -269,7 +269,7 @@ def check_advice(problem: str) -> str:
     """For `check`: how to put right a problem a clerk can fix from the command line
     ("" for the others). Only the command line prints this; the app never mentions
     command flags."""
-    held = getattr(problem, "households", ())
+    held: tuple[int, ...] = tuple(getattr(problem, "households", ()))
     if len(held) < 2:
         return ""
     numbers = "、".join(str(n) for n in held)

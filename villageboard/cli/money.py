@@ -477,8 +477,8 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
             when = f"，回盘日期{f.returned}" if f.returned else ""
             _say(f"  {f.app_id} {f.village} {f.name} {format_fen(f.amount_fen)}元 {f.reason}（账号{f.account_tail}，批次{f.batch}{when}）")
     if problems:
-        for line in problems:
-            print(line, file=sys.stderr)
+        for message in problems:
+            print(message, file=sys.stderr)
         return 1
     _say("核对无误：各村之和等于项目合计，各项目之和等于全乡镇合计；已提交银行 = 已发放 + 失败 + 等待回盘。")
     return 0
@@ -493,7 +493,7 @@ def cmd_flags(args: argparse.Namespace) -> int:
             _json([f.to_dict() for f in flags])
             return 0
         names = {v.id: v.name for v in svc.registry.villages(include_void=True)}
-        hs = svc.registry._load()
+        hs = svc.registry.by_number()
         for f in flags:
             h = hs.get(f.household_id)
             state = f"已核实：{f.cleared.get('note')}" if f.cleared else "待核实"

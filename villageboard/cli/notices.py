@@ -6,11 +6,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from villageboard.cli.main import arg_date, open_services
 from villageboard.domain.errors import VBError
 from villageboard.domain.models import NOTICE_KINDS, NOTICE_STATES
 from villageboard.domain.money import format_fen
+
+if TYPE_CHECKING:
+    from villageboard.services import Services
 
 STATE_NAMES = {**{k: k for k in NOTICE_STATES}, **{v: k for k, v in NOTICE_STATES.items()}}
 
@@ -158,7 +162,7 @@ def cmd_photo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _household_id(svc, text: str | None) -> int | None:  # type: ignore[no-untyped-def]
+def _household_id(svc: Services, text: str | None) -> int | None:
     if not text:
         return None
     if text.isdigit() and len(text) < 10:

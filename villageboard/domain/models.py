@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
@@ -79,7 +80,7 @@ class Record:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     @classmethod
-    def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
         plan = cls.__dict__.get("_plan")
         if plan is None:
             hints = typing.get_type_hints(cls)

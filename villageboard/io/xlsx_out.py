@@ -31,7 +31,7 @@ from copy import copy
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from villageboard.domain.errors import StorageError
 from villageboard.domain.money import format_fen
@@ -220,7 +220,7 @@ class _StyleCache:
     itself does when it copies cells.
     """
 
-    def __init__(self, ws: object, styles: _Styles) -> None:
+    def __init__(self, ws: Any, styles: _Styles) -> None:
         self.ws = ws
         self.styles = styles
         self.protos: dict[tuple[str | None, bool], object] = {}
@@ -241,7 +241,7 @@ class _StyleCache:
         return proto._style  # type: ignore[attr-defined]
 
 
-def _cell(ws: object, conv: _Converted, cache: _StyleCache, bold: bool = False):
+def _cell(ws: Any, conv: _Converted, cache: _StyleCache, bold: bool = False):
     from openpyxl.cell import WriteOnlyCell
 
     value, number_format, force_text, _shown = conv
@@ -252,7 +252,7 @@ def _cell(ws: object, conv: _Converted, cache: _StyleCache, bold: bool = False):
     return cell
 
 
-def _write_sheet(ws: object, sheet: SheetOut, styles: _Styles) -> None:
+def _write_sheet(ws: Any, sheet: SheetOut, styles: _Styles) -> None:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.worksheet.header_footer import HeaderFooter
     from openpyxl.worksheet.properties import PageSetupProperties
@@ -282,7 +282,7 @@ def _write_sheet(ws: object, sheet: SheetOut, styles: _Styles) -> None:
                 longest = max(longest, display_width(totals[i][3]))  # type: ignore[index]
             width = min(max(longest + 2, 6), 60)
         total_width += width
-        dim = ws.column_dimensions[column_letter(i + 1)]  # type: ignore[attr-defined]
+        dim = ws.column_dimensions[column_letter(i + 1)]
         dim.width = width
         if col.kind == "text":
             dim.number_format = TEXT_FORMAT  # cells typed later stay text too
@@ -292,19 +292,19 @@ def _write_sheet(ws: object, sheet: SheetOut, styles: _Styles) -> None:
     total_rows = header_row + len(rows) + (1 if totals is not None else 0) + len(sheet.notes)
     declare_dimension(ws, f"A1:{last}{total_rows}")
     if sheet.freeze:
-        ws.freeze_panes = f"A{header_row + 1}"  # type: ignore[attr-defined]
-    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)  # type: ignore[attr-defined]
+        ws.freeze_panes = f"A{header_row + 1}"
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     if sheet.banner:
-        ws.row_dimensions[1].height = 24  # type: ignore[attr-defined]
+        ws.row_dimensions[1].height = 24
 
     if sheet.banner:
         cell = WriteOnlyCell(ws, _text(sheet.banner))
         cell.data_type = "s"
         cell.font = styles.banner_font
         cell.alignment = styles.banner_align
-        ws.append([cell])  # type: ignore[attr-defined]
+        ws.append([cell])
         if ncols > 1:
-            ws.merged_cells.add(f"A1:{last}1")  # type: ignore[attr-defined]
+            ws.merged_cells.add(f"A1:{last}1")
     header = []
     for col in columns:
         cell = WriteOnlyCell(ws, _text(col.label))
@@ -314,11 +314,11 @@ def _write_sheet(ws: object, sheet: SheetOut, styles: _Styles) -> None:
         cell.alignment = styles.header_align
         cell.border = styles.border
         header.append(cell)
-    ws.append(header)  # type: ignore[attr-defined]
+    ws.append(header)
 
     cache = _StyleCache(ws, styles)
     for converted in rows:
-        ws.append([_cell(ws, conv, cache) for conv in converted])  # type: ignore[attr-defined]
+        ws.append([_cell(ws, conv, cache) for conv in converted])
     last_data_row = header_row + len(rows)
 
     if totals is not None:
@@ -336,29 +336,29 @@ def _write_sheet(ws: object, sheet: SheetOut, styles: _Styles) -> None:
                 cell = WriteOnlyCell(ws)
                 cell.border = styles.border
             cells.append(cell)
-        ws.append(cells)  # type: ignore[attr-defined]
+        ws.append(cells)
 
     for note in sheet.notes:
         cell = WriteOnlyCell(ws, _text(note))
         cell.data_type = "s"
         cell.font = styles.note_font
-        ws.append([cell])  # type: ignore[attr-defined]
+        ws.append([cell])
 
     if sheet.autofilter:
-        ws.auto_filter.ref = f"A{header_row}:{last}{last_data_row}"  # type: ignore[attr-defined]
+        ws.auto_filter.ref = f"A{header_row}:{last}{last_data_row}"
 
     # printing: header on every page, fit to the page width, banner in the page header
-    ws.print_title_rows = f"{header_row}:{header_row}"  # type: ignore[attr-defined]
+    ws.print_title_rows = f"{header_row}:{header_row}"
     landscape = sheet.landscape if sheet.landscape is not None else total_width > 100
-    ws.page_setup.orientation = "landscape" if landscape else "portrait"  # type: ignore[attr-defined]
-    ws.page_setup.paperSize = 9  # type: ignore[attr-defined]  # A4
-    ws.page_setup.fitToWidth = 1  # type: ignore[attr-defined]
-    ws.page_setup.fitToHeight = 0  # type: ignore[attr-defined]
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.paperSize = 9  # A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
     hf = HeaderFooter()
     if sheet.banner:
         hf.oddHeader.center.text = sheet.banner.replace("&", "&&")
     hf.oddFooter.center.text = "第 &P 页，共 &N 页"
-    ws.HeaderFooter = hf  # type: ignore[attr-defined]
+    ws.HeaderFooter = hf
 
 
 def write_sheet_book(path: str | Path, sheets: Iterable[SheetOut]) -> Path:
@@ -386,11 +386,11 @@ def write_sheet_book(path: str | Path, sheets: Iterable[SheetOut]) -> Path:
     return save_workbook_atomic(wb, Path(path))
 
 
-def declare_dimension(ws: object, ref: str) -> None:
+def declare_dimension(ws: Any, ref: str) -> None:
     """Tell a write-only sheet its final size so the file carries a ``<dimension>`` as
     Excel's do. Without it openpyxl's read-only reader parses the whole sheet twice when
     the file is imported again (the errors sheet is meant to be re-imported)."""
-    ws.calculate_dimension = lambda: ref  # type: ignore[attr-defined]
+    ws.calculate_dimension = lambda: ref
 
 
 def discard_workbook(wb: object) -> None:

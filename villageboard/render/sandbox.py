@@ -296,7 +296,7 @@ _BUILTIN_OWNERS = (int, float, complex, str, bytes, bytearray, list, tuple, dict
 # --------------------------------------------------------------------------- the environment
 
 
-class _Buffer(list):  # type: ignore[type-arg]
+class _Buffer(list[str]):
     """What a ``{% set %}``, ``{% filter %}``, macro or call block collects its output
     in: refuses to hold more than :data:`MAX_OUTPUT` characters."""
 
@@ -384,7 +384,7 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
         self.globals.pop("lipsum", None)  # makes text of any length; no template needs it
         self.filters = {name: guard_filter(self, name, f) for name, f in self.filters.items()}
         self.filters[LOOP_GUARD] = self.loop_guard
-        self.concat = self._concat  # every buffer a template joins, and its whole output
+        self.concat = self._concat  # type: ignore[method-assign]  # every buffer a template joins, and its whole output
         self._state = threading.local()
 
     @staticmethod

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from villageboard.domain.errors import NotFound, Problem, ValidationFailed, VBError
 from villageboard.domain.land import LAND_LABELS, Land, check_land
@@ -91,7 +92,7 @@ class ApplicationService:
     def list(self, year: int, program_code: str | None = None, village_id: int | None = None, include_void: bool = False) -> list[Application]:
         return sorted(self.iter(year, program_code, village_id, include_void), key=lambda a: a.id)
 
-    def for_household(self, household_id: int, year: int) -> list[Application]:
+    def for_household(self, household_id: int, year: int) -> builtins.list[Application]:
         self._year(year)
         out = []
         for (hid, _code), n in self._taken[year].items():
@@ -108,7 +109,7 @@ class ApplicationService:
         self, household_id: int, program: Program, quantity: object, remark: str = "",
         row: int | None = None, household: Household | None = None, mask_private: bool = False,
         land: Land | None = None,
-    ) -> tuple[Application | None, list[Problem]]:
+    ) -> tuple[Application | None, builtins.list[Problem]]:
         """Validate one application without saving it. An importer that registers the
         household in the same transaction passes it as ``household`` (not yet saved,
         so it cannot be looked up). A remark holding a full personal number is refused,
@@ -136,7 +137,7 @@ class ApplicationService:
         problems += [p for p in notes if not p.warning]
         if problems:
             return None, problems
-        qty: Decimal = q.value  # type: ignore[assignment]
+        qty = cast(Decimal, q.value)
         app = Application(
             year=program.year,
             program_code=program.code,
@@ -238,7 +239,7 @@ class ApplicationService:
             q = check_quantity(quantity, program.max_quantity, program.unit)
             if q.errors:
                 raise ValidationFailed([Problem(e, "数量") for e in q.errors], "申报有误，没有保存：")
-            app.quantity = q.value  # type: ignore[assignment]
+            app.quantity = cast(Decimal, q.value)
             # the row keeps the rate it was calculated with
             app.amount_fen = entitlement_fen(app.quantity, app.rate_fen, program.rounding)
         if remark is not None:
@@ -286,7 +287,7 @@ class ApplicationService:
     def advance_many(
         self, targets: Sequence[tuple[str, str]], progress: Callable[[int, int, str], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
-    ) -> tuple[int, list[str]]:
+    ) -> tuple[int, builtins.list[str]]:
         """Each (number, status) in its own save, for a page of rows at once. Approvals
         of rows with an open risk flag are left out (each needs its own note) and
         returned. The flags are computed once: a status change moves no flag."""
@@ -308,7 +309,7 @@ class ApplicationService:
         return done, skipped
 
     def _set_status(
-        self, number: str, status: str, reason: str, tx: Tx | None, note: str, known: list[Flag] | None,
+        self, number: str, status: str, reason: str, tx: Tx | None, note: str, known: builtins.list[Flag] | None,
     ) -> Application:
         app = self.get(number)
         if app.void:
@@ -361,7 +362,7 @@ class ApplicationService:
         return self.save(app, "申报.作废")
 
     def add_many(self, items: Iterable[tuple[int, str, int, object, str]], action: str = "申报.批量新增",
-                 mask_private: bool = False) -> list[Application]:
+                 mask_private: bool = False) -> builtins.list[Application]:
         """All or nothing: (household_id, program_code, year, quantity, remark) items."""
         built: list[Application] = []
         problems: list[Problem] = []

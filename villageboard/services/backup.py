@@ -150,26 +150,33 @@ def drive_folders() -> list[Path]:
     return [Path("/media") / user, Path("/run/media") / user, Path("/media"), Path("/mnt"), Path("/Volumes")]
 
 
+def _windows_removable_drives() -> list[Path]:
+    """The removable drive letters (GetDriveTypeW 2), as folders."""
+    found: list[Path] = []
+    if sys.platform == "win32":
+        import ctypes
+        import string
+
+        try:
+            mask = ctypes.windll.kernel32.GetLogicalDrives()
+            for i, letter in enumerate(string.ascii_uppercase):
+                if mask & (1 << i):
+                    drive = f"{letter}:\\"
+                    if ctypes.windll.kernel32.GetDriveTypeW(drive) == 2:
+                        found.append(Path(drive))
+        except Exception:
+            return []
+    return found
+
+
 def removable_drives(bases: Iterable[Path] | None = None,
                      is_mount: Callable[[str | Path], bool] = os.path.ismount) -> list[Path]:
     """Folders where USB sticks show up, as far as they can be seen: on Windows the
     removable drive letters; elsewhere what is mounted in ``bases`` (by default
     :func:`drive_folders`; a left-over empty mount folder is not a drive)."""
-    found: list[Path] = []
     if bases is None and sys.platform.startswith("win"):
-        import ctypes
-        import string
-
-        try:
-            mask = ctypes.windll.kernel32.GetLogicalDrives()  # type: ignore[attr-defined]
-            for i, letter in enumerate(string.ascii_uppercase):
-                if mask & (1 << i):
-                    drive = f"{letter}:\\"
-                    if ctypes.windll.kernel32.GetDriveTypeW(drive) == 2:  # type: ignore[attr-defined]
-                        found.append(Path(drive))
-        except Exception:
-            return []
-        return found
+        return _windows_removable_drives()
+    found: list[Path] = []
     for base in drive_folders() if bases is None else bases:
         try:
             for p in sorted(Path(base).iterdir()):

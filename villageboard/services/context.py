@@ -96,6 +96,15 @@ class Services:
     def today(self) -> dt.date:
         return self._today or dt.date.today()
 
+    @property
+    def fixed_today(self) -> dt.date | None:
+        """The date the services were told to treat as today, if any."""
+        return self._today
+
+    def set_today(self, day: dt.date | None) -> None:
+        """Treat ``day`` as today from now on (None: the clock's date again)."""
+        self._today = day
+
     def now(self) -> dt.datetime:
         if self._today is not None:
             t = dt.datetime.now().time().replace(microsecond=0)

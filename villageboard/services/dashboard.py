@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 from villageboard.domain.models import NOTICE_KINDS
 from villageboard.services.paths import notices_file
@@ -48,6 +48,14 @@ class HomeSummary:
 def days_left(end: dt.date, today: dt.date) -> int:
     """Calendar days the notice still hangs, counting today (0 once it has ended)."""
     return max(0, (end - today).days + 1)
+
+
+@overload
+def year_counts(svc: Services, year: int, known_only: Literal[False] = False) -> dict[str, int]: ...
+
+
+@overload
+def year_counts(svc: Services, year: int, known_only: bool) -> dict[str, int] | None: ...
 
 
 def year_counts(svc: Services, year: int, known_only: bool = False) -> dict[str, int] | None:

@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from stdnum.cn import ric
 
@@ -61,7 +62,7 @@ BANKS = (("621779", "古县农商银行"), ("622188", "邮储银行古县支行"
 FAIL_REASONS = ("账户冻结", "户名不符", "账户已销户")
 REGION = "141025"
 
-PROGRAMS = (
+PROGRAMS: tuple[dict[str, Any], ...] = (
     dict(code="GDDL", name="耕地地力保护补贴", unit="亩", rate_fen=10368, department="县农业农村局",
          basis="《财政部 农业农村部关于下达耕地地力保护补贴资金预算的通知》",
          eligibility="拥有耕地承包权的种地农民", max_quantity=Decimal("200")),
@@ -180,9 +181,9 @@ def build_demo(
     if len(rows) > 12:
         rows[12]["status"], rows[12]["status_date"] = "deceased", (today - dt.timedelta(days=900)).isoformat()
     # a few households paid into someone else's card (一卡多户), as audits keep finding
-    for a, b in ((20, 21), (45, 300)):
-        if b < len(rows):
-            rows[b]["card_account"], rows[b]["bank"] = rows[a]["card_account"], rows[a]["bank"]
+    for src, dst in ((20, 21), (45, 300)):
+        if dst < len(rows):
+            rows[dst]["card_account"], rows[dst]["bank"] = rows[src]["card_account"], rows[src]["bank"]
     with svc.store.begin("演示.导入农户") as tx:
         hs = svc.registry.add_households_bulk(rows, tx)
     svc.registry.forget()  # reload with ids
@@ -263,10 +264,10 @@ def _application_notices(svc: Services, year: int, start: dt.date, programs: lis
     from villageboard.render.qr import qr_png
 
     ns = svc.notices
-    real_today = svc._today
+    real_today = svc.fixed_today
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            svc._today = start
+            svc.set_today(start)
             for code in programs:
                 for v in svc.registry.villages():
                     if not svc.applications.list(year, code, v.id):
@@ -276,10 +277,10 @@ def _application_notices(svc: Services, year: int, start: dt.date, programs: lis
                     photo = Path(tmp) / f"{n.code}.png"
                     photo.write_bytes(qr_png(f"演示张贴照片 {n.code}", box_size=2))
                     ns.attach_photo(n.code, photo)
-            svc._today = start + dt.timedelta(days=days)
+            svc.set_today(start + dt.timedelta(days=days))
             ns.archive_due()
         finally:
-            svc._today = real_today
+            svc.set_today(real_today)
 
 
 def _demo_notices(svc: Services, rng: random.Random, year: int, today: dt.date) -> None:
@@ -288,24 +289,24 @@ def _demo_notices(svc: Services, rng: random.Random, year: int, today: dt.date) 
     period has just ended, an open objection and a correction."""
     ns = svc.notices
     villages = svc.registry.villages()
-    real_today = svc._today
+    real_today = svc.fixed_today
     try:
         # last year: result notices and the year summary, each archived the day after
         # its period ended (as the next start of the app would have done)
-        svc._today = dt.date(year - 1, 11, 10)
+        svc.set_today(dt.date(year - 1, 11, 10))
         for v in villages:
             for code in ("GDDL", "ZLYC"):
                 n = ns.create("result", year - 1, v.id, code)
                 ns.post(n.code, start=dt.date(year - 1, 11, 10), days=7)
-        svc._today = dt.date(year - 1, 11, 18)
+        svc.set_today(dt.date(year - 1, 11, 18))
         ns.archive_due()
-        svc._today = dt.date(year - 1, 12, 20)
+        svc.set_today(dt.date(year - 1, 12, 20))
         for v in villages:
             n = ns.create("summary", year - 1, v.id)
             ns.post(n.code, start=dt.date(year - 1, 12, 20), days=7)
-        svc._today = dt.date(year - 1, 12, 28)
+        svc.set_today(dt.date(year - 1, 12, 28))
         ns.archive_due()
-        svc._today = today
+        svc.set_today(today)
         # result notices now on the board, the first one with its last day today
         for i, v in enumerate(villages):
             n = ns.create("result", year, v.id, "GDDL")
@@ -316,9 +317,9 @@ def _demo_notices(svc: Services, rng: random.Random, year: int, today: dt.date) 
         if len(villages) > 2:
             # one whose period ended yesterday: archived at the next start
             n = ns.create("result", year, villages[2].id, "ZLYC")
-            svc._today = today - dt.timedelta(days=7)
+            svc.set_today(today - dt.timedelta(days=7))
             ns.post(n.code, start=today - dt.timedelta(days=7), days=7)
-            svc._today = today
+            svc.set_today(today)
         # an open objection, and one resolved with a correction
         on_board = [r.notice for r in ns.rows(year, "posted") if r.notice.kind == "result"]
         if on_board:
@@ -334,7 +335,7 @@ def _demo_notices(svc: Services, rng: random.Random, year: int, today: dt.date) 
             if c is not None:
                 ns.post(c.code, start=today)
     finally:
-        svc._today = real_today
+        svc.set_today(real_today)
 
 
 #: Later workflows (notices in every state, calls) extend the demo here.

@@ -30,6 +30,7 @@ from villageboard.domain.models import HOUSEHOLD_STATUS, Application
 from villageboard.domain.money import format_quantity
 from villageboard.services.applications import APPLICATIONS
 from villageboard.services.paths import HOUSEHOLDS_DIR, REGISTRY, applications_dir
+from villageboard.store.changes import Commit
 from villageboard.store.derived import code_stamp
 
 if TYPE_CHECKING:
@@ -176,11 +177,11 @@ class FlagService:
         self._cache: dict[int, tuple[int, dict[str, list[Flag]], list[Flag]]] = {}
         self._files: dict[str, list[_Row]] = {}
         self._memo: dict[Any, int] = {}
-        self.store.listeners.append(self._on_commit)
+        self.store.subscribe(self._on_commit)
 
-    def _on_commit(self, entry: dict[str, Any]) -> None:
-        for c in entry.get("changes", ()):
-            self._files.pop(c["f"], None)
+    def _on_commit(self, commit: Commit) -> None:
+        for c in commit.changes:
+            self._files.pop(c.file, None)
 
     # -- reading ----------------------------------------------------------------
     def _rows(self, year: int) -> list[_Row]:
@@ -200,7 +201,9 @@ class FlagService:
                     self._files[rel] = rows  # a commit meanwhile may drop it again: fine
         out: list[_Row] = []
         for rel in files:
-            out += have[rel]  # type: ignore[arg-type]
+            rows = have[rel]
+            assert rows is not None  # every file missing from the cache was filled in above
+            out += rows
         return out
 
     def _extract_file(self, rel: str) -> list[list[Any]]:
@@ -320,7 +323,7 @@ class FlagService:
         factor = int(Decimal(t.outlier_factor).scaleb(2))  # 3 -> 300
         planted_limit = int(Decimal(t.planted_limit).scaleb(2))  # 1 -> 100
         reg = self.svc.registry
-        households = reg._load()
+        households = reg.by_number()
         names = {v.id: v.name for v in reg.villages(include_void=True)}
         docs = [r for r in self._rows(year) if not r.rejected]
         prev = self._baseline(year)

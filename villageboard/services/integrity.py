@@ -107,7 +107,7 @@ class RegisterRules:
         return out
 
     def _village_name(self, h: dict[str, Any]) -> str:
-        v = self.villages.get(h.get("village_id"))  # type: ignore[arg-type]
+        v = self.villages.get(h.get("village_id", 0))
         return v["name"] if v else "?"
 
 

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from villageboard.domain.errors import ArchivedError, NotFound, ValidationFailed, VBError
 from villageboard.domain.land import LAND_LABELS
@@ -177,7 +177,8 @@ class NoticeService:
         doc = self.store.table(snapshot_file(n.year, n.code, n.version), SNAPSHOT).get("1")
         if doc is None:
             raise VBError(f"公示{n.code}第{n.version}版的存档内容不见了，请运行 villageboard check")
-        return doc["data"]
+        data: dict[str, Any] = doc["data"]
+        return data
 
     # ------------------------------------------------------------------ building
     def _eligible(self, kind: str, app: Application) -> bool:
@@ -226,7 +227,7 @@ class NoticeService:
                                     deducted=format_quantity(a.deducted_area or 0),
                                     deduction_reason=a.deduction_reason)
                 if row_kind == "result":
-                    for why in {att.get("without_notice") for att in a.attempts if att.get("without_notice")}:
+                    for why in {w for att in a.attempts if (w := att.get("without_notice"))}:
                         exceptions[why] += 1
         counted = [r for r in rows if row_kind != "result" or r["status"] == "已发放"]
         totals: dict[str, Any] = {
@@ -373,9 +374,9 @@ class NoticeService:
         if not due:
             return ""
         with self.store.begin("公示.期满存档") as tx:
-            for key, n in due:
+            for number, n in due:
                 n.state, n.archived_at = "archived", self.svc.now().isoformat()
-                self._put(tx, n, key)
+                self._put(tx, n, number)
         return f"{len(due)}份公示期满，已自动存档。"
 
     def _archive_now(self, tx: Tx, key: int, n: Notice) -> None:
@@ -498,7 +499,7 @@ class NoticeService:
                     raise VBError(f"申报{number}：{q.errors[0]}")
                 if app.payout_status in ("issued", "paid"):
                     raise VBError(f"申报{number}已发放，数量的更正请走补发或退回流程后再公示")
-                app.quantity = q.value  # type: ignore[assignment]
+                app.quantity = cast(Decimal, q.value)
                 app.amount_fen = entitlement_fen(app.quantity, app.rate_fen, p.rounding)
             else:
                 app.remark = value.strip()

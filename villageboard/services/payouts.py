@@ -4,7 +4,7 @@ and reissuing failures after the account is corrected. Every attempt is kept."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from villageboard.domain.errors import VBError
 from villageboard.domain.models import Application, PayoutAttempt
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from villageboard.services.context import Services
     from villageboard.store import Tx
 
-def issue_date(attempt: dict) -> dt.date | None:
+def issue_date(attempt: dict[str, Any]) -> dt.date | None:
     """The day a bank attempt's sheet was made, if recorded."""
     try:
         return dt.date.fromisoformat(str(attempt.get("issued", ""))[:10])
@@ -52,7 +52,7 @@ class PayoutService:
         tx.counters[counter] = n
         return f"{prefix}{n:02d}"
 
-    def _attempt(self, app: Application, batch: str, date: dt.date) -> dict:
+    def _attempt(self, app: Application, batch: str, date: dt.date) -> dict[str, Any]:
         h = self.svc.registry.household(app.household_id)
         if not h.card_account:
             raise VBError(f"{h.name}（申报{app.id}）没有一卡通账号，不能发放")
@@ -116,12 +116,14 @@ class PayoutService:
     def last_failure(app: Application) -> str:
         for a in reversed(app.attempts):
             if a.get("result") == "failed":
-                return a.get("reason", "")
+                reason: str = a.get("reason", "")
+                return reason
         return ""
 
     @staticmethod
     def paid_date(app: Application) -> str:
         for a in reversed(app.attempts):
             if a.get("result") == "paid":
-                return a.get("paid_date", "")
+                paid: str = a.get("paid_date", "")
+                return paid
         return ""

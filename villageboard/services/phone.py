@@ -17,7 +17,7 @@ import datetime as dt
 import gc
 import importlib.metadata
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from sys import intern
@@ -33,6 +33,7 @@ from villageboard.services.identity import CheckResult, Identity, IdentityChecks
 from villageboard.services.lookup.index import STATE_SOURCES, LookupIndex
 from villageboard.services.lookup.keys import Entry
 from villageboard.services.paths import HOUSEHOLDS_DIR, REGISTRY, applications_dir, notices_file
+from villageboard.store.changes import Commit
 from villageboard.store.derived import code_stamp
 
 if TYPE_CHECKING:
@@ -193,7 +194,7 @@ class PhoneDesk:
             self.index = self._build_index()
             self._years = sorted(set(self.store.years()) | {self.svc.today().year}, reverse=True)
             self._load_year(self._years[0])
-            self.store.listeners.append(self._on_commit)
+            self.store.subscribe(self._on_commit)
             self._ready = True
 
     def _build_index(self) -> LookupIndex:
@@ -347,7 +348,7 @@ class PhoneDesk:
                  n.end.isoformat() if n.end else "", n.state] for n in self._notice_refs(ndocs).values()]
 
     @staticmethod
-    def _record(doc: dict[str, Any]) -> tuple[Any, ...]:
+    def _record(doc: Mapping[str, Any]) -> tuple[Any, ...]:
         """One compact record, a plain tuple in Rec's field order. Half a million of
         them stay in memory for the whole archive, so every repeated value (program,
         status, dates, the tuple of notice codes, the formatted quantity) is shared
@@ -402,18 +403,16 @@ class PhoneDesk:
         village, group = self.svc.registry.place_names(h)
         return Entry(household_id=h.id, name=h.name, id_number=h.id_number, phone=h.phone, village=village, group=group)
 
-    def _on_commit(self, entry: dict[str, Any]) -> None:
+    def _on_commit(self, commit: Commit) -> None:
         """Keep the index and history current on every save."""
         years_touched = set()
-        for c in entry.get("changes", []):
-            f, after = c["f"], c["a"]
+        for c in commit.changes:
+            f, after = c.file, c.after
             if f == REGISTRY:
                 self._programs = None  # a program added or renamed
-            if after is None:
-                continue
             if f.startswith("households/"):
                 if after.get("void"):
-                    live = self.svc.registry._load().get(after["id"])
+                    live = self.svc.registry.by_number().get(after["id"])
                     if live is None or live.void:
                         self.index.remove(after["id"])
                     continue

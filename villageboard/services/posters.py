@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from villageboard.domain.errors import VBError
 from villageboard.domain.models import NOTICE_KINDS, Notice
@@ -26,7 +26,7 @@ class BatchResult:
     skipped: list[str] = field(default_factory=list)  # villages with nothing to print, and why
 
 
-def stem_for(n: Notice, snap: dict, archive_copy: bool) -> str:
+def stem_for(n: Notice, snap: dict[str, Any], archive_copy: bool) -> str:
     """File names say which notice it is: code, version, village, program and kind.
     A long village or program name is cut (by bytes) so that the code, the kind and the
     archive mark always survive."""

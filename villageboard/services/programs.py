@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -59,7 +60,7 @@ class ProgramService:
         out = [p for _k, p in self._docs() if (year is None or p.year == year) and (include_void or not p.void)]
         return sorted(out, key=lambda p: (p.year, p.code))
 
-    def years(self) -> list[int]:
+    def years(self) -> builtins.list[int]:
         return sorted({p.year for p in self.list()})
 
     def _key(self, year: int, code: str) -> int | None:
@@ -87,7 +88,7 @@ class ProgramService:
                 setattr(p, key, strip_controls(value, "\n" if key in cls.MULTILINE else ""))
         return p
 
-    def validate(self, p: Program) -> list[Problem]:
+    def validate(self, p: Program) -> builtins.list[Problem]:
         problems = []
         if not re.fullmatch(r"[A-Z][A-Z0-9]{1,9}", p.code or ""):
             problems.append(Problem("项目代码用2到10位大写字母或数字，字母开头（如GDDL）", "项目代码"))
@@ -163,7 +164,7 @@ class ProgramService:
                 return True
         return False
 
-    def missing_guide(self, p: Program) -> list[str]:
+    def missing_guide(self, p: Program) -> builtins.list[str]:
         """What the application guide still lacks (empty when complete)."""
         missing = []
         for key, label in GUIDE_FIELDS.items():

@@ -168,7 +168,7 @@ def reconcile(svc: Services, year: int, program: str | None = None) -> Reconcili
     programs = {p.code: p for p in svc.programs.list(year, include_void=True)}
     lines: dict[tuple[str, int], ReconLine] = {}
     failures: list[FailedRow] = []
-    households = svc.registry._load()
+    households = svc.registry.by_number()
     for rel in svc.applications.files(year, program):
         for d in svc.store.table(rel, APPLICATIONS).values():
             if d.get("void") or d.get("status") != "approved":
@@ -209,12 +209,12 @@ def reconcile(svc: Services, year: int, program: str | None = None) -> Reconcili
     ordered = sorted(lines.values(), key=lambda x: (x.program_code, x.village_id or 0))
     by_program: dict[str, ReconLine] = {}
     for line in ordered:
-        p = by_program.get(line.program_code)
-        if p is None:
-            p = by_program[line.program_code] = ReconLine(None, "", line.program_code, line.program, line.unit)
-        p.merge(line)
+        total = by_program.get(line.program_code)
+        if total is None:
+            total = by_program[line.program_code] = ReconLine(None, "", line.program_code, line.program, line.unit)
+        total.merge(line)
     township = ReconLine(None, "", "", "")
-    for p in by_program.values():
-        township.merge(p)
+    for total in by_program.values():
+        township.merge(total)
     failures.sort(key=lambda f: f.app_id)
     return Reconciliation(year, ordered, list(by_program.values()), township, failures)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from villageboard.domain.errors import NotFound, Problem, VBError
 from villageboard.domain.masking import mask_id
@@ -19,10 +19,13 @@ from villageboard.domain.validate import (
 )
 from villageboard.services.paths import HOUSEHOLDS_DIR, REGISTRY, households_file
 from villageboard.services.private_entry import refusal, screen
+from villageboard.store.changes import Commit
 
 if TYPE_CHECKING:
     from villageboard.services.context import Services
     from villageboard.store import Tx
+
+T = TypeVar("T")
 
 VILLAGES, GROUPS, HOUSEHOLDS = "villages", "groups", "households"
 
@@ -60,15 +63,15 @@ class RegistryService:
         # Every committed household reaches the in-memory registry while the commit
         # still holds the store's lock, so nothing reading under that lock (the kept
         # figures of store.derived) sees new files beside an old registry.
-        self.store.listeners.append(self._on_commit)
+        self.store.subscribe(self._on_commit)
 
-    def _on_commit(self, entry: dict[str, Any]) -> None:
+    def _on_commit(self, commit: Commit) -> None:
         if self._households is None:
             return
-        touched: dict[int, list[tuple[str, dict[str, Any]]]] = {}
-        for c in entry.get("changes", ()):
-            if c["f"].startswith(f"{HOUSEHOLDS_DIR}/") and c["t"] == HOUSEHOLDS and c["a"] is not None:
-                touched.setdefault(int(c["k"]), []).append((c["f"], c["a"]))
+        touched: dict[int, list[tuple[str, Mapping[str, Any]]]] = {}
+        for c in commit.changes:
+            if c.file.startswith(f"{HOUSEHOLDS_DIR}/") and c.table == HOUSEHOLDS:
+                touched.setdefault(c.key, []).append((c.file, c.after))
         for hid, docs in touched.items():
             for rel, doc in docs:
                 self._note_copy(hid, rel, doc)
@@ -149,7 +152,7 @@ class RegistryService:
         g = Group(village_id=village_id, name=name)
         return self._write(tx, "组.新增", lambda t: Group(id=t.insert(REGISTRY, GROUPS, "group", g.to_dict()), village_id=village_id, name=name))
 
-    def _write(self, tx: Tx | None, action: str, fn: Callable[[Tx], Any]) -> Any:
+    def _write(self, tx: Tx | None, action: str, fn: Callable[[Tx], T]) -> T:
         if tx is not None:
             return fn(tx)
         with self.store.begin(action) as t:
@@ -180,6 +183,16 @@ class RegistryService:
             self._by_id_number = {h.id_number: h.id for h in sorted(hs.values(), key=lambda h: -h.id) if not h.void}
             self._holders = None
         return self._households
+
+    def by_number(self) -> Mapping[int, Household]:
+        """Every household (voided ones too) by its number: the registry's own
+        records, for passes over all of them. Read-only."""
+        return self._load()
+
+    def live_number(self, id_number: str) -> int | None:
+        """The number of the live household holding this ID number (as stored), if any."""
+        self._load()
+        return self._by_id_number.get(id_number)
 
     def forget(self) -> None:
         """Drop the in-memory registry; it is read again from the store on next use."""
@@ -215,8 +228,7 @@ class RegistryService:
         return Household.from_dict(h.to_dict())
 
     def by_id_number(self, id_number: str) -> Household | None:
-        self._load()
-        hid = self._by_id_number.get(id_number.strip().upper())
+        hid = self.live_number(id_number.strip().upper())
         return self.household(hid) if hid else None
 
     def count(self) -> int:
@@ -247,7 +259,7 @@ class RegistryService:
         if idn and not any(p.field == "身份证号" and not p.warning for p in problems):
             other = self._load() and self._by_id_number.get(idn)
             if other and other != exclude_id:
-                h = self._households[other]  # type: ignore[index]
+                h = self._load()[other]
                 problems.append(Problem(f"该身份证号已登记在 {self.place_label(h.village_id, h.group_id)} {h.name} 名下（户编号{h.id}）", "身份证号", row))
         return clean, problems
 
@@ -380,7 +392,7 @@ class RegistryService:
         for fn in self.listeners:
             fn(h)
 
-    def _note_copy(self, hid: int, rel: str, doc: dict[str, Any]) -> None:
+    def _note_copy(self, hid: int, rel: str, doc: Mapping[str, Any]) -> None:
         files = self._copies.setdefault(hid, {})
         if files.get(rel) != doc.get("id_number", ""):
             files[rel] = doc.get("id_number", "")

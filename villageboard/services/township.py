@@ -52,9 +52,9 @@ def validate_township(t: Township) -> list[Problem]:
         problems.append(Problem("县名称至少2个字", "县"))
     if not re.fullmatch(r"\d{6}", t.code or ""):
         problems.append(Problem("乡镇代码应为6位数字（如县的行政区划代码141025）", "代码"))
-    for label, value in (("咨询电话", t.hotline), ("监督电话", t.supervision_hotline)):
-        if value:
-            c = check_phone(value)
+    for label, phone in (("咨询电话", t.hotline), ("监督电话", t.supervision_hotline)):
+        if phone:
+            c = check_phone(phone)
             problems += [Problem(e, label) for e in c.errors]
     if not t.hotline:
         problems.append(Problem("请填写咨询电话，公示上要印", "咨询电话"))

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from villageboard.domain.errors import NotFound, VBError
 from villageboard.domain.models import NOTICE_KINDS, Household, Notice
@@ -33,7 +33,7 @@ def parse_date(text: str) -> dt.date | None:
     """A date as a clerk types it: 1965-03-12, 1965/3/12, 1965.3.12, 1965年3月12日
     or 19650312. None when it is not a date (or far outside the working range)."""
     c = _date_check(text)
-    return c.value if c.ok else None  # type: ignore[return-value]
+    return cast(dt.date, c.value) if c.ok else None
 
 
 def date_problem(text: str, example: str = "2026-11-28") -> str:
@@ -90,7 +90,8 @@ def pick_households(svc: Services, query: str, village_id: int | None = None, li
         return []
     svc.phone.ensure_ready()
     reg = svc.registry
-    inside, outside = [], []
+    inside: list[Household] = []
+    outside: list[Household] = []
     for hit in svc.phone.index.search(q, limit=40):
         try:
             h = reg.household(hit.household_id)
@@ -256,14 +257,14 @@ def current_notices(svc: Services, kind: str, year: int, program: str = "") -> t
             latest[n.village_id] = n
     ready, skipped = [], []
     for v in svc.registry.villages():
-        n = latest.get(v.id)
-        if n is None:
+        found = latest.get(v.id)
+        if found is None:
             skipped.append(f"{v.name}：还没有{NOTICE_KINDS[kind]}")
-        elif ns.state_of(n) != "posted":
-            state = {"draft": "还是草稿，未张贴", "ended": "公示期已满", "archived": "已存档"}.get(ns.state_of(n), "")
-            skipped.append(f"{v.name}：{n.code} {state}")
+        elif ns.state_of(found) != "posted":
+            state = {"draft": "还是草稿，未张贴", "ended": "公示期已满", "archived": "已存档"}.get(ns.state_of(found), "")
+            skipped.append(f"{v.name}：{found.code} {state}")
         else:
-            ready.append(n)
+            ready.append(found)
     return ready, skipped
 
 

@@ -24,7 +24,7 @@ from villageboard.domain.errors import VBError
 from villageboard.locations import backups_dir
 from villageboard.private import private_dir
 from villageboard.store import leftovers, snapshot
-from villageboard.store.storage import _fsync_dir
+from villageboard.store.storage import fsync_dir
 
 KEEP = 30
 PREFIX = "villageboard-"
@@ -81,7 +81,8 @@ def _open_writer(fh: Any, passphrase: str | None) -> zipfile.ZipFile:
                                  encryption=pyzipper.WZ_AES)
         zf.setpassword(passphrase.encode("utf-8"))
         zf.setencryption(pyzipper.WZ_AES, nbits=256)
-        return zf
+        writer: zipfile.ZipFile = zf
+        return writer
     return zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
 
 
@@ -93,11 +94,12 @@ def open_reader(path: Path, passphrase: str | None = None) -> zipfile.ZipFile:
         zf = pyzipper.AESZipFile(path)
     except FileNotFoundError:
         raise VBError(f"找不到备份文件：{path}") from None
-    except (*bad_zip(), OSError, ValueError):
+    except bad_zip() + (OSError, ValueError):
         raise VBError(f"{path} 不是有效的备份文件") from None
     if passphrase:
         zf.setpassword(passphrase.encode("utf-8"))
-    return zf
+    reader: zipfile.ZipFile = zf
+    return reader
 
 
 def is_encrypted(zf: zipfile.ZipFile) -> bool:
@@ -114,7 +116,7 @@ def read_member(zf: zipfile.ZipFile, name: str, path: Path) -> bytes:
                 raise PassphraseError(f"备份文件 {path.name} 的密码不对，没有恢复任何数据。") from None
             raise PassphraseError(f"备份文件 {path.name} 加了密码，请输入密码。") from None
         raise VBError(f"备份文件 {path} 已损坏（{name}）") from None
-    except (*bad_zip(), OSError, ValueError) as exc:
+    except bad_zip() + (OSError, ValueError) as exc:
         raise VBError(f"备份文件 {path} 已损坏（{name}：{exc}）") from None
 
 
@@ -132,7 +134,7 @@ def _open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> Any:
         return zf.open(info)
     except RuntimeError:
         raise PassphraseError(f"备份文件 {path.name} 的密码不对。") from None
-    except (*bad_zip(), OSError, ValueError) as exc:
+    except bad_zip() + (OSError, ValueError) as exc:
         raise VBError(f"备份文件 {path} 已损坏（{info.filename}：{exc}）") from None
 
 
@@ -209,7 +211,7 @@ def write_backup(root: Path, out: Path | None = None, passphrase: str | None = N
             os.chmod(out, 0o600)
         except OSError:
             pass
-        _fsync_dir(out.parent)
+        fsync_dir(out.parent)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise VBError(f"备份失败：{exc.strerror or exc}（{out}）") from exc

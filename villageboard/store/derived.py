@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from villageboard.private import private_dir
 from villageboard.store import storage as st
@@ -118,13 +118,13 @@ class Derived:
 
     def _start(self, sources: Iterable[str], version: int | str, codec: str) -> tuple[str, bool, int]:
         """(key, racy, journal seq), taken together while no save is being applied."""
-        with self.store._lock:
+        with self.store.commit_lock:
             key, racy = self._key(sources)
             return f"{_stamp(version, codec)}:{key}", racy, self.store.journal.last_seq
 
     def _unchanged(self, seq: int) -> bool:
         """No save committed since ``seq`` (so what was computed matches its key)."""
-        with self.store._lock:
+        with self.store.commit_lock:
             return self.store.journal.last_seq == seq and not self.closed
 
     # -- values -------------------------------------------------------------------
@@ -139,7 +139,7 @@ class Derived:
         key, racy, seq = self._start(sources, version, codec)
         got = self._lookup(name, key, codec)
         if got is not _MISS:
-            return got  # type: ignore[no-any-return]
+            return cast(T, got)
         value = compute()
         if not racy and self._unchanged(seq):
             self._write(name, key, value, codec)
@@ -161,6 +161,18 @@ class Derived:
             return hit[1]
         return self._read(name, key, codec)
 
+    @overload
+    def each(
+        self, name: str, rels: Iterable[str], compute_one: Callable[[str], T], version: int | str = 1,
+        remember: bool = True, most: None = None, codec: str = "json",
+    ) -> dict[str, T]: ...
+
+    @overload
+    def each(
+        self, name: str, rels: Iterable[str], compute_one: Callable[[str], T], version: int | str = 1,
+        remember: bool = True, most: int | None = None, codec: str = "json",
+    ) -> dict[str, T] | None: ...
+
     def each(
         self, name: str, rels: Iterable[str], compute_one: Callable[[str], T], version: int | str = 1,
         remember: bool = True, most: int | None = None, codec: str = "json",
@@ -173,7 +185,7 @@ class Derived:
         stamp = f"{_stamp(version, codec)}:{self.store.meta.get('created', '')}"
         keys: dict[str, list[int]] = {}
         racy: set[str] = set()
-        with self.store._lock:
+        with self.store.commit_lock:
             seq = self.store.journal.last_seq
             now = time.time_ns()
             for rel in rels:

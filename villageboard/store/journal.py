@@ -22,7 +22,7 @@ import orjson
 
 from villageboard.domain.errors import DamagedError
 from villageboard.private import open_private, private_dir
-from villageboard.store.storage import _fsync_dir, storage_error
+from villageboard.store.storage import fsync_dir, storage_error
 
 SEGMENT_BYTES = 4 * 1024 * 1024
 GENESIS = "0" * 64
@@ -39,7 +39,7 @@ def segments(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix == ".jsonl" and p.stem.isdigit())
 
 
-def _last_line(path: Path) -> tuple[bytes, int, bytes]:
+def last_line(path: Path) -> tuple[bytes, int, bytes]:
     """(last complete line, offset just after it, torn tail after it)."""
     size = path.stat().st_size
     buf = b""
@@ -71,17 +71,22 @@ class Journal:
         self._seg: Path | None = None
         self.torn: tuple[Path, int] | None = None
 
+    @property
+    def segment(self) -> Path | None:
+        """The segment file the last entry is in (the next append's, unless it is full)."""
+        return self._seg
+
     # -- reading ------------------------------------------------------------------
     def load_tail(self) -> None:
         """Find the last complete entry. A torn final line (a crash mid-append, never
         acknowledged) is remembered in ``torn`` and cut only by :meth:`cut_torn_tail`,
         once the store has decided the journal is otherwise sound."""
-        self.torn: tuple[Path, int] | None = None
+        self.torn = None
         segs = segments(self.folder)
         first = True
         while segs:
             seg = segs[-1]
-            line, good_end, torn = _last_line(seg)
+            line, good_end, torn = last_line(seg)
             if torn and first:
                 self.torn = (seg, good_end)
             first = False
@@ -136,7 +141,7 @@ class Journal:
         new = not self._seg.exists()
         self._fh = os.fdopen(open_private(self._seg, os.O_WRONLY | os.O_APPEND | os.O_CREAT), "ab")
         if new:
-            _fsync_dir(self.folder)
+            fsync_dir(self.folder)
         return self._fh
 
     def make_entry(self, body: dict[str, Any]) -> dict[str, Any]:

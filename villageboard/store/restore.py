@@ -190,7 +190,7 @@ def extract(path: Path, dest: Path, passphrase: str | None = None, root: Path | 
                 src = zf.open(info)
             except RuntimeError:
                 raise PassphraseError(f"备份文件 {path.name} 的密码不对，没有恢复任何数据。") from None
-            except (*bad_zip(), OSError) as exc:
+            except bad_zip() + (OSError,) as exc:
                 raise VBError(f"备份文件 {path} 已损坏（{info.filename}：{exc}）") from None
             written = 0
             try:
@@ -227,24 +227,24 @@ def _adopt(folder: Path) -> tuple[dict[str, list[int]], dict[str, dict[str, Any]
     read them)."""
     import hashlib
 
-    from villageboard.store.journal import _last_line, segments
-    from villageboard.store.verify import _key, sealed_files
+    from villageboard.store.journal import last_line, segments
+    from villageboard.store.verify import sealed_files, stat_key
 
     files: dict[str, list[int]] = {}
     for rel in sealed_files(folder, (JOURNAL_DIR, ATTACHMENTS)):
-        files[rel] = _key(folder / rel)
+        files[rel] = stat_key(folder / rel)
     att = folder / ATTACHMENTS
     if att.is_dir():
         for p in sorted(att.iterdir()):
             if hashlib.sha256(p.read_bytes()).hexdigest() != p.stem:
                 raise VBError(f"备份里的照片 {p.name} 内容与校验值不符，没有恢复。")
-            files[f"{ATTACHMENTS}/{p.name}"] = _key(p)
+            files[f"{ATTACHMENTS}/{p.name}"] = stat_key(p)
     segs: dict[str, dict[str, Any]] = {}
     for seg in segments(folder / JOURNAL_DIR):
         with open(seg, "rb") as fh:
             first_raw = fh.readline()
-        last_raw, _end, _torn = _last_line(seg)
-        c: dict[str, Any] = {"stat": _key(seg), "first_seq": None, "first_prev": None,
+        last_raw, _end, _torn = last_line(seg)
+        c: dict[str, Any] = {"stat": stat_key(seg), "first_seq": None, "first_prev": None,
                              "last_seq": None, "last_hash": None}
         if first_raw.strip():
             first, last = _ends(first_raw), _ends(last_raw)
@@ -268,7 +268,8 @@ def _ends(raw: bytes) -> dict[str, Any]:
         digits = tail[q + 6:].split(b",", 1)[0].split(b"}", 1)[0]
         return {"hash": tail[h + 8:h + 72].decode(), "prev": tail[p + 8:p + 72].decode(), "seq": int(digits)}
     except ValueError:
-        return orjson.loads(raw)
+        entry: dict[str, Any] = orjson.loads(raw)
+        return entry
 
 
 def _write_cache(root: Path, files: dict[str, list[int]], segs: dict[str, dict[str, Any]]) -> None:
@@ -319,13 +320,13 @@ def _swap(root: Path, work: Path, phase: str) -> None:
         for p in _entries(root):
             os.replace(p, old / p.name)
             kill_point("restore.move-old")
-        st._fsync_dir(root)
+        st.fsync_dir(root)
         _set_phase(root, "place", work)
         kill_point("restore.phase-place")
     for p in _entries(new) if new.is_dir() else []:
         os.replace(p, root / p.name)
         kill_point("restore.place-new")
-    st._fsync_dir(root)
+    st.fsync_dir(root)
     kill_point("restore.placed")
 
 
@@ -348,7 +349,7 @@ def finish_pending(root: Path) -> str | None:
             _forget_caches(root)
             note = "上次从备份恢复数据时程序被中断，已接着把恢复做完：现在的数据是备份里的数据。"
         marker.unlink()
-        st._fsync_dir(root)
+        st.fsync_dir(root)
     stale = [p for p in root.iterdir() if p.name.startswith(leftovers.RESTORE_PREFIX)
              and (p.name == keep or not leftovers.in_use(p))]
     try:  # staging areas of earlier versions sat beside the data dir
@@ -412,7 +413,7 @@ def restore(store: Any, path: Path, passphrase: str | None = None, replace_towns
     _write_cache(root, files, segs)
     kill_point("restore.cache")
     (root / MARKER).unlink()
-    st._fsync_dir(root)
+    st.fsync_dir(root)
     kill_point("restore.done")
     hold.release()
     shutil.rmtree(work, ignore_errors=True)
@@ -432,11 +433,11 @@ def restore_into(root: Path, path: Path, passphrase: str | None = None,
             store = Store.open(root)
         except DamagedError:
             store = Store(root, readonly=False)
-            store._acquire()
+            store.acquire()
     elif is_empty_dir(root):
         root.mkdir(parents=True, exist_ok=True)
         store = Store(root, readonly=False)
-        store._acquire()
+        store.acquire()
     else:
         raise VBError(f"{root} 里有其他文件，不能恢复到这里")
     try:

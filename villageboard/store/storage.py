@@ -33,7 +33,8 @@ TMP_SUFFIX = ".vbtmp"
 HEADER_KEYS = {"format", "schema", "bytes", "sha256"}
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or a new file in ``folder`` durable (a no-op on Windows)."""
     if sys.platform.startswith("win"):
         return
     fd = os.open(folder, os.O_RDONLY)
@@ -82,7 +83,7 @@ def write_file(path: Path, data: bytes) -> None:
         finally:
             os.close(fd)
         _replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except OSError as exc:
         try:
             tmp.unlink()

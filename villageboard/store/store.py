@@ -42,11 +42,14 @@ from villageboard.domain.errors import (
 )
 from villageboard.private import FILE_MODE, private_dir
 from villageboard.store import storage as st
+from villageboard.store.changes import Commit, Listener
 from villageboard.store.derived import Derived, derived_dir_for
 from villageboard.store.journal import GENESIS, Journal
 from villageboard.store.verify import Verifier, cache_path_for, sealed_files
 
-SCHEMA_VERSION = 1
+#: The data folder format this program writes; older folders are upgraded on open by
+#: the named migrations of migrations.py (one for each step).
+SCHEMA_VERSION = 2
 META = "villageboard.json"
 REGISTRY = "registry.json"
 COUNTERS = "counters.json"
@@ -57,9 +60,6 @@ ATTACHMENTS = "attachments"
 CACHE_FILES = 1500
 #: Folders that hold partitioned data files.
 DATA_FOLDERS = ("households", "years")
-
-#: migrations[n] turns a schema-n data dir into schema n+1 (run after a backup).
-MIGRATIONS: dict[int, Any] = {}
 
 
 def now_iso() -> str:
@@ -88,7 +88,7 @@ class Store:
         self.meta: dict[str, Any] = {}
         self._files: OrderedDict[str, st.SealedStorage] = OrderedDict()
         self._pinned: dict[str, st.SealedStorage] = {}
-        self.listeners: list[Any] = []
+        self._listeners: list[Listener] = []
         self.recovered = False
         #: What the open did about a restore a kill interrupted (words for the clerk).
         self.restore_note: str | None = None
@@ -98,6 +98,20 @@ class Store:
         # The app reads from worker threads while the clerk saves: one lock guards the
         # file cache and every commit.
         self._lock = threading.RLock()
+
+    def subscribe(self, fn: Listener) -> None:
+        """Call ``fn`` with a :class:`Commit` after every save, while the save still
+        holds :attr:`commit_lock` (so readers under that lock see the listener's work too)."""
+        self._listeners.append(fn)
+
+    def unsubscribe(self, fn: Listener) -> None:
+        self._listeners.remove(fn)
+
+    @property
+    def commit_lock(self) -> threading.RLock:
+        """Held while a save is applied and while the file cache is used: a reader that
+        takes it sees no save half applied."""
+        return self._lock
 
     def _make_verifier(self) -> Verifier:
         return Verifier(
@@ -123,7 +137,7 @@ class Store:
             raise VBError(f"文件夹 {root} 里已经有内容。为防止覆盖，请换一个空文件夹。")
         private_dir(root)
         store = cls(root, readonly=False)
-        store._acquire()
+        store.acquire()
         body = {"format": "villageboard", "schema": SCHEMA_VERSION, "created": dt.datetime.now().isoformat()}
         body.update(meta or {})
         store.meta = body
@@ -153,7 +167,7 @@ class Store:
         if not readonly:
             private_dir(root)  # a data dir made by an older version was world-readable
             try:
-                store._acquire()
+                store.acquire()
             except LockedError:
                 if not fallback_readonly:
                     raise
@@ -169,7 +183,7 @@ class Store:
             raise
         return store
 
-    def _acquire(self) -> None:
+    def acquire(self) -> None:
         self.lock = filelock.FileLock(str(self.root / LOCK), timeout=0, mode=FILE_MODE)
         try:
             self.lock.acquire()
@@ -208,14 +222,14 @@ class Store:
             self.verifier.note_segment(seg, None, first=False)
         self._pin(REGISTRY)
         if schema < SCHEMA_VERSION and not self.readonly:
-            self._migrate(schema)
+            self._migrate()
         # Read-only processes save what they verified too (the cache lives outside the
         # data dir), or every lookup opened beside the app would re-hash everything.
         self.verifier.save()
 
     def _recover(self) -> None:
         j = self.journal
-        seg = j._seg or (self.root / JOURNAL_DIR)
+        seg = j.segment or (self.root / JOURNAL_DIR)
         hseq, hhash = self.head.get("seq", 0), self.head.get("hash", GENESIS)
         if j.last_seq == hseq:
             if j.last_hash != hhash:
@@ -236,14 +250,16 @@ class Store:
             return
         raise DamagedError(seg, "修改记录与数据对不上")
 
-    def _migrate(self, schema: int) -> None:
-        from villageboard.store.backup import make_backup
+    def _migrate(self) -> None:
+        from villageboard.store.migrations import migrate
 
-        make_backup(self, reason=f"升级数据格式{schema}到{SCHEMA_VERSION}之前")
-        while schema < SCHEMA_VERSION:
-            MIGRATIONS[schema](self)
-            schema += 1
-        self.meta["schema"] = schema
+        migrate(self, SCHEMA_VERSION)
+
+    def set_schema(self, schema: int) -> None:
+        """Record that the folder's files are now in format ``schema`` (migrations.py)."""
+        if self.readonly:
+            raise ReadOnlyError()
+        self.meta = {**self.meta, "schema": schema}
         self._write_fixed(META, self.meta)
 
     def clean_temp_files(self) -> int:
@@ -323,7 +339,8 @@ class Store:
         """All docs of one table, keyed by the doc id as a string. Read-only: callers
         must copy before changing anything."""
         with self._lock:
-            return self._storage_locked(rel).peek().get(table, {})
+            docs: dict[str, dict[str, Any]] = self._storage_locked(rel).peek().get(table, {})
+            return docs
 
     def scan(self, rel: str, table: str) -> dict[str, dict[str, Any]]:
         """Like :meth:`table`, for a pass over many files: a file not already held in
@@ -332,11 +349,13 @@ class Store:
         with self._lock:
             held = self._pinned.get(rel) or self._files.get(rel)
             if held is not None:
-                return held.peek().get(table, {})
+                docs: dict[str, dict[str, Any]] = held.peek().get(table, {})
+                return docs
         try:
-            return self.read_raw(rel).get(table, {})
+            docs = self.read_raw(rel).get(table, {})
         except FileNotFoundError:
             return {}
+        return docs
 
     def get(self, rel: str, table: str, key: int) -> dict[str, Any] | None:
         doc = self.table(rel, table).get(str(key))
@@ -408,9 +427,11 @@ class Store:
             if self.verifier is not None:
                 self.verifier.forget_segment(seg)
             raise
-        for fn in self.listeners:
-            fn(entry)
-        return entry["seq"]
+        if self._listeners:
+            event = Commit.from_entry(entry)
+            for fn in list(self._listeners):
+                fn(event)
+        return int(entry["seq"])
 
     def _undo(self, entry: dict[str, Any], offset: int, prev: tuple[Any, int, str]) -> None:
         """Best effort after a failed apply: put back files already written, then cut
@@ -498,7 +519,8 @@ class Tx:
     def current(self, rel: str, table: str, key: int) -> dict[str, Any] | None:
         pending = self.changes.get((rel, table, key))
         if pending is not None:
-            return pending["a"]
+            doc: dict[str, Any] = pending["a"]
+            return doc
         return self.store.get(rel, table, key)
 
     def put(self, rel: str, table: str, key: int, doc: dict[str, Any]) -> None:

@@ -27,7 +27,8 @@ from villageboard.store.journal import GENESIS, entry_hash, segments
 CACHE_FORMAT = 1
 
 
-def _key(path: Path | str) -> list[int]:
+def stat_key(path: Path | str) -> list[int]:
+    """The stat fingerprint of the file at ``path``."""
     return fingerprint(os.stat(path))
 
 
@@ -89,7 +90,7 @@ class Verifier:
         seen: set[str] = set(self.sealed)
         base = str(self.root) + os.sep
         for rel in self.sealed:
-            key = _key(base + rel)
+            key = stat_key(base + rel)
             if self.files.get(rel) == key:
                 continue
             path = self.root / rel
@@ -106,7 +107,7 @@ class Verifier:
                     continue
                 rel = self.rel(path)
                 seen.add(rel)
-                key = _key(path)
+                key = stat_key(path)
                 if self.files.get(rel) == key:
                     continue
                 if hashlib.sha256(path.read_bytes()).hexdigest() != path.stem:
@@ -127,7 +128,7 @@ class Verifier:
             raise DamagedError(self.journal_dir / gone[0], "修改记录文件不见了")
         for i, seg in enumerate(segs):
             last = i == len(segs) - 1
-            key = _key(seg)
+            key = stat_key(seg)
             c = self.segs.get(seg.name)
             if c is not None and c.get("stat") == key:
                 if c["first_seq"] is not None and (c["first_seq"] != prev_seq + 1 or c["first_prev"] != prev_hash):
@@ -163,7 +164,7 @@ class Verifier:
     # -- as the store writes ------------------------------------------------------
     def note(self, path: Path) -> None:
         try:
-            self.files[self.rel(path)] = _key(path)
+            self.files[self.rel(path)] = stat_key(path)
             self.dirty = True
         except OSError:
             pass
@@ -171,7 +172,7 @@ class Verifier:
     def note_segment(self, seg: Path, entry: dict[str, Any] | None, first: bool) -> None:
         """After an append (or a rollback): the segment's new stat and last entry."""
         try:
-            key = _key(seg)
+            key = stat_key(seg)
         except OSError:
             return
         c = self.segs.get(seg.name) or {"first_seq": None, "first_prev": None, "last_seq": None, "last_hash": None}

@@ -78,7 +78,7 @@ class VillageBoardApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "村务公开栏工具包"
     COMMANDS = {DomainCommands}
-    MODES = {mode: _factory(mode) for mode in SCREENS_BY_MODE}  # type: ignore[arg-type]
+    MODES = {mode: _factory(mode) for mode in SCREENS_BY_MODE}
     NOTIFICATION_TIMEOUT = 6
     #: Every screen (dialogs too) carries -narrow below 100 columns and -short below 32
     #: rows; app.tcss stacks and shortens what does not fit at 80x24. -tiny (below 64
@@ -285,8 +285,8 @@ class VillageBoardApp(App[int]):
             return False
         return True
 
-    async def action_command_palette(self) -> None:
-        if not self.use_command_palette or CommandPalette.is_open(self):
+    async def action_command_palette(self) -> None:  # type: ignore[override]  # Textual awaits an async action
+        if not self.use_command_palette or CommandPalette.is_open(self):  # type: ignore[arg-type]
             return
         await self.close_dialogs()
         self.push_screen(CommandPalette(id="--command-palette",

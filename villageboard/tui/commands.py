@@ -8,8 +8,10 @@ names under. When nothing matches, the palette says so in Chinese.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache, partial
+from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
@@ -121,7 +123,7 @@ def _from_a_syllable(q: str, pinyin: str, initials: str) -> bool:
 
 
 class DomainCommands(Provider):
-    def _command(self, c: Command):  # type: ignore[no-untyped-def]
+    def _command(self, c: Command) -> Callable[[], Awaitable[Any]]:
         return partial(self.app.run_action, f"go_and('{c.mode}', '{c.action}')")
 
     async def discover(self) -> Hits:

@@ -208,7 +208,7 @@ def _wrap_one(m: Metrics, text: str, width: float, size_pt: float, indent: float
                     lines.append(part)
             return lines
     tokens = _TOKEN.findall(text)
-    lines: list[str] = []
+    lines = []
     cur: list[str] = []
     cur_w = indent
     limit = width

@@ -201,18 +201,18 @@ def forms(units: list[tuple[str, str]]) -> list[Form]:
         han_at: list[tuple[int, int, str]] = []
         offset = 0
         alternatives = 0
-        for text, ch, alt in combo:
-            if ch is not None:
-                han_at.append((offset, offset + len(text), ch))
-            key_parts.append(text)
-            offset += len(text)
+        for reading, han, alt in combo:
+            if han is not None:
+                han_at.append((offset, offset + len(reading), han))
+            key_parts.append(reading)
+            offset += len(reading)
             alternatives += alt > 0
         top_bonus = 0.0
         if han_at:
             top_bonus = (BONUS_SURNAME if han_at[0][0] == 0 else 0.0) + (
                 BONUS_GIVEN if han_at[-1][0] > 0 else 0.0
             )
-        fuzzy = _fuzzy_keys(tuple((text, ch) for text, ch, _ in combo))
+        fuzzy = _fuzzy_keys(tuple((reading, han) for reading, han, _ in combo))
         penalty = READING_PENALTY * alternatives
         out.append(Form("".join(key_parts), tuple(han_at), fuzzy, top_bonus, penalty))
     out.sort(key=lambda f: f.penalty)  # stable: the usual readings first

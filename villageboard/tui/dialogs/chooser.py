@@ -152,7 +152,7 @@ class PathChooser(ModalScreen[Path | None]):
 
     # -- where we are ---------------------------------------------------------------
     @property
-    def tree(self) -> FolderTree:
+    def tree(self) -> FolderTree:  # type: ignore[override]  # shadows DOMNode.tree (a debugging view)
         return self.query_one(FolderTree)
 
     def highlighted(self) -> Path:
@@ -183,7 +183,7 @@ class PathChooser(ModalScreen[Path | None]):
         self.dismiss(p)
 
     # -- events -----------------------------------------------------------------------
-    def on_tree_node_highlighted(self, event: DirectoryTree.NodeHighlighted) -> None:  # type: ignore[type-arg]
+    def on_tree_node_highlighted(self, event: DirectoryTree.NodeHighlighted) -> None:
         event.stop()
         self._show_chosen()
 

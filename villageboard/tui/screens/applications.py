@@ -170,13 +170,13 @@ class ApplicationScreen(VBScreen):
             table.move_cursor(row=min(row, len(self.apps) - 1))
         counts = Counter(a.status for a in self.apps)
         total = sum(a.amount_fen for a in self.apps if a.status != "rejected")
-        parts = "，".join(f"{APP_STATUS[s]}{counts[s]}" for s in APP_STATUS if counts[s])
-        open_flags = sum(1 for fs in self.flags.values() for f in fs if not f.is_cleared)
+        by_status = "，".join(f"{APP_STATUS[s]}{counts[s]}" for s in APP_STATUS if counts[s])
+        open_count = sum(1 for fs in self.flags.values() for f in fs if not f.is_cleared)
         village = reg.village(vid).name
         self.query_one("#app-summary", Static).update(
-            f"{village}：{len(self.apps)}笔（{parts or '还没有申报'}），"
+            f"{village}：{len(self.apps)}笔（{by_status or '还没有申报'}），"
             f"应补合计{format_fen(total)}元，标准{format_fen(p.rate_fen)}元/{p.unit}"
-            + (f"；风险提示{open_flags}条未核实" if open_flags else ""))
+            + (f"；风险提示{open_count}条未核实" if open_count else ""))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id in ("filter-program", "filter-village"):

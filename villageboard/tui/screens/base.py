@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from textual import events
 from textual.app import ComposeResult
@@ -60,7 +60,7 @@ class VBScreen(Screen[None]):
 
     @property
     def vb(self) -> VillageBoardApp:
-        return self.app  # type: ignore[return-value]
+        return cast("VillageBoardApp", self.app)
 
     @property
     def svc(self) -> Services:
@@ -104,7 +104,7 @@ class VBScreen(Screen[None]):
                     lock.release()
 
         worker: Worker[T] = self.run_worker(body, name=title, group="job", thread=True, exit_on_error=False)
-        self._jobs[worker] = (done, cancel)  # type: ignore[assignment]
+        self._jobs[worker] = (done, cancel)
         self.refresh_bindings()
         return worker
 

@@ -78,6 +78,8 @@ class FatalErrorScreen(Screen[None]):
         from villageboard.tui.errors import describe_error
 
         app = self.app
+        if self.backup is None:
+            return
         try:
             restore_into(app.data_dir, self.backup, passphrase=passphrase)  # type: ignore[attr-defined]
         except PassphraseError:  # an encrypted backup: nothing was restored; ask (again)

@@ -195,8 +195,8 @@ class HomeScreen(VBScreen):
         table.clear(columns=True)
         for label, width in zip(POSTED_COLUMNS, widths, strict=True):
             table.add_column(label, width=width)
-        for cells, key in rows:
-            table.add_row(*cells, key=key)
+        for cells, row_key in rows:
+            table.add_row(*cells, key=row_key)
         due = self.query_one("#due", OptionList)
         due.clear_options()
         for i, item in enumerate(extras.due):

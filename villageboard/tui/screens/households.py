@@ -122,7 +122,7 @@ class HouseholdScreen(VBScreen):
         if current is Select.NULL or village_id is Select.NULL:
             return 0
         ids = {g.id for g in self.svc.registry.groups(int(village_id))}  # type: ignore[call-overload]
-        return int(current) if current in ids else 0  # type: ignore[call-overload]
+        return int(current) if current in ids else 0
 
     def _load_groups(self, village_id: object, group_id: int = 0) -> None:
         sel = self.query_one("#in-group", Select)

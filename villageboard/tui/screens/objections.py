@@ -4,9 +4,10 @@ changed) in the same step."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.cells import cell_len
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -18,6 +19,10 @@ from villageboard.services import ui_support
 from villageboard.tui.dialogs import FormDialog, FormField
 from villageboard.tui.private import submit_or_mask
 from villageboard.tui.text import cell
+
+if TYPE_CHECKING:
+    from villageboard.services import Services
+    from villageboard.tui.app import VillageBoardApp
 
 EDIT_FIELDS = [("备注", "remark"), ("数量", "quantity"), ("确权面积", "certified_area"), ("扣除面积", "deducted_area"),
                ("扣除原因", "deduction_reason")]
@@ -43,8 +48,14 @@ class ObjectionsScreen(ModalScreen[None]):
             yield Static("Ctrl+N 登记异议　回车或 Ctrl+S 处理选中的异议　Esc 关闭", classes="hint")
 
     @property
-    def svc(self) -> Any:
-        return self.app.svc  # type: ignore[attr-defined]
+    def vb(self) -> VillageBoardApp:
+        return cast("VillageBoardApp", self.app)
+
+    @property
+    def svc(self) -> Services:
+        svc = self.vb.svc
+        assert svc is not None
+        return svc
 
     def on_mount(self) -> None:
         table = self.query_one("#objection-list", DataTable)
@@ -67,13 +78,13 @@ class ObjectionsScreen(ModalScreen[None]):
         self.items = self.svc.notices.objections(code=self.code)
         table = self.query_one("#objection-list", DataTable)
         reg = self.svc.registry
-        rows = []
+        rows: list[tuple[list[Text], str | None]] = []
         for o in self.items:
             who = reg.household(o.household_id).name if o.household_id else ""
             version = o.correction.rsplit("/v", 1)[-1] if o.correction else ""
             done = o.resolution + (f"（已出更正公示第{version}版）" if version else "")
-            state = cell("未处理", "bold red") if o.state == "open" else cell("已处理", "green")
-            rows.append(([cell(o.id), cell(o.created[:10]), cell(who), cell(o.text), state, cell(done)], str(o.id)))
+            shown = cell("未处理", "bold red") if o.state == "open" else cell("已处理", "green")
+            rows.append(([cell(o.id), cell(o.created[:10]), cell(who), cell(o.text), shown, cell(done)], str(o.id)))
         if not self.items:
             rows.append(([cell(""), cell(""), cell(""), cell("这份公示还没有异议"), cell(""), cell("")], None))
         # Widths are set from what is shown now: a resolution just typed must not be cut
@@ -106,7 +117,7 @@ class ObjectionsScreen(ModalScreen[None]):
                               then=self.added)
 
     def added(self, o: Objection) -> None:
-        self.app.say(f"已登记异议，编号{o.id}。")  # type: ignore[attr-defined]
+        self.vb.say(f"已登记异议，编号{o.id}。")
         self.refresh_data()
         self.query_one("#objection-list", DataTable).move_cursor(row=len(self.items) - 1)
 
@@ -124,7 +135,7 @@ class ObjectionsScreen(ModalScreen[None]):
         if o is None:
             return
         if o.state != "open":
-            self.app.say(f"异议{o.id}已经处理过了。", warning=True)  # type: ignore[attr-defined]
+            self.vb.say(f"异议{o.id}已经处理过了。", warning=True)
             return
         rows = self._rows()
         options = [(f"{r['name']} {r['app']}（{r['quantity']}，备注：{r.get('remark') or '无'}）", r["app"]) for r in rows]
@@ -155,7 +166,7 @@ class ObjectionsScreen(ModalScreen[None]):
             value = v.get(f"value{i}") or ""
             if value:
                 if not v.get(f"app{i}"):
-                    self.app.show_error("填了“改为”，就要选更正哪一户。")  # type: ignore[attr-defined]
+                    self.vb.show_error("填了“改为”，就要选更正哪一户。")
                     return False
                 edits.append((v[f"app{i}"], v[f"field{i}"], value))
         correct = bool(v["correct"]) or bool(edits)
@@ -165,11 +176,11 @@ class ObjectionsScreen(ModalScreen[None]):
     def resolved(self, o: Objection, result: Any) -> None:
         _o, correction = result
         if correction is not None:
-            self.app.say(  # type: ignore[attr-defined]
+            self.vb.say(
                 f"异议{o.id}已处理，已生成更正公示草稿 {correction.code} 第{correction.version}版"
                 f"（{len(correction.changes)}处更正），原版本已存档。请预览后按 Ctrl+T 张贴。", timeout=10)
         else:
-            self.app.say(f"异议{o.id}已处理。")  # type: ignore[attr-defined]
+            self.vb.say(f"异议{o.id}已处理。")
         self.refresh_data()
 
     def action_close(self) -> None:

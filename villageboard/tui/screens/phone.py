@@ -15,6 +15,7 @@ made public (the phone desk service decides that; this screen only shows it).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from textual import work
 from textual.binding import Binding
@@ -22,7 +23,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label, Select, Static
 
-from villageboard.domain.models import QUESTION_TYPES
+from villageboard.domain.models import QUESTION_TYPES, CallLogEntry
 from villageboard.services.identity import IN_PERSON, MAX_WRONG, CheckResult, Identity
 from villageboard.services.phone import LookupAnswer, LookupHit
 from villageboard.services.ui_support import notice_label, parse_date, posted_notices_for
@@ -295,7 +296,7 @@ class PhoneDeskScreen(VBScreen):
                        note="这户今天出生日期已经错满3次。放行只对这一次核对有效，理由记入修改记录。"),
             self._override_entered)
 
-    def _override_entered(self, values: dict | None) -> None:  # type: ignore[type-arg]
+    def _override_entered(self, values: dict[str, Any] | None) -> None:
         if values and str(values.get("note", "")).strip():
             self.check_identity(override_note=str(values["note"]))
 
@@ -320,7 +321,7 @@ class PhoneDeskScreen(VBScreen):
         if entry is not None:
             self.vb.say(f"已记录来电，编号{entry.id}。")
 
-    def _log(self, question_type: str):  # type: ignore[no-untyped-def]
+    def _log(self, question_type: str) -> CallLogEntry | None:
         caller = self.query_one("#caller", Input).value.strip() or (self.hit.name if self.hit else "未留姓名")
         qtype = question_type or str(self.query_one("#question-type", Select).value)
         question = self.query_one("#question", Input).value.strip()
@@ -351,7 +352,7 @@ class PhoneDeskScreen(VBScreen):
         self.app.push_screen(FormDialog("把来电登记为异议", fields, submit="登记异议", wide=True,
                                         submit_with=self._objection_entered))
 
-    def _objection_entered(self, values: dict) -> bool:  # type: ignore[type-arg]
+    def _objection_entered(self, values: dict[str, Any]) -> bool:
         """Log the call and record the objection; False keeps the dialog open."""
         if self.call_id is None and self._log("异议") is None:
             return False

@@ -25,7 +25,7 @@ def field_enter(field: Widget) -> None:
         field.screen.focus_next()
 
 
-class FieldSelect(Select):  # type: ignore[type-arg]
+class FieldSelect(Select):
     BINDINGS = [
         Binding("enter", "field_enter", "下一项", show=False),
         Binding("down,space,up", "show_overlay", "打开选项", show=False),

@@ -1,0 +1,108 @@
+"""Named, ordered upgrades of a data folder's format (schema N -> N+1).
+
+When a writer opens a folder written at an older schema, :func:`migrate` runs, in
+order, every migration from the folder's schema up to :data:`SCHEMA_VERSION`:
+
+1. one backup of the whole folder first, in the standard place (``<data>-backups``);
+2. each migration as one journaled transaction, named ``升级数据格式.<name>``, which
+   also records that migration under its source schema in the ``migrations`` table of
+   registry.json;
+3. then the folder's schema number in villageboard.json moves on.
+
+A kill between 2 and 3 leaves the record in the journal (redone on the next open if
+the files missed it), so the next open skips the migration's work and only moves the
+schema number on: each step is done once however often the open is interrupted.
+
+A migration reads through ``tx.store`` and writes through ``tx.put``; it must not
+number new records. Add one by appending to :data:`MIGRATIONS` and raising
+``SCHEMA_VERSION`` in store.py; tests/test_migrations.py checks the two agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from villageboard.domain.errors import VBError
+
+if TYPE_CHECKING:
+    from villageboard.store.store import Store, Tx
+
+#: Where each applied migration is recorded (file, table; the key is its source schema).
+RECORD_FILE, RECORD_TABLE = "registry.json", "migrations"
+
+
+@dataclass(frozen=True)
+class Migration:
+    """Turns a folder at schema ``source`` into schema ``source + 1``."""
+
+    source: int
+    name: str  # short, ASCII, never reused: it names the journal entry and the record
+    summary: str  # what it does, in the words shown in the backup list
+    apply: Callable[[Tx], None]
+
+
+# -- the migrations ---------------------------------------------------------------------
+
+#: Household files of the registry (the layout services.paths writes).
+_HOUSEHOLD_FOLDER, _HOUSEHOLD_TABLE = "households", "households"
+
+
+def _upper_case_id_numbers(tx: Tx) -> None:
+    """An ID number's check character is stored as an upper-case X. Numbers typed
+    before entry normalised them could keep a lower-case x, and the registry's
+    search by ID number (which upper-cases what it is asked) never found them."""
+    store = tx.store
+    for rel in store.list_files(_HOUSEHOLD_FOLDER):
+        for key, doc in store.table(rel, _HOUSEHOLD_TABLE).items():
+            number = doc.get("id_number")
+            if isinstance(number, str) and number != number.upper():
+                tx.put(rel, _HOUSEHOLD_TABLE, int(key), {**doc, "id_number": number.upper()})
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "upper-case-id-numbers", "身份证号末位的小写x改为大写X", _upper_case_id_numbers),
+)
+
+
+# -- running them -------------------------------------------------------------------------
+
+def plan(schema: int, target: int, migrations: Sequence[Migration] = MIGRATIONS) -> list[Migration]:
+    """The migrations that take schema ``schema`` to ``target``, in order."""
+    by_source = {m.source: m for m in migrations}
+    steps = []
+    for n in range(schema, target):
+        m = by_source.get(n)
+        if m is None:
+            raise VBError(f"本程序不会把数据格式{n}升级到{n + 1}，请联系技术支持。")
+        steps.append(m)
+    return steps
+
+
+def applied(store: Store) -> dict[int, str]:
+    """The migrations recorded in this folder: source schema -> name."""
+    return {int(k): str(doc.get("name", "")) for k, doc in store.table(RECORD_FILE, RECORD_TABLE).items()}
+
+
+def migrate(store: Store, target: int, migrations: Sequence[Migration] = MIGRATIONS) -> list[str]:
+    """Bring an open, writable store from its schema to ``target``; returns the names
+    of the migrations whose work ran now (a step recorded before a kill is skipped)."""
+    from villageboard.store.backup import make_backup
+
+    schema = int(store.meta.get("schema", 0))
+    steps = plan(schema, target, migrations)
+    if not steps:
+        return []
+    make_backup(store, reason=f"升级数据格式{schema}到{target}之前")
+    ran: list[str] = []
+    for m in steps:
+        if applied(store).get(m.source) != m.name:
+            with store.begin(f"升级数据格式.{m.name}") as tx:
+                m.apply(tx)
+                tx.put(RECORD_FILE, RECORD_TABLE, m.source, {
+                    "name": m.name, "source": m.source, "target": m.source + 1, "summary": m.summary,
+                })
+            ran.append(m.name)
+        store.set_schema(m.source + 1)
+    return ran

@@ -114,7 +114,7 @@ def capital_amount(fen: int) -> str:
     return out
 
 
-def format_quantity(q: Decimal | str) -> str:
+def format_quantity(q: Decimal | str | int) -> str:
     """Exact decimal without trailing zeros: 12.50 -> '12.5', 3.00 -> '3'."""
     d = Decimal(q)
     if d == d.to_integral_value():

@@ -12,6 +12,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from villageboard.domain.errors import Problem
 from villageboard.io.cells import CONTROL_CHARS, is_blank
@@ -25,6 +26,9 @@ from villageboard.io.xlsx_out import (
     safe_sheet_title,
     save_workbook_atomic,
 )
+
+if TYPE_CHECKING:
+    from openpyxl.cell import WriteOnlyCell
 
 __all__ = ["ERRORS_COLUMN", "group_problems", "write_errors_sheet"]
 
@@ -223,7 +227,7 @@ def write_errors_sheet(
     return save_workbook_atomic(wb, Path(out))
 
 
-def _copy_cell(ws: object, value: object) -> object:
+def _copy_cell(ws: object, value: object) -> WriteOnlyCell:
     """A cell carrying the source value unchanged in type: text stays text (never turned
     into a formula), dates keep a date format, numbers stay numbers."""
     from openpyxl.cell import WriteOnlyCell

@@ -206,12 +206,12 @@ def _write_template(
     options = [(k, v) for k, v in choices.items() if k in specs and v]
     if options:
         opt = wb.create_sheet("选项")
-        for col, (key, values) in enumerate(options, start=1):
+        for col, (key, choice_values) in enumerate(options, start=1):
             letter = column_letter(col)
             opt.cell(row=1, column=col, value=specs[key].label)
-            for r, v in enumerate(values, start=2):
+            for r, v in enumerate(choice_values, start=2):
                 opt.cell(row=r, column=col, value=str(v)).data_type = "s"
-            lists[key] = f"'选项'!${letter}$2:${letter}${len(values) + 1}"
+            lists[key] = f"'选项'!${letter}$2:${letter}${len(choice_values) + 1}"
         opt.sheet_state = "hidden"
     _validations(ws, columns, lists, last_row)
 

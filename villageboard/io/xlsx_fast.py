@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator, Sequence
 from itertools import islice
 from pathlib import Path
+from typing import BinaryIO
 
 from villageboard.io.headers import HEADER_SCAN_ROWS, HeaderMatcher, find_header
 from villageboard.io.table_source import Source, TableError
@@ -276,7 +277,7 @@ def _refuse_dtd(*_args: object) -> None:
 
 
 def parse_sheet_xml(
-    stream: io.RawIOBase | io.BufferedIOBase | object,
+    stream: io.RawIOBase | io.BufferedIOBase | BinaryIO,
     shared: Sequence[object],
     date_styles: set[int],
     timedelta_styles: set[int],
@@ -300,7 +301,7 @@ def parse_sheet_xml(
     parser.StartDoctypeDeclHandler = _refuse_dtd
     parser.EntityDeclHandler = _refuse_dtd
     expected = 1
-    read = stream.read  # type: ignore[attr-defined]
+    read = stream.read
     while True:
         chunk = read(chunk_size)
         parser.Parse(chunk, not chunk)

@@ -237,8 +237,8 @@ def _amount_end(groups: list[str], seps: list[str], i: int, typed: list[str]) ->
         return 0  # inside a longer grouped number (1.2.3, 6,222,021,…, 1,3000,100,000)
     j = i + 1
     if len(groups[i]) <= 3:
-        while j < n and seps[j] == "," and len(groups[j]) == 3:
-            j += 1
+        while j < n and seps[j] == "," and len(groups[j]) == 3 and "，" not in typed[j]:
+            j += 1  # thousands are grouped with "," ; a Chinese "，" separates items
     if sum(len(g) for g in groups[i:j]) > 10:
         return 0  # no amount is that large: a card or account written like one
     if j - i >= 2 and j < n and seps[j] == ",":

@@ -143,6 +143,10 @@ class Household(Record):
     remark: str = ""
     void: bool = False
     void_reason: str = ""
+    # earlier heads (户主变更): name, id_number, card_account, bank, phone, reason, date,
+    # recorded — oldest first; the household, its land and its history stay
+    former_heads: list[dict[str, Any]] = field(default_factory=list)
+    name_since: str = ""  # ISO date the head's name (or the head) last changed; "" = since entry
 
 
 @dataclass
@@ -178,6 +182,7 @@ class Program(Record):
 class PayoutAttempt(Record):
     batch: str = ""
     issued: str = ""  # date the bank sheet was made
+    name: str = ""  # 户名 the bank sheet carried ("" on attempts made before it was kept)
     account: str = ""
     bank: str = ""
     amount_fen: int = 0

@@ -140,7 +140,7 @@ class Exports:
             att = a.attempts[-1]
             rows.append({
                 "seq": i, "app": a.id, "village": reg.village(h.village_id).name,
-                "group": reg.group(h.group_id).name if h.group_id else "", "name": h.name,
+                "group": reg.group(h.group_id).name if h.group_id else "", "name": att.get("name") or h.name,
                 "id_number": h.id_number, "account": att["account"], "bank": att.get("bank", ""),
                 "amount": att["amount_fen"], "program": p.name, "batch": batch,
             })

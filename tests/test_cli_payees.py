@@ -48,3 +48,26 @@ def test_change_head_refused_then_done_and_found_under_both_heads(town: Path) ->
     data = json.loads(ok(town, "household", "show", str(hid), "--json"))
     assert data["former_heads"] == [{"name": "张建国", "id_masked": mask_id(old_id), "reason": "户主死亡", "date": "2026-11-01"}]
     assert TODAY.isoformat() == "2026-11-28"
+
+
+def test_program_edit_rate_reprices_unpaid_rows_and_prints_each(town: Path) -> None:  # noqa: F811
+    # GDDL at 100.00 元/亩 (tests/test_cli_households.py)
+    for n, qty in ((1, "10.5"), (2, "3.3")):
+        add(town, "张建国王小红"[(n - 1) * 3:n * 3], make_id(n), "东沟村", "一组", "--card", card(n))
+        ok(town, "application", "add", "--id", make_id(n), "--program", "GDDL", "--quantity", qty)
+    err = refused(town, "program", "edit", "GDDL", "--rate", "103.68255", "--reason", "调整")
+    assert "“补贴标准”：“103.68255”不对" in err and "最多4位小数" in err
+    err = refused(town, "program", "edit", "GDDL", "--rate", "103.6825")
+    assert "“修改原因”：该项目已有申报或公示，修改补贴标准必须填写原因" in err
+    out = ok(town, "program", "edit", "GDDL", "--rate", "103.6825", "--reason", "县农业农村局调整标准")
+    assert "补贴标准由100.00元改为103.6825元/亩（原因：县农业农村局调整标准）" in out
+    assert "还没有发放的2条申报按新标准重算（原金额 → 新金额）：" in out
+    assert "东沟村一组 张建国 10.5 × 103.6825元：1,050.00元 → 1,088.67元" in out  # 1088.66625 → 1088.67
+    assert "东沟村一组 王小红 3.3 × 103.6825元：330.00元 → 342.15元" in out  # 342.15225 → 342.15
+    assert "重算合计增加50.82元。" in out
+    listed = json.loads(ok(town, "program", "list", "--json"))
+    assert listed[0]["rate_fen"] == "10368.25"
+    assert "103.6825元/亩" in ok(town, "program", "list")
+    # the same rate again: nothing to re-price
+    out = ok(town, "program", "edit", "GDDL", "--hotline", "0357-5220000")
+    assert "重算" not in out

@@ -6,6 +6,7 @@ then the allowed path."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from tests.test_work_order import (
     post_notice,
 )
 from villageboard.domain.errors import ValidationFailed, VBError
+from villageboard.domain.money import entitlement_fen
 from villageboard.services import Services
 from villageboard.services import household_desk as desk
 
@@ -147,3 +149,60 @@ def test_an_attempt_made_before_names_were_kept_reissues_after_a_later_rename(se
         later.transfer.reissue("GDDL", 2026, tmp_path / "re0.xlsx")
     later.registry.update_household(first.household_id, {"name": "张壹"})
     assert later.transfer.reissue("GDDL", 2026, tmp_path / "re1.xlsx").rows == 1
+
+
+# --------------------------------------------------------------------------- re-pricing
+
+def test_a_rate_change_reprices_unpaid_rows_only_at_four_decimals(sent, tmp_path: Path) -> None:
+    s, bank = sent
+    later = on(s, LATER)
+    apps = later.applications.list(2026, "GDDL")
+    paid, failed = apps[0], apps[1]
+    later.transfer.import_payouts(_return(bank, tmp_path / "r.xlsx", "2026-06-15", {failed.id: "账户冻结"}),
+                                  program="GDDL", year=2026)
+
+    def new_row(n: int, quantity: str) -> str:
+        h, _w = later.registry.add_household({"name": "赵" + "零一二三四五六七八九"[n], "id_number": _id(n), "card_account": _card(n),
+                                              "village": "东沟村", "group": "一组"})
+        return later.applications.add(h.id, "GDDL", 2026, quantity).id
+
+    fresh, waiting = new_row(7, "3.3"), new_row(8, "4")
+    for step in ("village_ok", "town_ok", "approved"):
+        later.applications.set_status(waiting, step, note="经核实属实")
+    with later.store.begin("测试.提交银行") as tx:  # at the bank, waiting for its answer
+        later.payouts.issue([later.applications.get(waiting)], "2026-GDDL-09", tx)
+    before = {a.id: a for a in later.applications.list(2026, "GDDL")}
+    rate = Decimal("10368.25")  # 103.6825 元/亩
+    with pytest.raises(VBError, match="“修改原因”：该项目已有申报或公示"):
+        later.programs.edit(2026, "GDDL", {"rate_fen": rate})
+    seq = later.store.journal.last_seq
+    new, repriced = later.programs.edit(2026, "GDDL", {"rate_fen": rate}, reason="县农业农村局调整标准")
+    assert later.store.journal.last_seq == seq + 1  # program and rows in one save
+    assert new.rate_fen == rate and later.programs.get(2026, "GDDL").rate_fen == rate
+    assert new.rate_history[-1] == {"from_fen": 10368, "to_fen": "10368.25", "reason": "县农业农村局调整标准",
+                                    "date": "2026-06-20", "operator": "测试", "repriced": 2}
+    assert sorted(r.app.id for r in repriced) == sorted([failed.id, fresh])
+    for r in repriced:
+        assert r.old_fen == before[r.app.id].amount_fen
+        assert r.new_fen == entitlement_fen(before[r.app.id].quantity, rate, "half_up")
+        assert later.applications.get(r.app.id).amount_fen == r.new_fen
+    assert later.applications.get(fresh).amount_fen == 34215  # 3.3 × 103.6825 = 342.15225 → 342.15
+    for kept in (paid.id, waiting):
+        assert later.applications.get(kept).amount_fen == before[kept].amount_fen
+        assert later.applications.get(kept).rate_fen == 10368
+    # the failed row goes again at the new amount
+    rep = later.transfer.reissue("GDDL", 2026, tmp_path / "re.xlsx", [failed.id])
+    assert rep.amount_fen == later.applications.get(failed.id).amount_fen
+    # stored exactly, read back exactly
+    reopened = Services(later.store, today=LATER, operator="测试")
+    assert reopened.programs.get(2026, "GDDL").rate_fen == rate
+
+
+def test_old_records_with_an_int_rate_read_the_same() -> None:
+    from villageboard.domain.models import Application, Program
+
+    p = Program.from_dict({"code": "GDDL", "year": 2026, "rate_fen": 10368})
+    assert p.rate_fen == Decimal(10368) and p.to_dict()["rate_fen"] == 10368
+    a = Application.from_dict({"id": "2026-000001", "rate_fen": 10368, "quantity": "10.5"})
+    assert a.to_dict()["rate_fen"] == 10368 and isinstance(a.to_dict()["rate_fen"], int)
+    assert Program.from_dict({"rate_fen": "10368.25"}).to_dict()["rate_fen"] == "10368.25"

@@ -11,13 +11,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from villageboard.cli.main import data_dir_of, open_services
 from villageboard.domain.errors import VBError
 from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, UNITS, Application, Program
-from villageboard.domain.money import ROUNDING_RULES, format_fen, format_quantity, parse_yuan
+from villageboard.domain.money import (
+    ROUNDING_RULES,
+    format_fen,
+    format_quantity,
+    format_rate,
+    parse_rate,
+)
 from villageboard.domain.validate import plain_decimal
 
 
@@ -78,12 +85,11 @@ def _year(args: argparse.Namespace, svc: Any) -> int:
     return args.year or svc.today().year
 
 
-def _rate_fen(text: str) -> int:
+def _rate_fen(text: str) -> Decimal:
     try:
-        fen = parse_yuan(text)
+        return parse_rate(text)
     except Exception:
-        raise VBError(f"补贴标准“{text}”不对：写每单位多少元，如 103.68") from None
-    return fen
+        raise VBError(f"“补贴标准”：“{text}”不对，写每单位多少元，最多4位小数，如 103.68 或 103.6825") from None
 
 
 def _status_code(text: str) -> str:
@@ -195,7 +201,7 @@ def _program_options(q: argparse.ArgumentParser, adding: bool) -> None:
     for key, text in _PROGRAM_TEXT:
         q.add_argument(f"--{key.replace('_', '-')}", dest=key, required=adding and key == "name", help=text)
     q.add_argument("--unit", choices=UNITS, help="计量单位")
-    q.add_argument("--rate", required=adding, help="补贴标准：每单位多少元，如 103.68")
+    q.add_argument("--rate", required=adding, help="补贴标准：每单位多少元，最多4位小数，如 103.68；改标准会重算还没有发放的申报")
     q.add_argument("--rounding", choices=list(ROUNDING_RULES),
                    help="每户金额取整到分的规则：" + "，".join(f"{k}={v[1]}" for k, v in ROUNDING_RULES.items()) + "（默认 half_up）")
     q.add_argument("--posting-days", type=int, help="公示天数（默认7天）")
@@ -214,11 +220,11 @@ def _register_program(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--year", type=int, help="年度（默认今年）")
     _program_options(q, adding=True)
     q.set_defaults(handler=cmd_program_add)
-    q = psub.add_parser("edit", help="修改补贴项目（已有公示的，改补贴标准要写原因）")
+    q = psub.add_parser("edit", help="修改补贴项目；改补贴标准时还没有发放的申报按新标准重算（要写原因）")
     q.add_argument("code", help="项目代码")
     q.add_argument("--year", type=int, help="年度（默认今年）")
     _program_options(q, adding=False)
-    q.add_argument("--reason", default="", help="修改原因（已有公示后改补贴标准必须填写）")
+    q.add_argument("--reason", default="", help="修改原因（已有申报或公示后改补贴标准必须填写，记入修改记录）")
     q.set_defaults(handler=cmd_program_edit)
 
 
@@ -280,14 +286,35 @@ def cmd_program_edit(args: argparse.Namespace) -> int:
         changes = _program_fields(args)
         if not changes:
             raise VBError("没有要修改的内容（用 --name、--rate 等指定）")
-        new = svc.programs.update(year, old.code, changes, args.reason)
+        new, repriced = svc.programs.edit(year, old.code, changes, args.reason)
         _say(f"已修改：{_program_line(svc, new)}")
         if new.rate_fen != old.rate_fen:
-            kept = sum(1 for a in svc.applications.iter(year, old.code) if a.rate_fen == old.rate_fen)
-            _say(f"补贴标准由{format_fen(old.rate_fen)}元改为{format_fen(new.rate_fen)}元/{new.unit}"
-                 + (f"（原因：{args.reason.strip()}）" if args.reason.strip() else "")
-                 + f"。已计算的{kept}条申报保持原标准，不会自动重算；之后新录入的按新标准计算。")
+            _say(f"补贴标准由{format_rate(old.rate_fen)}元改为{format_rate(new.rate_fen)}元/{new.unit}"
+                 + (f"（原因：{args.reason.strip()}）" if args.reason.strip() else "") + "，已记入修改记录。")
+        if new.rate_fen != old.rate_fen or new.rounding != old.rounding:
+            _say(_repriced_lines(svc, year, old.code, repriced))
     return 0
+
+
+def _repriced_lines(svc: Any, year: int, code: str, repriced: list[Any]) -> list[str]:
+    held = [a for a in svc.applications.list(year, code) if a.status != "rejected" and a.payout_status in ("issued", "paid")]
+    out = []
+    if repriced:
+        delta = sum(r.new_fen - r.old_fen for r in repriced)
+        out.append(f"还没有发放的{len(repriced)}条申报按新标准重算（原金额 → 新金额）：")
+        reg = svc.registry
+        for r in repriced:
+            a = r.app
+            h = reg.household(a.household_id)
+            note = f"　该村公示{r.on_notice}上仍是原金额，请做更正公示" if r.on_notice else ""
+            out.append(f"  {a.id} {reg.place_label(h.village_id, h.group_id)} {h.name} {format_quantity(a.quantity)} × "
+                       f"{format_rate(a.rate_fen)}元：{format_fen(r.old_fen)}元 → {format_fen(r.new_fen)}元{note}")
+        out.append(f"  重算合计{'增加' if delta >= 0 else '减少'}{format_fen(abs(delta))}元。")
+    else:
+        out.append("没有需要重算的未发放申报。")
+    if held:
+        out.append(f"已提交银行或已发放的{len(held)}条保持原金额。")
+    return out
 
 
 # --- applications -------------------------------------------------------------------

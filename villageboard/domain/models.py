@@ -93,6 +93,24 @@ class Record:
         return cls(**kwargs)
 
 
+def plain_rate(rate_fen: Decimal | int | str) -> int | str:
+    """A rate in fen as stored: an int when whole (as every record made before rates
+    kept 4 decimals), else its exact decimal string ("10368.5" is 103.685 yuan)."""
+    d = Decimal(str(rate_fen))
+    return int(d) if d == d.to_integral_value() else str(d.normalize())
+
+
+class RatedRecord(Record):
+    """A record with a ``rate_fen`` (fen per unit, exact Decimal, up to 2 decimals of a
+    fen = 4 decimals of a yuan). Old records stored it as an int; those read as the
+    same Decimal, and whole rates are still written as ints."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["rate_fen"] = plain_rate(out["rate_fen"])
+        return out
+
+
 @dataclass
 class Township(Record):
     name: str = ""
@@ -150,7 +168,7 @@ class Household(Record):
 
 
 @dataclass
-class Program(Record):
+class Program(RatedRecord):
     """One subsidy in the policy list (政策清单), for one year."""
 
     code: str = ""
@@ -159,7 +177,7 @@ class Program(Record):
     basis: str = ""  # 政策依据
     department: str = ""
     unit: str = "亩"
-    rate_fen: int = 0  # per unit
+    rate_fen: Decimal = Decimal(0)  # fen per unit, exact (up to 4 decimals of a yuan)
     rounding: str = "half_up"
     posting_days: int = 7
     hotline: str = ""
@@ -194,7 +212,7 @@ class PayoutAttempt(Record):
 
 
 @dataclass
-class Application(Record):
+class Application(RatedRecord):
     id: str = ""  # e.g. 2026-000123, never reused
     year: int = 0
     program_code: str = ""
@@ -202,7 +220,7 @@ class Application(Record):
     village_id: int = 0
     group_id: int = 0
     quantity: Decimal = Decimal(0)
-    rate_fen: int = 0
+    rate_fen: Decimal = Decimal(0)  # the rate this row's amount was worked out with
     amount_fen: int = 0
     status: str = "applied"
     reject_reason: str = ""

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Input, Select, Static
 
 from villageboard.domain.errors import ValidationFailed, VBError
 from villageboard.domain.models import UNITS, Program
-from villageboard.domain.money import ROUNDING_RULES, format_fen, parse_yuan
+from villageboard.domain.money import ROUNDING_RULES, format_rate, parse_rate
 from villageboard.domain.validate import plain_decimal
 from villageboard.services.programs import PROGRAM_LABELS
 from villageboard.tui.screens.base import VBScreen
@@ -106,7 +106,7 @@ class ProgramScreen(VBScreen):
         for p in programs:
             missing = self.svc.programs.missing_guide(p)
             guide = cell("完整") if not missing else cell(f"缺{len(missing)}项", "red")
-            table.add_row(cell(p.year), cell(p.code), cell(p.name), num(f"{format_fen(p.rate_fen)}元/{p.unit}"),
+            table.add_row(cell(p.year), cell(p.code), cell(p.name), num(f"{format_rate(p.rate_fen)}元/{p.unit}"),
                           num(f"{p.posting_days}天"), guide, key=f"{p.year}-{p.code}")
 
     def on_select_changed(self, event: Select.Changed) -> None:
@@ -166,7 +166,7 @@ class ProgramScreen(VBScreen):
             self._set(key, getattr(p, key))
         self._set("code", p.code)
         self._set("year", p.year)
-        self._set("rate", format_fen(p.rate_fen, thousands=False))
+        self._set("rate", format_rate(p.rate_fen, thousands=False))
         self._set("posting_days", p.posting_days)
         self._set("max_quantity", p.max_quantity if p.max_quantity is not None else "")
         self._set("reason", "")
@@ -177,7 +177,7 @@ class ProgramScreen(VBScreen):
         for key in KEYS:
             self.query_one(f"#row-{key}", FieldRow).set_message("")
         self.query_one("#program-form-title", Static).update(f"修改：{p.year}年 {p.name}（{p.code}）")
-        history = [f"{h.get('date', '')} 由{format_fen(h['from_fen'])}元改为{format_fen(h['to_fen'])}元"
+        history = [f"{h.get('date', '')} 由{format_rate(h['from_fen'])}元改为{format_rate(h['to_fen'])}元"
                    + (f"，原因：{h['reason']}" if h.get("reason") else "") for h in p.rate_history]
         self.query_one("#rate-history", Static).update("补贴标准修改记录：\n" + "\n".join(history) if history else "")
         self.call_after_refresh(self._done_loading)
@@ -199,9 +199,9 @@ class ProgramScreen(VBScreen):
             local["year"] = "年度写4位数字，如 2026"
             data["year"] = 0
         try:
-            data["rate_fen"] = parse_yuan(self._value("rate")) if self._value("rate") else 0
+            data["rate_fen"] = parse_rate(self._value("rate")) if self._value("rate") else 0
         except (ValueError, InvalidOperation):
-            local["rate"] = "补贴标准写每单位多少元，如 103.68（最多两位小数）"
+            local["rate"] = "补贴标准写每单位多少元，如 103.68（最多四位小数）"
             data["rate_fen"] = 0
         try:
             data["posting_days"] = int(self._value("posting_days"))

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Input, Select, Static
 
 from villageboard.domain.errors import ValidationFailed, VBError
 from villageboard.domain.models import UNITS, Program
-from villageboard.domain.money import ROUNDING_RULES, format_rate, parse_rate
+from villageboard.domain.money import ROUNDING_RULES, format_fen, format_rate, parse_rate
 from villageboard.domain.validate import plain_decimal
 from villageboard.services.programs import PROGRAM_LABELS
 from villageboard.tui.screens.base import VBScreen
@@ -263,6 +263,7 @@ class ProgramScreen(VBScreen):
             if not self.vb.write_lock.acquire(blocking=False):
                 self.vb.show_error("后台正在保存（导入、恢复或备份），请等它完成后再保存。")
                 return
+            repriced: list[Any] = []
             try:
                 if self.editing is None:
                     saved = self.svc.programs.add(p)
@@ -270,7 +271,7 @@ class ProgramScreen(VBScreen):
                     changes = {k: v for k, v in p.to_dict().items()
                                if k not in ("code", "year", "rate_history", "void")}
                     changes["max_quantity"] = p.max_quantity
-                    saved = self.svc.programs.update(self.editing.year, self.editing.code, changes, reason)
+                    saved, repriced = self.svc.programs.edit(self.editing.year, self.editing.code, changes, reason)
             finally:
                 self.vb.write_lock.release()
         except ValidationFailed as exc:
@@ -288,6 +289,8 @@ class ProgramScreen(VBScreen):
         except Exception as exc:
             self.vb.show_error(exc)
             return
-        self.vb.say(f"已保存：{saved.year}年 {saved.name}（{saved.code}）。")
+        self.vb.say(f"已保存：{saved.year}年 {saved.name}（{saved.code}）。"
+                    + (f"还没有发放的{len(repriced)}条申报已按新标准重算，"
+                       f"合计{format_fen(sum(r.new_fen - r.old_fen for r in repriced))}元的差额。" if repriced else ""))
         self.load(saved)
         self.refresh_data()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,35 @@ def test_program_edit_rate_reprices_unpaid_rows_and_prints_each(town: Path) -> N
     # the same rate again: nothing to re-price
     out = ok(town, "program", "edit", "GDDL", "--hotline", "0357-5220000")
     assert "重算" not in out
+
+
+def test_cli_reissue_after_a_name_fix_and_to_a_new_head(town: Path, tmp_path: Path) -> None:  # noqa: F811
+    from tests.test_cli_money import _bank_rows, _fill_return
+
+    ids = [make_id(n) for n in (1, 2)]
+    hids = [add(town, name, idn, "东沟村", "一组", "--card", card(n)) for n, (name, idn) in
+            enumerate(zip(("张建国", "王小红"), ids, strict=True), 1)]
+    apps = []
+    for idn in ids:
+        out = ok(town, "application", "add", "--id", idn, "--program", "GDDL", "--quantity", "10")
+        apps.append(re.search(r"2026-\d{6}", out).group(0))  # type: ignore[union-attr]
+    for a in apps:
+        for step in ("村审核", "乡镇审核", "通过"):
+            ok(town, "application", "status", a, step, "--note", "经核实属实")
+    bank = tmp_path / "bank.xlsx"
+    ok(town, "export", "bank", "--program", "GDDL", "--out", str(bank), "--without-notice", "县里统一发放，申报公示已在县平台公示")
+    ret = _fill_return(bank, tmp_path / "r.xlsx", {apps[0]: "户名不符", apps[1]: "户名不符"})
+    ok(town, "import", "payouts", str(ret), "--program", "GDDL")
+    err = refused(town, "payouts", "reissue", "--program", "GDDL", "--out", str(tmp_path / "re0.xlsx"))
+    assert f"申报{apps[0]}上次因“户名不符”失败（回盘日期{TODAY.isoformat()}），户主姓名和一卡通账号还没有更正" in err
+    # the first: the bank's name was right, the register's wrong; the second: the head had died
+    ok(town, "household", "edit", str(hids[0]), "--name", "张健国")
+    ok(town, "household", "change-head", str(hids[1]), "--name", "王秀英", "--id", make_id(3, "19750101"),
+       "--card", card(3), "--reason", "户主死亡", "--date", "2026-11-01")
+    out = ok(town, "payouts", "reissue", "--program", "GDDL", "--out", str(tmp_path / "re1.xlsx"))
+    assert "2026-GDDL-02" in out
+    rows = {r["申报编号"]: r for r in _bank_rows(tmp_path / "re1.xlsx")}
+    assert rows[apps[0]]["户主姓名"] == "张健国" and rows[apps[0]]["一卡通账号"] == card(1)
+    assert (rows[apps[1]]["户主姓名"], rows[apps[1]]["一卡通账号"]) == ("王秀英", card(3))
+    shown = ok(town, "application", "show", apps[0])
+    assert "户名不符" in shown and f"回盘日期{TODAY.isoformat()}" in shown and "2026-GDDL-02" in shown

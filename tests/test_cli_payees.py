@@ -104,3 +104,37 @@ def test_cli_reissue_after_a_name_fix_and_to_a_new_head(town: Path, tmp_path: Pa
     assert (rows[apps[1]]["户主姓名"], rows[apps[1]]["一卡通账号"]) == ("王秀英", card(3))
     shown = ok(town, "application", "show", apps[0])
     assert "户名不符" in shown and f"回盘日期{TODAY.isoformat()}" in shown and "2026-GDDL-02" in shown
+
+
+def test_members_and_collection_are_recorded_and_the_bank_pays_the_own_card(town: Path, tmp_path: Path) -> None:  # noqa: F811
+    from tests.test_cli_money import _bank_rows
+
+    idn = make_id(1)
+    hid = add(town, "张建国", idn, "东沟村", "一组", "--card", card(1))
+    head_of_other = make_id(2)
+    add(town, "王小红", head_of_other)
+    son = make_id(4, "19980101")
+    member = ("household", "member", str(hid), "--name", "张小军")
+    assert "“与户主关系”：“儿子”不对" in refused(town, *member, "--id", son, "--relation", "儿子")
+    assert "“成员身份证号”：这是户主张建国本人的身份证号" in refused(town, *member, "--id", idn, "--relation", "子")
+    assert "“成员身份证号”" in refused(town, *member, "--id", head_of_other, "--relation", "子")
+    out = ok(town, *member, "--id", son, "--relation", "子")
+    assert f"已添加家庭成员：张小军（子） {mask_id(son)}" in out
+    assert "“成员身份证号”" in refused(town, *member, "--id", son, "--relation", "子")  # not twice
+    assert f"家庭成员：张小军（子） {mask_id(son)}" in ok(town, "household", "show", str(hid))
+    assert stored(town)[hid].members[0]["relation"] == "子"
+
+    app = re.search(r"2026-\d{6}", ok(town, "application", "add", "--id", idn, "--program", "GDDL",
+                                      "--quantity", "5")).group(0)  # type: ignore[union-attr]
+    collect = ("application", "collect", app, "--name", "张小军")
+    assert "“方式”：“代收”不对" in refused(town, *collect, "--relation", "子", "--kind", "代收")
+    assert "“代领人与户主关系”：不能为空" in refused(town, *collect, "--relation", " ")
+    out = ok(town, *collect, "--relation", "子", "--note", "户主行动不便")
+    assert f"已登记：申报{app} 由张小军（子）代领" in out
+    assert "代领 2026-11-28 张小军（子） 户主行动不便" in ok(town, "application", "show", app)
+    for step in ("村审核", "乡镇审核", "通过"):
+        ok(town, "application", "status", app, step, "--note", "经核实属实")
+    bank = tmp_path / "bank.xlsx"
+    ok(town, "export", "bank", "--program", "GDDL", "--out", str(bank), "--without-notice", "县里统一发放，申报公示已在县平台公示")
+    row = _bank_rows(bank)[0]
+    assert (row["户主姓名"], row["一卡通账号"]) == ("张建国", card(1))

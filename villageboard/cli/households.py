@@ -77,6 +77,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--date", metavar="日期", type=arg_date, required=True, help="变更日期，YYYY-MM-DD")
     q.set_defaults(handler=cmd_change_head)
 
+    q = hsub.add_parser("member", help="添加一位家庭成员（姓名、身份证号、与户主关系）")
+    q.add_argument("household", metavar="农户", help=WHO)
+    q.add_argument("--name", metavar="姓名", required=True, help="成员姓名")
+    q.add_argument("--id", dest="id_number", metavar="身份证号", required=True, help="成员身份证号（18位）")
+    q.add_argument("--relation", metavar="关系", required=True, help="与户主关系：" + "、".join(desk.RELATIONS))
+    q.set_defaults(handler=cmd_member)
+
     q = hsub.add_parser("void", help="作废一户（如重复登记）：记录保留，户编号不再使用")
     q.add_argument("household", metavar="农户", help=WHO)
     q.add_argument("--reason", metavar="原因", required=True, help="作废原因（必填，如 重复登记）")
@@ -139,6 +146,9 @@ def _show_lines(svc: Any, v: desk.HouseholdView, full: bool) -> list[str]:
     out.append(f"  联系电话：{phone or '（未登记）'}")
     if h.remark:
         out.append(f"  备注：{h.remark}")
+    for m in h.members:
+        if not m.get("void"):
+            out.append(f"  家庭成员：{desk.member_line(m, full)}")
     for f in reversed(h.former_heads):
         out.append(f"  原户主：{desk.former_head_line(f, full)}")
     apps = v.applications
@@ -280,6 +290,14 @@ def cmd_change_head(args: argparse.Namespace) -> int:
         elif not new.card_account:
             _say("  新户主还没有登记一卡通账号，登记后才能发放。")
         _warnings(done.warnings)
+    return 0
+
+
+def cmd_member(args: argparse.Namespace) -> int:
+    with open_services(args) as svc:
+        h = desk.find(svc, args.household)
+        h = desk.add_member(svc, h.id, name=args.name, id_number=args.id_number, relation=args.relation)
+        _say(f"已添加家庭成员：{desk.member_line(h.members[-1])}，{desk.line(svc, h)}")
     return 0
 
 

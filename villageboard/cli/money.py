@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from villageboard.cli.main import data_dir_of, open_services
+from villageboard.cli.main import arg_date, data_dir_of, open_services
 from villageboard.domain.errors import VBError
 from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, UNITS, Application, Program
 from villageboard.domain.money import (
@@ -348,6 +348,14 @@ def _register_application(sub: argparse._SubParsersAction) -> None:
     q.add_argument("app", help="申报编号")
     q.add_argument("--reason", required=True, help="作废原因")
     q.set_defaults(handler=cmd_application_void)
+    q = asub.add_parser("collect", help="登记代领或委托领取（只作记录，银行发放表仍发到本户自己的账号）")
+    q.add_argument("app", metavar="申报编号", help="申报编号，如 2026-000123")
+    q.add_argument("--kind", metavar="方式", default="代领", help="代领 或 委托（默认代领）")
+    q.add_argument("--name", metavar="姓名", required=True, help="代领人姓名")
+    q.add_argument("--relation", metavar="关系", required=True, help="代领人与户主关系，如 子、配偶、其他")
+    q.add_argument("--date", metavar="日期", type=arg_date, help="日期，YYYY-MM-DD（默认今天）")
+    q.add_argument("--note", metavar="说明", default="", help="说明（如 委托书已存档）")
+    q.set_defaults(handler=cmd_application_collect)
     q = asub.add_parser("show", help="查看一条申报及其风险提示、发放记录")
     q.add_argument("app", help="申报编号")
     q.add_argument("--json", action="store_true", help="输出 JSON")
@@ -393,6 +401,18 @@ def cmd_application_add(args: argparse.Namespace) -> int:
                                  mask_private=args.mask_private)
         _say(f"已登记：{_app_line(svc, a)}")
         _show_flags(svc, a)
+    return 0
+
+
+def cmd_application_collect(args: argparse.Namespace) -> int:
+    from villageboard.services.household_desk import record_collection
+
+    with open_services(args) as svc:
+        a = record_collection(svc, args.app, kind=args.kind, collector=args.name, relation=args.relation,
+                              date=args.date, note=args.note)
+        c = a.collections[-1]
+        _say(f"已登记：申报{a.id} 由{c['name']}（{c['relation']}）{c['kind']}，{c['date']}。"
+             "银行发放表仍发到本户自己的一卡通账号。")
     return 0
 
 
@@ -446,6 +466,9 @@ def cmd_application_show(args: argparse.Namespace) -> int:
                 extra += f" （未经申报公示发放，原因：{att['without_notice']}）"
             _say(f"  发放 批次{att.get('batch')} {att.get('issued')} 账号尾号{str(att.get('account', ''))[-4:]} "
                  f"{format_fen(att.get('amount_fen', 0))}元 {res} {extra}".rstrip())
+        for c in a.collections:
+            _say(f"  {c.get('kind', '')} {c.get('date', '')} {c.get('name', '')}（{c.get('relation', '')}）"
+                 + (f" {c['note']}" if c.get("note") else ""))
         _show_flags(svc, a)
     return 0
 

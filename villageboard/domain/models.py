@@ -165,6 +165,9 @@ class Household(Record):
     # recorded — oldest first; the household, its land and its history stay
     former_heads: list[dict[str, Any]] = field(default_factory=list)
     name_since: str = ""  # ISO date the head's name (or the head) last changed; "" = since entry
+    # household members (家庭成员): name, id_number, relation, added; a member is never
+    # removed, only marked void with a reason
+    members: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -229,6 +232,9 @@ class Application(RatedRecord):
     attempts: list[dict[str, Any]] = field(default_factory=list)
     frozen_by: list[str] = field(default_factory=list)  # notice codes that froze this row
     cleared_flags: list[dict[str, Any]] = field(default_factory=list)
+    # 代领/委托: who collected for the entitled person (kind, name, relation, date, note);
+    # the bank sheet still pays the entitled household's own card
+    collections: list[dict[str, Any]] = field(default_factory=list)
     created: str = ""
     void: bool = False
     void_reason: str = ""

@@ -310,3 +310,77 @@ def by_former_head(svc: Services, t: str) -> list[Household]:
                 out.append(h)
                 break
     return out
+
+
+# --- members (家庭成员) and collection (代领/委托) ----------------------------------------------
+
+RELATIONS = ("配偶", "子", "女", "儿媳", "女婿", "孙子", "孙女", "父亲", "母亲", "兄弟", "姐妹", "其他")
+COLLECTION_KINDS = ("代领", "委托")
+
+
+def _relation(text: str, field_label: str) -> str:
+    t = squash(strip_controls(text or ""))
+    if not t:
+        raise VBError(f"“{field_label}”：不能为空，写{'、'.join(RELATIONS)}之一")
+    if t not in RELATIONS:
+        raise VBError(f"“{field_label}”：“{t}”不对，只能是{'、'.join(RELATIONS)}")
+    return t
+
+
+def add_member(svc: Services, household_id: int, *, name: str, id_number: str, relation: str) -> Household:
+    """Add a member (name, ID number, relation to the head) to a household, journaled.
+    An ID number already the head's, already a member here, or any live head's, is refused."""
+    from villageboard.domain.validate import check_id_number, check_name
+
+    h = svc.registry.household(household_id)
+    if h.void:
+        raise VBError(f"户编号{h.id}（{h.name}）已作废，不能添加家庭成员")
+    n = check_name(name or "", "成员姓名")
+    if n.errors:
+        raise VBError(f"“成员姓名”：{n.errors[0]}")
+    idc = check_id_number(id_number or "", svc.today())
+    if idc.errors:
+        raise VBError(f"“成员身份证号”：{idc.errors[0]}")
+    rel = _relation(relation, "与户主关系")
+    idn = str(idc.value)
+    if idn == h.id_number:
+        raise VBError(f"“成员身份证号”：这是户主{h.name}本人的身份证号")
+    if any(m.get("id_number") == idn and not m.get("void") for m in h.members):
+        raise VBError(f"“成员身份证号”：{mask_id(idn)}已是这户的家庭成员")
+    other = svc.registry.by_id_number(idn)
+    if other is not None:
+        raise VBError(f"“成员身份证号”：{mask_id(idn)}是{line(svc, other)}的户主，不能同时作为这户的成员")
+    member = {"name": str(n.value), "id_number": idn, "relation": rel, "added": svc.today().isoformat()}
+    with svc.store.begin(f"农户.添加家庭成员（{rel}）") as tx:
+        new, _w = svc.registry.update_household(h.id, {"members": [*h.members, member]}, tx)
+    return new
+
+
+def member_line(m: dict[str, Any], full: bool = False) -> str:
+    idn = m.get("id_number", "")
+    return f"{m.get('name', '')}（{m.get('relation', '')}） {idn if full else mask_id(idn)}"
+
+
+def record_collection(svc: Services, app_id: str, *, kind: str, collector: str, relation: str,
+                      date: dt.date | None = None, note: str = "") -> Application:
+    """Record that someone collected (代领) or was entrusted (委托) for an application's
+    payee. Only a record: money still goes to the entitled household's own card."""
+    from villageboard.domain.validate import check_name
+
+    app = svc.applications.get(app_id)
+    if app.void:
+        raise VBError(f"申报{app.id}已作废")
+    k = squash(kind or "")
+    if k not in COLLECTION_KINDS:
+        raise VBError(f"“方式”：“{kind}”不对，只能是{'、'.join(COLLECTION_KINDS)}")
+    n = check_name(collector or "", "代领人姓名")
+    if n.errors:
+        raise VBError(f"“代领人姓名”：{n.errors[0]}")
+    rel = _relation(relation, "代领人与户主关系")
+    day = date or svc.today()
+    if day > svc.today():
+        raise VBError(f"“日期”：{day.isoformat()}晚于今天")
+    text = " ".join(strip_controls(note or "").split())
+    app.collections = [*app.collections, {"kind": k, "name": str(n.value), "relation": rel,
+                                          "date": day.isoformat(), "note": text}]
+    return svc.applications.save(app, f"申报.{k}登记（{rel}）")

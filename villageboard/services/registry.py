@@ -308,7 +308,7 @@ class RegistryService:
         if errors:
             raise refusal(errors, "农户信息有误，没有保存：")
         new = Household.from_dict({**old.to_dict(), **clean, "village_id": vid, "group_id": gid})
-        for k in ("status", "status_date", "former_heads", "name_since"):
+        for k in ("status", "status_date", "former_heads", "name_since", "members"):
             if k in changes:
                 setattr(new, k, changes[k])
         if new.name != old.name and "name_since" not in changes:

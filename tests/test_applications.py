@@ -9,6 +9,7 @@ import pytest
 
 from villageboard.domain.errors import ValidationFailed, VBError
 from villageboard.domain.models import Program
+from villageboard.domain.money import entitlement_fen
 
 NOTE = "经村组核实属实"  # what a clerk writes when approving a row with a risk flag
 
@@ -60,21 +61,24 @@ def test_require_guide_lists_what_is_missing(svc) -> None:
     svc.programs.require_guide(svc.programs.get(2026, "GDDL"))  # complete: no error
 
 
-def test_rate_change_after_a_notice_needs_a_reason_and_rows_keep_their_amounts(svc) -> None:
+def test_rate_change_needs_a_reason_and_reprices_only_the_unpaid_rows(svc) -> None:
     p = svc.programs.get(2026, "GDDL")
-    before = {a.id: (a.rate_fen, a.amount_fen) for a in svc.applications.list(2026, "GDDL")}
-    # no notice yet: the change is allowed and recorded even without a reason
+    rows = svc.applications.list(2026, "GDDL")
+    before = {a.id: (a.rate_fen, a.amount_fen) for a in rows}
+    # no rate change: allowed without a reason
     svc.programs.update(2026, "GDDL", {"hotline": "0357-5220000"})
-    village = svc.registry.villages()[0]
-    svc.notices.create("application", 2026, village.id, "GDDL")
-    assert svc.programs.has_notices(2026, "GDDL")
-    with pytest.raises(VBError, match="必须填写原因"):
+    with pytest.raises(VBError, match="“修改原因”：该项目已有申报或公示，修改补贴标准必须填写原因"):
         svc.programs.update(2026, "GDDL", {"rate_fen": p.rate_fen + 100})
+    assert {a.id: (a.rate_fen, a.amount_fen) for a in svc.applications.list(2026, "GDDL")} == before
     new = svc.programs.update(2026, "GDDL", {"rate_fen": p.rate_fen + 100}, reason="县局文件调整标准")
     assert new.rate_history[-1]["reason"] == "县局文件调整标准"
     assert new.rate_history[-1]["from_fen"] == p.rate_fen and new.rate_history[-1]["to_fen"] == p.rate_fen + 100
-    after = {a.id: (a.rate_fen, a.amount_fen) for a in svc.applications.list(2026, "GDDL")}
-    assert after == before  # nothing recalculated silently
+    for a in svc.applications.list(2026, "GDDL"):
+        if a.status == "rejected" or a.payout_status in ("issued", "paid"):
+            assert (a.rate_fen, a.amount_fen) == before[a.id], a.id  # at the bank, paid or refused: kept
+        else:
+            assert a.rate_fen == p.rate_fen + 100
+            assert a.amount_fen == entitlement_fen(a.quantity, p.rate_fen + 100, p.rounding), a.id
     # a new application uses the new rate
     a = _fresh_app(svc, "GDDL", "10")
     assert a.rate_fen == p.rate_fen + 100 and a.amount_fen == 10 * (p.rate_fen + 100)
@@ -196,12 +200,13 @@ def test_void_needs_a_reason_and_keeps_the_record(svc) -> None:
     assert a.id in [x.id for x in svc.applications.list(2026, "GDDL", include_void=True)]
 
 
-def test_edit_recalculates_with_the_rows_own_rate(svc) -> None:
+def test_edit_recalculates_an_unpaid_row_at_the_programs_rate(svc) -> None:
     a = _fresh_app(svc, quantity="10")
     rate = a.rate_fen
     svc.programs.update(2026, "GDDL", {"rate_fen": rate + 1000}, reason="调整")
+    assert svc.applications.get(a.id).amount_fen == 10 * (rate + 1000)
     a = svc.applications.edit(a.id, quantity="12.5", remark="补登面积")
-    assert a.rate_fen == rate and a.amount_fen == int(Decimal("12.5") * rate + Decimal("0.5"))
+    assert a.rate_fen == rate + 1000 and a.amount_fen == int(Decimal("12.5") * (rate + 1000) + Decimal("0.5"))
     assert a.remark == "补登面积"
 
 

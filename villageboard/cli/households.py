@@ -1,5 +1,5 @@
-"""Household commands: show, list, add, edit (a change of village is a move), status
-and void. The same registry service as the 农户 screen does the work and keeps its
+"""Household commands: show, list, add, edit (a change of village is a move), status,
+change-head and void. The same registry service as the 农户 screen does the work and keeps its
 rules; this module only reads arguments and prints.
 
 A household is named by its 户编号 (户编号12, or just 12), by the head's name (a
@@ -66,6 +66,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--note", metavar="说明", default="", help="说明（如 死亡证明已核，记入修改记录）")
     q.set_defaults(handler=cmd_status)
 
+    q = hsub.add_parser("change-head", help="变更户主（如户主死亡）：户编号、土地和申报记录不变，原户主记入变更记录")
+    q.add_argument("household", metavar="农户", help=WHO)
+    q.add_argument("--name", metavar="姓名", required=True, help="新户主姓名")
+    q.add_argument("--id", dest="id_number", metavar="身份证号", required=True, help="新户主身份证号（18位）")
+    q.add_argument("--card", metavar="账号", help="新户主的一卡通账号（不写则清空，登记账号前这户不进银行发放表）")
+    q.add_argument("--bank", metavar="银行", help="开户银行（不写则不变）")
+    q.add_argument("--phone", metavar="电话", help="联系电话（不写则不变）")
+    q.add_argument("--reason", metavar="原因", required=True, help="变更原因（必填，如 户主死亡）")
+    q.add_argument("--date", metavar="日期", type=arg_date, required=True, help="变更日期，YYYY-MM-DD")
+    q.set_defaults(handler=cmd_change_head)
+
+    q = hsub.add_parser("member", help="添加一位家庭成员（姓名、身份证号、与户主关系）")
+    q.add_argument("household", metavar="农户", help=WHO)
+    q.add_argument("--name", metavar="姓名", required=True, help="成员姓名")
+    q.add_argument("--id", dest="id_number", metavar="身份证号", required=True, help="成员身份证号（18位）")
+    q.add_argument("--relation", metavar="关系", required=True, help="与户主关系：" + "、".join(desk.RELATIONS))
+    q.set_defaults(handler=cmd_member)
+
     q = hsub.add_parser("void", help="作废一户（如重复登记）：记录保留，户编号不再使用")
     q.add_argument("household", metavar="农户", help=WHO)
     q.add_argument("--reason", metavar="原因", required=True, help="作废原因（必填，如 重复登记）")
@@ -128,6 +146,11 @@ def _show_lines(svc: Any, v: desk.HouseholdView, full: bool) -> list[str]:
     out.append(f"  联系电话：{phone or '（未登记）'}")
     if h.remark:
         out.append(f"  备注：{h.remark}")
+    for m in h.members:
+        if not m.get("void"):
+            out.append(f"  家庭成员：{desk.member_line(m, full)}")
+    for f in reversed(h.former_heads):
+        out.append(f"  原户主：{desk.former_head_line(f, full)}")
     apps = v.applications
     if not apps:
         out.append("  申报记录：没有")
@@ -245,6 +268,36 @@ def cmd_status(args: argparse.Namespace) -> int:
         _say(f"已保存：{desk.line(svc, h)}")
         if code != "active":
             _say("  之后再为这户申报或发放，会出现风险提示。")
+    return 0
+
+
+def cmd_change_head(args: argparse.Namespace) -> int:
+    with open_services(args) as svc:
+        h = desk.find(svc, args.household)
+        done = desk.change_head(svc, h.id, name=args.name, id_number=args.id_number, card=args.card,
+                                bank=args.bank, phone=args.phone, reason=args.reason, date=args.date)
+        new = done.household
+        _say(f"已变更户主：{desk.line(svc, new)}",
+             f"  原户主：{desk.former_head_line(done.former)}，已记入户主变更记录（原记录保留）",
+             f"  户编号{new.id}不变，土地和历年申报记录仍归这一户；查询时按原户主姓名或身份证号也能找到。")
+        if new.card_account:
+            _say(f"  一卡通账号：{mask_card(new.card_account)}" + (f"（{new.bank}）" if new.bank else ""))
+        if done.unpaid:
+            where = (f"发放到新户主的账号{mask_card(new.card_account)}" if new.card_account
+                     else "登记新户主的一卡通账号后才能发放（villageboard household edit 户编号 --card 账号）")
+            _say(f"  还没有发放的申报{len(done.unpaid)}条，下次生成银行发放表时{where}：",
+                 *(f"    {desk.app_line(svc, a, desk.program_names(svc))}" for a in done.unpaid))
+        elif not new.card_account:
+            _say("  新户主还没有登记一卡通账号，登记后才能发放。")
+        _warnings(done.warnings)
+    return 0
+
+
+def cmd_member(args: argparse.Namespace) -> int:
+    with open_services(args) as svc:
+        h = desk.find(svc, args.household)
+        h = desk.add_member(svc, h.id, name=args.name, id_number=args.id_number, relation=args.relation)
+        _say(f"已添加家庭成员：{desk.member_line(h.members[-1])}，{desk.line(svc, h)}")
     return 0
 
 

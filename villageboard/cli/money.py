@@ -11,13 +11,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from villageboard.cli.main import data_dir_of, open_services
+from villageboard.cli.main import arg_date, data_dir_of, open_services
 from villageboard.domain.errors import VBError
 from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, UNITS, Application, Program
-from villageboard.domain.money import ROUNDING_RULES, format_fen, format_quantity, parse_yuan
+from villageboard.domain.money import (
+    ROUNDING_RULES,
+    format_fen,
+    format_quantity,
+    format_rate,
+    parse_rate,
+)
 from villageboard.domain.validate import plain_decimal
 
 
@@ -80,12 +87,11 @@ def _year(args: argparse.Namespace, svc: Any) -> int:
     return args.year or svc.today().year
 
 
-def _rate_fen(text: str) -> int:
+def _rate_fen(text: str) -> Decimal:
     try:
-        fen = parse_yuan(text)
+        return parse_rate(text)
     except Exception:
-        raise VBError(f"补贴标准“{text}”不对：写每单位多少元，如 103.68") from None
-    return fen
+        raise VBError(f"“补贴标准”：“{text}”不对，写每单位多少元，最多4位小数，如 103.68 或 103.6825") from None
 
 
 def _status_code(text: str) -> str:
@@ -197,7 +203,7 @@ def _program_options(q: argparse.ArgumentParser, adding: bool) -> None:
     for key, text in _PROGRAM_TEXT:
         q.add_argument(f"--{key.replace('_', '-')}", dest=key, required=adding and key == "name", help=text)
     q.add_argument("--unit", choices=UNITS, help="计量单位")
-    q.add_argument("--rate", required=adding, help="补贴标准：每单位多少元，如 103.68")
+    q.add_argument("--rate", required=adding, help="补贴标准：每单位多少元，最多4位小数，如 103.68；改标准会重算还没有发放的申报")
     q.add_argument("--rounding", choices=list(ROUNDING_RULES),
                    help="每户金额取整到分的规则：" + "，".join(f"{k}={v[1]}" for k, v in ROUNDING_RULES.items()) + "（默认 half_up）")
     q.add_argument("--posting-days", type=int, help="公示天数（默认7天）")
@@ -216,11 +222,11 @@ def _register_program(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--year", type=int, help="年度（默认今年）")
     _program_options(q, adding=True)
     q.set_defaults(handler=cmd_program_add)
-    q = psub.add_parser("edit", help="修改补贴项目（已有公示的，改补贴标准要写原因）")
+    q = psub.add_parser("edit", help="修改补贴项目；改补贴标准时还没有发放的申报按新标准重算（要写原因）")
     q.add_argument("code", help="项目代码")
     q.add_argument("--year", type=int, help="年度（默认今年）")
     _program_options(q, adding=False)
-    q.add_argument("--reason", default="", help="修改原因（已有公示后改补贴标准必须填写）")
+    q.add_argument("--reason", default="", help="修改原因（已有申报或公示后改补贴标准必须填写，记入修改记录）")
     q.set_defaults(handler=cmd_program_edit)
 
 
@@ -282,14 +288,35 @@ def cmd_program_edit(args: argparse.Namespace) -> int:
         changes = _program_fields(args)
         if not changes:
             raise VBError("没有要修改的内容（用 --name、--rate 等指定）")
-        new = svc.programs.update(year, old.code, changes, args.reason)
+        new, repriced = svc.programs.edit(year, old.code, changes, args.reason)
         _say(f"已修改：{_program_line(svc, new)}")
         if new.rate_fen != old.rate_fen:
-            kept = sum(1 for a in svc.applications.iter(year, old.code) if a.rate_fen == old.rate_fen)
-            _say(f"补贴标准由{format_fen(old.rate_fen)}元改为{format_fen(new.rate_fen)}元/{new.unit}"
-                 + (f"（原因：{args.reason.strip()}）" if args.reason.strip() else "")
-                 + f"。已计算的{kept}条申报保持原标准，不会自动重算；之后新录入的按新标准计算。")
+            _say(f"补贴标准由{format_rate(old.rate_fen)}元改为{format_rate(new.rate_fen)}元/{new.unit}"
+                 + (f"（原因：{args.reason.strip()}）" if args.reason.strip() else "") + "，已记入修改记录。")
+        if new.rate_fen != old.rate_fen or new.rounding != old.rounding:
+            _say(_repriced_lines(svc, year, old.code, repriced))
     return 0
+
+
+def _repriced_lines(svc: Any, year: int, code: str, repriced: list[Any]) -> list[str]:
+    held = [a for a in svc.applications.list(year, code) if a.status != "rejected" and a.payout_status in ("issued", "paid")]
+    out = []
+    if repriced:
+        delta = sum(r.new_fen - r.old_fen for r in repriced)
+        out.append(f"还没有发放的{len(repriced)}条申报按新标准重算（原金额 → 新金额）：")
+        reg = svc.registry
+        for r in repriced:
+            a = r.app
+            h = reg.household(a.household_id)
+            note = f"　该村公示{r.on_notice}上仍是原金额，请做更正公示" if r.on_notice else ""
+            out.append(f"  {a.id} {reg.place_label(h.village_id, h.group_id)} {h.name} {format_quantity(a.quantity)} × "
+                       f"{format_rate(a.rate_fen)}元：{format_fen(r.old_fen)}元 → {format_fen(r.new_fen)}元{note}")
+        out.append(f"  重算合计{'增加' if delta >= 0 else '减少'}{format_fen(abs(delta))}元。")
+    else:
+        out.append("没有需要重算的未发放申报。")
+    if held:
+        out.append(f"已提交银行或已发放的{len(held)}条保持原金额。")
+    return out
 
 
 # --- applications -------------------------------------------------------------------
@@ -326,6 +353,14 @@ def _register_application(sub: argparse._SubParsersAction) -> None:
     q.add_argument("app", help="申报编号")
     q.add_argument("--reason", required=True, help="作废原因")
     q.set_defaults(handler=cmd_application_void)
+    q = asub.add_parser("collect", help="登记代领或委托领取（只作记录，银行发放表仍发到本户自己的账号）")
+    q.add_argument("app", metavar="申报编号", help="申报编号，如 2026-000123")
+    q.add_argument("--kind", metavar="方式", default="代领", help="代领 或 委托（默认代领）")
+    q.add_argument("--name", metavar="姓名", required=True, help="代领人姓名")
+    q.add_argument("--relation", metavar="关系", required=True, help="代领人与户主关系，如 子、配偶、其他")
+    q.add_argument("--date", metavar="日期", type=arg_date, help="日期，YYYY-MM-DD（默认今天）")
+    q.add_argument("--note", metavar="说明", default="", help="说明（如 委托书已存档）")
+    q.set_defaults(handler=cmd_application_collect)
     q = asub.add_parser("show", help="查看一条申报及其风险提示、发放记录")
     q.add_argument("app", help="申报编号")
     q.add_argument("--json", action="store_true", help="输出 JSON")
@@ -371,6 +406,18 @@ def cmd_application_add(args: argparse.Namespace) -> int:
                                  mask_private=args.mask_private)
         _say(f"已登记：{_app_line(svc, a)}")
         _show_flags(svc, a)
+    return 0
+
+
+def cmd_application_collect(args: argparse.Namespace) -> int:
+    from villageboard.services.household_desk import record_collection
+
+    with open_services(args) as svc:
+        a = record_collection(svc, args.app, kind=args.kind, collector=args.name, relation=args.relation,
+                              date=args.date, note=args.note)
+        c = a.collections[-1]
+        _say(f"已登记：申报{a.id} 由{c['name']}（{c['relation']}）{c['kind']}，{c['date']}。"
+             "银行发放表仍发到本户自己的一卡通账号。")
     return 0
 
 
@@ -428,6 +475,9 @@ def cmd_application_show(args: argparse.Namespace) -> int:
                 extra += f" （未经申报公示发放，原因：{att['without_notice']}）"
             _say(f"  发放 批次{att.get('batch')} {att.get('issued')} 账号尾号{str(att.get('account', ''))[-4:]} "
                  f"{format_fen(att.get('amount_fen', 0))}元 {res} {extra}".rstrip())
+        for c in a.collections:
+            _say(f"  {c.get('kind', '')} {c.get('date', '')} {c.get('name', '')}（{c.get('relation', '')}）"
+                 + (f" {c['note']}" if c.get("note") else ""))
         _show_flags(svc, a)
     return 0
 

@@ -94,6 +94,24 @@ class Record:
         return cls(**kwargs)
 
 
+def plain_rate(rate_fen: Decimal | int | str) -> int | str:
+    """A rate in fen as stored: an int when whole (as every record made before rates
+    kept 4 decimals), else its exact decimal string ("10368.5" is 103.685 yuan)."""
+    d = Decimal(str(rate_fen))
+    return int(d) if d == d.to_integral_value() else str(d.normalize())
+
+
+class RatedRecord(Record):
+    """A record with a ``rate_fen`` (fen per unit, exact Decimal, up to 2 decimals of a
+    fen = 4 decimals of a yuan). Old records stored it as an int; those read as the
+    same Decimal, and whole rates are still written as ints."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["rate_fen"] = plain_rate(out["rate_fen"])
+        return out
+
+
 @dataclass
 class Township(Record):
     name: str = ""
@@ -146,10 +164,17 @@ class Household(Record):
     remark: str = ""
     void: bool = False
     void_reason: str = ""
+    # earlier heads (户主变更): name, id_number, card_account, bank, phone, reason, date,
+    # recorded — oldest first; the household, its land and its history stay
+    former_heads: list[dict[str, Any]] = field(default_factory=list)
+    name_since: str = ""  # ISO date the head's name (or the head) last changed; "" = since entry
+    # household members (家庭成员): name, id_number, relation, added; a member is never
+    # removed, only marked void with a reason
+    members: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
-class Program(Record):
+class Program(RatedRecord):
     """One subsidy in the policy list (政策清单), for one year."""
 
     code: str = ""
@@ -158,7 +183,7 @@ class Program(Record):
     basis: str = ""  # 政策依据
     department: str = ""
     unit: str = "亩"
-    rate_fen: int = 0  # per unit
+    rate_fen: Decimal = Decimal(0)  # fen per unit, exact (up to 4 decimals of a yuan)
     rounding: str = "half_up"
     posting_days: int = 7
     hotline: str = ""
@@ -181,6 +206,7 @@ class Program(Record):
 class PayoutAttempt(Record):
     batch: str = ""
     issued: str = ""  # date the bank sheet was made
+    name: str = ""  # 户名 the bank sheet carried ("" on attempts made before it was kept)
     account: str = ""
     bank: str = ""
     amount_fen: int = 0
@@ -192,7 +218,7 @@ class PayoutAttempt(Record):
 
 
 @dataclass
-class Application(Record):
+class Application(RatedRecord):
     id: str = ""  # e.g. 2026-000123, never reused
     year: int = 0
     program_code: str = ""
@@ -200,7 +226,7 @@ class Application(Record):
     village_id: int = 0
     group_id: int = 0
     quantity: Decimal = Decimal(0)  # paid on; for a row with land, its 补贴面积
-    rate_fen: int = 0
+    rate_fen: Decimal = Decimal(0)  # the rate this row's amount was worked out with
     amount_fen: int = 0
     # the land of an area program (domain/land.py); None on a row entered as a bare 数量
     certified_area: Decimal | None = None  # 确权面积
@@ -213,6 +239,9 @@ class Application(Record):
     attempts: list[dict[str, Any]] = field(default_factory=list)
     frozen_by: list[str] = field(default_factory=list)  # notice codes that froze this row
     cleared_flags: list[dict[str, Any]] = field(default_factory=list)
+    # 代领/委托: who collected for the entitled person (kind, name, relation, date, note);
+    # the bank sheet still pays the entitled household's own card
+    collections: list[dict[str, Any]] = field(default_factory=list)
     created: str = ""
     void: bool = False
     void_reason: str = ""

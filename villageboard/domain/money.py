@@ -18,13 +18,40 @@ _DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _SECTION_UNITS = ("", "万", "亿", "万亿")
 
 
-def entitlement_fen(quantity: Decimal, rate_fen: int, rounding: str = DEFAULT_ROUNDING) -> int:
+def entitlement_fen(quantity: Decimal, rate_fen: Decimal | int, rounding: str = DEFAULT_ROUNDING) -> int:
     """quantity × rate, rounded once, per row, to the fen by the program's rule."""
     if rounding not in ROUNDING_RULES:
         raise ValueError(f"unknown rounding rule {rounding!r}")
     mode = ROUNDING_RULES[rounding][0]
-    exact = Decimal(quantity) * Decimal(rate_fen)
+    exact = Decimal(quantity) * Decimal(str(rate_fen))
     return int(exact.quantize(Decimal(1), rounding=mode))
+
+
+#: a rate keeps the policy document's precision: up to 4 decimals of a yuan
+RATE_PLACES = 4
+
+
+def format_rate(rate_fen: Decimal | int | str, thousands: bool = True) -> str:
+    """A rate (fen per unit, maybe fractional) in yuan, 2 to 4 decimals:
+    10368 -> '103.68', Decimal('10368.5') -> '103.685'."""
+    yuan = Decimal(str(rate_fen)) / 100
+    text = f"{yuan:,.{RATE_PLACES}f}" if thousands else f"{yuan:.{RATE_PLACES}f}"
+    whole, _, dec = text.partition(".")
+    dec = dec.rstrip("0")
+    return f"{whole}.{dec.ljust(2, '0')}"
+
+
+def parse_rate(text: str) -> Decimal:
+    """'103.685' or '103.685元' -> Decimal('10368.5') fen per unit. Raises ValueError on
+    more than 4 decimals, a negative or an unreadable rate."""
+    t = text.strip().replace("，", ",").removesuffix("元").strip()
+    if not _YUAN.fullmatch(t) or t.startswith("-"):
+        raise ValueError(f"补贴标准“{text}”写法不对")
+    d = Decimal(t.replace(",", ""))
+    if d != d.quantize(Decimal(1).scaleb(-RATE_PLACES)):
+        raise ValueError(f"补贴标准最多{RATE_PLACES}位小数")
+    fen = d * 100
+    return fen.quantize(Decimal(1)) if fen == fen.to_integral_value() else fen.normalize()
 
 
 def format_fen(fen: int, thousands: bool = True) -> str:

@@ -240,7 +240,10 @@ class ApplicationService:
             if q.errors:
                 raise ValidationFailed([Problem(e, "数量") for e in q.errors], "申报有误，没有保存：")
             app.quantity = cast(Decimal, q.value)
-            # the row keeps the rate it was calculated with
+            # an unpaid row is worked out at the program's rate (a rate change re-prices
+            # unpaid rows, so this is the rate it already carries, unless it was at the
+            # bank when the rate changed)
+            app.rate_fen = program.rate_fen
             app.amount_fen = entitlement_fen(app.quantity, app.rate_fen, program.rounding)
         if remark is not None:
             app.remark = remark.strip()

@@ -150,8 +150,9 @@ class BankReturnImport:
                     state = PAYOUT_STATUS.get(app.payout_status, app.payout_status)
                     problems.append(Problem(f"申报{app.id}（{h.name}）现在是“{state}”，不在等待银行回盘，不能再登记（是不是重复导入了同一份回盘？）", label("result"), row))
                 typed = str(check_name(v.get("name", "")).value or "")
-                if typed and typed != h.name:
-                    problems.append(Problem(f"户名与发放表不符：申报{app.id}是“{h.name}”", label("name"), row))
+                sent_name = (last.get("name") if last else "") or h.name
+                if typed and typed != sent_name:
+                    problems.append(Problem(f"户名与发放表不符：申报{app.id}是“{sent_name}”", label("name"), row))
                 card = squash(v.get("card_account", "")).replace("-", "")
                 if card and last and card != last.get("account"):
                     problems.append(Problem(f"账号与发放表不符：申报{app.id}发放到尾号{last.get('account', '')[-4:]}的账号", label("card_account"), row))

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from villageboard.domain.errors import VBError
-from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, Application, Program
-from villageboard.domain.money import capital_amount, format_fen
+from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, Application, Program, plain_rate
+from villageboard.domain.money import capital_amount, format_fen, format_rate
 from villageboard.services.paths import parse_app_number
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ class Exports:
             att = a.attempts[-1]
             rows.append({
                 "seq": i, "app": a.id, "village": reg.village(h.village_id).name,
-                "group": reg.group(h.group_id).name if h.group_id else "", "name": h.name,
+                "group": reg.group(h.group_id).name if h.group_id else "", "name": att.get("name") or h.name,
                 "id_number": h.id_number, "account": att["account"], "bank": att.get("bank", ""),
                 "amount": att["amount_fen"], "program": p.name, "batch": batch,
             })
@@ -249,12 +249,17 @@ class Exports:
                 "name": h.name if h else "?", "id_number": h.id_number if h else "",
                 "account": (a.attempts[-1].get("account", "") if a.attempts else (h.card_account if h else "")),
                 "program": p.name if p else a.program_code, "code": a.program_code, "quantity": a.quantity,
-                "unit": p.unit if p else "", "rate": a.rate_fen, "amount": a.amount_fen,
+                "unit": p.unit if p else "", "rate": plain_rate(a.rate_fen), "amount": a.amount_fen,
                 "status": APP_STATUS.get(a.status, a.status), "payout": PAYOUT_STATUS.get(a.payout_status, ""),
                 "reason": self.svc.payouts.last_failure(a) if a.payout_status == "failed" else "",
                 "paid_date": self.svc.payouts.paid_date(a), "batch": a.attempts[-1].get("batch", "") if a.attempts else "",
                 "attempts": len(a.attempts),
             })
+        # whole-fen rates stay numbers; a rate with more than 2 decimals is written exactly, as text
+        exact_rates = any(isinstance(r["rate"], str) for r in detail)
+        if exact_rates:
+            for r in detail:
+                r["rate"] = format_rate(r["rate"], thousands=False)
         summary = []
         for line in rec.lines:
             summary.append({
@@ -297,7 +302,7 @@ class Exports:
                 ColumnOut("申报编号", "app"), ColumnOut("村", "village"), ColumnOut("组", "group"),
                 ColumnOut("户主姓名", "name"), ColumnOut("身份证号码", "id_number"), ColumnOut("一卡通账号", "account"),
                 ColumnOut("补贴项目", "program"), ColumnOut("项目代码", "code"), ColumnOut("数量", "quantity", "quantity"),
-                ColumnOut("单位", "unit"), ColumnOut("补贴标准（元）", "rate", "money_fen"), ColumnOut("金额", "amount", "money_fen"),
+                ColumnOut("单位", "unit"), ColumnOut("补贴标准（元）", "rate", "text" if exact_rates else "money_fen"), ColumnOut("金额", "amount", "money_fen"),
                 ColumnOut("审核状态", "status"), ColumnOut("发放状态", "payout"), ColumnOut("失败原因", "reason"),
                 ColumnOut("发放日期", "paid_date", "date"), ColumnOut("批次", "batch"), ColumnOut("发放次数", "attempts", "int"),
             ],

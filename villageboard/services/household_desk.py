@@ -94,13 +94,15 @@ def matches(svc: Services, text: str) -> list[Household]:
     live = reg.households()
     if re.fullmatch(r"\d{17}[\dX]|\d{15}", t):
         held = [h for h in live if h.id_number == t]
-        return held or [h for h in reg.households(include_void=True) if h.id_number == t]
+        return held or by_former_head(svc, t) or [h for h in reg.households(include_void=True) if h.id_number == t]
     if re.fullmatch(r"\d+X?", t):
         found = _by_number(svc, int(t)) if t.isdigit() else []
         if len(t) >= TAIL_MIN:
             found += [h for h in live if h.id_number.endswith(t) and h not in found]
+            if not found:
+                found = by_former_head(svc, t)
         return found
-    found = [h for h in live if squash(h.name) == t]
+    found = [h for h in live if squash(h.name) == t] or by_former_head(svc, t)
     if found:
         return found
     wanted = {(v.id, t[len(form):]) for v in reg.villages()  # 东沟村张三, 东沟 张三
@@ -180,6 +182,8 @@ class HouseholdView:
             "status": HOUSEHOLD_STATUS.get(h.status, h.status),
             "status_date": h.status_date.isoformat() if h.status_date else None,
             "void": h.void, "void_reason": h.void_reason or None,
+            "former_heads": [{"name": f.get("name", ""), "id_masked": mask_id(f.get("id_number", "")),
+                              "reason": f.get("reason", ""), "date": f.get("date", "")} for f in h.former_heads],
             "applications": [{
                 "id": a.id, "year": a.year, "program": a.program_code,
                 "program_name": programs[(a.year, a.program_code)].name if (a.year, a.program_code) in programs else a.program_code,
@@ -233,3 +237,150 @@ def void(svc: Services, household_id: int, reason: str) -> Household:
 def live_holders(svc: Services, id_number: str) -> list[Household]:
     """The live households holding one ID number (more than one only in a damaged dir)."""
     return [h for h in svc.registry.households() if h.id_number == id_number]
+
+
+# --- change of head (户主变更) -------------------------------------------------------------
+
+@dataclass
+class HeadChange:
+    """What `change-head` did: the household as saved, the head it replaced, and its
+    rows not yet paid (they go to the new head's card on the next bank sheet)."""
+
+    household: Household
+    former: dict[str, Any]
+    unpaid: list[Application]
+    warnings: list[Any]
+
+
+def change_head(svc: Services, household_id: int, *, name: str, id_number: str, card: str | None = None,
+                bank: str | None = None, phone: str | None = None, reason: str, date: dt.date | None) -> HeadChange:
+    """Put a new head (户主) on a household, e.g. when the head died. The household keeps
+    its number, its village, its land and every application; the old head is kept on
+    the record (``former_heads``, and the journal), nothing is deleted. The new head's
+    card is the one the next bank sheet pays; with no card given the card is cleared,
+    so nothing is sent to the old head's account."""
+    reason = " ".join(strip_controls(reason or "").split())
+    if not reason:
+        raise VBError("“变更原因”：不能为空，请写明为什么变更户主（如 户主死亡）")
+    if date is None:
+        raise VBError("“变更日期”：请写户主变更的日期（YYYY-MM-DD）")
+    if date > svc.today():
+        raise VBError(f"“变更日期”：{date.isoformat()}晚于今天，不能登记")
+    h = svc.registry.household(household_id)
+    if h.void:
+        raise VBError(f"户编号{h.id}（{h.name}）已作废（{h.void_reason}），不能变更户主")
+    new_id = squash(strip_controls(id_number or "")).upper()
+    if not new_id:
+        raise VBError("“新户主身份证号”：不能为空")
+    if new_id == h.id_number:
+        raise VBError(f"“新户主身份证号”：与现在的户主{h.name}相同；只改姓名请用修改农户信息")
+    former = {
+        "name": h.name, "id_number": h.id_number, "card_account": h.card_account, "bank": h.bank,
+        "phone": h.phone, "status": h.status, "status_date": h.status_date.isoformat() if h.status_date else "",
+        "reason": reason, "date": date.isoformat(), "recorded": svc.today().isoformat(),
+    }
+    changes: dict[str, Any] = {
+        "name": name or "", "id_number": new_id, "card_account": card or "",
+        "status": "active", "status_date": None,
+        "former_heads": [*h.former_heads, former], "name_since": date.isoformat(),
+    }
+    if bank is not None:
+        changes["bank"] = bank
+    if phone is not None:
+        changes["phone"] = phone
+    with svc.store.begin(f"农户.户主变更（{reason}）") as tx:
+        new, warnings = svc.registry.update_household(h.id, changes, tx)
+    unpaid = [a for a in applications_of(svc, h.id) if in_progress(a) and a.payout_status in ("", "failed")]
+    return HeadChange(new, former, unpaid, warnings)
+
+
+def former_head_line(f: dict[str, Any], full: bool = False) -> str:
+    idn = f.get("id_number", "")
+    return (f"{f.get('name', '')} {idn if full else mask_id(idn)}"
+            f"（{f.get('date', '')} {f.get('reason', '')}）")
+
+
+def by_former_head(svc: Services, t: str) -> list[Household]:
+    """Live households whose earlier head had this name, whole ID number or ID tail."""
+    out = []
+    for h in svc.registry.households():
+        for f in h.former_heads:
+            idn = str(f.get("id_number", "")).upper()
+            if squash(f.get("name", "")) == t or idn == t or (len(t) >= TAIL_MIN and re.fullmatch(r"\d+X?", t) and idn.endswith(t)):
+                out.append(h)
+                break
+    return out
+
+
+# --- members (家庭成员) and collection (代领/委托) ----------------------------------------------
+
+RELATIONS = ("配偶", "子", "女", "儿媳", "女婿", "孙子", "孙女", "父亲", "母亲", "兄弟", "姐妹", "其他")
+COLLECTION_KINDS = ("代领", "委托")
+
+
+def _relation(text: str, field_label: str) -> str:
+    t = squash(strip_controls(text or ""))
+    if not t:
+        raise VBError(f"“{field_label}”：不能为空，写{'、'.join(RELATIONS)}之一")
+    if t not in RELATIONS:
+        raise VBError(f"“{field_label}”：“{t}”不对，只能是{'、'.join(RELATIONS)}")
+    return t
+
+
+def add_member(svc: Services, household_id: int, *, name: str, id_number: str, relation: str) -> Household:
+    """Add a member (name, ID number, relation to the head) to a household, journaled.
+    An ID number already the head's, already a member here, or any live head's, is refused."""
+    from villageboard.domain.validate import check_id_number, check_name
+
+    h = svc.registry.household(household_id)
+    if h.void:
+        raise VBError(f"户编号{h.id}（{h.name}）已作废，不能添加家庭成员")
+    n = check_name(name or "", "成员姓名")
+    if n.errors:
+        raise VBError(f"“成员姓名”：{n.errors[0]}")
+    idc = check_id_number(id_number or "", svc.today())
+    if idc.errors:
+        raise VBError(f"“成员身份证号”：{idc.errors[0]}")
+    rel = _relation(relation, "与户主关系")
+    idn = str(idc.value)
+    if idn == h.id_number:
+        raise VBError(f"“成员身份证号”：这是户主{h.name}本人的身份证号")
+    if any(m.get("id_number") == idn and not m.get("void") for m in h.members):
+        raise VBError(f"“成员身份证号”：{mask_id(idn)}已是这户的家庭成员")
+    other = svc.registry.by_id_number(idn)
+    if other is not None:
+        raise VBError(f"“成员身份证号”：{mask_id(idn)}是{line(svc, other)}的户主，不能同时作为这户的成员")
+    member = {"name": str(n.value), "id_number": idn, "relation": rel, "added": svc.today().isoformat()}
+    with svc.store.begin(f"农户.添加家庭成员（{rel}）") as tx:
+        new, _w = svc.registry.update_household(h.id, {"members": [*h.members, member]}, tx)
+    return new
+
+
+def member_line(m: dict[str, Any], full: bool = False) -> str:
+    idn = m.get("id_number", "")
+    return f"{m.get('name', '')}（{m.get('relation', '')}） {idn if full else mask_id(idn)}"
+
+
+def record_collection(svc: Services, app_id: str, *, kind: str, collector: str, relation: str,
+                      date: dt.date | None = None, note: str = "") -> Application:
+    """Record that someone collected (代领) or was entrusted (委托) for an application's
+    payee. Only a record: money still goes to the entitled household's own card."""
+    from villageboard.domain.validate import check_name
+
+    app = svc.applications.get(app_id)
+    if app.void:
+        raise VBError(f"申报{app.id}已作废")
+    k = squash(kind or "")
+    if k not in COLLECTION_KINDS:
+        raise VBError(f"“方式”：“{kind}”不对，只能是{'、'.join(COLLECTION_KINDS)}")
+    n = check_name(collector or "", "代领人姓名")
+    if n.errors:
+        raise VBError(f"“代领人姓名”：{n.errors[0]}")
+    rel = _relation(relation, "代领人与户主关系")
+    day = date or svc.today()
+    if day > svc.today():
+        raise VBError(f"“日期”：{day.isoformat()}晚于今天")
+    text = " ".join(strip_controls(note or "").split())
+    app.collections = [*app.collections, {"kind": k, "name": str(n.value), "relation": rel,
+                                          "date": day.isoformat(), "note": text}]
+    return svc.applications.save(app, f"申报.{k}登记（{rel}）")

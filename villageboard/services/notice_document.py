@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from villageboard.domain.dates import cn_date
 from villageboard.domain.models import NOTICE_KINDS, Notice
-from villageboard.domain.money import capital_amount, format_fen
+from villageboard.domain.money import capital_amount, format_fen, format_rate
 from villageboard.domain.private_numbers import mask_numbers
 from villageboard.render.document import Column, NoticeDocument, Row, Table, totals_line
 from villageboard.render.qr import qr_payload
@@ -64,7 +64,7 @@ def build_document(
         "amount_text": f"{format_fen(totals['amount_fen'])}元",
         "program": None if not prog else {
             "name": prog["name"], "basis": prog["basis"].strip("《》"), "unit": prog["unit"],
-            "rate_text": f"{format_fen(prog['rate_fen'])}元/{prog['unit']}",
+            "rate_text": f"{format_rate(prog['rate_fen'])}元/{prog['unit']}",
         },
         "programs": [s["name"] for s in snap.get("subtotals", [])],
     }
@@ -108,7 +108,7 @@ def build_document(
         out_rows = []
         for i, r in enumerate(rows, 1):
             land = [r.get("certified", ""), r.get("deducted", ""), r.get("deduction_reason", "")] if has_land else []
-            cells = [str(i), r["group"], r["name"], r["id_masked"], *land, r["quantity"], format_fen(r["rate_fen"]),
+            cells = [str(i), r["group"], r["name"], r["id_masked"], *land, r["quantity"], format_rate(r["rate_fen"]),
                      format_fen(r["amount_fen"]), r["status"]]
             if has_remark:
                 cells.append(r.get("remark", ""))

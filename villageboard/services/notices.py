@@ -26,6 +26,7 @@ from villageboard.domain.models import (
     Application,
     Notice,
     Objection,
+    plain_rate,
 )
 from villageboard.domain.money import format_quantity
 from villageboard.domain.private_numbers import mask_numbers
@@ -219,7 +220,7 @@ class NoticeService:
                 rows.append({
                     "app": a.id, "household_id": h.id, "name": h.name, "id_masked": mask_id(h.id_number),
                     "group": groups.get(a.group_id, ""), "program": code, "program_name": p.name if p else code,
-                    "unit": p.unit if p else "", "quantity": format_quantity(a.quantity), "rate_fen": a.rate_fen,
+                    "unit": p.unit if p else "", "quantity": format_quantity(a.quantity), "rate_fen": plain_rate(a.rate_fen),
                     "amount_fen": a.amount_fen, "status": status, "remark": a.remark,
                 })
                 if a.certified_area is not None:  # the land of an area program, when kept
@@ -253,7 +254,7 @@ class NoticeService:
         return {
             "kind": kind, "base_kind": base_kind, "year": year, "village": village.name, "village_id": village_id,
             "program": None if prog is None else {
-                "code": prog.code, "name": prog.name, "unit": prog.unit, "rate_fen": prog.rate_fen,
+                "code": prog.code, "name": prog.name, "unit": prog.unit, "rate_fen": plain_rate(prog.rate_fen),
                 "basis": prog.basis, "department": prog.department, "hotline": prog.hotline,
                 "eligibility": prog.eligibility,
             },

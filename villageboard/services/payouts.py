@@ -57,7 +57,7 @@ class PayoutService:
         if not h.card_account:
             raise VBError(f"{h.name}（申报{app.id}）没有一卡通账号，不能发放")
         return PayoutAttempt(
-            batch=batch, issued=date.isoformat(), account=h.card_account, bank=h.bank,
+            batch=batch, issued=date.isoformat(), name=h.name, account=h.card_account, bank=h.bank,
             amount_fen=app.amount_fen, result="issued",
         ).to_dict()
 
@@ -105,12 +105,41 @@ class PayoutService:
         if app.payout_status != "failed":
             raise VBError(f"申报{app.id}不是发放失败，不需要重新发放")
         attempt = self._attempt(app, batch, self.svc.today())
-        prev = app.attempts[-1] if app.attempts else {}
-        if prev.get("account") == attempt["account"] and prev.get("reason") in ("账户已销户", "账号不存在", "户名不符"):
-            raise VBError(f"申报{app.id}上次因“{prev.get('reason')}”失败，账号还没有更正，请先修改该户的一卡通账号")
+        why = self.not_corrected(app)
+        if why:
+            raise VBError(why)
         app.attempts = [*app.attempts, attempt]
         app.payout_status = "issued"
         return self.svc.applications.save(app, "发放.重新发放", tx)
+
+    def name_corrected(self, app: Application) -> bool:
+        """Whether the head's name (户名) changed since the last attempt was sent: by
+        the name the attempt carried, or, for an attempt made before the name was kept
+        on it, by the date the household's name last changed."""
+        prev = app.attempts[-1] if app.attempts else {}
+        h = self.svc.registry.household(app.household_id)
+        if prev.get("name"):
+            return prev["name"] != h.name
+        return bool(h.name_since) and h.name_since >= str(prev.get("issued", ""))[:10]
+
+    def not_corrected(self, app: Application) -> str:
+        """Why a failed row may not be sent again yet ("" when it may). A closed or
+        unknown account needs a new card; a wrong name (户名不符) needs the name or the
+        card corrected since the failure."""
+        prev = app.attempts[-1] if app.attempts else {}
+        reason = prev.get("reason", "")
+        h = self.svc.registry.household(app.household_id)
+        same_card = prev.get("account") == h.card_account
+        if not same_card:
+            return ""
+        returned = f"（回盘日期{prev['returned']}）" if prev.get("returned") else ""
+        if reason in ("账户已销户", "账号不存在"):
+            return (f"申报{app.id}上次因“{reason}”失败{returned}，一卡通账号还没有更正，"
+                    "请先修改该户的一卡通账号")
+        if reason == "户名不符" and not self.name_corrected(app):
+            return (f"申报{app.id}上次因“户名不符”失败{returned}，户主姓名和一卡通账号还没有更正，"
+                    "请先按银行登记的户名修改户主姓名，或修改一卡通账号")
+        return ""
 
     @staticmethod
     def last_failure(app: Application) -> str:

@@ -184,6 +184,9 @@ class PhoneDesk:
         self._thread: threading.Thread | None = None
         self._cancel = threading.Event()
         self.load_error: str = ""
+        # earlier heads (户主变更), one small index per generation; built when first
+        # needed and dropped when a household with earlier heads is saved
+        self._former: list[LookupIndex] | None = None
 
     # ------------------------------------------------------------------ loading
     def ensure_ready(self) -> None:
@@ -411,6 +414,8 @@ class PhoneDesk:
             if f == REGISTRY:
                 self._programs = None  # a program added or renamed
             if f.startswith("households/"):
+                if after.get("former_heads"):
+                    self._former = None
                 if after.get("void"):
                     live = self.svc.registry.by_number().get(after["id"])
                     if live is None or live.void:
@@ -443,7 +448,7 @@ class PhoneDesk:
         checked only if exactly one household is selected: the query finds one, or
         ``household`` picks one of its hits. Otherwise nobody is confirmed."""
         self.ensure_ready()
-        hits = self.index.search(query, limit=max(limit, 2) if birth is not None and limit > 0 else limit)
+        hits = self._search(query, limit=max(limit, 2) if birth is not None and limit > 0 else limit)
         if household is not None:
             hits = [h for h in hits if h.household_id == household]
             if not hits:
@@ -456,6 +461,36 @@ class PhoneDesk:
         identity = check.identity if check is not None else None
         out = [self.household_view(hit.household_id, identity, hit.matched) for hit in hits[:limit]]
         return LookupAnswer(hits=out, loading_years=self.loading_years, check=check)
+
+    def _search(self, query: str, limit: int) -> list[Any]:
+        """The index's hits, and households found under an earlier head's name or ID
+        (户主变更): the history stays with the household, so a caller giving the old
+        head's name still reaches it. Best first, ties by household number."""
+        hits = {h.household_id: h for h in self.index.search(query, limit=limit)}
+        for gen in self._former_indexes():
+            for h in gen.search(query, limit=limit):
+                label = f"原户主{h.matched}"
+                cur = hits.get(h.household_id)
+                if cur is None:
+                    hits[h.household_id] = type(h)(h.household_id, h.score, label)
+                elif h.score > cur.score:
+                    hits[h.household_id] = type(h)(h.household_id, h.score, f"{label}（现户主{cur.matched}）")
+        return sorted(hits.values(), key=lambda h: (-h.score, h.household_id))[:max(limit, 0)]
+
+    def _former_indexes(self) -> list[LookupIndex]:
+        former = self._former
+        if former is None:
+            former = []
+            for h in self.svc.registry.households():
+                village, group = self.svc.registry.place_names(h)
+                for k, f in enumerate(h.former_heads):
+                    while len(former) <= k:
+                        former.append(LookupIndex())
+                    former[k].add(Entry(household_id=h.id, name=str(f.get("name", "")),
+                                        id_number=str(f.get("id_number", "")), phone=str(f.get("phone", "")),
+                                        village=village, group=group))
+            self._former = former
+        return former
 
     def household_view(self, household_id: int, identity: Identity | None = None, matched: str = "") -> LookupHit:
         """What the desk shows of one household: private fields only with a passed

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import builtins
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from villageboard.domain.errors import NotFound, Problem, ValidationFailed, VBError
-from villageboard.domain.models import UNITS, Program
-from villageboard.domain.money import ROUNDING_RULES, format_fen
+from villageboard.domain.models import UNITS, Application, Program, plain_rate
+from villageboard.domain.money import ROUNDING_RULES, entitlement_fen, format_rate
 from villageboard.domain.validate import check_phone, strip_controls
 from villageboard.services.paths import REGISTRY
 
@@ -44,8 +45,19 @@ PROGRAM_LABELS = {
 }
 
 
+@dataclass
+class Repriced:
+    """One unpaid row worked out again at a new rate."""
+
+    app: Application
+    old_rate_fen: Decimal
+    old_fen: int
+    new_fen: int
+    on_notice: str = ""  # code of a posted notice still showing the old amount
+
+
 def rate_text(p: Program) -> str:
-    return f"{format_fen(p.rate_fen)}元/{p.unit}"
+    return f"{format_rate(p.rate_fen)}元/{p.unit}"
 
 
 class ProgramService:
@@ -129,8 +141,16 @@ class ProgramService:
             return run(t)
 
     def update(self, year: int, code: str, changes: dict[str, Any], reason: str = "") -> Program:
-        """Edit a program. Once a notice exists for it, changing the rate needs a
-        recorded reason, and rows already calculated keep their amounts."""
+        """Edit a program; a new rate re-prices its unpaid rows (see :meth:`edit`)."""
+        return self.edit(year, code, changes, reason)[0]
+
+    def edit(self, year: int, code: str, changes: dict[str, Any], reason: str = "") -> tuple[Program, list[Repriced]]:
+        """Edit a program. A new rate (补贴标准) applies to the rows not yet paid: not
+        sent to the bank, or failed there (those go again at the new amount); a row
+        waiting for the bank or paid keeps its amount. Each row is worked out again
+        with the program's rounding, per row. Once the program has rows or a notice
+        the change needs a written reason; it is kept in the rate history and the
+        journal, with the rows, in one save."""
         k = self._key(year, code)
         if k is None:
             raise NotFound(f"{year}年没有代码为“{code}”的补贴项目")
@@ -140,21 +160,41 @@ class ProgramService:
             if key in ("code", "year", "rate_history"):
                 continue
             if key in data:
-                data[key] = str(value) if isinstance(value, Decimal) else value
+                data[key] = plain_rate(value) if key == "rate_fen" else str(value) if isinstance(value, Decimal) else value
         new = self.clean(Program.from_dict(data))
         problems = self.validate(new)
         if problems:
             raise ValidationFailed(problems, "补贴项目有误，没有保存：")
-        if new.rate_fen != old.rate_fen:
-            if self.has_notices(year, code) and not reason.strip():
-                raise VBError("该项目已有公示，修改补贴标准必须填写原因；已计算的金额不会自动重算。")
+        reason = " ".join(strip_controls(reason).split())
+        repriced: list[Repriced] = []
+        rows: list[Application] = []
+        rate_changed = new.rate_fen != old.rate_fen
+        if rate_changed or new.rounding != old.rounding:
+            rows = self.svc.applications.list(year, code)
+            if (rows or self.has_notices(year, code)) and not reason:
+                what = "补贴标准" if rate_changed else "取整规则"
+                raise VBError(f"“修改原因”：该项目已有申报或公示，修改{what}必须填写原因（如 依据县农业农村局调整文件）；"
+                              "还没有发放的申报将按新标准重算")
+            for a in rows:
+                if a.status == "rejected" or a.payout_status not in ("", "failed"):
+                    continue
+                amount = entitlement_fen(a.quantity, new.rate_fen, new.rounding)
+                if amount == a.amount_fen and a.rate_fen == new.rate_fen:
+                    continue
+                repriced.append(Repriced(a, a.rate_fen, a.amount_fen, amount, self.svc.applications.frozen_by_posted(a)))
+        if rate_changed:
             new.rate_history = [*old.rate_history, {
-                "from_fen": old.rate_fen, "to_fen": new.rate_fen, "reason": reason.strip(),
-                "date": self.svc.today().isoformat(), "operator": self.svc.operator,
+                "from_fen": plain_rate(old.rate_fen), "to_fen": plain_rate(new.rate_fen), "reason": reason,
+                "date": self.svc.today().isoformat(), "operator": self.svc.operator, "repriced": len(repriced),
             }]
-        with self.store.begin("补贴项目.修改") as t:
+        action = "补贴项目.修改" + (f"（补贴标准{format_rate(old.rate_fen)}→{format_rate(new.rate_fen)}元，"
+                                   f"重算{len(repriced)}条未发放申报，原因：{reason}）" if rate_changed and reason else "")
+        with self.store.begin(action) as t:
             t.put(REGISTRY, PROGRAMS, k, new.to_dict())
-        return new
+            for r in repriced:
+                r.app.rate_fen, r.app.amount_fen = new.rate_fen, r.new_fen
+                self.svc.applications.save(r.app, action, t)
+        return new, repriced
 
     def has_notices(self, year: int, code: str) -> bool:
         from villageboard.services.paths import notices_file

@@ -320,9 +320,11 @@ class RegistryService:
         if errors:
             raise refusal(errors, "农户信息有误，没有保存：")
         new = Household.from_dict({**old.to_dict(), **clean, "village_id": vid, "group_id": gid})
-        for k in ("status", "status_date"):
+        for k in ("status", "status_date", "former_heads", "name_since", "members"):
             if k in changes:
                 setattr(new, k, changes[k])
+        if new.name != old.name and "name_since" not in changes:
+            new.name_since = self.svc.today().isoformat()  # a corrected name: reissue may follow
         if new.to_dict() == old.to_dict():
             return old, [p for p in problems if p.warning]
         saved = self._write(tx, "农户.迁村" if vid != old.village_id else "农户.修改", lambda t: self.put_household(t, old, new))

@@ -28,7 +28,7 @@ from villageboard.domain.models import (
     Household,
     Program,
 )
-from villageboard.domain.money import entitlement_fen, format_fen, format_quantity
+from villageboard.domain.money import entitlement_fen, format_fen, format_quantity, format_rate
 from villageboard.domain.validate import check_quantity
 from villageboard.services.flags import FLAG_KINDS, Flag
 from villageboard.services.ui_support import pick_households, place_names
@@ -175,7 +175,7 @@ class ApplicationScreen(VBScreen):
         village = reg.village(vid).name
         self.query_one("#app-summary", Static).update(
             f"{village}：{len(self.apps)}笔（{by_status or '还没有申报'}），"
-            f"应补合计{format_fen(total)}元，标准{format_fen(p.rate_fen)}元/{p.unit}"
+            f"应补合计{format_fen(total)}元，标准{format_rate(p.rate_fen)}元/{p.unit}"
             + (f"；风险提示{open_count}条未核实" if open_count else ""))
 
     def on_select_changed(self, event: Select.Changed) -> None:
@@ -429,7 +429,7 @@ class ApplicationScreen(VBScreen):
             msg.set_classes("-error")
             return False
         fen = entitlement_fen(q.value, p.rate_fen, p.rounding)  # type: ignore[arg-type]
-        msg.update(f"{q.value}{p.unit} × {format_fen(p.rate_fen)}元 = {format_fen(fen)}元")
+        msg.update(f"{q.value}{p.unit} × {format_rate(p.rate_fen)}元 = {format_fen(fen)}元")
         msg.set_classes("")
         return True
 

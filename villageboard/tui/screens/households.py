@@ -1,4 +1,5 @@
-"""农户 (F3): find a household, add one, correct one, mark 已故 or 迁出 with a date.
+"""农户 (F3): find a household, add one, correct one, mark 已故 or 迁出 with a date,
+put a new head on it (变更户主).
 
 The form checks as the clerk types, with the registry's own validation (the same as
 imports and the CLI): errors in red beside the field block saving, warnings (a bank
@@ -48,6 +49,8 @@ class HouseholdScreen(VBScreen):
         Binding("ctrl+n", "new", "新增", id="households-new", tooltip="清空表单，登记一户新的农户"),
         Binding("ctrl+s", "save", "保存", id="households-save", tooltip="检查并保存表单（有错误时不会保存）"),
         Binding("ctrl+t", "status", "已故/迁出", id="households-status", tooltip="登记这户户主已故或迁出（要填日期）"),
+        Binding("ctrl+b", "change_head", "变更户主", id="households-change-head",
+                tooltip="换一位户主（如户主死亡）：户编号、土地和申报记录不变，原户主留在记录里"),
         Binding("ctrl+g", "import", "导入名册", id="households-import", tooltip="从 Excel 或 CSV 导入农户名册"),
     ]
 
@@ -291,6 +294,40 @@ class HouseholdScreen(VBScreen):
         if h is None:
             return False
         self.vb.say(f"已保存：{h.name}现为“{HOUSEHOLD_STATUS[h.status]}”。")
+        self.load(h)
+        self.refresh_data()
+        return True
+
+    def action_change_head(self) -> None:
+        if self.editing is None:
+            self.vb.show_error("请先在左边的名册中选中一户（回车打开），再变更户主。")
+            return
+        h = self.editing
+        fields = [
+            FormField("name", "新户主姓名", required=True, placeholder=PLACEHOLDERS["name"]),
+            FormField("id_number", "新户主身份证号", required=True, placeholder="18位身份证号"),
+            FormField("card", "一卡通账号", placeholder="新户主的账号；不填则清空，登记后才能发放"),
+            FormField("reason", "变更原因", required=True, placeholder="如 户主死亡"),
+            FormField("date", "变更日期", required=True, placeholder="如 2026-03-01",
+                      check=lambda t: "" if parse_date(t) else "日期写法不对，如 2026-03-01"),
+        ]
+        self.app.push_screen(FormDialog(f"{h.name}（户编号{h.id}）变更户主", fields, submit="变更",
+                                        note=f"原户主{h.name}（{mask_id(h.id_number)}）留在这户的记录里，按原户主也能查到这户。",
+                                        submit_with=self._head_chosen))
+
+    def _head_chosen(self, values: dict[str, Any]) -> bool:
+        from villageboard.services.household_desk import change_head
+
+        if self.editing is None:
+            return True
+        done = self.vb.attempt(change_head, self.svc, self.editing.id, name=values["name"], id_number=values["id_number"],
+                               card=values["card"] or None, reason=values["reason"], date=parse_date(values["date"]))
+        if done is None:
+            return False
+        h = done.household
+        pay = "" if h.card_account else "新户主还没有一卡通账号，登记后才能发放。"
+        self.vb.say(f"已变更户主：{h.name}，户编号{h.id}不变；原户主{done.former['name']}已记入变更记录。"
+                    + (f"还没有发放的{len(done.unpaid)}条申报将发给新户主。" if done.unpaid else "") + pay)
         self.load(h)
         self.refresh_data()
         return True

@@ -109,7 +109,7 @@ class PayoutScreen(VBScreen):
             app = self.svc.applications.get(f.app_id)
             now = reg.household(app.household_id).card_account
             fixed = now[-4:] if now else "无"
-            same = f.account_tail.endswith(fixed)
+            same = f.account_tail.endswith(fixed) and not self.svc.payouts.name_corrected(app)
             fails.add_row(cell(f.app_id), cell(f.village), cell(f.name), num(format_fen(f.amount_fen)),
                           cell(f.reason, "red"), cell(f.returned), cell(f.account_tail), cell(fixed + ("（未更正）" if same else "（已更正）"),
                                                                               "" if not same else "yellow"),

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Input, Select, Static
 
 from villageboard.domain.errors import ValidationFailed, VBError
 from villageboard.domain.models import UNITS, Program
-from villageboard.domain.money import ROUNDING_RULES, format_fen, parse_yuan
+from villageboard.domain.money import ROUNDING_RULES, format_fen, format_rate, parse_rate
 from villageboard.domain.validate import plain_decimal
 from villageboard.services.programs import PROGRAM_LABELS
 from villageboard.tui.screens.base import VBScreen
@@ -106,7 +106,7 @@ class ProgramScreen(VBScreen):
         for p in programs:
             missing = self.svc.programs.missing_guide(p)
             guide = cell("完整") if not missing else cell(f"缺{len(missing)}项", "red")
-            table.add_row(cell(p.year), cell(p.code), cell(p.name), num(f"{format_fen(p.rate_fen)}元/{p.unit}"),
+            table.add_row(cell(p.year), cell(p.code), cell(p.name), num(f"{format_rate(p.rate_fen)}元/{p.unit}"),
                           num(f"{p.posting_days}天"), guide, key=f"{p.year}-{p.code}")
 
     def on_select_changed(self, event: Select.Changed) -> None:
@@ -166,7 +166,7 @@ class ProgramScreen(VBScreen):
             self._set(key, getattr(p, key))
         self._set("code", p.code)
         self._set("year", p.year)
-        self._set("rate", format_fen(p.rate_fen, thousands=False))
+        self._set("rate", format_rate(p.rate_fen, thousands=False))
         self._set("posting_days", p.posting_days)
         self._set("max_quantity", p.max_quantity if p.max_quantity is not None else "")
         self._set("reason", "")
@@ -177,7 +177,7 @@ class ProgramScreen(VBScreen):
         for key in KEYS:
             self.query_one(f"#row-{key}", FieldRow).set_message("")
         self.query_one("#program-form-title", Static).update(f"修改：{p.year}年 {p.name}（{p.code}）")
-        history = [f"{h.get('date', '')} 由{format_fen(h['from_fen'])}元改为{format_fen(h['to_fen'])}元"
+        history = [f"{h.get('date', '')} 由{format_rate(h['from_fen'])}元改为{format_rate(h['to_fen'])}元"
                    + (f"，原因：{h['reason']}" if h.get("reason") else "") for h in p.rate_history]
         self.query_one("#rate-history", Static).update("补贴标准修改记录：\n" + "\n".join(history) if history else "")
         self.call_after_refresh(self._done_loading)
@@ -199,9 +199,9 @@ class ProgramScreen(VBScreen):
             local["year"] = "年度写4位数字，如 2026"
             data["year"] = 0
         try:
-            data["rate_fen"] = parse_yuan(self._value("rate")) if self._value("rate") else 0
+            data["rate_fen"] = parse_rate(self._value("rate")) if self._value("rate") else 0
         except (ValueError, InvalidOperation):
-            local["rate"] = "补贴标准写每单位多少元，如 103.68（最多两位小数）"
+            local["rate"] = "补贴标准写每单位多少元，如 103.68（最多四位小数）"
             data["rate_fen"] = 0
         try:
             data["posting_days"] = int(self._value("posting_days"))
@@ -263,6 +263,7 @@ class ProgramScreen(VBScreen):
             if not self.vb.write_lock.acquire(blocking=False):
                 self.vb.show_error("后台正在保存（导入、恢复或备份），请等它完成后再保存。")
                 return
+            repriced: list[Any] = []
             try:
                 if self.editing is None:
                     saved = self.svc.programs.add(p)
@@ -270,7 +271,7 @@ class ProgramScreen(VBScreen):
                     changes = {k: v for k, v in p.to_dict().items()
                                if k not in ("code", "year", "rate_history", "void")}
                     changes["max_quantity"] = p.max_quantity
-                    saved = self.svc.programs.update(self.editing.year, self.editing.code, changes, reason)
+                    saved, repriced = self.svc.programs.edit(self.editing.year, self.editing.code, changes, reason)
             finally:
                 self.vb.write_lock.release()
         except ValidationFailed as exc:
@@ -288,6 +289,8 @@ class ProgramScreen(VBScreen):
         except Exception as exc:
             self.vb.show_error(exc)
             return
-        self.vb.say(f"已保存：{saved.year}年 {saved.name}（{saved.code}）。")
+        self.vb.say(f"已保存：{saved.year}年 {saved.name}（{saved.code}）。"
+                    + (f"还没有发放的{len(repriced)}条申报已按新标准重算，"
+                       f"合计{format_fen(sum(r.new_fen - r.old_fen for r in repriced))}元的差额。" if repriced else ""))
         self.load(saved)
         self.refresh_data()

@@ -176,11 +176,11 @@ class ApplicationService:
             try:
                 self.insert(app, tx)
             except BaseException:
-                self._forget(app)
+                self.forget(app)
                 raise
         return app
 
-    def _forget(self, app: Application) -> None:
+    def forget(self, app: Application) -> None:
         """Undo the in-memory index after a failed save."""
         self._where.pop(app.year, None)
         self._taken.pop(app.year, None)
@@ -391,7 +391,7 @@ class ApplicationService:
                     self.insert(app, tx)
             except BaseException:
                 for app in built:
-                    self._forget(app)
+                    self.forget(app)
                 raise
         return built
 

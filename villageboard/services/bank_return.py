@@ -107,7 +107,7 @@ class BankReturnImport:
         bad_rows = {x.row for x in problems}
         label = sheet.label
         reg = self.svc.registry
-        reg._load()
+        reg.by_number()
         apps = {a.id: a for a in self.svc.applications.list(year, p.code)}
         seen: dict[str, int] = {}
         results: list[tuple[Application, bool, str, dt.date]] = []
@@ -144,7 +144,7 @@ class BankReturnImport:
                     problems.append(Problem(f"与第{seen[app.id]}行是同一笔（申报{app.id}），重复出现", label("app_no") if "app_no" in sheet.columns else label("id_number"), row))
                     continue
                 seen[app.id] = row
-                h = reg._households[app.household_id]  # type: ignore[index]
+                h = reg.by_number()[app.household_id]
                 last = app.attempts[-1] if app.attempts else {}
                 if app.payout_status != "issued":
                     state = PAYOUT_STATUS.get(app.payout_status, app.payout_status)
@@ -165,7 +165,7 @@ class BankReturnImport:
             if app is None or len(problems) != before or row in bad_rows or ok is None:
                 continue
             results.append((app, ok == "ok", reason, day))
-            h = reg._households[app.household_id]  # type: ignore[index]
+            h = reg.by_number()[app.household_id]
             if ok == "ok":
                 report.paid += 1
                 report.paid_fen += app.amount_fen
@@ -207,9 +207,9 @@ class BankReturnImport:
         if not idn:
             problems.append(Problem("没有申报编号，也没有身份证号，对不上是哪一笔", label("id_number"), row))
             return None
-        hid = self.svc.registry._by_id_number.get(idn)
-        n = self.svc.applications.existing(p.year, hid, p.code) if hid is not None else None
-        app = apps.get(f"{p.year}-{n:06d}") if n is not None else None
+        hid = self.svc.registry.live_number(idn)
+        found = self.svc.applications.existing(p.year, hid, p.code) if hid is not None else None
+        app = apps.get(f"{p.year}-{found:06d}") if found is not None else None
         if app is None:
             problems.append(Problem(f"这个身份证号在{p.year}年{p.name}中没有申报，对不上是哪一笔", label("id_number"), row))
         return app

@@ -229,7 +229,7 @@ class Exports:
 
         rec = reconcile(self.svc, year)
         reg = self.svc.registry
-        hs = reg._load()
+        hs = reg.by_number()
         villages = {v.id: v.name for v in reg.villages(include_void=True)}
         groups = {g.id: g.name for g in reg.groups()}
         programs = {p.code: p for p in self.svc.programs.list(year, include_void=True)}
@@ -319,7 +319,7 @@ class Exports:
         from villageboard.io.xlsx_out import ColumnOut, SheetOut, write_sheet_book
 
         reg = self.svc.registry
-        hs = reg._load()
+        hs = reg.by_number()
         villages = {v.id: v.name for v in reg.villages(include_void=True)}
         programs = {p.code: p.name for p in self.svc.programs.list(year, include_void=True)}
         rows = []

@@ -98,7 +98,7 @@ class RegistryImports:
         reported = {(p.row, p.field) for p in problems}
         bad_rows = {p.row for p in problems}
         reg = self.svc.registry
-        households = reg._load()
+        households = reg.by_number()
         places = SheetPlaces(self.svc)
         seen: dict[str, int] = {}
         new_rows: list[tuple[int, dict[str, Any], VRef, GRef]] = []
@@ -110,7 +110,7 @@ class RegistryImports:
             v, row = r.values, r.row_number
             before = len(problems)
             idn = squash(v.get("id_number", "")).upper()
-            existing = reg._by_id_number.get(idn) if idn else None
+            existing = reg.live_number(idn) if idn else None
             clean, probs = reg.validate_household(v, row=row, exclude_id=existing, mask_private=mask_private)
             for p in probs:
                 p = _relabel(sheet, p)
@@ -136,7 +136,7 @@ class RegistryImports:
 
         # work out what actually changes for registered households
         planned_updates: list[tuple[Household, Household, VRef, GRef]] = []
-        for row, old, clean, vref, gref in updates:
+        for row, old, clean, vref, sheet_gref in updates:
             data = old.to_dict()
             changed: list[str] = []
             for key in ("name", "phone", "card_account", "bank", "remark"):
@@ -145,13 +145,13 @@ class RegistryImports:
                     data[key] = value
                     changed.append(HOUSEHOLD_LABELS[key])
             moved_village = not (isinstance(vref, int) and vref == old.village_id)
-            if moved_village or (gref is not None and gref != old.group_id):
+            if moved_village or (sheet_gref is not None and sheet_gref != old.group_id):
                 changed.append("村" if moved_village else "组")
             if not changed:
                 report.unchanged_households += 1
                 continue
             report.changes.append(f"第{row}行 {old.name}（户编号{old.id}）：更新{'、'.join(changed)}")
-            keep_group = gref if gref is not None else (0 if moved_village else old.group_id)
+            keep_group = sheet_gref if sheet_gref is not None else (0 if moved_village else old.group_id)
             planned_updates.append((old, Household.from_dict(data), vref, keep_group))
         report.new_households = len(new_rows)
         report.updated_households = len(planned_updates)
@@ -196,7 +196,7 @@ class RegistryImports:
         bad_rows = {p.row for p in problems}
         reported = {(p.row, p.field) for p in problems}
         reg = self.svc.registry
-        households = reg._load()
+        households = reg.by_number()
         apps = self.svc.applications
         places = SheetPlaces(self.svc)
         programs = self.svc.programs.list()
@@ -234,7 +234,7 @@ class RegistryImports:
             h: Household | None = None
             new_id: str | None = None
             if idc.ok:
-                hid = reg._by_id_number.get(idn)
+                hid = reg.live_number(idn)
                 if hid is not None:
                     h = households[hid]
                     self._same_person(h, v, row, sheet, places, problems, report)
@@ -290,7 +290,7 @@ class RegistryImports:
             report.seq = tx.commit()
         except BaseException:
             for _row, app, _n in built:
-                apps._forget(app)
+                apps.forget(app)
             raise
         _refresh_registry(reg, added)
         return report

@@ -119,7 +119,7 @@ class PayoutService:
         prev = app.attempts[-1] if app.attempts else {}
         h = self.svc.registry.household(app.household_id)
         if prev.get("name"):
-            return prev["name"] != h.name
+            return bool(prev["name"] != h.name)
         return bool(h.name_since) and h.name_since >= str(prev.get("issued", ""))[:10]
 
     def not_corrected(self, app: Application) -> str:

@@ -144,7 +144,7 @@ class ProgramService:
         """Edit a program; a new rate re-prices its unpaid rows (see :meth:`edit`)."""
         return self.edit(year, code, changes, reason)[0]
 
-    def edit(self, year: int, code: str, changes: dict[str, Any], reason: str = "") -> tuple[Program, list[Repriced]]:
+    def edit(self, year: int, code: str, changes: dict[str, Any], reason: str = "") -> tuple[Program, builtins.list[Repriced]]:
         """Edit a program. A new rate (补贴标准) applies to the rows not yet paid: not
         sent to the bank, or failed there (those go again at the new amount); a row
         waiting for the bank or paid keeps its amount. Each row is worked out again

@@ -13,7 +13,8 @@ from textual.command import CommandPalette
 from textual.widgets import DataTable, Input, OptionList, Static
 
 from tests.conftest import TODAY
-from tests.tui_explore import Route, journal_size, on_dialog, open_route, routes, settle
+from tests.tui_explore import Route, journal_size, on_dialog, open_route, routes
+from tests.tui_support import settle
 from villageboard.tui.app import SCREENS_BY_MODE, make_app
 from villageboard.tui.commands import DOMAIN_COMMANDS, match_score
 from villageboard.tui.dialogs import FormDialog, MessageDialog

@@ -4,7 +4,6 @@ a dialog added later is reached without changing the tests."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,32 +11,14 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, OptionList
-from textual.worker import WorkerCancelled
 
+from tests.tui_support import settle
 from villageboard.store.store import JOURNAL_DIR
 from villageboard.tui.app import SCREENS_BY_MODE, VillageBoardApp
 from villageboard.tui.widgets import NAV
 
 MODE_KEY = {mode: key for key, mode, _label in NAV}
 GLOBAL_KEYS = {key for key, _m, _l in NAV} | {"ctrl+p", "ctrl+q", "escape"}
-
-
-def finite_workers(app: VillageBoardApp) -> list:  # type: ignore[type-arg]
-    """The app's workers that end: a folder tree's loader waits for folders to read for
-    as long as the tree is shown, so it is never waited for."""
-    return [w for w in app.workers if w.group != "_loader"]
-
-
-async def settle(pilot: Pilot, app: VillageBoardApp) -> None:
-    for _ in range(3):
-        await pilot.pause()
-        try:  # bounded: a worker that never ends fails the test's own checks, not the run
-            await asyncio.wait_for(app.workers.wait_for_complete(finite_workers(app)), 30)
-        except (TimeoutError, WorkerCancelled):  # a closed folder tree cancels its readers
-            pass
-        if not any(w.is_running for w in finite_workers(app)):
-            await pilot.pause()
-            return
 
 
 def journal_size(data_dir: Path) -> int:

@@ -68,13 +68,14 @@ def svc(demo_dir: Path):
 @pytest.fixture
 def empty_svc(tmp_path: Path):
     from villageboard.domain.models import Township
+    from villageboard.services import Services
     from villageboard.services.township import init_township
 
-    s = init_township(
+    init_township(
         tmp_path / "data",
         Township(name="岳阳镇", county="古县", code="141025", hotline="0357-5221234"),
         operator="测试",
-    )
-    s._today = TODAY
+    ).close()
+    s = Services.open(tmp_path / "data", today=TODAY, operator="测试")
     yield s
     s.close()

@@ -9,7 +9,7 @@ import random
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import TODAY
@@ -54,6 +54,10 @@ def test_random_remark_is_refused_or_posts_and_prints(svc: Services, tmp_path: P
     @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(remarks)
+    # found by a longer search: a date run on into more digits passes the entry and post
+    # checks, and the independent scanner reads twelve digits in the printed HTML
+    @example("〇〇〇2000-01-010").xfail(raises=AssertionError,
+                                       reason="the post check and the scanner disagree on a date run into digits")
     def check(remark: str) -> None:
         code = f"HP{next(_codes)}"
         svc.programs.add(_program(code))

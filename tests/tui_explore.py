@@ -4,7 +4,7 @@ a dialog added later is reached without changing the tests."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,10 +94,11 @@ async def open_route(pilot: Pilot, app: VillageBoardApp, route: Route, prepared:
         await settle(pilot, app)
 
 
-async def routes(pilot: Pilot, app: VillageBoardApp) -> AsyncIterator[Route]:
+async def routes(pilot: Pilot, app: VillageBoardApp, modes: Iterable[str] = SCREENS_BY_MODE) -> AsyncIterator[Route]:
     """Every dialog reachable with one screen key, Enter on a list, one choice in a
-    choice dialog, or one key inside a dialog that has keys of its own (异议)."""
-    for mode in SCREENS_BY_MODE:
+    choice dialog, or one key inside a dialog that has keys of its own (异议), on the
+    given screens (all of them unless told)."""
+    for mode in modes:
         await prepare(pilot, app, mode)
         keys = screen_keys(app)
         if isinstance(app.focused, DataTable):

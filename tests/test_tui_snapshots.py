@@ -3,7 +3,7 @@
 Deterministic on purpose: the date is fixed (make_app(today=TODAY)), the phone desk's
 background loading is awaited, notifications are cleared, cursors do not blink, and the
 current folder is the demo's parent so paths on screen read ``data``. Review the SVGs
-in tests/__snapshots__/ before accepting a change (pytest --snapshot-update)."""
+in tests/__snapshots__/ before accepting a change (pytest -n 0 --snapshot-update)."""
 
 from __future__ import annotations
 

@@ -4,14 +4,29 @@ once per session and copied for each test that needs one."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 TODAY = dt.date(2026, 11, 28)
 DEMO_HOUSEHOLDS = 240
 DEMO_VILLAGES = 4
+
+# Hypothesis: no deadline (the machine may be busy; timings live in bench/), no example
+# database left in the checkout, and the example count of a test that does not set its
+# own: fewer in the default run, more in the slow one (pytest -m slow), or as chosen by
+# HYPOTHESIS_PROFILE=default|slow. Tests that set a count have a slow variant beside them.
+settings.register_profile("default", max_examples=50, deadline=None, database=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("slow", settings.get_profile("default"), max_examples=500)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    slow_run = (config.getoption("markexpr", "") or "").strip() == "slow"
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("slow" if slow_run else "default"))
 
 
 @pytest.fixture(autouse=True)
@@ -53,13 +68,14 @@ def svc(demo_dir: Path):
 @pytest.fixture
 def empty_svc(tmp_path: Path):
     from villageboard.domain.models import Township
+    from villageboard.services import Services
     from villageboard.services.township import init_township
 
-    s = init_township(
+    init_township(
         tmp_path / "data",
         Township(name="岳阳镇", county="古县", code="141025", hotline="0357-5221234"),
         operator="测试",
-    )
-    s.set_today(TODAY)
+    ).close()
+    s = Services.open(tmp_path / "data", today=TODAY, operator="测试")
     yield s
     s.close()

@@ -62,6 +62,7 @@ def test_backups_while_another_thread_saves(tmp_path: Path) -> None:
     store = Store.create(root)
     acked: list[tuple[int, list[tuple[str, int]]]] = []
     stop = threading.Event()
+    saved = threading.Condition()  # told after each acknowledged save, and when the saver ends
     error: list[BaseException] = []
     keys: list[tuple[str, int]] = []
 
@@ -83,9 +84,14 @@ def test_backups_while_another_thread_saves(tmp_path: Path) -> None:
                 for ident in touched:
                     if ident not in keys:
                         keys.append(ident)
-                acked.append((step, list(set(touched))))
+                with saved:
+                    acked.append((step, list(set(touched))))
+                    saved.notify_all()
         except BaseException as exc:  # reported by the test
             error.append(exc)
+        finally:
+            with saved:
+                saved.notify_all()
 
     thread = threading.Thread(target=saver)
     thread.start()
@@ -93,11 +99,10 @@ def test_backups_while_another_thread_saves(tmp_path: Path) -> None:
     try:
         while len(backups) < MIN_BACKUPS or len(acked) < MIN_SAVES:
             seen = len(backups[-1][1]) if backups else 0
-            deadline = time.monotonic() + 60
-            while len(acked) <= seen:  # a save between any two backups, however busy the machine
-                assert thread.is_alive() and time.monotonic() < deadline, error
-                time.sleep(0.005)
-            before = list(acked)  # every save acknowledged before this backup began
+            with saved:  # a save between any two backups, however busy the machine
+                assert saved.wait_for(lambda seen=seen: len(acked) > seen or error, timeout=60), "no save for a minute"
+                assert not error, error
+                before = list(acked)  # every save acknowledged before this backup began
             info = write_backup(root, tmp_path / f"b{len(backups)}.zip", verify=True)
             assert info.verified
             backups.append((info.path, before))

@@ -2,8 +2,9 @@
 
 No timing is asserted here (DESIGN.md §8: timings live in bench/, never in tests); the
 test only checks that every measurement ran and the results table was written. It
-builds a 1/20-scale township in a temp dir and takes well under a minute. The PDF
-baseline is the plain-Pillow one, as on a fresh install without WeasyPrint.
+builds a 1/20-scale township in a temp dir and takes about a minute, so it is one of the
+slow runs (``pytest -m slow``, which CI runs). The PDF baseline is the plain-Pillow one,
+as on a fresh install without WeasyPrint.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_bench_quick_runs_and_writes_the_table(tmp_path: Path) -> None:
     out = tmp_path / "out" / "RESULTS.md"
     r = subprocess.run(

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from tests.conftest import TODAY
 from tests.test_cli_core import vb
 from tests.test_flags import add, apply, base, kinds, town  # noqa: F401  (town is a fixture)
-from tests.test_tui_workflows import SIZE, settle
+from tests.test_tui_workflows import SIZE
+from tests.tui_support import settle
 from villageboard.domain.errors import ValidationFailed
 from villageboard.services.applications import NeedsNote
 from villageboard.services.township import update_settings

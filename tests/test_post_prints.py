@@ -5,12 +5,11 @@ posted notice that ``notice render`` then refuses."""
 from __future__ import annotations
 
 import itertools
-import os
 import random
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import TODAY
@@ -21,7 +20,6 @@ from villageboard.domain.private_numbers import scan_text
 from villageboard.services import Services
 from villageboard.services.posters import render_notice
 
-FULL = bool(os.environ.get("CI")) or bool(os.environ.get("VILLAGEBOARD_FULL_TESTS"))
 _codes = itertools.count(1)
 
 
@@ -47,7 +45,7 @@ _pieces = st.one_of(
 remarks = st.lists(_pieces, max_size=6).map("".join)
 
 
-@pytest.mark.parametrize("examples", [pytest.param(60, marks=pytest.mark.slow), 15 if not FULL else 40])
+@pytest.mark.parametrize("examples", [15, pytest.param(60, marks=pytest.mark.slow)])
 def test_random_remark_is_refused_or_posts_and_prints(svc: Services, tmp_path: Path, examples: int) -> None:
     village = svc.registry.villages()[0]
     household = next(h for h in svc.registry.households(village.id) if h.status == "active")
@@ -56,6 +54,9 @@ def test_random_remark_is_refused_or_posts_and_prints(svc: Services, tmp_path: P
     @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(remarks)
+    # found by a longer search: a date run on into more digits is twelve digits, and
+    # must be stopped like any other
+    @example("〇〇〇2000-01-010")
     def check(remark: str) -> None:
         code = f"HP{next(_codes)}"
         svc.programs.add(_program(code))

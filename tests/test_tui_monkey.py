@@ -15,7 +15,7 @@ import pytest
 from textual.widgets import Static
 
 from tests.conftest import TODAY
-from tests.tui_explore import settle
+from tests.tui_support import settle
 from villageboard.store.check import check_data_dir
 from villageboard.tui.app import make_app
 from villageboard.tui.dialogs import MessageDialog

@@ -8,7 +8,8 @@ from pathlib import Path
 from textual.widgets import Input, Select, Static
 
 from tests.conftest import TODAY
-from tests.test_tui_workflows import SIZE, paste, settle
+from tests.test_tui_workflows import SIZE, paste
+from tests.tui_support import settle
 from villageboard.services import Services
 from villageboard.tui.app import make_app
 from villageboard.tui.dialogs import ConfirmDialog, FormDialog, MessageDialog

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import TODAY
-from tests.test_tui_workflows import SIZE, settle, type_text
+from tests.test_tui_workflows import SIZE, type_text
+from tests.tui_support import settle
 from villageboard.tui.app import make_app
 from villageboard.tui.dialogs import ConfirmDialog
 

@@ -4,10 +4,11 @@ frozen, and the dialogs most used at 80×24.
 Deterministic on purpose: the date is fixed (make_app(today=TODAY)), the phone desk's
 background loading is awaited, notifications are cleared, cursors do not blink, and the
 current folder is the demo's parent so paths on screen read ``data``. Review the SVGs
-in tests/__snapshots__/ before accepting a change (pytest --snapshot-update)."""
+in tests/__snapshots__/ before accepting a change (pytest -n 0 --snapshot-update)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -16,22 +17,12 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from tests.conftest import TODAY
+from tests.tui_support import settle
 from villageboard.domain.validate import birth_date_of
 from villageboard.tui.app import VillageBoardApp, make_app
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 Steps = Callable[[Pilot, VillageBoardApp], Awaitable[None]]
-
-
-async def _settle(pilot: Pilot, app: VillageBoardApp) -> None:
-    # a finished worker may start another (the home screen recounts once if asked
-    # while counting), so wait until a pass ends with nothing running
-    for _ in range(50):
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        if not any(w.is_running for w in app.workers) and not getattr(app.screen, "busy", False):
-            break
 
 
 def _shoot(snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch, steps: Steps,  # type: ignore[no-untyped-def]
@@ -40,13 +31,12 @@ def _shoot(snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch, steps:
     app = make_app(demo_dir, today=TODAY)
 
     async def run_before(pilot: Pilot) -> None:
-        await _settle(pilot, app)
-        assert app.svc is not None
-        thread = app.svc.phone._thread
-        if thread is not None:
-            thread.join(10)
+        await settle(pilot, app)
+        # the phone desk's loader starts once the home screen has its counts
+        assert await asyncio.to_thread(app.loader_done.wait, 30), "the phone desk never finished loading"
+        await settle(pilot, app)
         await steps(pilot, app)
-        await _settle(pilot, app)
+        await settle(pilot, app)
         for screen in app.screen_stack:
             for box in screen.query(Input):
                 box.cursor_blink = False
@@ -63,7 +53,7 @@ def _keys(*keys: str) -> Steps:
     async def steps(pilot: Pilot, app: VillageBoardApp) -> None:
         for key in keys:
             await pilot.press(key)
-            await _settle(pilot, app)
+            await settle(pilot, app)
 
     return steps
 
@@ -72,7 +62,7 @@ async def _phone_answer(pilot: Pilot, app: VillageBoardApp) -> None:
     assert app.svc is not None
     target = next(h for h in app.svc.registry.households() if h.name == "张伟")
     await pilot.press("f2", *"zhang wei")
-    await _settle(pilot, app)
+    await settle(pilot, app)
     await pilot.press("enter", *birth_date_of(target.id_number).strftime("%Y%m%d"), "enter")
 
 

@@ -11,17 +11,12 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, ProgressBar, Static
 
 from tests.conftest import TODAY
+from tests.tui_support import settle
 from villageboard.domain.validate import birth_date_of
 from villageboard.tui.app import VillageBoardApp, make_app
 from villageboard.tui.dialogs import ConfirmDialog, FormDialog, MessageDialog
 
 SIZE = (120, 40)
-
-
-async def settle(pilot: Pilot, app: VillageBoardApp) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def type_text(pilot: Pilot, text: str) -> None:

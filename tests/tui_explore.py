@@ -4,40 +4,21 @@ a dialog added later is reached without changing the tests."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from textual.pilot import Pilot
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, OptionList
-from textual.worker import WorkerCancelled
 
+from tests.tui_support import settle
 from villageboard.store.store import JOURNAL_DIR
 from villageboard.tui.app import SCREENS_BY_MODE, VillageBoardApp
 from villageboard.tui.widgets import NAV
 
 MODE_KEY = {mode: key for key, mode, _label in NAV}
 GLOBAL_KEYS = {key for key, _m, _l in NAV} | {"ctrl+p", "ctrl+q", "escape"}
-
-
-def finite_workers(app: VillageBoardApp) -> list:  # type: ignore[type-arg]
-    """The app's workers that end: a folder tree's loader waits for folders to read for
-    as long as the tree is shown, so it is never waited for."""
-    return [w for w in app.workers if w.group != "_loader"]
-
-
-async def settle(pilot: Pilot, app: VillageBoardApp) -> None:
-    for _ in range(3):
-        await pilot.pause()
-        try:  # bounded: a worker that never ends fails the test's own checks, not the run
-            await asyncio.wait_for(app.workers.wait_for_complete(finite_workers(app)), 30)
-        except (TimeoutError, WorkerCancelled):  # a closed folder tree cancels its readers
-            pass
-        if not any(w.is_running for w in finite_workers(app)):
-            await pilot.pause()
-            return
 
 
 def journal_size(data_dir: Path) -> int:
@@ -113,10 +94,11 @@ async def open_route(pilot: Pilot, app: VillageBoardApp, route: Route, prepared:
         await settle(pilot, app)
 
 
-async def routes(pilot: Pilot, app: VillageBoardApp) -> AsyncIterator[Route]:
+async def routes(pilot: Pilot, app: VillageBoardApp, modes: Iterable[str] = SCREENS_BY_MODE) -> AsyncIterator[Route]:
     """Every dialog reachable with one screen key, Enter on a list, one choice in a
-    choice dialog, or one key inside a dialog that has keys of its own (异议)."""
-    for mode in SCREENS_BY_MODE:
+    choice dialog, or one key inside a dialog that has keys of its own (异议), on the
+    given screens (all of them unless told)."""
+    for mode in modes:
         await prepare(pilot, app, mode)
         keys = screen_keys(app)
         if isinstance(app.focused, DataTable):

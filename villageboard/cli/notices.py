@@ -93,7 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     v = sub.add_parser("verify", help="核验公示：编号和核验码是否真实")
     v.add_argument("code", help="公示编号（或扫描到的整段二维码内容）")
-    v.add_argument("tag", nargs="?", default="", help="核验码")
+    v.add_argument("tag", nargs="*", default=[], help="核验码")
     v.set_defaults(handler=cmd_verify)
 
 
@@ -209,19 +209,29 @@ def cmd_objection_list(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    code, tag = args.code, args.tag
-    if not tag:
-        from villageboard.render.qr import parse_qr_payload
+    import re
 
-        code, _version, tag = parse_qr_payload(args.code)
+    words = [args.code, *args.tag]
+    by_hand = len(words) == 2 and re.fullmatch(r"\s*\d+-\d{4}-\d+\s*", words[0])
     with open_services(args, fallback_readonly=True) as svc:
-        found = svc.notices.verify(code, tag)
+        if by_hand:
+            code, tag = words
+            found, problems = svc.notices.verify(code, tag), []
+        else:  # the whole text a phone scanned, quoted or not
+            code, tag = "", ""
+            found, problems = svc.notices.verify_text(" ".join(words))
     if found is None:
-        print(f"核验未通过：编号{code}与核验码{tag}不匹配。这份公示可能不是本乡镇发布的，或已被改动。")
+        what = f"编号{code}与核验码{tag}不匹配" if by_hand else "二维码中的核验码不是本乡镇任何一份公示的"
+        print(f"核验未通过：{what}。这份公示可能不是本乡镇发布的，或已被改动。")
         return 1
-    print(f"核验通过：{found['village']} {found['program']} {found['kind']}（{found['code']} 第{found['version']}版）\n"
-          f"  {found['households']}户，合计{format_fen(found['amount_fen'])}元；公示期{found['start']}至{found['end']}；"
-          f"{found['state']}" + ("" if found["latest"] else "（已有更正后的新版本）"))
+    head = (f"{found['village']} {found['program']} {found['kind']}（{found['code']} 第{found['version']}版）\n"
+            f"  {found['households']}户，合计{format_fen(found['amount_fen'])}元；公示期{found['start']}至{found['end']}；"
+            f"{found['state']}" + ("" if found["latest"] else "（已有更正后的新版本）"))
+    if problems:
+        print("核验未通过：二维码内容与存档不符，这份公示可能被改动过。\n"
+              + "\n".join(f"  {p}" for p in problems) + f"\n存档中这个核验码是：{head}")
+        return 1
+    print(f"核验通过：{head}")
     return 0
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from villageboard.domain.errors import VBError
-from villageboard.domain.models import NOTICE_KINDS, Notice
+from villageboard.domain.models import NOTICE_KINDS, NOTICE_STATES, Notice
 from villageboard.render.document import NoticeDocument
 from villageboard.services.jobs import Cancelled
 from villageboard.services.publish_check import Unprintable
@@ -53,6 +53,13 @@ def document_for(svc: Services, n: Notice, large: bool = False, archive_copy: bo
     return doc, stem_for(n, snap, archive_copy)
 
 
+def require_archived(svc: Services, n: Notice) -> None:
+    """An archive copy is stamped as archived: only an archived version may have one."""
+    if svc.notices.state_of(n) != "archived":
+        raise VBError(f"公示{n.code}第{n.version}版还没有存档（现在是“{NOTICE_STATES[svc.notices.state_of(n)]}”），"
+                      "不能打印存档件。")
+
+
 def render_notice(
     svc: Services, code: str, out_dir: Path, formats: Sequence[str] = ("pdf",), paper: str = "a4",
     large: bool = False, version: int | None = None, archive_copy: bool | None = None,
@@ -60,6 +67,8 @@ def render_notice(
     from villageboard.render.output import render_all
 
     n = svc.notices.get(code, version)
+    if archive_copy:
+        require_archived(svc, n)
     doc, stem = document_for(svc, n, large, archive_copy)
     font = svc.township.font_path or None
     return render_all(doc, out_dir, stem, formats, paper=paper, large=large, font=font, data_dir=svc.root)

@@ -140,13 +140,13 @@ def render_pdf(
     gate_document(doc, pdf_label(doc))
     if large is not None and large != doc.large:
         doc = doc.replace(large=large)
-    s = print_settings(paper, doc.large)
+    s = print_settings(paper, doc.large, layout=doc.layout)
     texts = list(doc.texts())
     texts.append(("版面文字", furniture_chars(doc)))
     fontset = resolve_fonts(texts, configured=font)
     m = Metrics(fontset)
     if not all(table_fits(m, t, s.content_width, s.table_min_pt, CELL_PAD) for t in doc.tables):
-        s = print_settings(paper, doc.large, landscape=True)
+        s = print_settings(paper, doc.large, landscape=True, layout=doc.layout)
     matrix = qr_matrix(doc.qr_payload)
     lay = Layout(doc, s, m, len(matrix))
     pages = lay.run()

@@ -10,6 +10,7 @@ app starts. Archived versions are marked read-only in the store itself.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -47,6 +48,10 @@ def period_end(start: dt.date, days: int) -> dt.date:
     """The last day of a posting period of ``days`` days, counted inclusively: 7 days
     from 06-01 end on 06-07."""
     return start + dt.timedelta(days=days - 1)
+
+
+def _no_year(subject: str) -> str:
+    return re.sub(r"^\d{4}年", "", subject)
 
 
 def _paid_date(app: Application) -> str:
@@ -554,7 +559,7 @@ class NoticeService:
             problems.append(f"年度不符：二维码写的是{claim.year}年，存档是{found['year']}年")
         if claim.place is not None and claim.place != found["place"]:
             problems.append(f"村名不符：二维码写的是“{claim.place}”，存档是“{found['place']}”")
-        if claim.subject is not None and claim.subject != found["subject"]:
+        if claim.subject is not None and _no_year(claim.subject) != _no_year(found["subject"]):
             problems.append(f"公示名称不符：二维码写的是“{claim.subject}”，存档是“{found['subject']}”")
         if claim.households is not None and claim.households != found["households"]:
             problems.append(f"户数不符：二维码写的是{claim.households}户，存档是{found['households']}户")
@@ -569,7 +574,9 @@ class NoticeService:
     def _by_tag(self, tag: str, code: str = "", year: int | None = None) -> dict[str, Any] | None:
         if code:
             return self.verify(code, tag)
-        years = [year] if year and year in self.store.years() else self.store.years()
+        years = self.store.years()
+        if year in years:  # the year the text names first; a wrong one is reported, not a miss
+            years = [year, *(y for y in years if y != year)]
         for y in years:
             for doc in self._docs(y).values():
                 if doc.get("tag") and tags_equal(doc["tag"], tag):

@@ -94,7 +94,7 @@ def print_settings(paper: str = "a4", large: bool = False, landscape: bool = Fal
     a3 = key == "a3"
     panel = 16.0 if large else 14.0
     if large:
-        body, title, subtitle, band = 14.0, 24.0, 16.0, 12.0
+        body, title, subtitle, band = 14.0, 24.0, 16.0, (14.0 if layout >= 2 else 12.0)
         table, table_min, totals = 14.0, 14.0, 15.5
     elif layout >= 2:
         body, title, subtitle, band = 12.0, 20.0, 12.0, 9.5

@@ -265,7 +265,7 @@ class _TableLayout:
         self.pad = CELL_PAD
         self.vpad = 0.8
         self.widths, self.size = fit_columns(
-            lay.m, table, s.content_width, s.table_pt, s.table_min_pt, self.pad)
+            lay.m, with_sum_row(table, s.page_sums), s.content_width, s.table_pt, s.table_min_pt, self.pad)
         self.line_h = self.size * PT * 1.32
         self.xs = [s.margin_left]
         for w in self.widths:
@@ -434,6 +434,19 @@ class _TableLayout:
 
 
 _NUMBER = re.compile(r"^\s*(-?[\d,]+(?:\.(\d+))?)(.*?)\s*$")
+
+
+def with_sum_row(table: Table, page_sums: bool = True) -> Table:
+    """The table as its columns are measured: with a 本页小计 row as wide as the widest
+    one can be (the whole table's sum), so that no page's sum has to wrap."""
+    if not page_sums or not table.page_sum:
+        return table
+    cells = [""] * len(table.columns)
+    cells[table.page_sum_label] = "本页小计"
+    data = [r for r in table.rows if r.kind == "data"]
+    for ci in table.page_sum:
+        cells[ci] = column_sum([r.cells[ci] for r in data])
+    return Table(table.title, table.columns, [*table.rows, Row(cells, kind="subtotal")])
 
 
 def column_sum(cells: list[str]) -> str:

@@ -33,7 +33,7 @@ from villageboard.render.pdf.layout import (
     print_settings,
     table_fits,
 )
-from villageboard.render.pdf.paging import Layout, furniture_chars, page_furniture
+from villageboard.render.pdf.paging import Layout, furniture_chars, page_furniture, with_sum_row
 from villageboard.render.privacy import gate_document
 from villageboard.render.qr import qr_matrix
 
@@ -145,7 +145,8 @@ def render_pdf(
     texts.append(("版面文字", furniture_chars(doc)))
     fontset = resolve_fonts(texts, configured=font)
     m = Metrics(fontset)
-    if not all(table_fits(m, t, s.content_width, s.table_min_pt, CELL_PAD) for t in doc.tables):
+    if not all(table_fits(m, with_sum_row(t, s.page_sums), s.content_width, s.table_min_pt, CELL_PAD)
+               for t in doc.tables):
         s = print_settings(paper, doc.large, landscape=True, layout=doc.layout)
     matrix = qr_matrix(doc.qr_payload)
     lay = Layout(doc, s, m, len(matrix))

@@ -67,6 +67,8 @@ class PrintSettings:
     landscape: bool = False
     panel_pt: float = 14.0
     page_sums: bool = True
+    #: a header longer than this many characters takes two lines when its column is narrower
+    word_em: float = 4.0
 
     @property
     def content_width(self) -> float:
@@ -105,7 +107,7 @@ def print_settings(paper: str = "a4", large: bool = False, landscape: bool = Fal
     if a3:  # the same poster seen from further away
         title += 6
         subtitle += 2
-    margin = 18.0 if a3 else 15.0
+    margin = (18.0 if a3 else 15.0) if layout < 2 else (15.0 if a3 else 12.0)
     qr = (32.0 if a3 else 26.0) if layout < 2 else (34.0 if a3 else 30.0)
     return PrintSettings(
         paper=key, width=w, height=h,
@@ -113,6 +115,7 @@ def print_settings(paper: str = "a4", large: bool = False, landscape: bool = Fal
         title_pt=title, subtitle_pt=subtitle, body_pt=body, table_pt=table,
         table_min_pt=table_min, totals_pt=totals, band_pt=band,
         qr_symbol_mm=qr, landscape=landscape, panel_pt=panel, page_sums=layout >= 2,
+        word_em=4.0 if layout < 2 else 3.0,
     )
 
 
@@ -303,15 +306,16 @@ def _longest_token(m: Metrics, text: str, size_pt: float) -> float:
     return best
 
 
-def table_fits(m: Metrics, table: Table, avail: float, min_pt: float, pad: float) -> bool:
+def table_fits(m: Metrics, table: Table, avail: float, min_pt: float, pad: float,
+               word_em: float = 4.0) -> bool:
     """Whether the table fits ``avail`` mm at ``min_pt`` without splitting numbers, IDs or
-    four-character words (the minimums :func:`fit_columns` guarantees)."""
-    return fit_columns(m, table, avail, min_pt, min_pt, pad, strict=True)[1] > 0
+    words of ``word_em`` characters (the minimums :func:`fit_columns` guarantees)."""
+    return fit_columns(m, table, avail, min_pt, min_pt, pad, strict=True, word_em=word_em)[1] > 0
 
 
 def fit_columns(
     m: Metrics, table: Table, avail: float, size_pt: float, min_pt: float, pad: float,
-    strict: bool = False,
+    strict: bool = False, word_em: float = 4.0,
 ) -> tuple[list[float], float]:
     """Column widths (mm) summing to ``avail``, and the font size to use.
 
@@ -346,7 +350,7 @@ def fit_columns(
         for ci, col in enumerate(cols):
             w_label = label1[ci] * size
             # A long header may take two lines rather than widen a narrow column.
-            label_need = w_label if w_label <= 4.2 * em else max(4 * em, split1[ci] * size)
+            label_need = w_label if w_label <= (word_em + 0.2) * em else max(word_em * em, split1[ci] * size)
             nat = max(max1[ci] * size, label_need) + 2 * pad
             natural.append(nat)
             if col.numeric or col.whole:

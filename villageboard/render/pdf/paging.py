@@ -63,6 +63,7 @@ class Layout:
         self.top = s.margin_top + (self.stamp_h + 3.0 if doc.stamp else 0.0)
         self.y = self.top
         self.table: _TableLayout | None = None
+        self.wrapped_rows = 0  # table rows taller than one line
 
     # recording -----------------------------------------------------------------------
     def op(self, name: str, *args: Any) -> None:
@@ -265,7 +266,8 @@ class _TableLayout:
         self.pad = CELL_PAD
         self.vpad = 0.8
         self.widths, self.size = fit_columns(
-            lay.m, with_sum_row(table, s.page_sums), s.content_width, s.table_pt, s.table_min_pt, self.pad)
+            lay.m, with_sum_row(table, s.page_sums), s.content_width, s.table_pt, s.table_min_pt, self.pad,
+            word_em=s.word_em)
         self.line_h = self.size * PT * 1.32
         self.xs = [s.margin_left]
         for w in self.widths:
@@ -326,6 +328,8 @@ class _TableLayout:
         max_h = lay.bottom - lay.top - self.title_h - self.header_h - self.sum_h
         laid = [self.layout_row(row, max_h) for row in rows]
         heights = [h for _c, h in laid]
+        one_line = self.line_h + 2 * self.vpad + 1e-6
+        lay.wrapped_rows += sum(1 for h in heights if h > one_line)
         # The last rows (three, or all when fewer) stay on the page of the totals.
         k = max(0, len(rows) - 3)
         tail_need = sum(heights[k:]) + self.sum_h + self.keep_h

@@ -145,12 +145,20 @@ def render_pdf(
     texts.append(("版面文字", furniture_chars(doc)))
     fontset = resolve_fonts(texts, configured=font)
     m = Metrics(fontset)
-    if not all(table_fits(m, with_sum_row(t, s.page_sums), s.content_width, s.table_min_pt, CELL_PAD)
+    if not all(table_fits(m, with_sum_row(t, s.page_sums), s.content_width, s.table_min_pt, CELL_PAD, s.word_em)
                for t in doc.tables):
         s = print_settings(paper, doc.large, landscape=True, layout=doc.layout)
     matrix = qr_matrix(doc.qr_payload)
     lay = Layout(doc, s, m, len(matrix))
     pages = lay.run()
+    if doc.layout >= 2 and not s.landscape and len(pages) > 1 and lay.wrapped_rows:
+        # Cells wrap on the portrait page (long remarks in a narrow column): turn the
+        # page when that prints the notice on fewer sheets.
+        wide = print_settings(paper, doc.large, landscape=True, layout=doc.layout)
+        other = Layout(doc, wide, m, len(matrix))
+        turned = other.run()
+        if len(turned) < len(pages):
+            s, lay, pages = wide, other, turned
     total = len(pages)
     qr_png = _qr_image(matrix)
     furniture = [page_furniture(lay, i + 1, total, qr_png) for i in range(total)]

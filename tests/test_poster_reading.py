@@ -338,3 +338,19 @@ def test_png_page_is_a_whole_a4_page(svc: Services) -> None:
     doc, _stem = document_for(svc, live(svc, "result"))
     png = pdf_to_pngs(render_pdf(doc))[0]
     assert sorted(Image.open(io.BytesIO(png)).size)[1] > 1200
+
+
+def test_a_correction_lists_each_change_as_a_whole_row(svc: Services) -> None:
+    n = live(svc, "correction")
+    doc, _stem = document_for(svc, n)
+    changes, full = doc.tables
+    assert [c.label for c in changes.columns] == ["序号", "户主姓名", "身份证号", "更正项目", "原内容", "更正为"]
+    snap = svc.notices.snapshot(n)
+    by_app = {r["app"]: r for r in snap["rows"]}
+    for row, change in zip(changes.rows, n.changes, strict=True):
+        assert row.cells[1] == change["name"] and MASKED_ID.fullmatch(row.cells[2])
+        assert row.cells[2] == by_app[change["app"]]["id_masked"]
+        assert row.cells[4] == (change["old"] or "空") and row.cells[5] == (change["new"] or "空")
+    marked = [r.cells[2] for r in full.rows if r.cells[2].endswith("※")]
+    assert sorted(m.rstrip("※") for m in marked) == sorted(c["name"] for c in n.changes)
+    assert any("※" in line for line in doc.totals_lines)

@@ -194,6 +194,11 @@ def build_document(
                 row.cells[2] = (by_app.get(c["app"]) or {}).get("id_masked", "")
                 row.cells[4] = row.cells[4] or "空"
                 row.cells[5] = row.cells[5] or "空"
+            changed = {c["app"] for c in n.changes}
+            marked = zip(rows, tables[0].rows, strict=True) if base != "summary" else ()
+            for r, row in marked:
+                if r["app"] in changed:  # the corrected rows, marked in the full list
+                    row.cells[2] += "※"
         tables.insert(0, Table("更正内容", ccols, crows))
         tables[1].title = "更正后的公示内容"
 
@@ -231,6 +236,8 @@ def build_document(
     footer.append("　".join(phones))
     if t["supervision_address"]:
         footer.append(f"来信来访地址：{t['supervision_address']}")
+    if new and n.kind == "correction" and n.changes:
+        lines.append("注：姓名后标※的为本次更正的农户。")
     if n.kind == "correction" and n.supersedes:
         footer.append(f"本公示更正并取代第{n.supersedes.rsplit('v', 1)[-1]}版公示")
     issued = cn_date(n.start or dt.date.fromisoformat(n.created[:10]))

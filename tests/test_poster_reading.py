@@ -354,3 +354,23 @@ def test_a_correction_lists_each_change_as_a_whole_row(svc: Services) -> None:
     marked = [r.cells[2] for r in full.rows if r.cells[2].endswith("※")]
     assert sorted(m.rstrip("※") for m in marked) == sorted(c["name"] for c in n.changes)
     assert any("※" in line for line in doc.totals_lines)
+
+
+def test_png_resolution_and_one_long_image_for_a_chat_group(svc: Services, tmp_path: Path) -> None:
+    from PIL import Image
+
+    n = live(svc, "result")
+    pages = [p for p in render_notice(svc, n.code, tmp_path / "pages", ["pdf", "png"], dpi=200) if p.suffix == ".png"]
+    assert len(pages) > 1
+    assert sorted(Image.open(pages[0]).size)[0] == pytest.approx(210 / 25.4 * 200, abs=3)
+    (long,) = render_notice(svc, n.code, tmp_path / "long", ["png"], long=True)
+    assert long.name.endswith("-长图.png")
+    image = Image.open(long)
+    assert image.height > len(pages) * image.width  # every page, one under the other
+    top = tmp_path / "top.png"
+    image.crop((0, 0, image.width, image.width // 3)).save(top)  # the QR band at the top
+    zbar = need_tool("zbarimg")
+    payload = document_for(svc, n)[0].qr_payload
+    assert subprocess.run([zbar, "-q", "--raw", str(top)], capture_output=True).stdout.decode().strip() == payload
+    with pytest.raises(VBError, match="72到600"):
+        render_notice(svc, n.code, tmp_path / "bad", ["png"], dpi=20)

@@ -49,7 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--paper", default="a4", choices=["a4", "a3"], help="纸张（默认A4）")
     c.add_argument("--large", action="store_true", help="大字版（适老化，正文不小于14磅）")
     c.add_argument("--version", type=int, help="第几版（默认最新一版）")
-    c.add_argument("--archive-copy", action="store_true", help="存档副本（加盖“公示期满存档”）")
+    c.add_argument("--archive-copy", action="store_true", help="存档副本（加盖“公示期满存档”，只限已存档的公示）")
+    c.add_argument("--dpi", type=float, help="图片分辨率（默认110；发群里放大看用200）")
+    c.add_argument("--long", action="store_true", help="图片做成一张长图（上下都有二维码），方便发村民群")
     c.set_defaults(handler=cmd_render)
 
     c = nsub.add_parser("photo", help="添加张贴照片（留存证据）")
@@ -89,6 +91,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--create", action="store_true", help="没有公示的村，先新建并登记张贴")
     b.add_argument("--start", type=arg_date, help="与 --create 一起：张贴日期（默认今天）")
     b.add_argument("--days", type=int, help="与 --create 一起：公示天数")
+    b.add_argument("--dpi", type=float, help="图片分辨率（默认110）")
+    b.add_argument("--long", action="store_true", help="每个村的图片做成一张长图")
     b.set_defaults(handler=cmd_posters)
 
     v = sub.add_parser("verify", help="核验公示：编号和核验码是否真实")
@@ -244,7 +248,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     with open_services(args, fallback_readonly=True) as svc:
         paths = render_notice(svc, args.code, Path(args.out), _formats(args.format), args.paper, args.large,
-                              args.version, True if args.archive_copy else None)
+                              args.version, True if args.archive_copy else None, dpi=args.dpi, long=args.long)
     for p in paths:
         print(p)
     return 0
@@ -265,7 +269,7 @@ def cmd_posters(args: argparse.Namespace) -> int:
     try:
         res = batch_posters(svc, args.kind, args.year or svc.today().year, Path(args.out), args.program,
                             _formats(args.format), args.paper, args.large, args.create, args.start, args.days,
-                            progress=progress)
+                            progress=progress, dpi=args.dpi, long=args.long)
     finally:
         svc.close()
     for line in res.skipped:

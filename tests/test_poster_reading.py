@@ -374,3 +374,14 @@ def test_png_resolution_and_one_long_image_for_a_chat_group(svc: Services, tmp_p
     assert subprocess.run([zbar, "-q", "--raw", str(top)], capture_output=True).stdout.decode().strip() == payload
     with pytest.raises(VBError, match="72到600"):
         render_notice(svc, n.code, tmp_path / "bad", ["png"], dpi=20)
+
+
+def test_the_web_page_carries_the_key_panel_too(svc: Services) -> None:
+    from villageboard.render.html import render_html
+    from villageboard.services.ui_support import notice_document
+
+    n = live(svc, "result")
+    doc = notice_document(svc, n)
+    html = render_html(doc, svc.root)
+    assert '<div class="panel">' in html
+    assert all(line in html for line in doc.panel)

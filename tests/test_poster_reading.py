@@ -259,16 +259,33 @@ def test_measured_type_sizes(svc: Services) -> None:
         assert min(sizes) >= 14.0, (kind, min(sizes))
 
 
-def test_large_print_summary_turns_the_page_and_keeps_program_names_whole(svc: Services) -> None:
-    doc, _stem = document_for(svc, live(svc, "summary"), large=True)
+def test_year_summary_has_a_row_per_household_and_whole_program_names(svc: Services) -> None:
+    """One row per household, a column per program and the household's total; the large
+    print turns the page; program names break only between words ("耕地地力" / "保护补贴")."""
+    from villageboard.services.notice_document import header_lines
+
+    n = live(svc, "summary")
+    snap = svc.notices.snapshot(n)
+    doc, _stem = document_for(svc, n, large=True)
+    table = doc.tables[0]
+    data = [r for r in table.rows if r.kind == "data"]
+    assert len(data) == len({r["household_id"] for r in snap["rows"]}) == snap["totals"]["households"]
+    programs = [sub["name"] for sub in snap["subtotals"]]
+    assert len(table.columns) == 4 + len(programs) + 1
+    for r in data:  # each household's total is the sum of its program cells
+        cells = [Decimal(c.replace(",", "")) for c in r.cells[4:-1] if c]
+        assert sum(cells, Decimal(0)) == Decimal(r.cells[-1].replace(",", ""))
+    total = table.rows[-1]
+    assert total.kind == "total" and total.cells[-1] == format_fen(snap["totals"]["amount_fen"])
     pdf = pdfium.PdfDocument(render_pdf(doc))
     w, h = pdf[0].get_size()
     assert w > h
-    programs = {r.cells[4] for r in doc.tables[0].rows if r.kind == "data"}
-    text = "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
-    lines = {ln.strip() for ln in text.splitlines()}
-    assert programs and all(p in text for p in programs)
-    assert not any(p[: len(p) // 2] in lines for p in programs if len(p) > 4)  # never "耕地地力保" / "护补贴"
+    lines = {ln.strip() for i in range(len(pdf)) for ln in pdf[i].get_textpage().get_text_range().splitlines()}
+    for name in programs:
+        parts = header_lines(name).split("\n")
+        assert "".join(parts) == name and all(part in lines for part in parts), (name, parts)
+    assert header_lines("耕地地力保护补贴") == "耕地地力\n保护补贴"
+    assert header_lines("种粮农民一次性补贴") == "种粮农民\n一次性补贴"
 
 
 def test_archive_copy_is_refused_unless_archived(demo_dir: Path, tmp_path: Path) -> None:

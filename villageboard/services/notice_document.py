@@ -91,6 +91,62 @@ def _day_span(days: list[str]) -> str:
     return f"{cn_date(days[0])}至{cn_date(days[-1])}"
 
 
+#: Words a program name may break after (or before, for the closing word) in a header.
+_NAME_WORDS_AFTER = ("地力", "农民", "生产者", "公益林", "购置", "保护", "种植", "耕地")
+_NAME_WORDS_BEFORE = ("补贴", "补偿", "资金", "奖补", "奖励")
+
+
+def header_lines(name: str) -> str:
+    """A program name as a column header on two lines split between words
+    ("耕地地力" / "保护补贴"), never inside one; whole when it is short or has no break."""
+    if len(name) <= 5:
+        return name
+    cuts = set()
+    for word in _NAME_WORDS_AFTER:
+        i = name.find(word)
+        if i >= 0 and i + len(word) < len(name):
+            cuts.add(i + len(word))
+    for word in _NAME_WORDS_BEFORE:
+        i = name.rfind(word)
+        if i > 0:
+            cuts.add(i)
+    if not cuts:
+        return name
+    cut = min(cuts, key=lambda c: (max(c, len(name) - c), c))
+    return name[:cut] + "\n" + name[cut:]
+
+
+def _household_summary(snap: dict[str, Any]) -> Table:
+    """The year summary as one row per household: a column per program (the amount
+    paid) and the household's total; the last row totals every column."""
+    subs = snap["subtotals"]
+    cols = [Column("序号", "no", "C"), Column("组", "group", "C"), Column("户主姓名", "name"),
+            Column("身份证号", "id", "C")]
+    cols += [Column(f"{header_lines(sub['name'])}\n（元）", f"p{j}", numeric=True) for j, sub in enumerate(subs)]
+    cols.append(Column("合计（元）", "total", numeric=True))
+    index = {sub["program"]: j for j, sub in enumerate(subs)}
+    households: dict[int, dict[str, Any]] = {}
+    groups: dict[str, int] = {}
+    for r in snap["rows"]:
+        groups.setdefault(r["group"], len(groups))
+        h = households.setdefault(r["household_id"], {"row": r, "fen": [0] * len(subs), "paid": [False] * len(subs)})
+        h["fen"][index[r["program"]]] += r["amount_fen"]
+        h["paid"][index[r["program"]]] = True
+    order = sorted(households.items(), key=lambda kv: (groups[kv[1]["row"]["group"]], kv[0]))
+    out: list[Row] = []
+    for i, (_hid, h) in enumerate(order, 1):
+        r = h["row"]
+        cells = [str(i), r["group"], r["name"], r["id_masked"]]
+        cells += [format_fen(f) if paid else "" for f, paid in zip(h["fen"], h["paid"], strict=True)]
+        cells.append(format_fen(sum(h["fen"])))
+        out.append(Row(cells, ref=_ref(i, r["name"])))
+    total = ["", "", "合计", f"{len(order)}户"] + [format_fen(sub["amount_fen"]) for sub in subs]
+    total.append(format_fen(snap["totals"]["amount_fen"]))
+    out.append(Row(total, kind="total"))
+    sums = list(range(4, 5 + len(subs)))
+    return Table("", cols, out, page_sum=sums, page_sum_label=2)
+
+
 def build_document(
     n: Notice, snap: dict[str, Any], data_dir: Path | None = None, archive_copy: bool = False, large: bool = False,
     stamp: str = "",
@@ -137,7 +193,9 @@ def build_document(
 
     has_remark = any(r.get("remark") for r in rows)
     tables = []
-    if base == "summary":
+    if base == "summary" and new:
+        tables.append(_household_summary(snap))
+    elif base == "summary":
         cols = [Column("序号", "no", "C"), Column("组", "group", "C"), Column("户主姓名", "name"),
                 Column("身份证号", "id", "C"), Column("补贴项目", "program", whole=new), Column("数量", "quantity", numeric=True),
                 Column("金额（元）", "amount", numeric=True)]

@@ -189,7 +189,10 @@ def wrap(m: Metrics, text: str, width: float, size_pt: float, indent: float = 0.
 
 def wrap_label(m: Metrics, label: str, width: float, size_pt: float) -> list[str]:
     """A column header: one line if it fits, else split before its bracketed unit
-    ("补贴金额" / "（元）", "标准" / "（元/亩）"), else wrapped evenly."""
+    ("补贴金额" / "（元）", "标准" / "（元/亩）"), else wrapped evenly. A header written
+    with line breaks (a program name split between words) keeps them."""
+    if "\n" in label:
+        return [piece for line in label.split("\n") for piece in wrap(m, line, width, size_pt)]
     if m.width(label, size_pt) <= width:
         return [label]
     for bracket in ("（", "("):
@@ -339,8 +342,8 @@ def fit_columns(
 
     longest1 = [max((longest(r.cells[ci]) for r in table.rows), default=0.0)
                 for ci in range(len(cols))]
-    label1 = [m.width(c.label, 1.0) for c in cols]
-    split1 = [_label_split_width(m, c.label) for c in cols]
+    label1 = [max(m.width(line, 1.0) for line in c.label.split("\n")) for c in cols]
+    split1 = [label1[i] if "\n" in c.label else _label_split_width(m, c.label) for i, c in enumerate(cols)]
     max1 = [max((row[ci] for row in grid1), default=0.0) for ci in range(len(cols))]
     size = size_pt
     while True:

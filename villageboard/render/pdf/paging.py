@@ -330,10 +330,17 @@ class _TableLayout:
         heights = [h for _c, h in laid]
         one_line = self.line_h + 2 * self.vpad + 1e-6
         lay.wrapped_rows += sum(1 for h in heights if h > one_line)
-        # The last rows (three, or all when fewer) stay on the page of the totals.
-        k = max(0, len(rows) - 3)
-        tail_need = sum(heights[k:]) + self.sum_h + self.keep_h
-        fits_a_page = self.keep_h > 0 and tail_need <= max_h + 1e-6
+        # The last data rows (three, or all when fewer) stay on the page of the totals.
+        # (Fewer when three and the totals are taller than a page: a large-print archive
+        # copy on a landscape page.)
+        data_at = [i for i, r in enumerate(rows) if r.kind == "data"]
+        k, fits_a_page, tail_need = 0, False, 0.0
+        for keep in (3, 2, 1):
+            k = data_at[-keep] if len(data_at) >= keep else 0
+            tail_need = sum(heights[k:]) + self.sum_h + self.keep_h
+            fits_a_page = self.keep_h > 0 and tail_need <= max_h + 1e-6
+            if fits_a_page:
+                break
         first_row_h = heights[0] if rows else 0.0
         need_first = self.title_h + self.header_h + (tail_need if k == 0 and fits_a_page else first_row_h)
         if lay.room() < need_first:
@@ -348,6 +355,9 @@ class _TableLayout:
                 self.page_break()
             if lay.y + h + self.sum_h > lay.bottom + 1e-6 and self.page_rows:
                 self.page_break()
+            if row.kind == "total" and i == len(rows) - 1 and self.breaks:
+                self.draw_page_sum()  # this page's sum above the table's total
+                self.breaks = 0
             self.draw_row(row, cells, h)
             self.page_rows.append(row)
         if self.breaks:
@@ -463,12 +473,16 @@ def column_sum(cells: list[str]) -> str:
     places = 0
     units = set()
     for text in cells:
+        if not text.strip():
+            continue  # nothing in this column for the row (a program it had no payment of)
         m = _NUMBER.match(text)
         if not m:
             return ""
         total += Decimal(m.group(1).replace(",", ""))
         places = max(places, len(m.group(2) or ""))
         units.add(m.group(3))
+    if not units:
+        return ""
     unit = units.pop() if len(units) == 1 else ""
     return f"{total:,.{places}f}{unit}"
 

@@ -69,6 +69,8 @@ class PrintSettings:
     page_sums: bool = True
     #: a header longer than this many characters takes two lines when its column is narrower
     word_em: float = 4.0
+    #: the signature block may stand beside the footer lines
+    compact_ending: bool = False
 
     @property
     def content_width(self) -> float:
@@ -115,7 +117,7 @@ def print_settings(paper: str = "a4", large: bool = False, landscape: bool = Fal
         title_pt=title, subtitle_pt=subtitle, body_pt=body, table_pt=table,
         table_min_pt=table_min, totals_pt=totals, band_pt=band,
         qr_symbol_mm=qr, landscape=landscape, panel_pt=panel, page_sums=layout >= 2,
-        word_em=4.0 if layout < 2 else 3.0,
+        word_em=4.0 if layout < 2 else 3.0, compact_ending=layout >= 2,
     )
 
 

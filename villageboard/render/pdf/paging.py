@@ -33,6 +33,7 @@ from villageboard.render.pdf.layout import (
     ZEBRA_FILL,
     Metrics,
     PrintSettings,
+    clean_text,
     fit_columns,
     wrap,
     wrap_label,
@@ -198,21 +199,38 @@ class Layout:
                 y += line_h
         self.y = top + h
 
+    def _sign_lines(self) -> list[str]:
+        doc = self.doc
+        return [*doc.issuers, cn_date(doc.issued_date)] if doc.issuers else []
+
+    def _side_by_side(self) -> bool:
+        """Whether the signature block fits to the right of the footer lines (a wide
+        page): the ending is then shorter by the signature's height."""
+        s, doc = self.s, self.doc
+        sign = self._sign_lines()
+        if not (s.compact_ending and sign and doc.footer_lines):
+            return False
+        footer_w = max(self.m.width(clean_text(t), s.body_pt) for t in doc.footer_lines)
+        sign_w = max(self.m.width(t, s.body_pt + 0.5) for t in sign)
+        return footer_w + sign_w + 12.0 <= s.content_width
+
     def ending_height(self) -> float:
         s, doc = self.s, self.doc
         totals_h = sum(self.block_height(t, s.totals_pt, 1.5) for t in doc.totals_lines)
         footer_h = sum(self.block_height(t, s.body_pt, 1.55) for t in doc.footer_lines)
-        sign_lines = [*doc.issuers, cn_date(doc.issued_date)] if doc.issuers else []
+        sign_lines = self._sign_lines()
         sign_h = len(sign_lines) * (s.body_pt + 0.5) * PT * 1.6 + (6.0 if sign_lines else 0.0)
-        return totals_h + footer_h + sign_h + 8.0 + (3.0 if doc.totals_lines else 0.0)
+        lower = max(footer_h + 3.0, sign_h) if self._side_by_side() else footer_h + 3.0 + sign_h
+        return totals_h + lower + 5.0 + (3.0 if doc.totals_lines else 0.0)
 
     def ending(self) -> None:
         """Totals, footer lines and the signature block, kept together when they fit on
         one page, so the notice does not end with a lone date on a new sheet (the last
-        table already keeps its last rows with them)."""
+        table already keeps its last rows with them). On a wide page the signature
+        block stands to the right of the footer lines."""
         s, doc = self.s, self.doc
         totals_h = sum(self.block_height(t, s.totals_pt, 1.5) for t in doc.totals_lines)
-        sign_lines = [*doc.issuers, cn_date(doc.issued_date)] if doc.issuers else []
+        sign_lines = self._sign_lines()
         need = self.ending_height()
         if need <= self.bottom - self.top and self.y + need > self.bottom:
             self.new_page()
@@ -223,14 +241,22 @@ class Layout:
             self.y += 1.5
             for t in doc.totals_lines:
                 self.lines_block(t, s.totals_pt, bold=True, leading=1.5)
+        side = self._side_by_side()
+        top = self.y + 3.0
         if doc.footer_lines:
             self.y += 3.0
             for t in doc.footer_lines:
                 self.lines_block(t, s.body_pt, leading=1.55)
         if sign_lines:
-            self.y += 6.0
+            if side:
+                below = self.y
+                self.y = top
+            else:
+                self.y += 6.0
             for t in sign_lines:
                 self.lines_block(t, s.body_pt + 0.5, align="R", leading=1.6)
+            if side:
+                self.y = max(self.y, below)
 
 
 #: Where a title may break: after these words (the place, the year, the program).

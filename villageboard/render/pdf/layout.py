@@ -375,6 +375,8 @@ def fit_columns(
                 widths[i] += extra * natural[i] / share if share else extra / len(text_cols)
             return widths, size
         if sum(floor) <= avail:
+            if strict:  # only asked whether it fits: the widths themselves are not needed
+                return _water_fill(natural, floor, avail), size
             grid = [[w * size for w in row] for row in grid1]
             widths = _least_lines(grid, floor, natural, avail, pad)
             return _water_fill(natural, widths, avail), size

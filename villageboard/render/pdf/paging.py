@@ -65,6 +65,7 @@ class Layout:
         self.y = self.top
         self.table: _TableLayout | None = None
         self.wrapped_rows = 0  # table rows taller than one line
+        self.table_rows = 0
 
     # recording -----------------------------------------------------------------------
     def op(self, name: str, *args: Any) -> None:
@@ -356,6 +357,7 @@ class _TableLayout:
         heights = [h for _c, h in laid]
         one_line = self.line_h + 2 * self.vpad + 1e-6
         lay.wrapped_rows += sum(1 for h in heights if h > one_line)
+        lay.table_rows += len(rows)
         # The last data rows (three, or all when fewer) stay on the page of the totals.
         # (Fewer when three and the totals are taller than a page: a large-print archive
         # copy on a landscape page.)

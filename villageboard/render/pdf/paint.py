@@ -151,9 +151,9 @@ def render_pdf(
     matrix = qr_matrix(doc.qr_payload)
     lay = Layout(doc, s, m, len(matrix))
     pages = lay.run()
-    if doc.layout >= 2 and not s.landscape and len(pages) > 1 and lay.wrapped_rows:
-        # Cells wrap on the portrait page (long remarks in a narrow column): turn the
-        # page when that prints the notice on fewer sheets.
+    if doc.layout >= 2 and not s.landscape and len(pages) > 1 and lay.wrapped_rows * 20 >= lay.table_rows:
+        # Cells wrap on the portrait page (long remarks in a narrow column, in one row
+        # of twenty or more): turn the page when that prints the notice on fewer sheets.
         wide = print_settings(paper, doc.large, landscape=True, layout=doc.layout)
         other = Layout(doc, wide, m, len(matrix))
         turned = other.run()

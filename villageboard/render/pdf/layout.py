@@ -71,6 +71,8 @@ class PrintSettings:
     word_em: float = 4.0
     #: the signature block may stand beside the footer lines
     compact_ending: bool = False
+    #: the poster layout (see :func:`print_settings`)
+    layout: int = 2
 
     @property
     def content_width(self) -> float:
@@ -117,7 +119,7 @@ def print_settings(paper: str = "a4", large: bool = False, landscape: bool = Fal
         title_pt=title, subtitle_pt=subtitle, body_pt=body, table_pt=table,
         table_min_pt=table_min, totals_pt=totals, band_pt=band,
         qr_symbol_mm=qr, landscape=landscape, panel_pt=panel, page_sums=layout >= 2,
-        word_em=4.0 if layout < 2 else 3.0, compact_ending=layout >= 2,
+        word_em=4.0 if layout < 2 else 3.0, compact_ending=layout >= 2, layout=layout,
     )
 
 

@@ -138,7 +138,10 @@ class Layout:
     def run(self) -> list[list[Op]]:
         s, doc = self.s, self.doc
         self.pages.append([])
-        self.title_block(doc.title)
+        if s.layout >= 2:
+            self.title_block(doc.title)
+        else:  # as notices posted in layout 1 were printed
+            self.lines_block(doc.title, s.title_pt, align="C", bold=True, leading=1.35)
         if doc.subtitle:
             self.y += 0.5
             self.lines_block(doc.subtitle, s.subtitle_pt, align="C", leading=1.4, color=GREY_TEXT)
@@ -152,7 +155,8 @@ class Layout:
         for i, table in enumerate(doc.tables):
             self.y += 2.5
             last = i == len(doc.tables) - 1
-            self.table = _TableLayout(self, table, keep_h=self.ending_height() if last else 0.0)
+            keep = self.ending_height() if last and s.layout >= 2 else 0.0
+            self.table = _TableLayout(self, table, keep_h=keep)
             self.table.run()
             self.table = None
         self.ending()

@@ -152,7 +152,8 @@ class Program(Record):
     code: str = ""
     year: int = 0
     name: str = ""
-    basis: str = ""  # 政策依据
+    basis: str = ""  # 政策依据 (the document's title)
+    basis_no: str = ""  # its 文号, e.g. 晋财农〔2026〕12号 (records made before it have none)
     department: str = ""
     unit: str = "亩"
     rate_fen: int = 0  # per unit

@@ -172,7 +172,8 @@ def build_document(
         "supervision_address": t["supervision_address"], "households": totals["households"],
         "amount_text": f"{format_fen(totals['amount_fen'])}元",
         "program": None if not prog else {
-            "name": prog["name"], "basis": prog["basis"].strip("《》"), "unit": prog["unit"],
+            "name": prog["name"], "basis": prog["basis"].strip("《》"), "basis_no": prog.get("basis_no", ""),
+            "unit": prog["unit"],
             "rate_text": f"{format_fen(prog['rate_fen'])}元/{prog['unit']}",
         },
         "programs": [s["name"] for s in snap.get("subtotals", [])],

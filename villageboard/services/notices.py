@@ -242,7 +242,7 @@ class NoticeService:
             "kind": kind, "base_kind": base_kind, "year": year, "village": village.name, "village_id": village_id,
             "program": None if prog is None else {
                 "code": prog.code, "name": prog.name, "unit": prog.unit, "rate_fen": prog.rate_fen,
-                "basis": prog.basis, "department": prog.department, "hotline": prog.hotline,
+                "basis": prog.basis, **({"basis_no": prog.basis_no} if prog.basis_no else {}), "department": prog.department, "hotline": prog.hotline,
                 "eligibility": prog.eligibility,
             },
             "township": {

@@ -75,3 +75,81 @@ def test_cli_sets_the_document_number(demo_dir: Path) -> None:
     assert r.returncode == 0, r.stderr
     listed = json.loads(vb(demo_dir, "program", "list", "--year", str(TODAY.year), "--json").stdout)
     assert next(p for p in listed if p["code"] == "XTBZ")["basis_no"] == "古财农〔2026〕3号"
+
+
+# --- the 一卡通尾号 column ----------------------------------------------------------------
+
+def test_card_tail_column_is_off_by_default_and_prints_only_four_digits(svc: Services) -> None:
+    from villageboard.render.pdf.paint import render_pdf
+    from villageboard.services.publish_check import check_printable
+    from villageboard.services.township import update_settings
+
+    n = posted(svc, "result")
+    assert not svc.township.card_tail_column
+    draft, snap = fresh(svc, n)
+    assert all("一卡通" not in c.label for c in build_document(draft, snap).tables[0].columns)
+    before, _stem = document_for(svc, n)
+
+    update_settings(svc, card_tail_column=True)
+    after, _stem = document_for(svc, n)
+    assert after.tables == before.tables  # a posted notice keeps the columns it was posted with
+    draft, snap = fresh(svc, n)
+    doc = build_document(draft, snap)
+    table = doc.tables[0]
+    at = next(i for i, c in enumerate(table.columns) if c.key == "card")
+    cards = {h.id: h.card_account for h in svc.registry.households(include_void=True)}
+    data = [(r, row) for r, row in zip(snap["rows"], table.rows, strict=False) if row.kind == "data"]
+    assert data
+    for r, row in data:
+        assert len(row.cells[at]) == 4 and row.cells[at].isdigit()
+        assert cards[r["household_id"]].endswith(row.cells[at]) or r["status"] != "已发放"
+    check_printable(svc, draft, snap)  # the privacy gate lets the last 4 through
+    pdf_text = "".join(d for d in _pdf_text(render_pdf(doc)) if d.isdigit() or d == "\n")
+    for card in cards.values():
+        if card:
+            assert card[-8:] not in pdf_text  # never more than the last 4 of a card
+    assert "一卡通" in "".join(_pdf_text(render_pdf(doc)))
+
+
+def _pdf_text(pdf: bytes) -> list[str]:
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        return [doc[i].get_textpage().get_text_range() for i in range(len(doc))]
+    finally:
+        doc.close()
+
+
+def test_cli_settings_switches(demo_dir: Path) -> None:
+    shown = json.loads(vb(demo_dir, "settings", "--json").stdout)
+    assert shown["card_tail_column"] is False and shown["village_cosign"] is False
+    r = vb(demo_dir, "settings", "--card-tail", "on", "--village-cosign", "on")
+    assert r.returncode == 0, r.stderr
+    assert "一卡通尾号列：公示上印" in r.stdout and "村民委员会共同落款" in r.stdout
+    shown = json.loads(vb(demo_dir, "settings", "--json").stdout)
+    assert shown["card_tail_column"] is True and shown["village_cosign"] is True
+
+
+async def test_f9_sets_what_notices_print(demo_dir: Path) -> None:
+    from tests.test_tui_workflows import SIZE, settle
+    from villageboard.tui.app import make_app
+    from villageboard.tui.widgets import TickBox
+
+    app = make_app(demo_dir, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f9")
+        await settle(pilot, app)
+        card = app.screen.query_one("#tick-card_tail_column", TickBox)
+        cosign = app.screen.query_one("#tick-village_cosign", TickBox)
+        assert card.value is False and cosign.value is False
+        card.value = True
+        cosign.value = True
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert app.svc.township.card_tail_column and app.svc.township.village_cosign
+        card.value = False
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert not app.svc.township.card_tail_column and app.svc.township.village_cosign

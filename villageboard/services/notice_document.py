@@ -223,6 +223,10 @@ def build_document(
                 Column("身份证号", "id", "C"), Column(qty_label, "quantity", numeric=True),
                 Column(f"标准（元/{unit}）", "rate", numeric=True), Column("金额（元）", "amount", numeric=True),
                 Column(status_label, "status", "C")]
+        # The township may add the card's last 4 digits (frozen with the rows at posting).
+        card_tail = bool(t.get("card_tail_column"))
+        if card_tail:
+            cols.insert(7, Column("一卡通\n尾号", "card", "C"))
         if has_remark:
             cols.append(Column("备注", "remark"))
         out_rows = []
@@ -232,6 +236,8 @@ def build_document(
                 status = VILLAGER_STATUS.get(status, status)
             cells = [str(i), r["group"], r["name"], r["id_masked"], qty(r["quantity"], r["program"]),
                      format_fen(r["rate_fen"]), format_fen(r["amount_fen"]), status]
+            if card_tail:
+                cells.insert(7, r.get("card_tail", ""))
             if has_remark:
                 cells.append(r.get("remark", ""))
             out_rows.append(Row(cells, ref=_ref(i, r["name"])))

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from villageboard.domain.errors import ArchivedError, NotFound, VBError
-from villageboard.domain.masking import mask_id
+from villageboard.domain.masking import mask_id, tail
 from villageboard.domain.models import (
     APP_STATUS,
     NOTICE_KINDS,
     NOTICE_STATES,
     Application,
+    Household,
     Notice,
     Objection,
 )
@@ -41,6 +42,13 @@ if TYPE_CHECKING:
 NOTICES, SNAPSHOT, OBJECTIONS = "notices", "snapshot", "objections"
 KINDS_WITH_PROGRAM = ("application", "result")
 DEFAULT_DAYS = 7
+def _card_tail(app: Application, h: Household) -> str:
+    """The last 4 digits of the card paid (or to be paid): the one part of the account
+    the masking policy lets a notice print."""
+    account = next((att.get("account", "") for att in reversed(app.attempts) if att.get("account")), "")
+    return tail(re.sub(r"\D", "", account or h.card_account), 4)
+
+
 PUBLIC_STATUS = {"paid": "已发放", "failed": "发放失败", "issued": "发放中"}
 
 
@@ -212,6 +220,7 @@ class NoticeService:
                     "group": groups.get(a.group_id, ""), "program": code, "program_name": p.name if p else code,
                     "unit": p.unit if p else "", "quantity": format_quantity(a.quantity), "rate_fen": a.rate_fen,
                     "amount_fen": a.amount_fen, "status": status, "remark": a.remark,
+                    **({"card_tail": _card_tail(a, h)} if t.card_tail_column and row_kind != "summary" else {}),
                     **({"paid_date": _paid_date(a)} if row_kind != "application" else {}),
                 })
                 if row_kind == "result":
@@ -249,6 +258,9 @@ class NoticeService:
                 "name": t.name, "county": t.county, "hotline": t.hotline,
                 "supervision_hotline": t.supervision_hotline, "supervision_address": t.supervision_address,
                 "issuing_units": list(t.issuing_units), "portal_url": t.portal_url,
+                # what the township set notices to print (absent when off, as before they existed)
+                **({"village_cosign": True} if t.village_cosign else {}),
+                **({"card_tail_column": True} if t.card_tail_column and row_kind != "summary" else {}),
             },
             "rows": rows, "totals": totals, "subtotals": subtotals,
             "failed": sum(1 for r in rows if r["status"] == "发放失败"),

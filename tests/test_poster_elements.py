@@ -153,3 +153,37 @@ async def test_f9_sets_what_notices_print(demo_dir: Path) -> None:
         await pilot.press("ctrl+s")
         await settle(pilot, app)
         assert not app.svc.township.card_tail_column and app.svc.township.village_cosign
+
+
+# --- the village committee as co-issuer, with seal spaces ---------------------------------
+
+def test_village_committee_signs_beside_the_township_with_a_seal_space_each(svc: Services) -> None:
+    from villageboard.render.html import render_html
+    from villageboard.render.pdf.paint import render_pdf
+    from villageboard.services.township import update_settings
+
+    old = posted(svc, "result")
+    old_doc, _stem = document_for(svc, old)
+    old_pdf = render_pdf(old_doc)
+    draft = next(n for n in svc.notices.all(TODAY.year) if n.state == "draft")
+    update_settings(svc, village_cosign=True)
+    # a notice already posted reprints as posted: no new signer, no seal spaces
+    again, _stem = document_for(svc, old)
+    assert not again.seals and again.issuers == old_doc.issuers and render_pdf(again) == old_pdf
+
+    n = svc.notices.post(draft.code)
+    doc, _stem = document_for(svc, n)
+    village = svc.notices.snapshot(n)["village"]
+    committee = f"{village}村民委员会" if village.endswith("村") else f"{village}村村民委员会"
+    assert doc.seals and doc.issuers == [*svc.township.issuing_units, committee]
+    for large in (False, True):
+        last = _pdf_text(render_pdf(doc.replace(large=large)))[-1]
+        assert last.count("（盖章）") == len(doc.issuers)
+        assert committee in last.replace("\r", "").replace("\n", "")
+    page = render_html(doc)
+    assert page.count("（盖章）") == len(doc.issuers) and committee in page
+
+    # frozen at posting: switching the setting off does not change the posted notice
+    update_settings(svc, village_cosign=False)
+    after, _stem = document_for(svc, n)
+    assert render_pdf(after) == render_pdf(doc)

@@ -88,7 +88,9 @@ class NoticeDocument:
     current ones). ``panel`` lines are the key facts printed large in a box on page 1
     (what the notice is, households, total, objection deadline, phones, how to verify).
     ``layout`` is the poster layout it was posted in: 1 (before the key panel: 10.5 pt
-    table, no 本页小计) or 2 (the current one).
+    table, no 本页小计) or 2 (the current one). ``seals`` leaves a seal space (a light
+    circle marked （盖章）) above each issuer's name: the township set the village
+    committee to sign beside it.
     """
 
     title: str
@@ -108,6 +110,7 @@ class NoticeDocument:
     page_templates: dict[str, str] = field(default_factory=dict)
     panel: list[str] = field(default_factory=list)
     layout: int = 2
+    seals: bool = False
 
     def replace(self, **changes: object) -> NoticeDocument:
         """A copy with some fields changed (e.g. ``large=True`` or an archive stamp)."""

@@ -54,6 +54,11 @@ def notice_title(n: Notice, snap: dict[str, Any]) -> str:
     return title
 
 
+def village_committee(village: str) -> str:
+    """东沟村 -> 东沟村村民委员会 (a village named without 村 gets it)."""
+    return f"{village if village.endswith('村') else village + '村'}村民委员会"
+
+
 def qr_words(n: Notice, snap: dict[str, Any]) -> tuple[str, str]:
     """The place (county, township, village) and the subject (year, program, kind) as
     the QR sentence writes them; ``verify`` holds a scanned sentence against these."""
@@ -307,6 +312,13 @@ def build_document(
         footer.append(f"本公示更正并取代第{n.supersedes.rsplit('v', 1)[-1]}版公示")
     issued = cn_date(n.start or dt.date.fromisoformat(n.created[:10]))
 
+    # The township may have the village committee sign beside it (frozen at posting),
+    # each issuer with a space for its seal.
+    issuers = list(t.get("issuing_units") or [])
+    cosign = bool(t.get("village_cosign"))
+    if cosign:
+        issuers.append(village_committee(snap["village"]))
+
     panel: list[str] = []
     place, subject = qr_words(n, snap)
     if new:
@@ -349,7 +361,8 @@ def build_document(
         issued_date=issued,
         stamp=stamp,
         large=large,
-        issuers=list(t.get("issuing_units") or []),
+        issuers=issuers,
+        seals=cosign,
         panel=panel,
         layout=layout,
     )

@@ -208,12 +208,50 @@ class Layout:
         doc = self.doc
         return [*doc.issuers, cn_date(doc.issued_date)] if doc.issuers else []
 
+    def _seal_grid(self) -> tuple[float, int, float]:
+        """With seal spaces: each issuer's cell width, cells per row, and the height of
+        the block (a row of seal circles over the issuers' names, then the date)."""
+        s, doc = self.s, self.doc
+        size = s.body_pt + 0.5
+        line_h = size * PT * 1.6
+        names = max((self.m.width(u, size) for u in doc.issuers), default=0.0)
+        cell_w = min(s.content_width, max(SEAL_MM + 8.0, names + 8.0))
+        per_row = max(1, int(s.content_width // cell_w))
+        rows = -(-len(doc.issuers) // per_row)
+        return cell_w, per_row, rows * (SEAL_MM + 2.0) + line_h + 6.0
+
+    def _seals(self) -> None:
+        """For each issuer a light circle, （盖章） in its upper half and the issuer's name
+        across its lower half (where the seal goes on a real notice), right-aligned in
+        rows, and the issue date under them all."""
+        s, doc = self.s, self.doc
+        size = s.body_pt + 0.5
+        line_h = size * PT * 1.6
+        cell_w, per_row, block_h = self._seal_grid()
+        self.ensure(block_h)
+        self.y += 6.0
+        right = s.margin_left + s.content_width
+        mark_w = self.m.width(SEAL_MARK, size)
+        for start in range(0, len(doc.issuers), per_row):
+            units = doc.issuers[start:start + per_row]
+            x = right - len(units) * cell_w
+            for unit in units:
+                cx, cy = x + cell_w / 2, self.y + SEAL_MM / 2
+                self.op("circle", cx, cy, SEAL_MM / 2, SEAL_LINE)
+                self.text(cx - mark_w / 2, self.baseline(cy - line_h, line_h, size), SEAL_MARK, size, False,
+                          SEAL_TEXT)
+                w = self.m.width(unit, size)
+                self.text(cx - w / 2, self.baseline(cy + 1.0, line_h, size), unit, size)
+                x += cell_w
+            self.y += SEAL_MM + 2.0
+        self.lines_block(cn_date(doc.issued_date), size, align="R", leading=1.6)
+
     def _side_by_side(self) -> bool:
         """Whether the signature block fits to the right of the footer lines (a wide
         page): the ending is then shorter by the signature's height."""
         s, doc = self.s, self.doc
         sign = self._sign_lines()
-        if not (s.compact_ending and sign and doc.footer_lines):
+        if not (s.compact_ending and sign and doc.footer_lines) or doc.seals:
             return False
         footer_w = max(self.m.width(clean_text(t), s.body_pt) for t in doc.footer_lines)
         sign_w = max(self.m.width(t, s.body_pt + 0.5) for t in sign)
@@ -225,6 +263,8 @@ class Layout:
         footer_h = sum(self.block_height(t, s.body_pt, 1.55) for t in doc.footer_lines)
         sign_lines = self._sign_lines()
         sign_h = len(sign_lines) * (s.body_pt + 0.5) * PT * 1.6 + (6.0 if sign_lines else 0.0)
+        if doc.seals and doc.issuers:
+            sign_h = self._seal_grid()[2]
         lower = max(footer_h + 3.0, sign_h) if self._side_by_side() else footer_h + 3.0 + sign_h
         return totals_h + lower + 5.0 + (3.0 if doc.totals_lines else 0.0)
 
@@ -252,7 +292,9 @@ class Layout:
             self.y += 3.0
             for t in doc.footer_lines:
                 self.lines_block(t, s.body_pt, leading=1.55)
-        if sign_lines:
+        if sign_lines and doc.seals:
+            self._seals()
+        elif sign_lines:
             if side:
                 below = self.y
                 self.y = top
@@ -263,6 +305,12 @@ class Layout:
             if side:
                 self.y = max(self.y, below)
 
+
+#: The seal space beside each issuer: a light circle this wide (mm), marked （盖章）.
+SEAL_MM = 30.0
+SEAL_MARK = "（盖章）"
+SEAL_LINE = (170, 170, 170)
+SEAL_TEXT = (150, 150, 150)
 
 #: Where a title may break: after these words (the place, the year, the program).
 _TITLE_BREAKS = ("镇", "乡", "村", "社区", "年度", "补贴", "补偿", "资金", "结果", "）")

@@ -103,6 +103,11 @@ class _Painter:
         self.pdf.set_line_width(width)
         self.pdf.line(x1, y, x2, y)
 
+    def circle(self, cx: float, cy: float, r: float, color: tuple[int, int, int]) -> None:
+        self.pdf.set_draw_color(*color)
+        self.pdf.set_line_width(0.3)
+        self.pdf.ellipse(cx - r, cy - r, 2 * r, 2 * r)
+
     def fill(self, x: float, y: float, w: float, h: float, color: tuple[int, int, int]) -> None:
         self.pdf.set_fill_color(*color)
         self.pdf.rect(x, y, w, h, style="F")

@@ -187,3 +187,43 @@ def test_village_committee_signs_beside_the_township_with_a_seal_space_each(svc:
     update_settings(svc, village_cosign=False)
     after, _stem = document_for(svc, n)
     assert render_pdf(after) == render_pdf(doc)
+
+
+# --- application statuses in villagers' words; the ones not passed apart -----------------
+
+def test_applications_not_passed_are_listed_apart_with_the_reason_and_never_counted(svc: Services) -> None:
+    from villageboard.render.pdf.paint import render_pdf
+    from villageboard.services.notice_document import NO_REASON, VILLAGER_STATUS
+
+    n = posted(svc, "application")
+    old_doc, _stem = document_for(svc, n)
+    old_pdf = render_pdf(old_doc)
+    pending = [a for a in svc.applications.list(n.year, n.program_code, n.village_id)
+               if not a.void and a.status in ("applied", "village_ok", "town_ok")]
+    assert pending
+    target = pending[0]
+    svc.applications.set_status(target.id, "rejected", "经村组核实，申报面积与承包合同不符")
+
+    draft, snap = fresh(svc, n)
+    assert target.id in {r["app"] for r in snap["rejected"]}
+    assert target.id not in {r["app"] for r in snap["rows"]}
+    assert snap["totals"]["amount_fen"] == sum(r["amount_fen"] for r in snap["rows"])
+    assert snap["totals"]["households"] == len({r["household_id"] for r in snap["rows"]})
+    doc = build_document(draft, snap)
+    main, apart = doc.tables[0], doc.tables[-1]
+    assert apart.title.startswith("未通过的申报") and not apart.page_sum
+    assert any(r.cells[-1] == "经村组核实，申报面积与承包合同不符" for r in apart.rows)
+    statuses = {r.cells[[c.key for c in main.columns].index("status")] for r in main.rows if r.kind == "data"}
+    assert statuses <= set(VILLAGER_STATUS.values()) - {"未通过"}
+    text = "".join(_pdf_text(render_pdf(doc)))
+    assert "未通过的申报" in text and "经村组核实" in text
+    for word in ("村审核", "乡镇审核"):
+        assert word not in text
+    # a reason left blank says where to ask
+    blank = {**snap, "rejected": [{**snap["rejected"][0], "reason": ""}]}
+    assert build_document(draft, blank).tables[-1].rows[0].cells[-1] == NO_REASON
+
+    # the posted notice reprints as posted
+    again, _stem = document_for(svc, n)
+    assert render_pdf(again) == old_pdf
+

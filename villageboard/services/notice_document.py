@@ -152,6 +152,22 @@ def _household_summary(snap: dict[str, Any]) -> Table:
     return Table("", cols, out, page_sum=sums, page_sum_label=2)
 
 
+#: What the list of applications not passed says when the clerk wrote no reason.
+NO_REASON = "未写明原因，可向村民委员会询问"
+
+
+def _rejected_table(rejected: list[dict[str, Any]], qty: Any) -> Table:
+    """Applications not passed, with the reason in the clerk's words: apart from the
+    notice's list and never in its totals (no 本页小计 either)."""
+    cols = [Column("序号", "no", "C"), Column("组", "group", "C"), Column("户主姓名", "name"),
+            Column("身份证号", "id", "C"), Column("申报数量", "quantity", numeric=True),
+            Column("未通过原因", "reason")]
+    rows = [Row([str(i), r["group"], r["name"], r["id_masked"], f"{qty(r['quantity'], r['program'])}{r['unit']}",
+                 r.get("reason") or NO_REASON], ref=_ref(i, r["name"]).replace("第", "未通过的申报第", 1))
+            for i, r in enumerate(rejected, 1)]
+    return Table("未通过的申报（不计入合计）", cols, rows)
+
+
 def build_document(
     n: Notice, snap: dict[str, Any], data_dir: Path | None = None, archive_copy: bool = False, large: bool = False,
     stamp: str = "",
@@ -271,6 +287,9 @@ def build_document(
                     row.cells[2] += "※"
         tables.insert(0, Table("更正内容", ccols, crows))
         tables[1].title = "更正后的公示内容"
+
+    if snap.get("rejected") and base == "application":
+        tables.append(_rejected_table(snap["rejected"], qty))
 
     total_qty = totals.get("quantity", "")
     if new and total_qty and prog.get("code") in places:

@@ -226,6 +226,24 @@ class NoticeService:
                 if row_kind == "result":
                     for why in {att.get("without_notice") for att in a.attempts if att.get("without_notice")}:
                         exceptions[why] += 1
+        # Applications not passed are shown to villagers apart from the list, with the
+        # reason, and never counted into the notice's totals.
+        rejected: list[dict[str, Any]] = []
+        if row_kind == "application":
+            for code in codes:
+                p = programs.get(code)
+                for a in self.svc.applications.list(year, code, village_id):
+                    a = overrides.get(a.id, a)
+                    if a.void or a.status != "rejected":
+                        continue
+                    h = reg.household(a.household_id)
+                    rejected.append({
+                        "app": a.id, "household_id": h.id, "name": h.name, "id_masked": mask_id(h.id_number),
+                        "group": groups.get(a.group_id, ""), "program": code, "unit": p.unit if p else "",
+                        "quantity": format_quantity(a.quantity), "reason": a.reject_reason,
+                        "_order": (a.group_id, a.id),
+                    })
+            rejected.sort(key=lambda r: r.pop("_order"))
         counted = [r for r in rows if row_kind != "result" or r["status"] == "已发放"]
         totals: dict[str, Any] = {
             "households": len({r["household_id"] for r in counted}),
@@ -265,6 +283,7 @@ class NoticeService:
             "rows": rows, "totals": totals, "subtotals": subtotals,
             "failed": sum(1 for r in rows if r["status"] == "发放失败"),
             **({"without_notice": [{"reason": k, "rows": v} for k, v in sorted(exceptions.items())]} if exceptions else {}),
+            **({"rejected": rejected} if rejected else {}),
         }
 
     # ------------------------------------------------------------------ creating

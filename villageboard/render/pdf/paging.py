@@ -156,11 +156,24 @@ class Layout:
             self.y += 2.5
             last = i == len(doc.tables) - 1
             keep = self.ending_height() if last and s.layout >= 2 else 0.0
+            after = doc.tables[i + 1:]
+            if s.layout >= 2 and table.page_sum and after and not any(t.page_sum for t in after):
+                # a short list after the counted one (e.g. the applications not passed)
+                # stays on the page of its last rows, with the totals
+                tail = self.ending_height() + sum(self.table_height(t) for t in after)
+                if tail <= (self.bottom - self.top) / 2:
+                    keep = tail
             self.table = _TableLayout(self, table, keep_h=keep)
             self.table.run()
             self.table = None
         self.ending()
         return self.pages
+
+    def table_height(self, table: Table) -> float:
+        """The height of a whole table on one page (title, header and rows)."""
+        t = _TableLayout(self, table)
+        max_h = self.bottom - self.top
+        return 2.5 + t.title_h + t.header_h + sum(t.layout_row(r, max_h)[1] for r in table.rows)
 
     def title_block(self, text: str) -> None:
         """The title on one line, shrunk by up to a fifth when that is enough; else

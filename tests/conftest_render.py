@@ -83,7 +83,7 @@ def result_notice(n: int = 400, seed: int = 7, rare: bool = True,
             "公示期为2026年11月3日至2026年11月10日（共7天）。如对公示内容有异议，请在公示期内向城关镇人民政府"
             "或东关村村民委员会反映。咨询电话：0357-1234567。监督举报电话：0357-7654321。",
         ],
-        tables=[Table("发放明细", list(RESULT_COLUMNS), rows)],
+        tables=[Table("发放明细", list(RESULT_COLUMNS), rows, page_sum=[4, 6], page_sum_label=2)],
         totals_lines=[totals_line(n, total_fen, format_quantity(total_q), "亩")],
         footer_lines=[
             "公示期：2026年11月3日至2026年11月10日",

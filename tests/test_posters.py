@@ -66,7 +66,8 @@ def test_result_poster_has_every_name_the_totals_an_embedded_font_and_verifiable
     # the data dir is open in this process: verify reads it read-only
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert snap["village"] in ok.stdout
-    forged = payloads[0][:-1] + ("0" if payloads[0][-1] != "0" else "1")
+    assert n.tag in payloads[0] and f"{snap['totals']['households']}户" in payloads[0]
+    forged = payloads[0].replace(n.tag, n.tag[:-1] + ("0" if n.tag[-1] != "0" else "1"))
     bad = subprocess.run([sys.executable, "-m", "villageboard", "--data-dir", str(svc.root), "verify", forged],
                          capture_output=True, text=True, env=env)
     assert bad.returncode == 1

@@ -193,7 +193,8 @@ def cmd_reissue(args: argparse.Namespace) -> int:
 # --- programs -----------------------------------------------------------------------
 
 _PROGRAM_TEXT = (
-    ("name", "项目名称"), ("basis", "政策依据（文件名称和文号）"), ("department", "主管部门"),
+    ("name", "项目名称"), ("basis", "政策依据（文件名称）"),
+    ("basis_no", "政策依据的文号，如 晋财农〔2026〕12号"), ("department", "主管部门"),
     ("hotline", "咨询电话"), ("eligibility", "补贴对象（谁可以申请）"), ("scope", "补贴范围"),
     ("procedure", "办理程序"), ("materials", "申报材料"), ("office", "受理机构"), ("time_limit", "办理时限"),
 )

@@ -53,7 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--paper", default="a4", choices=["a4", "a3"], help="纸张（默认A4）")
     c.add_argument("--large", action="store_true", help="大字版（适老化，正文不小于14磅）")
     c.add_argument("--version", type=int, help="第几版（默认最新一版）")
-    c.add_argument("--archive-copy", action="store_true", help="存档副本（加盖“公示期满存档”）")
+    c.add_argument("--archive-copy", action="store_true", help="存档副本（加盖“公示期满存档”，只限已存档的公示）")
+    c.add_argument("--dpi", type=float, help="图片分辨率（默认110；发群里放大看用200）")
+    c.add_argument("--long", action="store_true", help="图片做成一张长图（上下都有二维码），方便发村民群")
     c.set_defaults(handler=cmd_render)
 
     c = nsub.add_parser("photo", help="添加张贴照片（留存证据）")
@@ -94,11 +96,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--create", action="store_true", help="没有公示的村，先新建并登记张贴")
     b.add_argument("--start", type=arg_date, help="与 --create 一起：张贴日期（默认今天）")
     b.add_argument("--days", type=int, help="与 --create 一起：公示天数")
+    b.add_argument("--dpi", type=float, help="图片分辨率（默认110）")
+    b.add_argument("--long", action="store_true", help="每个村的图片做成一张长图")
     b.set_defaults(handler=cmd_posters)
 
     v = sub.add_parser("verify", help="核验公示：编号和核验码是否真实")
     v.add_argument("code", help="公示编号（或扫描到的整段二维码内容）")
-    v.add_argument("tag", nargs="?", default="", help="核验码")
+    v.add_argument("tag", nargs="*", default=[], help="核验码")
     v.set_defaults(handler=cmd_verify)
 
 
@@ -214,19 +218,29 @@ def cmd_objection_list(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    code, tag = args.code, args.tag
-    if not tag:
-        from villageboard.render.qr import parse_qr_payload
+    import re
 
-        code, _version, tag = parse_qr_payload(args.code)
+    words = [args.code, *args.tag]
+    by_hand = len(words) == 2 and re.fullmatch(r"\s*\d+-\d{4}-\d+\s*", words[0])
     with open_services(args, fallback_readonly=True) as svc:
-        found = svc.notices.verify(code, tag)
+        if by_hand:
+            code, tag = words
+            found, problems = svc.notices.verify(code, tag), []
+        else:  # the whole text a phone scanned, quoted or not
+            code, tag = "", ""
+            found, problems = svc.notices.verify_text(" ".join(words))
     if found is None:
-        print(f"核验未通过：编号{code}与核验码{tag}不匹配。这份公示可能不是本乡镇发布的，或已被改动。")
+        what = f"编号{code}与核验码{tag}不匹配" if by_hand else "二维码中的核验码不是本乡镇任何一份公示的"
+        print(f"核验未通过：{what}。这份公示可能不是本乡镇发布的，或已被改动。")
         return 1
-    print(f"核验通过：{found['village']} {found['program']} {found['kind']}（{found['code']} 第{found['version']}版）\n"
-          f"  {found['households']}户，合计{format_fen(found['amount_fen'])}元；公示期{found['start']}至{found['end']}；"
-          f"{found['state']}" + ("" if found["latest"] else "（已有更正后的新版本）"))
+    head = (f"{found['village']} {found['program']} {found['kind']}（{found['code']} 第{found['version']}版）\n"
+            f"  {found['households']}户，合计{format_fen(found['amount_fen'])}元；公示期{found['start']}至{found['end']}；"
+            f"{found['state']}" + ("" if found["latest"] else "（已有更正后的新版本）"))
+    if problems:
+        print("核验未通过：二维码内容与存档不符，这份公示可能被改动过。\n"
+              + "\n".join(f"  {p}" for p in problems) + f"\n存档中这个核验码是：{head}")
+        return 1
+    print(f"核验通过：{head}")
     return 0
 
 
@@ -239,7 +253,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     with open_services(args, fallback_readonly=True) as svc:
         paths = render_notice(svc, args.code, Path(args.out), _formats(args.format), args.paper, args.large,
-                              args.version, True if args.archive_copy else None)
+                              args.version, True if args.archive_copy else None, dpi=args.dpi, long=args.long)
     for p in paths:
         print(p)
     return 0
@@ -260,7 +274,7 @@ def cmd_posters(args: argparse.Namespace) -> int:
     try:
         res = batch_posters(svc, args.kind, args.year or svc.today().year, Path(args.out), args.program,
                             _formats(args.format), args.paper, args.large, args.create, args.start, args.days,
-                            progress=progress)
+                            progress=progress, dpi=args.dpi, long=args.long)
     finally:
         svc.close()
     for line in res.skipped:

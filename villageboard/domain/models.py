@@ -123,6 +123,9 @@ class Township(Record):
     issuing_units: list[str] = field(default_factory=list)
     portal_url: str = ""
     font_path: str = ""
+    # what notices print, besides the township's own details
+    village_cosign: bool = False  # the village committee signs beside the issuing units, with seal spaces
+    card_tail_column: bool = False  # a 一卡通尾号 column (last 4 digits, as the masking policy allows)
     # risk-flag thresholds (services/flags.py): a quantity above growth_limit × last
     # year's, or above outlier_factor × the village median of the program, is flagged
     growth_limit: Decimal = Decimal("1.2")
@@ -180,7 +183,8 @@ class Program(RatedRecord):
     code: str = ""
     year: int = 0
     name: str = ""
-    basis: str = ""  # 政策依据
+    basis: str = ""  # 政策依据 (the document's title)
+    basis_no: str = ""  # its 文号, e.g. 晋财农〔2026〕12号 (records made before it have none)
     department: str = ""
     unit: str = "亩"
     rate_fen: Decimal = Decimal(0)  # fen per unit, exact (up to 4 decimals of a yuan)

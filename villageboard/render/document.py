@@ -18,13 +18,16 @@ ALIGNS = ("L", "C", "R")
 
 @dataclass
 class Column:
-    """One table column. ``numeric`` columns are right-aligned and are the last to wrap,
-    so amounts and areas stay on one line and line up by their decimal point."""
+    """One table column. ``numeric`` columns are right-aligned and never wrap, so
+    amounts and areas stay on one line and line up by their decimal point; ``whole``
+    text columns (program names) never wrap either."""
 
     label: str
     key: str
     align: str = "L"
     numeric: bool = False
+    #: never wrapped (a program name stays whole): the page turns or the font shrinks
+    whole: bool = False
 
     def __post_init__(self) -> None:
         if self.numeric and self.align == "L":
@@ -56,6 +59,10 @@ class Table:
     title: str
     columns: list[Column]
     rows: list[Row]
+    #: Numeric columns summed on every page into a 本页小计 row (its label goes in
+    #: column ``page_sum_label``) when the table runs over more than one page.
+    page_sum: list[int] = field(default_factory=list)
+    page_sum_label: int = 0
 
     def __post_init__(self) -> None:
         n = len(self.columns)
@@ -78,7 +85,12 @@ class NoticeDocument:
     archive stamp on every page. ``large`` asks for large print (body text ≥ 14 pt).
     ``page_templates`` (template name -> text) are the page templates a posted notice
     was posted with: the HTML form prints with them, not the current ones (empty: the
-    current ones).
+    current ones). ``panel`` lines are the key facts printed large in a box on page 1
+    (what the notice is, households, total, objection deadline, phones, how to verify).
+    ``layout`` is the poster layout it was posted in: 1 (before the key panel: 10.5 pt
+    table, no 本页小计) or 2 (the current one). ``seals`` leaves a seal space (a light
+    circle marked （盖章）) above each issuer's name: the township set the village
+    committee to sign beside it.
     """
 
     title: str
@@ -96,6 +108,9 @@ class NoticeDocument:
     large: bool = False
     issuers: list[str] = field(default_factory=list)
     page_templates: dict[str, str] = field(default_factory=dict)
+    panel: list[str] = field(default_factory=list)
+    layout: int = 2
+    seals: bool = False
 
     def replace(self, **changes: object) -> NoticeDocument:
         """A copy with some fields changed (e.g. ``large=True`` or an archive stamp)."""
@@ -107,6 +122,8 @@ class NoticeDocument:
         nothing can reach a poster without passing them."""
         yield "标题", self.title
         yield "副标题", self.subtitle
+        for i, line in enumerate(self.panel, 1):
+            yield f"要点栏第{i}行", line
         for i, p in enumerate(self.paragraphs, 1):
             yield f"说明文字第{i}段", p
         many = len(self.tables) > 1

@@ -48,8 +48,11 @@ def render_all(
     large: bool | None = None,
     font: str | os.PathLike[str] | None = None,
     data_dir: Path | str | None = None,
+    dpi: float | None = None,
+    long: bool = False,
 ) -> list[Path]:
     """Render ``doc`` to ``out_dir/stem.pdf``, ``stem-1.png`` … and ``stem.html``.
+    ``dpi`` is the PNG resolution; ``long`` makes one tall PNG instead of one a page.
 
     Returns the written paths. Raises PrivacyError / VBError with nothing written."""
     wanted = [f.strip().lower() for f in formats if f.strip()]
@@ -69,12 +72,9 @@ def render_all(
     if "pdf" in wanted and pdf_bytes is not None:
         outputs.append((f"{stem}.pdf", pdf_bytes))
     if "png" in wanted and pdf_bytes is not None:
-        from villageboard.render.png import pdf_to_pngs
+        from villageboard.render.png import DEFAULT_DPI, check_dpi, png_outputs
 
-        pngs = pdf_to_pngs(pdf_bytes)
-        for i, png in enumerate(pngs, 1):
-            name = f"{stem}.png" if len(pngs) == 1 else f"{stem}-{i}.png"
-            outputs.append((name, png))
+        outputs += png_outputs(stem, pdf_bytes, check_dpi(dpi or DEFAULT_DPI), long)
     if "html" in wanted:
         from villageboard.render.html import render_html
 
@@ -123,6 +123,8 @@ def write_rendered(
     pdf_bytes: bytes,
     formats: Sequence[str] = FORMATS,
     data_dir: Path | str | None = None,
+    dpi: float | None = None,
+    long: bool = False,
 ) -> list[Path]:
     """Like :func:`render_all` for a PDF already rendered (by a batch): gate again, make
     the PNG and HTML forms, and write every file all-or-nothing."""
@@ -136,11 +138,9 @@ def write_rendered(
     if "pdf" in wanted:
         outputs.append((f"{stem}.pdf", pdf_bytes))
     if "png" in wanted:
-        from villageboard.render.png import pdf_to_pngs
+        from villageboard.render.png import DEFAULT_DPI, check_dpi, png_outputs
 
-        pngs = pdf_to_pngs(pdf_bytes)
-        for i, png in enumerate(pngs, 1):
-            outputs.append((f"{stem}.png" if len(pngs) == 1 else f"{stem}-{i}.png", png))
+        outputs += png_outputs(stem, pdf_bytes, check_dpi(dpi or DEFAULT_DPI), long)
     if "html" in wanted:
         from villageboard.render.html import render_html
 

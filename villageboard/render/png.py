@@ -49,6 +49,65 @@ def pdf_to_pngs(
     return out
 
 
+#: How far up from the bottom edge a page's QR band reaches (QR, its caption, margin).
+QR_BAND_MM = 50.0
+
+
+def long_png(pdf_bytes: bytes, dpi: float = DEFAULT_DPI) -> bytes:
+    """One tall image of every page, for a village chat group: the QR band of page 1
+    (QR code, 扫码核验, code and tag) at the top, then the pages one under the other,
+    so the QR is at the top and at the bottom."""
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    factor = dpi / 72.0
+    images = []
+    doc = pdfium.PdfDocument(pdf_bytes)
+    try:
+        for i in range(len(doc)):
+            page = doc[i]
+            try:
+                images.append(page.render(scale=factor, may_draw_forms=False).to_pil().convert("RGB"))
+            finally:
+                page.close()
+    finally:
+        doc.close()
+    first = images[0]
+    band_h = min(first.height, round(QR_BAND_MM / 25.4 * dpi))
+    band = first.crop((first.width * 2 // 5, first.height - band_h, first.width, first.height))
+    width = max(im.width for im in images)
+    gap = max(2, round(dpi / 25.4 * 2))  # a 2 mm grey line between pages
+    height = band.height + sum(im.height + gap for im in images)
+    out = Image.new("RGB", (width, height), (255, 255, 255))
+    out.paste(band, (width - band.width, 0))
+    y = band.height
+    for im in images:
+        out.paste((200, 200, 200), (0, y, width, y + gap))
+        y += gap
+        out.paste(im, (0, y))
+        y += im.height
+    out = out.quantize(colors=16, method=Image.Quantize.FASTOCTREE)
+    buf = io.BytesIO()
+    out.save(buf, format="PNG", compress_level=3)
+    return buf.getvalue()
+
+
+def png_outputs(stem: str, pdf_bytes: bytes, dpi: float = DEFAULT_DPI, long: bool = False) -> list[tuple[str, bytes]]:
+    """The PNG files of a notice: one per page, or one tall image (``long``)."""
+    if long:
+        return [(f"{stem}-长图.png", long_png(pdf_bytes, dpi))]
+    pngs = pdf_to_pngs(pdf_bytes, dpi=dpi)
+    return [(f"{stem}.png" if len(pngs) == 1 else f"{stem}-{i}.png", png) for i, png in enumerate(pngs, 1)]
+
+
+def check_dpi(dpi: float) -> float:
+    if not 72 <= dpi <= 600:
+        from villageboard.domain.errors import VBError
+
+        raise VBError(f"图片分辨率应在72到600之间（现在是{dpi:g}）。")
+    return dpi
+
+
 def render_pngs(doc: object, paper: str = "a4", large: bool | None = None,
                 font: str | None = None, dpi: float = DEFAULT_DPI) -> list[bytes]:
     """NoticeDocument -> PNG pages (gated, via the PDF)."""

@@ -1,7 +1,12 @@
 """QR codes for notices: the payload format, its parser, and the module matrix.
 
-The payload carries no personal data: only the notice code, its version and its tag
-(DESIGN.md §6). Two forms:
+The payload carries no personal data: what the notice is, its version, its totals and
+its tag, never a name or a number of a person (DESIGN.md §6, §9). Three forms:
+
+* the sentence (notices posted since the key panel): any phone's scanner shows it as
+  plain words a villager can hold against the poster, e.g.
+  ``古县岳阳镇东沟村 2026年耕地地力保护补贴发放结果公示 第1版 86户 合计222,105.35元
+  核验码MBSF-JT6G-WJ8E-QRF2 核验电话0357-5225678`` (see :func:`qr_sentence`);
 
 * offline (no portal configured): ``VB1/141025-2026-0012/V1/7K2P9QXM4ZT3A`` — upper case
   letters, digits, ``/`` and ``-`` only, so it fits QR's compact alphanumeric mode (a
@@ -10,14 +15,15 @@ The payload carries no personal data: only the notice code, its version and its 
 * with the county portal: ``https://portal.example.gov.cn/verify?c=141025-2026-0012&v=1&t=7K2P…``
   so the phone offers to open the verification page.
 
-:func:`parse_qr_payload` reads both back (also ``|`` separators and lower case), which
-is what the archive's "verify from a poster" screen uses.
+:func:`read_payload` reads all three back (also ``|`` separators and lower case) as a
+:class:`Claim`: what the scanned text says, for ``verify`` to hold against the archive.
 """
 
 from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -52,7 +58,7 @@ def qr_payload(code: str, version: int, tag: str, portal_url: str = "") -> str:
 def parse_qr_payload(text: str) -> tuple[str, int, str]:
     """(code, version, tag) from a scanned payload; VBError when it is not ours."""
     t = (text or "").strip()
-    bad = VBError("扫描到的二维码不是本系统公示的核验码（应为“VB1/编号/V版本/核验码”或核验网址）。")
+    bad = VBError("扫描到的二维码不是本系统公示的核验码（应为扫码得到的整段文字、“VB1/编号/V版本/核验码”或核验网址）。")
     if re.match(r"(?i)^https?://", t):
         query = parse_qs(urlsplit(t).query)
         try:
@@ -73,6 +79,65 @@ def parse_qr_payload(text: str) -> tuple[str, int, str]:
     if not m or not code or not tag:
         raise bad
     return code, int(m.group(1)), tag
+
+
+#: A sentence payload's fields, in order; each is one space-separated word.
+_SENTENCE = re.compile(
+    r"^(?P<place>\S+)\s+(?P<subject>(?P<year>\d{4})年\S+)\s+第(?P<version>\d+)版\s+(?P<households>\d+)户\s+"
+    r"合计(?P<amount>[\d,]+\.\d{2})元\s+核验码(?P<tag>[0-9A-Za-z-]+)(?:\s+核验电话(?P<phone>\S+))?\s*$")
+
+
+def qr_sentence(place: str, subject: str, version: int, households: int, amount_fen: int, tag: str,
+                phone: str = "") -> str:
+    """The QR text of a notice as one sentence a phone shows as it is: place (county,
+    township, village), year + program + kind, version, households, total, tag and the
+    number to call. No personal data: the totals are printed on the poster anyway."""
+    from villageboard.domain.money import format_fen
+
+    tag = tag.strip().upper() or DRAFT_TAG
+    words = [_word(place), _word(subject), f"第{int(version)}版", f"{int(households)}户",
+             f"合计{format_fen(amount_fen)}元", f"核验码{tag}"]
+    if phone.strip():
+        words.append(f"核验电话{_word(phone)}")
+    return " ".join(words)
+
+
+def _word(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a scanned or typed payload says about its notice. ``code`` is empty for a
+    sentence (the tag finds the notice); the other fields are None when the form does
+    not carry them."""
+
+    tag: str
+    code: str = ""
+    version: int | None = None
+    year: int | None = None
+    place: str | None = None
+    subject: str | None = None
+    households: int | None = None
+    amount_fen: int | None = None
+    phone: str | None = None
+
+
+def read_payload(text: str) -> Claim:
+    """A scanned QR text in any of its forms (sentence, ``VB1/…``, portal address) as a
+    :class:`Claim`; VBError when it is none of them."""
+    t = (text or "").strip()
+    m = _SENTENCE.match(t)
+    if m:
+        from villageboard.domain.money import parse_yuan
+
+        return Claim(
+            tag=m["tag"].upper(), version=int(m["version"]), year=int(m["year"]), place=m["place"],
+            subject=m["subject"], households=int(m["households"]), amount_fen=parse_yuan(m["amount"]),
+            phone=m["phone"],
+        )
+    code, version, tag = parse_qr_payload(t)
+    return Claim(tag=tag, code=code, version=version)
 
 
 def _make(payload: str):  # -> qrcode.QRCode

@@ -93,6 +93,7 @@ def _intro_samples() -> Iterator[dict[str, Any]]:
     from villageboard.render.templates import INTRO_KEYS
 
     program = {"name": "耕地地力保护补贴", "basis": "关于做好2026年耕地地力保护补贴工作的通知",
+               "basis_no": "晋财农〔2026〕12号",
                "rate_text": "125.00元/亩", "unit": "亩"}
     base = {**INTRO_KEYS, "township": "城关镇", "village": "东关村", "year": 2026, "start": "2026-11-03",
             "end": "2026-11-10", "hotline": "0357-1234567", "supervision_hotline": "0357-7654321",

@@ -275,7 +275,7 @@ def intro_paragraphs(context: Mapping[str, Any], data_dir: Path | str | None = N
     """The intro wording of a notice from ``notice_intro.j2``.
 
     ``context`` keys (all optional except township/village/kind_label): township,
-    village, program (mapping or object with name, basis, rate_text, unit; None for a
+    village, program (mapping or object with name, basis, basis_no (its 文号), rate_text, unit; None for a
     year summary), kind ("application" | "result" | "summary" | "correction", derived
     from kind_label when absent), kind_label, year, start, end, days, hotline,
     supervision_hotline, supervision_address, households, amount_text; for a summary
@@ -290,7 +290,7 @@ def intro_paragraphs(context: Mapping[str, Any], data_dir: Path | str | None = N
         ctx["kind_label"] = {v: k for k, v in _KIND_FROM_LABEL.items()}.get(ctx["kind"], "公示")
     program = ctx.get("program")
     if isinstance(program, Mapping):
-        prog = {"name": "", "basis": "", "rate_text": "", "unit": ""}
+        prog = {"name": "", "basis": "", "basis_no": "", "rate_text": "", "unit": ""}
         prog.update(program)
         ctx["program"] = prog
     return render_paragraphs("notice_intro.j2", ctx, data_dir=data_dir)

@@ -10,6 +10,7 @@ app starts. Archived versions are marked read-only in the store itself.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,12 +19,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 from villageboard.domain.errors import ArchivedError, NotFound, ValidationFailed, VBError
 from villageboard.domain.land import LAND_LABELS
-from villageboard.domain.masking import mask_id
+from villageboard.domain.masking import mask_id, tail
 from villageboard.domain.models import (
     APP_STATUS,
     NOTICE_KINDS,
     NOTICE_STATES,
     Application,
+    Household,
     Notice,
     Objection,
     plain_rate,
@@ -43,6 +45,13 @@ if TYPE_CHECKING:
 NOTICES, SNAPSHOT, OBJECTIONS = "notices", "snapshot", "objections"
 KINDS_WITH_PROGRAM = ("application", "result")
 DEFAULT_DAYS = 7
+def _card_tail(app: Application, h: Household) -> str:
+    """The last 4 digits of the card paid (or to be paid): the one part of the account
+    the masking policy lets a notice print."""
+    account = next((att.get("account", "") for att in reversed(app.attempts) if att.get("account")), "")
+    return tail(re.sub(r"\D", "", account or h.card_account), 4)
+
+
 PUBLIC_STATUS = {"paid": "已发放", "failed": "发放失败", "issued": "发放中"}
 
 
@@ -50,6 +59,18 @@ def period_end(start: dt.date, days: int) -> dt.date:
     """The last day of a posting period of ``days`` days, counted inclusively: 7 days
     from 06-01 end on 06-07."""
     return start + dt.timedelta(days=days - 1)
+
+
+def _no_year(subject: str) -> str:
+    return re.sub(r"^\d{4}年", "", subject)
+
+
+def _paid_date(app: Application) -> str:
+    """The day the bank paid the row (the last successful attempt), "" when unpaid."""
+    for a in reversed(app.attempts):
+        if a.get("result") == "paid":
+            return str(a.get("paid_date", ""))
+    return ""
 
 
 def notice_year(code: str) -> int:
@@ -222,6 +243,8 @@ class NoticeService:
                     "group": groups.get(a.group_id, ""), "program": code, "program_name": p.name if p else code,
                     "unit": p.unit if p else "", "quantity": format_quantity(a.quantity), "rate_fen": plain_rate(a.rate_fen),
                     "amount_fen": a.amount_fen, "status": status, "remark": a.remark,
+                    **({"card_tail": _card_tail(a, h)} if t.card_tail_column and row_kind != "summary" else {}),
+                    **({"paid_date": _paid_date(a)} if row_kind != "application" else {}),
                 })
                 if a.certified_area is not None:  # the land of an area program, when kept
                     rows[-1].update(certified=format_quantity(a.certified_area),
@@ -230,6 +253,24 @@ class NoticeService:
                 if row_kind == "result":
                     for why in {w for att in a.attempts if (w := att.get("without_notice"))}:
                         exceptions[why] += 1
+        # Applications not passed are shown to villagers apart from the list, with the
+        # reason, and never counted into the notice's totals.
+        rejected: list[dict[str, Any]] = []
+        if row_kind == "application":
+            for code in codes:
+                p = programs.get(code)
+                for a in self.svc.applications.list(year, code, village_id):
+                    a = overrides.get(a.id, a)
+                    if a.void or a.status != "rejected":
+                        continue
+                    h = reg.household(a.household_id)
+                    rejected.append({
+                        "app": a.id, "household_id": h.id, "name": h.name, "id_masked": mask_id(h.id_number),
+                        "group": groups.get(a.group_id, ""), "program": code, "unit": p.unit if p else "",
+                        "quantity": format_quantity(a.quantity), "reason": a.reject_reason,
+                        "_order": (a.group_id, a.id),
+                    })
+            rejected.sort(key=lambda r: r.pop("_order"))
         counted = [r for r in rows if row_kind != "result" or r["status"] == "已发放"]
         totals: dict[str, Any] = {
             "households": len({r["household_id"] for r in counted}),
@@ -255,17 +296,22 @@ class NoticeService:
             "kind": kind, "base_kind": base_kind, "year": year, "village": village.name, "village_id": village_id,
             "program": None if prog is None else {
                 "code": prog.code, "name": prog.name, "unit": prog.unit, "rate_fen": plain_rate(prog.rate_fen),
-                "basis": prog.basis, "department": prog.department, "hotline": prog.hotline,
+                "basis": prog.basis, **({"basis_no": prog.basis_no} if prog.basis_no else {}), "department": prog.department,
+                "hotline": prog.hotline,
                 "eligibility": prog.eligibility,
             },
             "township": {
                 "name": t.name, "county": t.county, "hotline": t.hotline,
                 "supervision_hotline": t.supervision_hotline, "supervision_address": t.supervision_address,
                 "issuing_units": list(t.issuing_units), "portal_url": t.portal_url,
+                # what the township set notices to print (absent when off, as before they existed)
+                **({"village_cosign": True} if t.village_cosign else {}),
+                **({"card_tail_column": True} if t.card_tail_column and row_kind != "summary" else {}),
             },
             "rows": rows, "totals": totals, "subtotals": subtotals,
             "failed": sum(1 for r in rows if r["status"] == "发放失败"),
             **({"without_notice": [{"reason": k, "rows": v} for k, v in sorted(exceptions.items())]} if exceptions else {}),
+            **({"rejected": rejected} if rejected else {}),
         }
 
     # ------------------------------------------------------------------ creating
@@ -537,19 +583,74 @@ class NoticeService:
             return None
         for n in versions:
             if n.tag and tags_equal(n.tag, tag):
-                snap = self.snapshot(n)
-                if make_tag(self.svc.township.tag_key, self.tag_content(n, snap)) != n.tag:
-                    return None  # stored content no longer matches its tag
-                t = snap["totals"]
-                prog = snap.get("program") or {}
-                return {
-                    "code": n.code, "version": n.version, "kind": NOTICE_KINDS.get(n.kind, n.kind),
-                    "village": snap["village"], "program": prog.get("name", "全部项目"), "year": n.year,
-                    "households": t["households"], "amount_fen": t["amount_fen"],
-                    "start": n.start.isoformat() if n.start else "", "end": n.end.isoformat() if n.end else "",
-                    "state": NOTICE_STATES[self.state_of(n)],
-                    "latest": n.version == versions[-1].version,
-                }
+                return self._summary(n, versions)
+        return None
+
+    def _summary(self, n: Notice, versions: list[Notice]) -> dict[str, Any] | None:
+        snap = self.snapshot(n)
+        if make_tag(self.svc.township.tag_key, self.tag_content(n, snap)) != n.tag:
+            return None  # stored content no longer matches its tag
+        t = snap["totals"]
+        prog = snap.get("program") or {}
+        from villageboard.services.notice_document import qr_words
+
+        place, subject = qr_words(n, snap)
+        t_snap = snap["township"]
+        return {
+            "code": n.code, "version": n.version, "kind": NOTICE_KINDS.get(n.kind, n.kind),
+            "village": snap["village"], "program": prog.get("name", "全部项目"), "year": n.year,
+            "households": t["households"], "amount_fen": t["amount_fen"],
+            "start": n.start.isoformat() if n.start else "", "end": n.end.isoformat() if n.end else "",
+            "state": NOTICE_STATES[self.state_of(n)],
+            "latest": n.version == versions[-1].version,
+            "place": place, "subject": subject,
+            "phones": {p.replace(" ", "") for p in (t_snap.get("supervision_hotline"), prog.get("hotline"),
+                                                     t_snap.get("hotline")) if p},
+        }
+
+    def verify_text(self, text: str) -> tuple[dict[str, Any] | None, list[str]]:
+        """Verify what a phone scanned from a poster's QR (the sentence, the short
+        ``VB1/…`` form or the portal address): the archived summary of the notice whose
+        tag it carries, and every field of the text that disagrees with the archive (in
+        Chinese, one line each). (None, []) when no notice has that tag. Raises VBError
+        when the text is no payload of this system."""
+        from villageboard.render.qr import read_payload
+
+        claim = read_payload(text)
+        found = self._by_tag(claim.tag, claim.code, claim.year)
+        if found is None:
+            return None, []
+        from villageboard.domain.money import format_fen
+
+        problems = []
+        if claim.version is not None and claim.version != found["version"]:
+            problems.append(f"版本不符：二维码写的是第{claim.version}版，这个核验码属于第{found['version']}版")
+        if claim.year is not None and claim.year != found["year"]:
+            problems.append(f"年度不符：二维码写的是{claim.year}年，存档是{found['year']}年")
+        if claim.place is not None and claim.place != found["place"]:
+            problems.append(f"村名不符：二维码写的是“{claim.place}”，存档是“{found['place']}”")
+        if claim.subject is not None and _no_year(claim.subject) != _no_year(found["subject"]):
+            problems.append(f"公示名称不符：二维码写的是“{claim.subject}”，存档是“{found['subject']}”")
+        if claim.households is not None and claim.households != found["households"]:
+            problems.append(f"户数不符：二维码写的是{claim.households}户，存档是{found['households']}户")
+        if claim.amount_fen is not None and claim.amount_fen != found["amount_fen"]:
+            problems.append(f"合计金额不符：二维码写的是{format_fen(claim.amount_fen)}元，"
+                            f"存档是{format_fen(found['amount_fen'])}元")
+        if claim.phone is not None and claim.phone not in found["phones"]:
+            problems.append(f"核验电话不符：二维码写的是{claim.phone}，不是本公示印的咨询或监督电话"
+                            f"（{'、'.join(sorted(found['phones']))}），请不要拨打")
+        return found, problems
+
+    def _by_tag(self, tag: str, code: str = "", year: int | None = None) -> dict[str, Any] | None:
+        if code:
+            return self.verify(code, tag)
+        years = self.store.years()
+        if year in years:  # the year the text names first; a wrong one is reported, not a miss
+            years = [year, *(y for y in years if y != year)]
+        for y in years:
+            for doc in self._docs(y).values():
+                if doc.get("tag") and tags_equal(doc["tag"], tag):
+                    return self.verify(doc["code"], tag)
         return None
 
     def require_not_archived(self, code: str, version: int) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from villageboard.domain.errors import VBError
-from villageboard.domain.models import NOTICE_KINDS, Notice
+from villageboard.domain.models import NOTICE_KINDS, NOTICE_STATES, Notice
 from villageboard.render.document import NoticeDocument
 from villageboard.services.jobs import Cancelled
 from villageboard.services.publish_check import Unprintable
@@ -53,23 +53,35 @@ def document_for(svc: Services, n: Notice, large: bool = False, archive_copy: bo
     return doc, stem_for(n, snap, archive_copy)
 
 
+def require_archived(svc: Services, n: Notice) -> None:
+    """An archive copy is stamped as archived: only an archived version may have one."""
+    if svc.notices.state_of(n) != "archived":
+        raise VBError(f"公示{n.code}第{n.version}版还没有存档（现在是“{NOTICE_STATES[svc.notices.state_of(n)]}”），"
+                      "不能打印存档件。")
+
+
 def render_notice(
     svc: Services, code: str, out_dir: Path, formats: Sequence[str] = ("pdf",), paper: str = "a4",
     large: bool = False, version: int | None = None, archive_copy: bool | None = None,
+    dpi: float | None = None, long: bool = False,
 ) -> list[Path]:
+    """One notice's files. ``dpi`` and ``long`` shape the PNG form (see render_all)."""
     from villageboard.render.output import render_all
 
     n = svc.notices.get(code, version)
+    if archive_copy:
+        require_archived(svc, n)
     doc, stem = document_for(svc, n, large, archive_copy)
     font = svc.township.font_path or None
-    return render_all(doc, out_dir, stem, formats, paper=paper, large=large, font=font, data_dir=svc.root)
+    return render_all(doc, out_dir, stem, formats, paper=paper, large=large, font=font, data_dir=svc.root,
+                      dpi=dpi, long=long)
 
 
 def batch_posters(
     svc: Services, kind: str, year: int, out_dir: Path, program: str = "", formats: Sequence[str] = ("pdf",),
     paper: str = "a4", large: bool = False, create: bool = False, start: dt.date | None = None,
     days: int | None = None, progress: Callable[[int, int], None] | None = None,
-    cancelled: Callable[[], bool] | None = None,
+    cancelled: Callable[[], bool] | None = None, dpi: float | None = None, long: bool = False,
 ) -> BatchResult:
     """Every village's latest posted (or archived) notice of one kind (and program), in
     one process, rendering the PDFs on both cores. With ``create``, villages without
@@ -103,7 +115,7 @@ def batch_posters(
     if not todo:
         return result
     notices = [n for n, _v in todo]
-    result.paths = render_notices(svc, notices, out_dir, formats, paper, large, progress, cancelled)
+    result.paths = render_notices(svc, notices, out_dir, formats, paper, large, progress, cancelled, dpi, long)
     result.notices = [f"{n.code}/v{n.version}" for n in notices]
     return result
 
@@ -111,7 +123,7 @@ def batch_posters(
 def render_notices(
     svc: Services, notices: Sequence[Notice], out_dir: Path, formats: Sequence[str] = ("pdf",), paper: str = "a4",
     large: bool = False, progress: Callable[[int, int], None] | None = None,
-    cancelled: Callable[[], bool] | None = None,
+    cancelled: Callable[[], bool] | None = None, dpi: float | None = None, long: bool = False,
 ) -> list[Path]:
     """Print several notices at once: PDFs on both cores with the font loaded once per
     worker, then every file written all-or-nothing per notice."""
@@ -130,5 +142,5 @@ def render_notices(
     pdfs = render_pdf_batch([d for d, _s in docs], paper=paper, large=large, workers=2, progress=tick, font=font)
     paths: list[Path] = []
     for (doc, stem), pdf in zip(docs, pdfs, strict=True):
-        paths += write_rendered(doc, out_dir, stem, pdf, formats, data_dir=svc.root)
+        paths += write_rendered(doc, out_dir, stem, pdf, formats, data_dir=svc.root, dpi=dpi, long=long)
     return paths

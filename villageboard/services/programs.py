@@ -35,6 +35,7 @@ PROGRAM_LABELS = {
     "name": "项目名称",
     "year": "年度",
     "basis": "政策依据",
+    "basis_no": "文号",
     "department": "主管部门",
     "unit": "计量单位",
     "rate_fen": "补贴标准",

@@ -236,8 +236,6 @@ def render_notice(
     is printed from the frozen content, with its verification tag."""
     from villageboard.services.posters import render_notice as render
 
-    if archive_copy and svc.notices.state_of(n) != "archived":
-        raise VBError(f"公示{n.code}还没有存档，不能打印存档件。")
     return render(svc, n.code, Path(out_dir), formats, paper, large, n.version, archive_copy)
 
 

@@ -113,9 +113,24 @@ def poster_document(
     svc: Services, n: Notice, snap: dict[str, Any], archive_copy: bool = False, large: bool = False,
 ) -> NoticeDocument:
     """The poster of one notice version: with the wording and page templates it was
-    posted with when it has them (see the module docstring)."""
-    doc = build_document(n, snap, svc.root, archive_copy=archive_copy, large=large)
+    posted with when it has them (see the module docstring). The archive copy of a
+    version replaced by a correction says so, with the date of the correction."""
+    stamp = corrected_stamp(svc, n) if archive_copy else ""
+    doc = build_document(n, snap, svc.root, archive_copy=archive_copy, large=large, stamp=stamp)
     digest = (snap.get("wording") or {}).get("page")
     if digest:
         doc = doc.replace(page_templates=kept_page_templates(svc, n.year, digest))
     return doc
+
+
+def corrected_stamp(svc: Services, n: Notice) -> str:
+    """"已更正，以第N版为准 2026年11月28日" for a version a correction replaced (N is the
+    correcting version, the date the day it was made and this one archived); "" else."""
+    from villageboard.domain.dates import cn_date
+
+    mark = f"{n.code}/v{n.version}"
+    for other in svc.notices.versions(n.code):
+        if other.supersedes == mark:
+            when = (n.archived_at or other.created)[:10]
+            return f"已更正，以第{other.version}版为准 {cn_date(when)}"
+    return ""

@@ -30,6 +30,7 @@ GRID = (90, 90, 90)
 GREY_TEXT = (70, 70, 70)
 HEADER_FILL = (225, 225, 225)
 ZEBRA_FILL = (246, 246, 246)
+PANEL_FILL = (255, 248, 225)
 SUBTOTAL_FILL = (232, 232, 232)
 TOTAL_FILL = (214, 214, 214)
 STAMP_RED = (200, 16, 16)
@@ -45,7 +46,8 @@ CELL_PAD = 1.2  # mm of white space left and right of a cell's text
 @dataclass(frozen=True)
 class PrintSettings:
     """Page geometry and type sizes. ``large`` is the 适老化 variant: every body text
-    (paragraphs, table, totals, footer) at ≥ 14 pt."""
+    (paragraphs, table, totals, footer) at ≥ 14 pt. ``panel_pt`` is the key panel's
+    size (≥ 14 pt on every version)."""
 
     paper: str
     width: float
@@ -63,16 +65,30 @@ class PrintSettings:
     band_pt: float
     qr_symbol_mm: float
     landscape: bool = False
+    panel_pt: float = 14.0
+    page_sums: bool = True
+    #: a header longer than this many characters takes two lines when its column is narrower
+    word_em: float = 4.0
+    #: the signature block may stand beside the footer lines
+    compact_ending: bool = False
+    #: the poster layout (see :func:`print_settings`)
+    layout: int = 2
 
     @property
     def content_width(self) -> float:
         return self.width - self.margin_left - self.margin_right
 
 
-def print_settings(paper: str = "a4", large: bool = False, landscape: bool = False) -> PrintSettings:
+def print_settings(paper: str = "a4", large: bool = False, landscape: bool = False,
+                   layout: int = 2) -> PrintSettings:
     """The settings :func:`render_pdf` uses for this paper and print size. Pages are
-    portrait; :func:`render_pdf` turns them to landscape only when a table cannot fit
-    across a portrait page even at the smallest allowed size (large print on A4)."""
+    portrait; :func:`render_pdf` turns them to landscape when a table cannot fit across
+    a portrait page at its smallest allowed size.
+
+    ``layout`` 2 (what new postings get) is read from a step away: table text 12 pt
+    (14 pt large print) and never smaller, a key panel at 14 pt (16 pt), a 30 mm QR.
+    Layout 1 is how notices posted before it were printed (10.5 pt table, shrinking to
+    8 pt), kept so that their reprints look as posted."""
     key = (paper or "a4").lower()
     if key not in PAPERS:
         from villageboard.domain.errors import VBError
@@ -82,22 +98,28 @@ def print_settings(paper: str = "a4", large: bool = False, landscape: bool = Fal
     if landscape:
         w, h = h, w
     a3 = key == "a3"
+    panel = 16.0 if large else 14.0
     if large:
-        body, title, subtitle, band = 14.0, 24.0, 16.0, 12.0
+        body, title, subtitle, band = 14.0, 24.0, 16.0, (14.0 if layout >= 2 else 12.0)
         table, table_min, totals = 14.0, 14.0, 15.5
+    elif layout >= 2:
+        body, title, subtitle, band = 12.0, 20.0, 12.0, 9.5
+        table, table_min, totals = 12.0, 12.0, 13.0
     else:
         body, title, subtitle, band = 10.5, 20.0, 12.0, 9.0
         table, table_min, totals = 10.5, 8.0, 12.0
     if a3:  # the same poster seen from further away
         title += 6
         subtitle += 2
-    margin = 18.0 if a3 else 15.0
+    margin = (18.0 if a3 else 15.0) if layout < 2 else (15.0 if a3 else 12.0)
+    qr = (32.0 if a3 else 26.0) if layout < 2 else (34.0 if a3 else 30.0)
     return PrintSettings(
         paper=key, width=w, height=h,
         margin_left=margin, margin_right=margin, margin_top=12.0, margin_bottom=10.0,
         title_pt=title, subtitle_pt=subtitle, body_pt=body, table_pt=table,
         table_min_pt=table_min, totals_pt=totals, band_pt=band,
-        qr_symbol_mm=32.0 if a3 else 26.0, landscape=landscape,
+        qr_symbol_mm=qr, landscape=landscape, panel_pt=panel, page_sums=layout >= 2,
+        word_em=4.0 if layout < 2 else 3.0, compact_ending=layout >= 2, layout=layout,
     )
 
 
@@ -171,7 +193,10 @@ def wrap(m: Metrics, text: str, width: float, size_pt: float, indent: float = 0.
 
 def wrap_label(m: Metrics, label: str, width: float, size_pt: float) -> list[str]:
     """A column header: one line if it fits, else split before its bracketed unit
-    ("补贴金额" / "（元）", "标准" / "（元/亩）"), else wrapped evenly."""
+    ("补贴金额" / "（元）", "标准" / "（元/亩）"), else wrapped evenly. A header written
+    with line breaks (a program name split between words) keeps them."""
+    if "\n" in label:
+        return [piece for line in label.split("\n") for piece in wrap(m, line, width, size_pt)]
     if m.width(label, size_pt) <= width:
         return [label]
     for bracket in ("（", "("):
@@ -288,15 +313,16 @@ def _longest_token(m: Metrics, text: str, size_pt: float) -> float:
     return best
 
 
-def table_fits(m: Metrics, table: Table, avail: float, min_pt: float, pad: float) -> bool:
+def table_fits(m: Metrics, table: Table, avail: float, min_pt: float, pad: float,
+               word_em: float = 4.0) -> bool:
     """Whether the table fits ``avail`` mm at ``min_pt`` without splitting numbers, IDs or
-    four-character words (the minimums :func:`fit_columns` guarantees)."""
-    return fit_columns(m, table, avail, min_pt, min_pt, pad, strict=True)[1] > 0
+    words of ``word_em`` characters (the minimums :func:`fit_columns` guarantees)."""
+    return fit_columns(m, table, avail, min_pt, min_pt, pad, strict=True, word_em=word_em)[1] > 0
 
 
 def fit_columns(
     m: Metrics, table: Table, avail: float, size_pt: float, min_pt: float, pad: float,
-    strict: bool = False,
+    strict: bool = False, word_em: float = 4.0,
 ) -> tuple[list[float], float]:
     """Column widths (mm) summing to ``avail``, and the font size to use.
 
@@ -320,8 +346,8 @@ def fit_columns(
 
     longest1 = [max((longest(r.cells[ci]) for r in table.rows), default=0.0)
                 for ci in range(len(cols))]
-    label1 = [m.width(c.label, 1.0) for c in cols]
-    split1 = [_label_split_width(m, c.label) for c in cols]
+    label1 = [max(m.width(line, 1.0) for line in c.label.split("\n")) for c in cols]
+    split1 = [label1[i] if "\n" in c.label else _label_split_width(m, c.label) for i, c in enumerate(cols)]
     max1 = [max((row[ci] for row in grid1), default=0.0) for ci in range(len(cols))]
     size = size_pt
     while True:
@@ -331,10 +357,10 @@ def fit_columns(
         for ci, col in enumerate(cols):
             w_label = label1[ci] * size
             # A long header may take two lines rather than widen a narrow column.
-            label_need = w_label if w_label <= 4.2 * em else max(4 * em, split1[ci] * size)
+            label_need = w_label if w_label <= (word_em + 0.2) * em else max(word_em * em, split1[ci] * size)
             nat = max(max1[ci] * size, label_need) + 2 * pad
             natural.append(nat)
-            if col.numeric:
+            if col.numeric or col.whole:
                 floor.append(nat)
             else:
                 # Never split a token (an ID, a number, a Latin word) unless it is huge.
@@ -351,6 +377,8 @@ def fit_columns(
                 widths[i] += extra * natural[i] / share if share else extra / len(text_cols)
             return widths, size
         if sum(floor) <= avail:
+            if strict:  # only asked whether it fits: the widths themselves are not needed
+                return _water_fill(natural, floor, avail), size
             grid = [[w * size for w in row] for row in grid1]
             widths = _least_lines(grid, floor, natural, avail, pad)
             return _water_fill(natural, widths, avail), size

@@ -25,6 +25,7 @@ from villageboard.render.pdf.layout import (
     GREY_TEXT,
     GRID,
     HEADER_FILL,
+    PANEL_FILL,
     PT,
     STAMP_RED,
     SUBTOTAL_FILL,
@@ -32,6 +33,7 @@ from villageboard.render.pdf.layout import (
     ZEBRA_FILL,
     Metrics,
     PrintSettings,
+    clean_text,
     fit_columns,
     wrap,
     wrap_label,
@@ -62,6 +64,8 @@ class Layout:
         self.top = s.margin_top + (self.stamp_h + 3.0 if doc.stamp else 0.0)
         self.y = self.top
         self.table: _TableLayout | None = None
+        self.wrapped_rows = 0  # table rows taller than one line
+        self.table_rows = 0
 
     # recording -----------------------------------------------------------------------
     def op(self, name: str, *args: Any) -> None:
@@ -134,31 +138,158 @@ class Layout:
     def run(self) -> list[list[Op]]:
         s, doc = self.s, self.doc
         self.pages.append([])
-        self.lines_block(doc.title, s.title_pt, align="C", bold=True, leading=1.35)
+        if s.layout >= 2:
+            self.title_block(doc.title)
+        else:  # as notices posted in layout 1 were printed
+            self.lines_block(doc.title, s.title_pt, align="C", bold=True, leading=1.35)
         if doc.subtitle:
             self.y += 0.5
             self.lines_block(doc.subtitle, s.subtitle_pt, align="C", leading=1.4, color=GREY_TEXT)
         self.y += 3.0
+        if doc.panel:
+            self.panel()
+            self.y += 3.0
         for p in doc.paragraphs:
             self.lines_block(p, s.body_pt, leading=1.6, indent_em=2.0)
             self.y += 1.2
-        for table in doc.tables:
+        for i, table in enumerate(doc.tables):
             self.y += 2.5
-            self.table = _TableLayout(self, table)
+            last = i == len(doc.tables) - 1
+            keep = self.ending_height() if last and s.layout >= 2 else 0.0
+            after = doc.tables[i + 1:]
+            if s.layout >= 2 and table.page_sum and after and not any(t.page_sum for t in after):
+                # a short list after the counted one (e.g. the applications not passed)
+                # stays on the page of its last rows, with the totals
+                tail = self.ending_height() + sum(self.table_height(t) for t in after)
+                if tail <= (self.bottom - self.top) / 2:
+                    keep = tail
+            self.table = _TableLayout(self, table, keep_h=keep)
             self.table.run()
             self.table = None
         self.ending()
         return self.pages
 
-    def ending(self) -> None:
-        """Totals, footer lines and the signature block, kept together when they fit on
-        one page, so the notice does not end with a lone date on a new sheet."""
+    def table_height(self, table: Table) -> float:
+        """The height of a whole table on one page (title, header and rows)."""
+        t = _TableLayout(self, table)
+        max_h = self.bottom - self.top
+        return 2.5 + t.title_h + t.header_h + sum(t.layout_row(r, max_h)[1] for r in table.rows)
+
+    def title_block(self, text: str) -> None:
+        """The title on one line, shrunk by up to a fifth when that is enough; else
+        broken between words (after the village, the year, the program), never inside
+        one ("涉农/补贴资金")."""
+        s = self.s
+        size = s.title_pt
+        width = s.content_width
+        lines = [text]
+        if self.m.width(text, size) > width:
+            fit = width / self.m.width(text, 1.0)
+            if fit >= s.title_pt * 0.8:
+                size = min(size, int(fit * 2) / 2)
+            else:
+                lines = word_break(self.m, text, width, size) or self.balanced(text, size, 2)
+        line_h = size * PT * 1.35
+        for line in lines:
+            self.ensure(line_h)
+            w = self.m.width(line, size)
+            self.text(s.margin_left + (width - w) / 2, self.baseline(self.y, line_h, size), line, size, True)
+            self.y += line_h
+
+    def panel(self) -> None:
+        """The key panel: a boxed block of the facts a villager looks for first, large."""
+        s, doc = self.s, self.doc
+        size = s.panel_pt
+        pad = 3.0
+        inner = s.content_width - 2 * pad
+        line_h = size * PT * 1.45
+        wrapped = [wrap(self.m, line, inner, size) for line in doc.panel]
+        h = sum(len(w) for w in wrapped) * line_h + 2 * pad
+        top = self.y
+        x0, x1 = s.margin_left, s.margin_left + s.content_width
+        self.op("fill", x0, top, x1 - x0, h, PANEL_FILL)
+        self.op("grid", (x0, x1), top, top + h)
+        y = top + pad
+        for line, lines in zip(doc.panel, wrapped, strict=True):
+            bold = line.startswith(("户数", "大写", "异议截止"))
+            for piece in lines:
+                self.text(x0 + pad, self.baseline(y, line_h, size), piece, size, bold)
+                y += line_h
+        self.y = top + h
+
+    def _sign_lines(self) -> list[str]:
+        doc = self.doc
+        return [*doc.issuers, cn_date(doc.issued_date)] if doc.issuers else []
+
+    def _seal_grid(self) -> tuple[float, int, float]:
+        """With seal spaces: each issuer's cell width, cells per row, and the height of
+        the block (a row of seal circles over the issuers' names, then the date)."""
+        s, doc = self.s, self.doc
+        size = s.body_pt + 0.5
+        line_h = size * PT * 1.6
+        names = max((self.m.width(u, size) for u in doc.issuers), default=0.0)
+        cell_w = min(s.content_width, max(SEAL_MM + 8.0, names + 8.0))
+        per_row = max(1, int(s.content_width // cell_w))
+        rows = -(-len(doc.issuers) // per_row)
+        return cell_w, per_row, rows * (SEAL_MM + 2.0) + line_h + 6.0
+
+    def _seals(self) -> None:
+        """For each issuer a light circle, （盖章） in its upper half and the issuer's name
+        across its lower half (where the seal goes on a real notice), right-aligned in
+        rows, and the issue date under them all."""
+        s, doc = self.s, self.doc
+        size = s.body_pt + 0.5
+        line_h = size * PT * 1.6
+        cell_w, per_row, block_h = self._seal_grid()
+        self.ensure(block_h)
+        self.y += 6.0
+        right = s.margin_left + s.content_width
+        mark_w = self.m.width(SEAL_MARK, size)
+        for start in range(0, len(doc.issuers), per_row):
+            units = doc.issuers[start:start + per_row]
+            x = right - len(units) * cell_w
+            for unit in units:
+                cx, cy = x + cell_w / 2, self.y + SEAL_MM / 2
+                self.op("circle", cx, cy, SEAL_MM / 2, SEAL_LINE)
+                self.text(cx - mark_w / 2, self.baseline(cy - line_h, line_h, size), SEAL_MARK, size, False,
+                          SEAL_TEXT)
+                w = self.m.width(unit, size)
+                self.text(cx - w / 2, self.baseline(cy + 1.0, line_h, size), unit, size)
+                x += cell_w
+            self.y += SEAL_MM + 2.0
+        self.lines_block(cn_date(doc.issued_date), size, align="R", leading=1.6)
+
+    def _side_by_side(self) -> bool:
+        """Whether the signature block fits to the right of the footer lines (a wide
+        page): the ending is then shorter by the signature's height."""
+        s, doc = self.s, self.doc
+        sign = self._sign_lines()
+        if not (s.compact_ending and sign and doc.footer_lines) or doc.seals:
+            return False
+        footer_w = max(self.m.width(clean_text(t), s.body_pt) for t in doc.footer_lines)
+        sign_w = max(self.m.width(t, s.body_pt + 0.5) for t in sign)
+        return footer_w + sign_w + 12.0 <= s.content_width
+
+    def ending_height(self) -> float:
         s, doc = self.s, self.doc
         totals_h = sum(self.block_height(t, s.totals_pt, 1.5) for t in doc.totals_lines)
         footer_h = sum(self.block_height(t, s.body_pt, 1.55) for t in doc.footer_lines)
-        sign_lines = [*doc.issuers, cn_date(doc.issued_date)] if doc.issuers else []
-        sign_h = len(sign_lines) * s.body_pt * PT * 1.6 + (6.0 if sign_lines else 0.0)
-        need = totals_h + footer_h + sign_h + 8.0
+        sign_lines = self._sign_lines()
+        sign_h = len(sign_lines) * (s.body_pt + 0.5) * PT * 1.6 + (6.0 if sign_lines else 0.0)
+        if doc.seals and doc.issuers:
+            sign_h = self._seal_grid()[2]
+        lower = max(footer_h + 3.0, sign_h) if self._side_by_side() else footer_h + 3.0 + sign_h
+        return totals_h + lower + 5.0 + (3.0 if doc.totals_lines else 0.0)
+
+    def ending(self) -> None:
+        """Totals, footer lines and the signature block, kept together when they fit on
+        one page, so the notice does not end with a lone date on a new sheet (the last
+        table already keeps its last rows with them). On a wide page the signature
+        block stands to the right of the footer lines."""
+        s, doc = self.s, self.doc
+        totals_h = sum(self.block_height(t, s.totals_pt, 1.5) for t in doc.totals_lines)
+        sign_lines = self._sign_lines()
+        need = self.ending_height()
         if need <= self.bottom - self.top and self.y + need > self.bottom:
             self.new_page()
         if doc.totals_lines:
@@ -168,27 +299,67 @@ class Layout:
             self.y += 1.5
             for t in doc.totals_lines:
                 self.lines_block(t, s.totals_pt, bold=True, leading=1.5)
+        side = self._side_by_side()
+        top = self.y + 3.0
         if doc.footer_lines:
             self.y += 3.0
             for t in doc.footer_lines:
                 self.lines_block(t, s.body_pt, leading=1.55)
-        if sign_lines:
-            self.y += 6.0
+        if sign_lines and doc.seals:
+            self._seals()
+        elif sign_lines:
+            if side:
+                below = self.y
+                self.y = top
+            else:
+                self.y += 6.0
             for t in sign_lines:
                 self.lines_block(t, s.body_pt + 0.5, align="R", leading=1.6)
+            if side:
+                self.y = max(self.y, below)
+
+
+#: The seal space beside each issuer: a light circle this wide (mm), marked （盖章）.
+SEAL_MM = 30.0
+SEAL_MARK = "（盖章）"
+SEAL_LINE = (170, 170, 170)
+SEAL_TEXT = (150, 150, 150)
+
+#: Where a title may break: after these words (the place, the year, the program).
+_TITLE_BREAKS = ("镇", "乡", "村", "社区", "年度", "补贴", "补偿", "资金", "结果", "）")
+
+
+def word_break(m: Metrics, text: str, width: float, size: float) -> list[str]:
+    """Two lines split after a whole word (see ``_TITLE_BREAKS``), the most even split
+    whose lines both fit; [] when there is none."""
+    best: tuple[float, list[str]] | None = None
+    for word in _TITLE_BREAKS:
+        start = 0
+        while (i := text.find(word, start)) >= 0:
+            cut = i + len(word)
+            start = i + 1
+            head, tail = text[:cut], text[cut:]
+            if not tail or tail[0] in "（(":
+                continue
+            wh, wt = m.width(head, size), m.width(tail, size)
+            if wh <= width and wt <= width and (best is None or max(wh, wt) < best[0]):
+                best = (max(wh, wt), [head, tail])
+    return best[1] if best else []
 
 
 class _TableLayout:
     """One table: widths, wrapped cells, rows flowed over pages with the header repeated."""
 
-    def __init__(self, lay: Layout, table: Table) -> None:
+    def __init__(self, lay: Layout, table: Table, keep_h: float = 0.0) -> None:
         self.lay = lay
         self.t = table
+        self.keep_h = keep_h  # what must follow the last rows on their page (totals, signatures)
         s = lay.s
         self.pad = CELL_PAD
         self.vpad = 0.8
         self.widths, self.size = fit_columns(
-            lay.m, table, s.content_width, s.table_pt, s.table_min_pt, self.pad)
+            lay.m, with_sum_row(table, s.page_sums), s.content_width, s.table_pt, s.table_min_pt, self.pad,
+            word_em=s.word_em)
         self.line_h = self.size * PT * 1.32
         self.xs = [s.margin_left]
         for w in self.widths:
@@ -208,6 +379,10 @@ class _TableLayout:
                     (self.frac_width(r.cells[ci]) for r in table.rows), default=0.0)
         self.seg_top = 0.0
         self.data_index = 0
+        self.sums = list(table.page_sum) if s.page_sums else []
+        self.sum_h = self.line_h + 2 * self.vpad if self.sums else 0.0
+        self.page_rows: list[Row] = []
+        self.breaks = 0
 
     def start_page(self, continued: bool) -> None:
         lay = self.lay
@@ -241,20 +416,66 @@ class _TableLayout:
 
     def run(self) -> None:
         lay = self.lay
-        first_row_h = self.row_height(self.t.rows[0]) if self.t.rows else 0.0
-        if lay.room() < self.title_h + self.header_h + first_row_h:
+        rows = self.t.rows
+        max_h = lay.bottom - lay.top - self.title_h - self.header_h - self.sum_h
+        laid = [self.layout_row(row, max_h) for row in rows]
+        heights = [h for _c, h in laid]
+        one_line = self.line_h + 2 * self.vpad + 1e-6
+        lay.wrapped_rows += sum(1 for h in heights if h > one_line)
+        lay.table_rows += len(rows)
+        # The last data rows (three, or all when fewer) stay on the page of the totals.
+        # (Fewer when three and the totals are taller than a page: a large-print archive
+        # copy on a landscape page.)
+        data_at = [i for i, r in enumerate(rows) if r.kind == "data"]
+        k, fits_a_page, tail_need = 0, False, 0.0
+        for keep in (3, 2, 1):
+            k = data_at[-keep] if len(data_at) >= keep else 0
+            tail_need = sum(heights[k:]) + self.sum_h + self.keep_h
+            fits_a_page = self.keep_h > 0 and tail_need <= max_h + 1e-6
+            if fits_a_page:
+                break
+        first_row_h = heights[0] if rows else 0.0
+        need_first = self.title_h + self.header_h + (tail_need if k == 0 and fits_a_page else first_row_h)
+        if lay.room() < need_first:
             lay.table = None
             lay.new_page()
             lay.table = self
         self.start_page(continued=False)
-        max_h = lay.bottom - lay.top - self.title_h - self.header_h
-        for row in self.t.rows:
-            cells, h = self.layout_row(row, max_h)
-            if lay.y + h > lay.bottom + 1e-6:
-                self.close_segment()
-                lay.new_page()  # calls start_page(continued=True)
+        for i, row in enumerate(rows):
+            cells, h = laid[i]
+            if (i == k and i > 0 and fits_a_page and self.page_rows
+                    and lay.y + sum(heights[k:]) + self.sum_h + self.keep_h > lay.bottom + 1e-6):
+                self.page_break()
+            if lay.y + h + self.sum_h > lay.bottom + 1e-6 and self.page_rows:
+                self.page_break()
+            if row.kind == "total" and i == len(rows) - 1 and self.breaks:
+                self.draw_page_sum()  # this page's sum above the table's total
+                self.breaks = 0
             self.draw_row(row, cells, h)
+            self.page_rows.append(row)
+        if self.breaks:
+            self.draw_page_sum()
         self.close_segment()
+
+    def page_break(self) -> None:
+        self.draw_page_sum()
+        self.close_segment()
+        self.breaks += 1
+        self.page_rows = []
+        self.lay.new_page()  # calls start_page(continued=True)
+
+    def draw_page_sum(self) -> None:
+        """The 本页小计 row: the summed columns over this page's data rows."""
+        data = [r for r in self.page_rows if r.kind == "data"]
+        if not self.sums or not data:
+            return
+        cells = [""] * len(self.t.columns)
+        cells[self.t.page_sum_label] = "本页小计"
+        for ci in self.sums:
+            cells[ci] = column_sum([r.cells[ci] for r in data])
+        row = Row(cells, kind="subtotal")
+        laid, h = self.layout_row(row, 1e9)
+        self.draw_row(row, laid, h)
 
     def frac_width(self, text: str) -> float:
         """Width of what follows the integer digits (".98亩", "亩", ".5"), so that
@@ -319,6 +540,46 @@ class _TableLayout:
                GRID)
 
 
+_NUMBER = re.compile(r"^\s*(-?[\d,]+(?:\.(\d+))?)(.*?)\s*$")
+
+
+def with_sum_row(table: Table, page_sums: bool = True) -> Table:
+    """The table as its columns are measured: with a 本页小计 row as wide as the widest
+    one can be (the whole table's sum), so that no page's sum has to wrap."""
+    if not page_sums or not table.page_sum:
+        return table
+    cells = [""] * len(table.columns)
+    cells[table.page_sum_label] = "本页小计"
+    data = [r for r in table.rows if r.kind == "data"]
+    for ci in table.page_sum:
+        cells[ci] = column_sum([r.cells[ci] for r in data])
+    return Table(table.title, table.columns, [*table.rows, Row(cells, kind="subtotal")])
+
+
+def column_sum(cells: list[str]) -> str:
+    """The exact sum of a column of printed numbers ("1,234.50", "12.5亩"), written with
+    as many decimals as its widest cell, thousands separators and the cells' common
+    unit; "" when a cell is not a number."""
+    from decimal import Decimal
+
+    total = Decimal(0)
+    places = 0
+    units = set()
+    for text in cells:
+        if not text.strip():
+            continue  # nothing in this column for the row (a program it had no payment of)
+        m = _NUMBER.match(text)
+        if not m:
+            return ""
+        total += Decimal(m.group(1).replace(",", ""))
+        places = max(places, len(m.group(2) or ""))
+        units.add(m.group(3))
+    if not units:
+        return ""
+    unit = units.pop() if len(units) == 1 else ""
+    return f"{total:,.{places}f}{unit}"
+
+
 def page_furniture(lay: Layout, page_no: int, pages: int, qr_png: bytes) -> list[Op]:
     """What every page carries: QR with its caption and text, page number, stamp."""
     s, doc = lay.s, lay.doc
@@ -381,5 +642,5 @@ def _stamp_ops(lay: Layout) -> list[Op]:
 
 
 def furniture_chars(doc: NoticeDocument) -> str:
-    return ("扫码核验公示编号：版本第核验码发布日期页共续/ …0123456789（）草稿，公示后生成" + doc.code + doc.tag
+    return ("扫码核验公示编号：版本第核验码发布日期页共续/ …0123456789,.-（）草稿，公示后生成本页小计" + doc.code + doc.tag
             + doc.issued_date + doc.stamp + doc.title)

@@ -33,7 +33,7 @@ from villageboard.render.pdf.layout import (
     print_settings,
     table_fits,
 )
-from villageboard.render.pdf.paging import Layout, furniture_chars, page_furniture
+from villageboard.render.pdf.paging import Layout, furniture_chars, page_furniture, with_sum_row
 from villageboard.render.privacy import gate_document
 from villageboard.render.qr import qr_matrix
 
@@ -103,6 +103,11 @@ class _Painter:
         self.pdf.set_line_width(width)
         self.pdf.line(x1, y, x2, y)
 
+    def circle(self, cx: float, cy: float, r: float, color: tuple[int, int, int]) -> None:
+        self.pdf.set_draw_color(*color)
+        self.pdf.set_line_width(0.3)
+        self.pdf.ellipse(cx - r, cy - r, 2 * r, 2 * r)
+
     def fill(self, x: float, y: float, w: float, h: float, color: tuple[int, int, int]) -> None:
         self.pdf.set_fill_color(*color)
         self.pdf.rect(x, y, w, h, style="F")
@@ -140,16 +145,25 @@ def render_pdf(
     gate_document(doc, pdf_label(doc))
     if large is not None and large != doc.large:
         doc = doc.replace(large=large)
-    s = print_settings(paper, doc.large)
+    s = print_settings(paper, doc.large, layout=doc.layout)
     texts = list(doc.texts())
     texts.append(("版面文字", furniture_chars(doc)))
     fontset = resolve_fonts(texts, configured=font)
     m = Metrics(fontset)
-    if not all(table_fits(m, t, s.content_width, s.table_min_pt, CELL_PAD) for t in doc.tables):
-        s = print_settings(paper, doc.large, landscape=True)
+    if not all(table_fits(m, with_sum_row(t, s.page_sums), s.content_width, s.table_min_pt, CELL_PAD, s.word_em)
+               for t in doc.tables):
+        s = print_settings(paper, doc.large, landscape=True, layout=doc.layout)
     matrix = qr_matrix(doc.qr_payload)
     lay = Layout(doc, s, m, len(matrix))
     pages = lay.run()
+    if doc.layout >= 2 and not s.landscape and len(pages) > 1 and lay.wrapped_rows * 20 >= lay.table_rows:
+        # Cells wrap on the portrait page (long remarks in a narrow column, in one row
+        # of twenty or more): turn the page when that prints the notice on fewer sheets.
+        wide = print_settings(paper, doc.large, landscape=True, layout=doc.layout)
+        other = Layout(doc, wide, m, len(matrix))
+        turned = other.run()
+        if len(turned) < len(pages):
+            s, lay, pages = wide, other, turned
     total = len(pages)
     qr_png = _qr_image(matrix)
     furniture = [page_furniture(lay, i + 1, total, qr_png) for i in range(total)]

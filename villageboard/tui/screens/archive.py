@@ -202,17 +202,24 @@ class ArchiveScreen(VBScreen):
         if not v:
             return
         code, tag = v["code"], v["tag"]
-        if not tag:
-            from villageboard.render.qr import parse_qr_payload
-
+        problems: list[str] = []
+        if tag:
+            found = self.svc.notices.verify(code, tag)
+        else:
             try:
-                code, _version, tag = parse_qr_payload(code)
+                found, problems = self.svc.notices.verify_text(code)
             except VBError as exc:
                 self.vb.show_error(str(exc), title="无法核验")
                 return
-        found = self.svc.notices.verify(code, tag)
         if found is None:
-            self.vb.show_error(f"核验未通过：编号{code}与核验码{tag}不匹配。\n这份公示可能不是本乡镇发布的，或已被改动。",
+            what = f"编号{code}与核验码{tag}不匹配" if tag else "二维码中的核验码不是本乡镇任何一份公示的"
+            self.vb.show_error(f"核验未通过：{what}。\n这份公示可能不是本乡镇发布的，或已被改动。",
+                               title="核验未通过")
+            return
+        if problems:
+            self.vb.show_error("二维码内容与存档不符，这份公示可能被改动过：\n" + "\n".join(problems)
+                               + f"\n存档中是：{found['village']} {found['program']} {found['kind']} 第{found['version']}版，"
+                               f"{found['households']}户，合计{format_fen(found['amount_fen'])}元",
                                title="核验未通过")
             return
         text = (f"核验通过：{found['village']} {found['program']} {found['kind']}\n"

@@ -45,7 +45,7 @@ def show_preview(doc: NoticeDocument | None, head: Static, table: DataTable[Any]
     head.update(Text("\n".join(lines)))
     main = [t for t in doc.tables if t.title != "更正内容"][-1]
     for c in main.columns:
-        table.add_column(c.label, key=c.key)
+        table.add_column(c.label.replace("\n", ""), key=c.key)
     for r in main.rows:
         style = "bold" if r.kind in ("subtotal", "total") else ""
         table.add_row(*[num(v, style) if c.numeric else cell(v, style) for c, v in zip(main.columns, r.cells, strict=False)])

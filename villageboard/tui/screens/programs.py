@@ -28,7 +28,8 @@ TEXT_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("code", "项目代码", "2到10位大写字母或数字，如 GDDL"),
     ("year", "年度", "如 2026"),
     ("name", "项目名称", "如 耕地地力保护补贴"),
-    ("basis", "政策依据", "文件名称和文号"),
+    ("basis", "政策依据", "文件名称"),
+    ("basis_no", "文号", "如 晋财农〔2026〕12号（可不填）"),
     ("department", "主管部门", "如 县农业农村局"),
     ("rate", "补贴标准", "每单位多少元，如 103.68"),
     ("posting_days", "公示天数", "一般不少于7天"),
@@ -45,7 +46,7 @@ TEXT_FIELDS: tuple[tuple[str, str, str], ...] = (
 KEYS = [k for k, _l, _p in TEXT_FIELDS]
 LABEL_TO_KEY = {label: key for key, label in PROGRAM_LABELS.items()}
 LABEL_TO_KEY["补贴标准"] = "rate"
-PLAIN = ("name", "basis", "department", "hotline", "eligibility", "scope", "procedure", "materials", "office",
+PLAIN = ("name", "basis", "basis_no", "department", "hotline", "eligibility", "scope", "procedure", "materials", "office",
          "time_limit")
 
 
@@ -71,16 +72,16 @@ class ProgramScreen(VBScreen):
                 yield Static("", id="program-guide", markup=False)
             with VerticalScroll(id="program-form"):
                 yield Static("", id="program-form-title", markup=False)
-                for key, label, placeholder in TEXT_FIELDS[:5]:
+                for key, label, placeholder in TEXT_FIELDS[:6]:
                     yield FieldRow(key, label, placeholder=placeholder)
                 yield FieldRow("unit", "计量单位", widget=FieldSelect([(u, u) for u in UNITS], value="亩", allow_blank=False,
                                                                  id="in-unit", compact=True))
-                for key, label, placeholder in TEXT_FIELDS[5:6]:
+                for key, label, placeholder in TEXT_FIELDS[6:7]:
                     yield FieldRow(key, label, placeholder=placeholder, unit="元/单位")
                 yield FieldRow("rounding", "取整规则", widget=FieldSelect(
                     [(label, code) for code, (_mode, label) in ROUNDING_RULES.items()], value="half_up",
                     allow_blank=False, id="in-rounding", compact=True))
-                for key, label, placeholder in TEXT_FIELDS[6:]:
+                for key, label, placeholder in TEXT_FIELDS[7:]:
                     yield FieldRow(key, label, placeholder=placeholder)
                 yield Static("", id="rate-history", markup=False)
                 yield Static("回车到下一项，最后一项回车保存；申报指南各项都填好才能做公示。", classes="hint")

@@ -1,4 +1,5 @@
-"""设置 (F9): the township's details (printed on every notice), the masking policy
+"""设置 (F9): the township's details (printed on every notice) and what notices print
+(the village committee as co-issuer, the 一卡通尾号 column), the masking policy
 (shown, not editable, with the reason), the font for posters, and the data's safety:
 backup (worker), restore (confirm; the app then reopens the data dir), check."""
 
@@ -21,7 +22,7 @@ from villageboard.services.township import township_of, update_settings, validat
 from villageboard.tui.dialogs import MessageDialog
 from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.text import display_path
-from villageboard.tui.widgets import FieldRow
+from villageboard.tui.widgets import FieldRow, TickBox
 
 FIELDS: tuple[tuple[str, str, str, str], ...] = (
     # key, label, placeholder, label used by validate_township
@@ -39,6 +40,11 @@ FIELDS: tuple[tuple[str, str, str, str], ...] = (
     ("planted_limit", "种粮超耕地倍数", "种粮面积超过本户耕地补贴面积的多少倍就提示，如 1", "种粮超耕地提示线"),
 )
 LABEL_TO_KEY = {v: k for k, _l, _p, v in FIELDS if v}
+#: switches for what notices print: key, label
+SWITCHES: tuple[tuple[str, str], ...] = (
+    ("village_cosign", "村民委员会共同落款（各留盖章位置）"),
+    ("card_tail_column", "公示加“一卡通尾号”一列（只印后4位）"),
+)
 
 
 class SettingsScreen(VBScreen):
@@ -63,6 +69,9 @@ class SettingsScreen(VBScreen):
                     if key == "growth_limit":
                         yield Static("风险提示的提示线（不印在公示上）", classes="section")
                     yield FieldRow(key, label, placeholder=placeholder)
+                    if key == "font_path":
+                        for switch, text in SWITCHES:
+                            yield TickBox(text, id=f"tick-{switch}", compact=True)
                 yield Static("回车到下一项，最后一项回车保存。", classes="hint")
             with Vertical(id="settings-side"):
                 yield Static("身份信息遮挡规则（全乡镇统一，不能修改）", classes="section")
@@ -86,6 +95,8 @@ class SettingsScreen(VBScreen):
                 value = "、".join(value)
             self.query_one(f"#in-{key}", Input).value = str(value or "")
             self.query_one(f"#row-{key}", FieldRow).set_message("")
+        for key, _text in SWITCHES:
+            self.query_one(f"#tick-{key}", TickBox).value = bool(getattr(t, key))
         self.call_after_refresh(self._done_loading)
         self.show_data_info()
 
@@ -121,6 +132,8 @@ class SettingsScreen(VBScreen):
                 out[key] = [u.strip() for u in text.replace(",", "、").replace("，", "、").split("、") if u.strip()]
             else:
                 out[key] = text
+        for key, _text in SWITCHES:
+            out[key] = self.query_one(f"#tick-{key}", TickBox).value
         return out
 
     def validate(self) -> int:

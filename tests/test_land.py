@@ -148,8 +148,9 @@ def test_the_application_notice_shows_the_land_columns(svc: Services, tmp_path) 
     labels = [c.label for c in table.columns]
     assert labels[4:8] == ["确权面积（亩）", "扣除面积（亩）", "扣除原因", "补贴面积（亩）"]
     by_name = {r.cells[2]: r.cells for r in table.rows}
-    assert by_name[hs[0].name][4:8] == ["7", "1.5", "修路占地", "5.5"]
-    assert by_name[hs[1].name][4:8] == ["", "", "", "2"]  # a row entered as a bare 数量
+    # one number of decimals for the program's areas, so the points line up
+    assert by_name[hs[0].name][4:8] == ["7.00", "1.50", "修路占地", "5.50"]
+    assert by_name[hs[1].name][4:8] == ["", "", "", "2.00"]  # a row entered as a bare 数量
 
 
 def test_land_carries_into_next_years_import_template(svc: Services, tmp_path) -> None:

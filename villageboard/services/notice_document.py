@@ -209,7 +209,8 @@ def build_document(
     places: dict[str, int] = {}
     if new:
         for r in rows:
-            places[r["program"]] = max(places.get(r["program"], 0), _decimals([r["quantity"]]))
+            land = [r[k] for k in ("certified", "deducted") if r.get(k)]
+            places[r["program"]] = max(places.get(r["program"], 0), _decimals([r["quantity"], *land]))
 
     def qty(value: str, program: str) -> str:
         return quantity_text(value, places[program]) if new and program in places else value
@@ -258,7 +259,9 @@ def build_document(
             cols.append(Column("备注", "remark"))
         out_rows = []
         for i, r in enumerate(rows, 1):
-            land = [r.get("certified", ""), r.get("deducted", ""), r.get("deduction_reason", "")] if has_land else []
+            land = [qty(r["certified"], r["program"]) if r.get("certified") else "",
+                    qty(r["deducted"], r["program"]) if r.get("deducted") else "",
+                    r.get("deduction_reason", "")] if has_land else []
             status = r["status"]
             if new and base == "application":
                 status = VILLAGER_STATUS.get(status, status)

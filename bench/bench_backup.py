@@ -47,8 +47,9 @@ OPEN_PROBE = (
 
 
 def _open_time(root: Path) -> float:
-    r = subprocess.run([sys.executable, "-c", OPEN_PROBE, str(root)], capture_output=True, text=True, check=True,
-                       cwd=BENCH.parent)
+    r = subprocess.run(
+        [sys.executable, "-c", OPEN_PROBE, str(root)], capture_output=True, text=True, check=True, cwd=BENCH.parent
+    )
     return float(r.stdout.strip().splitlines()[-1])
 
 
@@ -71,8 +72,12 @@ def _saver(svc: Any, stop: threading.Event, times: list[float]) -> None:
 
 def _rows(svc: Any) -> list[str]:
     year = ref.TODAY.year
-    found = [a.id for c, *_r in ref.PROGRAMS[-ref.OPEN_PROGRAMS:] for a in svc.applications.list(year, c)
-             if not a.frozen_by and not a.void]
+    found = [
+        a.id
+        for c, *_r in ref.PROGRAMS[-ref.OPEN_PROGRAMS :]
+        for a in svc.applications.list(year, c)
+        if not a.frozen_by and not a.void
+    ]
     if not found:
         raise RuntimeError("no editable application found in the township")
     return found[:200]
@@ -90,8 +95,12 @@ def _phases() -> Iterator[dict[str, float]]:
     import villageboard.store.restore as r
 
     took: dict[str, float] = {}
-    saved = {(r, "extract"): r.extract, (c, "check_data_dir"): c.check_data_dir, (r, "_adopt"): r._adopt,
-             (b, "write_backup"): b.write_backup}
+    saved = {
+        (r, "extract"): r.extract,
+        (c, "check_data_dir"): c.check_data_dir,
+        (r, "_adopt"): r._adopt,
+        (b, "write_backup"): b.write_backup,
+    }
 
     def timed(name: str, fn: Any) -> Any:
         def run(*a: Any, **k: Any) -> Any:
@@ -100,6 +109,7 @@ def _phases() -> Iterator[dict[str, float]]:
                 return fn(*a, **k)
             finally:
                 took[name] = took.get(name, 0.0) + time.perf_counter() - t
+
         return run
 
     for (mod, attr), fn in saved.items():
@@ -129,6 +139,7 @@ def bench_backup(scale: ref.Scale, work: Path) -> dict[str, Any]:
         verify_cache_file(clone).unlink(missing_ok=True)  # a clone: its first open verifies it
         svc = Services.open(clone, today=ref.TODAY, operator="基准")
         try:
+
             def saving(seconds: float | None, during: Any = None) -> list[float]:
                 times: list[float] = []
                 stop = threading.Event()
@@ -160,11 +171,21 @@ def bench_backup(scale: ref.Scale, work: Path) -> dict[str, Any]:
         finally:
             svc.close()
         info = result["info"]
-        out.update(bytes=info.bytes, verified=info.verified, seq=info.seq, saves_during=len(during),
-                   stall_max_s=max(during), during_median_s=statistics.median(during),
-                   during_over_50=sum(x > 0.050 for x in during), during_p99_s=_p99(during),
-                   quiet_saves=len(quiet), quiet_median_s=statistics.median(quiet), quiet_max_s=max(quiet),
-                   quiet_over_50=sum(x > 0.050 for x in quiet), quiet_p99_s=_p99(quiet))
+        out.update(
+            bytes=info.bytes,
+            verified=info.verified,
+            seq=info.seq,
+            saves_during=len(during),
+            stall_max_s=max(during),
+            during_median_s=statistics.median(during),
+            during_over_50=sum(x > 0.050 for x in during),
+            during_p99_s=_p99(during),
+            quiet_saves=len(quiet),
+            quiet_median_s=statistics.median(quiet),
+            quiet_max_s=max(quiet),
+            quiet_over_50=sum(x > 0.050 for x in quiet),
+            quiet_p99_s=_p99(quiet),
+        )
         data_bytes = sum(p.stat().st_size for p in clone.rglob("*") if p.is_file())
         out["data_bytes"] = data_bytes
         out["normal_open_s"] = min(_open_time(clone) for _ in range(2))
@@ -183,28 +204,42 @@ def bench_backup(scale: ref.Scale, work: Path) -> dict[str, Any]:
 
 def rows(d: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(operation, target, ours, verdict) for RESULTS.md."""
+
     def s(x: float) -> str:
         return f"{x * 1000:.1f} ms" if x < 1 else f"{x:.2f} s"
 
     return [
-        ("backup while saving (as the app's daily backup: a child process; snapshot, quick check, zip, "
-         "read-back)", "≤ 10 s",
-         f"{s(d['backup_s'])}, {d['bytes'] / 1024**2:,.0f} MB zip of {d['data_bytes'] / 1024**2:,.0f} MB data, "
-         f"verified: {'yes' if d['verified'] else 'no'}", "met" if d["backup_s"] <= 10 else "missed"),
-        ("longest save during that backup", "≤ 50 ms",
-         f"{s(d['stall_max_s'])} ({d['saves_during']:,} saves: median {s(d['during_median_s'])}, p99 "
-         f"{s(d['during_p99_s'])}, {d['during_over_50']} over 50 ms; the same saves with no backup running, "
-         f"{d['quiet_saves']:,} in {QUIET_S:.0f} s: median {s(d['quiet_median_s'])}, p99 {s(d['quiet_p99_s'])}, "
-         f"longest {s(d['quiet_max_s'])}, {d['quiet_over_50']} over 50 ms)",
-         "met" if d["stall_max_s"] <= 0.050 else "missed"),
-        ("restore of that backup (checks, automatic backup of the replaced data, swap)", "—",
-         f"{s(d['restore_s'])} (unpacking {s(d['restore_phases'].get('extract', 0))}, `check` "
-         f"{s(d['restore_phases'].get('check_data_dir', 0))}, start-up record "
-         f"{s(d['restore_phases'].get('_adopt', 0))}, automatic backup of the replaced data "
-         f"{s(d['restore_phases'].get('write_backup', 0))})", "info"),
-        ("first open after the restore (`Services.open`, fresh process)", "≤ 3 s",
-         f"{s(d['first_open_after_restore_s'])} (a normal open: {s(d['normal_open_s'])})",
-         "met" if d["first_open_after_restore_s"] <= 3 else "missed"),
+        (
+            "backup while saving (as the app's daily backup: a child process; snapshot, quick check, zip, read-back)",
+            "≤ 10 s",
+            f"{s(d['backup_s'])}, {d['bytes'] / 1024**2:,.0f} MB zip of {d['data_bytes'] / 1024**2:,.0f} MB data, "
+            f"verified: {'yes' if d['verified'] else 'no'}",
+            "met" if d["backup_s"] <= 10 else "missed",
+        ),
+        (
+            "longest save during that backup",
+            "≤ 50 ms",
+            f"{s(d['stall_max_s'])} ({d['saves_during']:,} saves: median {s(d['during_median_s'])}, p99 "
+            f"{s(d['during_p99_s'])}, {d['during_over_50']} over 50 ms; the same saves with no backup running, "
+            f"{d['quiet_saves']:,} in {QUIET_S:.0f} s: median {s(d['quiet_median_s'])}, p99 {s(d['quiet_p99_s'])}, "
+            f"longest {s(d['quiet_max_s'])}, {d['quiet_over_50']} over 50 ms)",
+            "met" if d["stall_max_s"] <= 0.050 else "missed",
+        ),
+        (
+            "restore of that backup (checks, automatic backup of the replaced data, swap)",
+            "—",
+            f"{s(d['restore_s'])} (unpacking {s(d['restore_phases'].get('extract', 0))}, `check` "
+            f"{s(d['restore_phases'].get('check_data_dir', 0))}, start-up record "
+            f"{s(d['restore_phases'].get('_adopt', 0))}, automatic backup of the replaced data "
+            f"{s(d['restore_phases'].get('write_backup', 0))})",
+            "info",
+        ),
+        (
+            "first open after the restore (`Services.open`, fresh process)",
+            "≤ 3 s",
+            f"{s(d['first_open_after_restore_s'])} (a normal open: {s(d['normal_open_s'])})",
+            "met" if d["first_open_after_restore_s"] <= 3 else "missed",
+        ),
     ]
 
 

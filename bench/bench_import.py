@@ -42,7 +42,9 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 def id_number(rng: random.Random, used: set[str]) -> str:
     while True:
-        body = f"141025{rng.randint(1940, 2000)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(1, 999):03d}"
+        body = (
+            f"141025{rng.randint(1940, 2000)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(1, 999):03d}"
+        )
         full = body + "10X98765432"[sum(int(c) * w for c, w in zip(body, WEIGHTS, strict=True)) % 11]
         if full not in used:
             used.add(full)
@@ -74,10 +76,19 @@ def make_sheet(path: Path, rows: int, seed: int = 1) -> None:
     ws.append(["序号", "村", "组", "户主姓名", "身份证号码", "联系电话", "一卡通账号", "开户银行", "备注"])
     for i in range(rows):
         phone = f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}" if rng.random() < 0.85 else ""
-        ws.append([
-            i + 1, rng.choice(VILLAGES), rng.choice(GROUPS), rng.choice(SURNAMES) + rng.choice(GIVEN),
-            id_number(rng, used), phone, card(rng), "古县农商银行", "",
-        ])
+        ws.append(
+            [
+                i + 1,
+                rng.choice(VILLAGES),
+                rng.choice(GROUPS),
+                rng.choice(SURNAMES) + rng.choice(GIVEN),
+                id_number(rng, used),
+                phone,
+                card(rng),
+                "古县农商银行",
+                "",
+            ]
+        )
     wb.save(path)
 
 
@@ -100,7 +111,9 @@ def profile(sheet: Path, work: Path) -> None:
     from villageboard.domain.models import Township
     from villageboard.services.township import init_township
 
-    svc = init_township(work / "profiled", Township(name="岳阳镇", county="古县", code="141025", hotline="0357-5221234"))
+    svc = init_township(
+        work / "profiled", Township(name="岳阳镇", county="古县", code="141025", hotline="0357-5221234")
+    )
     prof = cProfile.Profile()
     prof.enable()
     svc.transfer.import_households(sheet)
@@ -119,21 +132,35 @@ def bench_flags(work: Path, households: int = 10_000, programs: int = 10) -> Non
 
     rng = random.Random(2)
     data = work / "flags"
-    svc = init_township(data, Township(name="岳阳镇", county="古县", code="141025", hotline="0357-5221234"), operator="bench")
+    svc = init_township(
+        data, Township(name="岳阳镇", county="古县", code="141025", hotline="0357-5221234"), operator="bench"
+    )
     with svc.store.begin("bench.村组项目") as tx:
         vids = [svc.registry.add_village(name, tx).id for name in VILLAGES]
         for year in (2025, 2026):
             for i in range(programs):
-                svc.programs.add(Program(code=f"P{i:02d}", year=year, name=f"补贴{i}", rate_fen=1000, hotline="0357-5221234"), tx)
+                svc.programs.add(
+                    Program(code=f"P{i:02d}", year=year, name=f"补贴{i}", rate_fen=1000, hotline="0357-5221234"), tx
+                )
     used: set[str] = set()
-    rows = [Household(name=rng.choice(SURNAMES) + rng.choice(GIVEN), id_number=id_number(rng, used), card_account=card(rng),
-                      village_id=rng.choice(vids)).to_dict() for _ in range(households)]
+    rows = [
+        Household(
+            name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+            id_number=id_number(rng, used),
+            card_account=card(rng),
+            village_id=rng.choice(vids),
+        ).to_dict()
+        for _ in range(households)
+    ]
     with svc.store.begin("bench.农户") as tx:
         hs = svc.registry.add_households_bulk(rows, tx)
     svc.registry.forget()
     for year in (2025, 2026):
-        items = [(h.id, f"P{i:02d}", year, str(Decimal(rng.randint(100, 3000)) / 100 if year == 2025 else "10"), "")
-                 for i in range(programs) for h in hs]
+        items = [
+            (h.id, f"P{i:02d}", year, str(Decimal(rng.randint(100, 3000)) / 100 if year == 2025 else "10"), "")
+            for i in range(programs)
+            for h in hs
+        ]
         svc.applications.add_many(items)
     svc.close()
     with Services.open(data, operator="bench") as svc:
@@ -146,8 +173,10 @@ def bench_flags(work: Path, households: int = 10_000, programs: int = 10) -> Non
         svc.flags.flags(2026)
         again = time.perf_counter() - t0
         n = sum(1 for _ in svc.applications.iter(2026))
-    print(f"风险提示 {n} 条申报（另有上年同样多）：打开后第一次 {first:.2f} s（含读取全部分区文件），"
-          f"保存一次后重算 {again:.2f} s；共 {len(flags)} 条提示")
+    print(
+        f"风险提示 {n} 条申报（另有上年同样多）：打开后第一次 {first:.2f} s（含读取全部分区文件），"
+        f"保存一次后重算 {again:.2f} s；共 {len(flags)} 条提示"
+    )
 
 
 def main() -> int:
@@ -175,16 +204,22 @@ def main() -> int:
             if r.returncode:
                 print(r.stdout, r.stderr)
                 return 1
-            used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime) if after and before else elapsed
+            used = (
+                (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime) if after and before else elapsed
+            )
             times.append(elapsed)
             cpu.append(used)
             print(f"第{n + 1}次：{elapsed:.2f} s（CPU {used:.2f} s）  {r.stdout.strip().splitlines()[-1]}")
         med = statistics.median(times)
         verdict = "达标" if med <= TARGET_S else "未达标"
-        print(f"import households {args.rows} 行 xlsx：中位数 {med:.2f} s，CPU 中位数 {statistics.median(cpu):.2f} s"
-              f"（目标 ≤ {TARGET_S} s）{verdict}")
+        print(
+            f"import households {args.rows} 行 xlsx：中位数 {med:.2f} s，CPU 中位数 {statistics.median(cpu):.2f} s"
+            f"（目标 ≤ {TARGET_S} s）{verdict}"
+        )
         if hasattr(os, "getloadavg"):
-            print(f"本机负载（1分钟平均）：{os.getloadavg()[0]:.2f}，{os.cpu_count()}核；负载高时墙钟时间偏大，可参考 CPU 时间")
+            print(
+                f"本机负载（1分钟平均）：{os.getloadavg()[0]:.2f}，{os.cpu_count()}核；负载高时墙钟时间偏大，可参考 CPU 时间"
+            )
         if args.profile:
             profile(sheet, work)
         if args.flags:

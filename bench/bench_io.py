@@ -39,9 +39,20 @@ def make_id(n: int) -> str:
 def rows(n: int) -> list[list[object]]:
     out: list[list[object]] = []
     for i in range(n):
-        out.append([i + 1, f"第{i % 50}村", f"{i % 9 + 1}组", "张三丰" if i % 3 else "买买提·艾力",
-                    make_id(i), "耕地地力保护补贴", 2026, round(1 + (i % 400) / 20, 2),
-                    f"62284800{i:08d}", "" if i % 7 else "承包地"])
+        out.append(
+            [
+                i + 1,
+                f"第{i % 50}村",
+                f"{i % 9 + 1}组",
+                "张三丰" if i % 3 else "买买提·艾力",
+                make_id(i),
+                "耕地地力保护补贴",
+                2026,
+                round(1 + (i % 400) / 20, 2),
+                f"62284800{i:08d}",
+                "" if i % 7 else "承包地",
+            ]
+        )
     return out
 
 
@@ -69,10 +80,14 @@ def write_excel_like(path: Path, table: Sequence[Sequence[object]]) -> None:
         out_rows.append(f'<row r="{r_idx}" spans="1:{width}">{"".join(cells)}</row>')
     ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
     rel_ns = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
-    sheet = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet {ns} {rel_ns}>'
-             f'<dimension ref="A1:{chr(64 + width)}{len(table)}"/><sheetData>{"".join(out_rows)}</sheetData></worksheet>')
-    sst = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst {ns} count="{len(strings)}" '
-           f'uniqueCount="{len(strings)}">' + "".join(f"<si><t>{escape(s)}</t></si>" for s in strings) + "</sst>")
+    sheet = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet {ns} {rel_ns}>'
+        f'<dimension ref="A1:{chr(64 + width)}{len(table)}"/><sheetData>{"".join(out_rows)}</sheetData></worksheet>'
+    )
+    sst = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst {ns} count="{len(strings)}" '
+        f'uniqueCount="{len(strings)}">' + "".join(f"<si><t>{escape(s)}</t></si>" for s in strings) + "</sst>"
+    )
     rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
     ct = "application/vnd.openxmlformats-officedocument.spreadsheetml"
     files = {
@@ -84,20 +99,24 @@ def write_excel_like(path: Path, table: Sequence[Sequence[object]]) -> None:
             f'<Override PartName="/xl/workbook.xml" ContentType="{ct}.sheet.main+xml"/>'
             f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{ct}.worksheet+xml"/>'
             f'<Override PartName="/xl/sharedStrings.xml" ContentType="{ct}.sharedStrings+xml"/>'
-            "</Types>"),
+            "</Types>"
+        ),
         "_rels/.rels": (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
             '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+            f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
         "xl/workbook.xml": (
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook {ns} {rel_ns}>'
-            '<sheets><sheet name="申报" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+            '<sheets><sheet name="申报" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
         "xl/_rels/workbook.xml.rels": (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
             '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
             f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
             f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/>'
-            "</Relationships>"),
+            "</Relationships>"
+        ),
         "xl/worksheets/sheet1.xml": sheet,
         "xl/sharedStrings.xml": sst,
     }
@@ -151,12 +170,19 @@ def main(n: int = 10_000) -> None:
         errors = {r.row_number: ["身份证号校验位不对"] for r in sheet.rows[::10]}
         t_err = median_time(lambda: write_errors_sheet(xlsx, sheet, errors, folder / "错误.xlsx"), 1)
 
-        columns = [ColumnOut("户主姓名", "name"), ColumnOut("身份证号码", "id"), ColumnOut("账号", "card"),
-                   ColumnOut("面积", "q", "quantity"), ColumnOut("金额", "fen", "money_fen")]
-        out_rows = [{"name": r[3], "id": r[4], "card": r[8], "q": Decimal(str(r[7])), "fen": int(r[7] * 10950)}
-                    for r in data]
-        bank = SheetOut("发放清单", columns, out_rows, banner="内部资料 注意保密",
-                        totals={"fen": sum(r["fen"] for r in out_rows)})
+        columns = [
+            ColumnOut("户主姓名", "name"),
+            ColumnOut("身份证号码", "id"),
+            ColumnOut("账号", "card"),
+            ColumnOut("面积", "q", "quantity"),
+            ColumnOut("金额", "fen", "money_fen"),
+        ]
+        out_rows = [
+            {"name": r[3], "id": r[4], "card": r[8], "q": Decimal(str(r[7])), "fen": int(r[7] * 10950)} for r in data
+        ]
+        bank = SheetOut(
+            "发放清单", columns, out_rows, banner="内部资料 注意保密", totals={"fen": sum(r["fen"] for r in out_rows)}
+        )
         t_out = median_time(lambda: write_sheet_book(folder / "bank.xlsx", [bank]), 1)
 
     print(f"rows: {n}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
@@ -165,6 +191,7 @@ def main(n: int = 10_000) -> None:
     print(f"read_table csv (GB18030)           median of 3: {fmt(t_csv)}")
     print(f"write_errors_sheet, 10% bad rows   once:        {fmt(t_err)}")
     print(f"write_sheet_book, bank sheet       once:        {fmt(t_out)}")
+
 
 if __name__ == "__main__":
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)

@@ -207,11 +207,7 @@ def query_forms(entries: list[Entry], rng: random.Random, k: int) -> dict[str, l
     }
     for e in sample:
         py = _pinyin(e.name)
-        sur = (
-            e.name[:2]
-            if e.name[:2] in ("欧阳", "司马", "长孙", "万俟", "诸葛", "上官")
-            else e.name[0]
-        )
+        sur = e.name[:2] if e.name[:2] in ("欧阳", "司马", "长孙", "万俟", "诸葛", "上官") else e.name[0]
         forms["汉字 exact"].append(e.name)
         forms["汉字 surname only"].append(sur)
         forms["汉字 given name only"].append(e.name[len(sur) :] or e.name)
@@ -234,18 +230,13 @@ def query_forms(entries: list[Entry], rng: random.Random, k: int) -> dict[str, l
         forms["initials"].append("".join(s[0] for s in py))
         forms["张wei mixed"].append(e.name[0] + "".join(py[1:]))
         forms["fuzzy pinyin"].append(
-            " ".join(
-                s.replace("zh", "z").replace("ch", "c").replace("sh", "s").replace("ng", "n")
-                for s in py
-            )
+            " ".join(s.replace("zh", "z").replace("ch", "c").replace("sh", "s").replace("ng", "n") for s in py)
         )
         forms["ID tail 4"].append(e.id_number[-4:].lower())
         forms["ID tail 6"].append(e.id_number[-6:].lower())
         forms["phone tail 4"].append(e.phone[-4:] if e.phone else e.id_number[-4:])
         forms["village + pinyin"].append(e.village.removesuffix("村") + " " + py[0])
-        forms["village + group + initials"].append(
-            f"{e.village} {e.group} " + "".join(s[0] for s in py)
-        )
+        forms["village + group + initials"].append(f"{e.village} {e.group} " + "".join(s[0] for s in py))
         forms["village + 4 digits"].append(f"{e.village} {e.id_number[-4:]}")
     return forms
 
@@ -302,8 +293,7 @@ def main() -> None:
             p95 = _pct(times, 0.95)
             worst = max(worst, p95)
             print(
-                f"{form:<28}{statistics.median(times):>10.0f}{p95:>10.0f}"
-                f"{max(times):>10.0f}{hits / len(queries):>6.1f}"
+                f"{form:<28}{statistics.median(times):>10.0f}{p95:>10.0f}{max(times):>10.0f}{hits / len(queries):>6.1f}"
             )
         print(f"worst p95: {worst:.0f} µs")
 

@@ -84,26 +84,210 @@ GROUPS = ("一组", "二组", "三组", "四组", "五组", "六组")
 
 # Name tables, copied from villageboard/services/demo.py (as of build version 1) so that the
 # reference township does not change when the demo's tables do.
-SURNAMES = (('王', 72), ('李', 72), ('张', 68), ('刘', 54), ('陈', 45), ('杨', 31), ('赵', 23), ('黄', 22), ('周', 21), ('吴', 20),
- ('徐', 17), ('孙', 15), ('胡', 13), ('朱', 13), ('高', 13), ('林', 12), ('何', 12), ('郭', 12), ('马', 11), ('罗', 9),
- ('梁', 9), ('宋', 8), ('郑', 8), ('谢', 8), ('韩', 8), ('唐', 7), ('冯', 7), ('于', 6), ('董', 6), ('萧', 3), ('程', 6),
- ('曹', 6), ('袁', 5), ('邓', 5), ('许', 5), ('傅', 5), ('沈', 4), ('曾', 4), ('彭', 4), ('吕', 4), ('苏', 4), ('卢', 4),
- ('蒋', 4), ('蔡', 4), ('贾', 4), ('丁', 4), ('魏', 4), ('薛', 4), ('叶', 4), ('阎', 3), ('余', 3), ('潘', 3), ('杜', 3),
- ('戴', 3), ('夏', 3), ('钟', 3), ('汪', 3), ('田', 3), ('任', 3), ('姜', 3), ('范', 3), ('方', 3), ('石', 3), ('姚', 3),
- ('谭', 2), ('廖', 2), ('邹', 2), ('熊', 2), ('金', 2), ('陆', 2), ('郝', 2), ('孔', 2), ('白', 2), ('崔', 2), ('康', 2),
- ('毛', 2), ('邱', 2), ('秦', 2), ('江', 2), ('史', 2), ('顾', 2), ('侯', 2), ('邵', 2), ('孟', 2), ('龙', 2), ('万', 2),
- ('段', 2), ('章', 2), ('钱', 2), ('汤', 2), ('尹', 2), ('黎', 2), ('易', 1), ('常', 1), ('武', 1), ('乔', 1), ('贺', 1),
- ('赖', 1), ('龚', 1), ('文', 1), ('单', 1), ('解', 1), ('仇', 1), ('申', 1), ('牛', 1))
-GIVEN_ONE = '伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰红梅建国志文斌海波宁辉鹏飞云峰'
-GIVEN_TWO = ('建国', '建军', '国强', '志强', '永红', '秀英', '桂兰', '玉兰', '春花', '冬梅', '海燕', '志明', '文华', '俊杰', '丽娟', '晓东', '卫东', '红梅',
- '建华', '秀兰', '凤英', '淑珍', '宝山', '金虎', '来福', '德胜', '保国', '存良', '润生', '晋生', '满仓', '拴柱', '二虎', '三喜', '引弟', '改花',
- '爱莲', '翠兰', '巧云', '天佑')
-DOT_NAMES = ('阿依古丽·买买提', '热合曼·吐尔逊', '古丽娜尔·艾力', '买买提·依明')
-VILLAGES = ('东沟村', '西沟村', '南庄村', '北坡村', '古城村', '河底村', '岳阳村', '石壁村', '旧县村', '永乐村', '南垣村', '北平村', '三合村', '五马村', '石门村',
- '涧底村', '下冶村', '上冶村', '贾寨村', '闫家庄村', '旧寨村', '安吉村', '秦壁村', '桑曲村', '蔺村', '石槽村', '麻姑头村', '南靳壁村', '北靳壁村', '郭家庄村',
- '韩村', '泉头村', '东庄村', '西庄村', '南沟村', '北沟村', '王村', '李村', '张村', '赵村', '前进村', '红旗村', '胜利村', '和平村', '新民村', '新华村',
- '光明村', '幸福村', '团结村', '民主村')
-BANKS = (('621779', '古县农商银行'), ('622188', '邮储银行古县支行'), ('621700', '建设银行古县支行'))
+SURNAMES = (
+    ("王", 72),
+    ("李", 72),
+    ("张", 68),
+    ("刘", 54),
+    ("陈", 45),
+    ("杨", 31),
+    ("赵", 23),
+    ("黄", 22),
+    ("周", 21),
+    ("吴", 20),
+    ("徐", 17),
+    ("孙", 15),
+    ("胡", 13),
+    ("朱", 13),
+    ("高", 13),
+    ("林", 12),
+    ("何", 12),
+    ("郭", 12),
+    ("马", 11),
+    ("罗", 9),
+    ("梁", 9),
+    ("宋", 8),
+    ("郑", 8),
+    ("谢", 8),
+    ("韩", 8),
+    ("唐", 7),
+    ("冯", 7),
+    ("于", 6),
+    ("董", 6),
+    ("萧", 3),
+    ("程", 6),
+    ("曹", 6),
+    ("袁", 5),
+    ("邓", 5),
+    ("许", 5),
+    ("傅", 5),
+    ("沈", 4),
+    ("曾", 4),
+    ("彭", 4),
+    ("吕", 4),
+    ("苏", 4),
+    ("卢", 4),
+    ("蒋", 4),
+    ("蔡", 4),
+    ("贾", 4),
+    ("丁", 4),
+    ("魏", 4),
+    ("薛", 4),
+    ("叶", 4),
+    ("阎", 3),
+    ("余", 3),
+    ("潘", 3),
+    ("杜", 3),
+    ("戴", 3),
+    ("夏", 3),
+    ("钟", 3),
+    ("汪", 3),
+    ("田", 3),
+    ("任", 3),
+    ("姜", 3),
+    ("范", 3),
+    ("方", 3),
+    ("石", 3),
+    ("姚", 3),
+    ("谭", 2),
+    ("廖", 2),
+    ("邹", 2),
+    ("熊", 2),
+    ("金", 2),
+    ("陆", 2),
+    ("郝", 2),
+    ("孔", 2),
+    ("白", 2),
+    ("崔", 2),
+    ("康", 2),
+    ("毛", 2),
+    ("邱", 2),
+    ("秦", 2),
+    ("江", 2),
+    ("史", 2),
+    ("顾", 2),
+    ("侯", 2),
+    ("邵", 2),
+    ("孟", 2),
+    ("龙", 2),
+    ("万", 2),
+    ("段", 2),
+    ("章", 2),
+    ("钱", 2),
+    ("汤", 2),
+    ("尹", 2),
+    ("黎", 2),
+    ("易", 1),
+    ("常", 1),
+    ("武", 1),
+    ("乔", 1),
+    ("贺", 1),
+    ("赖", 1),
+    ("龚", 1),
+    ("文", 1),
+    ("单", 1),
+    ("解", 1),
+    ("仇", 1),
+    ("申", 1),
+    ("牛", 1),
+)
+GIVEN_ONE = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰红梅建国志文斌海波宁辉鹏飞云峰"
+GIVEN_TWO = (
+    "建国",
+    "建军",
+    "国强",
+    "志强",
+    "永红",
+    "秀英",
+    "桂兰",
+    "玉兰",
+    "春花",
+    "冬梅",
+    "海燕",
+    "志明",
+    "文华",
+    "俊杰",
+    "丽娟",
+    "晓东",
+    "卫东",
+    "红梅",
+    "建华",
+    "秀兰",
+    "凤英",
+    "淑珍",
+    "宝山",
+    "金虎",
+    "来福",
+    "德胜",
+    "保国",
+    "存良",
+    "润生",
+    "晋生",
+    "满仓",
+    "拴柱",
+    "二虎",
+    "三喜",
+    "引弟",
+    "改花",
+    "爱莲",
+    "翠兰",
+    "巧云",
+    "天佑",
+)
+DOT_NAMES = ("阿依古丽·买买提", "热合曼·吐尔逊", "古丽娜尔·艾力", "买买提·依明")
+VILLAGES = (
+    "东沟村",
+    "西沟村",
+    "南庄村",
+    "北坡村",
+    "古城村",
+    "河底村",
+    "岳阳村",
+    "石壁村",
+    "旧县村",
+    "永乐村",
+    "南垣村",
+    "北平村",
+    "三合村",
+    "五马村",
+    "石门村",
+    "涧底村",
+    "下冶村",
+    "上冶村",
+    "贾寨村",
+    "闫家庄村",
+    "旧寨村",
+    "安吉村",
+    "秦壁村",
+    "桑曲村",
+    "蔺村",
+    "石槽村",
+    "麻姑头村",
+    "南靳壁村",
+    "北靳壁村",
+    "郭家庄村",
+    "韩村",
+    "泉头村",
+    "东庄村",
+    "西庄村",
+    "南沟村",
+    "北沟村",
+    "王村",
+    "李村",
+    "张村",
+    "赵村",
+    "前进村",
+    "红旗村",
+    "胜利村",
+    "和平村",
+    "新民村",
+    "新华村",
+    "光明村",
+    "幸福村",
+    "团结村",
+    "民主村",
+)
+BANKS = (("621779", "古县农商银行"), ("622188", "邮储银行古县支行"), ("621700", "建设银行古县支行"))
 
 
 @dataclass(frozen=True)
@@ -173,8 +357,9 @@ def village_sizes(scale: Scale, rng: random.Random) -> list[int]:
     return head + sizes
 
 
-def household_rows(scale: Scale, rng: random.Random, village_ids: list[int],
-                   groups: dict[int, list[int]]) -> list[dict[str, Any]]:
+def household_rows(
+    scale: Scale, rng: random.Random, village_ids: list[int], groups: dict[int, list[int]]
+) -> list[dict[str, Any]]:
     """Household dicts (the Household.to_dict shape), village by village."""
     from villageboard.domain.models import Household
 
@@ -198,10 +383,21 @@ def household_rows(scale: Scale, rng: random.Random, village_ids: list[int],
                     used.add(idn)
                     break
             prefix, bank = rng.choice(BANKS)
-            phone = "" if rng.random() < 0.15 else f"1{rng.choice('3589')}{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}"
+            phone = (
+                ""
+                if rng.random() < 0.15
+                else f"1{rng.choice('3589')}{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}"
+            )
             gid = rng.choice(groups[vid])
-            d = Household(name=name, id_number=idn, phone=phone, card_account=_card(rng, prefix), bank=bank,
-                          village_id=vid, group_id=gid).to_dict()
+            d = Household(
+                name=name,
+                id_number=idn,
+                phone=phone,
+                card_account=_card(rng, prefix),
+                bank=bank,
+                village_id=vid,
+                group_id=gid,
+            ).to_dict()
             out.append(d)
     return out
 
@@ -217,8 +413,19 @@ def sheet_rows(scale: Scale, seed: int = SEED) -> list[list[Any]]:
     out = []
     for i, d in enumerate(rows, 1):
         g = (d["group_id"] - 1) % 6
-        out.append([i, VILLAGES[d["village_id"] - 1], GROUPS[g], d["name"], d["id_number"], d["phone"],
-                    d["card_account"], d["bank"], ""])
+        out.append(
+            [
+                i,
+                VILLAGES[d["village_id"] - 1],
+                GROUPS[g],
+                d["name"],
+                d["id_number"],
+                d["phone"],
+                d["card_account"],
+                d["bank"],
+                "",
+            ]
+        )
     return out
 
 
@@ -246,11 +453,22 @@ def _program(code: str, name: str, unit: str, rate: int, maxq: int, year: int) -
     from villageboard.domain.models import Program
 
     return Program(
-        code=code, year=year, name=name, unit=unit, rate_fen=rate, max_quantity=Decimal(maxq),
-        department="县农业农村局", basis=f"《{name}实施方案》", eligibility="本镇符合条件的农户",
+        code=code,
+        year=year,
+        name=name,
+        unit=unit,
+        rate_fen=rate,
+        max_quantity=Decimal(maxq),
+        department="县农业农村局",
+        basis=f"《{name}实施方案》",
+        eligibility="本镇符合条件的农户",
         procedure="农户向村委会提出申请，村级审核公示后报镇审核，县级审定后通过一卡通发放",
-        materials="身份证、户口簿、一卡通存折复印件及相关证明", office="岳阳镇农业综合服务中心",
-        hotline="0357-5221234", posting_days=7, rounding="half_up", time_limit="每年3月1日至4月30日",
+        materials="身份证、户口簿、一卡通存折复印件及相关证明",
+        office="岳阳镇农业综合服务中心",
+        hotline="0357-5221234",
+        posting_days=7,
+        rounding="half_up",
+        time_limit="每年3月1日至4月30日",
         scope="本镇行政区域内",
     )
 
@@ -300,11 +518,19 @@ def build(root: Path, scale: Scale, seed: int = SEED) -> BuildReport:
     ops: dict[str, list[float]] = {"notice.create": [], "notice.post": [], "app+payout row": []}
 
     t0 = time.perf_counter()
-    svc = init_township(root, Township(
-        name="岳阳镇", county="古县", code="141025", hotline="0357-5221234",
-        supervision_hotline="0357-5225678", supervision_address="古县纪委监委信访室（县城府前街8号）",
-        issuing_units=["岳阳镇人民政府", "岳阳镇农业综合服务中心"],
-    ), operator="基准")
+    svc = init_township(
+        root,
+        Township(
+            name="岳阳镇",
+            county="古县",
+            code="141025",
+            hotline="0357-5221234",
+            supervision_hotline="0357-5225678",
+            supervision_address="古县纪委监委信访室（县城府前街8号）",
+            issuing_units=["岳阳镇人民政府", "岳阳镇农业综合服务中心"],
+        ),
+        operator="基准",
+    )
     years = list(range(scale.first_year, TODAY.year + 1))
     with svc.store.begin("基准.村组项目") as tx:
         vids = []
@@ -341,8 +567,7 @@ def build(root: Path, scale: Scale, seed: int = SEED) -> BuildReport:
                 for h in households:
                     if share < 1.0 and rng.random() >= share:
                         continue
-                    app, problems = svc.applications.build(h.id, program, _quantity(rng, qrange, unit),
-                                                           household=h)
+                    app, problems = svc.applications.build(h.id, program, _quantity(rng, qrange, unit), household=h)
                     if app is None:
                         raise RuntimeError(f"build refused: {problems}")
                     svc.applications.insert(app, tx)
@@ -384,14 +609,25 @@ def build(root: Path, scale: Scale, seed: int = SEED) -> BuildReport:
                     n_notices += 1
         phases[f"{y} notices"] = time.perf_counter() - t0
         svc.close()
-        say(f"  {scale.name}: {y} built ({n_rows:,} rows, {n_notices:,} notices so far, "
-            f"{time.perf_counter() - t_start:.0f} s)")
+        say(
+            f"  {scale.name}: {y} built ({n_rows:,} rows, {n_notices:,} notices so far, "
+            f"{time.perf_counter() - t_start:.0f} s)"
+        )
     disk, journal = _du(root)
     per_op = {k: (sum(v) / len(v) * 1000 if v else 0.0) for k, v in ops.items()}
-    return BuildReport(scale=asdict(scale), version=BUILD_VERSION, seed=seed,
-                       seconds=time.perf_counter() - t_start, rows=n_rows, notices=n_notices,
-                       households=len(households), phases=phases, per_op_ms=per_op,
-                       disk_mb=disk, journal_mb=journal)
+    return BuildReport(
+        scale=asdict(scale),
+        version=BUILD_VERSION,
+        seed=seed,
+        seconds=time.perf_counter() - t_start,
+        rows=n_rows,
+        notices=n_notices,
+        households=len(households),
+        phases=phases,
+        per_op_ms=per_op,
+        disk_mb=disk,
+        journal_mb=journal,
+    )
 
 
 def ensure(scale: Scale, work: Path = WORK, rebuild: bool = False) -> tuple[Path, dict[str, Any], bool]:
@@ -410,8 +646,10 @@ def ensure(scale: Scale, work: Path = WORK, rebuild: bool = False) -> tuple[Path
     report = build(root, scale)
     info = asdict(report)
     marker.write_text(json.dumps(info, ensure_ascii=False, indent=1), "utf-8")
-    say(f"  built in {report.seconds:.0f} s: {report.rows:,} rows, {report.notices:,} notices, "
-        f"{report.disk_mb:,.0f} MB ({report.journal_mb:,.0f} MB journal)")
+    say(
+        f"  built in {report.seconds:.0f} s: {report.rows:,} rows, {report.notices:,} notices, "
+        f"{report.disk_mb:,.0f} MB ({report.journal_mb:,.0f} MB journal)"
+    )
     return root, info, True
 
 
@@ -510,20 +748,49 @@ def ensure_sqlite(root: Path, scale: Scale, work: Path = WORK) -> Path:
         for h in svc.registry.households():
             py, ini = pinyin_columns(h.name)
             d = h.to_dict()
-            db.execute("INSERT INTO household VALUES (?,?,?,?,?,?,?,?,?,?,?)", (
-                h.id, h.name, py, ini, h.id_number, h.id_number[-4:], h.phone, h.phone[-4:] if h.phone else "",
-                villages.get(h.village_id, ""), groups.get(h.group_id, ""), json.dumps(d, ensure_ascii=False, default=str)))
-    db.executemany("INSERT INTO app VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", (
-        (d["id"], d["year"], d["program_code"], d["village_id"], d["household_id"], str(d.get("quantity", "")),
-         d.get("amount_fen", 0), d.get("status", ""), d.get("payout_status", ""), d.get("remark", ""),
-         ",".join(d.get("frozen_by") or ()), json.dumps(d, ensure_ascii=False))
-        for d in iter_application_docs(root)))
+            db.execute(
+                "INSERT INTO household VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    h.id,
+                    h.name,
+                    py,
+                    ini,
+                    h.id_number,
+                    h.id_number[-4:],
+                    h.phone,
+                    h.phone[-4:] if h.phone else "",
+                    villages.get(h.village_id, ""),
+                    groups.get(h.group_id, ""),
+                    json.dumps(d, ensure_ascii=False, default=str),
+                ),
+            )
+    db.executemany(
+        "INSERT INTO app VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            (
+                d["id"],
+                d["year"],
+                d["program_code"],
+                d["village_id"],
+                d["household_id"],
+                str(d.get("quantity", "")),
+                d.get("amount_fen", 0),
+                d.get("status", ""),
+                d.get("payout_status", ""),
+                d.get("remark", ""),
+                ",".join(d.get("frozen_by") or ()),
+                json.dumps(d, ensure_ascii=False),
+            )
+            for d in iter_application_docs(root)
+        ),
+    )
     db.execute("COMMIT")
     db.executescript(SQLITE_FLAT)
     db.execute("ANALYZE")
     db.close()
-    marker.write_text(json.dumps({"built": built["seconds"], "version": SQLITE_VERSION,
-                                  "seconds": time.perf_counter() - t0}), "utf-8")
+    marker.write_text(
+        json.dumps({"built": built["seconds"], "version": SQLITE_VERSION, "seconds": time.perf_counter() - t0}), "utf-8"
+    )
     say(f"  SQLite baseline built in {time.perf_counter() - t0:.0f} s")
     return path
 
@@ -532,4 +799,5 @@ def progress_printer(label: str) -> Callable[[int, int], None]:
     def tick(done: int, total: int) -> None:
         if total and done == total:
             say(f"  {label}: {done}/{total}")
+
     return tick

@@ -66,10 +66,34 @@ class Plan:
     import_rows: int
 
 
-FULL = Plan(ref.FULL, ref.SMALL, saves=200, queries=200, cli_runs=5, app_runs=5, pdf_runs=9,
-            weasy_runs=3, batch_runs=3, png_runs=5, import_runs=3, import_rows=10_000)
-QUICK = Plan(ref.QUICK, ref.QUICK_SMALL, saves=25, queries=30, cli_runs=2, app_runs=1, pdf_runs=2,
-             weasy_runs=1, batch_runs=1, png_runs=1, import_runs=1, import_rows=500)
+FULL = Plan(
+    ref.FULL,
+    ref.SMALL,
+    saves=200,
+    queries=200,
+    cli_runs=5,
+    app_runs=5,
+    pdf_runs=9,
+    weasy_runs=3,
+    batch_runs=3,
+    png_runs=5,
+    import_runs=3,
+    import_rows=10_000,
+)
+QUICK = Plan(
+    ref.QUICK,
+    ref.QUICK_SMALL,
+    saves=25,
+    queries=30,
+    cli_runs=2,
+    app_runs=1,
+    pdf_runs=2,
+    weasy_runs=1,
+    batch_runs=1,
+    png_runs=1,
+    import_runs=1,
+    import_rows=500,
+)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -117,8 +141,13 @@ def probe(kind: str, *args: str, env: dict[str, str] | None = None) -> tuple[dic
     """Run ``run.py --probe kind args`` in a fresh interpreter; (its JSON, wall seconds
     from just before the start, with ``t0`` passed so the child can report epoch times)."""
     t0 = time.time()
-    r = subprocess.run([sys.executable, str(BENCH / "run.py"), "--probe", kind, f"{t0:.6f}", *args],
-                       capture_output=True, text=True, env=env, check=False)
+    r = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--probe", kind, f"{t0:.6f}", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     wall = time.time() - t0
     if r.returncode:
         raise RuntimeError(f"probe {kind} failed:\n{r.stdout[-2000:]}\n{r.stderr[-4000:]}")
@@ -209,7 +238,7 @@ def bench_saves(plan: Plan, work: Path) -> dict[str, Any]:
         t_open = time.perf_counter() - t_open
         try:
             rng = random.Random(7)
-            open_codes = [p[0] for p in ref.PROGRAMS[-ref.OPEN_PROGRAMS:]]
+            open_codes = [p[0] for p in ref.PROGRAMS[-ref.OPEN_PROGRAMS :]]
             hs = svc.registry.households()
             free = [(h.id, c) for c in open_codes for h in hs if svc.applications.existing(YEAR, h.id, c) is None]
             rng.shuffle(free)
@@ -217,9 +246,13 @@ def bench_saves(plan: Plan, work: Path) -> dict[str, Any]:
             rng.shuffle(editable)
             db = _sqlite_connect(db_path)
             next_sql = db.execute("SELECT count(*) FROM app").fetchone()[0] + 1
-            sql_ids = [r[0] for r in db.execute(
-                f"SELECT id FROM app WHERE year=? AND program IN ({','.join('?' * len(open_codes))})",
-                (YEAR, *open_codes))]
+            sql_ids = [
+                r[0]
+                for r in db.execute(
+                    f"SELECT id FROM app WHERE year=? AND program IN ({','.join('?' * len(open_codes))})",
+                    (YEAR, *open_codes),
+                )
+            ]
             rng.shuffle(sql_ids)
             sample_doc = json.loads(db.execute("SELECT doc FROM app WHERE id=?", (sql_ids[0],)).fetchone()[0])
             times: dict[str, list[float]] = {k: [] for k in ("insert", "update", "sqlite_insert", "sqlite_update")}
@@ -234,17 +267,30 @@ def bench_saves(plan: Plan, work: Path) -> dict[str, Any]:
 
                 def sql_insert(doc: dict[str, Any] = doc, d_json: str = d_json, db: sqlite3.Connection = db) -> None:
                     db.execute("BEGIN")
-                    db.execute("INSERT INTO app VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", (
-                        doc["id"], YEAR, doc["program_code"], doc["village_id"], doc["household_id"], "3.5",
-                        doc["amount_fen"], "applied", "", "", "", d_json))
+                    db.execute(
+                        "INSERT INTO app VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (
+                            doc["id"],
+                            YEAR,
+                            doc["program_code"],
+                            doc["village_id"],
+                            doc["household_id"],
+                            "3.5",
+                            doc["amount_fen"],
+                            "applied",
+                            "",
+                            "",
+                            "",
+                            d_json,
+                        ),
+                    )
                     db.execute("COMMIT")
 
                 sid = sql_ids[i % len(sql_ids)]
 
                 u_json = json.dumps(dict(sample_doc, id=sid, remark=f"电话核实第{i}次"), ensure_ascii=False)
 
-                def sql_update(sid: str = sid, i: int = i, u_json: str = u_json,
-                               db: sqlite3.Connection = db) -> None:
+                def sql_update(sid: str = sid, i: int = i, u_json: str = u_json, db: sqlite3.Connection = db) -> None:
                     db.execute("BEGIN")
                     db.execute("UPDATE app SET remark=?, doc=? WHERE id=?", (f"电话核实第{i}次", u_json, sid))
                     db.execute("COMMIT")
@@ -260,8 +306,10 @@ def bench_saves(plan: Plan, work: Path) -> dict[str, Any]:
         finally:
             svc.close()
         out[label] = {"rows": info["rows"], "open_s": t_open, **times}
-        say(f"  insert {ms(median(times['insert']))} (SQLite {ms(median(times['sqlite_insert']))}), "
-            f"update {ms(median(times['update']))} (SQLite {ms(median(times['sqlite_update']))})")
+        say(
+            f"  insert {ms(median(times['insert']))} (SQLite {ms(median(times['sqlite_insert']))}), "
+            f"update {ms(median(times['update']))} (SQLite {ms(median(times['sqlite_update']))})"
+        )
     return out
 
 
@@ -270,14 +318,14 @@ def profile_save(plan: Plan, work: Path) -> list[str]:
     run = work / plan.large.name / "save-run" / "data"
     svc = open_services(run)
     try:
-        open_codes = [p[0] for p in ref.PROGRAMS[-ref.OPEN_PROGRAMS:]]
+        open_codes = [p[0] for p in ref.PROGRAMS[-ref.OPEN_PROGRAMS :]]
         hs = svc.registry.households()
-        free = [(h.id, c) for c in open_codes for h in hs
-                if svc.applications.existing(YEAR, h.id, c) is None][:35]
+        free = [(h.id, c) for c in open_codes for h in hs if svc.applications.existing(YEAR, h.id, c) is None][:35]
         for hid, code in free[:5]:
             svc.applications.add(hid, code, YEAR, QTY[code])
-        return _profiled(lambda: [svc.applications.add(hid, code, YEAR, QTY[code]) for hid, code in free[5:]],
-                         "tottime", 12)
+        return _profiled(
+            lambda: [svc.applications.add(hid, code, YEAR, QTY[code]) for hid, code in free[5:]], "tottime", 12
+        )
     finally:
         svc.close()
 
@@ -311,30 +359,41 @@ def bench_lookups(plan: Plan, work: Path) -> dict[str, Any]:
             return db.execute(
                 "SELECT household, year, program, quantity, amount_fen, status, payout_status, frozen_by FROM app "
                 f"WHERE household IN ({','.join('?' * len(ids))}) ORDER BY household, year DESC, program",
-                ids).fetchall()
+                ids,
+            ).fetchall()
 
         def sql(where: str, arg: str) -> Callable[[], list[int]]:
             def run() -> list[int]:
                 ids = [r[0] for r in db.execute(f"SELECT id FROM household WHERE {where} LIMIT 10", (arg,))]
                 history(ids)
                 return ids
+
             return run
 
         def flat(where: str, arg: str) -> Callable[[], list[int]]:
             def run() -> list[int]:
                 rows = db.execute(
                     "SELECT household, year, program, quantity, amount_fen, status, payout_status, frozen_by "
-                    f"FROM app_flat WHERE {where}", (arg,)).fetchall()
+                    f"FROM app_flat WHERE {where}",
+                    (arg,),
+                ).fetchall()
                 return list(dict.fromkeys(r[0] for r in rows))
+
             return run
 
         Case = tuple[int, str, Callable[[], list[int]], Callable[[], list[int]], Callable[[], list[int]]]
         cases: dict[str, list[Case]] = {f: [] for f in FORMS}
 
         def case(form: str, hid: int, q: str, col: str, like: str, exact: str) -> None:
-            cases[form].append((hid, q, flat(f"{col} LIKE ?", like), sql(f"{col} LIKE ?", like),
-                                sql(f"{'id_tail' if col == 'id_number' else 'phone_tail' if col == 'phone' else col} = ?",
-                                    exact)))
+            cases[form].append(
+                (
+                    hid,
+                    q,
+                    flat(f"{col} LIKE ?", like),
+                    sql(f"{col} LIKE ?", like),
+                    sql(f"{'id_tail' if col == 'id_number' else 'phone_tail' if col == 'phone' else col} = ?", exact),
+                )
+            )
 
         for h in sample:
             syl = [s for s in lazy_pinyin(h.name.replace("·", ""), style=Style.NORMAL) if s.strip()]
@@ -369,11 +428,20 @@ def bench_lookups(plan: Plan, work: Path) -> dict[str, Any]:
                 found_like += hid in ids_like
                 base_like.append(timed(like)[0])
                 base_exact.append(timed(exact)[0])
-            out[form] = {"ours": ours, "flat": base_flat, "like": base_like, "exact": base_exact,
-                         "found": found / len(items), "found_like": found_like / len(items),
-                         "hits": hits / len(items), "loading": desk.loading_years}
-            say(f"  lookup {form}: p95 {ms(p95(ours))}, SQLite LIKE median {ms(median(base_flat))} (wide table), "
-                f"{ms(median(base_like))} (household table)")
+            out[form] = {
+                "ours": ours,
+                "flat": base_flat,
+                "like": base_like,
+                "exact": base_exact,
+                "found": found / len(items),
+                "found_like": found_like / len(items),
+                "hits": hits / len(items),
+                "loading": desk.loading_years,
+            }
+            say(
+                f"  lookup {form}: p95 {ms(p95(ours))}, SQLite LIKE median {ms(median(base_flat))} (wide table), "
+                f"{ms(median(base_like))} (household table)"
+            )
     finally:
         svc.close()
         db.close()
@@ -386,14 +454,19 @@ def bench_lookups(plan: Plan, work: Path) -> dict[str, Any]:
 def bench_startup(plan: Plan, work: Path) -> dict[str, Any]:
     root, _info, _ = ref.ensure(plan.large, work)
     exe = venv_bin("villageboard")
-    out: dict[str, Any] = {"help": [], "list": [], "app_ready": [], "app_loaded": [], "app": [],
-                           "open": []}
+    out: dict[str, Any] = {"help": [], "list": [], "app_ready": [], "app_loaded": [], "app": [], "open": []}
     for _ in range(plan.cli_runs):
         t, r = timed(lambda: subprocess.run([exe, "--help"], capture_output=True, text=True, check=False))
         assert r.returncode == 0, r.stderr
         out["help"].append(t)
-        t, r = timed(lambda: subprocess.run([exe, "--data-dir", str(root), "notice", "list", "--year", str(YEAR)],
-                                            capture_output=True, text=True, check=False))
+        t, r = timed(
+            lambda: subprocess.run(
+                [exe, "--data-dir", str(root), "notice", "list", "--year", str(YEAR)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        )
         assert r.returncode == 0, r.stderr
         out["list_lines"] = len(r.stdout.splitlines())
         out["list"].append(t)
@@ -433,8 +506,10 @@ def bench_startup(plan: Plan, work: Path) -> dict[str, Any]:
     for _ in range(max(1, plan.app_runs)):
         data, _wall = probe("open", str(root))
         out["open"].append(data)
-    say(f"  --help {ms(median(out['help']))}, notice list {ms(median(out['list']))}, "
-        f"app ready {ms(median(out['app_ready']))}, archive loaded {ms(median(out['app_loaded']))}")
+    say(
+        f"  --help {ms(median(out['help']))}, notice list {ms(median(out['list']))}, "
+        f"app ready {ms(median(out['app_ready']))}, archive loaded {ms(median(out['app_loaded']))}"
+    )
     return out
 
 
@@ -489,7 +564,7 @@ def pillow_pdf(doc: Any) -> bytes:
         y = 120
         for x, c in zip(xs, table.columns, strict=False):
             d.text((x, y), c.label, font=font, fill=0)
-        for r in rows[start:start + per_page]:
+        for r in rows[start : start + per_page]:
             y += 26
             for x, cell in zip(xs, r.cells, strict=False):
                 d.text((x, y), str(cell), font=font, fill=0)
@@ -542,6 +617,7 @@ def bench_posters(plan: Plan, work: Path, pdf_baseline: str = "auto") -> dict[st
 
             def baseline() -> bytes:
                 return pillow_pdf(doc)
+
         t_bcold, bpdf = timed(baseline)
         out["baseline_cold_s"] = t_bcold
         out["baseline_pages"] = len(pdfium.PdfDocument(bpdf))
@@ -565,8 +641,9 @@ def bench_posters(plan: Plan, work: Path, pdf_baseline: str = "auto") -> dict[st
         with tempfile.TemporaryDirectory(dir=work) as tmp:
             for i in range(plan.batch_runs):
                 dest = Path(tmp) / f"run{i}"
-                t, res = timed(lambda dest=dest: batch_posters(svc, "result", YEAR, dest, program="GDDL",
-                                                               formats=("pdf",)))
+                t, res = timed(
+                    lambda dest=dest: batch_posters(svc, "result", YEAR, dest, program="GDDL", formats=("pdf",))
+                )
                 batch.append(t)
                 out["batch_files"] = len(res.paths)
                 out["batch_skipped"] = len(res.skipped)
@@ -615,12 +692,14 @@ def profile_reads(plan: Plan, work: Path) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     try:
         out["home_summary + home_extras (first call after open)"] = _profiled(
-            lambda: (home_summary(svc), home_extras(svc)), "cumulative", 20)
+            lambda: (home_summary(svc), home_extras(svc)), "cumulative", 20
+        )
         out["PhoneDesk.ensure_ready"] = _profiled(svc.phone.ensure_ready, "cumulative", 14)
         out["PhoneDesk.load_all (the other years)"] = _profiled(svc.phone.load_all, "tottime", 12)
         names = [h.name for h in random.Random(3).sample(svc.registry.households(), 50)]
         out["50 lookups by name (after load_all)"] = _profiled(
-            lambda: [svc.phone.lookup(q) for q in names], "tottime", 16)
+            lambda: [svc.phone.lookup(q) for q in names], "tottime", 16
+        )
     finally:
         svc.close()
     return out
@@ -633,8 +712,14 @@ def bench_import(plan: Plan, work: Path) -> dict[str, Any]:
     from villageboard.domain.models import Township
     from villageboard.services.township import init_township
 
-    scale = ref.Scale("import", villages=50 if plan is FULL else 5, households=plan.import_rows,
-                      big_village=0, years=1, notice_years=0)
+    scale = ref.Scale(
+        "import",
+        villages=50 if plan is FULL else 5,
+        households=plan.import_rows,
+        big_village=0,
+        years=1,
+        notice_years=0,
+    )
     exe = venv_bin("villageboard")
     out: dict[str, Any] = {"wall": [], "cpu": []}
     with tempfile.TemporaryDirectory(dir=work) as tmp:
@@ -643,12 +728,18 @@ def bench_import(plan: Plan, work: Path) -> dict[str, Any]:
         out["rows"] = rows
         for i in range(plan.import_runs):
             data = Path(tmp) / f"data{i}"
-            init_township(data, Township(name="岳阳镇", county="古县", code="141025", hotline="0357-5221234"),
-                          operator="基准").close()
+            init_township(
+                data, Township(name="岳阳镇", county="古县", code="141025", hotline="0357-5221234"), operator="基准"
+            ).close()
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            t, r = timed(lambda data=data: subprocess.run(
-                [exe, "--data-dir", str(data), "import", "households", str(sheet)],
-                capture_output=True, text=True, check=False))
+            t, r = timed(
+                lambda data=data: subprocess.run(
+                    [exe, "--data-dir", str(data), "import", "households", str(sheet)],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+            )
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             if r.returncode:
                 raise RuntimeError(f"import failed: {r.stdout}\n{r.stderr}")
@@ -800,24 +891,50 @@ def machine() -> dict[str, str]:
         except PackageNotFoundError:
             pass
     versions["sqlite"] = sqlite3.sqlite_version
-    return {"cpu": cpu, "cores": str(os.cpu_count()), "ram": ram, "python": platform.python_version(),
-            "os": platform.platform(), "versions": ", ".join(f"{k} {v}" for k, v in versions.items())}
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "ram": ram,
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "versions": ", ".join(f"{k} {v}" for k, v in versions.items()),
+    }
 
 
-def summarise(plan: Plan, res: Results, saves: dict[str, Any], looks: dict[str, Any], start: dict[str, Any],
-              cold: dict[str, Any], posters: dict[str, Any], imp: dict[str, Any], mem: dict[str, Any]) -> None:
+def summarise(
+    plan: Plan,
+    res: Results,
+    saves: dict[str, Any],
+    looks: dict[str, Any],
+    start: dict[str, Any],
+    cold: dict[str, Any],
+    posters: dict[str, Any],
+    imp: dict[str, Any],
+    mem: dict[str, Any],
+) -> None:
     s, L = saves["small"], saves["large"]
     for op in ("insert", "update"):
         for lbl, d in (("5k", s), ("500k", L)):
             ours, base = median(d[op]), median(d[f"sqlite_{op}"])
             ok = ours <= 0.010 and ours / base <= 10
-            res.add(f"one save: {op}, {d['rows']:,} rows ({lbl})", "median ≤ 10 ms; ≤ 10× SQLite",
-                    f"{ms(ours)} (p95 {ms(p95(d[op]))})",
-                    f"SQLite commit-per-row {ms(base)} (p95 {ms(p95(d[f'sqlite_{op}']))})",
-                    f"{ours / base:.1f}×", verdict(ok))
+            res.add(
+                f"one save: {op}, {d['rows']:,} rows ({lbl})",
+                "median ≤ 10 ms; ≤ 10× SQLite",
+                f"{ms(ours)} (p95 {ms(p95(d[op]))})",
+                f"SQLite commit-per-row {ms(base)} (p95 {ms(p95(d[f'sqlite_{op}']))})",
+                f"{ours / base:.1f}×",
+                verdict(ok),
+            )
         r = median(L[op]) / median(s[op])
-        res.add(f"one save: {op}, cost at {L['rows']:,} ÷ at {s['rows']:,}", "≤ 1.5", f"{r:.2f}",
-                f"SQLite {median(L[f'sqlite_{op}']) / median(s[f'sqlite_{op}']):.2f}", "", verdict(r <= 1.5))
+        res.add(
+            f"one save: {op}, cost at {L['rows']:,} ÷ at {s['rows']:,}",
+            "≤ 1.5",
+            f"{r:.2f}",
+            f"SQLite {median(L[f'sqlite_{op}']) / median(s[f'sqlite_{op}']):.2f}",
+            "",
+            verdict(r <= 1.5),
+        )
+
     def times(x: float) -> str:
         return f"{x:.1f}× faster" if x >= 1 else f"{1 / x:.1f}× slower"
 
@@ -828,48 +945,109 @@ def summarise(plan: Plan, res: Results, saves: dict[str, Any], looks: dict[str, 
         speed_norm = median(d["like"]) / median(o)
         needs_ratio = form in ("ID tail", "pinyin")
         ok = p95(o) <= 0.005 and (speed >= 10 if needs_ratio else True)
-        res.add(f"phone lookup: {form}, with full history", "p95 ≤ 5 ms" + ("; ≥ 10× faster than SQLite LIKE" if needs_ratio else ""),
-                f"{ms(median(o))} (p95 {ms(p95(o))})",
-                f"SQLite LIKE, wide table {ms(median(d['flat']))}; household table + history "
-                f"{ms(median(d['like']))}; indexed `=` {ms(median(d['exact']))}",
-                f"{times(speed)} (household table: {times(speed_norm)})", verdict(ok))
+        res.add(
+            f"phone lookup: {form}, with full history",
+            "p95 ≤ 5 ms" + ("; ≥ 10× faster than SQLite LIKE" if needs_ratio else ""),
+            f"{ms(median(o))} (p95 {ms(p95(o))})",
+            f"SQLite LIKE, wide table {ms(median(d['flat']))}; household table + history "
+            f"{ms(median(d['like']))}; indexed `=` {ms(median(d['exact']))}",
+            f"{times(speed)} (household table: {times(speed_norm)})",
+            verdict(ok),
+        )
     h, lst = median(start["help"]), median(start["list"])
-    res.add("CLI start: `villageboard --help` (subprocess, wall)", "≤ 1.0 s", f"{ms(h)} (p95 {ms(p95(start['help']))})",
-            "", "", verdict(h <= 1.0))
-    res.add(f"CLI start: `villageboard notice list --year {YEAR}` on the reference archive", "≤ 1.0 s",
-            f"{ms(lst)} (p95 {ms(p95(start['list']))})", "", "", verdict(lst <= 1.0))
-    for label, ready, loaded in (("nothing changed since the last start", "app_ready", "app_loaded"),
-                                 ("after a save to this year", "saved_ready", "saved_loaded")):
+    res.add(
+        "CLI start: `villageboard --help` (subprocess, wall)",
+        "≤ 1.0 s",
+        f"{ms(h)} (p95 {ms(p95(start['help']))})",
+        "",
+        "",
+        verdict(h <= 1.0),
+    )
+    res.add(
+        f"CLI start: `villageboard notice list --year {YEAR}` on the reference archive",
+        "≤ 1.0 s",
+        f"{ms(lst)} (p95 {ms(p95(start['list']))})",
+        "",
+        "",
+        verdict(lst <= 1.0),
+    )
+    for label, ready, loaded in (
+        ("nothing changed since the last start", "app_ready", "app_loaded"),
+        ("after a save to this year", "saved_ready", "saved_loaded"),
+    ):
         ar, al = median(start[ready]), median(start[loaded])
-        res.add(f"app start to ready ({label}): process start → home screen drawn with its counts",
-                "≤ 1.0 s", f"{ms(ar)} (max {ms(max(start[ready]))})", "", "", verdict(ar <= 1.0))
-        res.add(f"full archive index loaded in the background ({label}), from process start", "≤ 3 s",
-                f"{ms(al)} (max {ms(max(start[loaded]))})", "", "", verdict(al <= 3.0))
+        res.add(
+            f"app start to ready ({label}): process start → home screen drawn with its counts",
+            "≤ 1.0 s",
+            f"{ms(ar)} (max {ms(max(start[ready]))})",
+            "",
+            "",
+            verdict(ar <= 1.0),
+        )
+        res.add(
+            f"full archive index loaded in the background ({label}), from process start",
+            "≤ 3 s",
+            f"{ms(al)} (max {ms(max(start[loaded]))})",
+            "",
+            "",
+            verdict(al <= 3.0),
+        )
     pdf, base = median(posters["pdf"]), median(posters["baseline_runs"])
     is_weasy = posters["baseline"].startswith("WeasyPrint")
-    res.add(f"{posters['rows']}-household result notice → PDF ({posters['pages']} pages, warm)",
-            "≤ 0.5 s; ≥ 5× faster than WeasyPrint",
-            f"{ms(pdf)} (p95 {ms(p95(posters['pdf']))}; first in process {ms(posters['pdf_cold_s'])})",
-            f"{posters['baseline']} {ms(base)} ({posters['baseline_pages']} pages)",
-            f"{base / pdf:.1f}× faster", verdict(pdf <= 0.5 and (base / pdf >= 5 or not is_weasy)))
+    res.add(
+        f"{posters['rows']}-household result notice → PDF ({posters['pages']} pages, warm)",
+        "≤ 0.5 s; ≥ 5× faster than WeasyPrint",
+        f"{ms(pdf)} (p95 {ms(p95(posters['pdf']))}; first in process {ms(posters['pdf_cold_s'])})",
+        f"{posters['baseline']} {ms(base)} ({posters['baseline_pages']} pages)",
+        f"{base / pdf:.1f}× faster",
+        verdict(pdf <= 0.5 and (base / pdf >= 5 or not is_weasy)),
+    )
     b = median(posters["batch"])
-    res.add(f"every village of a program → PDF ({posters['batch_files']} notices, batch_posters, 2 workers)",
-            "≤ 15 s on 2 cores", f"{ms(b)}", "", "", verdict(b <= 15))
+    res.add(
+        f"every village of a program → PDF ({posters['batch_files']} notices, batch_posters, 2 workers)",
+        "≤ 15 s on 2 cores",
+        f"{ms(b)}",
+        "",
+        "",
+        verdict(b <= 15),
+    )
     pp = median(posters["png_per_page"])
-    res.add("PNG, per page (pdf_to_pngs, 110 dpi)", "≤ 60 ms a page", f"{ms(pp)} (≈ {posters['png_kb']:.0f} KB a page)",
-            "", "", verdict(pp <= 0.060))
+    res.add(
+        "PNG, per page (pdf_to_pngs, 110 dpi)",
+        "≤ 60 ms a page",
+        f"{ms(pp)} (≈ {posters['png_kb']:.0f} KB a page)",
+        "",
+        "",
+        verdict(pp <= 0.060),
+    )
     iw = median(imp["wall"])
-    res.add(f"import of a {imp['rows']:,}-row xlsx (`villageboard import households`, fresh township, "
-            f"median of {len(imp['wall'])})", "≤ 3 s", f"{ms(iw)} (CPU {ms(median(imp['cpu']))})", "", "",
-            verdict(iw <= 3.0))
-    res.add("memory with the full archive loaded (PhoneDesk.load_all), peak RSS", "≤ 400 MB",
-            f"{mem['vmhwm_mb']:.0f} MB (after open {mem['after_open_mb']:.0f} MB)", "", "",
-            verdict(mem["vmhwm_mb"] <= 400))
+    res.add(
+        f"import of a {imp['rows']:,}-row xlsx (`villageboard import households`, fresh township, "
+        f"median of {len(imp['wall'])})",
+        "≤ 3 s",
+        f"{ms(iw)} (CPU {ms(median(imp['cpu']))})",
+        "",
+        "",
+        verdict(iw <= 3.0),
+    )
+    res.add(
+        "memory with the full archive loaded (PhoneDesk.load_all), peak RSS",
+        "≤ 400 MB",
+        f"{mem['vmhwm_mb']:.0f} MB (after open {mem['after_open_mb']:.0f} MB)",
+        "",
+        "",
+        verdict(mem["vmhwm_mb"] <= 400),
+    )
     hwm = max([a["hwm_mb"] for a in start["app"]] + start["saved_hwm"])
-    res.add("memory of the app once started (home counted, archive index loaded, three phone lookups; "
-            "both start cases), peak RSS",
-            "≤ 400 MB", f"{hwm:.0f} MB (largest of {len(start['app']) + len(start['saved_hwm'])} starts)", "", "",
-            verdict(hwm <= 400))
+    res.add(
+        "memory of the app once started (home counted, archive index loaded, three phone lookups; "
+        "both start cases), peak RSS",
+        "≤ 400 MB",
+        f"{hwm:.0f} MB (largest of {len(start['app']) + len(start['saved_hwm'])} starts)",
+        "",
+        "",
+        verdict(hwm <= 400),
+    )
     if plan is QUICK:
         for r in res.rows:
             r.verdict = "(quick: not judged)"
@@ -900,111 +1078,155 @@ def render_markdown(plan: Plan, res: Results, meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def details(plan: Plan, res: Results, saves: dict[str, Any], looks: dict[str, Any], start: dict[str, Any],
-            cold: dict[str, Any], posters: dict[str, Any], imp: dict[str, Any], mem: dict[str, Any],
-            builds: dict[str, Any]) -> None:
+def details(
+    plan: Plan,
+    res: Results,
+    saves: dict[str, Any],
+    looks: dict[str, Any],
+    start: dict[str, Any],
+    cold: dict[str, Any],
+    posters: dict[str, Any],
+    imp: dict[str, Any],
+    mem: dict[str, Any],
+    builds: dict[str, Any],
+) -> None:
     d = res.details
-    d += ["## Lookups by query form", "",
-          f"{plan.queries} queries a form, households drawn at random; `PhoneDesk.lookup(query)` (≤ 10 hits, each "
-          "with its whole history) after `load_all`. SQLite, same match, three layouts: the *wide table* has one "
-          f"row per application ({saves['large']['rows']:,} rows) with the household's name, pinyin, initials, ID "
-          "and phone copied in — the layout of §8's reference figure (\"a LIKE '%1234' scan over 300k rows took "
-          "40 ms\") — and `LIKE` returns the history directly; the *household table* "
-          f"({builds[plan.large.name]['households']:,} rows, precomputed pinyin and initials columns) is searched "
-          "with `LIKE` (≤ 10 hits) and each hit's history fetched from the indexed application table; *indexed `=`* "
-          "is an exact match on an indexed precomputed column (name, pinyin, initials, last 4 of ID or phone) "
-          "plus the history. The §8 ratio is judged against the wide table; the household-table ratio is shown "
-          "beside it. 'found' = the household asked for is among the hits.",
-          "",
-          "| form | example | ours median / p95 | SQLite LIKE, wide table | SQLite LIKE, household table + history | SQLite indexed `=` + history | found (ours / LIKE) |",
-          "| --- | --- | --- | --- | --- | --- | --- |"]
-    examples = {"name 汉字": "张伟", "pinyin": "zhangwei (LIKE 'zhang%wei%')", "initials": "zw (LIKE 'zw%')",
-                "ID tail": "1234 (LIKE '%1234')", "phone tail": "5678 (LIKE '%5678')"}
+    d += [
+        "## Lookups by query form",
+        "",
+        f"{plan.queries} queries a form, households drawn at random; `PhoneDesk.lookup(query)` (≤ 10 hits, each "
+        "with its whole history) after `load_all`. SQLite, same match, three layouts: the *wide table* has one "
+        f"row per application ({saves['large']['rows']:,} rows) with the household's name, pinyin, initials, ID "
+        "and phone copied in — the layout of §8's reference figure (\"a LIKE '%1234' scan over 300k rows took "
+        '40 ms") — and `LIKE` returns the history directly; the *household table* '
+        f"({builds[plan.large.name]['households']:,} rows, precomputed pinyin and initials columns) is searched "
+        "with `LIKE` (≤ 10 hits) and each hit's history fetched from the indexed application table; *indexed `=`* "
+        "is an exact match on an indexed precomputed column (name, pinyin, initials, last 4 of ID or phone) "
+        "plus the history. The §8 ratio is judged against the wide table; the household-table ratio is shown "
+        "beside it. 'found' = the household asked for is among the hits.",
+        "",
+        "| form | example | ours median / p95 | SQLite LIKE, wide table | SQLite LIKE, household table + history | SQLite indexed `=` + history | found (ours / LIKE) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    examples = {
+        "name 汉字": "张伟",
+        "pinyin": "zhangwei (LIKE 'zhang%wei%')",
+        "initials": "zw (LIKE 'zw%')",
+        "ID tail": "1234 (LIKE '%1234')",
+        "phone tail": "5678 (LIKE '%5678')",
+    }
     for form in FORMS:
         x = looks[form]
-        d.append(f"| {form} | {examples[form]} | {ms(median(x['ours']))} / {ms(p95(x['ours']))} | "
-                 f"{ms(median(x['flat']))} / {ms(p95(x['flat']))} | "
-                 f"{ms(median(x['like']))} / {ms(p95(x['like']))} | {ms(median(x['exact']))} / {ms(p95(x['exact']))} | "
-                 f"{x['found']:.0%} / {x['found_like']:.0%} |")
-    d += ["", f"Phone desk loading in the benchmark process: `ensure_ready` (registry index + current year) "
-          f"{ms(looks['ensure_ready_s'])}, `load_all` (the other years) {ms(looks['load_all_s'])}. The process "
-          "is read-only: it uses what an earlier start kept (store.derived) and keeps nothing itself, so after a "
-          "code change these are the times of computing everything afresh.", ""]
+        d.append(
+            f"| {form} | {examples[form]} | {ms(median(x['ours']))} / {ms(p95(x['ours']))} | "
+            f"{ms(median(x['flat']))} / {ms(p95(x['flat']))} | "
+            f"{ms(median(x['like']))} / {ms(p95(x['like']))} | {ms(median(x['exact']))} / {ms(p95(x['exact']))} | "
+            f"{x['found']:.0%} / {x['found_like']:.0%} |"
+        )
+    d += [
+        "",
+        f"Phone desk loading in the benchmark process: `ensure_ready` (registry index + current year) "
+        f"{ms(looks['ensure_ready_s'])}, `load_all` (the other years) {ms(looks['load_all_s'])}. The process "
+        "is read-only: it uses what an earlier start kept (store.derived) and keeps nothing itself, so after a "
+        "code change these are the times of computing everything afresh.",
+        "",
+    ]
     o = start["open"]
 
     def mo(k: str) -> str:
         return ms(median([x[k] for x in o]))
 
-    d += ["## Start-up, in pieces", "",
-          f"- App (subprocess, `run_test` headless, daily auto-backup off, median of {len(start['app_ready'])}, "
-          "after one unmeasured start): the frames are timed where Textual hands them to the terminal "
-          f"(`App._display`). First frame of the home screen {ms(median([a['first_paint'] - a['t0'] for a in start['app']]))}, "
-          f"the same with its counts, notices and to-do list {ms(median(start['app_ready']))}, archive index complete "
-          f"{ms(median(start['app_loaded']))} after process start (interpreter start and `run.py` import: "
-          f"{ms(median([a['started'] - a['t0'] for a in start['app']]))}). "
-          f"Screen: {start['app'][0]['screen']}, households shown: {start['app'][0]['households']!r}. "
-          "Before its peak RSS is read, each start answers three phone lookups (a name, `zhang wei`, an ID "
-          "tail), as on a working day: the first one loads the pinyin tables.",
-          f"- After a save to this year (a hard-linked clone; before each start one `applications.edit` in its own "
-          f"process): home screen with counts {ms(median(start['saved_ready']))}, archive index "
-          f"{ms(median(start['saved_loaded']))}; the to-do list's risk-flag line (its counts changed, so they are "
-          f"made again once the index is loaded, meanwhile it reads 风险提示正在统计…) {ms(median(start['saved_flags']))}.",
-          f"- With nothing kept yet (a new install, a program upgrade, a restore; one start): home screen with "
-          f"counts {ms(start['fresh']['ready'])}, archive index {ms(start['fresh']['loaded'])}, risk flags "
-          f"{ms(start['fresh']['flags_done'])}, peak RSS {start['fresh']['hwm_mb']:.0f} MB. Not a §8 case: every "
-          "figure is made from the files once and kept.",
-          f"- In a fresh process (median of {len(o)}): import of the services {mo('import_s')}, `Services.open` "
-          f"{mo('open_s')}, `home_summary` {mo('home_summary_s')}, `home_extras` {mo('home_extras_s')}, "
-          f"`PhoneDesk.ensure_ready` {mo('phone_ready_s')}, loading the other years {mo('phone_rest_s')}.",
-          f"- `notice list --year {YEAR}` printed {start.get('list_lines', 0)} lines.",
-          f"- First open with an empty verify cache (e.g. after a restore or a copy; every file and the whole "
-          f"journal are re-hashed): {ms(cold['open_s'])} (not a §8 target; later opens use the cache).",
-          ""]
-    d += ["## Saves", "",
-          f"Each save is `applications.add` (insert: validation, a new number, one transaction) or "
-          f"`applications.edit(remark=…)` (update) on a current-year row of a program still under review, on a "
-          "hard-linked clone of the cached township; SQLite: one `INSERT` / `UPDATE` of the same row (with the "
-          "same JSON document) in its own transaction, `synchronous=FULL`, rollback journal, indexed table "
-          f"holding the same rows. {plan.saves} timed of each after 5 warm-up, interleaved ours/SQLite.",
-          ""]
+    d += [
+        "## Start-up, in pieces",
+        "",
+        f"- App (subprocess, `run_test` headless, daily auto-backup off, median of {len(start['app_ready'])}, "
+        "after one unmeasured start): the frames are timed where Textual hands them to the terminal "
+        f"(`App._display`). First frame of the home screen {ms(median([a['first_paint'] - a['t0'] for a in start['app']]))}, "
+        f"the same with its counts, notices and to-do list {ms(median(start['app_ready']))}, archive index complete "
+        f"{ms(median(start['app_loaded']))} after process start (interpreter start and `run.py` import: "
+        f"{ms(median([a['started'] - a['t0'] for a in start['app']]))}). "
+        f"Screen: {start['app'][0]['screen']}, households shown: {start['app'][0]['households']!r}. "
+        "Before its peak RSS is read, each start answers three phone lookups (a name, `zhang wei`, an ID "
+        "tail), as on a working day: the first one loads the pinyin tables.",
+        f"- After a save to this year (a hard-linked clone; before each start one `applications.edit` in its own "
+        f"process): home screen with counts {ms(median(start['saved_ready']))}, archive index "
+        f"{ms(median(start['saved_loaded']))}; the to-do list's risk-flag line (its counts changed, so they are "
+        f"made again once the index is loaded, meanwhile it reads 风险提示正在统计…) {ms(median(start['saved_flags']))}.",
+        f"- With nothing kept yet (a new install, a program upgrade, a restore; one start): home screen with "
+        f"counts {ms(start['fresh']['ready'])}, archive index {ms(start['fresh']['loaded'])}, risk flags "
+        f"{ms(start['fresh']['flags_done'])}, peak RSS {start['fresh']['hwm_mb']:.0f} MB. Not a §8 case: every "
+        "figure is made from the files once and kept.",
+        f"- In a fresh process (median of {len(o)}): import of the services {mo('import_s')}, `Services.open` "
+        f"{mo('open_s')}, `home_summary` {mo('home_summary_s')}, `home_extras` {mo('home_extras_s')}, "
+        f"`PhoneDesk.ensure_ready` {mo('phone_ready_s')}, loading the other years {mo('phone_rest_s')}.",
+        f"- `notice list --year {YEAR}` printed {start.get('list_lines', 0)} lines.",
+        f"- First open with an empty verify cache (e.g. after a restore or a copy; every file and the whole "
+        f"journal are re-hashed): {ms(cold['open_s'])} (not a §8 target; later opens use the cache).",
+        "",
+    ]
+    d += [
+        "## Saves",
+        "",
+        f"Each save is `applications.add` (insert: validation, a new number, one transaction) or "
+        f"`applications.edit(remark=…)` (update) on a current-year row of a program still under review, on a "
+        "hard-linked clone of the cached township; SQLite: one `INSERT` / `UPDATE` of the same row (with the "
+        "same JSON document) in its own transaction, `synchronous=FULL`, rollback journal, indexed table "
+        f"holding the same rows. {plan.saves} timed of each after 5 warm-up, interleaved ours/SQLite.",
+        "",
+    ]
     for lbl in ("small", "large"):
         x = saves[lbl]
-        d.append(f"- {x['rows']:,} rows: insert {ms(median(x['insert']))} / p95 {ms(p95(x['insert']))}, "
-                 f"update {ms(median(x['update']))} / p95 {ms(p95(x['update']))}; SQLite insert "
-                 f"{ms(median(x['sqlite_insert']))}, update {ms(median(x['sqlite_update']))}.")
-    d += ["", "## Posters", "",
-          f"- Notice {posters['notice']}: {posters['rows']} rows, {posters['pages']} pages, "
-          f"{posters['pdf_bytes'] / 1024:.0f} KB. `build_document` from the stored snapshot: "
-          f"{ms(posters['document_s'])}. The baseline renders the project's own HTML of the same notice "
-          f"(`render_html`): {posters['baseline']}, first call {ms(posters['baseline_cold_s'])}.",
-          f"- Batch: `services.posters.batch_posters(svc, 'result', {YEAR}, program='GDDL')`, median of "
-          f"{len(posters['batch'])} ({', '.join(ms(x) for x in posters['batch'])}), including starting the two "
-          "worker processes.",
-          f"- Import: {imp.get('said', '')}",
-          f"- Memory probe: RSS after `Services.open` {mem['after_open_mb']:.0f} MB; `load_all` {ms(mem['load_s'])} for "
-          f"{mem['records']:,} records; RSS after {mem['rss_mb']:.0f} MB; peak (VmHWM) {mem['vmhwm_mb']:.0f} MB.",
-          ""]
+        d.append(
+            f"- {x['rows']:,} rows: insert {ms(median(x['insert']))} / p95 {ms(p95(x['insert']))}, "
+            f"update {ms(median(x['update']))} / p95 {ms(p95(x['update']))}; SQLite insert "
+            f"{ms(median(x['sqlite_insert']))}, update {ms(median(x['sqlite_update']))}."
+        )
+    d += [
+        "",
+        "## Posters",
+        "",
+        f"- Notice {posters['notice']}: {posters['rows']} rows, {posters['pages']} pages, "
+        f"{posters['pdf_bytes'] / 1024:.0f} KB. `build_document` from the stored snapshot: "
+        f"{ms(posters['document_s'])}. The baseline renders the project's own HTML of the same notice "
+        f"(`render_html`): {posters['baseline']}, first call {ms(posters['baseline_cold_s'])}.",
+        f"- Batch: `services.posters.batch_posters(svc, 'result', {YEAR}, program='GDDL')`, median of "
+        f"{len(posters['batch'])} ({', '.join(ms(x) for x in posters['batch'])}), including starting the two "
+        "worker processes.",
+        f"- Import: {imp.get('said', '')}",
+        f"- Memory probe: RSS after `Services.open` {mem['after_open_mb']:.0f} MB; `load_all` {ms(mem['load_s'])} for "
+        f"{mem['records']:,} records; RSS after {mem['rss_mb']:.0f} MB; peak (VmHWM) {mem['vmhwm_mb']:.0f} MB.",
+        "",
+    ]
     d += ["## The reference township", ""]
     for name, info in builds.items():
-        d.append(f"- {name}: {info['households']:,} households in {info['scale']['villages']} villages, "
-                 f"{info['rows']:,} application/payout rows over {info['scale']['years']} year(s), "
-                 f"{info['notices']:,} notices; {info['disk_mb']:,.0f} MB on disk ({info['journal_mb']:,.0f} MB of it "
-                 f"journal). Built once in {info['seconds']:.0f} s through the services "
-                 f"({info['per_op_ms']['app+payout row']:.2f} ms a row for application + payout, "
-                 f"notice create {info['per_op_ms']['notice.create']:.0f} ms, post {info['per_op_ms']['notice.post']:.0f} ms).")
+        d.append(
+            f"- {name}: {info['households']:,} households in {info['scale']['villages']} villages, "
+            f"{info['rows']:,} application/payout rows over {info['scale']['years']} year(s), "
+            f"{info['notices']:,} notices; {info['disk_mb']:,.0f} MB on disk ({info['journal_mb']:,.0f} MB of it "
+            f"journal). Built once in {info['seconds']:.0f} s through the services "
+            f"({info['per_op_ms']['app+payout row']:.2f} ms a row for application + payout, "
+            f"notice create {info['per_op_ms']['notice.create']:.0f} ms, post {info['per_op_ms']['notice.post']:.0f} ms)."
+        )
     d.append("")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1/20 scale, < 1 minute; results go to a temp dir")
-    ap.add_argument("--out", type=Path, help="where to write the Markdown table (default: bench/RESULTS.md, "
-                                             "or a temp dir with --quick)")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        help="where to write the Markdown table (default: bench/RESULTS.md, or a temp dir with --quick)",
+    )
     ap.add_argument("--work", type=Path, default=ref.WORK, help="where townships are built and cached")
     ap.add_argument("--rebuild", action="store_true", help="rebuild the cached townships")
     ap.add_argument("--profile", action="store_true", help="also print cProfile of one save and one PDF")
-    ap.add_argument("--pdf-baseline", choices=("auto", "pillow"), default="auto",
-                    help="auto: WeasyPrint when importable, else plain Pillow; pillow: always Pillow")
+    ap.add_argument(
+        "--pdf-baseline",
+        choices=("auto", "pillow"),
+        default="auto",
+        help="auto: WeasyPrint when importable, else plain Pillow; pillow: always Pillow",
+    )
     ap.add_argument("--probe", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.probe:
@@ -1047,33 +1269,68 @@ def main() -> int:
     res = Results()
     summarise(plan, res, saves, looks, start, cold, posters, imp, mem)
     for op, target, ours, judged in bench_backup.rows(backup):
-        res.add(op, target, ours, "", "", "(quick: not judged)" if plan is QUICK else
-                ("info" if judged == "info" else verdict(judged == "met")))
+        res.add(
+            op,
+            target,
+            ours,
+            "",
+            "",
+            "(quick: not judged)" if plan is QUICK else ("info" if judged == "info" else verdict(judged == "met")),
+        )
     details(plan, res, saves, looks, start, cold, posters, imp, mem, builds)
     if args.profile:
         say("profiling…")
-        res.details += ["## Profiles (`--profile`)", "", "One save (30 inserts on the large clone, by tottime):", "",
-                        "```", *profile_save(plan, work), "```", "", "One 400-household PDF (cumulative):", "", "```",
-                        *profile_pdf(plan, work), "```", ""]
+        res.details += [
+            "## Profiles (`--profile`)",
+            "",
+            "One save (30 inserts on the large clone, by tottime):",
+            "",
+            "```",
+            *profile_save(plan, work),
+            "```",
+            "",
+            "One 400-household PDF (cumulative):",
+            "",
+            "```",
+            *profile_pdf(plan, work),
+            "```",
+            "",
+        ]
         for title, lines in profile_reads(plan, work).items():
             res.details += [f"{title}:", "", "```", *lines, "```", ""]
     large = builds[plan.large.name]
     meta = {
-        "command": command, "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"), "machine": machine(),
-        "load_start": load_start, "load_end": os.getloadavg()[0], "seconds": time.perf_counter() - t_measure,
+        "command": command,
+        "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "machine": machine(),
+        "load_start": load_start,
+        "load_end": os.getloadavg()[0],
+        "seconds": time.perf_counter() - t_measure,
         "township": f"{large['households']:,} households, {large['scale']['villages']} villages, "
-                    f"{large['rows']:,} application/payout rows over {large['scale']['years']} years, "
-                    f"{large['notices']:,} notices (`bench/reference.py`, seed {ref.SEED}, build version "
-                    f"{ref.BUILD_VERSION}); saves also on a {builds[plan.small.name]['rows']:,}-row township",
+        f"{large['rows']:,} application/payout rows over {large['scale']['years']} years, "
+        f"{large['notices']:,} notices (`bench/reference.py`, seed {ref.SEED}, build version "
+        f"{ref.BUILD_VERSION}); saves also on a {builds[plan.small.name]['rows']:,}-row township",
     }
     text = render_markdown(plan, res, meta)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, "utf-8")
-    raw = {"saves": saves, "lookups": looks, "startup": start, "cold": cold, "posters": posters,
-           "import": imp, "memory": mem, "backup": backup, "builds": builds, "meta": meta}
-    out.with_suffix(".json").write_text(json.dumps(raw, ensure_ascii=False, indent=1, default=str), "utf-8") \
-        if out != RESULTS else (work / "last-run.json").write_text(
-            json.dumps(raw, ensure_ascii=False, indent=1, default=str), "utf-8")
+    raw = {
+        "saves": saves,
+        "lookups": looks,
+        "startup": start,
+        "cold": cold,
+        "posters": posters,
+        "import": imp,
+        "memory": mem,
+        "backup": backup,
+        "builds": builds,
+        "meta": meta,
+    }
+    out.with_suffix(".json").write_text(
+        json.dumps(raw, ensure_ascii=False, indent=1, default=str), "utf-8"
+    ) if out != RESULTS else (work / "last-run.json").write_text(
+        json.dumps(raw, ensure_ascii=False, indent=1, default=str), "utf-8"
+    )
     print(text)
     say(f"written: {out} (total {time.perf_counter() - t_start:.0f} s)")
     return 0

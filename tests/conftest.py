@@ -19,8 +19,9 @@ DEMO_VILLAGES = 4
 # database left in the checkout, and the example count of a test that does not set its
 # own: fewer in the default run, more in the slow one (pytest -m slow), or as chosen by
 # HYPOTHESIS_PROFILE=default|slow. Tests that set a count have a slow variant beside them.
-settings.register_profile("default", max_examples=50, deadline=None, database=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "default", max_examples=50, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.register_profile("slow", settings.get_profile("default"), max_examples=500)
 
 

@@ -22,7 +22,9 @@ SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
     "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛"
 )
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华霞平刚桂兰玉梅红建国志文海燕春荣金凤云飞鹏辉波宁慧晶佳振宇晓东亮新民德胜"
+GIVEN = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华霞平刚桂兰玉梅红建国志文海燕春荣金凤云飞鹏辉波宁慧晶佳振宇晓东亮新民德胜"
+)
 RARE_NAME = "𠮷祥"  # U+20BB7: outside GBK and outside WenQuanYi
 DOT_NAMES = ("阿依古丽·买买提", "欧阳·司马")
 CODE = "141025-2026-0012"
@@ -38,8 +40,7 @@ RESULT_COLUMNS = [
     Column("发放状态", "status", "C"),
     Column("备注", "remark"),
 ]
-REMARKS = ("", "", "", "已核实", "土地流转，由承包方申报",
-           "新增承包地，经村民代表大会讨论通过并报乡镇农经站审核备案")
+REMARKS = ("", "", "", "已核实", "土地流转，由承包方申报", "新增承包地，经村民代表大会讨论通过并报乡镇农经站审核备案")
 
 
 def sample_names(n: int, seed: int = 7, rare: bool = True) -> list[str]:
@@ -54,8 +55,9 @@ def sample_names(n: int, seed: int = 7, rare: bool = True) -> list[str]:
     return names
 
 
-def result_notice(n: int = 400, seed: int = 7, rare: bool = True,
-                  remark: dict[int, str] | None = None, **changes: object) -> NoticeDocument:
+def result_notice(
+    n: int = 400, seed: int = 7, rare: bool = True, remark: dict[int, str] | None = None, **changes: object
+) -> NoticeDocument:
     """A realistic 发放结果公示 of ``n`` households (masked IDs, areas, amounts)."""
     rnd = random.Random(seed)
     names = sample_names(n, seed, rare)
@@ -69,11 +71,22 @@ def result_notice(n: int = 400, seed: int = 7, rare: bool = True,
         total_q += q
         id_masked = f"1410{rnd.randint(10, 99)}********{rnd.randint(0, 999):03d}{rnd.choice('0123456789X')}"
         note = (remark or {}).get(i, rnd.choice(REMARKS))
-        rows.append(Row(
-            [str(i), f"第{rnd.randint(1, 12)}组", name, id_masked, format_quantity(q), "125.00",
-             format_fen(fen), "已发放", note],
-            ref=f"第{i}行 {name}",
-        ))
+        rows.append(
+            Row(
+                [
+                    str(i),
+                    f"第{rnd.randint(1, 12)}组",
+                    name,
+                    id_masked,
+                    format_quantity(q),
+                    "125.00",
+                    format_fen(fen),
+                    "已发放",
+                    note,
+                ],
+                ref=f"第{i}行 {name}",
+            )
+        )
     doc = NoticeDocument(
         title="城关镇东关村2026年度耕地地力保护补贴发放结果公示",
         subtitle=f"公示编号 {CODE}　第1版",
@@ -91,7 +104,10 @@ def result_notice(n: int = 400, seed: int = 7, rare: bool = True,
             "监督地址：城关镇人民政府纪检办公室（镇政府院内二楼）",
         ],
         issuers=["城关镇人民政府", "东关村村民委员会"],
-        code=CODE, version=1, tag=TAG, qr_payload=qr_payload(CODE, 1, TAG),
+        code=CODE,
+        version=1,
+        tag=TAG,
+        qr_payload=qr_payload(CODE, 1, TAG),
         issued_date="2026-11-03",
     )
     return doc.replace(**changes) if changes else doc
@@ -99,8 +115,12 @@ def result_notice(n: int = 400, seed: int = 7, rare: bool = True,
 
 def summary_notice() -> NoticeDocument:
     """A 年度汇总公示: subtotal rows per program and a closing total row."""
-    cols = [Column("项目", "program"), Column("户主姓名", "name"), Column("数量", "qty", numeric=True),
-            Column("金额（元）", "amount", numeric=True)]
+    cols = [
+        Column("项目", "program"),
+        Column("户主姓名", "name"),
+        Column("数量", "qty", numeric=True),
+        Column("金额（元）", "amount", numeric=True),
+    ]
     rows = []
     for prog, people in (("耕地地力保护补贴", ["张伟", "王芳"]), ("玉米生产者补贴", ["李娜"])):
         sub = 0
@@ -111,23 +131,37 @@ def summary_notice() -> NoticeDocument:
         rows.append(Row([f"{prog} 小计", "", "", format_fen(sub)], kind="subtotal"))
     rows.append(Row(["全部项目合计", "", "", format_fen(12345 * 4)], kind="total"))
     return NoticeDocument(
-        title="城关镇东关村2026年度涉农补贴发放情况汇总公示", subtitle="", paragraphs=["汇总说明。"],
-        tables=[Table("", cols, rows)], totals_lines=[totals_line(3, 12345 * 4)], footer_lines=[],
-        code="141025-2026-0020", version=1, tag="ABCDEFGHJKMNP",
-        qr_payload=qr_payload("141025-2026-0020", 1, "ABCDEFGHJKMNP"), issued_date="2026-12-20",
+        title="城关镇东关村2026年度涉农补贴发放情况汇总公示",
+        subtitle="",
+        paragraphs=["汇总说明。"],
+        tables=[Table("", cols, rows)],
+        totals_lines=[totals_line(3, 12345 * 4)],
+        footer_lines=[],
+        code="141025-2026-0020",
+        version=1,
+        tag="ABCDEFGHJKMNP",
+        qr_payload=qr_payload("141025-2026-0020", 1, "ABCDEFGHJKMNP"),
+        issued_date="2026-12-20",
     )
 
 
 def correction_notice() -> NoticeDocument:
     """A 更正公示: the changes table (row, field, old, new) before the full table."""
     base = result_notice(30, seed=3, rare=False)
-    changes = Table("更正内容", [Column("行", "row", "C"), Column("项目", "field"),
-                                 Column("原内容", "old"), Column("更正为", "new")],
-                    [Row(["第3行", "面积（亩）", "12.5", "21.5"], ref="更正第1处"),
-                     Row(["第7行", "户主姓名", "张伟", "张玮"], ref="更正第2处")])
-    return base.replace(title="城关镇东关村2026年度耕地地力保护补贴发放结果更正公示",
-                        tables=[changes, *base.tables], version=2,
-                        qr_payload=qr_payload(CODE, 2, TAG))
+    changes = Table(
+        "更正内容",
+        [Column("行", "row", "C"), Column("项目", "field"), Column("原内容", "old"), Column("更正为", "new")],
+        [
+            Row(["第3行", "面积（亩）", "12.5", "21.5"], ref="更正第1处"),
+            Row(["第7行", "户主姓名", "张伟", "张玮"], ref="更正第2处"),
+        ],
+    )
+    return base.replace(
+        title="城关镇东关村2026年度耕地地力保护补贴发放结果更正公示",
+        tables=[changes, *base.tables],
+        version=2,
+        qr_payload=qr_payload(CODE, 2, TAG),
+    )
 
 
 def need_tool(name: str) -> str:
@@ -138,8 +172,7 @@ def need_tool(name: str) -> str:
     return path
 
 
-def pdftotext(pdf: bytes, tmp: Path, first: int | None = None, last: int | None = None,
-              layout: bool = False) -> str:
+def pdftotext(pdf: bytes, tmp: Path, first: int | None = None, last: int | None = None, layout: bool = False) -> str:
     exe = need_tool("pdftotext")
     src = tmp / "in.pdf"
     src.write_bytes(pdf)

@@ -21,7 +21,12 @@ from villageboard.services import Services
 
 
 def main() -> None:
-    root, ack_path, seed, today = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), dt.date.fromisoformat(sys.argv[4])
+    root, ack_path, seed, today = (
+        Path(sys.argv[1]),
+        Path(sys.argv[2]),
+        int(sys.argv[3]),
+        dt.date.fromisoformat(sys.argv[4]),
+    )
     rng = random.Random(seed)
     svc = Services.open(root, today=today, operator="压力测试")
     year = today.year
@@ -44,7 +49,13 @@ def main() -> None:
                 code = rng.choice(programs)
                 if svc.applications.existing(year, h.id, code) is not None:
                     continue
-                a = svc.applications.add(h.id, code, year, f"{rng.randint(1, 300)}.{rng.randint(0, 99):02d}" if code != "NJGZ" else "1", remark=f"s{step}")
+                a = svc.applications.add(
+                    h.id,
+                    code,
+                    year,
+                    f"{rng.randint(1, 300)}.{rng.randint(0, 99):02d}" if code != "NJGZ" else "1",
+                    remark=f"s{step}",
+                )
                 done(f"app {a.id} s{step}")
             elif op in ("edit", "void"):
                 apps = svc.applications.list(year, rng.choice(programs), rng.choice(villages).id)

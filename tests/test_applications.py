@@ -24,9 +24,18 @@ def _fresh_app(svc, code: str = "GDDL", quantity: str = "10"):
 
 def _program(**kw) -> Program:
     base = dict(
-        code="YMBZ", year=2026, name="玉米生产者补贴", unit="亩", rate_fen=12345, hotline="0357-5221234",
-        eligibility="实际种植玉米的农户", procedure="村委会受理，镇审核，县审定", materials="身份证、一卡通",
-        office="镇农业综合服务中心", basis="《玉米生产者补贴实施方案》", department="县农业农村局",
+        code="YMBZ",
+        year=2026,
+        name="玉米生产者补贴",
+        unit="亩",
+        rate_fen=12345,
+        hotline="0357-5221234",
+        eligibility="实际种植玉米的农户",
+        procedure="村委会受理，镇审核，县审定",
+        materials="身份证、一卡通",
+        office="镇农业综合服务中心",
+        basis="《玉米生产者补贴实施方案》",
+        department="县农业农村局",
     )
     base.update(kw)
     return Program(**base)
@@ -34,9 +43,11 @@ def _program(**kw) -> Program:
 
 # --- program catalogue ----------------------------------------------------------------
 
+
 def test_program_add_list_and_every_field_kept(svc) -> None:
-    p = svc.programs.add(_program(max_quantity=Decimal("50"), posting_days=10, rounding="down",
-                                  scope="全镇", time_limit="3月至4月"))
+    p = svc.programs.add(
+        _program(max_quantity=Decimal("50"), posting_days=10, rounding="down", scope="全镇", time_limit="3月至4月")
+    )
     got = svc.programs.get(2026, "YMBZ")
     assert got.to_dict() == p.to_dict()
     assert got.max_quantity == Decimal("50") and got.rounding == "down" and got.posting_days == 10
@@ -86,6 +97,7 @@ def test_rate_change_needs_a_reason_and_reprices_only_the_unpaid_rows(svc) -> No
 
 # --- entitlement --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("rounding", "expected"), [("half_up", 123), ("down", 122), ("up", 123), ("half_even", 122)])
 def test_entitlement_follows_the_programs_rounding(svc, rounding: str, expected: int) -> None:
     # 2.45 × 50 fen = 122.5 fen
@@ -115,6 +127,7 @@ def test_quantity_is_validated_against_the_programs_limit(svc) -> None:
 
 # --- status transitions --------------------------------------------------------------
 
+
 def test_the_whole_approval_flow_fires_step_by_step(svc) -> None:
     a = _fresh_app(svc)
     assert a.status == "applied"
@@ -124,10 +137,17 @@ def test_the_whole_approval_flow_fires_step_by_step(svc) -> None:
         assert svc.applications.get(a.id).status == step
 
 
-@pytest.mark.parametrize(("start", "target"), [
-    ("applied", "town_ok"), ("applied", "approved"), ("village_ok", "approved"),
-    ("village_ok", "applied"), ("town_ok", "village_ok"), ("approved", "town_ok"),
-])
+@pytest.mark.parametrize(
+    ("start", "target"),
+    [
+        ("applied", "town_ok"),
+        ("applied", "approved"),
+        ("village_ok", "approved"),
+        ("village_ok", "applied"),
+        ("town_ok", "village_ok"),
+        ("approved", "town_ok"),
+    ],
+)
 def test_skipping_or_going_back_is_refused(svc, start: str, target: str) -> None:
     a = _fresh_app(svc)
     for step in ("village_ok", "town_ok", "approved")[: ("applied", "village_ok", "town_ok", "approved").index(start)]:

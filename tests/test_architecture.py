@@ -35,7 +35,11 @@ def test_only_the_store_uses_tinydb_and_the_storage_layer() -> None:
     bad = []
     for p in modules("store"):
         for m in imports(p):
-            if m == "tinydb" or m.startswith("tinydb.") or m in ("villageboard.store.storage", "villageboard.store.journal"):
+            if (
+                m == "tinydb"
+                or m.startswith("tinydb.")
+                or m in ("villageboard.store.storage", "villageboard.store.journal")
+            ):
                 bad.append((p.relative_to(PKG).as_posix(), m))
     assert bad == []
 

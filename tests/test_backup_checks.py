@@ -45,8 +45,14 @@ def _tree(root: Path) -> dict[str, str]:
 
 def _vb(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.run([sys.executable, "-m", "villageboard", "--data-dir", str(data), *args],
-                          capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "villageboard", "--data-dir", str(data), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def _refused(demo_dir: Path, backup: Path, match: str, **kw: str) -> None:
@@ -89,16 +95,31 @@ def _with_extra(src: Path, dst: Path, name: str, data: bytes) -> Path:
     return dst
 
 
-@pytest.mark.parametrize("name", ["notes.txt", "../escape.json", "years/2026/x/../../../../etc.json",
-                                  "journal/evil.sh", "templates/sub/x.j2", ".lock"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "notes.txt",
+        "../escape.json",
+        "years/2026/x/../../../../etc.json",
+        "journal/evil.sh",
+        "templates/sub/x.j2",
+        ".lock",
+    ],
+)
 def test_files_a_data_dir_does_not_hold_are_refused(demo_dir: Path, tmp_path: Path, name: str) -> None:
     good = write_backup(demo_dir, tmp_path / "good.zip").path
     bad = _with_extra(good, tmp_path / "bad.zip", name, b"{}")
     _refused(demo_dir, bad, "不该有的文件")
 
 
-@pytest.mark.parametrize("body", ["{{ 'x'|center(200000000) }}", "{% for i in range(10) %}{{ i }}",
-                                  "{{ ('ab'|replace('a', 'aaaaaaaaaa'))|replace('a', 'aaaaaaaaaa') * 100000 }}"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{{ 'x'|center(200000000) }}",
+        "{% for i in range(10) %}{{ i }}",
+        "{{ ('ab'|replace('a', 'aaaaaaaaaa'))|replace('a', 'aaaaaaaaaa') * 100000 }}",
+    ],
+)
 def test_a_backup_whose_templates_are_unsafe_or_broken_is_refused(demo_dir: Path, tmp_path: Path, body: str) -> None:
     good = write_backup(demo_dir, tmp_path / "good.zip").path
     bad = _with_extra(good, tmp_path / "bad.zip", "templates/notice_intro.j2", body.encode())
@@ -108,8 +129,12 @@ def test_a_backup_whose_templates_are_unsafe_or_broken_is_refused(demo_dir: Path
 def test_a_backup_with_a_sound_template_restores_it(demo_dir: Path, tmp_path: Path) -> None:
     good = write_backup(demo_dir, tmp_path / "good.zip").path
     shipped = (REPO / "templates" / "notice_intro.j2").read_text(encoding="utf-8")
-    edited = _with_extra(good, tmp_path / "edited.zip", "templates/notice_intro.j2",
-                         (shipped + "\n本公示由村务监督委员会监督。\n").encode())
+    edited = _with_extra(
+        good,
+        tmp_path / "edited.zip",
+        "templates/notice_intro.j2",
+        (shipped + "\n本公示由村务监督委员会监督。\n").encode(),
+    )
     restore_into(demo_dir, edited)
     assert "村务监督委员会监督" in (demo_dir / "templates" / "notice_intro.j2").read_text(encoding="utf-8")
     assert check_data_dir(demo_dir) == []
@@ -199,8 +224,11 @@ def test_plain_backup_is_0600_and_says_it_holds_personal_data(demo_dir: Path, tm
 def test_leftovers_of_interrupted_work_go_at_the_next_start(demo_dir: Path, tmp_path: Path) -> None:
     folder = backups_dir(demo_dir)
     folder.mkdir(exist_ok=True)
-    stale = [demo_dir / ".backup-999999-dead", demo_dir / ".restore-999999-dead",
-             Path(tempfile.gettempdir()) / "vb-verify-999999-dead"]
+    stale = [
+        demo_dir / ".backup-999999-dead",
+        demo_dir / ".restore-999999-dead",
+        Path(tempfile.gettempdir()) / "vb-verify-999999-dead",
+    ]
     for p in stale:
         (p / "data").mkdir(parents=True)
         (p / "data" / "HEAD.json").write_bytes(b"x")
@@ -220,8 +248,9 @@ def test_leftovers_of_interrupted_work_go_at_the_next_start(demo_dir: Path, tmp_
     assert not live.exists()
 
 
-def test_first_open_after_a_restore_hashes_no_more_than_a_normal_open(demo_dir: Path, tmp_path: Path,
-                                                                      monkeypatch) -> None:
+def test_first_open_after_a_restore_hashes_no_more_than_a_normal_open(
+    demo_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
     backup = write_backup(demo_dir, tmp_path / "b.zip").path
     calls = []
     real = storage.check_sealed

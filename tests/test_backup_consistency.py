@@ -138,8 +138,13 @@ def test_cli_backups_while_another_process_saves(tmp_path: Path) -> None:
                 time.sleep(0.01)  # a save between any two backups
                 continue
             out = tmp_path / f"cli{len(backups)}.zip"
-            r = subprocess.run([sys.executable, "-m", "villageboard", "--data-dir", str(root), "backup",
-                                "--out", str(out)], capture_output=True, text=True, env=env, timeout=120)
+            r = subprocess.run(
+                [sys.executable, "-m", "villageboard", "--data-dir", str(root), "backup", "--out", str(out)],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=120,
+            )
             assert r.returncode == 0, r.stderr
             assert "已检查完好" in r.stdout
             backups.append((out, before))

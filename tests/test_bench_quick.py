@@ -22,9 +22,22 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_bench_quick_runs_and_writes_the_table(tmp_path: Path) -> None:
     out = tmp_path / "out" / "RESULTS.md"
     r = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--work", str(tmp_path / "work"),
-         "--out", str(out), "--pdf-baseline", "pillow"],
-        capture_output=True, text=True, timeout=900, cwd=ROOT, check=False,
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            "--quick",
+            "--work",
+            str(tmp_path / "work"),
+            "--out",
+            str(out),
+            "--pdf-baseline",
+            "pillow",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+        check=False,
     )
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
     text = out.read_text("utf-8")

@@ -55,7 +55,9 @@ def test_demo_is_deterministic(tmp_path: Path) -> None:
 
 def test_init_makes_empty_registry(tmp_path: Path) -> None:
     data = tmp_path / "d"
-    r = vb("init", "--township", "岳阳镇", "--county", "古县", "--code", "141025", "--hotline", "0357-5221234", data=data)
+    r = vb(
+        "init", "--township", "岳阳镇", "--county", "古县", "--code", "141025", "--hotline", "0357-5221234", data=data
+    )
     assert r.returncode == 0, r.stderr
     from villageboard.services import Services
 
@@ -167,8 +169,9 @@ def test_demo_flag_points_commands_at_the_demo_township(tmp_path: Path, demo_tem
     env = dict(os.environ, VILLAGEBOARD_TODAY=TODAY.isoformat(), VILLAGEBOARD_HOME=str(home))
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "villageboard", *args], capture_output=True, text=True,
-                              timeout=300, env=env)
+        return subprocess.run(
+            [sys.executable, "-m", "villageboard", *args], capture_output=True, text=True, timeout=300, env=env
+        )
 
     plain = run("notice", "list")
     assert plain.returncode == 1 and "不是本程序的数据文件夹" in plain.stderr, plain.stderr

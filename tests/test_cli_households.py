@@ -54,16 +54,20 @@ def build_town(root: Path) -> None:
     from villageboard.domain.models import Township
     from villageboard.services.township import init_township
 
-    svc = init_township(root, Township(name="岳阳镇", county="古县", code="141025", hotline="0357-5221234"),
-                        operator="测试")
+    svc = init_township(
+        root, Township(name="岳阳镇", county="古县", code="141025", hotline="0357-5221234"), operator="测试"
+    )
     try:
         with svc.store.begin("测试.村组") as tx:
             for name in VILLAGES:
                 v = svc.registry.add_village(name, tx)
                 svc.registry.add_group(v.id, "一组", tx)
                 svc.registry.add_group(v.id, "二组", tx)
-        svc.programs.add(Program(code="GDDL", year=TODAY.year, name="耕地地力保护补贴", unit="亩", rate_fen=10000,
-                                 hotline="0357-5221234"))
+        svc.programs.add(
+            Program(
+                code="GDDL", year=TODAY.year, name="耕地地力保护补贴", unit="亩", rate_fen=10000, hotline="0357-5221234"
+            )
+        )
     finally:
         svc.close()
 
@@ -117,18 +121,31 @@ def force_duplicate(root: Path, of: int, village: str = "西沟村") -> int:
         a = svc.registry.household(of)
         vid = svc.registry.require_village(village).id
         with svc.store.begin("测试.旧数据") as tx:
-            hid = tx.insert(households_file(vid), "households", "household",
-                            {**a.to_dict(), "id": 0, "village_id": vid, "group_id": 0})
+            hid = tx.insert(
+                households_file(vid),
+                "households",
+                "household",
+                {**a.to_dict(), "id": 0, "village_id": vid, "group_id": 0},
+            )
     return hid
 
 
 # --- each command, checked against what was stored ----------------------------------------
 
+
 def test_add_stores_the_household_and_show_masks_its_numbers(town: Path) -> None:
     idn = make_id(1)
-    hid = add(town, "张建国", idn, "西沟村", "二组", "--phone", "13912345678", "--card", card(1), "--bank", "古县农商银行")
+    hid = add(
+        town, "张建国", idn, "西沟村", "二组", "--phone", "13912345678", "--card", card(1), "--bank", "古县农商银行"
+    )
     h = stored(town)[hid]
-    assert (h.name, h.id_number, h.phone, h.card_account, h.bank) == ("张建国", idn, "13912345678", card(1), "古县农商银行")
+    assert (h.name, h.id_number, h.phone, h.card_account, h.bank) == (
+        "张建国",
+        idn,
+        "13912345678",
+        card(1),
+        "古县农商银行",
+    )
     out = ok(town, "household", "show", str(hid))
     assert "西沟村二组" in out and "正常" in out and "申报记录：没有" in out
     assert mask_id(idn) in out and mask_card(card(1)) in out and "尾号5678" in out
@@ -157,7 +174,9 @@ def test_list_filters_by_village_group_and_status(town: Path) -> None:
     ok(town, "household", "status", str(b), "迁出", "--date", "2026-05-01")
 
     def listed(*args: str) -> set[int]:
-        return {int(x.split()[0][3:]) for x in ok(town, "household", "list", *args).splitlines() if x.startswith("户编号")}
+        return {
+            int(x.split()[0][3:]) for x in ok(town, "household", "list", *args).splitlines() if x.startswith("户编号")
+        }
 
     assert listed() == {a, b, c}
     assert listed("--village", "东沟") == {a, b}
@@ -175,7 +194,13 @@ def test_edit_changes_the_given_fields_only(town: Path) -> None:
     out = ok(town, "household", "edit", str(hid), "--name", "张建军", "--phone", "0357-5221111", "--remark", "新户主")
     assert "户主姓名：张建国 → 张建军" in out
     h = stored(town)[hid]
-    assert (h.name, h.phone, h.remark, h.card_account, h.id_number) == ("张建军", "0357-5221111", "新户主", card(1), make_id(1))
+    assert (h.name, h.phone, h.remark, h.card_account, h.id_number) == (
+        "张建军",
+        "0357-5221111",
+        "新户主",
+        card(1),
+        make_id(1),
+    )
     out = ok(town, "household", "edit", str(hid), "--name", "张建军")
     assert "没有改动" in out
     assert "没有要修改的内容" in refused(town, "household", "edit", str(hid))
@@ -255,6 +280,7 @@ def test_a_household_whose_applications_are_finished_may_be_voided_and_keeps_the
 
 # --- a damaged data dir, put right -------------------------------------------------------------
 
+
 def test_two_live_households_for_one_id_are_fixed_by_void(town: Path) -> None:
     a = add(town, "张建国", make_id(1))
     b = force_duplicate(town, a)
@@ -304,6 +330,7 @@ def test_check_text_for_the_app_names_no_command(town: Path) -> None:
 
 # --- refusals ---------------------------------------------------------------------------------
 
+
 def test_refusals_name_the_field_and_change_nothing(town: Path) -> None:
     a = add(town, "张伟", make_id(1))
     b = add(town, "张伟", make_id(2), "西沟村")
@@ -329,8 +356,13 @@ def test_exit_codes_through_a_real_process(town: Path) -> None:
     env = dict(os.environ, VILLAGEBOARD_TODAY=TODAY.isoformat())
 
     def vb(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "villageboard", "--data-dir", str(town), *args],
-                              capture_output=True, text=True, timeout=300, env=env)
+        return subprocess.run(
+            [sys.executable, "-m", "villageboard", "--data-dir", str(town), *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
 
     r = vb("household", "add", "--village", "东沟村", "--name", "张伟", "--id", make_id(1))
     assert r.returncode == 0 and "已登记" in r.stdout, r.stderr
@@ -378,8 +410,13 @@ def blank_town(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@settings(max_examples=20, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=20,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(cmds=st.lists(command, min_size=2, max_size=8))
 def test_random_household_commands_never_give_one_id_two_live_households(blank_town: Path, cmds: list) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="vb-hhcli-"))

@@ -77,11 +77,16 @@ def test_end_to_end_on_the_demo_township(demo_dir: Path, tmp_path: Path) -> None
     assert "已新增农户5户" in out
 
     # 2. applications for them (STGY), then approve two through the whole flow
-    apps = _xlsx(tmp_path / "申报.xlsx", ["户主姓名", "身份证号码", "补贴项目", "面积"],
-                 [[p[3], p[4], "生态公益林补偿", f"{10 + i}.5"] for i, p in enumerate(people)])
+    apps = _xlsx(
+        tmp_path / "申报.xlsx",
+        ["户主姓名", "身份证号码", "补贴项目", "面积"],
+        [[p[3], p[4], "生态公益林补偿", f"{10 + i}.5"] for i, p in enumerate(people)],
+    )
     out = ok(vb("import", "applications", str(apps), "--year", "2026", data=data))
     assert "已导入申报5条" in out
-    listed = json.loads(ok(vb("application", "list", "--year", "2026", "--program", "STGY", "--status", "申报", "--json", data=data)))
+    listed = json.loads(
+        ok(vb("application", "list", "--year", "2026", "--program", "STGY", "--status", "申报", "--json", data=data))
+    )
     new_ids = _household_ids(data, [p[4] for p in people[:2]])
     mine = [a["id"] for a in listed if a["household_id"] in new_ids]
     assert len(mine) == 2
@@ -89,7 +94,19 @@ def test_end_to_end_on_the_demo_township(demo_dir: Path, tmp_path: Path) -> None
     # its 7 days (11-28 to 12-04); review and the bank sheet come after
     (tmp_path / "张贴.jpg").write_bytes(b"\xff\xd8 board \xff\xd9")
     for village in ("东沟村", "西沟村", "南庄村", "北坡村", "桃园村"):
-        r = vb("notice", "create", "--kind", "application", "--program", "STGY", "--village", village, "--year", "2026", data=data)
+        r = vb(
+            "notice",
+            "create",
+            "--kind",
+            "application",
+            "--program",
+            "STGY",
+            "--village",
+            village,
+            "--year",
+            "2026",
+            data=data,
+        )
         if r.returncode == 1 and "没有可公示的申报记录" in r.stderr:
             continue
         code = ok(r).split("：", 1)[1].split("（", 1)[0]
@@ -119,17 +136,33 @@ def test_end_to_end_on_the_demo_township(demo_dir: Path, tmp_path: Path) -> None
 
     # 5. correct the two accounts that need it (a household sheet with just those), reissue
     new_cards = ("6228480099999997", "6228480088888881")
-    fixed = [[i + 1, row["村"], row["组"], row["户主姓名"], row["身份证号码"], "", new_cards[i], ""]
-             for i, row in enumerate(rows[1:3])]
+    fixed = [
+        [i + 1, row["村"], row["组"], row["户主姓名"], row["身份证号码"], "", new_cards[i], ""]
+        for i, row in enumerate(rows[1:3])
+    ]
     out = ok(vb("import", "households", str(_xlsx(tmp_path / "更正账号.xlsx", header, fixed)), data=data, today=later))
     assert "已更新2户" in out
     re_out = tmp_path / "重新发放.xlsx"
-    out = ok(vb("payouts", "reissue", "--program", "STGY", "--year", "2026", "--out", str(re_out), data=data, today=later))
+    out = ok(
+        vb("payouts", "reissue", "--program", "STGY", "--year", "2026", "--out", str(re_out), data=data, today=later)
+    )
     assert "2026-STGY-02" in out
     again = _bank_rows(re_out)
     assert {r["申报编号"] for r in again} == set(fail)
     assert {r["一卡通账号"] for r in again} >= set(new_cards)
-    ok(vb("import", "payouts", str(_fill_return(re_out, tmp_path / "回盘2.xlsx", {})), "--program", "STGY", "--year", "2026", data=data, today=later))
+    ok(
+        vb(
+            "import",
+            "payouts",
+            str(_fill_return(re_out, tmp_path / "回盘2.xlsx", {})),
+            "--program",
+            "STGY",
+            "--year",
+            "2026",
+            data=data,
+            today=later,
+        )
+    )
     shown = ok(vb("application", "show", rows[1]["申报编号"], data=data, today=later))
     assert "2026-STGY-01" in shown and "2026-STGY-02" in shown and "户名不符" in shown  # both attempts kept
 
@@ -170,11 +203,15 @@ def test_end_to_end_on_the_demo_township(demo_dir: Path, tmp_path: Path) -> None
 
 
 def test_bad_import_exits_1_with_row_column_reason_and_writes_the_errors_sheet(demo_dir: Path, tmp_path: Path) -> None:
-    sheet = _xlsx(tmp_path / "错表.xlsx", ["村", "组", "户主姓名", "身份证号码", "联系电话"], [
-        ["东沟村", "一组", "张Ｘ", _id(11), ""],
-        ["东沟村", "一组", "李好", _id(12)[:-1] + "0" if _id(12)[-1] != "0" else _id(12)[:-1] + "1", ""],
-        ["东沟村", "一组", "王好", _id(13), "12345"],
-    ])
+    sheet = _xlsx(
+        tmp_path / "错表.xlsx",
+        ["村", "组", "户主姓名", "身份证号码", "联系电话"],
+        [
+            ["东沟村", "一组", "张Ｘ", _id(11), ""],
+            ["东沟村", "一组", "李好", _id(12)[:-1] + "0" if _id(12)[-1] != "0" else _id(12)[:-1] + "1", ""],
+            ["东沟村", "一组", "王好", _id(13), "12345"],
+        ],
+    )
     errors = tmp_path / "错表-错误原因.xlsx"
     r = vb("import", "households", str(sheet), "--errors-out", str(errors), data=demo_dir)
     assert r.returncode == 1 and "Traceback" not in r.stderr
@@ -192,19 +229,65 @@ def test_bad_import_exits_1_with_row_column_reason_and_writes_the_errors_sheet(d
 
 def test_program_application_and_flag_commands(demo_dir: Path, tmp_path: Path) -> None:
     d = demo_dir
-    out = ok(vb("program", "add", "--code", "YMBZ", "--year", "2026", "--name", "玉米生产者补贴", "--unit", "亩",
-                "--rate", "123.45", "--hotline", "0357-5221234", data=d))
+    out = ok(
+        vb(
+            "program",
+            "add",
+            "--code",
+            "YMBZ",
+            "--year",
+            "2026",
+            "--name",
+            "玉米生产者补贴",
+            "--unit",
+            "亩",
+            "--rate",
+            "123.45",
+            "--hotline",
+            "0357-5221234",
+            data=d,
+        )
+    )
     assert "申报指南缺" in out  # eligibility, procedure, materials, office still empty
-    out = ok(vb("program", "edit", "YMBZ", "--year", "2026", "--eligibility", "实际种植玉米的农户", "--procedure",
-                "村申报镇审核", "--materials", "身份证", "--office", "镇农业中心", data=d))
+    out = ok(
+        vb(
+            "program",
+            "edit",
+            "YMBZ",
+            "--year",
+            "2026",
+            "--eligibility",
+            "实际种植玉米的农户",
+            "--procedure",
+            "村申报镇审核",
+            "--materials",
+            "身份证",
+            "--office",
+            "镇农业中心",
+            data=d,
+        )
+    )
     assert "申报指南完整" in out
     listed = json.loads(ok(vb("program", "list", "--year", "2026", "--json", data=d)))
     assert next(p for p in listed if p["code"] == "YMBZ")["rate_fen"] == 12345
     r = vb("program", "add", "--code", "x", "--name", "坏", "--rate", "abc", data=d)
     assert r.returncode == 1 and "补贴标准" in r.stderr
 
-    out = ok(vb("application", "add", "--id", _first_id(d), "--program", "YMBZ", "--year", "2026",
-                "--quantity", "2.5", data=d))
+    out = ok(
+        vb(
+            "application",
+            "add",
+            "--id",
+            _first_id(d),
+            "--program",
+            "YMBZ",
+            "--year",
+            "2026",
+            "--quantity",
+            "2.5",
+            data=d,
+        )
+    )
     app = out.split("：", 1)[1].split()[0]
     assert "308.63元" in out  # 2.5 × 123.45 = 308.625, rounded half up
     ok(vb("application", "edit", app, "--quantity", "3", data=d))
@@ -256,15 +339,28 @@ def test_templates_command_fills_next_year_from_this_years_land(demo_dir: Path, 
     from villageboard.services import Services
 
     with Services.open(demo_dir, readonly=True) as svc:
-        h = next(h for h in svc.registry.households()
-                 if h.status == "active" and svc.applications.existing(2026, h.id, "GDDL") is None)
-    src = _xlsx(tmp_path / "land.xlsx", ["户主姓名", "身份证号码", "确权面积", "核减面积", "扣除原因"],
-                [[h.name, h.id_number, "6", "1", "修路占地"]])
+        h = next(
+            h
+            for h in svc.registry.households()
+            if h.status == "active" and svc.applications.existing(2026, h.id, "GDDL") is None
+        )
+    src = _xlsx(
+        tmp_path / "land.xlsx",
+        ["户主姓名", "身份证号码", "确权面积", "核减面积", "扣除原因"],
+        [[h.name, h.id_number, "6", "1", "修路占地"]],
+    )
     ok(vb("import", "applications", str(src), "--program", "GDDL", "--year", "2026", data=demo_dir))
-    out = ok(vb("templates", "--out", str(tmp_path / "next"), "--from-year", "2026", "--program", "GDDL", data=demo_dir))
+    out = ok(
+        vb("templates", "--out", str(tmp_path / "next"), "--from-year", "2026", "--program", "GDDL", data=demo_dir)
+    )
     [path] = (tmp_path / "next").iterdir()
     assert path.name == "申报导入模板-2027年耕地地力保护补贴.xlsx" and "年度已改为2027年" in out
     row = next(r.values for r in read_table(path, APPLICATION_FIELDS).rows if r.values["id_number"] == h.id_number)
-    assert (row["certified_area"], row["deducted_area"], row["deduction_reason"], row["year"]) == ("6", "1", "修路占地", "2027")
+    assert (row["certified_area"], row["deducted_area"], row["deduction_reason"], row["year"]) == (
+        "6",
+        "1",
+        "修路占地",
+        "2027",
+    )
     r = vb("templates", "--out", str(tmp_path / "x"), "--from-year", "2026", data=demo_dir)
     assert r.returncode != 0 and "--program" in r.stderr and "Traceback" not in r.stderr

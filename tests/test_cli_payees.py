@@ -31,8 +31,20 @@ def test_change_head_refused_then_done_and_found_under_both_heads(town: Path) ->
     assert exit_.value.code == 2 and "缺少必填参数：--date" in err.getvalue()
     assert "“变更原因”：不能为空" in refused(town, *base, "--reason", " ", "--date", "2026-11-01")
     assert "“变更日期”：2026-11-29晚于今天" in refused(town, *base, "--reason", "户主死亡", "--date", "2026-11-29")
-    assert "已登记在" in refused(town, "household", "change-head", str(hid), "--name", "张秀英", "--id", other,
-                                 "--reason", "户主死亡", "--date", "2026-11-01")
+    assert "已登记在" in refused(
+        town,
+        "household",
+        "change-head",
+        str(hid),
+        "--name",
+        "张秀英",
+        "--id",
+        other,
+        "--reason",
+        "户主死亡",
+        "--date",
+        "2026-11-01",
+    )
     assert stored(town)[hid].name == "张建国"
     out = ok(town, *base, "--reason", "户主死亡", "--date", "2026-11-01")
     assert f"已变更户主：户编号{hid} 东沟村一组 张秀英" in out
@@ -47,14 +59,16 @@ def test_change_head_refused_then_done_and_found_under_both_heads(town: Path) ->
         shown = ok(town, "household", "show", who)
         assert f"户编号{hid} 张秀英" in shown and "原户主：张建国" in shown and "耕地地力保护补贴" in shown, who
     data = json.loads(ok(town, "household", "show", str(hid), "--json"))
-    assert data["former_heads"] == [{"name": "张建国", "id_masked": mask_id(old_id), "reason": "户主死亡", "date": "2026-11-01"}]
+    assert data["former_heads"] == [
+        {"name": "张建国", "id_masked": mask_id(old_id), "reason": "户主死亡", "date": "2026-11-01"}
+    ]
     assert TODAY.isoformat() == "2026-11-28"
 
 
 def test_program_edit_rate_reprices_unpaid_rows_and_prints_each(town: Path) -> None:  # noqa: F811
     # GDDL at 100.00 元/亩 (tests/test_cli_households.py)
     for n, qty in ((1, "10.5"), (2, "3.3")):
-        add(town, "张建国王小红"[(n - 1) * 3:n * 3], make_id(n), "东沟村", "一组", "--card", card(n))
+        add(town, "张建国王小红"[(n - 1) * 3 : n * 3], make_id(n), "东沟村", "一组", "--card", card(n))
         ok(town, "application", "add", "--id", make_id(n), "--program", "GDDL", "--quantity", qty)
     err = refused(town, "program", "edit", "GDDL", "--rate", "103.68255", "--reason", "调整")
     assert "“补贴标准”：“103.68255”不对" in err and "最多4位小数" in err
@@ -78,8 +92,10 @@ def test_cli_reissue_after_a_name_fix_and_to_a_new_head(town: Path, tmp_path: Pa
     from tests.test_cli_money import _bank_rows, _fill_return
 
     ids = [make_id(n) for n in (1, 2)]
-    hids = [add(town, name, idn, "东沟村", "一组", "--card", card(n)) for n, (name, idn) in
-            enumerate(zip(("张建国", "王小红"), ids, strict=True), 1)]
+    hids = [
+        add(town, name, idn, "东沟村", "一组", "--card", card(n))
+        for n, (name, idn) in enumerate(zip(("张建国", "王小红"), ids, strict=True), 1)
+    ]
     apps = []
     for idn in ids:
         out = ok(town, "application", "add", "--id", idn, "--program", "GDDL", "--quantity", "10")
@@ -88,15 +104,39 @@ def test_cli_reissue_after_a_name_fix_and_to_a_new_head(town: Path, tmp_path: Pa
         for step in ("村审核", "乡镇审核", "通过"):
             ok(town, "application", "status", a, step, "--note", "经核实属实")
     bank = tmp_path / "bank.xlsx"
-    ok(town, "export", "bank", "--program", "GDDL", "--out", str(bank), "--without-notice", "县里统一发放，申报公示已在县平台公示")
+    ok(
+        town,
+        "export",
+        "bank",
+        "--program",
+        "GDDL",
+        "--out",
+        str(bank),
+        "--without-notice",
+        "县里统一发放，申报公示已在县平台公示",
+    )
     ret = _fill_return(bank, tmp_path / "r.xlsx", {apps[0]: "户名不符", apps[1]: "户名不符"})
     ok(town, "import", "payouts", str(ret), "--program", "GDDL")
     err = refused(town, "payouts", "reissue", "--program", "GDDL", "--out", str(tmp_path / "re0.xlsx"))
     assert f"申报{apps[0]}上次因“户名不符”失败（回盘日期{TODAY.isoformat()}），户主姓名和一卡通账号还没有更正" in err
     # the first: the bank's name was right, the register's wrong; the second: the head had died
     ok(town, "household", "edit", str(hids[0]), "--name", "张健国")
-    ok(town, "household", "change-head", str(hids[1]), "--name", "王秀英", "--id", make_id(3, "19750101"),
-       "--card", card(3), "--reason", "户主死亡", "--date", "2026-11-01")
+    ok(
+        town,
+        "household",
+        "change-head",
+        str(hids[1]),
+        "--name",
+        "王秀英",
+        "--id",
+        make_id(3, "19750101"),
+        "--card",
+        card(3),
+        "--reason",
+        "户主死亡",
+        "--date",
+        "2026-11-01",
+    )
     out = ok(town, "payouts", "reissue", "--program", "GDDL", "--out", str(tmp_path / "re1.xlsx"))
     assert "2026-GDDL-02" in out
     rows = {r["申报编号"]: r for r in _bank_rows(tmp_path / "re1.xlsx")}
@@ -124,8 +164,9 @@ def test_members_and_collection_are_recorded_and_the_bank_pays_the_own_card(town
     assert f"家庭成员：张小军（子） {mask_id(son)}" in ok(town, "household", "show", str(hid))
     assert stored(town)[hid].members[0]["relation"] == "子"
 
-    app = re.search(r"2026-\d{6}", ok(town, "application", "add", "--id", idn, "--program", "GDDL",
-                                      "--quantity", "5")).group(0)  # type: ignore[union-attr]
+    app = re.search(
+        r"2026-\d{6}", ok(town, "application", "add", "--id", idn, "--program", "GDDL", "--quantity", "5")
+    ).group(0)  # type: ignore[union-attr]
     collect = ("application", "collect", app, "--name", "张小军")
     assert "“方式”：“代收”不对" in refused(town, *collect, "--relation", "子", "--kind", "代收")
     assert "“代领人与户主关系”：不能为空" in refused(town, *collect, "--relation", " ")
@@ -135,6 +176,16 @@ def test_members_and_collection_are_recorded_and_the_bank_pays_the_own_card(town
     for step in ("村审核", "乡镇审核", "通过"):
         ok(town, "application", "status", app, step, "--note", "经核实属实")
     bank = tmp_path / "bank.xlsx"
-    ok(town, "export", "bank", "--program", "GDDL", "--out", str(bank), "--without-notice", "县里统一发放，申报公示已在县平台公示")
+    ok(
+        town,
+        "export",
+        "bank",
+        "--program",
+        "GDDL",
+        "--out",
+        str(bank),
+        "--without-notice",
+        "县里统一发放，申报公示已在县平台公示",
+    )
     row = _bank_rows(bank)[0]
     assert (row["户主姓名"], row["一卡通账号"]) == ("张建国", card(1))

@@ -13,10 +13,20 @@ def tiny(svc):
     """东沟村: 甲 GDDL 10亩 通过 (1,000.00), 甲 YMSC 4亩 通过 (200.00), 乙 GDDL 5亩
     不通过 (500.00), 乙 YMSC 3亩 not reviewed (150.00); 西沟村: 丙 GDDL 2.5亩 通过
     (250.00). GDDL 100.00元/亩, YMSC 50.00元/亩."""
-    svc.programs.add(Program(
-        code="YMSC", year=2026, name="玉米生产者补贴", unit="亩", rate_fen=5000, hotline="0357-5221234",
-        eligibility="种植玉米的农户", procedure="村申报镇审核", materials="身份证", office="镇农业中心",
-    ))
+    svc.programs.add(
+        Program(
+            code="YMSC",
+            year=2026,
+            name="玉米生产者补贴",
+            unit="亩",
+            rate_fen=5000,
+            hotline="0357-5221234",
+            eligibility="种植玉米的农户",
+            procedure="村申报镇审核",
+            materials="身份证",
+            office="镇农业中心",
+        )
+    )
     jia, yi, bing = add(svc, "甲大户"), add(svc, "乙小户"), add(svc, "丙西户", village="西沟村")
     approve(svc, apply(svc, jia, "10"))
     approve(svc, apply(svc, jia, "4", code="YMSC"))

@@ -66,7 +66,8 @@ def _stream(root: Path, ack: Path, trials: int, seed: int) -> int:
     for trial in range(trials):
         p = subprocess.Popen(
             [sys.executable, str(WORKER), str(root), str(ack), str(rng.randrange(1 << 30)), TODAY.isoformat()],
-            env=env, stderr=subprocess.DEVNULL,
+            env=env,
+            stderr=subprocess.DEVNULL,
         )
         # some kills land during start-up and recovery, most during saves
         time.sleep(rng.uniform(0.3, 1.0))
@@ -84,8 +85,15 @@ def _kill_trials(demo_dir: Path, tmp_path: Path, trials: int) -> None:
     shutil.copytree(demo_dir, second)
     half = trials // 2
     with ThreadPoolExecutor(2) as pool:
-        saved = list(pool.map(_stream, [demo_dir, second], [tmp_path / "ack1.txt", tmp_path / "ack2.txt"],
-                              [half, trials - half], [20261128, 1128]))
+        saved = list(
+            pool.map(
+                _stream,
+                [demo_dir, second],
+                [tmp_path / "ack1.txt", tmp_path / "ack2.txt"],
+                [half, trials - half],
+                [20261128, 1128],
+            )
+        )
     # start-up grew with the entry and posting checks: under load about half the trials
     # reach a save before their kill; fewer than a quarter would mean saves stopped working
     assert sum(saved) >= trials // 4, "the workers barely saved"

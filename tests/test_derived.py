@@ -31,8 +31,9 @@ def _open(root: Path, readonly: bool = False) -> Services:
 
 
 def _an_editable_application(svc: Services):
-    return next(a for a in svc.applications.iter(TODAY.year)
-                if not a.frozen_by and not a.void and a.status != "rejected")
+    return next(
+        a for a in svc.applications.iter(TODAY.year) if not a.frozen_by and not a.void and a.status != "rejected"
+    )
 
 
 def test_value_is_kept_between_opens_until_a_source_file_changes(demo_dir: Path) -> None:
@@ -162,9 +163,15 @@ def test_phone_history_reads_one_kept_map_per_year_and_after_a_save_one_file(dem
         svc.phone.load_all()
         assert (years, files) == ([], [])  # nothing changed: each year is one kept map
         assert _history(svc) == first
-        a = next(x for x in svc.applications.iter(TODAY.year)
-                 if not x.frozen_by and not x.void and x.status != "rejected"
-                 and x.payout_status not in ("issued", "paid") and str(x.quantity) != "1")
+        a = next(
+            x
+            for x in svc.applications.iter(TODAY.year)
+            if not x.frozen_by
+            and not x.void
+            and x.status != "rejected"
+            and x.payout_status not in ("issued", "paid")
+            and str(x.quantity) != "1"
+        )
         svc.applications.edit(a.id, quantity="1")
     with _open(demo_dir) as svc:
         svc.phone.load_all()
@@ -179,9 +186,12 @@ def test_year_counts_and_flag_counts_match_a_fresh_count_after_saves(demo_dir: P
 
     with _open(demo_dir) as svc:
         counts, flags = year_counts(svc, TODAY.year), svc.flags.counts(TODAY.year)
-        flagged = next(f for f in svc.flags.flags(TODAY.year, open_only=True)
-                       if not svc.applications.get(f.app_id).frozen_by
-                       and svc.applications.get(f.app_id).payout_status not in ("issued", "paid"))
+        flagged = next(
+            f
+            for f in svc.flags.flags(TODAY.year, open_only=True)
+            if not svc.applications.get(f.app_id).frozen_by
+            and svc.applications.get(f.app_id).payout_status not in ("issued", "paid")
+        )
         svc.applications.void(flagged.app_id, "重复申报")
         assert svc.flags.counts_if_known(TODAY.year) is None
     with _open(demo_dir) as svc:
@@ -226,7 +236,8 @@ def test_phone_desk_from_kept_values_equals_a_fresh_load(demo_dir: Path, monkeyp
         assert {c: (n.version, n.kind, n.start, n.end, n.state) for c, n in svc.phone._notices.items()} == notices
         # the index came back from its kept state after the registry changed: rebuilt
         assert [x.household_id for x in svc.phone.index.search("5678")] == [
-            x.household_id for x in LookupIndex(svc.phone.index).search("5678")]
+            x.household_id for x in LookupIndex(svc.phone.index).search("5678")
+        ]
         assert a.household_id in {x.household_id for x in svc.phone.index.search("5678")}
     add_all = LookupIndex.add_all
     built: list[int] = []
@@ -256,9 +267,11 @@ def test_index_state_round_trip_and_mismatch() -> None:
 
     from villageboard.services.lookup.keys import Entry
 
-    entries = [Entry(1, "张伟", "141025199001011234", "13800001111", "东沟村", "一组"),
-               Entry(2, "单雄", "141025198502023456", "", "西沟村", "二组"),
-               Entry(3, "欧阳·𠮷", "14102519700303789X", "13900002222", "东沟村", "三组")]
+    entries = [
+        Entry(1, "张伟", "141025199001011234", "13800001111", "东沟村", "一组"),
+        Entry(2, "单雄", "141025198502023456", "", "西沟村", "二组"),
+        Entry(3, "欧阳·𠮷", "14102519700303789X", "13900002222", "东沟村", "三组"),
+    ]
     built = LookupIndex(entries)
     state = built.export_state()
     back = LookupIndex.from_state(entries, state)
@@ -279,8 +292,12 @@ def test_index_state_round_trip_and_mismatch() -> None:
     renamed = [Entry(1, "王芳", "141025199001011234", "13800001111", "东沟村", "一组"), *entries[1:]]
     assert LookupIndex.from_state(renamed, state) is None
     assert LookupIndex.from_state(entries[:2], state) is None
-    for change in ({"phone": "13800009999"}, {"id_number": "141025199001015678"},
-                   {"village": "西沟村"}, {"group": "九组"}):
+    for change in (
+        {"phone": "13800009999"},
+        {"id_number": "141025199001015678"},
+        {"village": "西沟村"},
+        {"group": "九组"},
+    ):
         moved = [Entry(**{**{f: getattr(entries[0], f) for f in Entry.__slots__}, **change}), *entries[1:]]
         assert LookupIndex.from_state(moved, state) is None, change
 
@@ -445,8 +462,9 @@ def test_free_text_numbers_are_masked_before_they_are_kept(demo_dir: Path) -> No
     what the phone desk and the flags keep outside the data dir has it masked."""
     card, idn = "6228480012345678901", "14102519740101123X"
     with _open(demo_dir) as svc:
-        flag = next(f for f in svc.flags.flags(TODAY.year, open_only=True)
-                    if not svc.applications.get(f.app_id).frozen_by)
+        flag = next(
+            f for f in svc.flags.flags(TODAY.year, open_only=True) if not svc.applications.get(f.app_id).frozen_by
+        )
         svc.flags.clear(flag.app_id, flag.kind, f"村组核实：卡号{card}，身份证{idn}，2026-11-20")
         a = svc.applications.get(flag.app_id)
         svc.phone.load_all()
@@ -463,9 +481,11 @@ def test_history_follows_saves_made_after_the_load(demo_dir: Path) -> None:
         desk = svc.phone
         desk.load_all()
         count = desk.record_count()
-        b = next(x for x in svc.applications.iter(TODAY.year)
-                 if not x.frozen_by and not x.void and x.status != "rejected"
-                 and x.payout_status not in ("issued", "paid"))
+        b = next(
+            x
+            for x in svc.applications.iter(TODAY.year)
+            if not x.frozen_by and not x.void and x.status != "rejected" and x.payout_status not in ("issued", "paid")
+        )
         assert b.id in {r.app_id for r in desk.household_view(b.household_id).records}
         svc.applications.void(b.id, "重复申报")
         assert b.id not in {r.app_id for r in desk.household_view(b.household_id).records}

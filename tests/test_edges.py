@@ -41,16 +41,31 @@ def test_a_broken_pipe_ends_quietly_and_the_bank_batch_is_whole(demo_dir: Path, 
     assert (rc, err) == (0, "")
 
     bank = tmp_path / "银行.xlsx"
-    rc, shown, err = piped_into_head(demo_dir, "export", "bank", "--program", "STGY", "--year", "2026", "--out", str(bank),
-                                     "--without-notice", "县里统一发放，申报公示已在县平台公示")  # the order: test_work_order.py
+    rc, shown, err = piped_into_head(
+        demo_dir,
+        "export",
+        "bank",
+        "--program",
+        "STGY",
+        "--year",
+        "2026",
+        "--out",
+        str(bank),
+        "--without-notice",
+        "县里统一发放，申报公示已在县平台公示",
+    )  # the order: test_work_order.py
     assert rc == 0 and "程序内部出错" not in err and "Traceback" not in err
     rows = [r for r in load_workbook(bank).active.iter_rows(min_row=3, values_only=True) if isinstance(r[0], int)]
-    listed = json.loads(vb("application", "list", "--year", "2026", "--program", "STGY", "--json", data=demo_dir).stdout)
+    listed = json.loads(
+        vb("application", "list", "--year", "2026", "--program", "STGY", "--json", data=demo_dir).stdout
+    )
     batch = {r[10] for r in rows}
     assert len(batch) == 1
     sent = {a["id"] for a in listed if a["attempts"] and a["attempts"][-1]["batch"] in batch}
     assert rows and {r[1] for r in rows} == sent  # every row on the sheet is on record as sent, and only those
-    again = vb("export", "bank", "--program", "STGY", "--year", "2026", "--out", str(tmp_path / "再.xlsx"), data=demo_dir)
+    again = vb(
+        "export", "bank", "--program", "STGY", "--year", "2026", "--out", str(tmp_path / "再.xlsx"), data=demo_dir
+    )
     assert again.returncode == 1 and "没有可以发放" in again.stderr
     assert vb("check", data=demo_dir).returncode == 0
 
@@ -67,19 +82,69 @@ def test_long_program_names_make_short_file_names_that_keep_the_code(demo_dir: P
 
     d = demo_dir
     ok = lambda r: (r.returncode == 0 or pytest.fail(r.stdout + r.stderr)) and r.stdout  # noqa: E731
-    ok(vb("program", "add", "--code", "CHANG", "--year", "2026", "--name", "\x1b[2J" + LONG_PROGRAM + "\x07",
-          "--unit", "亩", "--rate", "10", "--hotline", "0357-5221234", "--eligibility", "种粮农民",
-          "--procedure", "村申报镇审核", "--materials", "身份证", "--office", "镇农业中心", data=d))
+    ok(
+        vb(
+            "program",
+            "add",
+            "--code",
+            "CHANG",
+            "--year",
+            "2026",
+            "--name",
+            "\x1b[2J" + LONG_PROGRAM + "\x07",
+            "--unit",
+            "亩",
+            "--rate",
+            "10",
+            "--hotline",
+            "0357-5221234",
+            "--eligibility",
+            "种粮农民",
+            "--procedure",
+            "村申报镇审核",
+            "--materials",
+            "身份证",
+            "--office",
+            "镇农业中心",
+            data=d,
+        )
+    )
     listed = json.loads(ok(vb("program", "list", "--year", "2026", "--json", data=d)))
     assert next(p for p in listed if p["code"] == "CHANG")["name"] == "[2J" + LONG_PROGRAM  # ESC and BEL gone
-    ok(vb("application", "add", "--id", _first_id(d), "--program", "CHANG", "--year", "2026", "--quantity", "2", data=d))
+    ok(
+        vb(
+            "application",
+            "add",
+            "--id",
+            _first_id(d),
+            "--program",
+            "CHANG",
+            "--year",
+            "2026",
+            "--quantity",
+            "2",
+            data=d,
+        )
+    )
     with Services.open(d, readonly=True) as svc:
         village = svc.registry.village(svc.registry.by_id_number(_first_id(d)).village_id).name
     out = ok(vb("notice", "create", "--kind", "application", "--program", "CHANG", "--village", village, data=d))
     code = re.search(r"\d{6}-\d{4}-\d{4}", out).group(0)
     ok(vb("notice", "post", code, data=d))
-    for args in (("notice", "render", code, "--out", str(tmp_path / "一张"), "--format", "pdf,png,html"),
-                 ("posters", "--kind", "application", "--program", "CHANG", "--out", str(tmp_path / "全部"), "--format", "pdf,html")):
+    for args in (
+        ("notice", "render", code, "--out", str(tmp_path / "一张"), "--format", "pdf,png,html"),
+        (
+            "posters",
+            "--kind",
+            "application",
+            "--program",
+            "CHANG",
+            "--out",
+            str(tmp_path / "全部"),
+            "--format",
+            "pdf,html",
+        ),
+    ):
         ok(vb(*args, data=d))
     written = list((tmp_path / "一张").iterdir()) + list((tmp_path / "全部").iterdir())
     assert len(written) >= 5
@@ -97,16 +162,21 @@ def test_stems_are_cut_by_bytes_keeping_code_kind_and_archive_mark(stem: str, ar
     n = Notice(code="141025-2026-0042", version=3, kind="result")
     name = safe_stem(stem_for(n, {"village": "东沟村", "program": {"name": stem}}, archive))
     assert len(name.encode("utf-8")) <= STEM_BYTES
-    assert name.startswith("141025-2026-0042-v3-东沟村-") and name.endswith("发放结果公示" + ("-存档件" if archive else ""))
+    assert name.startswith("141025-2026-0042-v3-东沟村-") and name.endswith(
+        "发放结果公示" + ("-存档件" if archive else "")
+    )
     assert len(safe_stem("公" * 500).encode("utf-8")) <= STEM_BYTES
 
 
-@pytest.mark.parametrize("args,why", [
-    (("notice", "post", "141025-2026-0001", "--start", "9999-12-31"), "超出可用范围"),
-    (("notice", "post", "141025-2026-0001", "--start", "0001-01-01"), "超出可用范围"),
-    (("lookup", "张", "--birth", "9999-12-31"), "超出可用范围"),
-    (("posters", "--kind", "result", "--create", "--start", "9999-01-01", "--out", "x"), "超出可用范围"),
-])
+@pytest.mark.parametrize(
+    "args,why",
+    [
+        (("notice", "post", "141025-2026-0001", "--start", "9999-12-31"), "超出可用范围"),
+        (("notice", "post", "141025-2026-0001", "--start", "0001-01-01"), "超出可用范围"),
+        (("lookup", "张", "--birth", "9999-12-31"), "超出可用范围"),
+        (("posters", "--kind", "result", "--create", "--start", "9999-01-01", "--out", "x"), "超出可用范围"),
+    ],
+)
 def test_far_dates_are_refused_with_a_message(demo_dir: Path, args: tuple[str, ...], why: str) -> None:
     r = vb(*args, data=demo_dir)
     assert r.returncode in (1, 2) and why in r.stderr and "Traceback" not in r.stderr and "程序内部出错" not in r.stderr
@@ -129,13 +199,33 @@ def test_posting_far_ahead_is_refused_by_the_service_too(svc) -> None:
     assert check_date("2026-11-28").value == TODAY
 
 
-@pytest.mark.parametrize("portal,good", [
-    ("javascript:alert(1)", False), ("file:///etc/passwd", False), ("https://", False), ("http://a b.cn", False),
-    ("data:text/html,<b>x</b>", False), ("https://www.guxian.gov.cn/hy", True), ("HTTP://10.0.0.1:8080/v", True),
-])
+@pytest.mark.parametrize(
+    "portal,good",
+    [
+        ("javascript:alert(1)", False),
+        ("file:///etc/passwd", False),
+        ("https://", False),
+        ("http://a b.cn", False),
+        ("data:text/html,<b>x</b>", False),
+        ("https://www.guxian.gov.cn/hy", True),
+        ("HTTP://10.0.0.1:8080/v", True),
+    ],
+)
 def test_the_portal_must_be_an_http_address(tmp_path: Path, portal: str, good: bool) -> None:
-    r = vb("init", "--township", "岳阳镇", "--county", "古县", "--code", "141025", "--hotline", "0357-5221234",
-           "--portal", portal, data=tmp_path / "d")
+    r = vb(
+        "init",
+        "--township",
+        "岳阳镇",
+        "--county",
+        "古县",
+        "--code",
+        "141025",
+        "--hotline",
+        "0357-5221234",
+        "--portal",
+        portal,
+        data=tmp_path / "d",
+    )
     assert "Traceback" not in r.stderr
     if good:
         assert r.returncode == 0, r.stderr
@@ -181,7 +271,9 @@ def test_an_error_that_quotes_what_was_typed_never_echoes_control_characters(dem
 
 @settings(max_examples=150, deadline=None)
 @given(village=st.text(max_size=120), program=st.text(max_size=300), archive=st.booleans(), version=st.integers(1, 999))
-def test_any_names_give_a_short_safe_stem_with_the_code(village: str, program: str, archive: bool, version: int) -> None:
+def test_any_names_give_a_short_safe_stem_with_the_code(
+    village: str, program: str, archive: bool, version: int
+) -> None:
     from villageboard.domain.models import Notice
     from villageboard.render.output import STEM_BYTES, safe_stem
     from villageboard.services.posters import stem_for

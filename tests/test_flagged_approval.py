@@ -66,7 +66,8 @@ def test_a_page_at_once_leaves_flagged_rows_for_one_by_one(town) -> None:  # noq
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    old=st.integers(1, 5000), q=st.integers(1, 20000),
+    old=st.integers(1, 5000),
+    q=st.integers(1, 20000),
     limit=st.decimals(min_value=Decimal("1.01"), max_value=Decimal(10), places=2),
 )
 def test_the_growth_threshold_is_the_township_setting(town, old: int, q: int, limit: Decimal) -> None:  # noqa: F811
@@ -98,8 +99,11 @@ def _flagged_open_app(svc) -> tuple[str, str]:
     """(application, flag label) of an open flag on a row not yet approved nor frozen."""
     for f in svc.flags.flags(TODAY.year, open_only=True):
         a = svc.applications.get(f.app_id)
-        if a.status in ("applied", "village_ok", "town_ok") and a.payout_status in ("", "none") \
-                and not svc.applications.frozen_by_posted(a):
+        if (
+            a.status in ("applied", "village_ok", "town_ok")
+            and a.payout_status in ("", "none")
+            and not svc.applications.frozen_by_posted(a)
+        ):
             return a.id, f.label
     raise AssertionError("the demo has no open flag on a row under review")
 
@@ -112,7 +116,7 @@ def test_cli_refuses_a_flagged_approval_without_note(demo_dir: Path) -> None:
     with Services.open(d, today=TODAY, operator="测试") as svc:
         number, label = _flagged_open_app(svc)
         a = svc.applications.get(number)
-        for step in ("village_ok", "town_ok")[("applied", "village_ok", "town_ok").index(a.status):]:
+        for step in ("village_ok", "town_ok")[("applied", "village_ok", "town_ok").index(a.status) :]:
             svc.applications.set_status(number, step)
     r = vb("application", "status", number, "通过", data=d)
     assert r.returncode == 1 and label in r.stderr and "--note" in r.stderr and "Traceback" not in r.stderr
@@ -136,7 +140,7 @@ async def test_the_app_asks_for_a_note_before_approving_a_flagged_row(demo_dir: 
         update_settings(svc, outlier_factor="1.01")
         number, _label = _flagged_open_app(svc)
         a = svc.applications.get(number)
-        for step in ("village_ok", "town_ok")[("applied", "village_ok", "town_ok").index(a.status):]:
+        for step in ("village_ok", "town_ok")[("applied", "village_ok", "town_ok").index(a.status) :]:
             svc.applications.set_status(number, step)
         program_key, village_id = f"{a.year}-{a.program_code}", a.village_id
     app = make_app(demo_dir, today=TODAY)

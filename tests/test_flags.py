@@ -41,10 +41,20 @@ def town(empty_svc):
             v = svc.registry.add_village(name, tx)
             svc.registry.add_group(v.id, "一组", tx)
     for year in (2025, 2026):
-        svc.programs.add(Program(
-            code="GDDL", year=year, name="耕地地力保护补贴", unit="亩", rate_fen=10000, hotline="0357-5221234",
-            eligibility="承包农户", procedure="村申报镇审核", materials="身份证", office="镇农业中心",
-        ))
+        svc.programs.add(
+            Program(
+                code="GDDL",
+                year=year,
+                name="耕地地力保护补贴",
+                unit="亩",
+                rate_fen=10000,
+                hotline="0357-5221234",
+                eligibility="承包农户",
+                procedure="村申报镇审核",
+                materials="身份证",
+                office="镇农业中心",
+            )
+        )
     return svc
 
 
@@ -52,7 +62,13 @@ _cards = iter(range(1, 10_000))
 
 
 def add(svc, name: str, village: str = "东沟村", **kw):
-    data = {"name": name, "id_number": make_id(), "card_account": card(next(_cards)), "village": village, "group": "一组"}
+    data = {
+        "name": name,
+        "id_number": make_id(),
+        "card_account": card(next(_cards)),
+        "village": village,
+        "group": "一组",
+    }
     data.update(kw)
     h, _w = svc.registry.add_household(data)
     return h
@@ -91,10 +107,20 @@ def test_growth_over_twenty_percent(town) -> None:
 
 def add_years(svc, *years: int) -> None:
     for year in years:
-        svc.programs.add(Program(
-            code="GDDL", year=year, name="耕地地力保护补贴", unit="亩", rate_fen=10000, hotline="0357-5221234",
-            eligibility="承包农户", procedure="村申报镇审核", materials="身份证", office="镇农业中心",
-        ))
+        svc.programs.add(
+            Program(
+                code="GDDL",
+                year=year,
+                name="耕地地力保护补贴",
+                unit="亩",
+                rate_fen=10000,
+                hotline="0357-5221234",
+                eligibility="承包农户",
+                procedure="村申报镇审核",
+                materials="身份证",
+                office="镇农业中心",
+            )
+        )
 
 
 def growth_message(svc, app) -> str | None:
@@ -168,10 +194,13 @@ def _force_households(svc, rows: list[dict]) -> list:
 def test_one_id_in_two_villages(town) -> None:
     idn = make_id("19650505")
     v1, v2 = (v.id for v in town.registry.villages())
-    h1, h2 = _force_households(town, [
-        {"name": "赵两村", "id_number": idn, "village_id": v1, "card_account": card(501)},
-        {"name": "赵两村", "id_number": idn, "village_id": v2, "card_account": card(502)},
-    ])
+    h1, h2 = _force_households(
+        town,
+        [
+            {"name": "赵两村", "id_number": idn, "village_id": v1, "card_account": card(501)},
+            {"name": "赵两村", "id_number": idn, "village_id": v2, "card_account": card(502)},
+        ],
+    )
     other = add(town, "赵单村")
     a1 = apply(town, h1, "3")
     a_other = apply(town, other, "3")
@@ -184,10 +213,13 @@ def test_one_id_in_two_villages(town) -> None:
 def test_one_id_twice_in_one_program(town) -> None:
     idn = make_id("19660606")
     v1 = town.registry.villages()[0].id
-    h1, h2 = _force_households(town, [
-        {"name": "钱两报", "id_number": idn, "village_id": v1, "card_account": card(601)},
-        {"name": "钱两报", "id_number": idn, "village_id": v1, "card_account": card(602)},
-    ])
+    h1, h2 = _force_households(
+        town,
+        [
+            {"name": "钱两报", "id_number": idn, "village_id": v1, "card_account": card(601)},
+            {"name": "钱两报", "id_number": idn, "village_id": v1, "card_account": card(602)},
+        ],
+    )
     a1, a2 = apply(town, h1, "4"), apply(town, h2, "4")
     assert "duplicate_id" in kinds(town, a1) and "duplicate_id" in kinds(town, a2)
     msg = next(f.message for f in town.flags.flags_for(a1) if f.kind == "duplicate_id")

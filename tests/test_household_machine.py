@@ -88,8 +88,13 @@ class Registry(RuleBasedStateMachine):
         return village_key(self.svc.registry.village(vid).name), str(n)
 
     # -- rules ----------------------------------------------------------------------
-    @rule(target=live_households, idn=st.sampled_from(IDS), name=st.sampled_from(NAMES),
-          v=st.integers(0, 2), n=st.integers(1, 2))
+    @rule(
+        target=live_households,
+        idn=st.sampled_from(IDS),
+        name=st.sampled_from(NAMES),
+        v=st.integers(0, 2),
+        n=st.integers(1, 2),
+    )
     def add(self, idn: str, name: str, v: int, n: int):
         vid = self.vids[v]
         data = {"name": name, "id_number": idn, "village_id": vid, "group_id": self._group_id(vid, n)}
@@ -152,9 +157,20 @@ class Registry(RuleBasedStateMachine):
         self.svc.registry.void_household(hid, "录入错误")
         self.model[hid] = (*old[:4], True)
 
-    @rule(rows=st.lists(st.tuples(st.sampled_from(IDS), st.sampled_from(NAMES), st.integers(0, 2), st.integers(1, 2),
-                                  st.sampled_from(VILLAGE_FORMS), st.sampled_from(GROUP_FORMS)),
-                        min_size=1, max_size=4))
+    @rule(
+        rows=st.lists(
+            st.tuples(
+                st.sampled_from(IDS),
+                st.sampled_from(NAMES),
+                st.integers(0, 2),
+                st.integers(1, 2),
+                st.sampled_from(VILLAGE_FORMS),
+                st.sampled_from(GROUP_FORMS),
+            ),
+            min_size=1,
+            max_size=4,
+        )
+    )
     def import_sheet(self, rows: list[tuple[str, str, int, int, str, str]]) -> None:
         from villageboard.services.import_common import ImportFailed
 
@@ -214,7 +230,11 @@ class Registry(RuleBasedStateMachine):
 
 
 Registry.TestCase.settings = settings(
-    max_examples=20, stateful_step_count=12, deadline=None, derandomize=True, database=None,
+    max_examples=20,
+    stateful_step_count=12,
+    deadline=None,
+    derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestRegistry = Registry.TestCase
@@ -222,7 +242,14 @@ TestRegistry = Registry.TestCase
 
 @pytest.mark.slow
 def test_registry_machine_long() -> None:
-    run_state_machine_as_test(Registry, settings=settings(
-        max_examples=150, stateful_step_count=30, deadline=None, derandomize=True, database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    ))
+    run_state_machine_as_test(
+        Registry,
+        settings=settings(
+            max_examples=150,
+            stateful_step_count=30,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )

@@ -19,8 +19,13 @@ VILLAGES = ["东沟村", "西沟村", "南沟村"]
 
 def vb(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, VILLAGEBOARD_TODAY=TODAY.isoformat())
-    return subprocess.run([sys.executable, "-m", "villageboard", "--data-dir", str(data), *args],
-                          capture_output=True, text=True, timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "villageboard", "--data-dir", str(data), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
 
 
 def ok(r: subprocess.CompletedProcess[str]) -> str:
@@ -50,9 +55,37 @@ def sheet(path: Path, rows: list[tuple[str, str, int]]) -> Path:
 
 def test_a_household_moved_by_import_stays_one_household(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    ok(vb("init", "--township", "岳阳镇", "--county", "古县", "--code", "141025", "--hotline", "0357-5221234", data=data))
-    ok(vb("program", "add", "--code", "GDDL", "--year", str(TODAY.year), "--name", "耕地地力保护补贴",
-          "--unit", "亩", "--rate", "100", data=data))
+    ok(
+        vb(
+            "init",
+            "--township",
+            "岳阳镇",
+            "--county",
+            "古县",
+            "--code",
+            "141025",
+            "--hotline",
+            "0357-5221234",
+            data=data,
+        )
+    )
+    ok(
+        vb(
+            "program",
+            "add",
+            "--code",
+            "GDDL",
+            "--year",
+            str(TODAY.year),
+            "--name",
+            "耕地地力保护补贴",
+            "--unit",
+            "亩",
+            "--rate",
+            "100",
+            data=data,
+        )
+    )
     # three villages, two households each; the mover (row 5) lives in the third
     first = [(VILLAGES[i // 2], ("一组", "二组")[i % 2], i) for i in range(6)]
     out = ok(vb("import", "households", str(sheet(tmp_path / "all.csv", first)), data=data))

@@ -55,6 +55,7 @@ def journal_text(commits: list[Commit]) -> str:
 
 # -- service level ---------------------------------------------------------------------
 
+
 def test_ten_wrong_dates_then_the_right_one_does_not_confirm_that_day(svc: Services) -> None:
     hid = svc.registry.households()[3].id
     right = birth(svc, hid)
@@ -93,16 +94,18 @@ relaxed = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 
 @settings(max_examples=25, deadline=None, suppress_health_check=relaxed)
 @given(steps=steps_, offsets=offsets_)
-def test_random_checks_follow_the_daily_limit(svc: Services, steps: list[tuple[int, int, bool, bool]],
-                                              offsets: list[int]) -> None:
+def test_random_checks_follow_the_daily_limit(
+    svc: Services, steps: list[tuple[int, int, bool, bool]], offsets: list[int]
+) -> None:
     check_sequence(svc, steps, offsets)
 
 
 @pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=relaxed)
 @given(steps=steps_, offsets=offsets_)
-def test_random_checks_follow_the_daily_limit_long(svc: Services, steps: list[tuple[int, int, bool, bool]],
-                                                   offsets: list[int]) -> None:
+def test_random_checks_follow_the_daily_limit_long(
+    svc: Services, steps: list[tuple[int, int, bool, bool]], offsets: list[int]
+) -> None:
     check_sequence(svc, steps, offsets)
 
 
@@ -224,16 +227,25 @@ def test_failed_checks_in_call_figures_and_export(svc: Services, tmp_path: Path)
 
 # -- through the command line, each try its own process --------------------------------
 
+
 def run(demo_dir: Path, *args: str, day: dt.date = TODAY) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, VILLAGEBOARD_TODAY=day.isoformat())
-    return subprocess.run([sys.executable, "-m", "villageboard", "--data-dir", str(demo_dir), *args],
-                          capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "villageboard", "--data-dir", str(demo_dir), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def everything_written(demo_dir: Path) -> str:
     """The journal, every data file and any error log, as text."""
     parts = [p.read_bytes().decode("utf-8", "replace") for p in demo_dir.rglob("*") if p.is_file()]
-    logs = [*Path(os.environ["VILLAGEBOARD_CACHE"]).rglob("*.log"), Path(tempfile.gettempdir(), "villageboard-error.log")]
+    logs = [
+        *Path(os.environ["VILLAGEBOARD_CACHE"]).rglob("*.log"),
+        Path(tempfile.gettempdir(), "villageboard-error.log"),
+    ]
     parts += [p.read_text("utf-8", "replace") for p in logs if p.is_file()]
     return "\n".join(parts)
 

@@ -55,9 +55,16 @@ print(json.dumps(steps))
 def run_steps(tmp_path: Path) -> dict[str, list[str]]:
     r = subprocess.run(
         [sys.executable, "-c", SCRIPT % (HEAVY,), str(tmp_path / "data"), str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "VILLAGEBOARD_HOME": str(tmp_path / "home"),
-             "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(ROOT),
+            "VILLAGEBOARD_HOME": str(tmp_path / "home"),
+            "HOME": str(tmp_path),
+        },
     )
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout.strip().splitlines()[-1])

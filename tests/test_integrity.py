@@ -34,13 +34,18 @@ def town(empty_svc):
             v = svc.registry.add_village(name, tx)
             svc.registry.add_group(v.id, "一组", tx)
             svc.registry.add_group(v.id, "二组", tx)
-    svc.programs.add(Program(code="GDDL", year=TODAY.year, name="耕地地力保护补贴", unit="亩", rate_fen=10000,
-                             hotline="0357-5221234"))
+    svc.programs.add(
+        Program(
+            code="GDDL", year=TODAY.year, name="耕地地力保护补贴", unit="亩", rate_fen=10000, hotline="0357-5221234"
+        )
+    )
     return svc
 
 
 def add(svc, name: str, village: str = "东沟村", group: str = "一组", idn: str | None = None) -> Household:
-    h, _w = svc.registry.add_household({"name": name, "id_number": idn or make_id(), "village": village, "group": group})
+    h, _w = svc.registry.add_household(
+        {"name": name, "id_number": idn or make_id(), "village": village, "group": group}
+    )
     return h
 
 
@@ -61,8 +66,9 @@ def test_a_sound_register_passes(town) -> None:
 
 def test_two_live_households_with_one_id_are_reported(town) -> None:
     a = add(town, "张一")
-    b = Household.from_dict({**a.to_dict(), "id": 999, "name": "张一", "village_id": town.registry.villages()[1].id,
-                             "group_id": 0})
+    b = Household.from_dict(
+        {**a.to_dict(), "id": 999, "name": "张一", "village_id": town.registry.villages()[1].id, "group_id": 0}
+    )
     force(town, households_file(b.village_id), "households", b.id, b.to_dict())
     problems = check_all(town.root)
     assert len(problems) == 1
@@ -71,8 +77,13 @@ def test_two_live_households_with_one_id_are_reported(town) -> None:
     # and through the command line, as a failure
     env = dict(os.environ, VILLAGEBOARD_TODAY=TODAY.isoformat())
     town.close()
-    r = subprocess.run([sys.executable, "-m", "villageboard", "--data-dir", str(town.root), "check"],
-                       capture_output=True, text=True, timeout=300, env=env)
+    r = subprocess.run(
+        [sys.executable, "-m", "villageboard", "--data-dir", str(town.root), "check"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert r.returncode == 1 and "同时是2户有效农户" in r.stdout, r.stdout + r.stderr
 
 
@@ -93,7 +104,9 @@ def test_missing_places_are_reported(town) -> None:
     force(town, households_file(a.village_id), "households", a.id, {**a.to_dict(), "group_id": west_group.id})
     problems = check_all(town.root)
     assert any("户编号500" in p and "村（编号77）不存在" in p for p in problems), problems
-    assert any(f"户编号{a.id}" in p and f"不属于{town.registry.village(a.village_id).name}" in p for p in problems), problems
+    assert any(f"户编号{a.id}" in p and f"不属于{town.registry.village(a.village_id).name}" in p for p in problems), (
+        problems
+    )
     assert len(problems) == 2
 
 

@@ -26,8 +26,7 @@ def make_id(seed: int) -> str:
 def validate(sheet: Sheet) -> dict[int, list[Problem]]:
     """What the import service will do: reader problems plus validator errors per cell."""
     out = group_problems(sheet.errors)
-    checks = {"name": check_name, "quantity": check_quantity,
-              "id_number": lambda v: check_id_number(v, today=TODAY)}
+    checks = {"name": check_name, "quantity": check_quantity, "id_number": lambda v: check_id_number(v, today=TODAY)}
     for row in sheet.rows:
         for key, check in checks.items():
             result = check(row.values[key])
@@ -69,7 +68,15 @@ def test_errors_sheet_round_trip(tmp_path: Path) -> None:
     assert ws.title == "东风村"
     assert ws.freeze_panes == "A3"
     assert ws["A1"].value == "2026年耕地地力保护补贴申报表"
-    assert [c.value for c in ws[2]] == ["序号", "户主姓名", "身份证号码", "面积（亩）", "申报日期", "备注", ERRORS_COLUMN]
+    assert [c.value for c in ws[2]] == [
+        "序号",
+        "户主姓名",
+        "身份证号码",
+        "面积（亩）",
+        "申报日期",
+        "备注",
+        ERRORS_COLUMN,
+    ]
     assert ws["G3"].value is None and ws["G7"].value is None  # good rows left blank
     assert "被表格存成了数字" in ws["G4"].value
     assert "姓名" in ws["G5"].value and "数量" in ws["G5"].value
@@ -116,8 +123,13 @@ def test_errors_sheet_round_trip(tmp_path: Path) -> None:
 
 def test_errors_sheet_from_gbk_csv(tmp_path: Path) -> None:
     src = tmp_path / "申报.csv"
-    lines = ["户主姓名,身份证号码,面积,备注", f"张三,{make_id(1)},3.5,", "李四,12345,2,=HYPERLINK(\"x\")",
-             "", f"王五,{make_id(2)},1,"]
+    lines = [
+        "户主姓名,身份证号码,面积,备注",
+        f"张三,{make_id(1)},3.5,",
+        '李四,12345,2,=HYPERLINK("x")',
+        "",
+        f"王五,{make_id(2)},1,",
+    ]
     src.write_bytes("\r\n".join(lines).encode("gbk"))
     sheet = read_table(src, APPLICATION_FIELDS)
     errors = validate(sheet)

@@ -40,15 +40,47 @@ def write_xlsx(path: Path, rows: list[list[object]], title: str = "Sheet1") -> P
 
 
 HOUSEHOLDS = [
-    {"village": "东风村", "group": "1组", "name": "王建国", "id_number": make_id(1), "phone": "13912345678",
-     "card_account": "6228480012345671", "bank": "古县农商银行", "remark": ""},
-    {"village": "东风村", "group": "2组", "name": "买买提·艾力", "id_number": make_id(2), "phone": "",
-     "card_account": "", "bank": "", "remark": "低保户"},
-    {"village": "红旗村", "group": "", "name": "欧阳秀英", "id_number": make_id(3), "phone": "0357-5221234", "card_account": "",
-     "bank": "", "remark": "新 增 户"},
+    {
+        "village": "东风村",
+        "group": "1组",
+        "name": "王建国",
+        "id_number": make_id(1),
+        "phone": "13912345678",
+        "card_account": "6228480012345671",
+        "bank": "古县农商银行",
+        "remark": "",
+    },
+    {
+        "village": "东风村",
+        "group": "2组",
+        "name": "买买提·艾力",
+        "id_number": make_id(2),
+        "phone": "",
+        "card_account": "",
+        "bank": "",
+        "remark": "低保户",
+    },
+    {
+        "village": "红旗村",
+        "group": "",
+        "name": "欧阳秀英",
+        "id_number": make_id(3),
+        "phone": "0357-5221234",
+        "card_account": "",
+        "bank": "",
+        "remark": "新 增 户",
+    },
 ]
-LABELS = {"village": "村", "group": "组", "name": "户主姓名", "id_number": "身份证号码",
-          "phone": "联系电话", "card_account": "一卡通账号", "bank": "开户银行", "remark": "备注"}
+LABELS = {
+    "village": "村",
+    "group": "组",
+    "name": "户主姓名",
+    "id_number": "身份证号码",
+    "phone": "联系电话",
+    "card_account": "一卡通账号",
+    "bank": "开户银行",
+    "remark": "备注",
+}
 
 
 def test_xlsx_shuffled_columns_and_extra_columns(tmp_path: Path) -> None:
@@ -75,10 +107,11 @@ def test_xlsx_shuffled_columns_and_extra_columns(tmp_path: Path) -> None:
 
 
 def test_header_synonyms_and_decorations(tmp_path: Path) -> None:
-    header = ["*户主", "公民身份号码（必填）", "所在村", "村民小组", "手机号码", "一卡通/存折账号",
-              "开户行 ", "备 注"]
-    path = write_xlsx(tmp_path / "a.xlsx", [header, ["张三", make_id(5), "东风村", "3组", "13800138000",
-                                                     "6228480012345671", "信用社", "无"]])
+    header = ["*户主", "公民身份号码（必填）", "所在村", "村民小组", "手机号码", "一卡通/存折账号", "开户行 ", "备 注"]
+    path = write_xlsx(
+        tmp_path / "a.xlsx",
+        [header, ["张三", make_id(5), "东风村", "3组", "13800138000", "6228480012345671", "信用社", "无"]],
+    )
     sheet = read_table(path, HOUSEHOLD_FIELDS)
     assert sheet.errors == []
     assert sheet.rows[0].values["card_account"] == "6228480012345671"
@@ -213,11 +246,14 @@ def test_id_stored_as_number_is_flagged_never_repaired(tmp_path: Path, cell: obj
 
 
 def test_card_account_stored_as_number_is_flagged(tmp_path: Path) -> None:
-    path = write_xlsx(tmp_path / "a.xlsx", [
-        ["户主姓名", "账号", "金额", "处理结果"],
-        ["张三", 6228480012345671, 125.5, "成功"],
-        ["李四", "6228480012345671", "125.50", "成功"],
-    ])
+    path = write_xlsx(
+        tmp_path / "a.xlsx",
+        [
+            ["户主姓名", "账号", "金额", "处理结果"],
+            ["张三", 6228480012345671, 125.5, "成功"],
+            ["李四", "6228480012345671", "125.50", "成功"],
+        ],
+    )
     sheet = read_table(path, PAYOUT_RETURN_FIELDS)
     first, second = sheet.rows
     assert first.values["card_account"] == "6.22848001234567E+15"
@@ -239,11 +275,20 @@ def test_csv_id_with_zeroed_tail_gets_a_hint(tmp_path: Path) -> None:
 
 def test_fullwidth_digits_and_spaces_cleaned_units_kept(tmp_path: Path) -> None:
     full_id = make_id(21).translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789X"})
-    path = write_xlsx(tmp_path / "a.xlsx", [
-        ["户主姓名", "身份证号码", "面积", "联系电话", "备注"],
-        ["  买买提 · 艾力\u3000", f" {full_id[:6]} {full_id[6:]}\u00a0", "3.5亩", "１３８ ００１３ ８０００", "  东头  那块地 "],
-        ["张三", make_id(22).lower(), "３．５", "\t13800138000", None],
-    ])
+    path = write_xlsx(
+        tmp_path / "a.xlsx",
+        [
+            ["户主姓名", "身份证号码", "面积", "联系电话", "备注"],
+            [
+                "  买买提 · 艾力\u3000",
+                f" {full_id[:6]} {full_id[6:]}\u00a0",
+                "3.5亩",
+                "１３８ ００１３ ８０００",
+                "  东头  那块地 ",
+            ],
+            ["张三", make_id(22).lower(), "３．５", "\t13800138000", None],
+        ],
+    )
     sheet = read_table(path, APPLICATION_FIELDS + (FieldSpec("phone", "联系电话", ("电话",), False),))
     a, b = sheet.rows
     assert a.values["name"] == "买买提·艾力"
@@ -261,8 +306,9 @@ def test_fullwidth_digits_and_spaces_cleaned_units_kept(tmp_path: Path) -> None:
 def test_csv_text_tricks_for_long_numbers(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     the_id = make_id(23)
-    path.write_text(f'姓名,身份证号,面积\n张三,"=""{the_id}""",1\n李四,\'{the_id},1\n王五,"\t{the_id}",1\n',
-                    encoding="utf-8-sig")
+    path.write_text(
+        f'姓名,身份证号,面积\n张三,"=""{the_id}""",1\n李四,\'{the_id},1\n王五,"\t{the_id}",1\n', encoding="utf-8-sig"
+    )
     sheet = read_table(path, APPLICATION_FIELDS)
     assert [r.values["id_number"] for r in sheet.rows] == [the_id] * 3
 
@@ -290,9 +336,13 @@ def test_no_header_at_all(tmp_path: Path) -> None:
 
 def test_blank_rows_skipped_row_numbers_as_excel_shows(tmp_path: Path) -> None:
     rows: list[list[object]] = [["户主姓名", "身份证号码", "面积", "申报日期"]]
-    rows += [["张三", make_id(31), 1, dt.datetime(2026, 3, 1)], [], [None, "  ", None, None],
-             [8, None, None, None],  # a pre-numbered 序号-only row would land here too
-             ["李四", make_id(32), 2, dt.date(2026, 3, 2)]]
+    rows += [
+        ["张三", make_id(31), 1, dt.datetime(2026, 3, 1)],
+        [],
+        [None, "  ", None, None],
+        [8, None, None, None],  # a pre-numbered 序号-only row would land here too
+        ["李四", make_id(32), 2, dt.date(2026, 3, 2)],
+    ]
     path = write_xlsx(tmp_path / "a.xlsx", rows)
     fields = APPLICATION_FIELDS + (FieldSpec("date", "申报日期", ("申报日期",), False),)
     sheet = read_table(path, fields)
@@ -304,28 +354,33 @@ def test_blank_rows_skipped_row_numbers_as_excel_shows(tmp_path: Path) -> None:
 
 
 def test_example_and_total_rows_are_skipped_with_a_note(tmp_path: Path) -> None:
-    path = write_xlsx(tmp_path / "a.xlsx", [
-        ["序号", "户主姓名", "身份证号码", "面积"],
-        ["示例", "张三", "11010519491231002X", 3.5],
-        [1, "李四", make_id(41), 2],
-        ["合计", None, None, 2],
-    ])
+    path = write_xlsx(
+        tmp_path / "a.xlsx",
+        [
+            ["序号", "户主姓名", "身份证号码", "面积"],
+            ["示例", "张三", "11010519491231002X", 3.5],
+            [1, "李四", make_id(41), 2],
+            ["合计", None, None, 2],
+        ],
+    )
     sheet = read_table(path, APPLICATION_FIELDS)
     assert [r.row_number for r in sheet.rows] == [3]
     assert sheet.errors == []
     assert {(p.row, p.reason) for p in sheet.warnings} == {
-        (2, "这一行是填表示例，已跳过"), (4, "这一行是合计行，已跳过")}
+        (2, "这一行是填表示例，已跳过"),
+        (4, "这一行是合计行，已跳过"),
+    }
 
 
 def test_duplicate_columns_are_reported(tmp_path: Path) -> None:
-    path = write_xlsx(tmp_path / "a.xlsx", [
-        ["户主姓名", "身份证号", "身份证号", "面积"], ["张三", make_id(1), make_id(2), 1]])
+    path = write_xlsx(
+        tmp_path / "a.xlsx", [["户主姓名", "身份证号", "身份证号", "面积"], ["张三", make_id(1), make_id(2), 1]]
+    )
     sheet = read_table(path, APPLICATION_FIELDS)
     [problem] = sheet.errors
     assert "第B列" in problem.reason and "第C列" in problem.reason
 
-    path = write_xlsx(tmp_path / "b.xlsx", [
-        ["户主姓名", "姓名", "身份证号", "面积"], ["张三", "张", make_id(1), 1]])
+    path = write_xlsx(tmp_path / "b.xlsx", [["户主姓名", "姓名", "身份证号", "面积"], ["张三", "张", make_id(1), 1]])
     sheet = read_table(path, APPLICATION_FIELDS)
     assert sheet.errors == []
     assert sheet.rows[0].values["name"] == "张三"
@@ -333,10 +388,13 @@ def test_duplicate_columns_are_reported(tmp_path: Path) -> None:
 
 
 def test_payout_return_reason_is_not_confused_with_errors_column(tmp_path: Path) -> None:
-    path = write_xlsx(tmp_path / "a.xlsx", [
-        ["姓名", "卡号", "发放金额", "状态", "失败原因", "错误原因"],
-        ["张三", "6228480012345671", "1,234.50", "失败", "账户已销户", "旧的错误"],
-    ])
+    path = write_xlsx(
+        tmp_path / "a.xlsx",
+        [
+            ["姓名", "卡号", "发放金额", "状态", "失败原因", "错误原因"],
+            ["张三", "6228480012345671", "1,234.50", "失败", "账户已销户", "旧的错误"],
+        ],
+    )
     sheet = read_table(path, PAYOUT_RETURN_FIELDS)
     assert sheet.errors == []
     assert sheet.rows[0].values["reason"] == "账户已销户"
@@ -429,5 +487,9 @@ def test_vertically_merged_village_cells_apply_to_every_row(tmp_path: Path) -> N
     sheet = read_table(tmp_path / "a.xlsx", HOUSEHOLD_FIELDS)
 
     assert [(r.row_number, r.values["village"], r.values["group"]) for r in sheet.rows] == [
-        (2, "东风村", "1组"), (3, "东风村", "1组"), (4, "东风村", "2组"), (5, "红旗村", "")]
+        (2, "东风村", "1组"),
+        (3, "东风村", "1组"),
+        (4, "东风村", "2组"),
+        (5, "红旗村", ""),
+    ]
     assert (2, 4, 1, 1) in sheet.merges

@@ -65,9 +65,7 @@ def test_household_template_formats_and_validation(tmp_path: Path) -> None:
 
 
 def test_application_template_quantity_validation_and_lists(tmp_path: Path) -> None:
-    _, application = write_blank_templates(
-        tmp_path, villages=["东风村", "红旗村"], programs=["耕地地力保护补贴"]
-    )
+    _, application = write_blank_templates(tmp_path, villages=["东风村", "红旗村"], programs=["耕地地力保护补贴"])
     wb = load_workbook(application)
     ws = wb["申报信息"]
     header = [c.value for c in ws[1]]
@@ -92,7 +90,10 @@ def test_module_entry_point(tmp_path: Path, capsys) -> None:
     assert main([]) == 2
     result = subprocess.run(
         [sys.executable, "-m", "villageboard.io.templates", str(tmp_path / "b")],
-        capture_output=True, text=True, check=False, timeout=120,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "b" / "申报导入模板.xlsx").exists()

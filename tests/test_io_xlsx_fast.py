@@ -54,7 +54,8 @@ values = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False, width=64),
     st.booleans(),
     st.datetimes(min_value=dt.datetime(1900, 3, 1), max_value=dt.datetime(2100, 1, 1)).map(
-        lambda d: d.replace(microsecond=0)),
+        lambda d: d.replace(microsecond=0)
+    ),
     st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(2100, 1, 1)),
     st.sampled_from(["=1+1", "=SUM(A1:A2)", "  spaced  ", "户主姓名", "𠮷"]),
 )
@@ -111,8 +112,11 @@ SHEET_XML = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 
 
 def test_excel_style_xml() -> None:
-    rows = list(parse_sheet_xml(io.BytesIO(SHEET_XML.encode()), ["户主姓名", "身份证号码"], {1}, set(),
-                                WINDOWS_EPOCH, chunk_size=7))
+    rows = list(
+        parse_sheet_xml(
+            io.BytesIO(SHEET_XML.encode()), ["户主姓名", "身份证号码"], {1}, set(), WINDOWS_EPOCH, chunk_size=7
+        )
+    )
     assert rows == [
         (1, ["户主姓名", None, "身份证号码"]),
         (2, []),
@@ -141,8 +145,21 @@ def test_libreoffice_written_file_matches(tmp_path: Path) -> None:
     src.parent.mkdir()
     wb.save(src)
     exe = shutil.which("libreoffice") or shutil.which("soffice")
-    subprocess.run([exe, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "xlsx",
-                    "--outdir", str(tmp_path / "lo-out"), str(src)], check=True, capture_output=True, timeout=180)
+    subprocess.run(
+        [
+            exe,
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(tmp_path / "lo-out"),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     fast, slow = both(tmp_path / "lo-out" / "a.xlsx")
     assert fast == slow
     assert fast[1][1][:3] == ["张三", "141025198001010011", 3.5]

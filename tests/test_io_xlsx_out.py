@@ -33,12 +33,36 @@ COLUMNS = [
     ColumnOut("发放日期", "date", "date"),
 ]
 ROWS = [
-    {"seq": 1, "name": "张三", "id_number": "141025198001010011", "card": "0062284800123456789",
-     "phone": "013800138000", "quantity": Decimal("3.5"), "amount": 123456789, "date": dt.date(2026, 3, 1)},
-    {"seq": 2, "name": "=HYPERLINK(\"http://x\")", "id_number": "14102519800101002X",
-     "card": "6228480012345671", "phone": None, "quantity": "0.01", "amount": 1, "date": "2026-03-02"},
-    {"seq": 3, "name": "买买提·艾力", "id_number": "141025198001010038", "card": "",
-     "phone": "0357-5221234", "quantity": Decimal("12"), "amount": 10, "date": None},
+    {
+        "seq": 1,
+        "name": "张三",
+        "id_number": "141025198001010011",
+        "card": "0062284800123456789",
+        "phone": "013800138000",
+        "quantity": Decimal("3.5"),
+        "amount": 123456789,
+        "date": dt.date(2026, 3, 1),
+    },
+    {
+        "seq": 2,
+        "name": '=HYPERLINK("http://x")',
+        "id_number": "14102519800101002X",
+        "card": "6228480012345671",
+        "phone": None,
+        "quantity": "0.01",
+        "amount": 1,
+        "date": "2026-03-02",
+    },
+    {
+        "seq": 3,
+        "name": "买买提·艾力",
+        "id_number": "141025198001010038",
+        "card": "",
+        "phone": "0357-5221234",
+        "quantity": Decimal("12"),
+        "amount": 10,
+        "date": None,
+    },
 ]
 
 
@@ -59,6 +83,7 @@ def test_money_is_numeric_and_exact(tmp_path: Path) -> None:
     assert fen_to_yuan(-5) == Decimal("-0.05")
     # the XML holds the exact decimal text, not a float's drift
     import zipfile
+
     xml = zipfile.ZipFile(tmp_path / "bank.xlsx").read("xl/worksheets/sheet1.xml").decode()
     assert "<v>1234567.89</v>" in xml
 
@@ -76,7 +101,7 @@ def test_text_cells_keep_leading_zeros_and_18_digits(tmp_path: Path) -> None:
     assert ws["C2"].number_format == "@"
     assert ws["D2"].value == "0062284800123456789"
     assert ws["E2"].value == "013800138000"
-    assert ws["B3"].value == "=HYPERLINK(\"http://x\")" and ws["B3"].data_type == "s"
+    assert ws["B3"].value == '=HYPERLINK("http://x")' and ws["B3"].data_type == "s"
     assert ws["C3"].value == "14102519800101002X"
     assert ws["B4"].value == "买买提·艾力"
     assert ws.column_dimensions["C"].number_format == "@"
@@ -120,14 +145,16 @@ def test_column_widths_count_chinese_as_two(tmp_path: Path) -> None:
     assert display_width("ab１") == 4
     ws = load_workbook(book(tmp_path)).active
     assert ws.column_dimensions["C"].width >= 18 + 2  # 18-digit ID
-    assert ws.column_dimensions["B"].width >= display_width("=HYPERLINK(\"http://x\")")
+    assert ws.column_dimensions["B"].width >= display_width('=HYPERLINK("http://x")')
 
 
 def test_several_sheets_unique_titles(tmp_path: Path) -> None:
     cols = [ColumnOut("村", "village"), ColumnOut("金额", "amount", "money_fen")]
-    sheets = [SheetOut("汇总/按村", cols, [{"village": "东风村", "amount": 100}]),
-              SheetOut("汇总/按村", cols, []),
-              SheetOut("明细" * 20, cols, [])]
+    sheets = [
+        SheetOut("汇总/按村", cols, [{"village": "东风村", "amount": 100}]),
+        SheetOut("汇总/按村", cols, []),
+        SheetOut("明细" * 20, cols, []),
+    ]
     path = write_sheet_book(tmp_path / "county.xlsx", sheets)
     wb = load_workbook(path)
     assert wb.sheetnames == ["汇总_按村", "汇总_按村(2)", ("明细" * 20)[:31]]
@@ -155,9 +182,21 @@ def test_unwritable_folder_is_a_storage_error(tmp_path: Path) -> None:
 def test_libreoffice_opens_it(tmp_path: Path) -> None:
     path = book(tmp_path, banner="内部资料 注意保密", totals={"amount": 123456800})
     exe = shutil.which("libreoffice") or shutil.which("soffice")
-    subprocess.run([exe, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to",
-                    "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(tmp_path / "csv"), str(path)],
-                   check=True, capture_output=True, timeout=180)
+    subprocess.run(
+        [
+            exe,
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76",
+            "--outdir",
+            str(tmp_path / "csv"),
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     text = (tmp_path / "csv" / "bank.csv").read_text(encoding="utf-8")
     assert "141025198001010011" in text
     assert "0062284800123456789" in text

@@ -27,9 +27,14 @@ CODE = "GDDL"
 
 def free(svc: Services, n: int, village_id: int | None = None) -> list:
     """Active households without a GDDL application this year."""
-    return [h for h in svc.registry.households()
-            if h.status == "active" and not h.void and (village_id is None or h.village_id == village_id)
-            and svc.applications.existing(YEAR, h.id, CODE) is None][:n]
+    return [
+        h
+        for h in svc.registry.households()
+        if h.status == "active"
+        and not h.void
+        and (village_id is None or h.village_id == village_id)
+        and svc.applications.existing(YEAR, h.id, CODE) is None
+    ][:n]
 
 
 def write(path: Path, header: list[str], rows: list[list[object]]) -> Path:
@@ -56,6 +61,7 @@ def journal_state(svc: Services) -> tuple:
 
 # --- the rule itself -----------------------------------------------------------------
 
+
 def test_check_land_works_out_the_subsidy_area_exactly() -> None:
     land, errors = check_land("4.35", "0.1", "修路占地")
     assert errors == [] and land is not None
@@ -68,10 +74,14 @@ def test_check_land_works_out_the_subsidy_area_exactly() -> None:
 
 # --- import ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("header", [
-    ["户主姓名", "身份证号码", "确权面积", "扣除面积", "扣除原因", "补贴面积"],
-    ["户主姓名", "身份证号码", "承包面积(亩)", "核减面积", "扣除原因", "实际种植面积"],
-])
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        ["户主姓名", "身份证号码", "确权面积", "扣除面积", "扣除原因", "补贴面积"],
+        ["户主姓名", "身份证号码", "承包面积(亩)", "核减面积", "扣除原因", "实际种植面积"],
+    ],
+)
 def test_good_land_rows_are_imported_with_the_subsidy_area_as_quantity(svc: Services, tmp_path, header) -> None:
     hs = free(svc, 3)
     rows = [
@@ -84,8 +94,17 @@ def test_good_land_rows_are_imported_with_the_subsidy_area_as_quantity(svc: Serv
     rate = svc.programs.get(YEAR, CODE).rate_fen
     a, b, c = (app_of(svc, h.id) for h in hs)
     assert (a.certified_area, a.deducted_area, a.deduction_reason, a.quantity) == (
-        Decimal("4.5"), Decimal("0.5"), "修路占地", Decimal("4"))
-    assert (b.certified_area, b.deducted_area, b.deduction_reason, b.quantity) == (Decimal(10), Decimal(0), "", Decimal(10))
+        Decimal("4.5"),
+        Decimal("0.5"),
+        "修路占地",
+        Decimal("4"),
+    )
+    assert (b.certified_area, b.deducted_area, b.deduction_reason, b.quantity) == (
+        Decimal(10),
+        Decimal(0),
+        "",
+        Decimal(10),
+    )
     assert (c.certified_area, c.deducted_area, c.quantity) == (Decimal("2.35"), Decimal("0.1"), Decimal("2.25"))
     assert a.amount_fen == entitlement_fen(Decimal(4), rate, svc.programs.get(YEAR, CODE).rounding)
     root = svc.root
@@ -130,11 +149,13 @@ def test_a_sheet_with_only_a_quantity_still_works_and_old_rows_read_as_before(sv
     old = {k: v for k, v in a.to_dict().items() if k not in ("certified_area", "deducted_area", "deduction_reason")}
     assert Application.from_dict(old) == a
     with pytest.raises(ImportFailed, match="确权面积"):  # neither 数量 nor 确权面积: the message names both
-        svc.transfer.import_applications(write(tmp_path / "n.xlsx", ["户主姓名", "身份证号码"], [[h.name, h.id_number]]),
-                                         program=CODE, year=YEAR)
+        svc.transfer.import_applications(
+            write(tmp_path / "n.xlsx", ["户主姓名", "身份证号码"], [[h.name, h.id_number]]), program=CODE, year=YEAR
+        )
 
 
 # --- notice and next year ---------------------------------------------------------------
+
 
 def test_the_application_notice_shows_the_land_columns(svc: Services, tmp_path) -> None:
     v = next(v for v in svc.registry.villages() if len(free(svc, 2, v.id)) == 2)
@@ -162,8 +183,12 @@ def test_land_carries_into_next_years_import_template(svc: Services, tmp_path) -
     sheet = read_table(rep.path, APPLICATION_FIELDS)
     assert sheet.errors == []
     got = {r.values["id_number"]: r.values for r in sheet.rows}
-    assert (got[hs[0].id_number]["certified_area"], got[hs[0].id_number]["deducted_area"],
-            got[hs[0].id_number]["deduction_reason"], got[hs[0].id_number]["quantity"]) == ("8.8", "0.8", "建房", "")
+    assert (
+        got[hs[0].id_number]["certified_area"],
+        got[hs[0].id_number]["deducted_area"],
+        got[hs[0].id_number]["deduction_reason"],
+        got[hs[0].id_number]["quantity"],
+    ) == ("8.8", "0.8", "建房", "")
     assert (got[hs[1].id_number]["certified_area"], got[hs[1].id_number]["deducted_area"]) == ("3", "")
     assert {r.values["year"] for r in sheet.rows} == {str(YEAR + 1)}
     assert len(sheet.rows) == rep.rows
@@ -176,10 +201,15 @@ def test_land_carries_into_next_years_import_template(svc: Services, tmp_path) -
     n = svc.applications.existing(YEAR + 1, hs[0].id, CODE)
     nxt = svc.applications.get((YEAR + 1, n))
     assert (nxt.certified_area, nxt.deducted_area, nxt.deduction_reason, nxt.quantity) == (
-        Decimal("8.8"), Decimal("0.8"), "建房", Decimal(8))
+        Decimal("8.8"),
+        Decimal("0.8"),
+        "建房",
+        Decimal(8),
+    )
 
 
 # --- flags ----------------------------------------------------------------------------
+
 
 def kinds(svc: Services, app: Application) -> set[str]:
     return {f.kind for f in svc.flags.flags_for(app)}
@@ -189,12 +219,17 @@ def test_planted_area_above_the_households_land_is_flagged_by_the_township_line(
     from villageboard.services.township import update_settings
 
     hs = [h for h in free(svc, 60) if svc.applications.existing(YEAR, h.id, "ZLYC") is None][:3]
-    land = write(tmp_path / "gd.xlsx", ["户主姓名", "身份证号码", "确权面积", "扣除面积", "扣除原因"],
-                 [[h.name, h.id_number, "5", "1", "建房"] for h in hs[:2]])
+    land = write(
+        tmp_path / "gd.xlsx",
+        ["户主姓名", "身份证号码", "确权面积", "扣除面积", "扣除原因"],
+        [[h.name, h.id_number, "5", "1", "建房"] for h in hs[:2]],
+    )
     svc.transfer.import_applications(land, program=CODE, year=YEAR)
-    planted = write(tmp_path / "zl.xlsx", ["户主姓名", "身份证号码", "实际种植面积"],
-                    [[hs[0].name, hs[0].id_number, "6"], [hs[1].name, hs[1].id_number, "4"],
-                     [hs[2].name, hs[2].id_number, "9"]])
+    planted = write(
+        tmp_path / "zl.xlsx",
+        ["户主姓名", "身份证号码", "实际种植面积"],
+        [[hs[0].name, hs[0].id_number, "6"], [hs[1].name, hs[1].id_number, "4"], [hs[2].name, hs[2].id_number, "9"]],
+    )
     svc.transfer.import_applications(planted, program="ZLYC", year=YEAR)
     over, equal, no_land = (svc.applications.get((YEAR, svc.applications.existing(YEAR, h.id, "ZLYC"))) for h in hs)
     [flag] = [f for f in svc.flags.flags_for(over) if f.kind == "planted"]
@@ -223,12 +258,16 @@ def test_a_deduction_without_its_reason_is_flagged(svc: Services) -> None:
 
 # --- changing the land ---------------------------------------------------------------
 
+
 def test_editing_a_land_row_changes_the_land_and_the_quantity_follows(svc: Services, tmp_path) -> None:
     from villageboard.domain.errors import ValidationFailed, VBError
 
     hs = free(svc, 2)
-    src = write(tmp_path / "e.xlsx", ["户主姓名", "身份证号码", "确权面积", "扣除面积", "扣除原因", "数量"],
-                [[hs[0].name, hs[0].id_number, "6", "1", "建房", ""], [hs[1].name, hs[1].id_number, "", "", "", "3"]])
+    src = write(
+        tmp_path / "e.xlsx",
+        ["户主姓名", "身份证号码", "确权面积", "扣除面积", "扣除原因", "数量"],
+        [[hs[0].name, hs[0].id_number, "6", "1", "建房", ""], [hs[1].name, hs[1].id_number, "", "", "", "3"]],
+    )
     svc.transfer.import_applications(src, program=CODE, year=YEAR)
     a, b = app_of(svc, hs[0].id), app_of(svc, hs[1].id)
     with pytest.raises(VBError, match="请更正确权面积或扣除面积"):
@@ -246,14 +285,18 @@ def test_editing_a_land_row_changes_the_land_and_the_quantity_follows(svc: Servi
 def test_a_correction_notice_corrects_the_land(svc: Services, tmp_path) -> None:
     v = next(v for v in svc.registry.villages() if free(svc, 1, v.id))
     [h] = free(svc, 1, v.id)
-    src = write(tmp_path / "c.xlsx", ["户主姓名", "身份证号码", "确权面积", "扣除面积", "扣除原因"],
-                [[h.name, h.id_number, "6", "1", "建房"]])
+    src = write(
+        tmp_path / "c.xlsx",
+        ["户主姓名", "身份证号码", "确权面积", "扣除面积", "扣除原因"],
+        [[h.name, h.id_number, "6", "1", "建房"]],
+    )
     svc.transfer.import_applications(src, program=CODE, year=YEAR)
     a = app_of(svc, h.id)
     n = svc.notices.post(svc.notices.create("application", YEAR, v.id, CODE).code)
     o = svc.notices.add_objection(n.code, "确权面积应为8亩")
-    _o, c = svc.notices.resolve_objection(o.id, "经核实更正", correct=True,
-                                          edits=[(a.id, "certified_area", "8"), (a.id, "deducted_area", "1.5")])
+    _o, c = svc.notices.resolve_objection(
+        o.id, "经核实更正", correct=True, edits=[(a.id, "certified_area", "8"), (a.id, "deducted_area", "1.5")]
+    )
     fields = {ch["field"]: (ch["old"], ch["new"]) for ch in c.changes}
     assert fields["确权面积"] == ("6", "8") and fields["扣除面积"] == ("1", "1.5") and fields["数量"] == ("5", "6.5")
     assert "金额" in fields

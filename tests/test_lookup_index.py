@@ -279,9 +279,7 @@ def test_partial_pinyin_lists_the_surname(ix: LookupIndex) -> None:
         ("0201 01", None, None),  # a space splits the number into two short ones
     ],
 )
-def test_number_tails(
-    ix: LookupIndex, query: str, expected: int | None, reason: str | None
-) -> None:
+def test_number_tails(ix: LookupIndex, query: str, expected: int | None, reason: str | None) -> None:
     hits = ix.search(query)
     if expected is None:
         assert hits == []
@@ -331,9 +329,7 @@ def test_name_and_tail_together(ix: LookupIndex) -> None:
         ("南庄 wang", NAN, None, {7}),
     ],
 )
-def test_narrowing_filters(
-    ix: LookupIndex, query: str, village: str | None, group: str | None, must: set[int]
-) -> None:
+def test_narrowing_filters(ix: LookupIndex, query: str, village: str | None, group: str | None, must: set[int]) -> None:
     hits = ix.search(query)
     assert hits, query
     assert must <= set(ids(hits))
@@ -538,9 +534,7 @@ def test_odd_entries_are_indexed() -> None:
 # --- properties ----------------------------------------------------------------------
 
 _FIXTURE_CHARS = "".join(sorted({ch for _, name, _, _ in ROWS for ch in name}))
-_QUERY_ALPHABET = (
-    _FIXTURE_CHARS + "abcdefghijklmnopqrstuvwxyzāěǐòǔǚü 0123456789xX组村东西沟庄一二第·ｗ１"
-)
+_QUERY_ALPHABET = _FIXTURE_CHARS + "abcdefghijklmnopqrstuvwxyzāěǐòǔǚü 0123456789xX组村东西沟庄一二第·ｗ１"
 
 
 def _check_sorted(hits: list[Hit], limit: int) -> None:
@@ -554,25 +548,19 @@ def _check_sorted(hits: list[Hit], limit: int) -> None:
 _SHARED = _index()
 
 
-@settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(query=st.text(max_size=40), limit=st.integers(min_value=-1, max_value=30))
 def test_search_never_raises_on_any_text(query: str, limit: int) -> None:
     _check_sorted(_SHARED.search(query, limit), max(limit, 0))
 
 
-@settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(query=st.text(alphabet=_QUERY_ALPHABET, max_size=24))
 def test_search_never_raises_on_plausible_text(query: str) -> None:
     _check_sorted(_SHARED.search(query), 20)
 
 
-@settings(
-    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     name=st.text(alphabet=_FIXTURE_CHARS + "·𠮷李王", min_size=1, max_size=8),
     hid=st.integers(min_value=1, max_value=60),

@@ -15,8 +15,11 @@ from villageboard.services.paths import notices_file, snapshot_file
 def village_with_paid(svc: Services, kind: str = "result", code: str = "ZLYC") -> str:
     """A village with paid rows and no draft or posted notice of this kind yet (the
     demo already has notices in every state)."""
-    busy = {(n.kind, n.village_id, n.program_code) for n in svc.notices.all(TODAY.year)
-            if svc.notices.state_of(n) in ("draft", "posted")}
+    busy = {
+        (n.kind, n.village_id, n.program_code)
+        for n in svc.notices.all(TODAY.year)
+        if svc.notices.state_of(n) in ("draft", "posted")
+    }
     for v in svc.registry.villages():
         if (kind, v.id, code) in busy:
             continue
@@ -110,10 +113,13 @@ def test_correction_lists_exactly_its_changes(svc: Services) -> None:
     n = posted(svc)
     rows = svc.notices.snapshot(n)["rows"]
     o = svc.notices.add_objection(n.code, "备注写错了", rows[1]["household_id"])
-    _o, c = svc.notices.resolve_objection(o.id, "核实后更正", correct=True,
-                                          edits=[(rows[1]["app"], "remark", "经村委会核实")])
+    _o, c = svc.notices.resolve_objection(
+        o.id, "核实后更正", correct=True, edits=[(rows[1]["app"], "remark", "经村委会核实")]
+    )
     assert c is not None and c.version == 2 and c.kind == "correction" and c.state == "draft"
-    assert c.changes == [{"app": rows[1]["app"], "name": rows[1]["name"], "field": "备注", "old": "", "new": "经村委会核实"}]
+    assert c.changes == [
+        {"app": rows[1]["app"], "name": rows[1]["name"], "field": "备注", "old": "", "new": "经村委会核实"}
+    ]
     old = svc.notices.get(n.code, 1)
     assert old.state == "archived"  # the old version stays archived
     assert svc.notices.verify(n.code, n.tag) is not None  # and still verifies

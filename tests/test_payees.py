@@ -48,11 +48,15 @@ def sent(town: Services, tmp_path: Path) -> tuple[Services, Path]:
 def _sheet_rows(path: Path) -> list[dict[str, object]]:
     ws = load_workbook(path).active
     header = [c.value for c in ws[2]]
-    return [dict(zip(header, (c.value for c in row), strict=False)) for row in ws.iter_rows(min_row=3)
-            if isinstance(row[0].value, int)]
+    return [
+        dict(zip(header, (c.value for c in row), strict=False))
+        for row in ws.iter_rows(min_row=3)
+        if isinstance(row[0].value, int)
+    ]
 
 
 # --------------------------------------------------------------------------- change of head
+
 
 def test_change_of_head_refusals_then_the_new_head_is_paid(town: Services, tmp_path: Path) -> None:
     post_notice(on(town, POSTED), "东沟村", tmp_path)
@@ -74,7 +78,13 @@ def test_change_of_head_refusals_then_the_new_head_is_paid(town: Services, tmp_p
     done = desk.change_head(s, old.id, **kw)
     assert s.store.journal.last_seq == seq + 1
     h = s.registry.household(old.id)
-    assert (h.id, h.village_id, h.name, h.id_number, h.card_account) == (old.id, old.village_id, "李秀英", _id(100), _card(100))
+    assert (h.id, h.village_id, h.name, h.id_number, h.card_account) == (
+        old.id,
+        old.village_id,
+        "李秀英",
+        _id(100),
+        _card(100),
+    )
     assert h.former_heads[-1]["name"] == "张一" and h.former_heads[-1]["id_number"] == old.id_number
     assert h.former_heads[-1]["card_account"] == old.card_account and h.former_heads[-1]["reason"] == "户主死亡"
     assert [a.id for a in desk.applications_of(s, h.id)] == apps_before
@@ -102,7 +112,9 @@ def test_without_a_card_the_new_head_is_not_paid_to_the_old_card(town: Services,
 def test_the_phone_desk_finds_the_history_under_both_heads(town: Services) -> None:
     s = on(town, SENT)
     old = s.registry.household(2)
-    desk.change_head(s, old.id, name="王桂兰", id_number=_id(101), card=_card(101), reason="户主死亡", date=dt.date(2026, 6, 1))
+    desk.change_head(
+        s, old.id, name="王桂兰", id_number=_id(101), card=_card(101), reason="户主死亡", date=dt.date(2026, 6, 1)
+    )
     phone = s.phone
     for query, label in (("王桂兰", ""), ("张二", "原户主"), (_id(101)[-4:], ""), (old.id_number[-4:], "原户主")):
         hits = phone.lookup(query).hits
@@ -113,12 +125,16 @@ def test_the_phone_desk_finds_the_history_under_both_heads(town: Services) -> No
 
 # --------------------------------------------------------------------------- reissue after a name fix
 
+
 def test_a_wrong_name_is_reissued_once_the_name_is_corrected(sent, tmp_path: Path) -> None:
     s, bank = sent
     first, second = s.applications.list(2026, "GDDL")[:2]
     later = on(s, LATER)
-    later.transfer.import_payouts(_return(bank, tmp_path / "r.xlsx", "2026-06-15",
-                                          {first.id: "户名不符", second.id: "账户已销户"}), program="GDDL", year=2026)
+    later.transfer.import_payouts(
+        _return(bank, tmp_path / "r.xlsx", "2026-06-15", {first.id: "户名不符", second.id: "账户已销户"}),
+        program="GDDL",
+        year=2026,
+    )
     with pytest.raises(VBError) as exc:
         later.transfer.reissue("GDDL", 2026, tmp_path / "re0.xlsx")
     assert f"申报{first.id}上次因“户名不符”失败（回盘日期2026-06-15），户主姓名和一卡通账号还没有更正" in str(exc.value)
@@ -130,7 +146,9 @@ def test_a_wrong_name_is_reissued_once_the_name_is_corrected(sent, tmp_path: Pat
     assert rep.rows == 1 and len(rep.skipped) == 1 and second.id in rep.skipped[0]
     again = later.applications.get(first.id)
     assert [(a["result"], a["name"]) for a in again.attempts] == [("failed", "张一"), ("issued", "张壹")]
-    assert again.attempts[0]["returned"] == "2026-06-15" and again.attempts[0]["account"] == again.attempts[1]["account"]
+    assert (
+        again.attempts[0]["returned"] == "2026-06-15" and again.attempts[0]["account"] == again.attempts[1]["account"]
+    )
     assert [r["户主姓名"] for r in _sheet_rows(rep.path)] == ["张壹"]
 
 
@@ -140,8 +158,9 @@ def test_an_attempt_made_before_names_were_kept_reissues_after_a_later_rename(se
     s, bank = sent
     first = s.applications.list(2026, "GDDL")[0]
     later = on(s, LATER)
-    later.transfer.import_payouts(_return(bank, tmp_path / "r.xlsx", "2026-06-15", {first.id: "户名不符"}),
-                                  program="GDDL", year=2026)
+    later.transfer.import_payouts(
+        _return(bank, tmp_path / "r.xlsx", "2026-06-15", {first.id: "户名不符"}), program="GDDL", year=2026
+    )
     app = later.applications.get(first.id)
     app.attempts = [{k: v for k, v in a.items() if k != "name"} for a in app.attempts]
     later.applications.save(app, "测试.旧记录")
@@ -153,17 +172,26 @@ def test_an_attempt_made_before_names_were_kept_reissues_after_a_later_rename(se
 
 # --------------------------------------------------------------------------- re-pricing
 
+
 def test_a_rate_change_reprices_unpaid_rows_only_at_four_decimals(sent, tmp_path: Path) -> None:
     s, bank = sent
     later = on(s, LATER)
     apps = later.applications.list(2026, "GDDL")
     paid, failed = apps[0], apps[1]
-    later.transfer.import_payouts(_return(bank, tmp_path / "r.xlsx", "2026-06-15", {failed.id: "账户冻结"}),
-                                  program="GDDL", year=2026)
+    later.transfer.import_payouts(
+        _return(bank, tmp_path / "r.xlsx", "2026-06-15", {failed.id: "账户冻结"}), program="GDDL", year=2026
+    )
 
     def new_row(n: int, quantity: str) -> str:
-        h, _w = later.registry.add_household({"name": "赵" + "零一二三四五六七八九"[n], "id_number": _id(n), "card_account": _card(n),
-                                              "village": "东沟村", "group": "一组"})
+        h, _w = later.registry.add_household(
+            {
+                "name": "赵" + "零一二三四五六七八九"[n],
+                "id_number": _id(n),
+                "card_account": _card(n),
+                "village": "东沟村",
+                "group": "一组",
+            }
+        )
         return later.applications.add(h.id, "GDDL", 2026, quantity).id
 
     fresh, waiting = new_row(7, "3.3"), new_row(8, "4")
@@ -179,8 +207,14 @@ def test_a_rate_change_reprices_unpaid_rows_only_at_four_decimals(sent, tmp_path
     new, repriced = later.programs.edit(2026, "GDDL", {"rate_fen": rate}, reason="县农业农村局调整标准")
     assert later.store.journal.last_seq == seq + 1  # program and rows in one save
     assert new.rate_fen == rate and later.programs.get(2026, "GDDL").rate_fen == rate
-    assert new.rate_history[-1] == {"from_fen": 10368, "to_fen": "10368.25", "reason": "县农业农村局调整标准",
-                                    "date": "2026-06-20", "operator": "测试", "repriced": 2}
+    assert new.rate_history[-1] == {
+        "from_fen": 10368,
+        "to_fen": "10368.25",
+        "reason": "县农业农村局调整标准",
+        "date": "2026-06-20",
+        "operator": "测试",
+        "repriced": 2,
+    }
     assert sorted(r.app.id for r in repriced) == sorted([failed.id, fresh])
     for r in repriced:
         assert r.old_fen == before[r.app.id].amount_fen

@@ -80,7 +80,11 @@ def test_bank_sheet_lists_every_payable_row_and_marks_them_issued(issued) -> Non
 
 
 def test_batch_numbers_continue_after_earlier_batches(svc, tmp_path) -> None:
-    h = next(h for h in svc.registry.households() if h.status == "active" and svc.applications.existing(2026, h.id, "GDDL") is None)
+    h = next(
+        h
+        for h in svc.registry.households()
+        if h.status == "active" and svc.applications.existing(2026, h.id, "GDDL") is None
+    )
     a = svc.applications.add(h.id, "GDDL", 2026, "3")
     for step in ("village_ok", "town_ok", "approved"):
         svc.applications.set_status(a.id, step, note="经核实属实")
@@ -161,7 +165,13 @@ def test_bad_return_rows_are_all_reported_and_nothing_is_recorded(issued, tmp_pa
         svc.transfer.import_payouts(ret, program="STGY", year=2026, errors_out=tmp_path / "errors.xlsx")
     text = str(e.value)
     lines = text.splitlines()
-    for row, what in ((3, "金额与发放表不符"), (4, "2026-999999"), (5, "原因"), (6, "处理结果"), (7, "账号与发放表不符")):
+    for row, what in (
+        (3, "金额与发放表不符"),
+        (4, "2026-999999"),
+        (5, "原因"),
+        (6, "处理结果"),
+        (7, "账号与发放表不符"),
+    ):
         assert any(line.startswith(f"第{row}行") and what in line for line in lines), (row, what, text)
     assert svc.store.journal.last_seq == seq
     assert all(svc.applications.get(x).payout_status == "issued" for x in before)
@@ -221,7 +231,9 @@ def test_reissue_after_the_account_is_corrected_keeps_both_attempts(issued, tmp_
 def test_reconciliation_adds_up_rows_villages_programs_township(issued, tmp_path) -> None:
     svc, report, before = issued
     svc.transfer.import_payouts(
-        fill_return(report.path, tmp_path / "r.xlsx", {before[0]: "账户冻结"}), program="STGY", year=2026,
+        fill_return(report.path, tmp_path / "r.xlsx", {before[0]: "账户冻结"}),
+        program="STGY",
+        year=2026,
     )
     rec = reconcile(svc, 2026)
     assert rec.problems() == []
@@ -258,7 +270,9 @@ def test_reconciliation_adds_up_rows_villages_programs_township(issued, tmp_path
 def test_county_sheet_totals_match_its_rows(issued, tmp_path) -> None:
     svc, report, before = issued
     svc.transfer.import_payouts(
-        fill_return(report.path, tmp_path / "r.xlsx", {before[0]: "户名不符"}), program="STGY", year=2026,
+        fill_return(report.path, tmp_path / "r.xlsx", {before[0]: "户名不符"}),
+        program="STGY",
+        year=2026,
     )
     out = svc.transfer.export_county(2026, tmp_path / "county.xlsx")
     wb = load_workbook(out)

@@ -46,8 +46,7 @@ def private_bits(svc: Services, hid: int) -> list[str]:
 
 def test_public_level_hides_private_fields_until_birth_date_confirms(svc: Services) -> None:
     desk = svc.phone
-    hid = household_with(svc, lambda h, apps: h.phone and any(a.payout_status == "failed" for a in apps)
-                         or False)
+    hid = household_with(svc, lambda h, apps: h.phone and any(a.payout_status == "failed" for a in apps) or False)
     h = svc.registry.household(hid)
     public = desk.household_view(hid)
     blob = json.dumps(public.to_json(), ensure_ascii=False)
@@ -71,8 +70,19 @@ def test_records_not_on_a_posted_notice_show_only_pending(svc: Services) -> None
     desk = svc.phone
     # STGY this year has never been on a notice in the demo
     hid = household_with(svc, lambda h, apps: any(a.program_code == "STGY" for a in apps))
-    rec = next(r for r in desk.household_view(hid).to_json()["records"] if r["year"] == TODAY.year and r["program"] == "生态公益林补偿")
-    assert rec == {"year": TODAY.year, "program": "生态公益林补偿", "status": "申报中", "quantity": None, "amount_fen": None, "notice": None}
+    rec = next(
+        r
+        for r in desk.household_view(hid).to_json()["records"]
+        if r["year"] == TODAY.year and r["program"] == "生态公益林补偿"
+    )
+    assert rec == {
+        "year": TODAY.year,
+        "program": "生态公益林补偿",
+        "status": "申报中",
+        "quantity": None,
+        "amount_fen": None,
+        "notice": None,
+    }
     conf = desk.household_view(hid, confirmed(svc, hid)).to_json()
     rec = next(r for r in conf["records"] if r["year"] == TODAY.year and r["program"] == "生态公益林补偿")
     assert rec["amount_fen"] is not None and rec["status"] != "申报中"
@@ -81,8 +91,13 @@ def test_records_not_on_a_posted_notice_show_only_pending(svc: Services) -> None
 def test_history_covers_every_year_with_notice_dates(svc: Services) -> None:
     desk = svc.phone
     desk.load_all()
-    hid = household_with(svc, lambda h, apps: any(a.payout_status == "paid" and a.program_code == "GDDL" for a in apps)
-                         and svc.applications.for_household(h.id, TODAY.year - 1))
+    hid = household_with(
+        svc,
+        lambda h, apps: (
+            any(a.payout_status == "paid" and a.program_code == "GDDL" for a in apps)
+            and svc.applications.for_household(h.id, TODAY.year - 1)
+        ),
+    )
     years = {r.year for r in desk.household_view(hid).records}
     assert years == {TODAY.year, TODAY.year - 1}
     paid = next(r for r in desk.household_view(hid).records if r.program == "GDDL" and r.year == TODAY.year)
@@ -116,8 +131,14 @@ def test_index_follows_every_save(svc: Services) -> None:
 def test_answer_script(svc: Services, case: str) -> None:
     desk = svc.phone
     want = {"paid": "paid", "failed": "failed", "pending": ""}[case]
-    hid = household_with(svc, lambda h, apps: bool(apps) and all(a.payout_status == want for a in apps)
-                         and (want != "" or all(a.status != "rejected" for a in apps)))
+    hid = household_with(
+        svc,
+        lambda h, apps: (
+            bool(apps)
+            and all(a.payout_status == want for a in apps)
+            and (want != "" or all(a.status != "rejected" for a in apps))
+        ),
+    )
     h = svc.registry.household(hid)
     with pytest.raises(VBError, match="身份未核实"):
         desk.answer_script(hid, desk.check_identity(hid, birth(svc, hid) - dt.timedelta(days=3)).identity)
@@ -176,8 +197,11 @@ def test_archive_refuses_edits_through_service_and_store(svc: Services) -> None:
         svc.notices.post(archived.code)
     with pytest.raises(VBError):
         svc.notices.add_objection(archived.code, "改一下")
-    key = next(k for k, d in svc.store.table(notices_file(archived.year), "notices").items()
-               if d["code"] == archived.code and d["version"] == archived.version)
+    key = next(
+        k
+        for k, d in svc.store.table(notices_file(archived.year), "notices").items()
+        if d["code"] == archived.code and d["version"] == archived.version
+    )
     with pytest.raises(ArchivedError):
         with svc.store.begin("tamper") as tx:
             tx.put(notices_file(archived.year), "notices", int(key), {**archived.to_dict(), "tag": "X"})
@@ -198,13 +222,25 @@ def test_lookup_cli_json_shapes(demo_dir) -> None:
     with Services.open(demo_dir, readonly=True) as svc:
         b = birth(svc, hits[0]["household"]["id"])
     # several households found: the date confirms nobody
-    r = subprocess.run(base + ["zhang", "wei", "--birth", b.isoformat(), "--json"], capture_output=True, text=True, env=env, timeout=120)
+    r = subprocess.run(
+        base + ["zhang", "wei", "--birth", b.isoformat(), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert len(json.loads(r.stdout)) > 1
     assert all("confirmed" not in h["household"] for h in json.loads(r.stdout)) and "一次只能核实一户" in r.stderr
     # one row picked: confirmed
     picked = ["--household", str(hits[0]["household"]["id"])]
-    r = subprocess.run(base + ["zhang", "wei", "--birth", b.isoformat(), "--json", *picked], capture_output=True, text=True, env=env, timeout=120)
+    r = subprocess.run(
+        base + ["zhang", "wei", "--birth", b.isoformat(), "--json", *picked],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     [only] = json.loads(r.stdout)
     assert only["household"]["confirmed"] is True and only["household"]["card_tail"]
 
@@ -216,8 +252,11 @@ def test_posting_a_notice_makes_its_records_public_on_the_desk_at_once(svc: Serv
     hid = household_with(svc, lambda h, apps: any(a.program_code == "STGY" and a.status != "rejected" for a in apps))
 
     def stgy() -> dict:
-        return next(r for r in desk.household_view(hid).to_json()["records"]
-                    if r["year"] == TODAY.year and r["program"] == "生态公益林补偿")
+        return next(
+            r
+            for r in desk.household_view(hid).to_json()["records"]
+            if r["year"] == TODAY.year and r["program"] == "生态公益林补偿"
+        )
 
     assert stgy()["status"] == "申报中"
     h = svc.registry.household(hid)

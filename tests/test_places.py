@@ -17,16 +17,30 @@ from villageboard.domain.places import (
 )
 
 
-@pytest.mark.parametrize("text", ["3组", "三组", "第三组", "03", "3", "三村民小组", "3队", "第03组", "３组", " 3 组 ", "三社", "第三小组"])
+@pytest.mark.parametrize(
+    "text", ["3组", "三组", "第三组", "03", "3", "三村民小组", "3队", "第03组", "３组", " 3 组 ", "三社", "第三小组"]
+)
 def test_group_three_in_every_form(text: str) -> None:
     assert group_key(text) == "3"
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ("十二组", "12"), ("第十二组", "12"), ("12组", "12"), ("二十组", "20"), ("二十三组", "23"),
-    ("两组", "2"), ("一百零三组", "103"), ("〇组", "0"),
-    ("河东组", "河东"), ("河东", "河东"), ("河东村民小组", "河东"), ("组", "组"),
-])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("十二组", "12"),
+        ("第十二组", "12"),
+        ("12组", "12"),
+        ("二十组", "20"),
+        ("二十三组", "23"),
+        ("两组", "2"),
+        ("一百零三组", "103"),
+        ("〇组", "0"),
+        ("河东组", "河东"),
+        ("河东", "河东"),
+        ("河东村民小组", "河东"),
+        ("组", "组"),
+    ],
+)
 def test_group_keys(text: str, key: str) -> None:
     assert group_key(text) == key
 
@@ -56,7 +70,9 @@ def test_new_group_names() -> None:
     assert group_label("河东") == "河东组"
 
 
-@pytest.mark.parametrize("text", ["东沟村", "东沟", " 东 沟 村 ", "东沟村委会", "东沟村民委员会", "东沟社区", "东沟　村"])
+@pytest.mark.parametrize(
+    "text", ["东沟村", "东沟", " 东 沟 村 ", "东沟村委会", "东沟村民委员会", "东沟社区", "东沟　村"]
+)
 def test_village_forms(text: str) -> None:
     assert village_key(text) == "东沟"
 

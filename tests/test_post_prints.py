@@ -25,9 +25,18 @@ _codes = itertools.count(1)
 
 def _program(code: str) -> Program:
     return Program(
-        code=code, year=TODAY.year, name="玉米生产者补贴", unit="亩", rate_fen=12345, hotline="0357-5221234",
-        eligibility="实际种植玉米的农户", procedure="村委会受理，镇审核，县审定", materials="身份证、一卡通",
-        office="镇农业综合服务中心", basis="《玉米生产者补贴实施方案》", department="县农业农村局",
+        code=code,
+        year=TODAY.year,
+        name="玉米生产者补贴",
+        unit="亩",
+        rate_fen=12345,
+        hotline="0357-5221234",
+        eligibility="实际种植玉米的农户",
+        procedure="村委会受理，镇审核，县审定",
+        materials="身份证、一卡通",
+        office="镇农业综合服务中心",
+        basis="《玉米生产者补贴实施方案》",
+        department="县农业农村局",
     )
 
 
@@ -51,8 +60,13 @@ def test_random_remark_is_refused_or_posts_and_prints(svc: Services, tmp_path: P
     household = next(h for h in svc.registry.households(village.id) if h.status == "active")
     outcomes: list[str] = []
 
-    @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(remarks)
     # found by a longer search: a date run on into more digits is twelve digits, and
     # must be stopped like any other

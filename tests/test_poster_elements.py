@@ -22,8 +22,13 @@ DOC_NO = "晋财农〔2026〕12号"
 
 def vb(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, VILLAGEBOARD_TODAY=TODAY.isoformat())
-    return subprocess.run([sys.executable, "-m", "villageboard", "--data-dir", str(data_dir), *args],
-                          capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "villageboard", "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def posted(svc: Services, kind: str) -> Notice:
@@ -35,11 +40,20 @@ def posted(svc: Services, kind: str) -> Notice:
 def fresh(svc: Services, n: Notice) -> tuple[Notice, dict]:
     """What a new notice like ``n`` would print today (a draft is built from live data)."""
     snap = svc.notices.build_snapshot(n.kind, n.year, n.village_id, n.program_code)
-    return Notice(code=n.code, version=n.version, kind=n.kind, year=n.year, village_id=n.village_id,
-                  program_code=n.program_code, state="draft", created=n.created), snap
+    return Notice(
+        code=n.code,
+        version=n.version,
+        kind=n.kind,
+        year=n.year,
+        village_id=n.village_id,
+        program_code=n.program_code,
+        state="draft",
+        created=n.created,
+    ), snap
 
 
 # --- the policy basis and its 文号 ------------------------------------------------------
+
 
 def test_a_program_record_without_a_document_number_still_reads() -> None:
     old = {"code": "GDDL", "year": 2026, "name": "耕地地力保护补贴", "basis": "《通知》", "rate_fen": 100}
@@ -70,14 +84,30 @@ def test_cli_sets_the_document_number(demo_dir: Path) -> None:
     assert r.returncode == 0, r.stderr
     listed = json.loads(vb(demo_dir, "program", "list", "--year", str(TODAY.year), "--json").stdout)
     assert next(p for p in listed if p["code"] == code)["basis_no"] == DOC_NO
-    r = vb(demo_dir, "program", "add", "--code", "XTBZ", "--year", str(TODAY.year), "--name", "新增补贴",
-           "--rate", "10", "--basis", "关于新增补贴的通知", "--basis-no", "古财农〔2026〕3号")
+    r = vb(
+        demo_dir,
+        "program",
+        "add",
+        "--code",
+        "XTBZ",
+        "--year",
+        str(TODAY.year),
+        "--name",
+        "新增补贴",
+        "--rate",
+        "10",
+        "--basis",
+        "关于新增补贴的通知",
+        "--basis-no",
+        "古财农〔2026〕3号",
+    )
     assert r.returncode == 0, r.stderr
     listed = json.loads(vb(demo_dir, "program", "list", "--year", str(TODAY.year), "--json").stdout)
     assert next(p for p in listed if p["code"] == "XTBZ")["basis_no"] == "古财农〔2026〕3号"
 
 
 # --- the 一卡通尾号 column ----------------------------------------------------------------
+
 
 def test_card_tail_column_is_off_by_default_and_prints_only_four_digits(svc: Services) -> None:
     from villageboard.render.pdf.paint import render_pdf
@@ -157,6 +187,7 @@ async def test_f9_sets_what_notices_print(demo_dir: Path) -> None:
 
 # --- the village committee as co-issuer, with seal spaces ---------------------------------
 
+
 def test_village_committee_signs_beside_the_township_with_a_seal_space_each(svc: Services) -> None:
     from villageboard.render.html import render_html
     from villageboard.render.pdf.paint import render_pdf
@@ -191,6 +222,7 @@ def test_village_committee_signs_beside_the_township_with_a_seal_space_each(svc:
 
 # --- application statuses in villagers' words; the ones not passed apart -----------------
 
+
 def test_applications_not_passed_are_listed_apart_with_the_reason_and_never_counted(svc: Services) -> None:
     from villageboard.render.pdf.paint import render_pdf
     from villageboard.services.notice_document import NO_REASON, VILLAGER_STATUS
@@ -198,8 +230,11 @@ def test_applications_not_passed_are_listed_apart_with_the_reason_and_never_coun
     n = posted(svc, "application")
     old_doc, _stem = document_for(svc, n)
     old_pdf = render_pdf(old_doc)
-    pending = [a for a in svc.applications.list(n.year, n.program_code, n.village_id)
-               if not a.void and a.status in ("applied", "village_ok", "town_ok")]
+    pending = [
+        a
+        for a in svc.applications.list(n.year, n.program_code, n.village_id)
+        if not a.void and a.status in ("applied", "village_ok", "town_ok")
+    ]
     assert pending
     target = pending[0]
     svc.applications.set_status(target.id, "rejected", "经村组核实，申报面积与承包合同不符")
@@ -226,4 +261,3 @@ def test_applications_not_passed_are_listed_apart_with_the_reason_and_never_coun
     # the posted notice reprints as posted
     again, _stem = document_for(svc, n)
     assert render_pdf(again) == old_pdf
-

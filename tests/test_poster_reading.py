@@ -34,8 +34,13 @@ MASKED_ID = re.compile(r"\d{6}\*{8}\d{3}[\dX]")
 
 def vb(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, VILLAGEBOARD_TODAY=TODAY.isoformat())
-    return subprocess.run([sys.executable, "-m", "villageboard", "--data-dir", str(data_dir), *args],
-                          capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "villageboard", "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def page_texts(pdf: bytes) -> list[str]:
@@ -90,8 +95,11 @@ def test_page_one_holds_the_key_facts(svc: Services, tmp_path: Path, kind: str) 
     n = live(svc, kind)
     snap = svc.notices.snapshot(n)
     pdf = next(p for p in render_notice(svc, n.code, tmp_path, ["pdf"], version=n.version) if p.suffix == ".pdf")
-    page1 = flat(subprocess.run([pdftotext, "-enc", "UTF-8", "-f", "1", "-l", "1", str(pdf), "-"],
-                                capture_output=True, check=True).stdout.decode())
+    page1 = flat(
+        subprocess.run(
+            [pdftotext, "-enc", "UTF-8", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, check=True
+        ).stdout.decode()
+    )
     total = snap["totals"]["amount_fen"]
     assert capital_amount(total) in page1 and format_fen(total) in page1
     assert f"{snap['totals']['households']}户" in page1
@@ -131,7 +139,9 @@ def test_qr_sentence_decodes_from_the_png_and_a_half_quality_jpeg(svc: Services,
     payload = doc.qr_payload
     t = snap["township"]
     assert payload.startswith(f"{t['county']}{t['name']}{snap['village']} {n.year}年{snap['program']['name']}")
-    assert f"第{n.version}版 {snap['totals']['households']}户 合计{format_fen(snap['totals']['amount_fen'])}元" in payload
+    assert (
+        f"第{n.version}版 {snap['totals']['households']}户 合计{format_fen(snap['totals']['amount_fen'])}元" in payload
+    )
     assert f"核验码{n.tag}" in payload and payload.endswith(f"核验电话{t['supervision_hotline']}")
     paths = render_notice(svc, n.code, tmp_path, ["png"])
     png = next(p for p in paths if p.name.endswith(("-1.png", "发放结果公示.png")))
@@ -222,8 +232,9 @@ def test_no_last_page_without_at_least_three_rows_and_every_page_has_its_subtota
     seen_multi = 0
     for rows in range(3, 91, 3):
         for remark in (None, {}):
-            doc = result_notice(rows, seed=rows, rare=False,
-                                remark=remark if remark is None else {i: "" for i in range(1, rows + 1)})
+            doc = result_notice(
+                rows, seed=rows, rare=False, remark=remark if remark is None else {i: "" for i in range(1, rows + 1)}
+            )
             texts = page_texts(render_pdf(doc))
             assert rows_on(texts[-1]) >= 3, (rows, [rows_on(t) for t in texts])
             assert sum(rows_on(t) for t in texts) == rows
@@ -319,8 +330,11 @@ def test_a_replaced_version_is_stamped_corrected_with_the_date(svc: Services) ->
 
 def test_result_notice_elements(svc: Services) -> None:
     """发放日期, the failed amount, two decimals on every area, separators on totals."""
-    n = next(x for x in svc.notices.all(TODAY.year) if x.kind == "result" and x.state != "draft"
-             and svc.notices.snapshot(x).get("failed"))
+    n = next(
+        x
+        for x in svc.notices.all(TODAY.year)
+        if x.kind == "result" and x.state != "draft" and svc.notices.snapshot(x).get("failed")
+    )
     snap = svc.notices.snapshot(n)
     doc, _stem = document_for(svc, n)
     lines = "\n".join(doc.totals_lines)

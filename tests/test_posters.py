@@ -41,7 +41,9 @@ def qr_codes(pdf: Path, tmp: Path) -> list[str]:
 
 
 @needs
-def test_result_poster_has_every_name_the_totals_an_embedded_font_and_verifiable_qr(svc: Services, tmp_path: Path) -> None:
+def test_result_poster_has_every_name_the_totals_an_embedded_font_and_verifiable_qr(
+    svc: Services, tmp_path: Path
+) -> None:
     n = result_notice(svc)
     snap = svc.notices.snapshot(n)
     paths = render_notice(svc, n.code, tmp_path / "out", ["pdf", "png", "html"])
@@ -61,15 +63,23 @@ def test_result_poster_has_every_name_the_totals_an_embedded_font_and_verifiable
     payloads = qr_codes(pdf, tmp_path)
     assert payloads and all(p == payloads[0] for p in payloads)  # one on every page
     env = dict(os.environ, VILLAGEBOARD_TODAY=TODAY.isoformat())
-    ok = subprocess.run([sys.executable, "-m", "villageboard", "--data-dir", str(svc.root), "verify", payloads[0]],
-                        capture_output=True, text=True, env=env)
+    ok = subprocess.run(
+        [sys.executable, "-m", "villageboard", "--data-dir", str(svc.root), "verify", payloads[0]],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     # the data dir is open in this process: verify reads it read-only
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert snap["village"] in ok.stdout
     assert n.tag in payloads[0] and f"{snap['totals']['households']}户" in payloads[0]
     forged = payloads[0].replace(n.tag, n.tag[:-1] + ("0" if n.tag[-1] != "0" else "1"))
-    bad = subprocess.run([sys.executable, "-m", "villageboard", "--data-dir", str(svc.root), "verify", forged],
-                         capture_output=True, text=True, env=env)
+    bad = subprocess.run(
+        [sys.executable, "-m", "villageboard", "--data-dir", str(svc.root), "verify", forged],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert bad.returncode == 1
     assert any(p.suffix == ".png" for p in paths) and any(p.suffix == ".html" for p in paths)
 
@@ -107,13 +117,23 @@ def _id(body17: str) -> str:
         ("remark", "账号 6217 7900 0000 0000 008", "银行卡"),
     ],
 )
-def test_privacy_gate_blocks_leaks_at_entry_and_at_post(svc: Services, tmp_path: Path, field: str, value: str, what: str) -> None:
+def test_privacy_gate_blocks_leaks_at_entry_and_at_post(
+    svc: Services, tmp_path: Path, field: str, value: str, what: str
+) -> None:
     """A number is refused where it is typed; one that got into the records some other
     way (an old version, a hand-edited file) stops ``notice post``, so no posted notice
     is left that nobody can print."""
-    v = next(v for v in svc.registry.villages()
-             if not any(n.village_id == v.id and n.kind == "application" and n.program_code == "ZLYC"
-                        and svc.notices.state_of(n) in ("draft", "posted") for n in svc.notices.all(TODAY.year)))
+    v = next(
+        v
+        for v in svc.registry.villages()
+        if not any(
+            n.village_id == v.id
+            and n.kind == "application"
+            and n.program_code == "ZLYC"
+            and svc.notices.state_of(n) in ("draft", "posted")
+            for n in svc.notices.all(TODAY.year)
+        )
+    )
     app = svc.applications.list(TODAY.year, "ZLYC", v.id)[0]
     h = svc.registry.household(app.household_id)
     with pytest.raises(VBError) as entry:
@@ -147,10 +167,28 @@ def test_notice_list_filters_archive_by_year_village_and_program(demo_dir: Path)
 
     env = dict(os.environ, VILLAGEBOARD_TODAY=TODAY.isoformat())
     base = [sys.executable, "-m", "villageboard", "--data-dir", str(demo_dir), "notice", "list"]
-    r = subprocess.run(base + ["--year", str(TODAY.year - 1), "--state", "archived", "--village", "东沟",
-                               "--program", "GDDL", "--json"], capture_output=True, text=True, env=env)
+    r = subprocess.run(
+        base
+        + ["--year", str(TODAY.year - 1), "--state", "archived", "--village", "东沟", "--program", "GDDL", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout)
     assert rows and all(x["village"] == "东沟村" and x["program"] == "GDDL" and x["state"] == "archived" for x in rows)
-    keys = {"code", "version", "kind", "village", "program", "year", "state", "start", "end", "tag", "households", "amount_fen"}
+    keys = {
+        "code",
+        "version",
+        "kind",
+        "village",
+        "program",
+        "year",
+        "state",
+        "start",
+        "end",
+        "tag",
+        "households",
+        "amount_fen",
+    }
     assert keys <= set(rows[0])

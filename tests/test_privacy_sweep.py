@@ -33,16 +33,23 @@ from villageboard.services.private_entry import PrivateTextRefused
 
 # ---- the independent scanner ------------------------------------------------------------
 
-_CN = str.maketrans({**{c: str(i) for i, c in enumerate("〇一二三四五六七八九")},
-                     **{c: str(i) for i, c in enumerate("零壹贰叁肆伍陆柒捌玖")}, "幺": "1", "两": "2", "○": "0"})
+_CN = str.maketrans(
+    {
+        **{c: str(i) for i, c in enumerate("〇一二三四五六七八九")},
+        **{c: str(i) for i, c in enumerate("零壹贰叁肆伍陆柒捌玖")},
+        "幺": "1",
+        "两": "2",
+        "○": "0",
+    }
+)
 _JOIN = re.compile(r"(?<=\d)[.,/\-_()·:\s](?=\d)")
 # what our own posters legitimately print: protected before joining
 _OURS = [
-    re.compile(r"(?<![\d-])\d{6}-20\d\d-\d{4}(?![\d-])"),                        # notice codes
-    re.compile(r"(?<!\d)\d{6}\*+\d{3}[\dX]"),                                    # masked IDs
-    re.compile(r"(?<![\d./-])\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}(?![\d./-])日?"),    # dates
-    re.compile(r"(?<![\d.-])0\d{2,3}-\d{7,8}(?![\d.-])"),                         # landline hotlines
-    re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})*\.\d{1,2}(?![\d.,])"),               # amounts, areas, rates
+    re.compile(r"(?<![\d-])\d{6}-20\d\d-\d{4}(?![\d-])"),  # notice codes
+    re.compile(r"(?<!\d)\d{6}\*+\d{3}[\dX]"),  # masked IDs
+    re.compile(r"(?<![\d./-])\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}(?![\d./-])日?"),  # dates
+    re.compile(r"(?<![\d.-])0\d{2,3}-\d{7,8}(?![\d.-])"),  # landline hotlines
+    re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})*\.\d{1,2}(?![\d.,])"),  # amounts, areas, rates
 ]
 
 
@@ -141,6 +148,7 @@ def fragments(number: str) -> list[str]:
 
 # ---- entry -------------------------------------------------------------------------------
 
+
 def test_every_form_is_refused_where_it_enters(svc: Services, tmp_path: Path) -> None:
     rng = random.Random(5)
     cases = corpus(rng)
@@ -159,7 +167,8 @@ def test_every_form_is_refused_where_it_enters(svc: Services, tmp_path: Path) ->
         assert "异议内容" in str(info.value), label
     assert svc.applications.existing(TODAY.year, h.id, "ZLYC") is None
     assert svc.notices.objections(code=posted.code, state="open") == [] or all(
-        not scan(o.text) for o in svc.notices.objections(code=posted.code))
+        not scan(o.text) for o in svc.notices.objections(code=posted.code)
+    )
 
     # an import: every bad cell is named by its row and column, and nothing is saved
     village = svc.registry.villages()[0].name
@@ -196,12 +205,15 @@ def test_every_form_is_refused_where_it_enters(svc: Services, tmp_path: Path) ->
 
 # ---- outputs -----------------------------------------------------------------------------
 
+
 def _public_texts(root: Path, out: Path) -> list[tuple[str, str]]:
     texts: list[tuple[str, str]] = []
     for f in sorted(out.iterdir()):
         if f.suffix == ".pdf":
             if shutil.which("pdftotext"):
-                texts.append((f.name, subprocess.run(["pdftotext", str(f), "-"], capture_output=True, text=True).stdout))
+                texts.append(
+                    (f.name, subprocess.run(["pdftotext", str(f), "-"], capture_output=True, text=True).stdout)
+                )
             import pypdfium2
 
             pdf = pypdfium2.PdfDocument(str(f))
@@ -214,18 +226,28 @@ def _public_texts(root: Path, out: Path) -> list[tuple[str, str]]:
             qr = subprocess.run(["zbarimg", "-q", "--raw", str(f)], capture_output=True, text=True).stdout
             texts.append((f.name + " QR", qr))
     env = dict(os.environ, VILLAGEBOARD_TODAY=TODAY.isoformat())
-    for args in (["notice", "list", "--json"], ["lookup", "张", "--json", "--limit", "50"],
-                 ["lookup", "王", "--json", "--limit", "50"], ["objection", "list"]):
-        r = subprocess.run([sys.executable, "-m", "villageboard", "--data-dir", str(root), *args],
-                           capture_output=True, text=True, env=env, timeout=120)
+    for args in (
+        ["notice", "list", "--json"],
+        ["lookup", "张", "--json", "--limit", "50"],
+        ["lookup", "王", "--json", "--limit", "50"],
+        ["objection", "list"],
+    ):
+        r = subprocess.run(
+            [sys.executable, "-m", "villageboard", "--data-dir", str(root), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
         assert r.returncode == 0, r.stderr
         texts.append((" ".join(args), r.stdout))
     return texts
 
 
 @pytest.mark.parametrize("seed", [11, pytest.param(12, marks=pytest.mark.slow)])
-def test_no_public_output_shows_a_smuggled_number(demo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                  seed: int) -> None:
+def test_no_public_output_shows_a_smuggled_number(
+    demo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
     rng = random.Random(seed)
     cases = corpus(rng)
     planted = [number for _l, number, _t in cases]
@@ -268,8 +290,9 @@ def test_no_public_output_shows_a_smuggled_number(demo_dir: Path, tmp_path: Path
             m.setattr("villageboard.services.notices.check_printable", lambda *a: None)
             old = svc.notices.post(old.code)
         o = svc.notices.add_objection(old.code, "备注里有完整号码")
-        _o, correction = svc.notices.resolve_objection(o.id, "删去号码", correct=True,
-                                                       edits=[(app.id, "remark", "已核实")])
+        _o, correction = svc.notices.resolve_objection(
+            o.id, "删去号码", correct=True, edits=[(app.id, "remark", "已核实")]
+        )
         assert correction is not None
         assert cases[0][1] not in json.dumps(correction.changes, ensure_ascii=False)
         posted.append(svc.notices.post(correction.code))

@@ -35,21 +35,38 @@ def _free_households(data: Path, n: int) -> tuple[str, str, list[int]]:
     with Services.open(data, today=TODAY) as svc:
         for p in svc.programs.list(TODAY.year):
             for v in svc.registry.villages():
-                if any(x.village_id == v.id and x.program_code == p.code and x.kind == "application"
-                       for x in svc.notices.all(TODAY.year)):
+                if any(
+                    x.village_id == v.id and x.program_code == p.code and x.kind == "application"
+                    for x in svc.notices.all(TODAY.year)
+                ):
                     continue
-                free = [h.id for h in svc.registry.households(v.id)
-                        if h.status == "active" and svc.applications.existing(TODAY.year, h.id, p.code) is None]
+                free = [
+                    h.id
+                    for h in svc.registry.households(v.id)
+                    if h.status == "active" and svc.applications.existing(TODAY.year, h.id, p.code) is None
+                ]
                 if len(free) >= n:
                     return v.name, p.code, free[:n]
     raise AssertionError("no village without a notice")
 
 
-def test_disguised_numbers_in_remarks_are_refused_or_masked_and_the_notice_prints(demo_dir: Path, tmp_path: Path) -> None:
+def test_disguised_numbers_in_remarks_are_refused_or_masked_and_the_notice_prints(
+    demo_dir: Path, tmp_path: Path
+) -> None:
     village, program, households = _free_households(demo_dir, len(DISGUISED))
     for hid, (remark, number) in zip(households, DISGUISED.items(), strict=True):
-        args = ["application", "add", "--household", str(hid), "--program", program, "--quantity", "3",
-                "--remark", remark]
+        args = [
+            "application",
+            "add",
+            "--household",
+            str(hid),
+            "--program",
+            program,
+            "--quantity",
+            "3",
+            "--remark",
+            remark,
+        ]
         r = vb(*args, data=demo_dir)
         out = r.stdout + r.stderr
         assert r.returncode != 0 and "备注" in out and "--mask-private" in out, out
@@ -96,9 +113,12 @@ def test_household_import_names_row_and_column(demo_dir: Path, tmp_path: Path) -
     sheet = tmp_path / "名册.csv"
     ids = [f"14102519900101{n:03d}" for n in (801, 802)]
     ids = [b + ric.calc_check_digit(b + "0") for b in ids]
-    sheet.write_text("村,组,户主姓名,身份证号,备注\n"
-                     f"{village},一组,钱七,{ids[0]},\n"
-                     f"{village},一组,孙八,{ids[1]},电话138.0013.8000\n", encoding="utf-8")
+    sheet.write_text(
+        "村,组,户主姓名,身份证号,备注\n"
+        f"{village},一组,钱七,{ids[0]},\n"
+        f"{village},一组,孙八,{ids[1]},电话138.0013.8000\n",
+        encoding="utf-8",
+    )
     r = vb("import", "households", str(sheet), data=demo_dir)
     out = r.stdout + r.stderr
     assert r.returncode != 0 and "第3行 “备注”" in out and "13800138000" not in out, out

@@ -37,10 +37,16 @@ def test_objection_text_is_refused_or_masked(svc: Services) -> None:
 
 
 def test_correction_of_remarks_posted_raw_prints_with_the_old_value_masked(
-        svc: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    v = next(v for v in svc.registry.villages()
-             if not any(n.village_id == v.id and n.kind == "application" and n.program_code == "STGY"
-                        for n in svc.notices.all(TODAY.year)))
+    svc: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    v = next(
+        v
+        for v in svc.registry.villages()
+        if not any(
+            n.village_id == v.id and n.kind == "application" and n.program_code == "STGY"
+            for n in svc.notices.all(TODAY.year)
+        )
+    )
     a, b = svc.applications.list(TODAY.year, "STGY", v.id)[:2]
     a.remark, b.remark = "卡号6222.0212.3456.7890.128", "身份证11010519491231002X"
     svc.applications.save(a, "older version")
@@ -57,8 +63,9 @@ def test_correction_of_remarks_posted_raw_prints_with_the_old_value_masked(
         svc.notices.resolve_objection(o.id, "删去号码", correct=True, edits=[(a.id, "remark", "已核实")])
     assert b.id in str(info.value) and "11010519491231002X" not in str(info.value)
     assert svc.notices.get(n.code).state == "posted"
-    _o, c = svc.notices.resolve_objection(o.id, "删去号码", correct=True,
-                                          edits=[(a.id, "remark", "已核实"), (b.id, "remark", "已核实")])
+    _o, c = svc.notices.resolve_objection(
+        o.id, "删去号码", correct=True, edits=[(a.id, "remark", "已核实"), (b.id, "remark", "已核实")]
+    )
     assert c is not None
     olds = [ch["old"] for ch in c.changes]
     assert "***************0128" in " ".join(olds) and "110105********002X" in " ".join(olds)

@@ -50,11 +50,41 @@ def ok(r) -> str:
 
 def test_init_and_every_save_keep_the_data_dir_and_cache_private(tmp_path: Path) -> None:
     data = tmp_path / "镇" / "data"
-    ok(vb("init", "--township", "岳阳镇", "--county", "古县", "--code", "141025", "--hotline", "0357-5221234", data=data))
+    ok(
+        vb(
+            "init",
+            "--township",
+            "岳阳镇",
+            "--county",
+            "古县",
+            "--code",
+            "141025",
+            "--hotline",
+            "0357-5221234",
+            data=data,
+        )
+    )
     assert loose(data) == []
     assert loose(Path(os.environ["VILLAGEBOARD_CACHE"])) == []
-    ok(vb("program", "add", "--code", "YMBZ", "--year", "2026", "--name", "玉米生产者补贴", "--unit", "亩",
-          "--rate", "12.5", "--hotline", "0357-5221234", data=data))
+    ok(
+        vb(
+            "program",
+            "add",
+            "--code",
+            "YMBZ",
+            "--year",
+            "2026",
+            "--name",
+            "玉米生产者补贴",
+            "--unit",
+            "亩",
+            "--rate",
+            "12.5",
+            "--hotline",
+            "0357-5221234",
+            data=data,
+        )
+    )
     assert loose(data) == []
 
 
@@ -70,8 +100,21 @@ def test_saves_backups_and_internal_exports_are_private_posters_are_public(demo_
     out = tmp_path / "交出去"
     ok(vb("backup", "--out", str(out / "备份.zip"), data=d))
     ok(vb("export", "county", "--year", "2026", "--out", str(out / "报县.xlsx"), data=d))
-    ok(vb("export", "bank", "--program", "STGY", "--year", "2026", "--out", str(out / "银行.xlsx"),
-          "--without-notice", "县里统一发放，申报公示已在县平台公示", data=d))  # the order itself: test_work_order.py
+    ok(
+        vb(
+            "export",
+            "bank",
+            "--program",
+            "STGY",
+            "--year",
+            "2026",
+            "--out",
+            str(out / "银行.xlsx"),
+            "--without-notice",
+            "县里统一发放，申报公示已在县平台公示",
+            data=d,
+        )
+    )  # the order itself: test_work_order.py
     ok(vb("call", "figures", "--year", "2026", "--out", str(out / "来电.xlsx"), data=d))
     for name in ("备份.zip", "报县.xlsx", "银行.xlsx", "来电.xlsx"):
         assert mode(out / name) == 0o600, name
@@ -121,7 +164,8 @@ def test_the_error_log_is_private_and_records_no_personal_values(
     for secret in (SECRET_BIRTH, SECRET_NAME, "nothing for", str(demo_dir)):
         assert secret not in text
     assert not (Path("/tmp") / "villageboard-error.log").exists() or SECRET_NAME not in (
-        Path("/tmp") / "villageboard-error.log").read_text(encoding="utf-8", errors="replace")
+        Path("/tmp") / "villageboard-error.log"
+    ).read_text(encoding="utf-8", errors="replace")
 
 
 def test_the_app_logs_the_same_way(tmp_path: Path) -> None:

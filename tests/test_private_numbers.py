@@ -29,10 +29,49 @@ CARD = "6222021234567890128"  # Luhn-valid, 19 digits
 MOBILE = "13800138000"
 ID15 = "110105491231002"
 
-SEPARATORS = [".", "/", ",", "-", "_", "(", ")", "·", ":", " ", "、", "。", "．", "／", "，", "－", "＿", "（", "）",
-              "：", "\u3000", "—", "–", "・", "•"]
-INVISIBLES = ["\u200b", "\u200c", "\u200d", "\u00ad", "\u2060", "\ufeff", "\ufe0f", "\ufe00", "\u180e", "\u200e",
-              "\u202a", "\u034f", "\U000e0101", "\u2063"]
+SEPARATORS = [
+    ".",
+    "/",
+    ",",
+    "-",
+    "_",
+    "(",
+    ")",
+    "·",
+    ":",
+    " ",
+    "、",
+    "。",
+    "．",
+    "／",
+    "，",
+    "－",
+    "＿",
+    "（",
+    "）",
+    "：",
+    "\u3000",
+    "—",
+    "–",
+    "・",
+    "•",
+]
+INVISIBLES = [
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u00ad",
+    "\u2060",
+    "\ufeff",
+    "\ufe0f",
+    "\ufe00",
+    "\u180e",
+    "\u200e",
+    "\u202a",
+    "\u034f",
+    "\U000e0101",
+    "\u2063",
+]
 CN_LOWER = dict(zip("0123456789", "〇一二三四五六七八九", strict=True))
 CN_UPPER = dict(zip("0123456789", "零壹贰叁肆伍陆柒捌玖", strict=True))
 CN_SPOKEN = {**CN_LOWER, "0": "零", "1": "幺", "2": "两"}
@@ -88,10 +127,22 @@ def test_digit_forms_are_read_as_digits(number: str, forms: dict[str, str]) -> N
 @pytest.mark.parametrize(
     "text",
     [
-        "电话138.0013.8000", "138/0013/8000", "(138)0013-8000", "1\u00ad38\u00ad0013\u00ad8000",
-        "110105.19491231.002X", "6,222,021,234,567,890,128", "+86 138-0013-8000", "①③⑧⓪⓪①③⑧⓪⓪⓪",
-        "110105-1949-12-31-002X", "1234.5678.9012", "账号 1234 5678 9012 3", "卡号６２２２０２１２３４５６７８９０１２８",
-        "存折一张6222021234567890128一本", "6.00000.00000.0.00000007", "电话一三八〇〇一三八〇〇〇一个", "身份证 110105 1949 1231 002 x",
+        "电话138.0013.8000",
+        "138/0013/8000",
+        "(138)0013-8000",
+        "1\u00ad38\u00ad0013\u00ad8000",
+        "110105.19491231.002X",
+        "6,222,021,234,567,890,128",
+        "+86 138-0013-8000",
+        "①③⑧⓪⓪①③⑧⓪⓪⓪",
+        "110105-1949-12-31-002X",
+        "1234.5678.9012",
+        "账号 1234 5678 9012 3",
+        "卡号６２２２０２１２３４５６７８９０１２８",
+        "存折一张6222021234567890128一本",
+        "6.00000.00000.0.00000007",
+        "电话一三八〇〇一三八〇〇〇一个",
+        "身份证 110105 1949 1231 002 x",
         "〇〇〇2000-01-010",  # a date run on into more digits: twelve digits, not a date
     ],
 )
@@ -100,14 +151,42 @@ def test_smuggled_forms_are_found(text: str) -> None:
 
 
 ORDINARY = [
-    "2026-12-09", "2026/12/09", "2026.12.09", "2026年12月9日", "二〇二六年十二月九日", "公示期：2026-11-03 至 2026-11-10",
-    "2026-11-03 2026-11-10", "2026-12-24 2027-01-08", "2026-12-24 - 2027-01-08", "2026-12-09 13:30",
-    "1,234.56", "1,234,567.89元", "补贴金额 748,726.25 元（大写：人民币柒拾肆万捌仟柒佰贰拾陆元贰角伍分）",
-    "0357-5221234", "咨询电话：0357-5221234 0357-5221235", "(0357)5221234-801", "010-12345678", "0357 5221234",
-    "12345 热线", "400-810-8888", "141025-2026-0012", "141025-2026-0012 第2版", "141025********123X", "****1234",
-    "VB1/141025-2026-0012/V1/7K2P9QXM4ZT3A", "https://zw.example.gov.cn/verify?c=141025-2026-0012&v=1&t=7K2P9QXM4ZT3A",
-    "第12组 12.5 亩", "确权面积 12.35 亩，扣除 1.2 亩", "第1、2、3、4、5、6组", "一户一本，两人代领", "三组 王二小",
-    "2026-12-09 10:30 0357-5221234", "2019、2020、2021年均已领取", "第10,11,12,13,14,15组", "共 120 户 1,234.5 亩 123,456.78 元", "",
+    "2026-12-09",
+    "2026/12/09",
+    "2026.12.09",
+    "2026年12月9日",
+    "二〇二六年十二月九日",
+    "公示期：2026-11-03 至 2026-11-10",
+    "2026-11-03 2026-11-10",
+    "2026-12-24 2027-01-08",
+    "2026-12-24 - 2027-01-08",
+    "2026-12-09 13:30",
+    "1,234.56",
+    "1,234,567.89元",
+    "补贴金额 748,726.25 元（大写：人民币柒拾肆万捌仟柒佰贰拾陆元贰角伍分）",
+    "0357-5221234",
+    "咨询电话：0357-5221234 0357-5221235",
+    "(0357)5221234-801",
+    "010-12345678",
+    "0357 5221234",
+    "12345 热线",
+    "400-810-8888",
+    "141025-2026-0012",
+    "141025-2026-0012 第2版",
+    "141025********123X",
+    "****1234",
+    "VB1/141025-2026-0012/V1/7K2P9QXM4ZT3A",
+    "https://zw.example.gov.cn/verify?c=141025-2026-0012&v=1&t=7K2P9QXM4ZT3A",
+    "第12组 12.5 亩",
+    "确权面积 12.35 亩，扣除 1.2 亩",
+    "第1、2、3、4、5、6组",
+    "一户一本，两人代领",
+    "三组 王二小",
+    "2026-12-09 10:30 0357-5221234",
+    "2019、2020、2021年均已领取",
+    "第10,11,12,13,14,15组",
+    "共 120 户 1,234.5 亩 123,456.78 元",
+    "",
 ]
 
 
@@ -158,11 +237,13 @@ def test_compat_digit_list_covers_every_code_point() -> None:
 
 # --- properties ------------------------------------------------------------------------
 
+
 def _luhn_complete(body: str) -> str:
     for d in "0123456789":
         s = body + d
-        total = sum(int(c) if i % 2 == 0 else (int(c) * 2 - 9 if int(c) > 4 else int(c) * 2)
-                    for i, c in enumerate(reversed(s)))
+        total = sum(
+            int(c) if i % 2 == 0 else (int(c) * 2 - 9 if int(c) > 4 else int(c) * 2) for i, c in enumerate(reversed(s))
+        )
         if total % 10 == 0:
             return s
     raise AssertionError
@@ -171,11 +252,15 @@ def _luhn_complete(body: str) -> str:
 _births = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2025, 12, 31))
 numbers = st.one_of(
     st.tuples(st.integers(110000, 659999), _births, st.integers(0, 999)).map(
-        lambda t: (lambda b: b + ric.calc_check_digit(b + "0"))(f"{t[0]}{t[1]:%Y%m%d}{t[2]:03d}")),
+        lambda t: (lambda b: b + ric.calc_check_digit(b + "0"))(f"{t[0]}{t[1]:%Y%m%d}{t[2]:03d}")
+    ),
     st.tuples(st.integers(110000, 659999), _births, st.integers(0, 999)).map(
-        lambda t: f"{t[0]}{t[1]:%y%m%d}{t[2]:03d}"),
+        lambda t: f"{t[0]}{t[1]:%y%m%d}{t[2]:03d}"
+    ),
     st.text("0123456789", min_size=14, max_size=17).map(lambda s: _luhn_complete("6" + s)),
-    st.tuples(st.sampled_from("3456789"), st.text("0123456789", min_size=9, max_size=9)).map(lambda t: "1" + t[0] + t[1]),
+    st.tuples(st.sampled_from("3456789"), st.text("0123456789", min_size=9, max_size=9)).map(
+        lambda t: "1" + t[0] + t[1]
+    ),
 )
 _separator = st.sampled_from(SEPARATORS)
 _invisible = st.sampled_from(INVISIBLES)
@@ -215,8 +300,9 @@ def found_and_masked(case: tuple[str, str]) -> None:
     assert number.rstrip("X")[6:-4] not in normalise(masked).replace(" ", "")
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=300, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(smuggled())
 def test_any_smuggled_number_is_found_and_masked(case: tuple[str, str]) -> None:
     found_and_masked(case)

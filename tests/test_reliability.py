@@ -24,11 +24,17 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".lock"}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != ".lock"
+    }
 
 
 @pytest.mark.parametrize("err,words", [(errno.ENOSPC, "磁盘空间已满"), (errno.EACCES, "没有写入权限")])
-def test_write_failure_during_a_save_leaves_everything_byte_identical(demo_dir: Path, monkeypatch, err: int, words: str) -> None:
+def test_write_failure_during_a_save_leaves_everything_byte_identical(
+    demo_dir: Path, monkeypatch, err: int, words: str
+) -> None:
     svc = Services.open(demo_dir, today=TODAY)
     h = svc.registry.households()[0]
     before = snapshot(demo_dir)
@@ -43,8 +49,16 @@ def test_write_failure_during_a_save_leaves_everything_byte_identical(demo_dir: 
 
     monkeypatch.setattr(st.os, "replace", failing_replace)
     with pytest.raises(StorageError) as info:
-        svc.applications.add(h.id, next(p.code for p in svc.programs.list(TODAY.year)
-                                        if svc.applications.existing(TODAY.year, h.id, p.code) is None), TODAY.year, "2")
+        svc.applications.add(
+            h.id,
+            next(
+                p.code
+                for p in svc.programs.list(TODAY.year)
+                if svc.applications.existing(TODAY.year, h.id, p.code) is None
+            ),
+            TODAY.year,
+            "2",
+        )
     monkeypatch.setattr(st.os, "replace", real_replace)
     assert words in str(info.value) and "没有保存" in str(info.value)
     svc.close()
@@ -71,8 +85,12 @@ def test_two_processes_saving_at_once_one_is_refused_and_nothing_is_lost(demo_di
         svc.close()
     """)
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    procs = [subprocess.Popen([sys.executable, "-c", script, tag], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True, env=env) for tag in ("A", "B")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, tag], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+        )
+        for tag in ("A", "B")
+    ]
     roles = [p.stdout.readline().strip() for p in procs]  # each has tried to open by now
     outs = [(role + p.communicate(timeout=120)[0]).strip() for role, p in zip(roles, procs, strict=True)]
     assert sorted(outs) == ["refused", "writer"], outs
@@ -89,12 +107,22 @@ def test_a_second_app_or_cli_is_refused_with_a_clear_message(demo_dir: Path) -> 
         with pytest.raises(LockedError):
             Services.open(demo_dir)
         env = dict(os.environ, VILLAGEBOARD_TODAY=TODAY.isoformat())
-        r = subprocess.run([sys.executable, "-m", "villageboard", "--data-dir", str(demo_dir), "notice", "post", "141025-2026-0001"],
-                           capture_output=True, text=True, env=env, timeout=120)
+        r = subprocess.run(
+            [sys.executable, "-m", "villageboard", "--data-dir", str(demo_dir), "notice", "post", "141025-2026-0001"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
         assert r.returncode == 1 and "正被另一个窗口或命令使用" in r.stderr and "Traceback" not in r.stderr
         # reading still works alongside
-        r = subprocess.run([sys.executable, "-m", "villageboard", "--data-dir", str(demo_dir), "notice", "list", "--json"],
-                           capture_output=True, text=True, env=env, timeout=120)
+        r = subprocess.run(
+            [sys.executable, "-m", "villageboard", "--data-dir", str(demo_dir), "notice", "list", "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
         assert r.returncode == 0
     finally:
         holder.close()
@@ -115,8 +143,13 @@ def test_restore_takes_a_backup_first(demo_dir: Path, tmp_path: Path) -> None:
         svc.registry.update_household(svc.registry.households()[0].id, {"remark": "恢复前的修改"})
     n_before = len(list_backups(demo_dir))
     env = dict(os.environ, VILLAGEBOARD_TODAY=TODAY.isoformat())
-    r = subprocess.run([sys.executable, "-m", "villageboard", "--data-dir", str(demo_dir), "restore", str(first)],
-                       capture_output=True, text=True, env=env, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "villageboard", "--data-dir", str(demo_dir), "restore", str(first)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert len(list_backups(demo_dir)) == n_before + 1
     # the automatic backup holds the change the restore undid
@@ -134,11 +167,21 @@ def test_text_round_trips_under_c_and_gbk_locales(demo_dir: Path) -> None:
     for lang in ("C", "zh_CN.GBK"):
         env = dict(os.environ, LANG=lang, LC_ALL=lang, PYTHONIOENCODING="", VILLAGEBOARD_TODAY=TODAY.isoformat())
         env.pop("PYTHONUTF8", None)
-        r = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                textwrap.dedent(f"""
             from villageboard.services import Services
             with Services.open(r"{demo_dir}", readonly=True) as svc:
                 n = svc.registry.household({h.id}).name
-            open(r"{demo_dir.parent / 'name.txt'}", "w", encoding="utf-8").write(n)
-        """)], capture_output=True, text=True, env=env, timeout=60)
+            open(r"{demo_dir.parent / "name.txt"}", "w", encoding="utf-8").write(n)
+        """),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
         assert r.returncode == 0, r.stderr
         assert (demo_dir.parent / "name.txt").read_text(encoding="utf-8") == "𠮷田·阿依古丽"

@@ -172,16 +172,16 @@ def test_widths_match_fpdf(system_font):
     from fpdf import FPDF
 
     pdf = FPDF()
-    pdf.add_font("x", fname=str(system_font.spec.path),
-                 collection_font_number=system_font.spec.index)
+    pdf.add_font("x", fname=str(system_font.spec.path), collection_font_number=system_font.spec.index)
     pdf.set_font("x", size=12)
     for s in ("张伟", "141025********123X", "1,234.56", "阿依古丽·买买提"):
         ours = system_font.text_width(s, 12) * 25.4 / 72
         assert ours == pytest.approx(pdf.get_string_width(s), abs=1e-6)
 
 
-@pytest.mark.parametrize("data", [b"\x00\x01\x00\x00" + b"\xff" * 40,
-                                  b"ttcf\x00\x01\x00\x00\x00\x00\x00\x05" + b"\x00" * 10, b""])
+@pytest.mark.parametrize(
+    "data", [b"\x00\x01\x00\x00" + b"\xff" * 40, b"ttcf\x00\x01\x00\x00\x00\x00\x00\x05" + b"\x00" * 10, b""]
+)
 def test_damaged_font_file_is_a_clear_error(tmp_path, data):
     bad = tmp_path / "坏字体.ttf"
     bad.write_bytes(data)

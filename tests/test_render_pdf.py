@@ -110,17 +110,35 @@ def test_qr_decodes_on_every_page(notice, pdf, page_count, tmp_path):
     src = tmp_path / "n.pdf"
     src.write_bytes(pdf)
     # Page 1 as a whole page, as a phone would see the poster...
-    subprocess.run([pdftoppm, "-r", "150", "-gray", "-png", "-f", "1", "-l", "1", str(src),
-                    str(tmp_path / "full")], check=True)
+    subprocess.run(
+        [pdftoppm, "-r", "150", "-gray", "-png", "-f", "1", "-l", "1", str(src), str(tmp_path / "full")], check=True
+    )
     # ...and the lower right part of every page (poppler draws CJK text slowly, and the
     # symbol sits there on every page by design).
     import pypdfium2 as pdfium
 
     pw, ph = pdfium.PdfDocument(pdf)[0].get_size()  # a wide table turns the page
     w, h = round(pw / 72 * 150), round(ph / 72 * 150)
-    subprocess.run([pdftoppm, "-r", "150", "-gray", "-png", "-x", str(w * 2 // 5), "-y",
-                    str(h * 3 // 5), "-W", str(w - w * 2 // 5), "-H", str(h - h * 3 // 5),
-                    str(src), str(tmp_path / "p")], check=True)
+    subprocess.run(
+        [
+            pdftoppm,
+            "-r",
+            "150",
+            "-gray",
+            "-png",
+            "-x",
+            str(w * 2 // 5),
+            "-y",
+            str(h * 3 // 5),
+            "-W",
+            str(w - w * 2 // 5),
+            "-H",
+            str(h - h * 3 // 5),
+            str(src),
+            str(tmp_path / "p"),
+        ],
+        check=True,
+    )
     images = sorted(tmp_path.glob("full-*.png")) + sorted(tmp_path.glob("p-*.png"))
     assert len(images) == page_count + 1
     for img in images:
@@ -188,8 +206,7 @@ def _text_sizes(pdf: bytes, needle: str) -> list[float]:
         for obj in page.get_objects(filter=[raw.FPDF_PAGEOBJ_TEXT]):
             n = raw.FPDFTextObj_GetText(obj.raw, textpage.raw, None, 0)
             buf = ctypes.create_string_buffer(n)
-            raw.FPDFTextObj_GetText(obj.raw, textpage.raw,
-                                    ctypes.cast(buf, ctypes.POINTER(ctypes.c_ushort)), n)
+            raw.FPDFTextObj_GetText(obj.raw, textpage.raw, ctypes.cast(buf, ctypes.POINTER(ctypes.c_ushort)), n)
             text = buf.raw[: n - 2].decode("utf-16-le", errors="replace")
             if needle in text:
                 size = ctypes.c_float()

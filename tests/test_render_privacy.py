@@ -164,14 +164,18 @@ _cjk = st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5
 
 
 def _id18(rnd: random.Random) -> str:
-    body = f"{rnd.randint(110000, 659999)}{rnd.randint(1930, 2020)}{rnd.randint(1, 12):02d}" \
-           f"{rnd.randint(1, 28):02d}{rnd.randint(0, 999):03d}"
+    body = (
+        f"{rnd.randint(110000, 659999)}{rnd.randint(1930, 2020)}{rnd.randint(1, 12):02d}"
+        f"{rnd.randint(1, 28):02d}{rnd.randint(0, 999):03d}"
+    )
     return id_complete(body)
 
 
 def _id15(rnd: random.Random) -> str:
-    return f"{rnd.randint(110000, 659999)}{rnd.randint(30, 99)}{rnd.randint(1, 12):02d}" \
-           f"{rnd.randint(1, 28):02d}{rnd.randint(0, 999):03d}"
+    return (
+        f"{rnd.randint(110000, 659999)}{rnd.randint(30, 99)}{rnd.randint(1, 12):02d}"
+        f"{rnd.randint(1, 28):02d}{rnd.randint(0, 999):03d}"
+    )
 
 
 def _card(rnd: random.Random) -> str:
@@ -205,8 +209,9 @@ def _fullwidth(number: str) -> str:
     return number.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"}).replace("X", "Ｘ")
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=300, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
     before=_cjk,
     after=_cjk,
@@ -231,8 +236,11 @@ def test_risky_shapes_in_random_text_are_always_caught(before, after, shape, see
 
 @settings(max_examples=200, deadline=None, derandomize=True, database=None)
 @given(
-    before=_cjk, after=_cjk,
-    county=st.integers(110000, 659999), year=st.integers(2020, 2099), seq=st.integers(0, 9999),
+    before=_cjk,
+    after=_cjk,
+    county=st.integers(110000, 659999),
+    year=st.integers(2020, 2099),
+    seq=st.integers(0, 9999),
     version=st.integers(1, 99),
 )
 def test_codes_and_masked_ids_never_trip_the_gate(before, after, county, year, seq, version):

@@ -18,8 +18,7 @@ def test_offline_payload_round_trip():
     p = qr_payload("141025-2026-0012", 3, "7k2p9qxm4zt3a")
     assert p == "VB1/141025-2026-0012/V3/7K2P9QXM4ZT3A"
     assert parse_qr_payload(p) == ("141025-2026-0012", 3, "7K2P9QXM4ZT3A")
-    assert parse_qr_payload("vb1|141025-2026-0012|v3|7k2p9qxm4zt3a") == ("141025-2026-0012", 3,
-                                                                        "7K2P9QXM4ZT3A")
+    assert parse_qr_payload("vb1|141025-2026-0012|v3|7k2p9qxm4zt3a") == ("141025-2026-0012", 3, "7K2P9QXM4ZT3A")
     # uses QR alphanumeric characters only, so the symbol stays small
     assert set(p) <= set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 
@@ -31,8 +30,9 @@ def test_portal_payload_round_trip():
     assert qr_payload("X-1", 1, "T", "https://a.example/verify").startswith("https://a.example/verify?")
 
 
-@pytest.mark.parametrize("bad", ["", "hello", "VB1/abc", "VB2/a/V1/t", "https://x.example/?c=1",
-                                 "VB1/141025-2026-0012/Vx/T"])
+@pytest.mark.parametrize(
+    "bad", ["", "hello", "VB1/abc", "VB2/a/V1/t", "https://x.example/?c=1", "VB1/141025-2026-0012/Vx/T"]
+)
 def test_parse_rejects_foreign_codes(bad):
     with pytest.raises(VBError, match="不是本系统"):
         parse_qr_payload(bad)

@@ -22,8 +22,12 @@ BASE = {
     "rows": 150,
     "amount_text": "45,678.90元",
 }
-PROGRAM = {"name": "耕地地力保护补贴", "basis": "关于做好2026年耕地地力保护补贴工作的通知",
-           "rate_text": "每亩 125.00 元", "unit": "亩"}
+PROGRAM = {
+    "name": "耕地地力保护补贴",
+    "basis": "关于做好2026年耕地地力保护补贴工作的通知",
+    "rate_text": "每亩 125.00 元",
+    "unit": "亩",
+}
 
 
 def write(data_dir, name, text):
@@ -77,8 +81,7 @@ def test_missing_template_is_a_clear_error(tmp_path):
 
 def test_county_copy_wins(tmp_path):
     write(tmp_path, "notice_intro.j2", "{{ village }}自定义措辞。\n\n第二段。")
-    assert intro_paragraphs({**BASE, "kind_label": "申报公示"}, data_dir=tmp_path) == [
-        "东关村自定义措辞。", "第二段。"]
+    assert intro_paragraphs({**BASE, "kind_label": "申报公示"}, data_dir=tmp_path) == ["东关村自定义措辞。", "第二段。"]
     # without a county copy the shipped wording is used
     shipped = intro_paragraphs({**BASE, "kind_label": "申报公示", "program": PROGRAM})
     assert "自定义" not in "".join(shipped)
@@ -86,8 +89,7 @@ def test_county_copy_wins(tmp_path):
 
 def test_html_autoescape_only_when_asked(tmp_path):
     write(tmp_path, "h.j2", "<b>{{ name }}</b>")
-    assert render_template("h.j2", {"name": "<script>"}, data_dir=tmp_path, html=True) == \
-        "<b>&lt;script&gt;</b>"
+    assert render_template("h.j2", {"name": "<script>"}, data_dir=tmp_path, html=True) == "<b>&lt;script&gt;</b>"
     assert render_template("h.j2", {"name": "<script>"}, data_dir=tmp_path) == "<b><script></b>"
 
 
@@ -104,19 +106,35 @@ def test_paragraph_joining(tmp_path):
 @pytest.mark.parametrize(
     ("label", "program", "must"),
     [
-        ("申报公示", PROGRAM, ["根据《关于做好2026年耕地地力保护补贴工作的通知》文件精神", "申报情况予以公示",
-                           "本村共123户申报", "补贴标准：每亩 125.00 元"]),
+        (
+            "申报公示",
+            PROGRAM,
+            [
+                "根据《关于做好2026年耕地地力保护补贴工作的通知》文件精神",
+                "申报情况予以公示",
+                "本村共123户申报",
+                "补贴标准：每亩 125.00 元",
+            ],
+        ),
         ("发放结果公示", PROGRAM, ["发放到户", "发放结果予以公示", "发放金额合计45,678.90元"]),
-        ("年度汇总公示", None, ["以村为单位汇总公示", "耕地地力保护补贴、玉米生产者补贴共2个项目",
-                           "合计123户、150户次"]),
+        (
+            "年度汇总公示",
+            None,
+            ["以村为单位汇总公示", "耕地地力保护补贴、玉米生产者补贴共2个项目", "合计123户、150户次"],
+        ),
         ("更正公示", PROGRAM, ["编号141025-2026-0012", "现予以更正", "共2处"]),
     ],
 )
 def test_intro_reads_well_for_each_kind(label, program, must):
-    ctx = {**BASE, "kind_label": label, "program": program,
-           "programs": ["耕地地力保护补贴", "玉米生产者补贴"],
-           "original_code": "141025-2026-0012", "original_title": "东关村2026年度耕地地力保护补贴发放结果公示",
-           "changes_count": 2}
+    ctx = {
+        **BASE,
+        "kind_label": label,
+        "program": program,
+        "programs": ["耕地地力保护补贴", "玉米生产者补贴"],
+        "original_code": "141025-2026-0012",
+        "original_title": "东关村2026年度耕地地力保护补贴发放结果公示",
+        "changes_count": 2,
+    }
     paras = intro_paragraphs(ctx)
     assert 1 <= len(paras) <= 3
     text = "".join(paras)

@@ -39,8 +39,12 @@ def change_templates(svc: Services, intro: str = NEW_INTRO, page: str | None = N
     folder.mkdir(exist_ok=True)
     (folder / "notice_intro.j2").write_text(intro, encoding="utf-8")
     if page is None:
-        page = (SHIPPED / "notice.html.j2").read_text("utf-8").replace("扫码核验", "扫一扫核验").replace(
-            "<body>", "<body>\n" + NEW_PAGE_LINE)
+        page = (
+            (SHIPPED / "notice.html.j2")
+            .read_text("utf-8")
+            .replace("扫码核验", "扫一扫核验")
+            .replace("<body>", "<body>\n" + NEW_PAGE_LINE)
+        )
     (folder / "notice.html.j2").write_text(page, encoding="utf-8")
 
 
@@ -169,8 +173,13 @@ def test_snapshots_without_kept_wording_render_as_before(svc: Services) -> None:
 FIELDS = ["village", "township", "households", "amount_text", "start|cn_date", "hotline", "kind_label"]
 INTROS = st.one_of(
     st.text(alphabet="公示村说明 \n{}%#x", max_size=40),  # mostly not even valid templates
-    st.lists(st.one_of(st.sampled_from(["本村", "现予公示。", "\n\n", "如有异议，"]),
-                       st.builds(lambda f: "{{ " + f + " }}", st.sampled_from(FIELDS))), max_size=8).map("".join),
+    st.lists(
+        st.one_of(
+            st.sampled_from(["本村", "现予公示。", "\n\n", "如有异议，"]),
+            st.builds(lambda f: "{{ " + f + " }}", st.sampled_from(FIELDS)),
+        ),
+        max_size=8,
+    ).map("".join),
     st.sampled_from(sorted(MALICIOUS.values())),
 )
 
@@ -192,8 +201,13 @@ def test_cli_reprint_after_a_template_change_is_identical(demo_dir: Path, tmp_pa
     env = dict(os.environ, VILLAGEBOARD_TODAY=TODAY.isoformat())
 
     def vb(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "villageboard", "--data-dir", str(demo_dir), *args],
-                              capture_output=True, text=True, timeout=300, env=env)
+        return subprocess.run(
+            [sys.executable, "-m", "villageboard", "--data-dir", str(demo_dir), *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
 
     svc = Services.open(demo_dir, today=TODAY, operator="测试")
     try:

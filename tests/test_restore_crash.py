@@ -57,8 +57,13 @@ def setup(demo_dir: Path, tmp_path: Path):
 
 def _restore_proc(data: Path, backup: Path, env_extra: dict[str, str]) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(REPO), **env_extra)
-    return subprocess.Popen([sys.executable, "-m", "villageboard", "--data-dir", str(data), "restore", str(backup)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "villageboard", "--data-dir", str(data), "restore", str(backup)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _after_kill(data: Path, old: dict[str, str], new: dict[str, str]) -> tuple[str, list[str]]:

@@ -345,7 +345,9 @@ def test_file_written_moments_before_close_is_hashed_again_at_next_start(tmp_pat
     assert "x.json" in str(info.value)
 
 
-def test_file_older_than_the_racy_window_is_trusted_by_its_stat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_file_older_than_the_racy_window_is_trusted_by_its_stat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The other side of the rule: the start-up check does not re-hash files whose stat
     it already verified (this is what keeps a start at reference scale under a second)."""
     from villageboard.store import fingerprint

@@ -64,10 +64,20 @@ def test_what_is_accepted_is_exactly_a_plain_decimal(text: str) -> None:
         assert c.value is None and c.errors
 
 
-@pytest.mark.parametrize("raw,why", [
-    ("2，5", "逗号"), ("1,5", "逗号"), ("1,200.25", "逗号"), ("1E2", "科学计数法"), ("1e-2", "科学计数法"),
-    ("1_000", "下划线"), ("3 5", "空格"), ("1.2.3", "小数点"), ("１Ｅ２", "科学计数法"),
-])
+@pytest.mark.parametrize(
+    "raw,why",
+    [
+        ("2，5", "逗号"),
+        ("1,5", "逗号"),
+        ("1,200.25", "逗号"),
+        ("1E2", "科学计数法"),
+        ("1e-2", "科学计数法"),
+        ("1_000", "下划线"),
+        ("3 5", "空格"),
+        ("1.2.3", "小数点"),
+        ("１Ｅ２", "科学计数法"),
+    ],
+)
 def test_refusals_say_why(raw: str, why: str) -> None:
     c = check_quantity(raw)
     assert not c.ok and why in c.errors[0] and raw in c.errors[0]
@@ -87,8 +97,11 @@ def test_cli_entry_and_import_refuse_commas_and_exponents(demo_dir: Path, tmp_pa
     assert r.returncode == 1 and "数量“1,5”含有逗号" in r.stderr and "Traceback" not in r.stderr
     r = vb("program", "edit", "STGY", "--year", "2026", "--max-quantity", "1E3", data=d)
     assert r.returncode == 1 and "单户上限“1E3”是科学计数法" in r.stderr
-    sheet = _xlsx(tmp_path / "申报.xlsx", ["户主姓名", "身份证号码", "补贴项目", "面积"],
-                  [[name, id_number, "生态公益林补偿", "2，5"], [name, id_number, "农机购置补贴", "1E2"]])
+    sheet = _xlsx(
+        tmp_path / "申报.xlsx",
+        ["户主姓名", "身份证号码", "补贴项目", "面积"],
+        [[name, id_number, "生态公益林补偿", "2，5"], [name, id_number, "农机购置补贴", "1E2"]],
+    )
     r = vb("import", "applications", str(sheet), "--year", "2026", data=d)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     lines = r.stderr.splitlines()

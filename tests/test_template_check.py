@@ -17,8 +17,11 @@ from .test_template_limits import MALICIOUS
 
 
 def digest(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def put(folder: Path, name: str, text: str | bytes) -> None:
@@ -39,8 +42,11 @@ def test_missing_folder_has_no_problems(tmp_path):
 
 
 def test_a_county_edit_passes(tmp_path):
-    put(tmp_path, "notice_intro.j2", (SHIPPED / "notice_intro.j2").read_text("utf-8").replace(
-        "如对公示内容有异议", "群众如对公示内容有异议"))
+    put(
+        tmp_path,
+        "notice_intro.j2",
+        (SHIPPED / "notice_intro.j2").read_text("utf-8").replace("如对公示内容有异议", "群众如对公示内容有异议"),
+    )
     put(tmp_path, "parts/sign.j2", "{{ village }}村委会")
     put(tmp_path, "answer_script.j2", "您好，{{ name }}户。{% include 'parts/sign.j2' %}")
     before = digest(tmp_path)
@@ -48,8 +54,9 @@ def test_a_county_edit_passes(tmp_path):
     assert digest(tmp_path) == before  # looking changes nothing
 
 
-@pytest.mark.parametrize("name", ["center", "chained_replace", "nested_for", "doubling_tilde",
-                                  "macro_bomb", "format_method", "join_filter"])
+@pytest.mark.parametrize(
+    "name", ["center", "chained_replace", "nested_for", "doubling_tilde", "macro_bomb", "format_method", "join_filter"]
+)
 @pytest.mark.parametrize("target", ["notice_intro.j2", "notice.html.j2", "answer_script.j2"])
 def test_malicious_template_is_reported(tmp_path, name, target):
     put(tmp_path, target, MALICIOUS[name].replace("notice_intro.j2", target))

@@ -39,18 +39,29 @@ MALICIOUS = {
     "format_method": "{{ '{:>999999999}'.format(1) }}",
     "range_loops": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
     "range_loops_printing": "{% for i in range(100000) %}{% for j in range(100000) %}{{ i }}{% endfor %}{% endfor %}",
-    "nested_for": ("{% for a in range(1000) %}{% for b in range(1000) %}{% for c in range(1000) %}x"
-                   "{% endfor %}{% endfor %}{% endfor %}"),
-    "doubling_tilde": ("{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}"
-                       "{% endfor %}{{ ns.s|length }}"),
-    "doubling_plus": ("{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}"
-                      "{% endfor %}"),
-    "growing_list": ("{% set ns = namespace(l=[]) %}{% for i in range(100000) %}"
-                     "{% set ns.l = ns.l + ['y'|center(100000)] %}{% endfor %}"),
-    "doubling_set_block": ("{% set ns = namespace(s='x'*1000) %}{% for i in range(40) %}{% set t %}{{ ns.s }}"
-                           "{{ ns.s }}{% endset %}{% set ns.s = t %}{% endfor %}"),
-    "filter_block": ("{% filter upper %}{% for i in range(100000) %}{% for j in range(100) %}"
-                     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{% endfor %}{% endfor %}{% endfilter %}"),
+    "nested_for": (
+        "{% for a in range(1000) %}{% for b in range(1000) %}{% for c in range(1000) %}x"
+        "{% endfor %}{% endfor %}{% endfor %}"
+    ),
+    "doubling_tilde": (
+        "{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}"
+        "{% endfor %}{{ ns.s|length }}"
+    ),
+    "doubling_plus": (
+        "{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}"
+    ),
+    "growing_list": (
+        "{% set ns = namespace(l=[]) %}{% for i in range(100000) %}"
+        "{% set ns.l = ns.l + ['y'|center(100000)] %}{% endfor %}"
+    ),
+    "doubling_set_block": (
+        "{% set ns = namespace(s='x'*1000) %}{% for i in range(40) %}{% set t %}{{ ns.s }}"
+        "{{ ns.s }}{% endset %}{% set ns.s = t %}{% endfor %}"
+    ),
+    "filter_block": (
+        "{% filter upper %}{% for i in range(100000) %}{% for j in range(100) %}"
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{% endfor %}{% endfor %}{% endfilter %}"
+    ),
     "join_filter": "{% set l = ['y'|center(900000)] * 100000 %}{{ l|join }}",
     "join_method": "{% set l = ['y'|center(900000)] * 100000 %}{{ ''.join(l) }}",
     "nested_list_printed": "{% set l = [['y'|center(900000)] * 1000] * 1000 %}{{ l }}",
@@ -64,19 +75,24 @@ MALICIOUS = {
     "self_include": "{% include 'notice_intro.j2' %}{% include 'notice_intro.j2' %}",
     "deep_parentheses": "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
     "deep_blocks": "{% for a in [1] %}" * 30 + "{% endfor %}" * 30,
-    "slices_kept": ("{% set s = 'x'|center(999000) %}{% set ns = namespace(l=[]) %}{% for i in range(100000) %}"
-                    "{% set ns.l = ns.l + [s[1:]] %}{% endfor %}"),
-    "split_copies_kept": ("{% set s = 'x'|center(999000) %}{% set ns = namespace(l=[]) %}"
-                          "{% for i in range(100000) %}{% set ns.l = ns.l + s.split(',') %}{% endfor %}"),
-    "lower_copies_kept": ("{% set s = 'x'|center(999000) %}{% set ns = namespace(l=[]) %}"
-                          "{% for i in range(100000) %}{% set ns.l = ns.l + [s|lower] %}{% endfor %}"),
+    "slices_kept": (
+        "{% set s = 'x'|center(999000) %}{% set ns = namespace(l=[]) %}{% for i in range(100000) %}"
+        "{% set ns.l = ns.l + [s[1:]] %}{% endfor %}"
+    ),
+    "split_copies_kept": (
+        "{% set s = 'x'|center(999000) %}{% set ns = namespace(l=[]) %}"
+        "{% for i in range(100000) %}{% set ns.l = ns.l + s.split(',') %}{% endfor %}"
+    ),
+    "lower_copies_kept": (
+        "{% set s = 'x'|center(999000) %}{% set ns = namespace(l=[]) %}"
+        "{% for i in range(100000) %}{% set ns.l = ns.l + [s|lower] %}{% endfor %}"
+    ),
 }
 # In an HTML template every printed value is escaped into a new string.
 MALICIOUS_HTML = {
     "html_escape_copies": "{% set s = '&'*1000 %}{% for i in range(1000) %}{% for j in range(1000) %}{{ s }}"
-                          "{% endfor %}{% endfor %}",
-    "html_big_escape_copies": "{% set s = ('&'*1000)|center(1000000) %}{% for i in range(100000) %}{{ s }}"
-                              "{% endfor %}",
+    "{% endfor %}{% endfor %}",
+    "html_big_escape_copies": "{% set s = ('&'*1000)|center(1000000) %}{% for i in range(100000) %}{{ s }}{% endfor %}",
     "html_center": "<p>{{ doc_title|center(200000000) }}</p>",
 }
 
@@ -126,10 +142,15 @@ def malicious_results(tmp_path_factory):
     (data_dir / "templates").mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
-        [sys.executable, "-c", WORKER, str(data_dir)], capture_output=True,
-        input=json.dumps({**{k: (v, False) for k, v in MALICIOUS.items()},
-                          **{k: (v, True) for k, v in MALICIOUS_HTML.items()}}),
-        text=True, cwd=ROOT, env=env, timeout=600,
+        [sys.executable, "-c", WORKER, str(data_dir)],
+        capture_output=True,
+        input=json.dumps(
+            {**{k: (v, False) for k, v in MALICIOUS.items()}, **{k: (v, True) for k, v in MALICIOUS_HTML.items()}}
+        ),
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout)
@@ -178,12 +199,14 @@ def test_a_pipe_is_not_a_template(tmp_path):
 
 def test_ordinary_templates_are_unchanged(tmp_path):
     """The limits change nothing for the things a county really writes."""
-    source = ("{{ village|center(12) }}|{{ '%05.1f'|format(3.14159) }}|{{ '{:>6}'.format(year) }}|"
-              "{{ items|join('、') }}|{{ items|map('upper')|list }}|{{ (items * 2)|length }}|{{ 'a' ~ year ~ 'b' }}|"
-              "{% for x in items %}{{ loop.index }}{{ x }}{% if not loop.last %},{% endif %}{% endfor %}|"
-              "{% set t %}{{ village }}{{ village }}{% endset %}{{ t|replace('村', '庄') }}|{{ 2 ** 10 }}|"
-              "{{ [1, 2, 3]|sum }}|{{ items|batch(2)|list }}|{{ 'x'.ljust(3, '.') }}|{{ ('a\nb')|indent(2, true) }}|"
-              "{{ '{:,}'.format(123456789) }}|{{ '%d' % 123456789 }}|{{ (123456789 / 100)|round(2) }}")
+    source = (
+        "{{ village|center(12) }}|{{ '%05.1f'|format(3.14159) }}|{{ '{:>6}'.format(year) }}|"
+        "{{ items|join('、') }}|{{ items|map('upper')|list }}|{{ (items * 2)|length }}|{{ 'a' ~ year ~ 'b' }}|"
+        "{% for x in items %}{{ loop.index }}{{ x }}{% if not loop.last %},{% endif %}{% endfor %}|"
+        "{% set t %}{{ village }}{{ village }}{% endset %}{{ t|replace('村', '庄') }}|{{ 2 ** 10 }}|"
+        "{{ [1, 2, 3]|sum }}|{{ items|batch(2)|list }}|{{ 'x'.ljust(3, '.') }}|{{ ('a\nb')|indent(2, true) }}|"
+        "{{ '{:,}'.format(123456789) }}|{{ '%d' % 123456789 }}|{{ (123456789 / 100)|round(2) }}"
+    )
     write(tmp_path, "ok.j2", source)
     ctx = {"village": "东关村", "year": 2026, "items": ["a", "b", "c"]}
     plain = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -207,7 +230,9 @@ def address_space_cap(extra: int):
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
-NUMBERS = st.one_of(st.integers(0, 50), st.integers(0, 10**6), st.sampled_from([10**7, 10**8, 2 * 10**8, 10**9, 10**12]))
+NUMBERS = st.one_of(
+    st.integers(0, 50), st.integers(0, 10**6), st.sampled_from([10**7, 10**8, 2 * 10**8, 10**9, 10**12])
+)
 STEPS = st.one_of(
     st.builds(lambda n: f"|center({n})", NUMBERS),
     st.builds(lambda n: f".ljust({n})", NUMBERS),
@@ -265,7 +290,7 @@ def test_random_filter_chains_stay_bounded_many(tmp_path, seed, steps):
         ("{% for x in items %}{% endif %}", 1, "{% endif %}"),
         ("{{ village ; }}", 1, "这里应为"),
         ("{{ (village }}", 1, "括号不配对"),
-        ("\n\n{{ \"没有结束的引号 }}", 3, "不认识的字符"),
+        ('\n\n{{ "没有结束的引号 }}', 3, "不认识的字符"),
         ("{% frobnicate %}", 1, "{% frobnicate %}"),
         ("{{ village + }}", 1, "多余或位置不对"),
     ],

@@ -38,9 +38,15 @@ def card(n: int) -> str:
 def person(i: int, village: str = "东沟村", group: str = "一组", **kw) -> dict:
     names = ["张建国", "李秀英", "王桂兰", "刘志强", "陈春花", "杨海燕", "赵伟", "黄芳", "周娜", "吴敏", "徐静", "孙强"]
     row = {
-        "序号": i + 1, "村": village, "组": group, "户主姓名": names[i % len(names)],
-        "身份证号码": make_id(i, f"19{50 + i % 40}0{1 + i % 9}1{i % 10}"), "联系电话": f"139{i:08d}",
-        "一卡通账号": card(1000 + i), "开户银行": "古县农商银行", "备注": "",
+        "序号": i + 1,
+        "村": village,
+        "组": group,
+        "户主姓名": names[i % len(names)],
+        "身份证号码": make_id(i, f"19{50 + i % 40}0{1 + i % 9}1{i % 10}"),
+        "联系电话": f"139{i:08d}",
+        "一卡通账号": card(1000 + i),
+        "开户银行": "古县农商银行",
+        "备注": "",
     }
     row.update(kw)
     return row
@@ -75,6 +81,7 @@ def state(svc) -> tuple:
 
 
 # --- households ------------------------------------------------------------------------
+
 
 def test_xlsx_into_an_empty_township_creates_villages_and_groups(empty_svc, tmp_path) -> None:
     svc = empty_svc
@@ -129,8 +136,15 @@ def test_title_row_and_merged_two_row_header(empty_svc, tmp_path) -> None:
 def test_a_registered_household_is_updated_not_duplicated_and_journaled(svc, tmp_path) -> None:
     h = svc.registry.households()[5]
     village = svc.registry.village(h.village_id).name
-    row = {"村": village, "户主姓名": h.name, "身份证号码": h.id_number.lower(), "联系电话": "13712345678",
-           "一卡通账号": "", "开户银行": "", "组": ""}
+    row = {
+        "村": village,
+        "户主姓名": h.name,
+        "身份证号码": h.id_number.lower(),
+        "联系电话": "13712345678",
+        "一卡通账号": "",
+        "开户银行": "",
+        "组": "",
+    }
     count = svc.registry.count()
     rep = svc.transfer.import_households(write_xlsx(tmp_path / "u.xlsx", [row]))
     assert (rep.new_households, rep.updated_households) == (0, 1)
@@ -224,7 +238,17 @@ def test_errors_sheet_round_trip(empty_svc, tmp_path) -> None:
 
 # --- malformed rows (hypothesis) ------------------------------------------------------
 
-BAD_KINDS = ("check_digit", "id_as_number", "old_id", "no_name", "latin_name", "phone", "card_letters", "no_village", "dup_id")
+BAD_KINDS = (
+    "check_digit",
+    "id_as_number",
+    "old_id",
+    "no_name",
+    "latin_name",
+    "phone",
+    "card_letters",
+    "no_village",
+    "dup_id",
+)
 
 
 def _bad(kind: str, i: int, first: dict) -> dict:
@@ -252,8 +276,11 @@ def _bad(kind: str, i: int, first: dict) -> dict:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(plan=st.lists(st.one_of(st.none(), st.sampled_from(BAD_KINDS)), min_size=2, max_size=12).filter(
-    lambda p: p[0] is None and any(k is not None for k in p)))
+@given(
+    plan=st.lists(st.one_of(st.none(), st.sampled_from(BAD_KINDS)), min_size=2, max_size=12).filter(
+        lambda p: p[0] is None and any(k is not None for k in p)
+    )
+)
 def test_malformed_rows_are_each_reported_and_nothing_is_imported(empty_svc, tmp_path_factory, plan) -> None:
     first = person(0)
     rows = [first] + [person(i) if kind is None else _bad(kind, i, first) for i, kind in enumerate(plan[1:], 1)]
@@ -275,14 +302,19 @@ APP_HEADER = ["村", "组", "户主姓名", "身份证号码", "补贴项目", "
 
 
 def _free(svc, code: str, n: int) -> list:
-    return [h for h in svc.registry.households()
-            if h.status == "active" and svc.applications.existing(2026, h.id, code) is None][:n]
+    return [
+        h
+        for h in svc.registry.households()
+        if h.status == "active" and svc.applications.existing(2026, h.id, code) is None
+    ][:n]
 
 
 def test_import_applications_with_program_given_on_the_command_line(svc, tmp_path) -> None:
     hs = _free(svc, "GDDL", 4)
-    rows = [{"村": svc.registry.village(h.village_id).name, "户主姓名": h.name, "身份证号码": h.id_number,
-             "面积": q} for h, q in zip(hs, ["3.5", "10", "0.25", "12.34亩"], strict=True)]
+    rows = [
+        {"村": svc.registry.village(h.village_id).name, "户主姓名": h.name, "身份证号码": h.id_number, "面积": q}
+        for h, q in zip(hs, ["3.5", "10", "0.25", "12.34亩"], strict=True)
+    ]
     src = write_xlsx(tmp_path / "sb.xlsx", rows, APP_HEADER)
     seq = svc.store.journal.last_seq
     dry = svc.transfer.import_applications(src, program="GDDL", year=2026, dry_run=True)
@@ -294,15 +326,37 @@ def test_import_applications_with_program_given_on_the_command_line(svc, tmp_pat
         a = svc.applications.get((2026, svc.applications.existing(2026, h.id, "GDDL")))
         assert a.status == "applied" and a.rate_fen == rate
     assert rep.amount_fen == sum(
-        svc.applications.get((2026, svc.applications.existing(2026, h.id, "GDDL"))).amount_fen for h in hs)
+        svc.applications.get((2026, svc.applications.existing(2026, h.id, "GDDL"))).amount_fen for h in hs
+    )
 
 
 def test_import_applications_registers_new_people_in_the_same_transaction(svc, tmp_path) -> None:
     rows = [
-        {"村": "东沟村", "组": "一组", "户主姓名": "新来户", "身份证号码": make_id(901, "19800202"), "补贴项目": "耕地地力保护补贴", "面积": "4"},
-        {"村": "东沟村", "组": "一组", "户主姓名": "新来户", "身份证号码": make_id(901, "19800202"), "补贴项目": "ZLYC", "面积": "4"},
-        {"村": "桃园村", "组": "一组", "户主姓名": "新村户", "身份证号码": make_id(902, "19810303"), "补贴项目": "GDDL", "面积": "2",
-         "一卡通账号": card(777)},
+        {
+            "村": "东沟村",
+            "组": "一组",
+            "户主姓名": "新来户",
+            "身份证号码": make_id(901, "19800202"),
+            "补贴项目": "耕地地力保护补贴",
+            "面积": "4",
+        },
+        {
+            "村": "东沟村",
+            "组": "一组",
+            "户主姓名": "新来户",
+            "身份证号码": make_id(901, "19800202"),
+            "补贴项目": "ZLYC",
+            "面积": "4",
+        },
+        {
+            "村": "桃园村",
+            "组": "一组",
+            "户主姓名": "新村户",
+            "身份证号码": make_id(902, "19810303"),
+            "补贴项目": "GDDL",
+            "面积": "2",
+            "一卡通账号": card(777),
+        },
     ]
     count = svc.registry.count()
     rep = svc.transfer.import_applications(write_xlsx(tmp_path / "n.xlsx", rows, APP_HEADER), year=2026)
@@ -343,7 +397,9 @@ def test_import_applications_problems_all_or_nothing(svc, tmp_path) -> None:
     assert "名册中没有这个身份证号" in by_row[8][0]
     wrong_village = next(x for x in svc.registry.villages() if x.id != hs[0].village_id).name
     with pytest.raises(ImportFailed, match=f"名册中该户在{v[0]}"):
-        svc.transfer.import_applications(write_xlsx(tmp_path / "v.xlsx", [{**rows[0], "村": wrong_village}], APP_HEADER), year=2026)
+        svc.transfer.import_applications(
+            write_xlsx(tmp_path / "v.xlsx", [{**rows[0], "村": wrong_village}], APP_HEADER), year=2026
+        )
     assert state(svc) == before
     assert svc.applications.existing(2026, hs[0].id, "GDDL") is None
 
@@ -359,20 +415,26 @@ def test_program_on_the_command_line_and_in_the_sheet_must_agree(svc, tmp_path) 
     with pytest.raises(ImportFailed, match="年度“26”不对"):
         svc.transfer.import_applications(write_xlsx(tmp_path / "z.xlsx", [{**rows[0], "年度": "26"}], with_year))
     with pytest.raises(ImportFailed, match="与导入时指定的2026年不一致"):
-        svc.transfer.import_applications(write_xlsx(tmp_path / "w.xlsx", [{**rows[0], "年度": "2025"}], with_year), year=2026)
+        svc.transfer.import_applications(
+            write_xlsx(tmp_path / "w.xlsx", [{**rows[0], "年度": "2025"}], with_year), year=2026
+        )
     rep = svc.transfer.import_applications(write_xlsx(tmp_path / "ok.xlsx", [{**rows[0], "年度": "2026年"}], with_year))
     assert rep.applications == 1  # the year comes from the sheet
 
 
 # --- progress, cancel, helpers ------------------------------------------------------
 
+
 def test_progress_is_reported_and_cancel_leaves_no_trace(empty_svc, tmp_path) -> None:
-    src = write_xlsx(tmp_path / "big.xlsx", [person(i, 身份证号码=make_id(i, f"19{60 + i // 365 % 30}0101")) for i in range(600)])
+    src = write_xlsx(
+        tmp_path / "big.xlsx", [person(i, 身份证号码=make_id(i, f"19{60 + i // 365 % 30}0101")) for i in range(600)]
+    )
     seen: list[tuple[int, int, str]] = []
     before = state(empty_svc)
     with pytest.raises(Cancelled):
-        empty_svc.transfer.import_households(src, progress=lambda d, t, w: seen.append((d, t, w)),
-                                             cancel=lambda: len(seen) >= 2)
+        empty_svc.transfer.import_households(
+            src, progress=lambda d, t, w: seen.append((d, t, w)), cancel=lambda: len(seen) >= 2
+        )
     assert seen[0][1] == 600 and state(empty_svc) == before
     seen.clear()
     empty_svc.transfer.import_households(src, progress=lambda d, t, w: seen.append((d, t, w)))
@@ -390,8 +452,19 @@ def test_whole_file_problems_are_plain_errors(empty_svc, tmp_path) -> None:
 
 def test_report_lines_are_plain_chinese(svc, tmp_path) -> None:
     h = svc.registry.households()[0]
-    rep = svc.transfer.import_households(write_xlsx(tmp_path / "a.xlsx", [
-        {"村": svc.registry.village(h.village_id).name, "户主姓名": h.name, "身份证号码": h.id_number, "备注": "新备注"},
-    ]), dry_run=True)
+    rep = svc.transfer.import_households(
+        write_xlsx(
+            tmp_path / "a.xlsx",
+            [
+                {
+                    "村": svc.registry.village(h.village_id).name,
+                    "户主姓名": h.name,
+                    "身份证号码": h.id_number,
+                    "备注": "新备注",
+                },
+            ],
+        ),
+        dry_run=True,
+    )
     text = "\n".join(rep.lines())
     assert "将更新1户" in text and "试导入" in text

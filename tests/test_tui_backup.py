@@ -46,8 +46,11 @@ def sticks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     media = tmp_path / "media" / "clerk"
     media.mkdir(parents=True)
     real = backup_service.removable_drives
-    monkeypatch.setattr(backup_service, "removable_drives",
-                        partial(real, bases=[media], is_mount=lambda p: Path(p).name.startswith("STICK")))
+    monkeypatch.setattr(
+        backup_service,
+        "removable_drives",
+        partial(real, bases=[media], is_mount=lambda p: Path(p).name.startswith("STICK")),
+    )
     return media
 
 
@@ -85,8 +88,9 @@ async def open_settings(pilot: Pilot, app: VillageBoardApp) -> None:
     await settle(pilot, app)
 
 
-async def test_backup_to_a_chosen_folder_with_a_passphrase_then_f1_shows_it(demo_dir: Path, home: Path,
-                                                                            sticks: Path) -> None:
+async def test_backup_to_a_chosen_folder_with_a_passphrase_then_f1_shows_it(
+    demo_dir: Path, home: Path, sticks: Path
+) -> None:
     target = home / "U盘备份"
     target.mkdir()
     app = make_app(demo_dir, today=TODAY)
@@ -137,8 +141,9 @@ async def test_backup_to_a_chosen_folder_with_a_passphrase_then_f1_shows_it(demo
         assert "U盘备份" in line and "已检查完好" in line and "有密码" in line and "还没有" not in line
 
 
-async def test_backup_to_a_usb_stick_listed_by_name_without_passphrase(demo_dir: Path, home: Path,
-                                                                       sticks: Path) -> None:
+async def test_backup_to_a_usb_stick_listed_by_name_without_passphrase(
+    demo_dir: Path, home: Path, sticks: Path
+) -> None:
     (sticks / "STICK-KINGSTON").mkdir()
     (sticks / "OLD-MOUNT").mkdir()  # an empty folder left from an earlier stick
     app = make_app(demo_dir, today=TODAY)
@@ -184,15 +189,17 @@ def test_removable_drives_lists_mounted_folders_only(tmp_path: Path) -> None:
     (media / "STICK-file").write_text("x")
     # plain folders of one file system are not mounts
     assert backup_service.removable_drives(bases=[media]) == []
-    seen = backup_service.removable_drives(bases=[media, tmp_path / "missing"],
-                                           is_mount=lambda p: Path(p).name.startswith("STICK"))
+    seen = backup_service.removable_drives(
+        bases=[media, tmp_path / "missing"], is_mount=lambda p: Path(p).name.startswith("STICK")
+    )
     assert seen == [media / "STICK-A", media / "STICK-B"]
     if os.path.ismount("/proc"):  # the real mount check, on a real mount
         assert Path("/proc") in backup_service.removable_drives(bases=[Path("/")])
 
 
-async def test_restore_an_encrypted_backup_wrong_passphrase_restores_nothing(demo_dir: Path, home: Path,
-                                                                             sticks: Path) -> None:
+async def test_restore_an_encrypted_backup_wrong_passphrase_restores_nothing(
+    demo_dir: Path, home: Path, sticks: Path
+) -> None:
     stick = sticks / "STICK-1"
     stick.mkdir()
     with Services.open(demo_dir, today=TODAY) as svc:
@@ -216,8 +223,14 @@ async def test_restore_an_encrypted_backup_wrong_passphrase_restores_nothing(dem
         await pilot.press("left", "enter")  # the dialog starts on 取消
         await wait_for(pilot, lambda: isinstance(app.screen, PassphraseDialog), "the passphrase")
         await pilot.press(*"wrong-word", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, PassphraseDialog) and "密码不对" in str(
-            app.screen.query_one("#passphrase-message", Static).render()), "the wrong-passphrase message")
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, PassphraseDialog)
+                and "密码不对" in str(app.screen.query_one("#passphrase-message", Static).render())
+            ),
+            "the wrong-passphrase message",
+        )
         await settle(pilot, app)
         assert app.svc is not None and app.svc.township.hotline == "0357-9999999"
         after = {p: p.read_bytes() for p in demo_dir.rglob("*") if p.is_file() and p in before}
@@ -229,8 +242,9 @@ async def test_restore_an_encrypted_backup_wrong_passphrase_restores_nothing(dem
         assert svc.township.hotline == old
 
 
-async def test_restore_of_another_township_only_after_typing_this_name(demo_dir: Path, home: Path,
-                                                                       sticks: Path, tmp_path: Path) -> None:
+async def test_restore_of_another_township_only_after_typing_this_name(
+    demo_dir: Path, home: Path, sticks: Path, tmp_path: Path
+) -> None:
     other = tmp_path / "other" / "data"
     other.parent.mkdir()
     import shutil
@@ -264,8 +278,9 @@ async def test_restore_of_another_township_only_after_typing_this_name(demo_dir:
     assert backup.exists()
 
 
-async def test_a_folder_typed_in_the_chooser_and_never_inside_the_data(demo_dir: Path, home: Path,
-                                                                       sticks: Path) -> None:
+async def test_a_folder_typed_in_the_chooser_and_never_inside_the_data(
+    demo_dir: Path, home: Path, sticks: Path
+) -> None:
     from textual import events
     from textual.widgets import Input
 
@@ -318,8 +333,14 @@ async def test_damaged_data_restores_from_an_encrypted_backup_after_the_passphra
         await pilot.press("left", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, PassphraseDialog), "the passphrase")
         await pilot.press(*"not-it", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, PassphraseDialog) and "密码不对" in str(
-            app.screen.query_one("#passphrase-message", Static).render()), "the wrong-passphrase message")
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, PassphraseDialog)
+                and "密码不对" in str(app.screen.query_one("#passphrase-message", Static).render())
+            ),
+            "the wrong-passphrase message",
+        )
         assert app.svc is None and reg.read_bytes() == damaged
         await pilot.press(*WORD, "enter")
         await wait_for(pilot, lambda: app.svc is not None, "the restore")
@@ -327,8 +348,9 @@ async def test_damaged_data_restores_from_an_encrypted_backup_after_the_passphra
         assert "岳阳镇" in str(app.screen.query_one("#township", Static).render())
 
 
-async def test_chooser_goes_up_with_backspace_and_esc_backs_up_nothing(demo_dir: Path, home: Path,
-                                                                      sticks: Path) -> None:
+async def test_chooser_goes_up_with_backspace_and_esc_backs_up_nothing(
+    demo_dir: Path, home: Path, sticks: Path
+) -> None:
     app = make_app(demo_dir, today=TODAY)
     async with app.run_test(size=SIZE) as pilot:
         await open_settings(pilot, app)
@@ -339,8 +361,9 @@ async def test_chooser_goes_up_with_backspace_and_esc_backs_up_nothing(demo_dir:
         assert Path(app.screen.tree.path) == home
         await pilot.press("backspace")
         await wait_for(pilot, lambda: Path(app.screen.tree.path) == home.parent, "the folder above")
-        await wait_for(pilot, lambda: "home" in [n.label.plain for n in app.screen.tree.root.children],
-                       "the home folder listed")
+        await wait_for(
+            pilot, lambda: "home" in [n.label.plain for n in app.screen.tree.root.children], "the home folder listed"
+        )
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, (PathChooser, PassphraseDialog))

@@ -31,9 +31,11 @@ def stick(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(home))
     media = tmp_path / "media" / "clerk"
     (media / "STICK1").mkdir(parents=True)
-    monkeypatch.setattr(backup_service, "removable_drives",
-                        partial(backup_service.removable_drives, bases=[media],
-                                is_mount=lambda p: Path(p).name.startswith("STICK")))
+    monkeypatch.setattr(
+        backup_service,
+        "removable_drives",
+        partial(backup_service.removable_drives, bases=[media], is_mount=lambda p: Path(p).name.startswith("STICK")),
+    )
     return media / "STICK1"
 
 
@@ -94,8 +96,9 @@ async def test_import_a_sheet_picked_on_a_usb_stick(demo_dir: Path, stick: Path)
     assert recent_folders()[0] == stick.resolve()
 
 
-async def test_county_sheet_written_to_a_folder_picked_from_recent_folders(demo_dir: Path, stick: Path,
-                                                                          tmp_path: Path) -> None:
+async def test_county_sheet_written_to_a_folder_picked_from_recent_folders(
+    demo_dir: Path, stick: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "报表"
     out.mkdir()
     app = make_app(demo_dir, today=TODAY)

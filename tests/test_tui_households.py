@@ -40,8 +40,11 @@ async def test_saving_a_household_from_another_village_changes_nothing(demo_dir:
         first = villages[0].id
         # a household of the last village, not in the village's first group: the form
         # opens showing the first village and its first group
-        target = next(h for h in svc.registry.households(villages[-1].id)
-                      if h.group_id and h.group_id != svc.registry.groups(villages[-1].id)[0].id)
+        target = next(
+            h
+            for h in svc.registry.households(villages[-1].id)
+            if h.group_id and h.group_id != svc.registry.groups(villages[-1].id)[0].id
+        )
         assert target.village_id != first
         await pilot.press("f3")
         await settle(pilot, app)

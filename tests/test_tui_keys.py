@@ -28,7 +28,8 @@ TYPED = "草稿内容"
 #: Dialogs the walk must reach, by screen (a screen's walk that finds none of its dialogs
 #: is a walk that went wrong).
 EXPECTED = {
-    "home": set(), "programs": set(),
+    "home": set(),
+    "programs": set(),
     "phone": {"phone:ctrl+o"},
     "households": {"households:ctrl+t", "households:ctrl+g"},
     "notices": {"notices:ctrl+n", "notices:ctrl+o", "notices:ctrl+o+ctrl+n", "notices:ctrl+t", "notices:ctrl+b"},
@@ -124,8 +125,11 @@ async def test_marking_deceased_takes_a_chosen_state_and_a_typed_date(demo_dir: 
         await pilot.press("enter", *"2026-03-01", "enter")
         await settle(pilot, app)
         assert not on_dialog(app)
-        changed = [h for h in svc.registry.households() if h.status == "deceased" and h.status_date is not None
-                   and h.status_date.isoformat() == "2026-03-01"]
+        changed = [
+            h
+            for h in svc.registry.households()
+            if h.status == "deceased" and h.status_date is not None and h.status_date.isoformat() == "2026-03-01"
+        ]
         assert len(changed) == 1
         # the next keys went nowhere near the form: the name box did not get the date
         assert app.screen.query_one("#in-name", Input).value == changed[0].name
@@ -167,9 +171,17 @@ async def test_palette_says_no_match_in_chinese(demo_dir: Path) -> None:
 
 def test_palette_has_every_screen_and_the_jobs_clerks_asked_for() -> None:
     assert {c.mode for c in DOMAIN_COMMANDS} == set(SCREENS_BY_MODE)
-    for query, expected in [("对账", "对账"), ("duizhang", "对账"), ("风险", "核实风险提示"), ("fx", "核实风险提示"),
-                            ("设置", "设置"), ("shezhi", "设置"), ("备份", "备份…"), ("yiyi", "处理异议…"),
-                            ("chaxun", "电话查询…（来电）")]:
+    for query, expected in [
+        ("对账", "对账"),
+        ("duizhang", "对账"),
+        ("风险", "核实风险提示"),
+        ("fx", "核实风险提示"),
+        ("设置", "设置"),
+        ("shezhi", "设置"),
+        ("备份", "备份…"),
+        ("yiyi", "处理异议…"),
+        ("chaxun", "电话查询…（来电）"),
+    ]:
         ranked = sorted(DOMAIN_COMMANDS, key=lambda c: -match_score(c, query))
         assert match_score(ranked[0], query) > 0 and expected in [c.name for c in ranked[:3]], (query, ranked[:3])
     assert all(match_score(c, "qqxq") == 0 for c in DOMAIN_COMMANDS)

@@ -25,8 +25,15 @@ CTRL_KEYS = [f"ctrl+{c}" for c in "nstgolrfekbdyup"]
 MOVES = ["tab", "shift+tab", "up", "down", "left", "right", "home", "end", "pagedown", "pageup"]
 TEXT = list("zhangwei0123456789-") + ["张", "伟", "李", "村", "space", "backspace"]
 #: (keys, weight): Enter and Esc often, as a hurried clerk presses them.
-ALPHABET = [(F_KEYS, 10), (["enter"], 14), (["escape"], 8), (CTRL_KEYS, 16), (MOVES, 18), (TEXT, 30),
-            (["a", "n", "p"], 3)]
+ALPHABET = [
+    (F_KEYS, 10),
+    (["enter"], 14),
+    (["escape"], 8),
+    (CTRL_KEYS, 16),
+    (MOVES, 18),
+    (TEXT, 30),
+    (["a", "n", "p"], 3),
+]
 
 
 def keys_for(seed: int, count: int) -> list[str]:
@@ -55,7 +62,7 @@ async def run_monkey(demo_dir: Path, size: tuple[int, int], seed: int, count: in
             await pilot.press(key)
             seen.add(type(app.screen).__name__)
             problem = internal_error(app)
-            assert not problem, f"seed {seed}, key {i} ({keys[max(0, i - 12):i + 1]}): {problem}"
+            assert not problem, f"seed {seed}, key {i} ({keys[max(0, i - 12) : i + 1]}): {problem}"
         await settle(pilot, app)
         assert not internal_error(app)
     assert app.return_code in (None, 0)

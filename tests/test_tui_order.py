@@ -17,7 +17,9 @@ from villageboard.tui.dialogs import ConfirmDialog, FormDialog, MessageDialog
 REASON = "县里统一发放，申报公示已在县平台公示"
 
 
-async def test_the_bank_sheet_is_refused_with_the_villages_named_then_sent_with_a_reason(demo_dir: Path, tmp_path: Path) -> None:
+async def test_the_bank_sheet_is_refused_with_the_villages_named_then_sent_with_a_reason(
+    demo_dir: Path, tmp_path: Path
+) -> None:
     app = make_app(demo_dir, today=TODAY)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)

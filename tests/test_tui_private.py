@@ -29,8 +29,11 @@ async def test_application_remark_with_a_phone_number_is_saved_masked_on_request
         svc = app.svc
         assert svc is not None
         village = svc.registry.villages()[0]
-        free = [h for h in svc.registry.households(village.id)
-                if h.status == "active" and svc.applications.existing(2026, h.id, "GDDL") is None][:2]
+        free = [
+            h
+            for h in svc.registry.households(village.id)
+            if h.status == "active" and svc.applications.existing(2026, h.id, "GDDL") is None
+        ][:2]
         await pilot.press("f5")
         await settle(pilot, app)
         # 回去修改: nothing is saved

@@ -154,8 +154,11 @@ async def test_phone_desk_shows_a_paid_record_in_hand_until_its_result_notice_is
         names: dict[str, int] = {}
         for h in svc.registry.households():
             names[h.name] = names.get(h.name, 0) + 1
-        target = next(h for h in svc.registry.households()
-                      if names[h.name] == 1 and any(r.status == IN_HAND for r in svc.phone.household_view(h.id).records))
+        target = next(
+            h
+            for h in svc.registry.households()
+            if names[h.name] == 1 and any(r.status == IN_HAND for r in svc.phone.household_view(h.id).records)
+        )
         await pilot.press("f2", *target.name)
         await settle(pilot, app)
         history = row_texts(app.screen.query_one("#history", DataTable))

@@ -25,8 +25,13 @@ SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 Steps = Callable[[Pilot, VillageBoardApp], Awaitable[None]]
 
 
-def _shoot(snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch, steps: Steps,  # type: ignore[no-untyped-def]
-           size: tuple[int, int]) -> bool:
+def _shoot(
+    snap_compare,
+    demo_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    steps: Steps,  # type: ignore[no-untyped-def]
+    size: tuple[int, int],
+) -> bool:
     monkeypatch.chdir(demo_dir.parent)
     app = make_app(demo_dir, today=TODAY)
 
@@ -90,13 +95,24 @@ DIALOGS: dict[str, Steps] = {
 class TestScreens:
     @pytest.mark.parametrize("size", SIZES)
     @pytest.mark.parametrize("screen", SCREENS)
-    def test_screen(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
-                    screen: str, size: str) -> None:
+    def test_screen(
+        self,
+        snap_compare,
+        demo_dir: Path,
+        monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+        screen: str,
+        size: str,
+    ) -> None:
         assert _shoot(snap_compare, demo_dir, monkeypatch, SCREENS[screen], SIZES[size])
 
 
 class TestDialogs:
     @pytest.mark.parametrize("dialog", DIALOGS)
-    def test_dialog_at_80x24(self, snap_compare, demo_dir: Path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
-                             dialog: str) -> None:
+    def test_dialog_at_80x24(
+        self,
+        snap_compare,
+        demo_dir: Path,
+        monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+        dialog: str,
+    ) -> None:
         assert _shoot(snap_compare, demo_dir, monkeypatch, DIALOGS[dialog], SIZES["80x24"])

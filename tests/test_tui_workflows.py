@@ -81,8 +81,11 @@ async def test_three_applications_in_a_row(demo_dir: Path) -> None:
         svc = app.svc
         assert svc is not None
         village = svc.registry.villages()[0]
-        free = [h for h in svc.registry.households(village.id)
-                if h.status == "active" and svc.applications.existing(2026, h.id, "GDDL") is None][:3]
+        free = [
+            h
+            for h in svc.registry.households(village.id)
+            if h.status == "active" and svc.applications.existing(2026, h.id, "GDDL") is None
+        ][:3]
         assert len(free) == 3
         before = len(svc.applications.list(2026, "GDDL", village.id))
         await pilot.press("f5")

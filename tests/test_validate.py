@@ -67,7 +67,13 @@ def test_unknown_region_is_a_warning() -> None:
 
 @pytest.mark.parametrize(
     "raw,why",
-    [("", "不能为空"), ("1.41025E+17", "存成了数字"), ("141025197403121", "15位"), ("14102519740312", "18位"), ("14102519740312A12X", "数字")],
+    [
+        ("", "不能为空"),
+        ("1.41025E+17", "存成了数字"),
+        ("141025197403121", "15位"),
+        ("14102519740312", "18位"),
+        ("14102519740312A12X", "数字"),
+    ],
 )
 def test_id_shapes(raw: str, why: str) -> None:
     c = check_id_number(raw, TODAY)
@@ -87,7 +93,17 @@ def test_good_names(name: str) -> None:
     assert "•" not in c.value
 
 
-@pytest.mark.parametrize("name,why", [("张", "2到20"), ("张" * 21, "2到20"), ("张3", "只能是汉字"), ("[bold]x[/]", "只能是汉字"), ("·张伟", "位置"), ("", "不能为空")])
+@pytest.mark.parametrize(
+    "name,why",
+    [
+        ("张", "2到20"),
+        ("张" * 21, "2到20"),
+        ("张3", "只能是汉字"),
+        ("[bold]x[/]", "只能是汉字"),
+        ("·张伟", "位置"),
+        ("", "不能为空"),
+    ],
+)
 def test_bad_names(name: str, why: str) -> None:
     c = check_name(name)
     assert not c.ok and why in c.errors[0]
@@ -118,13 +134,27 @@ def test_card_rejections() -> None:
     assert not check_card("123").ok
 
 
-@pytest.mark.parametrize("raw,value", [("3.5亩", Decimal("3.5")), ("12", Decimal("12")), ("０.５", Decimal("0.5")), ("３.５亩", Decimal("3.5"))])
+@pytest.mark.parametrize(
+    "raw,value",
+    [("3.5亩", Decimal("3.5")), ("12", Decimal("12")), ("０.５", Decimal("0.5")), ("３.５亩", Decimal("3.5"))],
+)
 def test_quantities(raw: str, value: Decimal) -> None:
     c = check_quantity(raw, Decimal("2000"))
     assert c.ok and c.value == value
 
 
-@pytest.mark.parametrize("raw,why", [("0", "大于0"), ("-1", "大于0"), ("1.234", "两位小数"), ("abc", "不是数字"), ("301", "上限"), ("", "不能为空"), ("NaN", "不是数字")])
+@pytest.mark.parametrize(
+    "raw,why",
+    [
+        ("0", "大于0"),
+        ("-1", "大于0"),
+        ("1.234", "两位小数"),
+        ("abc", "不是数字"),
+        ("301", "上限"),
+        ("", "不能为空"),
+        ("NaN", "不是数字"),
+    ],
+)
 def test_bad_quantities(raw: str, why: str) -> None:
     c = check_quantity(raw, Decimal("300"), "亩")
     assert not c.ok and why in c.errors[0]

@@ -42,8 +42,22 @@ def _build_wheel(tmp: Path) -> Path:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(SOURCE / name, src / name)
     dist = tmp / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-          "-q", "-w", str(dist), str(src)], cwd=tmp)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-q",
+            "-w",
+            str(dist),
+            str(src),
+        ],
+        cwd=tmp,
+    )
     (wheel,) = dist.glob("villageboard-*.whl")
     return wheel
 
@@ -52,8 +66,10 @@ def _fresh_venv(tmp: Path, wheel: Path) -> Path:
     venv = tmp / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=tmp)
     python = venv / "bin" / "python"
-    _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index",
-          "-q", str(wheel)], cwd=tmp)
+    _run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "-q", str(wheel)],
+        cwd=tmp,
+    )
     own = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=tmp).strip())
     # the libraries the kit needs, after the venv's own site-packages (a .pth line appends)
     (own / "zz_libraries.pth").write_text("\n".join(site.getsitepackages()) + "\n", encoding="utf-8")
@@ -63,8 +79,11 @@ def _fresh_venv(tmp: Path, wheel: Path) -> Path:
 def test_installed_wheel_makes_the_demo_prints_a_notice_and_writes_blank_sheets(tmp_path: Path) -> None:
     wheel = _build_wheel(tmp_path)
     names = set(zipfile.ZipFile(wheel).namelist())
-    packages = {p.parent.relative_to(SOURCE).as_posix() for p in (SOURCE / "villageboard").rglob("__init__.py")
-                if "__pycache__" not in p.parts}
+    packages = {
+        p.parent.relative_to(SOURCE).as_posix()
+        for p in (SOURCE / "villageboard").rglob("__init__.py")
+        if "__pycache__" not in p.parts
+    }
     assert {f"{p}/__init__.py" for p in packages} <= names, "a package is missing from the wheel"
     assert {f"villageboard/templates/{n}" for n in SHIPPED_TEMPLATES} <= names
     assert {f"villageboard/data/{n}" for n in SHIPPED_DATA} <= names
@@ -73,12 +92,19 @@ def test_installed_wheel_makes_the_demo_prints_a_notice_and_writes_blank_sheets(
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    imported = _run([str(venv / "bin" / "python"), "-c", "import villageboard; print(villageboard.__file__)"],
-                    cwd=outside, env=env)
+    imported = _run(
+        [str(venv / "bin" / "python"), "-c", "import villageboard; print(villageboard.__file__)"], cwd=outside, env=env
+    )
     assert Path(imported.strip()).is_relative_to(venv), imported
-    where = _run([str(venv / "bin" / "python"), "-c",
-                  "from villageboard.locations import shipped; print(shipped('templates')); print(shipped('data'))"],
-                 cwd=outside, env=env).split("\n")
+    where = _run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "from villageboard.locations import shipped; print(shipped('templates')); print(shipped('data'))",
+        ],
+        cwd=outside,
+        env=env,
+    ).split("\n")
     templates, data = Path(where[0]), Path(where[1])
     assert templates.is_relative_to(venv) and data.is_relative_to(venv), where
     assert {p.name for p in templates.iterdir()} >= SHIPPED_TEMPLATES

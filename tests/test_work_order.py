@@ -54,18 +54,38 @@ def build_town(empty: Services) -> Services:
     """Two villages, three households each, one area program, applications entered
     in May 2026 (not yet reviewed)."""
     s = on(empty, dt.date(2026, 5, 20))
-    s.programs.add(Program(code="GDDL", year=2026, name="耕地地力保护补贴", unit="亩", rate_fen=10368,
-                           basis="《耕地地力保护补贴实施方案》", department="县农业农村局", hotline="0357-5221234",
-                           eligibility="承包耕地的农户", procedure="村申报、公示，镇审核", materials="身份证",
-                           office="镇农业中心", posting_days=7))
+    s.programs.add(
+        Program(
+            code="GDDL",
+            year=2026,
+            name="耕地地力保护补贴",
+            unit="亩",
+            rate_fen=10368,
+            basis="《耕地地力保护补贴实施方案》",
+            department="县农业农村局",
+            hotline="0357-5221234",
+            eligibility="承包耕地的农户",
+            procedure="村申报、公示，镇审核",
+            materials="身份证",
+            office="镇农业中心",
+            posting_days=7,
+        )
+    )
     n = 0
     for vname in ("东沟村", "西沟村"):
         v = s.registry.add_village(vname)
         s.registry.add_group(v.id, "一组")
         for i in range(3):
             n += 1
-            h, _w = s.registry.add_household({"name": f"张{'一二三四五六'[n - 1]}", "id_number": _id(n),
-                                              "card_account": _card(n), "village": vname, "group": "一组"})
+            h, _w = s.registry.add_household(
+                {
+                    "name": f"张{'一二三四五六'[n - 1]}",
+                    "id_number": _id(n),
+                    "card_account": _card(n),
+                    "village": vname,
+                    "group": "一组",
+                }
+            )
             s.applications.add(h.id, "GDDL", 2026, f"{10 + i}.5")
     return s
 
@@ -95,6 +115,7 @@ def issued_villages(s: Services) -> set[str]:
 
 
 # --------------------------------------------------------------------------- periods
+
 
 @settings(max_examples=60, deadline=None)
 @given(days=st.integers(1, 90), start=st.dates(dt.date(2000, 1, 1), dt.date(2099, 12, 1)))
@@ -145,6 +166,7 @@ def test_the_year_summary_countdown_counts_today(town: Services) -> None:
 
 # --------------------------------------------------------------------------- the bank sheet
 
+
 def test_no_bank_sheet_before_the_application_notice_is_posted(town: Services, tmp_path: Path) -> None:
     approve_all(town)
     out = tmp_path / "bank.xlsx"
@@ -186,7 +208,9 @@ def test_a_notice_without_its_posting_photo_holds_its_village_only(town: Service
     s = on(town, CLEAR)
     rep = s.transfer.export_bank("GDDL", 2026, tmp_path / "b1.xlsx")
     assert rep.rows == 3 and issued_villages(s) == {"东沟村"}
-    assert rep.skipped == [f"西沟村（3笔）：申报公示{code_w}没有登记张贴照片，办完上述事项后才能发放（申报公示未走完，暂不发放）"]
+    assert rep.skipped == [
+        f"西沟村（3笔）：申报公示{code_w}没有登记张贴照片，办完上述事项后才能发放（申报公示未走完，暂不发放）"
+    ]
     assert any(line.startswith("未列入：西沟村") for line in rep.lines())
     # the photo, brought in after the period, clears it
     photo = tmp_path / "late.jpg"
@@ -208,7 +232,9 @@ def test_an_open_objection_holds_its_village_until_resolved(town: Services, tmp_
     s = on(town, CLEAR)
     rep = s.transfer.export_bank("GDDL", 2026, tmp_path / "b1.xlsx")
     assert issued_villages(s) == {"西沟村"}
-    assert rep.skipped == [f"东沟村（3笔）：申报公示{code}有1条异议还没有处理，办完上述事项后才能发放（申报公示未走完，暂不发放）"]
+    assert rep.skipped == [
+        f"东沟村（3笔）：申报公示{code}有1条异议还没有处理，办完上述事项后才能发放（申报公示未走完，暂不发放）"
+    ]
     s.notices.resolve_objection(o.id, "经村委会核实，面积无误，已当面答复")
     rep = s.transfer.export_bank("GDDL", 2026, tmp_path / "b2.xlsx")
     assert rep.rows == 3 and issued_villages(s) == {"东沟村", "西沟村"}
@@ -220,7 +246,9 @@ def test_a_correction_must_be_posted_and_run_its_own_period(town: Services, tmp_
     during = on(town, dt.date(2026, 6, 3))
     o = during.notices.add_objection(code, "面积应为11亩")
     row = during.notices.snapshot(during.notices.get(code))["rows"][0]
-    _o, corr = during.notices.resolve_objection(o.id, "核实后更正", correct=True, edits=[(row["app"], "quantity", "11")])
+    _o, corr = during.notices.resolve_objection(
+        o.id, "核实后更正", correct=True, edits=[(row["app"], "quantity", "11")]
+    )
     approve_all(town)
     s = on(town, CLEAR)
     s.transfer.export_bank("GDDL", 2026, tmp_path / "b1.xlsx")
@@ -243,8 +271,9 @@ def test_a_row_entered_after_the_notice_waits_for_the_next_notice(town: Services
     post_notice(on(town, POSTED), "东沟村", tmp_path)
     post_notice(on(town, POSTED), "西沟村", tmp_path)
     s = on(town, CLEAR)
-    h, _w = s.registry.add_household({"name": "李后来", "id_number": _id(99), "card_account": _card(99),
-                                      "village": "东沟村", "group": "一组"})
+    h, _w = s.registry.add_household(
+        {"name": "李后来", "id_number": _id(99), "card_account": _card(99), "village": "东沟村", "group": "一组"}
+    )
     late = s.applications.add(h.id, "GDDL", 2026, "4")
     approve_all(s)
     rep = s.transfer.export_bank("GDDL", 2026, tmp_path / "b1.xlsx")
@@ -256,11 +285,13 @@ def test_a_row_entered_after_the_notice_waits_for_the_next_notice(town: Services
     assert rep.rows == 1 and later.applications.get(late.id).payout_status == "issued"
 
 
-VILLAGE_STATES = st.fixed_dictionaries({
-    "notice": st.sampled_from(["none", "draft", "posted"]),
-    "photo": st.booleans(),
-    "objection": st.sampled_from(["none", "open", "resolved"]),
-})
+VILLAGE_STATES = st.fixed_dictionaries(
+    {
+        "notice": st.sampled_from(["none", "draft", "posted"]),
+        "photo": st.booleans(),
+        "objection": st.sampled_from(["none", "open", "resolved"]),
+    }
+)
 
 
 MIXES = dict(east=VILLAGE_STATES, west=VILLAGE_STATES, offset=st.integers(-2, 3))
@@ -289,8 +320,11 @@ def _check_mix(east: dict, west: dict, offset: int) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        empty = init_township(root / "data", Township(name="岳阳镇", county="古县", code="141025", hotline="0357-5221234"),
-                              operator="测试")
+        empty = init_township(
+            root / "data",
+            Township(name="岳阳镇", county="古县", code="141025", hotline="0357-5221234"),
+            operator="测试",
+        )
         try:
             town = build_town(empty)
             expected = set()
@@ -324,6 +358,7 @@ def _check_mix(east: dict, west: dict, offset: int) -> None:
 
 
 # --------------------------------------------------------------------------- the exception
+
 
 def test_the_exception_needs_a_written_reason(town: Services, tmp_path: Path) -> None:
     approve_all(town)
@@ -370,6 +405,7 @@ def test_the_exception_is_not_recorded_when_nothing_waits(town: Services, tmp_pa
 
 
 # --------------------------------------------------------------------------- return and result
+
 
 @pytest.fixture
 def sent(town: Services, tmp_path: Path) -> tuple[Services, Path]:
@@ -431,7 +467,9 @@ def test_a_payment_date_before_the_bank_sheet_is_refused(sent, tmp_path: Path) -
     seq = later.store.journal.last_seq
     with pytest.raises(ValidationFailed) as exc:
         later.transfer.import_payouts(_return(bank, tmp_path / "r.xlsx", "2026-06-09"), program="GDDL", year=2026)
-    assert "第3行 “发放日期”：发放日期2026-06-09早于银行发放表的生成日期2026-06-10（批次2026-GDDL-01）" in str(exc.value)
+    assert "第3行 “发放日期”：发放日期2026-06-09早于银行发放表的生成日期2026-06-10（批次2026-GDDL-01）" in str(
+        exc.value
+    )
     assert later.store.journal.last_seq == seq
     a = later.applications.list(2026, "GDDL")[0]
     with pytest.raises(VBError, match="早于银行发放表的生成日期"), later.store.begin("测试") as tx:
@@ -446,8 +484,9 @@ def test_the_return_date_of_a_failed_row_is_kept_through_reissue(sent, tmp_path:
     s, bank = sent
     first = s.applications.list(2026, "GDDL")[0]
     later = on(s, dt.date(2026, 6, 20))
-    later.transfer.import_payouts(_return(bank, tmp_path / "r.xlsx", "2026-06-15", {first.id: "户名不符"}),
-                                  program="GDDL", year=2026)
+    later.transfer.import_payouts(
+        _return(bank, tmp_path / "r.xlsx", "2026-06-15", {first.id: "户名不符"}), program="GDDL", year=2026
+    )
     failed = later.applications.get(first.id)
     assert failed.attempts[-1]["returned"] == "2026-06-15" and failed.attempts[-1]["reason"] == "户名不符"
     later.registry.update_household(failed.household_id, {"card_account": _card(500)})
@@ -460,6 +499,7 @@ def test_the_return_date_of_a_failed_row_is_kept_through_reissue(sent, tmp_path:
 
 # --------------------------------------------------------------------------- the CLI
 
+
 def test_cli_refuses_the_bank_sheet_names_the_village_and_takes_the_exception(demo_dir: Path, tmp_path: Path) -> None:
     """On the demo: a new 东沟村 row of 2026 STGY, approved, on a 申报公示 posted today."""
     from tests.order_support import post_application_notices
@@ -470,8 +510,9 @@ def test_cli_refuses_the_bank_sheet_names_the_village_and_takes_the_exception(de
     try:
         post_application_notices(s, "STGY")  # the demo's own rows: on the board 11-01 to 11-07
         s.transfer.export_bank("STGY", 2026, tmp_path / "bank0.xlsx")
-        h, _w = s.registry.add_household({"name": "欧阳春花", "id_number": _id(77), "card_account": _card(77),
-                                          "village": "东沟村", "group": "一组"})
+        h, _w = s.registry.add_household(
+            {"name": "欧阳春花", "id_number": _id(77), "card_account": _card(77), "village": "东沟村", "group": "一组"}
+        )
         late = s.applications.add(h.id, "STGY", 2026, "12.5")
         for step in ("village_ok", "town_ok", "approved"):
             s.applications.set_status(late.id, step, note="经核实属实")
@@ -481,7 +522,21 @@ def test_cli_refuses_the_bank_sheet_names_the_village_and_takes_the_exception(de
     r = vb("export", "bank", "--program", "STGY", "--year", "2026", "--out", str(bank), data=demo_dir)
     assert r.returncode == 1 and "Traceback" not in r.stderr and not bank.exists()
     assert "东沟村（1笔）：有申报是在申报公示张贴之后才登记的" in r.stderr and "--without-notice" in r.stderr
-    out = ok(vb("notice", "create", "--kind", "application", "--program", "STGY", "--village", "东沟村", "--year", "2026", data=demo_dir))
+    out = ok(
+        vb(
+            "notice",
+            "create",
+            "--kind",
+            "application",
+            "--program",
+            "STGY",
+            "--village",
+            "东沟村",
+            "--year",
+            "2026",
+            data=demo_dir,
+        )
+    )
     code = out.split("：", 1)[1].split("（", 1)[0]
     ok(vb("notice", "post", code, data=demo_dir))
     notice = ok(vb("notice", "list", "--year", "2026", "--program", "STGY", "--state", "公示中", data=demo_dir))
@@ -489,26 +544,96 @@ def test_cli_refuses_the_bank_sheet_names_the_village_and_takes_the_exception(de
     photo = tmp_path / "张贴.jpg"
     photo.write_bytes(b"\xff\xd8 board \xff\xd9")
     ok(vb("notice", "photo", code, str(photo), data=demo_dir))
-    r = vb("export", "bank", "--program", "STGY", "--year", "2026", "--out", str(bank), data=demo_dir, today=dt.date(2026, 12, 4))
+    r = vb(
+        "export",
+        "bank",
+        "--program",
+        "STGY",
+        "--year",
+        "2026",
+        "--out",
+        str(bank),
+        data=demo_dir,
+        today=dt.date(2026, 12, 4),
+    )
     assert r.returncode == 1
     assert f"东沟村（1笔）：申报公示{code}公示期到2026年12月4日，2026年12月5日起可以发放" in r.stderr
-    r = vb("export", "bank", "--program", "STGY", "--year", "2026", "--out", str(bank), "--without-notice", "无",
-           data=demo_dir, today=dt.date(2026, 12, 4))
+    r = vb(
+        "export",
+        "bank",
+        "--program",
+        "STGY",
+        "--year",
+        "2026",
+        "--out",
+        str(bank),
+        "--without-notice",
+        "无",
+        data=demo_dir,
+        today=dt.date(2026, 12, 4),
+    )
     assert r.returncode == 1 and "必须写明原因" in r.stderr and not bank.exists()
-    shown = ok(vb("export", "bank", "--program", "STGY", "--year", "2026", "--out", str(bank), "--without-notice", REASON,
-                  data=demo_dir, today=dt.date(2026, 12, 4)))
+    shown = ok(
+        vb(
+            "export",
+            "bank",
+            "--program",
+            "STGY",
+            "--year",
+            "2026",
+            "--out",
+            str(bank),
+            "--without-notice",
+            REASON,
+            data=demo_dir,
+            today=dt.date(2026, 12, 4),
+        )
+    )
     assert "2026-STGY-02" in shown and f"东沟村的1笔未经申报公示期满即发放，原因：{REASON}" in shown
     shown = ok(vb("application", "show", late.id, data=demo_dir, today=dt.date(2026, 12, 4)))
     assert f"未经申报公示发放，原因：{REASON}" in shown
     # the bank's return: a date before the sheet was made is refused; a failure keeps its date
-    r = vb("import", "payouts", str(_return(bank, tmp_path / "r1.xlsx", "2026-12-03")), "--program", "STGY", "--year", "2026",
-           data=demo_dir, today=dt.date(2026, 12, 9))
+    r = vb(
+        "import",
+        "payouts",
+        str(_return(bank, tmp_path / "r1.xlsx", "2026-12-03")),
+        "--program",
+        "STGY",
+        "--year",
+        "2026",
+        data=demo_dir,
+        today=dt.date(2026, 12, 9),
+    )
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "“发放日期”：发放日期2026-12-03早于银行发放表的生成日期2026-12-04（批次2026-STGY-02）" in r.stderr
     ret = _return(bank, tmp_path / "r2.xlsx", "2026-12-08", {late.id: "户名不符"})
-    ok(vb("import", "payouts", str(ret), "--program", "STGY", "--year", "2026", data=demo_dir, today=dt.date(2026, 12, 9)))
+    ok(
+        vb(
+            "import",
+            "payouts",
+            str(ret),
+            "--program",
+            "STGY",
+            "--year",
+            "2026",
+            data=demo_dir,
+            today=dt.date(2026, 12, 9),
+        )
+    )
     ok(vb("household", "edit", str(h.id), "--card", _card(78), data=demo_dir, today=dt.date(2026, 12, 9)))
-    ok(vb("payouts", "reissue", "--program", "STGY", "--year", "2026", "--out", str(tmp_path / "re.xlsx"),
-          data=demo_dir, today=dt.date(2026, 12, 10)))
+    ok(
+        vb(
+            "payouts",
+            "reissue",
+            "--program",
+            "STGY",
+            "--year",
+            "2026",
+            "--out",
+            str(tmp_path / "re.xlsx"),
+            data=demo_dir,
+            today=dt.date(2026, 12, 10),
+        )
+    )
     shown = ok(vb("application", "show", late.id, data=demo_dir, today=dt.date(2026, 12, 10)))
     assert "发放失败 户名不符 回盘日期2026-12-08" in shown and "2026-STGY-03" in shown

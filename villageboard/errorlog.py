@@ -33,7 +33,11 @@ def scrubbed(exc: BaseException) -> str:
     while e is not None and id(e) not in seen:
         seen.add(id(e))
         kind = type(e)
-        name = kind.__qualname__ if kind.__module__ in ("builtins", "__main__") else f"{kind.__module__}.{kind.__qualname__}"
+        name = (
+            kind.__qualname__
+            if kind.__module__ in ("builtins", "__main__")
+            else f"{kind.__module__}.{kind.__qualname__}"
+        )
         lines = [f"{name}（内容未记录）"]
         for fr in traceback.extract_tb(e.__traceback__):
             lines.append(f'  File "{fr.filename}", line {fr.lineno}, in {fr.name}')

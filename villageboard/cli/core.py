@@ -33,12 +33,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_check)
 
     p = sub.add_parser("backup", help="备份数据（程序正在使用数据时也可以备份）")
-    p.add_argument("--out", help="备份到哪里：一个文件夹（如U盘）或一个文件（.zip）；不写则放在数据文件夹旁的备份文件夹")
+    p.add_argument(
+        "--out", help="备份到哪里：一个文件夹（如U盘）或一个文件（.zip）；不写则放在数据文件夹旁的备份文件夹"
+    )
     p.add_argument("--passphrase-file", help="从这个文件的第一行读密码，给备份加密（AES）")
     p.add_argument("--encrypt", action="store_true", help="给备份加密码（会提示输入两遍）")
     p.add_argument("--no-verify", action="store_true", help="不检查备份（更快，但不知道备份是否完好）")
-    p.add_argument("--full-check", action="store_true",
-                   help="逐条核对全部记录与修改记录（同 villageboard check，大乡镇要几十秒）")
+    p.add_argument(
+        "--full-check", action="store_true", help="逐条核对全部记录与修改记录（同 villageboard check，大乡镇要几十秒）"
+    )
     p.set_defaults(handler=cmd_backup)
 
     p = sub.add_parser("backups", help="列出备份，以及最近一次备份的时间、位置、是否检查过")
@@ -47,8 +50,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("restore", help="从备份恢复（恢复前自动备份当前数据）")
     p.add_argument("file", help="备份文件（.zip）")
     p.add_argument("--passphrase-file", help="备份有密码时，从这个文件的第一行读密码（不写则提示输入）")
-    p.add_argument("--replace-township", metavar="乡镇名称",
-                   help="备份是另一个乡镇的数据时，写出本乡镇的名称，确认用它替换本乡镇的全部数据")
+    p.add_argument(
+        "--replace-township",
+        metavar="乡镇名称",
+        help="备份是另一个乡镇的数据时，写出本乡镇的名称，确认用它替换本乡镇的全部数据",
+    )
     p.set_defaults(handler=cmd_restore)
 
 
@@ -59,12 +65,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.households < 10 or args.villages < 1:
         raise VBError("农户数至少10户，村数至少1个")
     svc = build_demo(
-        data, households=args.households, villages=args.villages, seed=args.seed,
-        year=args.year, today=today_override(), progress=lambda m: print(m, file=sys.stderr),
+        data,
+        households=args.households,
+        villages=args.villages,
+        seed=args.seed,
+        year=args.year,
+        today=today_override(),
+        progress=lambda m: print(m, file=sys.stderr),
     )
     try:
-        print(f"演示乡镇已生成：{svc.township.county}{svc.township.name}，{len(svc.registry.villages())}个村，"
-              f"{svc.registry.count()}户。数据文件夹：{data}")
+        print(
+            f"演示乡镇已生成：{svc.township.county}{svc.township.name}，{len(svc.registry.villages())}个村，"
+            f"{svc.registry.count()}户。数据文件夹：{data}"
+        )
     finally:
         svc.close()
     return 0
@@ -75,15 +88,22 @@ def cmd_init(args: argparse.Namespace) -> int:
     from villageboard.services.township import init_township
 
     t = Township(
-        name=args.township, county=args.county, code=args.code, hotline=args.hotline,
-        supervision_hotline=args.supervision_hotline, supervision_address=args.supervision_address,
-        issuing_units=args.unit, portal_url=args.portal,
+        name=args.township,
+        county=args.county,
+        code=args.code,
+        hotline=args.hotline,
+        supervision_hotline=args.supervision_hotline,
+        supervision_address=args.supervision_address,
+        issuing_units=args.unit,
+        portal_url=args.portal,
     )
     data = data_dir_of(args)
     svc = init_township(data, t)
     t = svc.township  # as stored: control characters gone
     svc.close()
-    print(f"已建立：{t.county}{t.name}。数据文件夹：{data}\n下一步：导入农户名册 villageboard import households 名册.xlsx")
+    print(
+        f"已建立：{t.county}{t.name}。数据文件夹：{data}\n下一步：导入农户名册 villageboard import households 名册.xlsx"
+    )
     return 0
 
 

@@ -24,8 +24,14 @@ from villageboard.services.registry import HOUSEHOLD_LABELS
 WHO = "户编号（如 12 或 户编号12）、户主姓名（重名时可在前面加村名：东沟张三）或身份证号（或其后4位以上）"
 STATUS_HELP = "、".join(HOUSEHOLD_STATUS.values())
 #: edit/add options -> registry field
-_TEXT_OPTIONS = (("name", "name"), ("id_number", "id_number"), ("phone", "phone"),
-                 ("card", "card_account"), ("bank", "bank"), ("remark", "remark"))
+_TEXT_OPTIONS = (
+    ("name", "name"),
+    ("id_number", "id_number"),
+    ("phone", "phone"),
+    ("card", "card_account"),
+    ("bank", "bank"),
+    ("remark", "remark"),
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -119,6 +125,7 @@ def _texts(args: argparse.Namespace) -> dict[str, Any]:
 
 # --- reading ---------------------------------------------------------------------------
 
+
 def cmd_show(args: argparse.Namespace) -> int:
     with open_services(args, fallback_readonly=True) as svc:
         h = desk.find(svc, args.household)
@@ -176,8 +183,11 @@ def cmd_list(args: argparse.Namespace) -> int:
                     raise VBError(f"“组”：{reg.village(vid).name}没有“{args.group.strip()}”")
                 gid = g.id
         status = desk.status_code(args.status) if args.status else None
-        hs = [h for h in reg.households(vid, include_void=args.all)
-              if (gid is None or h.group_id == gid) and (status is None or h.status == status)]
+        hs = [
+            h
+            for h in reg.households(vid, include_void=args.all)
+            if (gid is None or h.group_id == gid) and (status is None or h.status == status)
+        ]
         if args.json:
             _json([_list_json(svc, h) for h in hs])
             return 0
@@ -188,12 +198,20 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _list_json(svc: Any, h: Household) -> dict[str, Any]:
     village, group = svc.registry.place_names(h, unknown="?")
-    return {"id": h.id, "name": h.name, "village": village, "group": group, "id_masked": mask_id(h.id_number),
-            "status": HOUSEHOLD_STATUS.get(h.status, h.status),
-            "status_date": h.status_date.isoformat() if h.status_date else None, "void": h.void}
+    return {
+        "id": h.id,
+        "name": h.name,
+        "village": village,
+        "group": group,
+        "id_masked": mask_id(h.id_number),
+        "status": HOUSEHOLD_STATUS.get(h.status, h.status),
+        "status_date": h.status_date.isoformat() if h.status_date else None,
+        "void": h.void,
+    }
 
 
 # --- writing ---------------------------------------------------------------------------
+
 
 def cmd_add(args: argparse.Namespace) -> int:
     with open_services(args) as svc:
@@ -225,7 +243,9 @@ def cmd_edit(args: argparse.Namespace) -> int:
         old = desk.find(svc, args.household)
         changes = {**_texts(args), **_place_changes(svc, old, args)}
         if not changes:
-            raise VBError("没有要修改的内容（用 --name、--id、--phone、--card、--bank、--remark、--village、--group 指定）")
+            raise VBError(
+                "没有要修改的内容（用 --name、--id、--phone、--card、--bank、--remark、--village、--group 指定）"
+            )
         new, warnings = reg.update_household(old.id, changes)
         done = _changed(svc, old, new)
         if not done:
@@ -274,19 +294,35 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_change_head(args: argparse.Namespace) -> int:
     with open_services(args) as svc:
         h = desk.find(svc, args.household)
-        done = desk.change_head(svc, h.id, name=args.name, id_number=args.id_number, card=args.card,
-                                bank=args.bank, phone=args.phone, reason=args.reason, date=args.date)
+        done = desk.change_head(
+            svc,
+            h.id,
+            name=args.name,
+            id_number=args.id_number,
+            card=args.card,
+            bank=args.bank,
+            phone=args.phone,
+            reason=args.reason,
+            date=args.date,
+        )
         new = done.household
-        _say(f"已变更户主：{desk.line(svc, new)}",
-             f"  原户主：{desk.former_head_line(done.former)}，已记入户主变更记录（原记录保留）",
-             f"  户编号{new.id}不变，土地和历年申报记录仍归这一户；查询时按原户主姓名或身份证号也能找到。")
+        _say(
+            f"已变更户主：{desk.line(svc, new)}",
+            f"  原户主：{desk.former_head_line(done.former)}，已记入户主变更记录（原记录保留）",
+            f"  户编号{new.id}不变，土地和历年申报记录仍归这一户；查询时按原户主姓名或身份证号也能找到。",
+        )
         if new.card_account:
             _say(f"  一卡通账号：{mask_card(new.card_account)}" + (f"（{new.bank}）" if new.bank else ""))
         if done.unpaid:
-            where = (f"发放到新户主的账号{mask_card(new.card_account)}" if new.card_account
-                     else "登记新户主的一卡通账号后才能发放（villageboard household edit 户编号 --card 账号）")
-            _say(f"  还没有发放的申报{len(done.unpaid)}条，下次生成银行发放表时{where}：",
-                 *(f"    {desk.app_line(svc, a, desk.program_names(svc))}" for a in done.unpaid))
+            where = (
+                f"发放到新户主的账号{mask_card(new.card_account)}"
+                if new.card_account
+                else "登记新户主的一卡通账号后才能发放（villageboard household edit 户编号 --card 账号）"
+            )
+            _say(
+                f"  还没有发放的申报{len(done.unpaid)}条，下次生成银行发放表时{where}：",
+                *(f"    {desk.app_line(svc, a, desk.program_names(svc))}" for a in done.unpaid),
+            )
         elif not new.card_account:
             _say("  新户主还没有登记一卡通账号，登记后才能发放。")
         _warnings(done.warnings)
@@ -313,8 +349,10 @@ def cmd_void(args: argparse.Namespace) -> int:
         if len(others) == 1:
             _say(f"  身份证号{mask_id(h.id_number)}现在只登记在{desk.line(svc, others[0])}。")
         elif len(others) > 1:
-            _say(f"  身份证号{mask_id(h.id_number)}仍登记在{len(others)}户名下，还要作废其中重复的：",
-                 *(f"    {desk.line(svc, o)}" for o in others))
+            _say(
+                f"  身份证号{mask_id(h.id_number)}仍登记在{len(others)}户名下，还要作废其中重复的：",
+                *(f"    {desk.line(svc, o)}" for o in others),
+            )
     return 0
 
 
@@ -326,6 +364,8 @@ def check_advice(problem: str) -> str:
     if len(held) < 2:
         return ""
     numbers = "、".join(str(n) for n in held)
-    return (f"  修复：先用 villageboard household show 户编号 查看户编号{numbers}的申报记录，保留正确的一户，"
-            f"把重复登记的作废（记录保留）：villageboard household void 户编号 --reason 重复登记"
-            f"（如 villageboard household void {held[-1]} --reason 重复登记）")
+    return (
+        f"  修复：先用 villageboard household show 户编号 查看户编号{numbers}的申报记录，保留正确的一户，"
+        f"把重复登记的作废（记录保留）：villageboard household void 户编号 --reason 重复登记"
+        f"（如 villageboard household void {held[-1]} --reason 重复登记）"
+    )

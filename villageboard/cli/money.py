@@ -61,18 +61,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     fsub = p.add_subparsers(dest="flag_command", metavar="操作", required=True)
     q = fsub.add_parser("clear", help="记下核实情况，消除一条风险提示")
     q.add_argument("app", help="申报编号，如 2026-000123")
-    q.add_argument("--kind", required=True, help="提示类型：比上年增加、一卡多户、身份证重复、已故迁出、数量异常、种粮超耕地、扣除无原因（或 growth 等代码）")
+    q.add_argument(
+        "--kind",
+        required=True,
+        help="提示类型：比上年增加、一卡多户、身份证重复、已故迁出、数量异常、种粮超耕地、扣除无原因（或 growth 等代码）",
+    )
     q.add_argument("--note", required=True, help="核实情况（必填，记入修改记录）")
     q.set_defaults(handler=cmd_flag_clear)
 
     p = sub.add_parser("templates", help="生成空白导入模板（农户导入模板.xlsx、申报导入模板.xlsx）")
     p.add_argument("--out", required=True, help="保存到哪个文件夹")
-    p.add_argument("--from-year", type=int, help="用这一年的申报（含确权面积、扣除面积、扣除原因）预先填好下一年的申报导入模板")
+    p.add_argument(
+        "--from-year", type=int, help="用这一年的申报（含确权面积、扣除面积、扣除原因）预先填好下一年的申报导入模板"
+    )
     p.add_argument("--program", help="与 --from-year 一起用：补贴项目代码")
     p.set_defaults(handler=cmd_templates)
 
 
 # --- helpers ------------------------------------------------------------------------
+
 
 def _say(lines: list[str] | str) -> None:
     for line in [lines] if isinstance(lines, str) else lines:
@@ -108,6 +115,7 @@ def _village_id(svc: Any, name: str | None) -> int | None:
 
 # --- import -----------------------------------------------------------------------
 
+
 def _register_import(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import", help="从 Excel/CSV 导入：农户名册、申报、银行回盘（有一行错就全部不导入）")
     isub = p.add_subparsers(dest="import_kind", metavar="内容", required=True)
@@ -124,7 +132,11 @@ def _register_import(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--dry-run", action="store_true", help="试导入：只检查并列出将要做的改动，不保存")
         q.add_argument("--errors-out", help="有错时把原表另存一份，在“错误原因”列标明每行的问题（.xlsx）")
         if kind != "payouts":
-            q.add_argument("--mask-private", action="store_true", help="备注中的完整身份证号、卡号、手机号遮挡后保存（不加则拒绝保存）")
+            q.add_argument(
+                "--mask-private",
+                action="store_true",
+                help="备注中的完整身份证号、卡号、手机号遮挡后保存（不加则拒绝保存）",
+            )
         q.set_defaults(handler=cmd_import)
 
 
@@ -135,8 +147,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         if args.import_kind == "households":
             report = t.import_households(args.file, mask_private=args.mask_private, **kw)
         elif args.import_kind == "applications":
-            report = t.import_applications(args.file, program=args.program, year=args.year,
-                                           mask_private=args.mask_private, **kw)
+            report = t.import_applications(
+                args.file, program=args.program, year=args.year, mask_private=args.mask_private, **kw
+            )
         else:
             report = t.import_payouts(args.file, program=args.program, year=_year(args, svc), **kw)
     _say(report.lines())
@@ -145,6 +158,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 # --- export -----------------------------------------------------------------------
 
+
 def _register_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="导出 Excel：银行发放表、报县汇总表、风险提示表（均为内部资料）")
     esub = p.add_subparsers(dest="export_kind", metavar="内容", required=True)
@@ -152,9 +166,13 @@ def _register_export(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--program", required=True, help="项目代码，如 GDDL")
     q.add_argument("--year", type=int, help="年度（默认今年）")
     q.add_argument("--out", required=True, help="保存为（.xlsx）")
-    q.add_argument("--without-notice", default="", metavar="原因",
-                   help="申报公示还没有走完的村也一起发放，必须写明原因（记入修改记录，印在发放结果公示上），"
-                        "如 “县里统一发放，申报公示已在县平台公示”")
+    q.add_argument(
+        "--without-notice",
+        default="",
+        metavar="原因",
+        help="申报公示还没有走完的村也一起发放，必须写明原因（记入修改记录，印在发放结果公示上），"
+        "如 “县里统一发放，申报公示已在县平台公示”",
+    )
     q.set_defaults(handler=cmd_export)
     q = esub.add_parser("county", help="报县汇总表：分村分项目合计和全部明细")
     q.add_argument("--year", type=int, help="年度（默认今年）")
@@ -193,10 +211,17 @@ def cmd_reissue(args: argparse.Namespace) -> int:
 # --- programs -----------------------------------------------------------------------
 
 _PROGRAM_TEXT = (
-    ("name", "项目名称"), ("basis", "政策依据（文件名称）"),
-    ("basis_no", "政策依据的文号，如 晋财农〔2026〕12号"), ("department", "主管部门"),
-    ("hotline", "咨询电话"), ("eligibility", "补贴对象（谁可以申请）"), ("scope", "补贴范围"),
-    ("procedure", "办理程序"), ("materials", "申报材料"), ("office", "受理机构"), ("time_limit", "办理时限"),
+    ("name", "项目名称"),
+    ("basis", "政策依据（文件名称）"),
+    ("basis_no", "政策依据的文号，如 晋财农〔2026〕12号"),
+    ("department", "主管部门"),
+    ("hotline", "咨询电话"),
+    ("eligibility", "补贴对象（谁可以申请）"),
+    ("scope", "补贴范围"),
+    ("procedure", "办理程序"),
+    ("materials", "申报材料"),
+    ("office", "受理机构"),
+    ("time_limit", "办理时限"),
 )
 
 
@@ -204,9 +229,16 @@ def _program_options(q: argparse.ArgumentParser, adding: bool) -> None:
     for key, text in _PROGRAM_TEXT:
         q.add_argument(f"--{key.replace('_', '-')}", dest=key, required=adding and key == "name", help=text)
     q.add_argument("--unit", choices=UNITS, help="计量单位")
-    q.add_argument("--rate", required=adding, help="补贴标准：每单位多少元，最多4位小数，如 103.68；改标准会重算还没有发放的申报")
-    q.add_argument("--rounding", choices=list(ROUNDING_RULES),
-                   help="每户金额取整到分的规则：" + "，".join(f"{k}={v[1]}" for k, v in ROUNDING_RULES.items()) + "（默认 half_up）")
+    q.add_argument(
+        "--rate", required=adding, help="补贴标准：每单位多少元，最多4位小数，如 103.68；改标准会重算还没有发放的申报"
+    )
+    q.add_argument(
+        "--rounding",
+        choices=list(ROUNDING_RULES),
+        help="每户金额取整到分的规则："
+        + "，".join(f"{k}={v[1]}" for k, v in ROUNDING_RULES.items())
+        + "（默认 half_up）",
+    )
     q.add_argument("--posting-days", type=int, help="公示天数（默认7天）")
     q.add_argument("--max-quantity", help="单户上限（可不填）")
 
@@ -292,15 +324,20 @@ def cmd_program_edit(args: argparse.Namespace) -> int:
         new, repriced = svc.programs.edit(year, old.code, changes, args.reason)
         _say(f"已修改：{_program_line(svc, new)}")
         if new.rate_fen != old.rate_fen:
-            _say(f"补贴标准由{format_rate(old.rate_fen)}元改为{format_rate(new.rate_fen)}元/{new.unit}"
-                 + (f"（原因：{args.reason.strip()}）" if args.reason.strip() else "") + "，已记入修改记录。")
+            _say(
+                f"补贴标准由{format_rate(old.rate_fen)}元改为{format_rate(new.rate_fen)}元/{new.unit}"
+                + (f"（原因：{args.reason.strip()}）" if args.reason.strip() else "")
+                + "，已记入修改记录。"
+            )
         if new.rate_fen != old.rate_fen or new.rounding != old.rounding:
             _say(_repriced_lines(svc, year, old.code, repriced))
     return 0
 
 
 def _repriced_lines(svc: Any, year: int, code: str, repriced: list[Any]) -> list[str]:
-    held = [a for a in svc.applications.list(year, code) if a.status != "rejected" and a.payout_status in ("issued", "paid")]
+    held = [
+        a for a in svc.applications.list(year, code) if a.status != "rejected" and a.payout_status in ("issued", "paid")
+    ]
     out = []
     if repriced:
         delta = sum(r.new_fen - r.old_fen for r in repriced)
@@ -310,8 +347,10 @@ def _repriced_lines(svc: Any, year: int, code: str, repriced: list[Any]) -> list
             a = r.app
             h = reg.household(a.household_id)
             note = f"　该村公示{r.on_notice}上仍是原金额，请做更正公示" if r.on_notice else ""
-            out.append(f"  {a.id} {reg.place_label(h.village_id, h.group_id)} {h.name} {format_quantity(a.quantity)} × "
-                       f"{format_rate(a.rate_fen)}元：{format_fen(r.old_fen)}元 → {format_fen(r.new_fen)}元{note}")
+            out.append(
+                f"  {a.id} {reg.place_label(h.village_id, h.group_id)} {h.name} {format_quantity(a.quantity)} × "
+                f"{format_rate(a.rate_fen)}元：{format_fen(r.old_fen)}元 → {format_fen(r.new_fen)}元{note}"
+            )
         out.append(f"  重算合计{'增加' if delta >= 0 else '减少'}{format_fen(abs(delta))}元。")
     else:
         out.append("没有需要重算的未发放申报。")
@@ -321,6 +360,7 @@ def _repriced_lines(svc: Any, year: int, code: str, repriced: list[Any]) -> list
 
 
 # --- applications -------------------------------------------------------------------
+
 
 def _register_application(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("application", help="申报：录入、修改、审核、作废、列表")
@@ -333,7 +373,9 @@ def _register_application(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--year", type=int, help="年度（默认今年）")
     q.add_argument("--quantity", required=True, help="数量（亩/头/台），如 12.5")
     q.add_argument("--remark", default="", help="备注")
-    q.add_argument("--mask-private", action="store_true", help="备注中的完整身份证号、卡号、手机号遮挡后保存（不加则拒绝保存）")
+    q.add_argument(
+        "--mask-private", action="store_true", help="备注中的完整身份证号、卡号、手机号遮挡后保存（不加则拒绝保存）"
+    )
     q.set_defaults(handler=cmd_application_add)
     q = asub.add_parser("edit", help="修改数量或备注（已在公示中的不能直接改）")
     q.add_argument("app", help="申报编号，如 2026-000123")
@@ -342,7 +384,9 @@ def _register_application(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--deducted-area", help="新的扣除面积（没有扣除写0）")
     q.add_argument("--deduction-reason", help="扣除原因，如 修路占地、退耕还林、建房、撂荒")
     q.add_argument("--remark", help="新的备注")
-    q.add_argument("--mask-private", action="store_true", help="备注中的完整身份证号、卡号、手机号遮挡后保存（不加则拒绝保存）")
+    q.add_argument(
+        "--mask-private", action="store_true", help="备注中的完整身份证号、卡号、手机号遮挡后保存（不加则拒绝保存）"
+    )
     q.set_defaults(handler=cmd_application_edit)
     q = asub.add_parser("status", help="审核：申报 → 村审核 → 乡镇审核 → 通过；或不通过（写原因）")
     q.add_argument("app", help="申报编号")
@@ -384,8 +428,10 @@ def _app_line(svc: Any, a: Application) -> str:
         status += f"（{a.reject_reason}）"
     pay = PAYOUT_STATUS.get(a.payout_status, a.payout_status)
     void = f" 已作废（{a.void_reason}）" if a.void else ""
-    return (f"{a.id} {place} {h.name} {p.name} {format_quantity(a.quantity)}{p.unit} "
-            f"{format_fen(a.amount_fen)}元 {status} {pay}{void}")
+    return (
+        f"{a.id} {place} {h.name} {p.name} {format_quantity(a.quantity)}{p.unit} "
+        f"{format_fen(a.amount_fen)}元 {status} {pay}{void}"
+    )
 
 
 def _show_flags(svc: Any, a: Application) -> None:
@@ -403,8 +449,9 @@ def cmd_application_add(args: argparse.Namespace) -> int:
             hid = h.id
         else:
             hid = args.household
-        a = svc.applications.add(hid, args.program.upper(), _year(args, svc), args.quantity, args.remark,
-                                 mask_private=args.mask_private)
+        a = svc.applications.add(
+            hid, args.program.upper(), _year(args, svc), args.quantity, args.remark, mask_private=args.mask_private
+        )
         _say(f"已登记：{_app_line(svc, a)}")
         _show_flags(svc, a)
     return 0
@@ -414,19 +461,27 @@ def cmd_application_collect(args: argparse.Namespace) -> int:
     from villageboard.services.household_desk import record_collection
 
     with open_services(args) as svc:
-        a = record_collection(svc, args.app, kind=args.kind, collector=args.name, relation=args.relation,
-                              date=args.date, note=args.note)
+        a = record_collection(
+            svc, args.app, kind=args.kind, collector=args.name, relation=args.relation, date=args.date, note=args.note
+        )
         c = a.collections[-1]
-        _say(f"已登记：申报{a.id} 由{c['name']}（{c['relation']}）{c['kind']}，{c['date']}。"
-             "银行发放表仍发到本户自己的一卡通账号。")
+        _say(
+            f"已登记：申报{a.id} 由{c['name']}（{c['relation']}）{c['kind']}，{c['date']}。"
+            "银行发放表仍发到本户自己的一卡通账号。"
+        )
     return 0
 
 
 def cmd_application_edit(args: argparse.Namespace) -> int:
-    land = {key: value for key, value in (
-        ("certified_area", args.certified_area), ("deducted_area", args.deducted_area),
-        ("deduction_reason", args.deduction_reason),
-    ) if value is not None}
+    land = {
+        key: value
+        for key, value in (
+            ("certified_area", args.certified_area),
+            ("deducted_area", args.deducted_area),
+            ("deduction_reason", args.deduction_reason),
+        )
+        if value is not None
+    }
     if args.quantity is None and args.remark is None and not land:
         raise VBError("没有要修改的内容（用 --quantity、--certified-area 或 --remark 等指定）")
     with open_services(args) as svc:
@@ -447,7 +502,11 @@ def cmd_application_status(args: argparse.Namespace) -> int:
         _say(f"已改为“{APP_STATUS[a.status]}”：{_app_line(svc, a)}")
         if args.note.strip() and a.status == "approved":
             noted = any(c.get("on") == "approved" for c in a.cleared_flags)
-            _say(f"核实情况已记入修改记录：{' '.join(args.note.split())}" if noted else "这笔申报没有待核实的风险提示，--note 未记录。")
+            _say(
+                f"核实情况已记入修改记录：{' '.join(args.note.split())}"
+                if noted
+                else "这笔申报没有待核实的风险提示，--note 未记录。"
+            )
     return 0
 
 
@@ -474,11 +533,15 @@ def cmd_application_show(args: argparse.Namespace) -> int:
                 extra += f" 回盘日期{att['returned']}"
             if att.get("without_notice"):
                 extra += f" （未经申报公示发放，原因：{att['without_notice']}）"
-            _say(f"  发放 批次{att.get('batch')} {att.get('issued')} 账号尾号{str(att.get('account', ''))[-4:]} "
-                 f"{format_fen(att.get('amount_fen', 0))}元 {res} {extra}".rstrip())
+            _say(
+                f"  发放 批次{att.get('batch')} {att.get('issued')} 账号尾号{str(att.get('account', ''))[-4:]} "
+                f"{format_fen(att.get('amount_fen', 0))}元 {res} {extra}".rstrip()
+            )
         for c in a.collections:
-            _say(f"  {c.get('kind', '')} {c.get('date', '')} {c.get('name', '')}（{c.get('relation', '')}）"
-                 + (f" {c['note']}" if c.get("note") else ""))
+            _say(
+                f"  {c.get('kind', '')} {c.get('date', '')} {c.get('name', '')}（{c.get('relation', '')}）"
+                + (f" {c['note']}" if c.get("note") else "")
+            )
         _show_flags(svc, a)
     return 0
 
@@ -488,8 +551,11 @@ def cmd_application_list(args: argparse.Namespace) -> int:
         year = _year(args, svc)
         vid = _village_id(svc, args.village)
         status = _status_code(args.status) if args.status else None
-        apps = [a for a in svc.applications.list(year, args.program.upper() if args.program else None, vid)
-                if status is None or a.status == status]
+        apps = [
+            a
+            for a in svc.applications.list(year, args.program.upper() if args.program else None, vid)
+            if status is None or a.status == status
+        ]
         if args.json:
             _json([{**a.to_dict(), "flags": [f.kind for f in svc.flags.flags_for(a)]} for a in apps])
             return 0
@@ -503,6 +569,7 @@ def cmd_application_list(args: argparse.Namespace) -> int:
 
 
 # --- reconciliation and flags ----------------------------------------------------------
+
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from villageboard.services.reconcile import reconcile
@@ -526,7 +593,9 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         _say("发放失败待处理：")
         for f in rec.failures:
             when = f"，回盘日期{f.returned}" if f.returned else ""
-            _say(f"  {f.app_id} {f.village} {f.name} {format_fen(f.amount_fen)}元 {f.reason}（账号{f.account_tail}，批次{f.batch}{when}）")
+            _say(
+                f"  {f.app_id} {f.village} {f.name} {format_fen(f.amount_fen)}元 {f.reason}（账号{f.account_tail}，批次{f.batch}{when}）"
+            )
     if problems:
         for message in problems:
             print(message, file=sys.stderr)
@@ -548,9 +617,13 @@ def cmd_flags(args: argparse.Namespace) -> int:
         for f in flags:
             h = hs.get(f.household_id)
             state = f"已核实：{f.cleared.get('note')}" if f.cleared else "待核实"
-            _say(f"{f.app_id} {names.get(f.village_id, '?')} {h.name if h else '?'} {f.program_code} 【{f.label}】{f.message}（{state}）")
+            _say(
+                f"{f.app_id} {names.get(f.village_id, '?')} {h.name if h else '?'} {f.program_code} 【{f.label}】{f.message}（{state}）"
+            )
         open_n = sum(1 for f in flags if not f.is_cleared)
-        _say(f"共{len(flags)}条风险提示，待核实{open_n}条。风险提示不影响办理，核实后用 villageboard flag clear 记下核实情况。")
+        _say(
+            f"共{len(flags)}条风险提示，待核实{open_n}条。风险提示不影响办理，核实后用 villageboard flag clear 记下核实情况。"
+        )
     return 0
 
 

@@ -19,14 +19,17 @@ if TYPE_CHECKING:
 STATE_NAMES = {**{k: k for k in NOTICE_STATES}, **{v: k for k, v in NOTICE_STATES.items()}}
 
 
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("notice", help="公示：新建、张贴、列表、打印")
     nsub = p.add_subparsers(dest="notice_command", metavar="操作", required=True)
 
     c = nsub.add_parser("create", help="新建公示草稿")
-    c.add_argument("--kind", required=True, choices=["application", "result", "summary"],
-                   help="application 申报公示 / result 发放结果公示 / summary 年度汇总公示")
+    c.add_argument(
+        "--kind",
+        required=True,
+        choices=["application", "result", "summary"],
+        help="application 申报公示 / result 发放结果公示 / summary 年度汇总公示",
+    )
     c.add_argument("--program", default="", help="补贴项目代码（申报、发放结果公示必填）")
     c.add_argument("--village", required=True, help="村名")
     c.add_argument("--year", type=int, help="年度（默认今年）")
@@ -69,16 +72,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("code", help="公示编号")
     c.add_argument("--text", required=True, help="异议内容")
     c.add_argument("--household", help="涉及农户的身份证号或户编号")
-    c.add_argument("--mask-private", action="store_true", help="内容中的完整身份证号、卡号、手机号遮挡后保存（不加则拒绝保存）")
+    c.add_argument(
+        "--mask-private", action="store_true", help="内容中的完整身份证号、卡号、手机号遮挡后保存（不加则拒绝保存）"
+    )
     c.set_defaults(handler=cmd_objection_add)
     c = osub.add_parser("resolve", help="处理异议；--correct 生成更正公示")
     c.add_argument("id", type=int, help="异议编号")
     c.add_argument("--text", required=True, help="处理结果")
     c.add_argument("--correct", action="store_true", help="生成更正公示（新版本）")
-    c.add_argument("--set", action="append", default=[], metavar="申报编号:项目=新值",
-                   help="更正内容，如 2026-000123:quantity=12.5、2026-000123:certified_area=6（确权面积；"
-                        "deducted_area 扣除面积、deduction_reason 扣除原因）或 2026-000123:remark=经核实更正（可写多次）")
-    c.add_argument("--mask-private", action="store_true", help="内容中的完整身份证号、卡号、手机号遮挡后保存（不加则拒绝保存）")
+    c.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="申报编号:项目=新值",
+        help="更正内容，如 2026-000123:quantity=12.5、2026-000123:certified_area=6（确权面积；"
+        "deducted_area 扣除面积、deduction_reason 扣除原因）或 2026-000123:remark=经核实更正（可写多次）",
+    )
+    c.add_argument(
+        "--mask-private", action="store_true", help="内容中的完整身份证号、卡号、手机号遮挡后保存（不加则拒绝保存）"
+    )
     c.set_defaults(handler=cmd_objection_resolve)
     c = osub.add_parser("list", help="列出异议")
     c.add_argument("--year", type=int)
@@ -111,16 +123,20 @@ def cmd_create(args: argparse.Namespace) -> int:
         n = svc.notices.create(args.kind, args.year or svc.today().year, args.village, args.program)
         snap = svc.notices.snapshot(n)
         t = snap["totals"]
-        print(f"已新建{NOTICE_KINDS[n.kind]}草稿：{n.code}（{snap['village']}，{t['households']}户，"
-              f"{format_fen(t['amount_fen'])}元）\n下一步：张贴后登记 villageboard notice post {n.code}")
+        print(
+            f"已新建{NOTICE_KINDS[n.kind]}草稿：{n.code}（{snap['village']}，{t['households']}户，"
+            f"{format_fen(t['amount_fen'])}元）\n下一步：张贴后登记 villageboard notice post {n.code}"
+        )
     return 0
 
 
 def cmd_post(args: argparse.Namespace) -> int:
     with open_services(args) as svc:
         n = svc.notices.post(args.code, start=args.start, days=args.days)
-        print(f"公示{n.code}已登记张贴：{n.start}至{n.end}。核验码：{n.tag}\n"
-              f"打印：villageboard notice render {n.code} --out 文件夹")
+        print(
+            f"公示{n.code}已登记张贴：{n.start}至{n.end}。核验码：{n.tag}\n"
+            f"打印：villageboard notice render {n.code} --out 文件夹"
+        )
     return 0
 
 
@@ -138,14 +154,24 @@ def cmd_list(args: argparse.Namespace) -> int:
         if args.program:
             rows = [r for r in rows if r.notice.program_code == args.program.upper()]
         if args.json:
-            out = [{
-                "code": r.notice.code, "version": r.notice.version, "kind": r.notice.kind, "village": r.village,
-                "program": r.notice.program_code, "year": r.notice.year, "state": r.state,
-                "start": r.notice.start.isoformat() if r.notice.start else None,
-                "end": r.notice.end.isoformat() if r.notice.end else None,
-                "days_left": r.days_left, "tag": r.notice.tag or None,
-                "households": r.households, "amount_fen": r.amount_fen,
-            } for r in rows]
+            out = [
+                {
+                    "code": r.notice.code,
+                    "version": r.notice.version,
+                    "kind": r.notice.kind,
+                    "village": r.village,
+                    "program": r.notice.program_code,
+                    "year": r.notice.year,
+                    "state": r.state,
+                    "start": r.notice.start.isoformat() if r.notice.start else None,
+                    "end": r.notice.end.isoformat() if r.notice.end else None,
+                    "days_left": r.days_left,
+                    "tag": r.notice.tag or None,
+                    "households": r.households,
+                    "amount_fen": r.amount_fen,
+                }
+                for r in rows
+            ]
             print(json.dumps(out, ensure_ascii=False, indent=1))
             return 0
         if not rows:
@@ -154,8 +180,10 @@ def cmd_list(args: argparse.Namespace) -> int:
             n = r.notice
             period = f"{n.start}至{n.end}" if n.start else "未张贴"
             left = f"，还剩{r.days_left}天" if r.days_left is not None else ""
-            print(f"{n.code} 第{n.version}版  {r.kind_label}  {r.village}  {r.program}  {r.state_label}  "
-                  f"{period}{left}  {r.households}户 {format_fen(r.amount_fen)}元")
+            print(
+                f"{n.code} 第{n.version}版  {r.kind_label}  {r.village}  {r.program}  {r.state_label}  "
+                f"{period}{left}  {r.households}户 {format_fen(r.amount_fen)}元"
+            )
     return 0
 
 
@@ -179,8 +207,9 @@ def _household_id(svc: Services, text: str | None) -> int | None:
 
 def cmd_objection_add(args: argparse.Namespace) -> int:
     with open_services(args) as svc:
-        o = svc.notices.add_objection(args.code, args.text, _household_id(svc, args.household),
-                                      mask_private=args.mask_private)
+        o = svc.notices.add_objection(
+            args.code, args.text, _household_id(svc, args.household), mask_private=args.mask_private
+        )
         print(f"已登记异议，编号{o.id}（公示{o.notice_code}）")
     return 0
 
@@ -192,17 +221,22 @@ def cmd_objection_resolve(args: argparse.Namespace) -> int:
             number, rest = item.split(":", 1)
             field, value = rest.split("=", 1)
         except ValueError:
-            raise VBError(f"更正内容“{item}”格式不对，应为 申报编号:项目=新值（如 2026-000123:quantity=12.5）") from None
+            raise VBError(
+                f"更正内容“{item}”格式不对，应为 申报编号:项目=新值（如 2026-000123:quantity=12.5）"
+            ) from None
         edits.append((number.strip(), field.strip(), value))
     if edits and not args.correct:
         raise VBError("指定了更正内容（--set）就要同时加 --correct")
     with open_services(args) as svc:
-        o, c = svc.notices.resolve_objection(args.id, args.text, correct=args.correct, edits=edits,
-                                             mask_private=args.mask_private)
+        o, c = svc.notices.resolve_objection(
+            args.id, args.text, correct=args.correct, edits=edits, mask_private=args.mask_private
+        )
         print(f"异议{o.id}已处理。")
         if c is not None:
-            print(f"已生成更正公示：{c.code} 第{c.version}版（草稿，{len(c.changes)}处更正），原第{c.version - 1}版已存档。\n"
-                  f"张贴后登记：villageboard notice post {c.code}")
+            print(
+                f"已生成更正公示：{c.code} 第{c.version}版（草稿，{len(c.changes)}处更正），原第{c.version - 1}版已存档。\n"
+                f"张贴后登记：villageboard notice post {c.code}"
+            )
     return 0
 
 
@@ -233,12 +267,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
         what = f"编号{code}与核验码{tag}不匹配" if by_hand else "二维码中的核验码不是本乡镇任何一份公示的"
         print(f"核验未通过：{what}。这份公示可能不是本乡镇发布的，或已被改动。")
         return 1
-    head = (f"{found['village']} {found['program']} {found['kind']}（{found['code']} 第{found['version']}版）\n"
-            f"  {found['households']}户，合计{format_fen(found['amount_fen'])}元；公示期{found['start']}至{found['end']}；"
-            f"{found['state']}" + ("" if found["latest"] else "（已有更正后的新版本）"))
+    head = (
+        f"{found['village']} {found['program']} {found['kind']}（{found['code']} 第{found['version']}版）\n"
+        f"  {found['households']}户，合计{format_fen(found['amount_fen'])}元；公示期{found['start']}至{found['end']}；"
+        f"{found['state']}" + ("" if found["latest"] else "（已有更正后的新版本）")
+    )
     if problems:
-        print("核验未通过：二维码内容与存档不符，这份公示可能被改动过。\n"
-              + "\n".join(f"  {p}" for p in problems) + f"\n存档中这个核验码是：{head}")
+        print(
+            "核验未通过：二维码内容与存档不符，这份公示可能被改动过。\n"
+            + "\n".join(f"  {p}" for p in problems)
+            + f"\n存档中这个核验码是：{head}"
+        )
         return 1
     print(f"核验通过：{head}")
     return 0
@@ -252,8 +291,18 @@ def cmd_render(args: argparse.Namespace) -> int:
     from villageboard.services.posters import render_notice
 
     with open_services(args, fallback_readonly=True) as svc:
-        paths = render_notice(svc, args.code, Path(args.out), _formats(args.format), args.paper, args.large,
-                              args.version, True if args.archive_copy else None, dpi=args.dpi, long=args.long)
+        paths = render_notice(
+            svc,
+            args.code,
+            Path(args.out),
+            _formats(args.format),
+            args.paper,
+            args.large,
+            args.version,
+            True if args.archive_copy else None,
+            dpi=args.dpi,
+            long=args.long,
+        )
     for p in paths:
         print(p)
     return 0
@@ -272,9 +321,22 @@ def cmd_posters(args: argparse.Namespace) -> int:
             last[0] = pct
 
     try:
-        res = batch_posters(svc, args.kind, args.year or svc.today().year, Path(args.out), args.program,
-                            _formats(args.format), args.paper, args.large, args.create, args.start, args.days,
-                            progress=progress, dpi=args.dpi, long=args.long)
+        res = batch_posters(
+            svc,
+            args.kind,
+            args.year or svc.today().year,
+            Path(args.out),
+            args.program,
+            _formats(args.format),
+            args.paper,
+            args.large,
+            args.create,
+            args.start,
+            args.days,
+            progress=progress,
+            dpi=args.dpi,
+            long=args.long,
+        )
     finally:
         svc.close()
     for line in res.skipped:

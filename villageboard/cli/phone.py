@@ -19,11 +19,17 @@ from villageboard.services.identity import LOCKED, SEVERAL
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lookup", help="电话查询：姓名（汉字或拼音）、身份证后4到6位、电话后4位，可加村名")
     p.add_argument("query", nargs="+", help="如：zhang wei、张伟、zw、1234、东沟 zhang")
-    p.add_argument("--birth", type=arg_date,
-                   help="来电人说出的出生日期（只核实选定的一户；每户每天最多错3次；核实后才显示卡号尾号等）")
+    p.add_argument(
+        "--birth",
+        type=arg_date,
+        help="来电人说出的出生日期（只核实选定的一户；每户每天最多错3次；核实后才显示卡号尾号等）",
+    )
     p.add_argument("--household", type=int, metavar="户编号", help="从查询结果里选定一户（查到多户时用）")
-    p.add_argument("--override-note", metavar="理由",
-                   help="主管放行：这户今天出生日期错满3次后，写明理由再核实一次（记入修改记录）")
+    p.add_argument(
+        "--override-note",
+        metavar="理由",
+        help="主管放行：这户今天出生日期错满3次后，写明理由再核实一次（记入修改记录）",
+    )
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.add_argument("--script", action="store_true", help="身份核实后，打印答复话术")
     p.add_argument("--limit", type=int, default=10)
@@ -45,7 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     x.add_argument("id", type=int, help="来电记录编号")
     x.add_argument("--notice", required=True, help="公示编号（须在公示期内）")
     x.add_argument("--text", default="", help="异议内容（默认用来电的问题）")
-    x.add_argument("--mask-private", action="store_true", help="内容中的完整身份证号、卡号、手机号遮挡后保存（不加则拒绝保存）")
+    x.add_argument(
+        "--mask-private", action="store_true", help="内容中的完整身份证号、卡号、手机号遮挡后保存（不加则拒绝保存）"
+    )
     x.set_defaults(handler=cmd_call_objection)
     x = csub.add_parser("figures", help="年度来电统计（年报用）")
     x.add_argument("--year", type=int)
@@ -60,8 +68,13 @@ def cmd_lookup(args: argparse.Namespace) -> int:
     with open_services(args, fallback_readonly=True) as svc:
         desk = svc.phone
         desk.load_all()  # a one-shot command answers from the whole archive
-        ans = desk.lookup(" ".join(args.query), birth=args.birth, limit=args.limit, household=args.household,
-                          override_note=args.override_note)
+        ans = desk.lookup(
+            " ".join(args.query),
+            birth=args.birth,
+            limit=args.limit,
+            household=args.household,
+            override_note=args.override_note,
+        )
         check = ans.check
         if args.json:
             print(json.dumps([h.to_json() for h in ans.hits], ensure_ascii=False, indent=1))
@@ -126,9 +139,20 @@ def cmd_call_figures(args: argparse.Namespace) -> int:
             out = svc.calls.export_figures(year, Path(args.out))
             print(f"已导出 {out}")
         if args.json:
-            print(json.dumps({"year": f.year, "total": f.total, "by_type": f.by_type, "by_village": f.by_village,
-                              "objections": f.objections, "identity_checks": asdict(f.checks)},
-                             ensure_ascii=False, indent=1))
+            print(
+                json.dumps(
+                    {
+                        "year": f.year,
+                        "total": f.total,
+                        "by_type": f.by_type,
+                        "by_village": f.by_village,
+                        "objections": f.objections,
+                        "identity_checks": asdict(f.checks),
+                    },
+                    ensure_ascii=False,
+                    indent=1,
+                )
+            )
         elif not args.out:
             print(f"{year}年来电共{f.total}次，其中转为异议{f.objections}次")
             for k, v in f.by_type.items():

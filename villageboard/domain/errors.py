@@ -73,7 +73,7 @@ class DamagedError(VBError):
         self.backup = backup
         msg = f"数据文件已损坏：{path}（{reason}）。为防止覆盖，程序不会写入任何数据。"
         if backup is not None:
-            msg += f"\n最近一次完好的备份：{backup}\n恢复命令：villageboard restore \"{backup}\""
+            msg += f'\n最近一次完好的备份：{backup}\n恢复命令：villageboard restore "{backup}"'
         else:
             msg += "\n没有找到备份，请联系技术人员。"
         super().__init__(msg)

@@ -64,7 +64,11 @@ def _area(raw: str, label: str, errors: list[tuple[str, str]], key: str, *, posi
 
 
 def check_land(
-    certified: str, deducted: str = "", reason: str = "", subsidy: str = "", unit: str = "亩",
+    certified: str,
+    deducted: str = "",
+    reason: str = "",
+    subsidy: str = "",
+    unit: str = "亩",
     subsidy_label: str = "补贴面积",
 ) -> tuple[Land | None, list[tuple[str, str]]]:
     """The land of one row from the text of its cells, or the problems as
@@ -77,7 +81,11 @@ def check_land(
         errors.append(("certified_area", "填了扣除面积或扣除原因，就要同时填写确权面积"))
         return None, errors
     c = _area(certified, "确权面积", errors, "certified_area", positive=True)
-    d = _area(deducted, "扣除面积", errors, "deducted_area", positive=False) if str(deducted or "").strip() else Decimal(0)
+    d = (
+        _area(deducted, "扣除面积", errors, "deducted_area", positive=False)
+        if str(deducted or "").strip()
+        else Decimal(0)
+    )
     if c is None or d is None:
         return None, errors
     if d > c:
@@ -93,8 +101,13 @@ def check_land(
         if s is None:
             errors.append(("subsidy_area", why))
         elif s != land.subsidy:
-            errors.append(("subsidy_area", f"{subsidy_label}{format_quantity(s)}{unit}与确权面积{format_quantity(c)}{unit}"
-                                           f"减扣除面积{format_quantity(d)}{unit}（应为{format_quantity(land.subsidy)}{unit}）不符"))
+            errors.append(
+                (
+                    "subsidy_area",
+                    f"{subsidy_label}{format_quantity(s)}{unit}与确权面积{format_quantity(c)}{unit}"
+                    f"减扣除面积{format_quantity(d)}{unit}（应为{format_quantity(land.subsidy)}{unit}）不符",
+                )
+            )
     if errors:
         return None, errors
     return land, []

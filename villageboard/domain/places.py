@@ -12,8 +12,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-             "六": 6, "七": 7, "八": 8, "九": 9}
+CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_NAMES = "零一二三四五六七八九"
 #: a group's number, in Arabic or Chinese numerals (for patterns over free text)
 GROUP_NUM = r"[0-9]+|[〇零一二两三四五六七八九十百]+"

@@ -188,8 +188,9 @@ def _id18(s: str, strict: bool) -> bool:
         return False
     if ric.calc_check_digit(s) != s[17]:
         return False
-    return not strict or (s[0] in "123456" and _valid_date(int(s[6:10]), int(s[10:12]), int(s[12:14]))
-                          and 1900 <= int(s[6:10]) <= 2100)
+    return not strict or (
+        s[0] in "123456" and _valid_date(int(s[6:10]), int(s[10:12]), int(s[12:14])) and 1900 <= int(s[6:10]) <= 2100
+    )
 
 
 def _id15(s: str) -> bool:
@@ -243,8 +244,13 @@ def _amount_end(groups: list[str], seps: list[str], i: int, typed: list[str]) ->
         return 0  # no amount is that large: a card or account written like one
     if j - i >= 2 and j < n and seps[j] == ",":
         return 0  # 1,100,00000: the commas go on past the thousands
-    if (j < n and seps[j] == "." and 1 <= len(groups[j]) <= 2 and not groups[j].endswith("X")
-            and (j + 1 >= n or "." not in seps[j + 1])):
+    if (
+        j < n
+        and seps[j] == "."
+        and 1 <= len(groups[j]) <= 2
+        and not groups[j].endswith("X")
+        and (j + 1 >= n or "." not in seps[j + 1])
+    ):
         return j + 1
     return j if j - i >= 2 else 0
 
@@ -261,7 +267,9 @@ def _listed(seps: list[str], k: int) -> bool:
     return k == 0 or _loose(seps[k])
 
 
-def _blocks(groups: list[str], seps: list[str], typed: list[str]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+def _blocks(
+    groups: list[str], seps: list[str], typed: list[str]
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """Runs of groups that read as ordinary text: a date (2026-12-09), a time (9:30), a
     landline with its area code (0357-5221234, (0357)5221234, an extension after it), a
     notice code (141025-2026-0012) or an amount (1,234.56). Except for our own notice codes, a
@@ -283,25 +291,56 @@ def _blocks(groups: list[str], seps: list[str], typed: list[str]) -> tuple[list[
         if i + 2 < n:
             y, mo, d = groups[i : i + 3]
             sep = seps[i + 1].strip()
-            if (len(y) == 4 and y[:2] in ("19", "20") and 1 <= len(mo) <= 2 and 1 <= len(d) <= 2
-                    and mo.isdigit() and d.isdigit() and 1 <= int(mo) <= 12 and 1 <= int(d) <= 31
-                    and sep in ("-", "/", ".") and seps[i + 2].strip() == sep and apart(i, i + 3)):
+            if (
+                len(y) == 4
+                and y[:2] in ("19", "20")
+                and 1 <= len(mo) <= 2
+                and 1 <= len(d) <= 2
+                and mo.isdigit()
+                and d.isdigit()
+                and 1 <= int(mo) <= 12
+                and 1 <= int(d) <= 31
+                and sep in ("-", "/", ".")
+                and seps[i + 2].strip() == sep
+                and apart(i, i + 3)
+            ):
                 end = i + 3
-            elif (len(g) == 6 and len(groups[i + 1]) == 4 and groups[i + 1][:2] == "20" and len(groups[i + 2]) == 4
-                    and seps[i + 1] == "-" and seps[i + 2] == "-"
-                    and (i == 0 or seps[i] != "-") and (i + 3 >= n or seps[i + 3] != "-")):
+            elif (
+                len(g) == 6
+                and len(groups[i + 1]) == 4
+                and groups[i + 1][:2] == "20"
+                and len(groups[i + 2]) == 4
+                and seps[i + 1] == "-"
+                and seps[i + 2] == "-"
+                and (i == 0 or seps[i] != "-")
+                and (i + 3 >= n or seps[i + 3] != "-")
+            ):
                 codes.append((i, i + 3))
                 end = i + 3
-        if (not end and i + 1 < n and seps[i + 1] == ":" and len(g) <= 2 and g.isdigit() and int(g) <= 23
-                and len(groups[i + 1]) == 2 and groups[i + 1].isdigit() and int(groups[i + 1]) <= 59
-                and apart(i, i + 2)):
+        if (
+            not end
+            and i + 1 < n
+            and seps[i + 1] == ":"
+            and len(g) <= 2
+            and g.isdigit()
+            and int(g) <= 23
+            and len(groups[i + 1]) == 2
+            and groups[i + 1].isdigit()
+            and int(groups[i + 1]) <= 59
+            and apart(i, i + 2)
+        ):
             end = i + 2  # a time of day, 9:30
         if not end:
             amount = _amount_end(groups, seps, i, typed)
             if amount and apart(i, amount):
                 end = amount
-        if (not end and i + 1 < n and re.fullmatch(r"0[1-9][0-9]{1,2}", g)
-                and re.fullmatch(r"[2-9][0-9]{6,7}", groups[i + 1]) and "." not in seps[i + 1]):
+        if (
+            not end
+            and i + 1 < n
+            and re.fullmatch(r"0[1-9][0-9]{1,2}", g)
+            and re.fullmatch(r"[2-9][0-9]{6,7}", groups[i + 1])
+            and "." not in seps[i + 1]
+        ):
             e = i + 2
             if e < n and 1 <= len(groups[e]) <= 5 and seps[e].strip() == "-":
                 e += 1
@@ -319,8 +358,9 @@ def _year(g: str) -> bool:
     return len(g) == 4 and g[:2] in ("19", "20")
 
 
-def _scan_sequence(groups: list[str], seps: list[str], lead: list[int], trail: list[int],
-                   masked: list[bool], typed: list[str]) -> list[tuple[int, int, int, int, str]]:
+def _scan_sequence(
+    groups: list[str], seps: list[str], lead: list[int], trail: list[int], masked: list[bool], typed: list[str]
+) -> list[tuple[int, int, int, int, str]]:
     """(first group, end group, digits cut from the first, digits cut from the last,
     kind) of every risky number in one run of groups. ``lead``/``trail`` count the
     digits at each group's ends that were written as Chinese digits: ordinary words
@@ -395,7 +435,8 @@ def _scan_sequence(groups: list[str], seps: list[str], lead: list[int], trail: l
         if covered(i, j):
             continue
         if (block_of[i] >= 0 and i > 0 and block_of[i - 1] == block_of[i]) or (
-                block_of[j - 1] >= 0 and j < n and block_of[j] == block_of[j - 1]):
+            block_of[j - 1] >= 0 and j < n and block_of[j] == block_of[j - 1]
+        ):
             continue  # cuts into a block
         if all(b >= 0 for b in block_of[i:j]):
             continue  # only dates / landlines / codes
@@ -411,6 +452,7 @@ def _scan_sequence(groups: list[str], seps: list[str], lead: list[int], trail: l
             hit = trimmed(i, j, joined, beside)
             if hit:
                 found.append((i, j, *hit))
+
     # a long number written in groups (6222 0212 3456 7890, 1234.5678.9012, 6.00000.0000…):
     # a chain of groups that are no block, code, masked end or list of years, not broken
     # by list punctuation (，、；。), holding 12 or more digits, either all in groups of
@@ -430,8 +472,12 @@ def _scan_sequence(groups: list[str], seps: list[str], lead: list[int], trail: l
         while j < n and free(j) and not any(c in _LIST_MARKS for c in seps[j]):
             j += 1
         sizes = [len(g.rstrip("X")) for g in groups[i:j]]
-        if (j - i >= 2 and sum(sizes) >= 12 and not covered(i, j)
-                and (min(sizes) >= 3 or sum(s for s in sizes if s >= 4) >= 8 or max(sizes) >= 7)):
+        if (
+            j - i >= 2
+            and sum(sizes) >= 12
+            and not covered(i, j)
+            and (min(sizes) >= 3 or sum(s for s in sizes if s >= 4) >= 8 or max(sizes) >= 7)
+        ):
             found.append((i, j, 0, 0, "split"))
         i = j
     return found
@@ -466,9 +512,14 @@ def find_numbers(text: str) -> list[Finding]:
             groups[-1] += "X"
             ends[-1] = m.end()
             trail[-1] = 0
-        masked = [(a > 0 and norm[a - 1] == "*") or (e < len(norm) and norm[e] == "*") for a, e in zip(starts, ends, strict=True)]
-        typed = [""] + ["".join(c for c in text[src[ends[k - 1] - 1] + 1 : src[starts[k]]] if not _invisible(c))
-                        for k in range(1, len(groups))]
+        masked = [
+            (a > 0 and norm[a - 1] == "*") or (e < len(norm) and norm[e] == "*")
+            for a, e in zip(starts, ends, strict=True)
+        ]
+        typed = [""] + [
+            "".join(c for c in text[src[ends[k - 1] - 1] + 1 : src[starts[k]]] if not _invisible(c))
+            for k in range(1, len(groups))
+        ]
         for i, j, cut_a, cut_b, kind in _scan_sequence(groups, seps, lead, trail, masked, typed):
             digits = "".join(groups[i:j])
             digits = digits[cut_a : len(digits) - cut_b]

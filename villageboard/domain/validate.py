@@ -12,7 +12,10 @@ from decimal import Decimal
 
 from stdnum.cn import ric
 
-_FULLWIDTH = {ord(c): ord(c) - 0xFEE0 for c in "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ．－"}
+_FULLWIDTH = {
+    ord(c): ord(c) - 0xFEE0
+    for c in "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ．－"
+}
 _FULLWIDTH[0x3000] = 0x20  # ideographic space
 _SPACES = re.compile(r"[\s\u3000\u00a0\u200b]+")
 _MIDDLE_DOTS = str.maketrans({"•": "·", "・": "·", "･": "·", "●": "·", "．": "·", "‧": "·"})
@@ -42,6 +45,7 @@ def squash(text: object) -> str:
 
 
 # --- ID numbers -----------------------------------------------------------------
+
 
 @functools.lru_cache(maxsize=4096)
 def region_known(code6: str) -> bool:
@@ -101,9 +105,7 @@ def birth_date_of(id_number: str) -> dt.date:
 
 # --- names, phones, cards ---------------------------------------------------------
 
-_NAME_CHAR = re.compile(
-    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f〇·]"
-)
+_NAME_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f〇·]")
 
 
 _CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
@@ -261,7 +263,7 @@ LAST_DATE = dt.date(2100, 12, 31)
 
 
 def date_range_problem(d: dt.date, label: str = "日期") -> str:
-    """"" for a date inside the working range, else the Chinese reason."""
+    """ "" for a date inside the working range, else the Chinese reason."""
     if FIRST_DATE <= d <= LAST_DATE:
         return ""
     return f"{label}“{d.isoformat()}”超出可用范围（{FIRST_DATE.year}年至{LAST_DATE.year}年），请核对"

@@ -74,9 +74,7 @@ def _number_text(value: float | int) -> str:
 
 
 # anything _clean_text would change: spaces, control and full-width characters, quotes
-_NEEDS_CLEANING = re.compile(
-    r"[\s\x00-\x1f\u3000\u00a0\u200b-\u200d\u2060\ufeff\uff01-\uff5e'`‘’=]"
-)
+_NEEDS_CLEANING = re.compile(r"[\s\x00-\x1f\u3000\u00a0\u200b-\u200d\u2060\ufeff\uff01-\uff5e'`‘’=]")
 
 
 def _clean_text(text: str, kind: CleanKind) -> str:

@@ -39,9 +39,7 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
             return data.decode("gb18030"), "gb18030"
         except UnicodeDecodeError:
             pass
-    raise TableError(
-        f"“{name}”的文字编码认不出来。请用 Excel 或 WPS 打开，另存为“CSV UTF-8”或 .xlsx 后再导入"
-    )
+    raise TableError(f"“{name}”的文字编码认不出来。请用 Excel 或 WPS 打开，另存为“CSV UTF-8”或 .xlsx 后再导入")
 
 
 def _decode_as(data: bytes, encoding: str) -> str:
@@ -63,9 +61,7 @@ def _csv_records(text: str, delimiter: str) -> Iterator[tuple[int, list[object]]
         raise TableError(f"第{number + 1}行格式不对，读不下去（{e}）。请用 Excel 打开后重新另存为 CSV") from None
 
 
-def open_csv(
-    path: Path, matcher: HeaderMatcher, encoding: str | None = None, delimiter: str | None = None
-) -> Source:
+def open_csv(path: Path, matcher: HeaderMatcher, encoding: str | None = None, delimiter: str | None = None) -> Source:
     if csv.field_size_limit() < 2**31 - 1:
         csv.field_size_limit(2**31 - 1)  # long remarks must not abort the import
     try:
@@ -79,8 +75,7 @@ def open_csv(
     head = text.lstrip()[:200].lower()
     if head.startswith(("<html", "<!doctype", "<table", "<?xml")):
         raise TableError(
-            f"“{path.name}”其实是网页格式（有的系统导出的“xls”就是这样）。"
-            "请用 Excel 或 WPS 打开，另存为 .xlsx 后再导入"
+            f"“{path.name}”其实是网页格式（有的系统导出的“xls”就是这样）。请用 Excel 或 WPS 打开，另存为 .xlsx 后再导入"
         )
     if delimiter is None:
         best: tuple[int, int, str] | None = None

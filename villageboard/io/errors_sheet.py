@@ -120,7 +120,11 @@ def write_errors_sheet(
 
     src = Path(src)
     source = open_source(
-        src, HeaderMatcher(sheet.fields), sheet.sheet_name, sheet.encoding, sheet.delimiter,
+        src,
+        HeaderMatcher(sheet.fields),
+        sheet.sheet_name,
+        sheet.encoding,
+        sheet.delimiter,
         fill_merges=False,  # the merges are written back as merges instead
     )
     try:

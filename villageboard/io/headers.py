@@ -81,9 +81,7 @@ NAME = FieldSpec(
     ("户主姓名", "户主", "姓名", "农户姓名", "户主名称", "户名", "账户名称", "补贴对象"),
     clean="name",
 )
-ID_NUMBER = FieldSpec(
-    "id_number", "身份证号码", ("身份证号码", "身份证号", "公民身份号码", "身份证"), text_only=True
-)
+ID_NUMBER = FieldSpec("id_number", "身份证号码", ("身份证号码", "身份证号", "公民身份号码", "身份证"), text_only=True)
 PHONE = FieldSpec("phone", "联系电话", ("联系电话", "电话", "手机号", "手机号码"), required=False)
 CARD = FieldSpec(
     "card_account",
@@ -112,17 +110,11 @@ DEDUCTION_REASON = FieldSpec(
 )
 PROGRAM = FieldSpec("program", "补贴项目", ("补贴项目", "项目", "项目代码"), required=False)
 YEAR = FieldSpec("year", "年度", ("年度", "年份", "申报年度", "补贴年度"), required=False)
-RESULT = FieldSpec(
-    "result", "处理结果", ("结果", "处理结果", "状态", "发放结果", "交易状态", "处理状态")
-)
-REASON = FieldSpec(
-    "reason", "失败原因", ("失败原因", "原因", "备注说明", "失败说明"), required=False, clean="text"
-)
+RESULT = FieldSpec("result", "处理结果", ("结果", "处理结果", "状态", "发放结果", "交易状态", "处理状态"))
+REASON = FieldSpec("reason", "失败原因", ("失败原因", "原因", "备注说明", "失败说明"), required=False, clean="text")
 AMOUNT = FieldSpec("amount", "金额", ("金额", "发放金额", "补贴金额", "实发金额", "交易金额"))
 REMARK = FieldSpec("remark", "备注", ("备注",), required=False, clean="text")
-PAID_DATE = FieldSpec(
-    "paid_date", "发放日期", ("发放日期", "入账日期", "处理日期", "日期"), required=False
-)
+PAID_DATE = FieldSpec("paid_date", "发放日期", ("发放日期", "入账日期", "处理日期", "日期"), required=False)
 
 HOUSEHOLD_FIELDS: tuple[FieldSpec, ...] = (
     VILLAGE,
@@ -282,9 +274,7 @@ def _try_header(
     return Header(row_number, columns, labels, problems, len(columns))
 
 
-def find_header(
-    top: Sequence[tuple[int, Sequence[object]]], matcher: HeaderMatcher
-) -> Header | None:
+def find_header(top: Sequence[tuple[int, Sequence[object]]], matcher: HeaderMatcher) -> Header | None:
     best: Header | None = None
     above: Sequence[object] | None = None
     for row_number, cells in top:

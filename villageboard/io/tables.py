@@ -127,8 +127,12 @@ def _sniff(path: Path) -> bytes:
 
 
 def open_source(
-    path: Path, matcher: HeaderMatcher, sheet_name: str | None = None,
-    encoding: str | None = None, delimiter: str | None = None, fill_merges: bool = True,
+    path: Path,
+    matcher: HeaderMatcher,
+    sheet_name: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    fill_merges: bool = True,
 ) -> Source:
     head = _sniff(path)
     if not head:
@@ -152,9 +156,7 @@ def open_source(
 # --- reading ------------------------------------------------------------------------
 
 
-def read_table(
-    path: str | Path, fields: Sequence[FieldSpec], *, sheet_name: str | None = None
-) -> Sheet:
+def read_table(path: str | Path, fields: Sequence[FieldSpec], *, sheet_name: str | None = None) -> Sheet:
     """Read an xlsx or csv table into text rows keyed by field.
 
     Raises :class:`TableError` only when the file as a whole cannot be read. Everything
@@ -196,13 +198,10 @@ def _read(source: Source, fields: tuple[FieldSpec, ...], matcher: HeaderMatcher,
         merges=source.merges,
     )
     if header is None:
-        examples = "、".join(f"“{f.label}”" for f in fields if f.required) or "、".join(
-            f"“{f.label}”" for f in fields
-        )
+        examples = "、".join(f"“{f.label}”" for f in fields if f.required) or "、".join(f"“{f.label}”" for f in fields)
         sheet.problems.append(
             Problem(
-                f"前{HEADER_SCAN_ROWS}行里没有找到表头（应有{examples}等列名）。"
-                "请确认选对了文件，表头写在表格最上面"
+                f"前{HEADER_SCAN_ROWS}行里没有找到表头（应有{examples}等列名）。请确认选对了文件，表头写在表格最上面"
             )
         )
     for f in fields:
@@ -256,11 +255,7 @@ def _read(source: Source, fields: tuple[FieldSpec, ...], matcher: HeaderMatcher,
                         warning=True,
                     )
                 )
-        if (
-            any(w in _TOTAL_WORDS for w in leading)
-            and not values.get("id_number")
-            and not values.get("card_account")
-        ):
+        if any(w in _TOTAL_WORDS for w in leading) and not values.get("id_number") and not values.get("card_account"):
             sheet.problems.append(Problem("这一行是合计行，已跳过", row=row_number, warning=True))
             continue
         sheet.rows.append(SheetRow(row_number, values, cells))

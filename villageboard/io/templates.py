@@ -71,7 +71,7 @@ _HOW = {
     "program": "补贴项目名称或代码；导入时已选定项目的，可以不填",
     "year": "补贴年度，4位数字，如2026；导入时已选定年度的，可以不填",
     "quantity": "申报的亩数（或头数、台数），只写数字，最多两位小数，如3.5；"
-                "填了确权面积的，可以不填（按确权面积减扣除面积计算），填了就必须相等",
+    "填了确权面积的，可以不填（按确权面积减扣除面积计算），填了就必须相等",
     "certified_area": "按面积补贴的项目（如耕地地力保护补贴）：确权（承包）面积，只写数字，如4",
     "deducted_area": "确权面积中不再享受补贴的面积，没有扣除的不填或填0；不能超过确权面积",
     "deduction_reason": "有扣除面积的必须写明原因，如修路占地、退耕还林、建房、撂荒",
@@ -98,9 +98,7 @@ def _template(filename: str, sheet_title: str, fields: Sequence[FieldSpec]) -> _
     return _Template(filename, sheet_title, tuple(fields), {f.key: _header_text(f) for f in fields})
 
 
-def _validations(
-    ws, columns: dict[str, str], lists: dict[str, str], last_row: int
-) -> None:
+def _validations(ws, columns: dict[str, str], lists: dict[str, str], last_row: int) -> None:
     from openpyxl.worksheet.datavalidation import DataValidation
 
     def add(key: str, dv: DataValidation) -> None:
@@ -113,39 +111,83 @@ def _validations(
         dv.add(f"{letter}2:{letter}{last_row}")
         ws.add_data_validation(dv)
 
-    add("id_number", DataValidation(
-        type="textLength", operator="equal", formula1="18",
-        errorTitle="身份证号码位数不对", error="身份证号码应为18位，请检查是否多输或少输了数字。",
-        promptTitle="身份证号码", prompt="填18位身份证号码，最后一位是X的写X。",
-    ))
-    add("phone", DataValidation(
-        type="textLength", operator="between", formula1="11", formula2="16",
-        errorTitle="电话位数不对", error="请填11位手机号，或带区号的固定电话（如0357-5221234）。",
-        promptTitle="联系电话", prompt="11位手机号，或带区号的固定电话。",
-    ))
-    add("card_account", DataValidation(
-        type="textLength", operator="between", formula1="12", formula2="23",
-        errorTitle="账号位数不对", error="一卡通账号一般是12到23位数字，请与存折或银行卡核对。",
-        promptTitle="一卡通账号", prompt="只写数字，不要空格。",
-    ))
-    add("quantity", DataValidation(
-        type="decimal", operator="greaterThan", formula1="0",
-        errorTitle="数量不对", error="数量要大于0，只写数字（如3.5），最多两位小数。",
-        promptTitle="数量", prompt="只写数字，如3.5；单位看补贴项目（亩、头、台）。",
-    ))
-    add("year", DataValidation(
-        type="whole", operator="between", formula1="2000", formula2="2100",
-        errorTitle="年度不对", error="年度写4位数字，如2026。",
-    ))
+    add(
+        "id_number",
+        DataValidation(
+            type="textLength",
+            operator="equal",
+            formula1="18",
+            errorTitle="身份证号码位数不对",
+            error="身份证号码应为18位，请检查是否多输或少输了数字。",
+            promptTitle="身份证号码",
+            prompt="填18位身份证号码，最后一位是X的写X。",
+        ),
+    )
+    add(
+        "phone",
+        DataValidation(
+            type="textLength",
+            operator="between",
+            formula1="11",
+            formula2="16",
+            errorTitle="电话位数不对",
+            error="请填11位手机号，或带区号的固定电话（如0357-5221234）。",
+            promptTitle="联系电话",
+            prompt="11位手机号，或带区号的固定电话。",
+        ),
+    )
+    add(
+        "card_account",
+        DataValidation(
+            type="textLength",
+            operator="between",
+            formula1="12",
+            formula2="23",
+            errorTitle="账号位数不对",
+            error="一卡通账号一般是12到23位数字，请与存折或银行卡核对。",
+            promptTitle="一卡通账号",
+            prompt="只写数字，不要空格。",
+        ),
+    )
+    add(
+        "quantity",
+        DataValidation(
+            type="decimal",
+            operator="greaterThan",
+            formula1="0",
+            errorTitle="数量不对",
+            error="数量要大于0，只写数字（如3.5），最多两位小数。",
+            promptTitle="数量",
+            prompt="只写数字，如3.5；单位看补贴项目（亩、头、台）。",
+        ),
+    )
+    add(
+        "year",
+        DataValidation(
+            type="whole",
+            operator="between",
+            formula1="2000",
+            formula2="2100",
+            errorTitle="年度不对",
+            error="年度写4位数字，如2026。",
+        ),
+    )
     for key, ref in lists.items():
-        add(key, DataValidation(
-            type="list", formula1=ref,
-            errorTitle="不在名单里", error="请从下拉列表中选择；名单不对请联系乡镇经办人。",
-        ))
+        add(
+            key,
+            DataValidation(
+                type="list",
+                formula1=ref,
+                errorTitle="不在名单里",
+                error="请从下拉列表中选择；名单不对请联系乡镇经办人。",
+            ),
+        )
 
 
 def _write_template(
-    path: Path, tpl: _Template, choices: Mapping[str, Sequence[str]],
+    path: Path,
+    tpl: _Template,
+    choices: Mapping[str, Sequence[str]],
     rows: Sequence[Mapping[str, object]] = (),
 ) -> Path:
     from openpyxl import Workbook
@@ -282,9 +324,7 @@ def _write_instructions(ws, tpl: _Template) -> None:
         ex = ws.cell(row=row, column=4, value=str(_EXAMPLE.get(f.key, "")))
         ex.number_format = "@"
         row += 1
-    ws.cell(row=row + 1, column=1, value="（本页只是说明，导入时不读取。）").font = Font(
-        italic=True, color="808080"
-    )
+    ws.cell(row=row + 1, column=1, value="（本页只是说明，导入时不读取。）").font = Font(italic=True, color="808080")
 
 
 def write_blank_templates(

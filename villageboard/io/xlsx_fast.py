@@ -17,9 +17,7 @@ from villageboard.io.table_source import Source, TableError
 __all__ = ["iter_worksheet", "open_xlsx", "parse_sheet_xml"]
 
 
-def open_xlsx(
-    path: Path, matcher: HeaderMatcher, sheet_name: str | None, fill_merges: bool = True
-) -> Source:
+def open_xlsx(path: Path, matcher: HeaderMatcher, sheet_name: str | None, fill_merges: bool = True) -> Source:
     from openpyxl import load_workbook
 
     try:
@@ -61,14 +59,22 @@ def open_xlsx(
             top = list(_fill_merged(iter(top), merges, filled))
             it = _fill_merged(it, merges, filled)
         return Source(
-            "xlsx", it, top, sheet_name=ws.title, closer=wb, merges=merges, filled=filled  # type: ignore[attr-defined]
+            "xlsx",
+            it,
+            top,
+            sheet_name=ws.title,
+            closer=wb,
+            merges=merges,
+            filled=filled,  # type: ignore[attr-defined]
         )
     except TableError:
         wb.close()
         raise
     except Exception as e:
         wb.close()
-        raise TableError(f"“{path.name}”内容读不出来，可能已损坏（{type(e).__name__}），请另存为 .xlsx 后再导入") from None
+        raise TableError(
+            f"“{path.name}”内容读不出来，可能已损坏（{type(e).__name__}），请另存为 .xlsx 后再导入"
+        ) from None
 
 
 _MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
@@ -162,7 +168,10 @@ class _SheetHandler:
     openpyxl's read-only reader with ``data_only=True`` would."""
 
     def __init__(
-        self, shared: Sequence[object], date_styles: set[int], timedelta_styles: set[int],
+        self,
+        shared: Sequence[object],
+        date_styles: set[int],
+        timedelta_styles: set[int],
         epoch: dt.datetime,
     ) -> None:
         self.shared = shared

@@ -267,9 +267,7 @@ def _write_sheet(ws: Any, sheet: SheetOut, styles: _Styles) -> None:
     rows = [[_convert(row.get(c.key), c) for c in columns] for row in sheet.rows]
     totals = None
     if sheet.totals is not None:
-        totals = [
-            _convert(sheet.totals[c.key], c) if c.key in sheet.totals else None for c in columns
-        ]
+        totals = [_convert(sheet.totals[c.key], c) if c.key in sheet.totals else None for c in columns]
     total_width = 0.0
     for i, col in enumerate(columns):
         if col.width is not None:

@@ -68,9 +68,7 @@ class Table:
         n = len(self.columns)
         for i, row in enumerate(self.rows, 1):
             if len(row.cells) != n:
-                raise ValueError(
-                    f"table {self.title!r} row {i} has {len(row.cells)} cells for {n} columns"
-                )
+                raise ValueError(f"table {self.title!r} row {i} has {len(row.cells)} cells for {n} columns")
 
 
 @dataclass

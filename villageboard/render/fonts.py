@@ -44,8 +44,16 @@ FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc")
 _CJK_PROBE = "公示村镇补贴发放户元姓名"
 #: Characters that are never drawn as glyphs (layout handles them), so never "missing".
 _INVISIBLE = {
-    0x09, 0x0A, 0x0D, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF,
-    *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0),
+    0x09,
+    0x0A,
+    0x0D,
+    0x200B,
+    0x200C,
+    0x200D,
+    0x2060,
+    0xFEFF,
+    *range(0xFE00, 0xFE10),
+    *range(0xE0100, 0xE01F0),
 }
 
 INSTALL_HINT = (
@@ -143,6 +151,7 @@ class LoadedFont:
 
 # --- discovery --------------------------------------------------------------------------
 
+
 def _platform_candidates() -> list[Path]:
     """Known locations of good CJK fonts, best first. WenQuanYi Micro Hei leads on Linux:
     it is TrueType, so it subsets in milliseconds (Noto CJK is CFF and far slower)."""
@@ -153,8 +162,7 @@ def _platform_candidates() -> list[Path]:
         if local:
             roots.append(Path(local) / "Microsoft" / "Windows" / "Fonts")
         for root in roots:
-            for name in ("msyh.ttc", "msyh.ttf", "simsun.ttc", "simhei.ttf", "Deng.ttf",
-                         "simkai.ttf", "simfang.ttf"):
+            for name in ("msyh.ttc", "msyh.ttf", "simsun.ttc", "simhei.ttf", "Deng.ttf", "simkai.ttf", "simfang.ttf"):
                 paths.append(root / name)
     elif sys.platform == "darwin":
         for name in (
@@ -194,9 +202,7 @@ def _fc_list() -> list[Path]:
     if not exe:
         return []
     try:
-        out = subprocess.run(
-            [exe, ":lang=zh", "file"], capture_output=True, text=True, timeout=5, check=False
-        ).stdout
+        out = subprocess.run([exe, ":lang=zh", "file"], capture_output=True, text=True, timeout=5, check=False).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     found = []
@@ -205,9 +211,10 @@ def _fc_list() -> list[Path]:
         if p.lower().endswith(FONT_SUFFIXES):
             found.append(Path(p))
     # Regular weights first, bold/light faces last: body text wants a regular face.
-    return sorted(set(found), key=lambda p: (any(w in p.name.lower() for w in
-                                                ("bold", "light", "thin", "black", "heavy",
-                                                 "medium")), str(p)))
+    return sorted(
+        set(found),
+        key=lambda p: (any(w in p.name.lower() for w in ("bold", "light", "thin", "black", "heavy", "medium")), str(p)),
+    )
 
 
 def _face_names(path: Path) -> list[tuple[int, list[str], str]]:
@@ -253,19 +260,41 @@ def _score_face(names: list[str], subfamily: str) -> int:
     score = 0
     if any(k in text for k in (" SC", "SC ", "Simplified", "简", "GB")) or low.endswith(" sc"):
         score += 100
-    if any(k in text for k in ("微米黑", "Micro Hei", "YaHei", "雅黑", "SimSun", "宋体",
-                               "PingFang", "苹方", "Songti", "Zen Hei", "正黑")):
+    if any(
+        k in text
+        for k in (
+            "微米黑",
+            "Micro Hei",
+            "YaHei",
+            "雅黑",
+            "SimSun",
+            "宋体",
+            "PingFang",
+            "苹方",
+            "Songti",
+            "Zen Hei",
+            "正黑",
+        )
+    ):
         score += 20
-    for bad, penalty in (("mono", 60), ("等宽", 60), (" ui", 40), ("nsimsun", 40),
-                         (" tc", 50), (" hk", 50), (" jp", 50), (" kr", 50),
-                         ("繁", 50), ("traditional", 50)):
+    for bad, penalty in (
+        ("mono", 60),
+        ("等宽", 60),
+        (" ui", 40),
+        ("nsimsun", 40),
+        (" tc", 50),
+        (" hk", 50),
+        (" jp", 50),
+        (" kr", 50),
+        ("繁", 50),
+        ("traditional", 50),
+    ):
         if bad in low + " ":
             score -= penalty
     sub = subfamily.lower()
     if sub in ("regular", "normal", "book", "roman", "标准", "常规", ""):
         score += 10
-    elif any(w in sub for w in ("bold", "black", "heavy", "light", "thin", "medium",
-                                "semibold", "ultra")):
+    elif any(w in sub for w in ("bold", "black", "heavy", "light", "thin", "medium", "semibold", "ultra")):
         score -= 15
     return score
 
@@ -471,9 +500,7 @@ def resolve_fonts(
         _NOWHERE.update(remaining)
     remaining = [ch for ch in where_of if not any(f.has(ch) for f in fallbacks)]
     if remaining:
-        lines = [
-            f"字体“{primary.name}”（{primary.spec.path}）缺少下列字，印出来会是方框，已停止生成："
-        ]
+        lines = [f"字体“{primary.name}”（{primary.spec.path}）缺少下列字，印出来会是方框，已停止生成："]
         for ch in remaining:
             lines.append(f"  “{ch}”（U+{ord(ch):04X}）：{'；'.join(where_of[ch])}")
         lines.append(

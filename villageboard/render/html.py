@@ -31,8 +31,7 @@ def page_context(doc: NoticeDocument) -> dict[str, Any]:
         head, tail = stamp, ""
     return {
         "doc": doc,
-        "qr_data_uri": "data:image/png;base64,"
-        + base64.b64encode(qr_png(doc.qr_payload, box_size=6)).decode("ascii"),
+        "qr_data_uri": "data:image/png;base64," + base64.b64encode(qr_png(doc.qr_payload, box_size=6)).decode("ascii"),
         "stamp_head": head,
         "stamp_tail": tail,
         "issued_cn": cn_date(doc.issued_date),

@@ -28,7 +28,7 @@ STEM_BYTES = 200
 
 def cut_bytes(text: str, limit: int) -> str:
     """The longest prefix of ``text`` that is at most ``limit`` bytes in UTF-8."""
-    return text.encode("utf-8")[:max(limit, 0)].decode("utf-8", "ignore")
+    return text.encode("utf-8")[: max(limit, 0)].decode("utf-8", "ignore")
 
 
 def safe_stem(text: str) -> str:

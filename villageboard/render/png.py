@@ -108,8 +108,9 @@ def check_dpi(dpi: float) -> float:
     return dpi
 
 
-def render_pngs(doc: object, paper: str = "a4", large: bool | None = None,
-                font: str | None = None, dpi: float = DEFAULT_DPI) -> list[bytes]:
+def render_pngs(
+    doc: object, paper: str = "a4", large: bool | None = None, font: str | None = None, dpi: float = DEFAULT_DPI
+) -> list[bytes]:
     """NoticeDocument -> PNG pages (gated, via the PDF)."""
     from villageboard.render.pdf.paint import render_pdf
 

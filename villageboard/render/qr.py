@@ -84,19 +84,27 @@ def parse_qr_payload(text: str) -> tuple[str, int, str]:
 #: A sentence payload's fields, in order; each is one space-separated word.
 _SENTENCE = re.compile(
     r"^(?P<place>\S+)\s+(?P<subject>(?P<year>\d{4})年\S+)\s+第(?P<version>\d+)版\s+(?P<households>\d+)户\s+"
-    r"合计(?P<amount>[\d,]+\.\d{2})元\s+核验码(?P<tag>[0-9A-Za-z-]+)(?:\s+核验电话(?P<phone>\S+))?\s*$")
+    r"合计(?P<amount>[\d,]+\.\d{2})元\s+核验码(?P<tag>[0-9A-Za-z-]+)(?:\s+核验电话(?P<phone>\S+))?\s*$"
+)
 
 
-def qr_sentence(place: str, subject: str, version: int, households: int, amount_fen: int, tag: str,
-                phone: str = "") -> str:
+def qr_sentence(
+    place: str, subject: str, version: int, households: int, amount_fen: int, tag: str, phone: str = ""
+) -> str:
     """The QR text of a notice as one sentence a phone shows as it is: place (county,
     township, village), year + program + kind, version, households, total, tag and the
     number to call. No personal data: the totals are printed on the poster anyway."""
     from villageboard.domain.money import format_fen
 
     tag = tag.strip().upper() or DRAFT_TAG
-    words = [_word(place), _word(subject), f"第{int(version)}版", f"{int(households)}户",
-             f"合计{format_fen(amount_fen)}元", f"核验码{tag}"]
+    words = [
+        _word(place),
+        _word(subject),
+        f"第{int(version)}版",
+        f"{int(households)}户",
+        f"合计{format_fen(amount_fen)}元",
+        f"核验码{tag}",
+    ]
     if phone.strip():
         words.append(f"核验电话{_word(phone)}")
     return " ".join(words)
@@ -132,8 +140,13 @@ def read_payload(text: str) -> Claim:
         from villageboard.domain.money import parse_yuan
 
         return Claim(
-            tag=m["tag"].upper(), version=int(m["version"]), year=int(m["year"]), place=m["place"],
-            subject=m["subject"], households=int(m["households"]), amount_fen=parse_yuan(m["amount"]),
+            tag=m["tag"].upper(),
+            version=int(m["version"]),
+            year=int(m["year"]),
+            place=m["place"],
+            subject=m["subject"],
+            households=int(m["households"]),
+            amount_fen=parse_yuan(m["amount"]),
             phone=m["phone"],
         )
     code, version, tag = parse_qr_payload(t)
@@ -171,4 +184,3 @@ def qr_png(payload: str, box_size: int = 8) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=True)
     return buf.getvalue()
-

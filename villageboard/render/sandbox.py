@@ -198,11 +198,37 @@ def _estimate_replace(s: Any, old: Any, new: Any) -> int:
 # --------------------------------------------------------------------------- filters
 
 # Filters that turn their value into one string first.
-_STRINGIFY = frozenset({
-    "replace", "upper", "lower", "capitalize", "title", "center", "indent", "truncate", "wordwrap",
-    "wordcount", "format", "trim", "striptags", "urlize", "string", "e", "escape", "forceescape",
-    "safe", "reverse", "pprint", "tojson", "urlencode", "xmlattr", "int", "float", "cn_date",
-})
+_STRINGIFY = frozenset(
+    {
+        "replace",
+        "upper",
+        "lower",
+        "capitalize",
+        "title",
+        "center",
+        "indent",
+        "truncate",
+        "wordwrap",
+        "wordcount",
+        "format",
+        "trim",
+        "striptags",
+        "urlize",
+        "string",
+        "e",
+        "escape",
+        "forceescape",
+        "safe",
+        "reverse",
+        "pprint",
+        "tojson",
+        "urlencode",
+        "xmlattr",
+        "int",
+        "float",
+        "cn_date",
+    }
+)
 
 
 def _pre_filter(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], env: LimitedEnvironment) -> tuple[Any, ...]:
@@ -240,8 +266,21 @@ def _pre_filter(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], env: L
         _int_arg(arg(0, "linecount" if name == "batch" else "slices", 0), f"{name} 的份数", MAX_COUNT)
     elif name == "tojson":
         _int_arg(arg(0, "indent", 0) or 0, "tojson 的缩进", MAX_INDENT)
-    elif name in ("join", "sum", "list", "unique", "sort", "dictsort", "groupby", "reverse", "map", "select",
-                  "reject", "selectattr", "rejectattr"):
+    elif name in (
+        "join",
+        "sum",
+        "list",
+        "unique",
+        "sort",
+        "dictsort",
+        "groupby",
+        "reverse",
+        "map",
+        "select",
+        "reject",
+        "selectattr",
+        "rejectattr",
+    ):
         if not isinstance(value, str | Mapping):
             value = _take(value, name)
         if name == "join":
@@ -363,8 +402,7 @@ class LimitedLoader(jinja2.FileSystemLoader):
             if not stat.S_ISREG(st.st_mode):
                 raise TemplateLimitError(f"{path} 不是普通文件，不能作为模板")
             if st.st_size > MAX_TEMPLATE_BYTES:
-                raise TemplateLimitError(
-                    f"{path} 有{st.st_size // 1024}KB，模板文件最大{MAX_TEMPLATE_BYTES // 1024}KB")
+                raise TemplateLimitError(f"{path} 有{st.st_size // 1024}KB，模板文件最大{MAX_TEMPLATE_BYTES // 1024}KB")
             break
         return super().get_source(environment, template)
 

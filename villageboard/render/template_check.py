@@ -92,19 +92,45 @@ def _look(rel: str, path: Path, env: LimitedEnvironment) -> str:
 def _intro_samples() -> Iterator[dict[str, Any]]:
     from villageboard.render.templates import INTRO_KEYS
 
-    program = {"name": "耕地地力保护补贴", "basis": "关于做好2026年耕地地力保护补贴工作的通知",
-               "basis_no": "晋财农〔2026〕12号",
-               "rate_text": "125.00元/亩", "unit": "亩"}
-    base = {**INTRO_KEYS, "township": "城关镇", "village": "东关村", "year": 2026, "start": "2026-11-03",
-            "end": "2026-11-10", "hotline": "0357-1234567", "supervision_hotline": "0357-7654321",
-            "supervision_address": "城关镇人民政府纪检办公室", "households": 123, "rows": 150, "amount_text": "45,678.90元"}
+    program = {
+        "name": "耕地地力保护补贴",
+        "basis": "关于做好2026年耕地地力保护补贴工作的通知",
+        "basis_no": "晋财农〔2026〕12号",
+        "rate_text": "125.00元/亩",
+        "unit": "亩",
+    }
+    base = {
+        **INTRO_KEYS,
+        "township": "城关镇",
+        "village": "东关村",
+        "year": 2026,
+        "start": "2026-11-03",
+        "end": "2026-11-10",
+        "hotline": "0357-1234567",
+        "supervision_hotline": "0357-7654321",
+        "supervision_address": "城关镇人民政府纪检办公室",
+        "households": 123,
+        "rows": 150,
+        "amount_text": "45,678.90元",
+    }
     yield {**base, "kind": "application", "kind_label": "申报公示", "program": program}
     yield {**base, "kind": "result", "kind_label": "发放结果公示", "program": program}
-    yield {**base, "kind": "summary", "kind_label": "年度汇总公示", "program": None,
-           "programs": ["耕地地力保护补贴", "玉米生产者补贴"]}
-    yield {**base, "kind": "correction", "kind_label": "更正公示", "program": program,
-           "original_code": "141025-2026-0012", "original_title": "城关镇东关村2026年度耕地地力保护补贴发放结果公示",
-           "changes_count": 2}
+    yield {
+        **base,
+        "kind": "summary",
+        "kind_label": "年度汇总公示",
+        "program": None,
+        "programs": ["耕地地力保护补贴", "玉米生产者补贴"],
+    }
+    yield {
+        **base,
+        "kind": "correction",
+        "kind_label": "更正公示",
+        "program": program,
+        "original_code": "141025-2026-0012",
+        "original_title": "城关镇东关村2026年度耕地地力保护补贴发放结果公示",
+        "changes_count": 2,
+    }
     yield {**INTRO_KEYS, "village": "东关村", "kind": "application", "kind_label": "申报公示", "program": None}
 
 
@@ -112,28 +138,62 @@ def _page_samples() -> Iterator[dict[str, Any]]:
     from villageboard.render.document import Column, NoticeDocument, Row, Table
     from villageboard.render.html import page_context
 
-    cols = [Column("序号", "no", "C"), Column("户主姓名", "name"), Column("身份证号", "id", "C"),
-            Column("金额（元）", "amount", numeric=True)]
+    cols = [
+        Column("序号", "no", "C"),
+        Column("户主姓名", "name"),
+        Column("身份证号", "id", "C"),
+        Column("金额（元）", "amount", numeric=True),
+    ]
     rows = [Row([str(i), f"张{i}", "141025********123X", "437.50"], ref=f"第{i}行 张{i}") for i in range(1, 4)]
     rows.append(Row(["", "合计", "", "1,312.50"], kind="total"))
     doc = NoticeDocument(
-        title="城关镇东关村2026年度耕地地力保护补贴发放结果公示", subtitle="编号：141025-2026-0012　第1版",
-        paragraphs=["现将发放结果予以公示。", "如有异议请反映。"], tables=[Table("", cols, rows)],
-        totals_lines=["合计：共 3 户"], footer_lines=["公示期：2026年11月3日至2026年11月10日"],
-        code="141025-2026-0012", version=1, tag="ABCD-EFGH-JKMN-PQRS", qr_payload="141025-2026-0012/1/ABCD",
-        issued_date="2026-11-03", issuers=["城关镇人民政府"],
+        title="城关镇东关村2026年度耕地地力保护补贴发放结果公示",
+        subtitle="编号：141025-2026-0012　第1版",
+        paragraphs=["现将发放结果予以公示。", "如有异议请反映。"],
+        tables=[Table("", cols, rows)],
+        totals_lines=["合计：共 3 户"],
+        footer_lines=["公示期：2026年11月3日至2026年11月10日"],
+        code="141025-2026-0012",
+        version=1,
+        tag="ABCD-EFGH-JKMN-PQRS",
+        qr_payload="141025-2026-0012/1/ABCD",
+        issued_date="2026-11-03",
+        issuers=["城关镇人民政府"],
     )
     yield page_context(doc)
     yield page_context(doc.replace(stamp="公示期满存档 2026年11月11日", large=True, issuers=[]))
 
 
 def _script_samples() -> Iterator[dict[str, Any]]:
-    base = {"name": "张三", "year": 2026, "card_tail": "5671", "hotline": "0357-1234567", "township": "城关镇",
-            "village": "东关村", "office": "城关镇农业综合服务中心"}
-    items = [{"program": "耕地地力保护补贴", "unit": "亩", "quantity": "3.5", "amount": "437.50", "status": s,
-              "paid_date": "11月3日", "reason": "账户已销户", "reject_reason": "不在确权范围", "case": c}
-             for s, c in (("已发放", "paid"), ("发放失败", "failed"), ("发放中", "issued"), ("不通过", "rejected"),
-                          ("审核中", "pending"))]
+    base = {
+        "name": "张三",
+        "year": 2026,
+        "card_tail": "5671",
+        "hotline": "0357-1234567",
+        "township": "城关镇",
+        "village": "东关村",
+        "office": "城关镇农业综合服务中心",
+    }
+    items = [
+        {
+            "program": "耕地地力保护补贴",
+            "unit": "亩",
+            "quantity": "3.5",
+            "amount": "437.50",
+            "status": s,
+            "paid_date": "11月3日",
+            "reason": "账户已销户",
+            "reject_reason": "不在确权范围",
+            "case": c,
+        }
+        for s, c in (
+            ("已发放", "paid"),
+            ("发放失败", "failed"),
+            ("发放中", "issued"),
+            ("不通过", "rejected"),
+            ("审核中", "pending"),
+        )
+    ]
     yield {**base, "items": items}
     yield {**base, "items": []}
 
@@ -184,6 +244,8 @@ def check_templates(folder: Path | str) -> list[TemplateProblem]:
                 problems.append(TemplateProblem(name, f"{exc}（用示例数据试生成时）"))
                 break
             except Exception as exc:  # noqa: BLE001 - a template must never crash the check
-                problems.append(TemplateProblem(name, f"模板 {name} 无法生成：{type(exc).__name__}（用示例数据试生成时）"))
+                problems.append(
+                    TemplateProblem(name, f"模板 {name} 无法生成：{type(exc).__name__}（用示例数据试生成时）")
+                )
                 break
     return problems

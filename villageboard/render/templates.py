@@ -89,7 +89,10 @@ def render_frozen(
 
 
 def render_in(
-    dirs: Sequence[Path | str], name: str, context: Mapping[str, Any], html: bool = False,
+    dirs: Sequence[Path | str],
+    name: str,
+    context: Mapping[str, Any],
+    html: bool = False,
 ) -> str:
     """Render ``name`` looked up in ``dirs`` (first wins), with the sandbox and limits.
     For checking a template folder that is not (yet) a data dir's, e.g. a backup's."""
@@ -127,8 +130,14 @@ def template_sources(name: str, data_dir: Path | str | None = None) -> dict[str,
     return out
 
 
-_TOKENS = {"end of statement block": "%}", "end of print statement": "}}", "begin of statement block": "{%",
-           "begin of print statement": "{{", "end of template": "模板末尾", "end of comment": "#}"}
+_TOKENS = {
+    "end of statement block": "%}",
+    "end of print statement": "}}",
+    "begin of statement block": "{%",
+    "begin of print statement": "{{",
+    "end of template": "模板末尾",
+    "end of comment": "#}",
+}
 
 
 def _tok(text: str) -> str:
@@ -141,21 +150,44 @@ def _tags(text: str) -> str:
 
 #: Jinja's syntax messages, in the words of the clerk who edits the template.
 _SYNTAX: list[tuple[re.Pattern[str], Any]] = [
-    (re.compile(r"Unexpected end of template\.(?: Jinja was looking for the following tags: (.+?)\.)?"
-                r"(?: The innermost block that needs to be closed is '(\w+)'\.)?$", re.S),
-     lambda m: "模板没写完就结束了" + (f"，缺少 {_tags(m.group(1))}" if m.group(1) else "")
-     + (f"（需要先结束 {{% {m.group(2)} %}} 这一段）" if m.group(2) else "")),
-    (re.compile(r"Encountered unknown tag '([^']+)'\.(.*)$", re.S),
-     lambda m: f"不认识或用错位置的标记 {{% {m.group(1)} %}}"
-     + ("，可能是前后顺序写错了" if "nesting mistake" in m.group(2) else "")
-     + (f"（需要先结束 {{% {mm.group(1)} %}} 这一段）"
-        if (mm := re.search(r"closed is '(\w+)'", m.group(2))) else "")),
+    (
+        re.compile(
+            r"Unexpected end of template\.(?: Jinja was looking for the following tags: (.+?)\.)?"
+            r"(?: The innermost block that needs to be closed is '(\w+)'\.)?$",
+            re.S,
+        ),
+        lambda m: (
+            "模板没写完就结束了"
+            + (f"，缺少 {_tags(m.group(1))}" if m.group(1) else "")
+            + (f"（需要先结束 {{% {m.group(2)} %}} 这一段）" if m.group(2) else "")
+        ),
+    ),
+    (
+        re.compile(r"Encountered unknown tag '([^']+)'\.(.*)$", re.S),
+        lambda m: (
+            f"不认识或用错位置的标记 {{% {m.group(1)} %}}"
+            + ("，可能是前后顺序写错了" if "nesting mistake" in m.group(2) else "")
+            + (
+                f"（需要先结束 {{% {mm.group(1)} %}} 这一段）"
+                if (mm := re.search(r"closed is '(\w+)'", m.group(2)))
+                else ""
+            )
+        ),
+    ),
     (re.compile(r"Expected an expression, got '(.+)'$", re.S), lambda m: f"这里缺少内容（遇到了“{_tok(m.group(1))}”）"),
-    (re.compile(r"unexpected end of template, expected '(.+)'\.$", re.S),
-     lambda m: f"模板没写完就结束了，缺少“{_tok(m.group(1))}”"),
-    (re.compile(r"expected token '(.+)', got '(.+)'$", re.S), lambda m: f"这里应为“{_tok(m.group(1))}”，写成了“{_tok(m.group(2))}”"),
+    (
+        re.compile(r"unexpected end of template, expected '(.+)'\.$", re.S),
+        lambda m: f"模板没写完就结束了，缺少“{_tok(m.group(1))}”",
+    ),
+    (
+        re.compile(r"expected token '(.+)', got '(.+)'$", re.S),
+        lambda m: f"这里应为“{_tok(m.group(1))}”，写成了“{_tok(m.group(2))}”",
+    ),
     (re.compile(r"unexpected char '(.+)' at \d+$", re.S), lambda m: f"有不认识的字符“{m.group(1)}”"),
-    (re.compile(r"unexpected '(.+)', expected '(.+)'$", re.S), lambda m: f"括号不配对：遇到“{m.group(1)}”，应为“{m.group(2)}”"),
+    (
+        re.compile(r"unexpected '(.+)', expected '(.+)'$", re.S),
+        lambda m: f"括号不配对：遇到“{m.group(1)}”，应为“{m.group(2)}”",
+    ),
     (re.compile(r"unexpected '(.+)'$", re.S), lambda m: f"多余或位置不对的“{_tok(m.group(1))}”"),
 ]
 
@@ -191,15 +223,11 @@ def _render(env: LimitedEnvironment, name: str, context: Mapping[str, Any], dirs
             "请检查模板中的循环以及 center、replace、“*”等写法，或删除数据目录中的这份模板以恢复默认措辞。"
         ) from None
     except SecurityError as exc:
-        raise VBError(
-            f"{where} 试图访问不允许的内容（{exc}），已阻止。模板只能使用提供的公示字段。"
-        ) from None
+        raise VBError(f"{where} 试图访问不允许的内容（{exc}），已阻止。模板只能使用提供的公示字段。") from None
     except jinja2.UndefinedError as exc:
         msg = str(exc)
         if re.search(r"__\w+__|unsafe", msg):
-            raise VBError(
-                f"{where} 试图访问不允许的内部属性（{msg}），已阻止。模板只能使用提供的公示字段。"
-            ) from None
+            raise VBError(f"{where} 试图访问不允许的内部属性（{msg}），已阻止。模板只能使用提供的公示字段。") from None
         raise VBError(f"{where} 用到了不存在的字段：{msg}。请检查模板中的变量名。") from None
     except jinja2.TemplateError as exc:
         raise VBError(f"{where} 无法生成：{exc}") from None

@@ -357,8 +357,7 @@ def subset_with_fonttools(data: bytes, index: int, codepoints: Iterable[int]) ->
     from fontTools.ttLib import TTFont
 
     options = ftsubset.Options(notdef_outline=True, glyph_names=False)
-    options.drop_tables += ["FFTM", "GDEF", "GPOS", "GSUB", "BASE", "VORG", "vhea", "vmtx",
-                            "MATH", "meta", "DSIG"]
+    options.drop_tables += ["FFTM", "GDEF", "GPOS", "GSUB", "BASE", "VORG", "vhea", "vmtx", "MATH", "meta", "DSIG"]
     options.layout_features = []
     font = TTFont(io.BytesIO(data), fontNumber=index, lazy=True, recalcTimestamp=False)
     sub = ftsubset.Subsetter(options)

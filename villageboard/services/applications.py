@@ -33,8 +33,10 @@ def land_quantity_refusal(app: Application) -> str:
     """Why the 数量 of a row with land cannot be changed by itself."""
     if app.certified_area is None:
         return f"申报{app.id}改面积时，数量按确权面积减扣除面积计算，不用另填数量"
-    return (f"申报{app.id}按面积补贴，数量就是补贴面积（确权面积{format_quantity(app.certified_area or 0)}"
-            f"减扣除面积{format_quantity(app.deducted_area or 0)}），请更正确权面积或扣除面积")
+    return (
+        f"申报{app.id}按面积补贴，数量就是补贴面积（确权面积{format_quantity(app.certified_area or 0)}"
+        f"减扣除面积{format_quantity(app.deducted_area or 0)}），请更正确权面积或扣除面积"
+    )
 
 
 class NeedsNote(VBError):
@@ -83,13 +85,17 @@ class ApplicationService:
             files = [f for f in files if f.endswith(f"/{village_id:04d}.json")]
         return files
 
-    def iter(self, year: int, program_code: str | None = None, village_id: int | None = None, include_void: bool = False) -> Iterator[Application]:
+    def iter(
+        self, year: int, program_code: str | None = None, village_id: int | None = None, include_void: bool = False
+    ) -> Iterator[Application]:
         for rel in self.files(year, program_code, village_id):
             for doc in self.store.table(rel, APPLICATIONS).values():
                 if include_void or not doc.get("void"):
                     yield Application.from_dict(doc)
 
-    def list(self, year: int, program_code: str | None = None, village_id: int | None = None, include_void: bool = False) -> list[Application]:
+    def list(
+        self, year: int, program_code: str | None = None, village_id: int | None = None, include_void: bool = False
+    ) -> list[Application]:
         return sorted(self.iter(year, program_code, village_id, include_void), key=lambda a: a.id)
 
     def for_household(self, household_id: int, year: int) -> builtins.list[Application]:
@@ -106,8 +112,14 @@ class ApplicationService:
 
     # -- writing ------------------------------------------------------------------
     def build(
-        self, household_id: int, program: Program, quantity: object, remark: str = "",
-        row: int | None = None, household: Household | None = None, mask_private: bool = False,
+        self,
+        household_id: int,
+        program: Program,
+        quantity: object,
+        remark: str = "",
+        row: int | None = None,
+        household: Household | None = None,
+        mask_private: bool = False,
         land: Land | None = None,
     ) -> tuple[Application | None, builtins.list[Problem]]:
         """Validate one application without saving it. An importer that registers the
@@ -131,7 +143,9 @@ class ApplicationService:
         problems += [Problem(e, "数量", row) for e in q.errors]
         dup = self.existing(program.year, household_id, program.code)
         if dup is not None:
-            problems.append(Problem(f"{h.name}本年度已申报过{program.name}（编号{app_number(program.year, dup)}）", "农户", row))
+            problems.append(
+                Problem(f"{h.name}本年度已申报过{program.name}（编号{app_number(program.year, dup)}）", "农户", row)
+            )
         text = {"remark": str(remark or "").strip(), "deduction_reason": land.reason if land is not None else ""}
         notes = screen(text, {"remark": "备注", "deduction_reason": "扣除原因"}, row, mask_private)
         problems += [p for p in notes if not p.warning]
@@ -166,8 +180,15 @@ class ApplicationService:
         self._taken[app.year][(app.household_id, app.program_code)] = n
         return app
 
-    def add(self, household_id: int, program_code: str, year: int, quantity: object, remark: str = "",
-            mask_private: bool = False) -> Application:
+    def add(
+        self,
+        household_id: int,
+        program_code: str,
+        year: int,
+        quantity: object,
+        remark: str = "",
+        mask_private: bool = False,
+    ) -> Application:
         program = self.svc.programs.get(year, program_code)
         app, problems = self.build(household_id, program, quantity, remark, mask_private=mask_private)
         if app is None:
@@ -219,8 +240,14 @@ class ApplicationService:
                 return code
         return ""
 
-    def edit(self, number: str, quantity: object | None = None, remark: str | None = None,
-             mask_private: bool = False, land: Mapping[str, object] | None = None) -> Application:
+    def edit(
+        self,
+        number: str,
+        quantity: object | None = None,
+        remark: str | None = None,
+        mask_private: bool = False,
+        land: Mapping[str, object] | None = None,
+    ) -> Application:
         """Change the quantity or the remark, or the land (``land``: any of
         certified_area, deducted_area, deduction_reason), of a row not frozen by a posted
         notice. A row with land is paid on its 补贴面积, so its 数量 follows the land."""
@@ -249,8 +276,9 @@ class ApplicationService:
             app.remark = remark.strip()
         return self.save(app, "申报.修改")
 
-    def change_land(self, app: Application, program: Program, changes: Mapping[str, object],
-                    mask_private: bool = False) -> None:
+    def change_land(
+        self, app: Application, program: Program, changes: Mapping[str, object], mask_private: bool = False
+    ) -> None:
         """New 确权面积 / 扣除面积 / 扣除原因 for ``app`` (in memory; the caller saves):
         the others stay, and its 补贴面积 (the quantity) and amount follow at the row's
         own rate. A row entered as a bare 数量 gains land this way."""
@@ -265,20 +293,27 @@ class ApplicationService:
             "deduction_reason": app.deduction_reason,
         }
         now.update({k: str(v if v is not None else "") for k, v in changes.items()})
-        land, errors = check_land(now["certified_area"], now["deducted_area"], now["deduction_reason"],
-                                  unit=program.unit)
+        land, errors = check_land(
+            now["certified_area"], now["deducted_area"], now["deduction_reason"], unit=program.unit
+        )
         if land is not None:
             errors += [("quantity", e) for e in check_quantity(land.subsidy, program.max_quantity, program.unit).errors]
         if land is None or errors:
-            raise ValidationFailed([Problem(why, LAND_LABELS.get(k, "补贴面积")) for k, why in errors],
-                                   "申报有误，没有保存：")
+            raise ValidationFailed(
+                [Problem(why, LAND_LABELS.get(k, "补贴面积")) for k, why in errors], "申报有误，没有保存："
+            )
         reason = check_text(land.reason, "扣除原因", mask_private) if land.reason else ""
         app.certified_area, app.deducted_area, app.deduction_reason = land.certified, land.deducted, reason
         app.quantity = land.subsidy
         app.amount_fen = entitlement_fen(app.quantity, app.rate_fen, program.rounding)
 
     def set_status(
-        self, number: str, status: str, reason: str = "", tx: Tx | None = None, note: str = "",
+        self,
+        number: str,
+        status: str,
+        reason: str = "",
+        tx: Tx | None = None,
+        note: str = "",
     ) -> Application:
         """Move along 申报 → 村审核 → 乡镇审核 → 通过, or to 不通过 with a reason.
 
@@ -288,7 +323,9 @@ class ApplicationService:
         return self._set_status(number, status, reason, tx, note, None)
 
     def advance_many(
-        self, targets: Sequence[tuple[str, str]], progress: Callable[[int, int, str], None] | None = None,
+        self,
+        targets: Sequence[tuple[str, str]],
+        progress: Callable[[int, int, str], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
     ) -> tuple[int, builtins.list[str]]:
         """Each (number, status) in its own save, for a page of rows at once. Approvals
@@ -312,7 +349,13 @@ class ApplicationService:
         return done, skipped
 
     def _set_status(
-        self, number: str, status: str, reason: str, tx: Tx | None, note: str, known: builtins.list[Flag] | None,
+        self,
+        number: str,
+        status: str,
+        reason: str,
+        tx: Tx | None,
+        note: str,
+        known: builtins.list[Flag] | None,
     ) -> Application:
         app = self.get(number)
         if app.void:
@@ -346,10 +389,20 @@ class ApplicationService:
                 if len(note) < 2:
                     raise NeedsNote(app.id, flagged)
                 today, who = self.svc.today().isoformat(), self.svc.operator
-                app.cleared_flags = [*app.cleared_flags, *({
-                    "kind": f.kind, "note": note, "operator": who, "date": today, "message": f.message,
-                    "on": "approved",
-                } for f in flagged)]
+                app.cleared_flags = [
+                    *app.cleared_flags,
+                    *(
+                        {
+                            "kind": f.kind,
+                            "note": note,
+                            "operator": who,
+                            "date": today,
+                            "message": f.message,
+                            "on": "approved",
+                        }
+                        for f in flagged
+                    ),
+                ]
                 action = f"申报.{APP_STATUS[status]}（核实风险提示：{'、'.join(f.label for f in flagged)}）"
         app.status = status
         return self.save(app, action, tx)
@@ -364,8 +417,12 @@ class ApplicationService:
         app.void, app.void_reason = True, reason.strip()
         return self.save(app, "申报.作废")
 
-    def add_many(self, items: Iterable[tuple[int, str, int, object, str]], action: str = "申报.批量新增",
-                 mask_private: bool = False) -> builtins.list[Application]:
+    def add_many(
+        self,
+        items: Iterable[tuple[int, str, int, object, str]],
+        action: str = "申报.批量新增",
+        mask_private: bool = False,
+    ) -> builtins.list[Application]:
         """All or nothing: (household_id, program_code, year, quantity, remark) items."""
         built: list[Application] = []
         problems: list[Problem] = []

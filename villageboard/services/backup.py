@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 __all__ = ["BackupInfo", "BackupService", "LastBackup", "PassphraseError", "PERSONAL_DATA_NOTE", "TownshipMismatch"]
 
 #: Said wherever a backup is written without a passphrase.
-PERSONAL_DATA_NOTE = ("注意：备份文件里有全部农户的身份证号、银行卡号、电话等个人信息。"
-                      "没有设密码的备份，谁拿到都能打开，请妥善保管，不要随手拷给别人或丢在公用电脑上。")
+PERSONAL_DATA_NOTE = (
+    "注意：备份文件里有全部农户的身份证号、银行卡号、电话等个人信息。"
+    "没有设密码的备份，谁拿到都能打开，请妥善保管，不要随手拷给别人或丢在公用电脑上。"
+)
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,15 @@ class BackupService:
     def root(self) -> Path:
         return self.svc.root
 
-    def make(self, out: Path | None = None, passphrase: str | None = None, verify: bool | str = True,
-             reason: str = "", isolate: bool = True, progress: Progress | None = None) -> BackupInfo:
+    def make(
+        self,
+        out: Path | None = None,
+        passphrase: str | None = None,
+        verify: bool | str = True,
+        reason: str = "",
+        isolate: bool = True,
+        progress: Progress | None = None,
+    ) -> BackupInfo:
         """Take a backup now. Saves go on meanwhile and never wait for it; read-only
         windows may take one too. ``out``: a file or a folder (default: the backups
         folder beside the data, where the newest 30 are kept). ``verify``: see
@@ -64,8 +73,15 @@ class BackupService:
         problem = out_problem(self.root, out)
         if problem:
             raise VBError(problem)
-        info = store_backup.write_backup(self.root, out, passphrase=passphrase or None, verify=verify,
-                                         reason=reason, isolate=isolate, progress=progress)
+        info = store_backup.write_backup(
+            self.root,
+            out,
+            passphrase=passphrase or None,
+            verify=verify,
+            reason=reason,
+            isolate=isolate,
+            progress=progress,
+        )
         if out is None:
             store_backup.prune(backups_dir(self.root))
         return info
@@ -73,8 +89,13 @@ class BackupService:
     def restore(self, path: Path, passphrase: str | None = None, replace_township: str | None = None) -> Path | None:
         """Replace this (writable) data with a backup's. The services must be reopened
         afterwards. Returns the automatic backup taken of the replaced data."""
-        return store_backup.restore(self.svc.store, Path(path), passphrase=passphrase or None,
-                                    replace_township=replace_township, vet=vet_templates)
+        return store_backup.restore(
+            self.svc.store,
+            Path(path),
+            passphrase=passphrase or None,
+            replace_township=replace_township,
+            vet=vet_templates,
+        )
 
     def verify(self, path: Path, passphrase: str | None = None) -> list[str]:
         return store_backup.verify_backup(Path(path), passphrase or None)
@@ -109,9 +130,13 @@ def last_backup_record(root: Path) -> LastBackup | None:
     for body in reversed(store_backup.history(root)):
         if body.get("reason") == "恢复之前自动备份":
             continue
-        return LastBackup(when=str(body.get("when", "")), where=Path(body.get("path", "")),
-                          verified=bool(body.get("verified")), encrypted=bool(body.get("encrypted")),
-                          bytes=int(body.get("bytes", 0)))
+        return LastBackup(
+            when=str(body.get("when", "")),
+            where=Path(body.get("path", "")),
+            verified=bool(body.get("verified")),
+            encrypted=bool(body.get("encrypted")),
+            bytes=int(body.get("bytes", 0)),
+        )
     newest = store_backup.last_backup(root)  # taken before backups were recorded
     if newest is None:
         return None
@@ -125,11 +150,13 @@ def newest_backup_file(root: Path) -> Path | None:
     return store_backup.last_backup(root)
 
 
-def restore_into(root: Path, path: Path, passphrase: str | None = None,
-                 replace_township: str | None = None) -> Path | None:
+def restore_into(
+    root: Path, path: Path, passphrase: str | None = None, replace_township: str | None = None
+) -> Path | None:
     """Restore into a data dir that cannot be opened (damaged) or is empty."""
-    return store_backup.restore_into(Path(root), Path(path), passphrase=passphrase or None,
-                                     replace_township=replace_township, vet=vet_templates)
+    return store_backup.restore_into(
+        Path(root), Path(path), passphrase=passphrase or None, replace_township=replace_township, vet=vet_templates
+    )
 
 
 def vet_templates(data_dir: Path) -> list[str]:
@@ -169,8 +196,9 @@ def _windows_removable_drives() -> list[Path]:
     return found
 
 
-def removable_drives(bases: Iterable[Path] | None = None,
-                     is_mount: Callable[[str | Path], bool] = os.path.ismount) -> list[Path]:
+def removable_drives(
+    bases: Iterable[Path] | None = None, is_mount: Callable[[str | Path], bool] = os.path.ismount
+) -> list[Path]:
     """Folders where USB sticks show up, as far as they can be seen: on Windows the
     removable drive letters; elsewhere what is mounted in ``bases`` (by default
     :func:`drive_folders`; a left-over empty mount folder is not a drive)."""

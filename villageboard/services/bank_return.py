@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 __all__ = ["BANK_NAME_SYNONYMS", "FAIL_WORDS", "OK_WORDS", "BankReturnImport"]
 
 OK_WORDS = frozenset({"成功", "发放成功", "入账成功", "已入账", "已发放", "正常", "是", "success", "ok", "y"})
-FAIL_WORDS = frozenset({"失败", "发放失败", "入账失败", "未入账", "退回", "退票", "不成功", "否", "failed", "fail", "n"})
+FAIL_WORDS = frozenset(
+    {"失败", "发放失败", "入账失败", "未入账", "退回", "退票", "不成功", "否", "failed", "fail", "n"}
+)
 
 
 def _result_of(text: str) -> tuple[str | None, str]:
@@ -59,7 +61,7 @@ def _split_once(text: str) -> tuple[str, str, str]:
     m = re.search(r"[:：,，(（\-—]", text)
     if m is None:
         return text, "", ""
-    return text[: m.start()], m.group(), text[m.end():]
+    return text[: m.start()], m.group(), text[m.end() :]
 
 
 #: What banks call the columns of their return that the generic reader does not know.
@@ -86,9 +88,16 @@ class BankReturnImport:
 
     @bulk
     def import_payouts(
-        self, path: str | Path, *, program: str, year: int, dry_run: bool = False,
-        errors_out: str | Path | None = None, paid_date: dt.date | None = None,
-        progress: Progress | None = None, cancel: Cancel | None = None,
+        self,
+        path: str | Path,
+        *,
+        program: str,
+        year: int,
+        dry_run: bool = False,
+        errors_out: str | Path | None = None,
+        paid_date: dt.date | None = None,
+        progress: Progress | None = None,
+        cancel: Cancel | None = None,
     ) -> ImportReport:
         """Record the bank's return: each row 成功, or 失败 with the bank's reason.
         Rows are matched by application number, else by ID within the program. A
@@ -121,10 +130,20 @@ class BankReturnImport:
             ok, reason_in_result = _result_of(v.get("result", ""))
             if ok is None:
                 shown = v.get("result", "")
-                problems.append(Problem(f"处理结果“{shown}”看不懂，应为“成功”或“失败”" if shown else "处理结果是空的，应为“成功”或“失败”", label("result"), row))
+                problems.append(
+                    Problem(
+                        f"处理结果“{shown}”看不懂，应为“成功”或“失败”"
+                        if shown
+                        else "处理结果是空的，应为“成功”或“失败”",
+                        label("result"),
+                        row,
+                    )
+                )
             reason = (v.get("reason") or "").strip() or reason_in_result
             if ok == "failed" and not reason:
-                problems.append(Problem("发放失败必须写明银行给出的原因（如账户冻结、户名不符、账户已销户）", label("reason"), row))
+                problems.append(
+                    Problem("发放失败必须写明银行给出的原因（如账户冻结、户名不符、账户已销户）", label("reason"), row)
+                )
             try:
                 amount = parse_yuan(v.get("amount", ""))
             except Exception:
@@ -141,27 +160,55 @@ class BankReturnImport:
                         problems.append(Problem("发放日期晚于今天", label("paid_date"), row))
             if app is not None:
                 if app.id in seen:
-                    problems.append(Problem(f"与第{seen[app.id]}行是同一笔（申报{app.id}），重复出现", label("app_no") if "app_no" in sheet.columns else label("id_number"), row))
+                    problems.append(
+                        Problem(
+                            f"与第{seen[app.id]}行是同一笔（申报{app.id}），重复出现",
+                            label("app_no") if "app_no" in sheet.columns else label("id_number"),
+                            row,
+                        )
+                    )
                     continue
                 seen[app.id] = row
                 h = reg.by_number()[app.household_id]
                 last = app.attempts[-1] if app.attempts else {}
                 if app.payout_status != "issued":
                     state = PAYOUT_STATUS.get(app.payout_status, app.payout_status)
-                    problems.append(Problem(f"申报{app.id}（{h.name}）现在是“{state}”，不在等待银行回盘，不能再登记（是不是重复导入了同一份回盘？）", label("result"), row))
+                    problems.append(
+                        Problem(
+                            f"申报{app.id}（{h.name}）现在是“{state}”，不在等待银行回盘，不能再登记（是不是重复导入了同一份回盘？）",
+                            label("result"),
+                            row,
+                        )
+                    )
                 typed = str(check_name(v.get("name", "")).value or "")
                 sent_name = (last.get("name") if last else "") or h.name
                 if typed and typed != sent_name:
                     problems.append(Problem(f"户名与发放表不符：申报{app.id}是“{sent_name}”", label("name"), row))
                 card = squash(v.get("card_account", "")).replace("-", "")
                 if card and last and card != last.get("account"):
-                    problems.append(Problem(f"账号与发放表不符：申报{app.id}发放到尾号{last.get('account', '')[-4:]}的账号", label("card_account"), row))
+                    problems.append(
+                        Problem(
+                            f"账号与发放表不符：申报{app.id}发放到尾号{last.get('account', '')[-4:]}的账号",
+                            label("card_account"),
+                            row,
+                        )
+                    )
                 issued = issue_date(last) if last else None
                 if issued is not None and day < issued:
                     where = label("paid_date") if "paid_date" in sheet.columns else label("result")
-                    problems.append(Problem(f"发放日期{day}早于银行发放表的生成日期{issued}（批次{last.get('batch', '')}）", where, row))
+                    problems.append(
+                        Problem(
+                            f"发放日期{day}早于银行发放表的生成日期{issued}（批次{last.get('batch', '')}）", where, row
+                        )
+                    )
                 if amount is not None and last and amount != last.get("amount_fen"):
-                    problems.append(Problem(f"金额与发放表不符：发放表为{format_fen(last.get('amount_fen', 0))}元，回盘为{format_fen(amount)}元", label("amount"), row))
+                    problems.append(
+                        Problem(
+                            f"金额与发放表不符：发放表为{format_fen(last.get('amount_fen', 0))}元，回盘为{format_fen(amount)}元",
+                            label("amount"),
+                            row,
+                        )
+                    )
             if app is None or len(problems) != before or row in bad_rows or ok is None:
                 continue
             results.append((app, ok == "ok", reason, day))
@@ -187,7 +234,15 @@ class BankReturnImport:
         report.seq = self.store.journal.last_seq
         return report
 
-    def _match_payout(self, v: dict[str, str], row: int, p: Program, apps: dict[str, Application], sheet: Sheet, problems: list[Problem]) -> Application | None:
+    def _match_payout(
+        self,
+        v: dict[str, str],
+        row: int,
+        p: Program,
+        apps: dict[str, Application],
+        sheet: Sheet,
+        problems: list[Problem],
+    ) -> Application | None:
         label = sheet.label
         prog = squash(v.get("program", ""))
         if prog and prog not in (p.code, p.name):
@@ -211,5 +266,7 @@ class BankReturnImport:
         found = self.svc.applications.existing(p.year, hid, p.code) if hid is not None else None
         app = apps.get(f"{p.year}-{found:06d}") if found is not None else None
         if app is None:
-            problems.append(Problem(f"这个身份证号在{p.year}年{p.name}中没有申报，对不上是哪一笔", label("id_number"), row))
+            problems.append(
+                Problem(f"这个身份证号在{p.year}年{p.name}中没有申报，对不上是哪一笔", label("id_number"), row)
+            )
         return app

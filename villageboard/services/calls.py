@@ -37,8 +37,13 @@ class CallLogService:
         self.store = svc.store
 
     def log(
-        self, caller_name: str, question_type: str, answer: str, household_id: int | None = None,
-        question: str = "", operator: str | None = None,
+        self,
+        caller_name: str,
+        question_type: str,
+        answer: str,
+        household_id: int | None = None,
+        question: str = "",
+        operator: str | None = None,
     ) -> CallLogEntry:
         if question_type not in QUESTION_TYPES:
             raise VBError(f"问题类型只能是：{'、'.join(QUESTION_TYPES)}")
@@ -46,8 +51,12 @@ class CallLogService:
             self.svc.registry.household(household_id)
         now = self.svc.now()
         c = CallLogEntry(
-            time=now.isoformat(), caller_name=caller_name.strip(), household_id=household_id,
-            question_type=question_type, question=question.strip(), answer=answer.strip(),
+            time=now.isoformat(),
+            caller_name=caller_name.strip(),
+            household_id=household_id,
+            question_type=question_type,
+            question=question.strip(),
+            answer=answer.strip(),
             operator=operator or self.svc.operator,
         )
         with self.store.begin("来电.记录") as tx:
@@ -62,16 +71,18 @@ class CallLogService:
         raise NotFound(f"没有编号为{call_id}的来电记录")
 
     def list(self, year: int) -> list[CallLogEntry]:
-        return sorted((CallLogEntry.from_dict(d) for d in self.store.table(calls_file(year), CALLS).values()),
-                      key=lambda c: c.id)
+        return sorted(
+            (CallLogEntry.from_dict(d) for d in self.store.table(calls_file(year), CALLS).values()), key=lambda c: c.id
+        )
 
     def to_objection(self, call_id: int, notice_code: str, text: str = "", mask_private: bool = False) -> Objection:
         """Turn a caller's complaint into an objection on a posted notice, in one step."""
         year, c = self.get(call_id)
         if c.objection_id:
             raise VBError(f"来电{call_id}已经登记过异议（编号{c.objection_id}）")
-        o = self.svc.notices.add_objection(notice_code, text or c.question or c.answer, c.household_id, call_id=c.id,
-                                           mask_private=mask_private)
+        o = self.svc.notices.add_objection(
+            notice_code, text or c.question or c.answer, c.household_id, call_id=c.id, mask_private=mask_private
+        )
         c.objection_id = o.id
         if c.question_type != "异议":
             c.question_type = "异议"
@@ -97,7 +108,10 @@ class CallLogService:
         for c in calls:
             by_type[c.question_type] = by_type.get(c.question_type, 0) + 1
         return CallFigures(
-            year=year, total=len(calls), by_type=by_type, by_village=dict(sorted(by_village.items())),
+            year=year,
+            total=len(calls),
+            by_type=by_type,
+            by_village=dict(sorted(by_village.items())),
             objections=sum(1 for c in calls if c.objection_id),
             checks=IdentityChecks(self.svc).figures(year),
         )
@@ -107,22 +121,38 @@ class CallLogService:
 
         f = self.figures(year)
         sheets = [
-            SheetOut(title="按问题类型", columns=[ColumnOut("问题类型", "k"), ColumnOut("来电次数", "n", "int")],
-                     rows=[{"k": k, "n": v} for k, v in f.by_type.items()],
-                     banner=f"{year}年电话咨询情况（按问题类型）"),
-            SheetOut(title="按村", columns=[ColumnOut("村", "k"), ColumnOut("来电次数", "n", "int")],
-                     rows=[{"k": k, "n": v} for k, v in f.by_village.items()],
-                     banner=f"{year}年电话咨询情况（按村）"),
-            SheetOut(title="汇总", columns=[ColumnOut("项目", "k"), ColumnOut("数量", "n", "int")],
-                     rows=[{"k": "来电总数", "n": f.total}, {"k": "由来电转为异议", "n": f.objections},
-                           *({"k": k, "n": n} for k, n in check_lines(f.checks))],
-                     banner=f"{year}年政务公开电话解答情况"),
+            SheetOut(
+                title="按问题类型",
+                columns=[ColumnOut("问题类型", "k"), ColumnOut("来电次数", "n", "int")],
+                rows=[{"k": k, "n": v} for k, v in f.by_type.items()],
+                banner=f"{year}年电话咨询情况（按问题类型）",
+            ),
+            SheetOut(
+                title="按村",
+                columns=[ColumnOut("村", "k"), ColumnOut("来电次数", "n", "int")],
+                rows=[{"k": k, "n": v} for k, v in f.by_village.items()],
+                banner=f"{year}年电话咨询情况（按村）",
+            ),
+            SheetOut(
+                title="汇总",
+                columns=[ColumnOut("项目", "k"), ColumnOut("数量", "n", "int")],
+                rows=[
+                    {"k": "来电总数", "n": f.total},
+                    {"k": "由来电转为异议", "n": f.objections},
+                    *({"k": k, "n": n} for k, n in check_lines(f.checks)),
+                ],
+                banner=f"{year}年政务公开电话解答情况",
+            ),
         ]
         return write_sheet_book(out, sheets)
 
 
 def check_lines(f: CheckFigures) -> list[tuple[str, int]]:
     """The identity-check figures as the report words them."""
-    return [("身份核实未通过", f.failed), ("其中：出生日期不符", f.wrong),
-            ("其中：当天错满次数后再核实", f.locked), ("其中：查到多户未核实", f.several),
-            ("主管放行", f.overrides)]
+    return [
+        ("身份核实未通过", f.failed),
+        ("其中：出生日期不符", f.wrong),
+        ("其中：当天错满次数后再核实", f.locked),
+        ("其中：查到多户未核实", f.several),
+        ("主管放行", f.overrides),
+    ]

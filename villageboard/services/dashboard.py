@@ -63,9 +63,13 @@ def year_counts(svc: Services, year: int, known_only: bool = False) -> dict[str,
     Application objects (a large township has ~50,000 rows a year). Each file's counts
     are kept between starts until that file changes. ``known_only``: None rather than
     count more than a few files afresh."""
-    per_file = svc.store.derived.each(f"year-counts-{year}", svc.applications.files(year),
-                                      lambda rel: _count_file(svc, rel), version=code_stamp(__file__),
-                                      most=KNOWN_ONLY_FILES if known_only else None)
+    per_file = svc.store.derived.each(
+        f"year-counts-{year}",
+        svc.applications.files(year),
+        lambda rel: _count_file(svc, rel),
+        version=code_stamp(__file__),
+        most=KNOWN_ONLY_FILES if known_only else None,
+    )
     if per_file is None:
         return None
     out = dict.fromkeys(("applications", "approved", "paid", "failed", "amount_paid_fen"), 0)
@@ -108,9 +112,15 @@ def home_summary(svc: Services, year: int | None = None, known_only: bool = Fals
     if c is None:
         return None
     s = HomeSummary(
-        township=t.name, county=t.county, year=year,
-        villages=len(svc.registry.villages()), households=svc.registry.count(),
-        applications=c["applications"], approved=c["approved"], paid=c["paid"], failed=c["failed"],
+        township=t.name,
+        county=t.county,
+        year=year,
+        villages=len(svc.registry.villages()),
+        households=svc.registry.count(),
+        applications=c["applications"],
+        approved=c["approved"],
+        paid=c["paid"],
+        failed=c["failed"],
         amount_paid_fen=c["amount_paid_fen"],
     )
     names = {v.id: v.name for v in svc.registry.villages(include_void=True)}
@@ -119,11 +129,18 @@ def home_summary(svc: Services, year: int | None = None, known_only: bool = Fals
         if doc.get("state") != "posted" or doc.get("void"):
             continue
         start, end = dt.date.fromisoformat(doc["start"]), dt.date.fromisoformat(doc["end"])
-        s.posted.append(PostedNotice(
-            code=doc["code"], version=doc.get("version", 1), kind=NOTICE_KINDS.get(doc["kind"], doc["kind"]),
-            village=names.get(doc["village_id"], "?"), program=programs.get(doc.get("program_code", ""), "全部项目"),
-            start=start, end=end, days_left=days_left(end, today),
-        ))
+        s.posted.append(
+            PostedNotice(
+                code=doc["code"],
+                version=doc.get("version", 1),
+                kind=NOTICE_KINDS.get(doc["kind"], doc["kind"]),
+                village=names.get(doc["village_id"], "?"),
+                program=programs.get(doc.get("program_code", ""), "全部项目"),
+                start=start,
+                end=end,
+                days_left=days_left(end, today),
+            )
+        )
     s.posted.sort(key=lambda n: (n.end, n.code))
     b = svc.backups.last()  # wherever it went (a USB stick too)
     s.last_backup = b.when[:10].replace("-", "") if b else ""

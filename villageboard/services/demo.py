@@ -24,38 +24,207 @@ from villageboard.store.store import now_iso
 #: Common surnames with rough relative frequencies (per mille), incl. homophone pairs
 #: 张/章, 李/黎, 王/汪 and multi-reading surnames 单, 曾, 解.
 SURNAMES = (
-    ("王", 72), ("李", 72), ("张", 68), ("刘", 54), ("陈", 45), ("杨", 31), ("赵", 23),
-    ("黄", 22), ("周", 21), ("吴", 20), ("徐", 17), ("孙", 15), ("胡", 13), ("朱", 13),
-    ("高", 13), ("林", 12), ("何", 12), ("郭", 12), ("马", 11), ("罗", 9), ("梁", 9),
-    ("宋", 8), ("郑", 8), ("谢", 8), ("韩", 8), ("唐", 7), ("冯", 7), ("于", 6),
-    ("董", 6), ("萧", 3), ("程", 6), ("曹", 6), ("袁", 5), ("邓", 5), ("许", 5),
-    ("傅", 5), ("沈", 4), ("曾", 4), ("彭", 4), ("吕", 4), ("苏", 4), ("卢", 4),
-    ("蒋", 4), ("蔡", 4), ("贾", 4), ("丁", 4), ("魏", 4), ("薛", 4), ("叶", 4),
-    ("阎", 3), ("余", 3), ("潘", 3), ("杜", 3), ("戴", 3), ("夏", 3), ("钟", 3),
-    ("汪", 3), ("田", 3), ("任", 3), ("姜", 3), ("范", 3), ("方", 3), ("石", 3),
-    ("姚", 3), ("谭", 2), ("廖", 2), ("邹", 2), ("熊", 2), ("金", 2), ("陆", 2),
-    ("郝", 2), ("孔", 2), ("白", 2), ("崔", 2), ("康", 2), ("毛", 2), ("邱", 2),
-    ("秦", 2), ("江", 2), ("史", 2), ("顾", 2), ("侯", 2), ("邵", 2), ("孟", 2),
-    ("龙", 2), ("万", 2), ("段", 2), ("章", 2), ("钱", 2), ("汤", 2), ("尹", 2),
-    ("黎", 2), ("易", 1), ("常", 1), ("武", 1), ("乔", 1), ("贺", 1), ("赖", 1),
-    ("龚", 1), ("文", 1), ("单", 1), ("解", 1), ("仇", 1), ("申", 1), ("牛", 1),
+    ("王", 72),
+    ("李", 72),
+    ("张", 68),
+    ("刘", 54),
+    ("陈", 45),
+    ("杨", 31),
+    ("赵", 23),
+    ("黄", 22),
+    ("周", 21),
+    ("吴", 20),
+    ("徐", 17),
+    ("孙", 15),
+    ("胡", 13),
+    ("朱", 13),
+    ("高", 13),
+    ("林", 12),
+    ("何", 12),
+    ("郭", 12),
+    ("马", 11),
+    ("罗", 9),
+    ("梁", 9),
+    ("宋", 8),
+    ("郑", 8),
+    ("谢", 8),
+    ("韩", 8),
+    ("唐", 7),
+    ("冯", 7),
+    ("于", 6),
+    ("董", 6),
+    ("萧", 3),
+    ("程", 6),
+    ("曹", 6),
+    ("袁", 5),
+    ("邓", 5),
+    ("许", 5),
+    ("傅", 5),
+    ("沈", 4),
+    ("曾", 4),
+    ("彭", 4),
+    ("吕", 4),
+    ("苏", 4),
+    ("卢", 4),
+    ("蒋", 4),
+    ("蔡", 4),
+    ("贾", 4),
+    ("丁", 4),
+    ("魏", 4),
+    ("薛", 4),
+    ("叶", 4),
+    ("阎", 3),
+    ("余", 3),
+    ("潘", 3),
+    ("杜", 3),
+    ("戴", 3),
+    ("夏", 3),
+    ("钟", 3),
+    ("汪", 3),
+    ("田", 3),
+    ("任", 3),
+    ("姜", 3),
+    ("范", 3),
+    ("方", 3),
+    ("石", 3),
+    ("姚", 3),
+    ("谭", 2),
+    ("廖", 2),
+    ("邹", 2),
+    ("熊", 2),
+    ("金", 2),
+    ("陆", 2),
+    ("郝", 2),
+    ("孔", 2),
+    ("白", 2),
+    ("崔", 2),
+    ("康", 2),
+    ("毛", 2),
+    ("邱", 2),
+    ("秦", 2),
+    ("江", 2),
+    ("史", 2),
+    ("顾", 2),
+    ("侯", 2),
+    ("邵", 2),
+    ("孟", 2),
+    ("龙", 2),
+    ("万", 2),
+    ("段", 2),
+    ("章", 2),
+    ("钱", 2),
+    ("汤", 2),
+    ("尹", 2),
+    ("黎", 2),
+    ("易", 1),
+    ("常", 1),
+    ("武", 1),
+    ("乔", 1),
+    ("贺", 1),
+    ("赖", 1),
+    ("龚", 1),
+    ("文", 1),
+    ("单", 1),
+    ("解", 1),
+    ("仇", 1),
+    ("申", 1),
+    ("牛", 1),
 )
 GIVEN_ONE = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰红梅建国志文斌海波宁辉鹏飞云峰"
 GIVEN_TWO = (
-    "建国", "建军", "国强", "志强", "永红", "秀英", "桂兰", "玉兰", "春花", "冬梅", "海燕",
-    "志明", "文华", "俊杰", "丽娟", "晓东", "卫东", "红梅", "建华", "秀兰", "凤英", "淑珍",
-    "宝山", "金虎", "来福", "德胜", "保国", "存良", "润生", "晋生", "满仓", "拴柱", "二虎",
-    "三喜", "引弟", "改花", "爱莲", "翠兰", "巧云", "天佑",
+    "建国",
+    "建军",
+    "国强",
+    "志强",
+    "永红",
+    "秀英",
+    "桂兰",
+    "玉兰",
+    "春花",
+    "冬梅",
+    "海燕",
+    "志明",
+    "文华",
+    "俊杰",
+    "丽娟",
+    "晓东",
+    "卫东",
+    "红梅",
+    "建华",
+    "秀兰",
+    "凤英",
+    "淑珍",
+    "宝山",
+    "金虎",
+    "来福",
+    "德胜",
+    "保国",
+    "存良",
+    "润生",
+    "晋生",
+    "满仓",
+    "拴柱",
+    "二虎",
+    "三喜",
+    "引弟",
+    "改花",
+    "爱莲",
+    "翠兰",
+    "巧云",
+    "天佑",
 )
 DOT_NAMES = ("阿依古丽·买买提", "热合曼·吐尔逊", "古丽娜尔·艾力", "买买提·依明")
 VILLAGES = (
-    "东沟村", "西沟村", "南庄村", "北坡村", "古城村", "河底村", "岳阳村", "石壁村",
-    "旧县村", "永乐村", "南垣村", "北平村", "三合村", "五马村", "石门村", "涧底村",
-    "下冶村", "上冶村", "贾寨村", "闫家庄村", "旧寨村", "安吉村", "秦壁村", "桑曲村",
-    "蔺村", "石槽村", "麻姑头村", "南靳壁村", "北靳壁村", "郭家庄村", "韩村", "泉头村",
-    "东庄村", "西庄村", "南沟村", "北沟村", "王村", "李村", "张村", "赵村",
-    "前进村", "红旗村", "胜利村", "和平村", "新民村", "新华村", "光明村", "幸福村",
-    "团结村", "民主村",
+    "东沟村",
+    "西沟村",
+    "南庄村",
+    "北坡村",
+    "古城村",
+    "河底村",
+    "岳阳村",
+    "石壁村",
+    "旧县村",
+    "永乐村",
+    "南垣村",
+    "北平村",
+    "三合村",
+    "五马村",
+    "石门村",
+    "涧底村",
+    "下冶村",
+    "上冶村",
+    "贾寨村",
+    "闫家庄村",
+    "旧寨村",
+    "安吉村",
+    "秦壁村",
+    "桑曲村",
+    "蔺村",
+    "石槽村",
+    "麻姑头村",
+    "南靳壁村",
+    "北靳壁村",
+    "郭家庄村",
+    "韩村",
+    "泉头村",
+    "东庄村",
+    "西庄村",
+    "南沟村",
+    "北沟村",
+    "王村",
+    "李村",
+    "张村",
+    "赵村",
+    "前进村",
+    "红旗村",
+    "胜利村",
+    "和平村",
+    "新民村",
+    "新华村",
+    "光明村",
+    "幸福村",
+    "团结村",
+    "民主村",
 )
 GROUPS = ("一组", "二组", "三组", "四组", "五组", "六组")
 BANKS = (("621779", "古县农商银行"), ("622188", "邮储银行古县支行"), ("621700", "建设银行古县支行"))
@@ -63,18 +232,46 @@ FAIL_REASONS = ("账户冻结", "户名不符", "账户已销户")
 REGION = "141025"
 
 PROGRAMS: tuple[dict[str, Any], ...] = (
-    dict(code="GDDL", name="耕地地力保护补贴", unit="亩", rate_fen=10368, department="县农业农村局",
-         basis="《财政部 农业农村部关于下达耕地地力保护补贴资金预算的通知》",
-         eligibility="拥有耕地承包权的种地农民", max_quantity=Decimal("200")),
-    dict(code="ZLYC", name="种粮农民一次性补贴", unit="亩", rate_fen=1520, department="县农业农村局",
-         basis="《关于对实际种粮农民发放一次性补贴的通知》",
-         eligibility="实际承担种粮成本的农民", max_quantity=Decimal("300")),
-    dict(code="NJGZ", name="农机购置补贴", unit="台", rate_fen=300000, department="县农业农村局",
-         basis="《农业机械购置与应用补贴实施方案》",
-         eligibility="购置列入补贴范围农机具的农户", max_quantity=Decimal("3")),
-    dict(code="STGY", name="生态公益林补偿", unit="亩", rate_fen=1600, department="县林业局",
-         basis="《中央财政林业改革发展资金管理办法》",
-         eligibility="拥有集体公益林的农户", max_quantity=Decimal("500")),
+    dict(
+        code="GDDL",
+        name="耕地地力保护补贴",
+        unit="亩",
+        rate_fen=10368,
+        department="县农业农村局",
+        basis="《财政部 农业农村部关于下达耕地地力保护补贴资金预算的通知》",
+        eligibility="拥有耕地承包权的种地农民",
+        max_quantity=Decimal("200"),
+    ),
+    dict(
+        code="ZLYC",
+        name="种粮农民一次性补贴",
+        unit="亩",
+        rate_fen=1520,
+        department="县农业农村局",
+        basis="《关于对实际种粮农民发放一次性补贴的通知》",
+        eligibility="实际承担种粮成本的农民",
+        max_quantity=Decimal("300"),
+    ),
+    dict(
+        code="NJGZ",
+        name="农机购置补贴",
+        unit="台",
+        rate_fen=300000,
+        department="县农业农村局",
+        basis="《农业机械购置与应用补贴实施方案》",
+        eligibility="购置列入补贴范围农机具的农户",
+        max_quantity=Decimal("3"),
+    ),
+    dict(
+        code="STGY",
+        name="生态公益林补偿",
+        unit="亩",
+        rate_fen=1600,
+        department="县林业局",
+        basis="《中央财政林业改革发展资金管理办法》",
+        eligibility="拥有集体公益林的农户",
+        max_quantity=Decimal("500"),
+    ),
 )
 
 
@@ -129,11 +326,16 @@ def build_demo(
     villages = max(1, min(villages, len(VILLAGES)))
     svc = Services.create(data_dir, today=today, operator="演示")
     t = Township(
-        name="岳阳镇", county="古县", code=REGION, hotline="0357-5221234",
-        supervision_hotline="0357-5225678", supervision_address="古县纪委监委信访室（县城府前街8号）",
+        name="岳阳镇",
+        county="古县",
+        code=REGION,
+        hotline="0357-5221234",
+        supervision_hotline="0357-5225678",
+        supervision_address="古县纪委监委信访室（县城府前街8号）",
         issuing_units=["岳阳镇人民政府", "岳阳镇农业综合服务中心"],
         tag_key=secrets.token_hex(32) if seed is None else random.Random(seed ^ 0x5EED).randbytes(32).hex(),
-        created=now_iso(), demo=True,
+        created=now_iso(),
+        demo=True,
     )
     say("建立乡镇和村组…")
     with svc.store.begin("演示.建立乡镇") as tx:
@@ -146,13 +348,21 @@ def build_demo(
                 svc.registry.add_group(v.id, g, tx)
         for y in (year - 1, year):
             for p in PROGRAMS:
-                svc.programs.add(Program(
-                    year=y, posting_days=7, hotline="0357-5221234", rounding="half_up",
-                    procedure="农户向村委会提出申请，村级审核公示后报镇审核，县级审定后通过一卡通发放",
-                    materials="身份证、户口簿、土地承包经营权证或购机发票、一卡通存折复印件",
-                    office="岳阳镇农业综合服务中心（镇政府一楼）", time_limit="每年3月1日至4月30日",
-                    scope="本镇行政区域内", **p,
-                ), tx)
+                svc.programs.add(
+                    Program(
+                        year=y,
+                        posting_days=7,
+                        hotline="0357-5221234",
+                        rounding="half_up",
+                        procedure="农户向村委会提出申请，村级审核公示后报镇审核，县级审定后通过一卡通发放",
+                        materials="身份证、户口簿、土地承包经营权证或购机发票、一卡通存折复印件",
+                        office="岳阳镇农业综合服务中心（镇政府一楼）",
+                        time_limit="每年3月1日至4月30日",
+                        scope="本镇行政区域内",
+                        **p,
+                    ),
+                    tx,
+                )
     say(f"生成{households}户农户…")
     surnames = [s for s, _w in SURNAMES]
     weights = [w for _s, w in SURNAMES]
@@ -171,12 +381,22 @@ def build_demo(
             status, sdate = "deceased", today - dt.timedelta(days=rng.randint(30, 3000))
         elif r < 0.02:
             status, sdate = "moved", today - dt.timedelta(days=rng.randint(30, 2000))
-        phone = "" if rng.random() < 0.15 else f"1{rng.choice('3589')}{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}"
-        rows.append(Household(
-            name=name, id_number=_id_number(rng, born, used), phone=phone,
-            card_account=_card(rng, prefix), bank=bank, village_id=vid,
-            group_id=rng.choice(groups_by_v[vid]), status=status, status_date=sdate,
-        ).to_dict())
+        phone = (
+            "" if rng.random() < 0.15 else f"1{rng.choice('3589')}{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}"
+        )
+        rows.append(
+            Household(
+                name=name,
+                id_number=_id_number(rng, born, used),
+                phone=phone,
+                card_account=_card(rng, prefix),
+                bank=bank,
+                village_id=vid,
+                group_id=rng.choice(groups_by_v[vid]),
+                status=status,
+                status_date=sdate,
+            ).to_dict()
+        )
     # one man dead for years who keeps "applying" (the case the status flag exists for)
     if len(rows) > 12:
         rows[12]["status"], rows[12]["status_date"] = "deceased", (today - dt.timedelta(days=900)).isoformat()
@@ -215,14 +435,18 @@ def build_demo(
         # the order of work: 申报公示 posted (with its photo) and its period run, then
         # review and payment. This year's STGY and NJGZ are not on a notice yet.
         paid_programs = ("GDDL", "ZLYC", "STGY") if last else ("GDDL", "ZLYC")
-        _application_notices(svc, y, post_day, [p["code"] for p, apps in entered if apps and p["code"] in paid_programs])
+        _application_notices(
+            svc, y, post_day, [p["code"] for p, apps in entered if apps and p["code"] in paid_programs]
+        )
         for p, apps in entered:
             apps = svc.applications.list(y, p["code"])  # as frozen by the notice
             # statuses: last year all approved and paid; this year mostly approved
             with svc.store.begin(f"演示.{y}年{p['name']}审核") as tx:
                 for a in apps:
                     r = rng.random()
-                    target = "approved" if last or r < 0.85 else rng.choice(["applied", "village_ok", "town_ok", "rejected"])
+                    target = (
+                        "approved" if last or r < 0.85 else rng.choice(["applied", "village_ok", "town_ok", "rejected"])
+                    )
                     if target == "rejected":
                         a.status, a.reject_reason = "rejected", "经村组核实，申报面积与承包合同不符"
                     else:
@@ -330,8 +554,9 @@ def _demo_notices(svc: Services, rng: random.Random, year: int, today: dt.date) 
             second = on_board[1]
             rows = ns.snapshot(second)["rows"]
             o = ns.add_objection(second.code, "公示上备注漏写了代耕情况", rows[-1]["household_id"])
-            _o, c = ns.resolve_objection(o.id, "经村委会核实，补记代耕情况", correct=True,
-                                         edits=[(rows[-1]["app"], "remark", "由亲属代耕")])
+            _o, c = ns.resolve_objection(
+                o.id, "经村委会核实，补记代耕情况", correct=True, edits=[(rows[-1]["app"], "remark", "由亲属代耕")]
+            )
             if c is not None:
                 ns.post(c.code, start=today)
     finally:

@@ -39,9 +39,15 @@ class ExportReport:
     notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        out = [f"已写出 {self.path}（{self.rows}行" + (f"，金额合计{format_fen(self.amount_fen)}元" if self.amount_fen else "") + "）"]
+        out = [
+            f"已写出 {self.path}（{self.rows}行"
+            + (f"，金额合计{format_fen(self.amount_fen)}元" if self.amount_fen else "")
+            + "）"
+        ]
         if self.batch:
-            out.append(f"发放批次：{self.batch}。表中各笔已登记为“已提交银行”，请把银行回盘用 villageboard import payouts 导入。")
+            out.append(
+                f"发放批次：{self.batch}。表中各笔已登记为“已提交银行”，请把银行回盘用 villageboard import payouts 导入。"
+            )
         for s in self.skipped:
             out.append(f"未列入：{s}")
         return out + self.notes
@@ -60,8 +66,9 @@ class Exports:
     store: Store
 
     # ================================================================ bank sheets
-    def export_bank(self, program: str, year: int, out: str | Path, without_notice: str = "",
-                    how: str = "--without-notice “原因”") -> ExportReport:
+    def export_bank(
+        self, program: str, year: int, out: str | Path, without_notice: str = "", how: str = "--without-notice “原因”"
+    ) -> ExportReport:
         """The bank payment sheet of approved rows not yet sent, marked 内部资料; the
         rows are marked sent in the same transaction. Rows without a card account, and
         rows whose village's 申报公示 has not run its course (services/work_order.py),
@@ -102,7 +109,9 @@ class Exports:
         report = self._write_bank_and_commit(p, batch, ready, out, tx, skipped)
         if exempt:
             names = "、".join(v.village for v in order.villages if set(v.apps) & exempt.keys())
-            report.notes.append(f"{names}的{len(exempt)}笔未经申报公示期满即发放，原因：{reason}。已记入修改记录，并将印在发放结果公示上。")
+            report.notes.append(
+                f"{names}的{len(exempt)}笔未经申报公示期满即发放，原因：{reason}。已记入修改记录，并将印在发放结果公示上。"
+            )
         elif reason:
             report.notes.append("各村申报公示均已走完，填写的例外原因没有用上，未记录。")
         return report
@@ -133,7 +142,9 @@ class Exports:
         target = Path(out) if out else Path.cwd() / f"银行发放表-{batch}.xlsx"
         return self._write_bank_and_commit(p, batch, sent, target, tx, skipped)
 
-    def _write_bank_and_commit(self, p: Program, batch: str, apps: list[Application], out: str | Path, tx: Tx, skipped: list[str]) -> ExportReport:
+    def _write_bank_and_commit(
+        self, p: Program, batch: str, apps: list[Application], out: str | Path, tx: Tx, skipped: list[str]
+    ) -> ExportReport:
         """Write the sheet first, then commit; if the commit fails the sheet is removed,
         so a file on disk always means its rows are on record as sent."""
         from villageboard.io.xlsx_out import ColumnOut, SheetOut, write_sheet_book
@@ -143,23 +154,40 @@ class Exports:
         for i, a in enumerate(apps, 1):
             h = reg.household(a.household_id)
             att = a.attempts[-1]
-            rows.append({
-                "seq": i, "app": a.id, "village": reg.village(h.village_id).name,
-                "group": reg.group(h.group_id).name if h.group_id else "", "name": att.get("name") or h.name,
-                "id_number": h.id_number, "account": att["account"], "bank": att.get("bank", ""),
-                "amount": att["amount_fen"], "program": p.name, "batch": batch,
-            })
+            rows.append(
+                {
+                    "seq": i,
+                    "app": a.id,
+                    "village": reg.village(h.village_id).name,
+                    "group": reg.group(h.group_id).name if h.group_id else "",
+                    "name": att.get("name") or h.name,
+                    "id_number": h.id_number,
+                    "account": att["account"],
+                    "bank": att.get("bank", ""),
+                    "amount": att["amount_fen"],
+                    "program": p.name,
+                    "batch": batch,
+                }
+            )
         total = sum(r["amount"] for r in rows)
         sheet = SheetOut(
             title="银行发放表",
             banner=f"{INTERNAL}｜{self.svc.township.name}{p.year}年{p.name} 银行发放表 批次{batch}",
             columns=[
-                ColumnOut("序号", "seq", "int"), ColumnOut("申报编号", "app"),
-                ColumnOut("村", "village"), ColumnOut("组", "group"), ColumnOut("户主姓名", "name"),
-                ColumnOut("身份证号码", "id_number"), ColumnOut("一卡通账号", "account"),
-                ColumnOut("开户银行", "bank"), ColumnOut("金额", "amount", "money_fen"),
-                ColumnOut("补贴项目", "program"), ColumnOut("批次", "batch"),
-                ColumnOut("处理结果", "result"), ColumnOut("失败原因", "reason"), ColumnOut("发放日期", "paid_date"),
+                ColumnOut("序号", "seq", "int"),
+                ColumnOut("申报编号", "app"),
+                ColumnOut("村", "village"),
+                ColumnOut("组", "group"),
+                ColumnOut("户主姓名", "name"),
+                ColumnOut("身份证号码", "id_number"),
+                ColumnOut("一卡通账号", "account"),
+                ColumnOut("开户银行", "bank"),
+                ColumnOut("金额", "amount", "money_fen"),
+                ColumnOut("补贴项目", "program"),
+                ColumnOut("批次", "batch"),
+                ColumnOut("处理结果", "result"),
+                ColumnOut("失败原因", "reason"),
+                ColumnOut("发放日期", "paid_date"),
             ],
             rows=rows,
             totals={"amount": total},
@@ -197,22 +225,35 @@ class Exports:
                 skipped.append(f"{a.id} {h.name}（{reg.place_label(h.village_id, h.group_id)}）农户已不在册")
                 continue
             land = a.certified_area is not None
-            rows.append({
-                "village": reg.village(h.village_id).name, "group": reg.group(h.group_id).name if h.group_id else "",
-                "name": h.name, "id_number": h.id_number, "program": p.name, "year": year + 1,
-                "quantity": None if land else a.quantity, "certified_area": a.certified_area,
-                "deducted_area": a.deducted_area if land and a.deducted_area else None,
-                "deduction_reason": a.deduction_reason, "card_account": h.card_account,
-            })
+            rows.append(
+                {
+                    "village": reg.village(h.village_id).name,
+                    "group": reg.group(h.group_id).name if h.group_id else "",
+                    "name": h.name,
+                    "id_number": h.id_number,
+                    "program": p.name,
+                    "year": year + 1,
+                    "quantity": None if land else a.quantity,
+                    "certified_area": a.certified_area,
+                    "deducted_area": a.deducted_area if land and a.deducted_area else None,
+                    "deduction_reason": a.deduction_reason,
+                    "card_account": h.card_account,
+                }
+            )
         if not rows:
             raise VBError(f"{year}年{p.name}没有可以带到下一年的申报")
         programs = sorted({q.name for q in self.svc.programs.list()})
         path = write_application_template(
-            out, rows, villages=[v.name for v in reg.villages()],
-            groups=sorted({g.name for g in reg.groups()}), programs=programs,
+            out,
+            rows,
+            villages=[v.name for v in reg.villages()],
+            groups=sorted({g.name for g in reg.groups()}),
+            programs=programs,
         )
         report = ExportReport(path, rows=len(rows), skipped=skipped)
-        report.notes.append(f"表中是{year}年{p.name}的申报，年度已改为{year + 1}年；请各村核对面积、扣除和账号，改好后用 villageboard import applications 导入。")
+        report.notes.append(
+            f"表中是{year}年{p.name}的申报，年度已改为{year + 1}年；请各村核对面积、扣除和账号，改好后用 villageboard import applications 导入。"
+        )
         return report
 
     # ================================================================ county sheet, flag list
@@ -244,17 +285,28 @@ class Exports:
                 approved_fen += a.amount_fen
             h = hs.get(a.household_id)
             p = programs.get(a.program_code)
-            detail.append({
-                "app": a.id, "village": villages.get(a.village_id, "?"), "group": groups.get(a.group_id, ""),
-                "name": h.name if h else "?", "id_number": h.id_number if h else "",
-                "account": (a.attempts[-1].get("account", "") if a.attempts else (h.card_account if h else "")),
-                "program": p.name if p else a.program_code, "code": a.program_code, "quantity": a.quantity,
-                "unit": p.unit if p else "", "rate": plain_rate(a.rate_fen), "amount": a.amount_fen,
-                "status": APP_STATUS.get(a.status, a.status), "payout": PAYOUT_STATUS.get(a.payout_status, ""),
-                "reason": self.svc.payouts.last_failure(a) if a.payout_status == "failed" else "",
-                "paid_date": self.svc.payouts.paid_date(a), "batch": a.attempts[-1].get("batch", "") if a.attempts else "",
-                "attempts": len(a.attempts),
-            })
+            detail.append(
+                {
+                    "app": a.id,
+                    "village": villages.get(a.village_id, "?"),
+                    "group": groups.get(a.group_id, ""),
+                    "name": h.name if h else "?",
+                    "id_number": h.id_number if h else "",
+                    "account": (a.attempts[-1].get("account", "") if a.attempts else (h.card_account if h else "")),
+                    "program": p.name if p else a.program_code,
+                    "code": a.program_code,
+                    "quantity": a.quantity,
+                    "unit": p.unit if p else "",
+                    "rate": plain_rate(a.rate_fen),
+                    "amount": a.amount_fen,
+                    "status": APP_STATUS.get(a.status, a.status),
+                    "payout": PAYOUT_STATUS.get(a.payout_status, ""),
+                    "reason": self.svc.payouts.last_failure(a) if a.payout_status == "failed" else "",
+                    "paid_date": self.svc.payouts.paid_date(a),
+                    "batch": a.attempts[-1].get("batch", "") if a.attempts else "",
+                    "attempts": len(a.attempts),
+                }
+            )
         # whole-fen rates stay numbers; a rate with more than 2 decimals is written exactly, as text
         exact_rates = any(isinstance(r["rate"], str) for r in detail)
         if exact_rates:
@@ -262,32 +314,57 @@ class Exports:
                 r["rate"] = format_rate(r["rate"], thousands=False)
         summary = []
         for line in rec.lines:
-            summary.append({
-                "village": line.village, "program": line.program, "code": line.program_code, "unit": line.unit,
-                "applied": applied.get((line.program_code, line.village_id or 0), 0),
-                "households": len(approved_hh.get((line.program_code, line.village_id or 0), ())),
-                "approved_n": line.approved.n, "quantity": line.quantity, "amount": line.approved.fen,
-                "paid_n": line.paid.n, "paid": line.paid.fen, "failed_n": line.failed.n, "failed": line.failed.fen,
-                "pending": line.pending.fen + line.not_issued.fen,
-            })
+            summary.append(
+                {
+                    "village": line.village,
+                    "program": line.program,
+                    "code": line.program_code,
+                    "unit": line.unit,
+                    "applied": applied.get((line.program_code, line.village_id or 0), 0),
+                    "households": len(approved_hh.get((line.program_code, line.village_id or 0), ())),
+                    "approved_n": line.approved.n,
+                    "quantity": line.quantity,
+                    "amount": line.approved.fen,
+                    "paid_n": line.paid.n,
+                    "paid": line.paid.fen,
+                    "failed_n": line.failed.n,
+                    "failed": line.failed.fen,
+                    "pending": line.pending.fen + line.not_issued.fen,
+                }
+            )
         t = rec.township
-        banner = f"{INTERNAL}｜{self.svc.township.county}{self.svc.township.name}{year}年涉农补贴申报发放情况（报县汇总用）"
+        banner = (
+            f"{INTERNAL}｜{self.svc.township.county}{self.svc.township.name}{year}年涉农补贴申报发放情况（报县汇总用）"
+        )
         s1 = SheetOut(
-            title="分村分项目汇总", banner=banner,
+            title="分村分项目汇总",
+            banner=banner,
             columns=[
-                ColumnOut("村", "village"), ColumnOut("补贴项目", "program"), ColumnOut("项目代码", "code"),
-                ColumnOut("单位", "unit"), ColumnOut("申报户次", "applied", "int"),
-                ColumnOut("审核通过户数", "households", "int"), ColumnOut("审核通过户次", "approved_n", "int"),
+                ColumnOut("村", "village"),
+                ColumnOut("补贴项目", "program"),
+                ColumnOut("项目代码", "code"),
+                ColumnOut("单位", "unit"),
+                ColumnOut("申报户次", "applied", "int"),
+                ColumnOut("审核通过户数", "households", "int"),
+                ColumnOut("审核通过户次", "approved_n", "int"),
                 ColumnOut("数量", "quantity", "quantity"),
-                ColumnOut("应发金额", "amount", "money_fen"), ColumnOut("已发放户次", "paid_n", "int"),
-                ColumnOut("已发放金额", "paid", "money_fen"), ColumnOut("发放失败户次", "failed_n", "int"),
-                ColumnOut("发放失败金额", "failed", "money_fen"), ColumnOut("未发放金额", "pending", "money_fen"),
+                ColumnOut("应发金额", "amount", "money_fen"),
+                ColumnOut("已发放户次", "paid_n", "int"),
+                ColumnOut("已发放金额", "paid", "money_fen"),
+                ColumnOut("发放失败户次", "failed_n", "int"),
+                ColumnOut("发放失败金额", "failed", "money_fen"),
+                ColumnOut("未发放金额", "pending", "money_fen"),
             ],
             rows=summary,
             totals={
-                "applied": sum(applied.values()), "households": len(set().union(*approved_hh.values())),
-                "approved_n": t.approved.n, "amount": t.approved.fen,
-                "paid_n": t.paid.n, "paid": t.paid.fen, "failed_n": t.failed.n, "failed": t.failed.fen,
+                "applied": sum(applied.values()),
+                "households": len(set().union(*approved_hh.values())),
+                "approved_n": t.approved.n,
+                "amount": t.approved.fen,
+                "paid_n": t.paid.n,
+                "paid": t.paid.fen,
+                "failed_n": t.failed.n,
+                "failed": t.failed.fen,
                 "pending": t.pending.fen + t.not_issued.fen,
             },
             notes=[
@@ -297,14 +374,27 @@ class Exports:
             ],
         )
         s2 = SheetOut(
-            title="申报发放明细", banner=banner,
+            title="申报发放明细",
+            banner=banner,
             columns=[
-                ColumnOut("申报编号", "app"), ColumnOut("村", "village"), ColumnOut("组", "group"),
-                ColumnOut("户主姓名", "name"), ColumnOut("身份证号码", "id_number"), ColumnOut("一卡通账号", "account"),
-                ColumnOut("补贴项目", "program"), ColumnOut("项目代码", "code"), ColumnOut("数量", "quantity", "quantity"),
-                ColumnOut("单位", "unit"), ColumnOut("补贴标准（元）", "rate", "text" if exact_rates else "money_fen"), ColumnOut("金额", "amount", "money_fen"),
-                ColumnOut("审核状态", "status"), ColumnOut("发放状态", "payout"), ColumnOut("失败原因", "reason"),
-                ColumnOut("发放日期", "paid_date", "date"), ColumnOut("批次", "batch"), ColumnOut("发放次数", "attempts", "int"),
+                ColumnOut("申报编号", "app"),
+                ColumnOut("村", "village"),
+                ColumnOut("组", "group"),
+                ColumnOut("户主姓名", "name"),
+                ColumnOut("身份证号码", "id_number"),
+                ColumnOut("一卡通账号", "account"),
+                ColumnOut("补贴项目", "program"),
+                ColumnOut("项目代码", "code"),
+                ColumnOut("数量", "quantity", "quantity"),
+                ColumnOut("单位", "unit"),
+                ColumnOut("补贴标准（元）", "rate", "text" if exact_rates else "money_fen"),
+                ColumnOut("金额", "amount", "money_fen"),
+                ColumnOut("审核状态", "status"),
+                ColumnOut("发放状态", "payout"),
+                ColumnOut("失败原因", "reason"),
+                ColumnOut("发放日期", "paid_date", "date"),
+                ColumnOut("批次", "batch"),
+                ColumnOut("发放次数", "attempts", "int"),
             ],
             rows=detail,
             totals={"amount": approved_fen},
@@ -326,20 +416,36 @@ class Exports:
         for f in self.svc.flags.flags(year, program):
             h = hs.get(f.household_id)
             c = f.cleared or {}
-            rows.append({
-                "label": f.label, "app": f.app_id, "village": villages.get(f.village_id, "?"),
-                "name": h.name if h else "?", "id_number": h.id_number if h else "",
-                "program": programs.get(f.program_code, f.program_code), "message": f.message,
-                "state": "已核实" if f.is_cleared else "待核实", "note": c.get("note", ""),
-                "operator": c.get("operator", ""), "date": c.get("date", ""),
-            })
+            rows.append(
+                {
+                    "label": f.label,
+                    "app": f.app_id,
+                    "village": villages.get(f.village_id, "?"),
+                    "name": h.name if h else "?",
+                    "id_number": h.id_number if h else "",
+                    "program": programs.get(f.program_code, f.program_code),
+                    "message": f.message,
+                    "state": "已核实" if f.is_cleared else "待核实",
+                    "note": c.get("note", ""),
+                    "operator": c.get("operator", ""),
+                    "date": c.get("date", ""),
+                }
+            )
         sheet = SheetOut(
-            title="风险提示", banner=f"{INTERNAL}｜{self.svc.township.name}{year}年申报发放风险提示（供核实，不公开）",
+            title="风险提示",
+            banner=f"{INTERNAL}｜{self.svc.township.name}{year}年申报发放风险提示（供核实，不公开）",
             columns=[
-                ColumnOut("提示类型", "label"), ColumnOut("申报编号", "app"), ColumnOut("村", "village"),
-                ColumnOut("户主姓名", "name"), ColumnOut("身份证号码", "id_number"), ColumnOut("补贴项目", "program"),
-                ColumnOut("情况", "message", width=60), ColumnOut("核实状态", "state"), ColumnOut("核实情况", "note", width=40),
-                ColumnOut("核实人", "operator"), ColumnOut("核实日期", "date", "date"),
+                ColumnOut("提示类型", "label"),
+                ColumnOut("申报编号", "app"),
+                ColumnOut("村", "village"),
+                ColumnOut("户主姓名", "name"),
+                ColumnOut("身份证号码", "id_number"),
+                ColumnOut("补贴项目", "program"),
+                ColumnOut("情况", "message", width=60),
+                ColumnOut("核实状态", "state"),
+                ColumnOut("核实情况", "note", width=40),
+                ColumnOut("核实人", "operator"),
+                ColumnOut("核实日期", "date", "date"),
             ],
             rows=rows,
             notes=["风险提示不影响办理，只提醒核实；核实后请用 villageboard flag clear 记下核实情况。"],

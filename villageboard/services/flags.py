@@ -43,7 +43,10 @@ FLAG_KINDS: dict[str, tuple[str, str]] = {
     "duplicate_id": ("身份证重复", "同一身份证号登记在两个村，或在同一项目中申报两次"),
     "status": ("已故迁出", "户主已登记为已故或迁出，之后仍在申报或发放"),
     "outlier": ("数量异常", "数量超过本村该项目中位数的设定倍数（数量异常提示线，默认3倍）"),
-    "planted": ("种粮超耕地", "种粮（实际种植）面积超过本户耕地地力保护补贴的补贴面积的设定倍数（种粮超耕地提示线，默认1倍）"),
+    "planted": (
+        "种粮超耕地",
+        "种粮（实际种植）面积超过本户耕地地力保护补贴的补贴面积的设定倍数（种粮超耕地提示线，默认1倍）",
+    ),
     "deduction": ("扣除无原因", "有扣除面积，却没有写明扣除原因"),
 }
 #: Which programs the 种粮 check compares, by name: the 种粮 (actually planted) area of
@@ -91,9 +94,14 @@ class Flag:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": self.kind, "label": self.label, "app_id": self.app_id, "year": self.year,
-            "program": self.program_code, "household_id": self.household_id,
-            "village_id": self.village_id, "message": self.message,
+            "kind": self.kind,
+            "label": self.label,
+            "app_id": self.app_id,
+            "year": self.year,
+            "program": self.program_code,
+            "household_id": self.household_id,
+            "village_id": self.village_id,
+            "message": self.message,
             "cleared": dict(self.cleared) if self.cleared else None,
         }
 
@@ -149,18 +157,32 @@ def _extract(doc: dict[str, Any], memo: dict[Any, int]) -> _Row:
     )
     land = doc.get("certified_area") is not None
     deducted = doc.get("deducted_area")
-    no_reason = land and deducted is not None and _hundredths(deducted) > 0 and not str(doc.get("deduction_reason") or "").strip()
-    return _Row(doc["id"], doc["program_code"], doc["household_id"], doc["village_id"], q,
-                doc.get("status") == "rejected", doc.get("status") == "approved",
-                str(doc.get("created", ""))[:10], events,
-                tuple(_cleared(c) for c in doc.get("cleared_flags") or ()), land, no_reason)
+    no_reason = (
+        land
+        and deducted is not None
+        and _hundredths(deducted) > 0
+        and not str(doc.get("deduction_reason") or "").strip()
+    )
+    return _Row(
+        doc["id"],
+        doc["program_code"],
+        doc["household_id"],
+        doc["village_id"],
+        q,
+        doc.get("status") == "rejected",
+        doc.get("status") == "approved",
+        str(doc.get("created", ""))[:10],
+        events,
+        tuple(_cleared(c) for c in doc.get("cleared_flags") or ()),
+        land,
+        no_reason,
+    )
 
 
 def _cleared(c: dict[str, Any]) -> dict[str, Any]:
     """A clearing record with any whole phone, ID or card number in its free text
     masked: the extracted rows are kept outside the data dir (store.derived)."""
-    return {k: mask_long_numbers(v) if k in ("note", "message") and isinstance(v, str) else v
-            for k, v in c.items()}
+    return {k: mask_long_numbers(v) if k in ("note", "message") and isinstance(v, str) else v for k, v in c.items()}
 
 
 class FlagService:
@@ -190,12 +212,15 @@ class FlagService:
         files = self.svc.applications.files(year)
         have = {rel: self._files.get(rel) for rel in files}
         if any(rows is None for rows in have.values()):
-            stored = self.store.derived.each(f"flag-rows-{year}", files, self._extract_file,
-                                             version=_ROWS_STAMP, remember=False)
+            stored = self.store.derived.each(
+                f"flag-rows-{year}", files, self._extract_file, version=_ROWS_STAMP, remember=False
+            )
             for rel, rows in have.items():
                 if rows is None:
                     have[rel] = rows = [
-                        _Row(a, c, h, v, q, bool(rj), bool(ok), cr, tuple(map(tuple, ev)), tuple(cl), bool(ld), bool(nr))
+                        _Row(
+                            a, c, h, v, q, bool(rj), bool(ok), cr, tuple(map(tuple, ev)), tuple(cl), bool(ld), bool(nr)
+                        )
                         for a, c, h, v, q, rj, ok, cr, ev, cl, ld, nr in stored[rel]
                     ]
                     self._files[rel] = rows  # a commit meanwhile may drop it again: fine
@@ -231,7 +256,10 @@ class FlagService:
         return result, ordered
 
     def flags(
-        self, year: int, program: str | None = None, village: int | None = None,
+        self,
+        year: int,
+        program: str | None = None,
+        village: int | None = None,
         open_only: bool = False,
     ) -> list[Flag]:
         """Every flag of a year (optionally one program or one village), in application
@@ -240,7 +268,8 @@ class FlagService:
         if not program and village is None and not open_only:
             return list(ordered)
         return [
-            f for f in ordered
+            f
+            for f in ordered
             if (not program or f.program_code == program)
             and (village is None or f.village_id == village)
             and not (open_only and f.is_cleared)
@@ -260,6 +289,7 @@ class FlagService:
         (some 60 MB at a large township). What this count loaded is let go again, so
         the home screen's count after a save does not hold it for the rest of the day;
         the flags screen makes them again (from the kept rows) when it is opened."""
+
         def count() -> dict[str, int]:
             held_year, held_files = year in self._cache, set(self._files)
             try:
@@ -283,8 +313,12 @@ class FlagService:
 
     @staticmethod
     def _sources(year: int) -> list[str]:
-        return [REGISTRY, HOUSEHOLDS_DIR, applications_dir(year),
-                *(applications_dir(year - k) for k in range(1, BASELINE_YEARS + 1))]
+        return [
+            REGISTRY,
+            HOUSEHOLDS_DIR,
+            applications_dir(year),
+            *(applications_dir(year - k) for k in range(1, BASELINE_YEARS + 1)),
+        ]
 
     # -- clearing ---------------------------------------------------------------
     def clear(self, app_number: str, kind: str, note: str) -> Application:
@@ -303,11 +337,19 @@ class FlagService:
             raise VBError(f"申报{app.id}没有“{FLAG_KINDS[code][0]}”提示，不需要核实")
         if raised[0].is_cleared:
             c = raised[0].cleared or {}
-            raise VBError(f"申报{app.id}的“{FLAG_KINDS[code][0]}”提示已于{c.get('date')}由{c.get('operator')}核实：{c.get('note')}")
-        app.cleared_flags = [*app.cleared_flags, {
-            "kind": code, "note": note, "operator": self.svc.operator,
-            "date": self.svc.today().isoformat(), "message": raised[0].message,
-        }]
+            raise VBError(
+                f"申报{app.id}的“{FLAG_KINDS[code][0]}”提示已于{c.get('date')}由{c.get('operator')}核实：{c.get('note')}"
+            )
+        app.cleared_flags = [
+            *app.cleared_flags,
+            {
+                "kind": code,
+                "note": note,
+                "operator": self.svc.operator,
+                "date": self.svc.today().isoformat(),
+                "message": raised[0].message,
+            },
+        ]
         return self.svc.applications.save(app, f"风险提示.核实.{FLAG_KINDS[code][0]}")
 
     # -- computing --------------------------------------------------------------
@@ -394,8 +436,13 @@ class FlagService:
             if base is not None and 100 * q > growth * base[1]:
                 unit = units.get(code, "")
                 old_year, old = base
-                raised.append(("growth", f"{_show(q)}{unit}，比{old_year}年（{_show(old)}{unit}）增加{(q - old) * 100 // old}%"
-                                         f"（比较的是前{BASELINE_YEARS}年审核通过数量中最少的一年）"))
+                raised.append(
+                    (
+                        "growth",
+                        f"{_show(q)}{unit}，比{old_year}年（{_show(old)}{unit}）增加{(q - old) * 100 // old}%"
+                        f"（比较的是前{BASELINE_YEARS}年审核通过数量中最少的一年）",
+                    )
+                )
             if hid in shared_card:
                 raised.append(("shared_card", shared_card[hid]))
             if hid in two_villages or app_id in twice:
@@ -411,19 +458,24 @@ class FlagService:
             if twice_median and 200 * q > lim:
                 unit = units.get(code, "")
                 times = Decimal(2 * q) / Decimal(twice_median)
-                raised.append(("outlier", f"{_show(q)}{unit}，是本村该项目中位数（{_show_half(twice_median)}{unit}）的{times.quantize(Decimal('0.1'))}倍"))
+                raised.append(
+                    (
+                        "outlier",
+                        f"{_show(q)}{unit}，是本村该项目中位数（{_show_half(twice_median)}{unit}）的{times.quantize(Decimal('0.1'))}倍",
+                    )
+                )
             farmed = land_area.get(hid) if code in planted_codes else None
             if farmed is not None and 100 * q > planted_limit * farmed:
                 unit = units.get(code, "")
-                raised.append(("planted", f"{_show(q)}{unit}，超过本户耕地地力保护补贴的补贴面积（{_show(farmed)}{unit}）"))
+                raised.append(
+                    ("planted", f"{_show(q)}{unit}，超过本户耕地地力保护补贴的补贴面积（{_show(farmed)}{unit}）")
+                )
             if r.no_reason:
                 raised.append(("deduction", "有扣除面积，没有写明扣除原因"))
             if not raised:
                 continue
             cleared = {c.get("kind"): c for c in r.cleared}
-            out[app_id] = [
-                Flag(kind, app_id, year, code, hid, vid, msg, cleared.get(kind)) for kind, msg in raised
-            ]
+            out[app_id] = [Flag(kind, app_id, year, code, hid, vid, msg, cleared.get(kind)) for kind, msg in raised]
         return out
 
     def _baseline(self, year: int) -> dict[tuple[int, str], tuple[int, int]]:

@@ -105,8 +105,12 @@ def matches(svc: Services, text: str) -> list[Household]:
     found = [h for h in live if squash(h.name) == t] or by_former_head(svc, t)
     if found:
         return found
-    wanted = {(v.id, t[len(form):]) for v in reg.villages()  # 东沟村张三, 东沟 张三
-              for form in village_names(v.name) if t.startswith(form.upper()) and len(t) > len(form)}
+    wanted = {
+        (v.id, t[len(form) :])
+        for v in reg.villages()  # 东沟村张三, 东沟 张三
+        for form in village_names(v.name)
+        if t.startswith(form.upper()) and len(t) > len(form)
+    }
     return [h for h in live if (h.village_id, squash(h.name)) in wanted]
 
 
@@ -176,21 +180,43 @@ class HouseholdView:
         h = self.household
         programs = program_names(svc)
         out: dict[str, Any] = {
-            "id": h.id, "name": h.name, "village": self.village, "group": self.group,
-            "id_masked": mask_id(h.id_number), "card_masked": mask_card(h.card_account),
-            "phone_tail": tail(h.phone) or None, "bank": h.bank, "remark": h.remark,
+            "id": h.id,
+            "name": h.name,
+            "village": self.village,
+            "group": self.group,
+            "id_masked": mask_id(h.id_number),
+            "card_masked": mask_card(h.card_account),
+            "phone_tail": tail(h.phone) or None,
+            "bank": h.bank,
+            "remark": h.remark,
             "status": HOUSEHOLD_STATUS.get(h.status, h.status),
             "status_date": h.status_date.isoformat() if h.status_date else None,
-            "void": h.void, "void_reason": h.void_reason or None,
-            "former_heads": [{"name": f.get("name", ""), "id_masked": mask_id(f.get("id_number", "")),
-                              "reason": f.get("reason", ""), "date": f.get("date", "")} for f in h.former_heads],
-            "applications": [{
-                "id": a.id, "year": a.year, "program": a.program_code,
-                "program_name": programs[(a.year, a.program_code)].name if (a.year, a.program_code) in programs else a.program_code,
-                "quantity": format_quantity(a.quantity), "amount_fen": a.amount_fen,
-                "status": APP_STATUS.get(a.status, a.status),
-                "payout": PAYOUT_STATUS.get(a.payout_status, a.payout_status),
-            } for a in self.applications],
+            "void": h.void,
+            "void_reason": h.void_reason or None,
+            "former_heads": [
+                {
+                    "name": f.get("name", ""),
+                    "id_masked": mask_id(f.get("id_number", "")),
+                    "reason": f.get("reason", ""),
+                    "date": f.get("date", ""),
+                }
+                for f in h.former_heads
+            ],
+            "applications": [
+                {
+                    "id": a.id,
+                    "year": a.year,
+                    "program": a.program_code,
+                    "program_name": programs[(a.year, a.program_code)].name
+                    if (a.year, a.program_code) in programs
+                    else a.program_code,
+                    "quantity": format_quantity(a.quantity),
+                    "amount_fen": a.amount_fen,
+                    "status": APP_STATUS.get(a.status, a.status),
+                    "payout": PAYOUT_STATUS.get(a.payout_status, a.payout_status),
+                }
+                for a in self.applications
+            ],
         }
         if full:
             out.update(id_number=h.id_number, card_account=h.card_account, phone=h.phone)
@@ -227,7 +253,9 @@ def void(svc: Services, household_id: int, reason: str) -> Household:
     open_apps = [a for a in applications_of(svc, household_id) if in_progress(a)]
     if open_apps:
         programs = program_names(svc)
-        lines = [f"户编号{h.id}（{h.name}）还有{len(open_apps)}条办理中的申报，作废后这些申报将没有有效的农户，所以没有作废："]
+        lines = [
+            f"户编号{h.id}（{h.name}）还有{len(open_apps)}条办理中的申报，作废后这些申报将没有有效的农户，所以没有作废："
+        ]
         lines += [f"  {app_line(svc, a, programs)}" for a in open_apps]
         lines.append("请先把这些申报作废或办结（发放或不通过），再作废这户。")
         raise HasOpenApplications("\n".join(lines), open_apps)
@@ -241,6 +269,7 @@ def live_holders(svc: Services, id_number: str) -> list[Household]:
 
 # --- change of head (户主变更) -------------------------------------------------------------
 
+
 @dataclass
 class HeadChange:
     """What `change-head` did: the household as saved, the head it replaced, and its
@@ -252,8 +281,18 @@ class HeadChange:
     warnings: list[Any]
 
 
-def change_head(svc: Services, household_id: int, *, name: str, id_number: str, card: str | None = None,
-                bank: str | None = None, phone: str | None = None, reason: str, date: dt.date | None) -> HeadChange:
+def change_head(
+    svc: Services,
+    household_id: int,
+    *,
+    name: str,
+    id_number: str,
+    card: str | None = None,
+    bank: str | None = None,
+    phone: str | None = None,
+    reason: str,
+    date: dt.date | None,
+) -> HeadChange:
     """Put a new head (户主) on a household, e.g. when the head died. The household keeps
     its number, its village, its land and every application; the old head is kept on
     the record (``former_heads``, and the journal), nothing is deleted. The new head's
@@ -275,14 +314,25 @@ def change_head(svc: Services, household_id: int, *, name: str, id_number: str, 
     if new_id == h.id_number:
         raise VBError(f"“新户主身份证号”：与现在的户主{h.name}相同；只改姓名请用修改农户信息")
     former = {
-        "name": h.name, "id_number": h.id_number, "card_account": h.card_account, "bank": h.bank,
-        "phone": h.phone, "status": h.status, "status_date": h.status_date.isoformat() if h.status_date else "",
-        "reason": reason, "date": date.isoformat(), "recorded": svc.today().isoformat(),
+        "name": h.name,
+        "id_number": h.id_number,
+        "card_account": h.card_account,
+        "bank": h.bank,
+        "phone": h.phone,
+        "status": h.status,
+        "status_date": h.status_date.isoformat() if h.status_date else "",
+        "reason": reason,
+        "date": date.isoformat(),
+        "recorded": svc.today().isoformat(),
     }
     changes: dict[str, Any] = {
-        "name": name or "", "id_number": new_id, "card_account": card or "",
-        "status": "active", "status_date": None,
-        "former_heads": [*h.former_heads, former], "name_since": date.isoformat(),
+        "name": name or "",
+        "id_number": new_id,
+        "card_account": card or "",
+        "status": "active",
+        "status_date": None,
+        "former_heads": [*h.former_heads, former],
+        "name_since": date.isoformat(),
     }
     if bank is not None:
         changes["bank"] = bank
@@ -296,8 +346,7 @@ def change_head(svc: Services, household_id: int, *, name: str, id_number: str, 
 
 def former_head_line(f: dict[str, Any], full: bool = False) -> str:
     idn = f.get("id_number", "")
-    return (f"{f.get('name', '')} {idn if full else mask_id(idn)}"
-            f"（{f.get('date', '')} {f.get('reason', '')}）")
+    return f"{f.get('name', '')} {idn if full else mask_id(idn)}（{f.get('date', '')} {f.get('reason', '')}）"
 
 
 def by_former_head(svc: Services, t: str) -> list[Household]:
@@ -306,7 +355,11 @@ def by_former_head(svc: Services, t: str) -> list[Household]:
     for h in svc.registry.households():
         for f in h.former_heads:
             idn = str(f.get("id_number", "")).upper()
-            if squash(f.get("name", "")) == t or idn == t or (len(t) >= TAIL_MIN and re.fullmatch(r"\d+X?", t) and idn.endswith(t)):
+            if (
+                squash(f.get("name", "")) == t
+                or idn == t
+                or (len(t) >= TAIL_MIN and re.fullmatch(r"\d+X?", t) and idn.endswith(t))
+            ):
                 out.append(h)
                 break
     return out
@@ -361,8 +414,9 @@ def member_line(m: dict[str, Any], full: bool = False) -> str:
     return f"{m.get('name', '')}（{m.get('relation', '')}） {idn if full else mask_id(idn)}"
 
 
-def record_collection(svc: Services, app_id: str, *, kind: str, collector: str, relation: str,
-                      date: dt.date | None = None, note: str = "") -> Application:
+def record_collection(
+    svc: Services, app_id: str, *, kind: str, collector: str, relation: str, date: dt.date | None = None, note: str = ""
+) -> Application:
     """Record that someone collected (代领) or was entrusted (委托) for an application's
     payee. Only a record: money still goes to the entitled household's own card."""
     from villageboard.domain.validate import check_name
@@ -381,6 +435,8 @@ def record_collection(svc: Services, app_id: str, *, kind: str, collector: str, 
     if day > svc.today():
         raise VBError(f"“日期”：{day.isoformat()}晚于今天")
     text = " ".join(strip_controls(note or "").split())
-    app.collections = [*app.collections, {"kind": k, "name": str(n.value), "relation": rel,
-                                          "date": day.isoformat(), "note": text}]
+    app.collections = [
+        *app.collections,
+        {"kind": k, "name": str(n.value), "relation": rel, "date": day.isoformat(), "note": text},
+    ]
     return svc.applications.save(app, f"申报.{k}登记（{rel}）")

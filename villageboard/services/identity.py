@@ -43,8 +43,10 @@ SEVERAL = "several"
 FAILED = (WRONG, LOCKED, SEVERAL)
 
 IN_PERSON = "请来电人带身份证到村委会或乡镇当面核实，或明天再打来。"
-READONLY = ("数据正由另一个程序使用（只读打开）。核实身份要留下记录，这里不能核实；"
-            "请在正在使用的那个程序里核实，或关掉它后再试。")
+READONLY = (
+    "数据正由另一个程序使用（只读打开）。核实身份要留下记录，这里不能核实；"
+    "请在正在使用的那个程序里核实，或关掉它后再试。"
+)
 NOTE_NEEDED = "主管放行要写明理由（谁同意、为什么），不能空着。"
 
 
@@ -83,11 +85,15 @@ class CheckResult:
     @property
     def reason(self) -> str:
         if self.outcome == SEVERAL:
-            return (f"查到{self.matches}户，出生日期没有核对：一次只能核实一户。"
-                    "请加上村名、多输几位身份证号，或选定其中一户后再核实。")
+            return (
+                f"查到{self.matches}户，出生日期没有核对：一次只能核实一户。"
+                "请加上村名、多输几位身份证号，或选定其中一户后再核实。"
+            )
         if self.outcome == LOCKED:
-            return (f"这户今天出生日期已经错满{MAX_WRONG}次，今天不能再在电话里核实身份。"
-                    f"{IN_PERSON}确需办理的，由主管写明理由放行。")
+            return (
+                f"这户今天出生日期已经错满{MAX_WRONG}次，今天不能再在电话里核实身份。"
+                f"{IN_PERSON}确需办理的，由主管写明理由放行。"
+            )
         if self.left == 0:
             return f"出生日期不符，身份未核实。这户今天已经错满{MAX_WRONG}次，今天不能再在电话里核实。{IN_PERSON}"
         return f"出生日期不符，身份未核实（这户今天还可以再核对{self.left}次）。"
@@ -129,16 +135,18 @@ class IdentityChecks:
         sees the same count)."""
         today = self.svc.today()
         day = today.isoformat()
-        return sum(1 for r in self._records(today.year)
-                   if r.get("household_id") == household_id and r.get("day") == day and r.get("result") == WRONG)
+        return sum(
+            1
+            for r in self._records(today.year)
+            if r.get("household_id") == household_id and r.get("day") == day and r.get("result") == WRONG
+        )
 
     def locked(self, household_id: int) -> bool:
         return self.wrong_today(household_id) >= MAX_WRONG
 
     def valid(self, identity: Identity | None, household_id: int) -> bool:
         """Does this passed check stand for this household today?"""
-        return (identity is not None and identity.household_id == household_id
-                and identity.day == self.svc.today())
+        return identity is not None and identity.household_id == household_id and identity.day == self.svc.today()
 
     def figures(self, year: int) -> CheckFigures:
         f = CheckFigures()
@@ -201,8 +209,13 @@ class IdentityChecks:
         """One journaled record of a check: who, when, which household, the result. The
         tried date is never part of it."""
         today = self.svc.today()
-        doc: dict[str, Any] = {"time": self.svc.now().isoformat(), "day": today.isoformat(),
-                               "household_id": household_id, "operator": self.svc.operator, "result": result}
+        doc: dict[str, Any] = {
+            "time": self.svc.now().isoformat(),
+            "day": today.isoformat(),
+            "household_id": household_id,
+            "operator": self.svc.operator,
+            "result": result,
+        }
         if note is not None:
             doc.update(override=True, note=note)
         action = "身份核实.主管放行" if note is not None else "身份核实.未通过"

@@ -90,14 +90,20 @@ class ImportReport:
             out.append(("将新建：" if self.dry_run else "已新建：") + "、".join(self.new_places))
         will = "将" if self.dry_run else "已"
         if self.kind == "households":
-            out.append(f"共{self.rows}行：{will}新增农户{self.new_households}户，{will}更新{self.updated_households}户，"
-                       f"{self.unchanged_households}户与名册相同未改动。")
+            out.append(
+                f"共{self.rows}行：{will}新增农户{self.new_households}户，{will}更新{self.updated_households}户，"
+                f"{self.unchanged_households}户与名册相同未改动。"
+            )
         elif self.kind == "applications":
             extra = f"（其中同时登记新农户{self.new_households}户）" if self.new_households else ""
-            out.append(f"共{self.rows}行：{will}导入申报{self.applications}条{extra}，应发金额合计{format_fen(self.amount_fen)}元。")
+            out.append(
+                f"共{self.rows}行：{will}导入申报{self.applications}条{extra}，应发金额合计{format_fen(self.amount_fen)}元。"
+            )
         elif self.kind == "payouts":
-            out.append(f"共{self.rows}行：{'将登记' if self.dry_run else '已登记'}发放成功{self.paid}笔 {format_fen(self.paid_fen)}元，"
-                       f"发放失败{self.failed}笔 {format_fen(self.failed_fen)}元。")
+            out.append(
+                f"共{self.rows}行：{'将登记' if self.dry_run else '已登记'}发放成功{self.paid}笔 {format_fen(self.paid_fen)}元，"
+                f"发放失败{self.failed}笔 {format_fen(self.failed_fen)}元。"
+            )
             if self.still_pending:
                 out.append(f"本项目还有{self.still_pending}笔已提交银行、尚未回盘。")
         for label, items in (("改动", self.changes), ("失败", self.failures)):
@@ -115,7 +121,7 @@ class ImportReport:
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
-    return sorted(problems, key=lambda p: (p.row or 0))
+    return sorted(problems, key=lambda p: p.row or 0)
 
 
 def import_failed(
@@ -132,7 +138,9 @@ def import_failed(
     exc = ImportFailed(problems, "\n".join(lines), report, sheet)
     if errors_out is not None:
         report.errors_out = exc.write_errors(errors_out)
-        exc.args = (str(exc) + f"\n已把出错的行标在 {report.errors_out} 的“错误原因”列，改好后可以直接再导入这个文件。",)
+        exc.args = (
+            str(exc) + f"\n已把出错的行标在 {report.errors_out} 的“错误原因”列，改好后可以直接再导入这个文件。",
+        )
     return exc
 
 

@@ -80,8 +80,14 @@ class RegistryImports:
     # ================================================================== households
     @bulk
     def import_households(
-        self, path: str | Path, *, dry_run: bool = False, errors_out: str | Path | None = None,
-        progress: Progress | None = None, cancel: Cancel | None = None, mask_private: bool = False,
+        self,
+        path: str | Path,
+        *,
+        dry_run: bool = False,
+        errors_out: str | Path | None = None,
+        progress: Progress | None = None,
+        cancel: Cancel | None = None,
+        mask_private: bool = False,
     ) -> ImportReport:
         """Import (or, with ``dry_run``, check) a household sheet. A household whose ID
         is already registered is updated, not duplicated; blank cells keep what the
@@ -177,9 +183,16 @@ class RegistryImports:
     # ================================================================ applications
     @bulk
     def import_applications(
-        self, path: str | Path, *, program: str | None = None, year: int | None = None,
-        dry_run: bool = False, errors_out: str | Path | None = None,
-        progress: Progress | None = None, cancel: Cancel | None = None, mask_private: bool = False,
+        self,
+        path: str | Path,
+        *,
+        program: str | None = None,
+        year: int | None = None,
+        dry_run: bool = False,
+        errors_out: str | Path | None = None,
+        progress: Progress | None = None,
+        cancel: Cancel | None = None,
+        mask_private: bool = False,
     ) -> ImportReport:
         """Import applications. The program and year come from the sheet's columns or
         from ``program``/``year``. A person not yet in the registry is registered from
@@ -243,7 +256,11 @@ class RegistryImports:
                     new_id = idn
                     typed = str(check_name(v.get("name", "")).value or "")
                     if typed and typed != h.name:
-                        problems.append(Problem(f"与第{new_people[idn][0]}行同一身份证号，姓名却不同（{h.name}）", label("name"), row))
+                        problems.append(
+                            Problem(
+                                f"与第{new_people[idn][0]}行同一身份证号，姓名却不同（{h.name}）", label("name"), row
+                            )
+                        )
                 else:
                     h = self._new_person(v, row, sheet, places, problems, report, new_people, mask_private)
                     new_id = idn if h is not None else None
@@ -254,11 +271,23 @@ class RegistryImports:
                 problems.append(Problem(f"与第{seen[key]}行是同一人同一项目，重复申报", label("id_number"), row))
                 continue
             seen[key] = row
-            app, probs = apps.build(h.id, prog, v.get("quantity", ""), v.get("remark", ""), row, household=h,
-                                    mask_private=mask_private, land=land)
+            app, probs = apps.build(
+                h.id,
+                prog,
+                v.get("quantity", ""),
+                v.get("remark", ""),
+                row,
+                household=h,
+                mask_private=mask_private,
+                land=land,
+            )
             for p in probs:
-                f = {"数量": label("quantity"), "农户": label("name"), "备注": label("remark"),
-                     "扣除原因": label("deduction_reason")}.get(p.field or "", p.field)
+                f = {
+                    "数量": label("quantity"),
+                    "农户": label("name"),
+                    "备注": label("remark"),
+                    "扣除原因": label("deduction_reason"),
+                }.get(p.field or "", p.field)
                 (report.warnings if p.warning else problems).append(Problem(p.reason, f, p.row, p.warning))
             if app is not None:
                 built.append((row, app, new_id))
@@ -296,8 +325,14 @@ class RegistryImports:
         return report
 
     def _program_of(
-        self, text: str, year: int | None, fixed: Program | None, programs: list[Program],
-        row: int, col: str, problems: list[Problem],
+        self,
+        text: str,
+        year: int | None,
+        fixed: Program | None,
+        programs: list[Program],
+        row: int,
+        col: str,
+        problems: list[Problem],
     ) -> Program | None:
         t = squash(text)
         if not t:
@@ -317,20 +352,28 @@ class RegistryImports:
         return p
 
     @staticmethod
-    def _land_of(v: dict[str, str], row: int, sheet: Sheet, prog: Program | None, problems: list[Problem]) -> Land | None:
+    def _land_of(
+        v: dict[str, str], row: int, sheet: Sheet, prog: Program | None, problems: list[Problem]
+    ) -> Land | None:
         """The row's 确权/扣除 land when any of its columns is filled (then the quantity
         paid on is its 补贴面积, and a filled 数量/补贴面积 cell must agree), else None."""
         if not any(v.get(k) for k in LAND_LABELS):
             return None
         land, errors = check_land(
-            v.get("certified_area", ""), v.get("deducted_area", ""), v.get("deduction_reason", ""),
-            v.get("quantity", ""), prog.unit if prog is not None else "亩", sheet.label("quantity"),
+            v.get("certified_area", ""),
+            v.get("deducted_area", ""),
+            v.get("deduction_reason", ""),
+            v.get("quantity", ""),
+            prog.unit if prog is not None else "亩",
+            sheet.label("quantity"),
         )
         problems.extend(Problem(why, sheet.label("quantity" if k == "subsidy_area" else k), row) for k, why in errors)
         return land
 
     @staticmethod
-    def _find_program(text: str, year: int, programs: list[Program], row: int, col: str, problems: list[Problem]) -> Program | None:
+    def _find_program(
+        text: str, year: int, programs: list[Program], row: int, col: str, problems: list[Problem]
+    ) -> Program | None:
         for p in programs:
             if p.year == year and (p.code == text.upper() or p.name == text):
                 return p
@@ -338,7 +381,16 @@ class RegistryImports:
         problems.append(Problem(f"{year}年没有“{text}”这个补贴项目。本年度的项目：{known}", col, row))
         return None
 
-    def _same_person(self, h: Household, v: dict[str, str], row: int, sheet: Sheet, places: SheetPlaces, problems: list[Problem], report: ImportReport) -> None:
+    def _same_person(
+        self,
+        h: Household,
+        v: dict[str, str],
+        row: int,
+        sheet: Sheet,
+        places: SheetPlaces,
+        problems: list[Problem],
+        report: ImportReport,
+    ) -> None:
         """A registered person: the sheet must agree with the registry on the name
         and the village; a different card is only a reminder (the registry wins)."""
         name = str(check_name(v.get("name", "")).value or "")  # same folding as the registry
@@ -351,24 +403,44 @@ class RegistryImports:
                 problems.append(Problem(f"名册中该户在{reg_v}，不在“{vname}”", sheet.label("village"), row))
         card = squash(v.get("card_account", "")).replace("-", "")
         if card and card != h.card_account:
-            report.warnings.append(Problem(
-                f"一卡通账号与名册不一致（名册尾号{mask_card(h.card_account) or '空'}），发放以名册为准；如需更正请导入农户名册",
-                sheet.label("card_account"), row, warning=True))
+            report.warnings.append(
+                Problem(
+                    f"一卡通账号与名册不一致（名册尾号{mask_card(h.card_account) or '空'}），发放以名册为准；如需更正请导入农户名册",
+                    sheet.label("card_account"),
+                    row,
+                    warning=True,
+                )
+            )
 
     def _new_person(
-        self, v: dict[str, str], row: int, sheet: Sheet, places: SheetPlaces, problems: list[Problem],
-        report: ImportReport, new_people: dict[str, tuple[int, Household, VRef, GRef]], mask_private: bool = False,
+        self,
+        v: dict[str, str],
+        row: int,
+        sheet: Sheet,
+        places: SheetPlaces,
+        problems: list[Problem],
+        report: ImportReport,
+        new_people: dict[str, tuple[int, Household, VRef, GRef]],
+        mask_private: bool = False,
     ) -> Household | None:
         """Someone not yet registered: register them from this row."""
         if not squash(v.get("village", "")):
-            problems.append(Problem("名册中没有这个身份证号；要同时登记这户，请填写“村”（最好先导入农户名册）", sheet.label("id_number"), row))
+            problems.append(
+                Problem(
+                    "名册中没有这个身份证号；要同时登记这户，请填写“村”（最好先导入农户名册）",
+                    sheet.label("id_number"),
+                    row,
+                )
+            )
             return None
         before = len(problems)
         clean, probs = self.svc.registry.validate_household(v, row=row, mask_private=mask_private)
         for p in probs:
             p = _relabel(sheet, p)
             (report.warnings if p.warning else problems).append(p)
-        place = places.resolve(v.get("village", ""), v.get("group", ""), row, sheet.label("village"), sheet.label("group"), problems)
+        place = places.resolve(
+            v.get("village", ""), v.get("group", ""), row, sheet.label("village"), sheet.label("group"), problems
+        )
         if place is None or len(problems) != before:
             return None
         h = Household(**clean)

@@ -50,9 +50,13 @@ class RegisterRules:
 
     def see(self, rel: str, body: dict[str, Any]) -> None:
         if rel == REGISTRY:
-            self.villages = {int(k): {"name": d.get("name", ""), "void": d.get("void")} for k, d in body.get(VILLAGES, {}).items()}
-            self.groups = {int(k): {"name": d.get("name", ""), "village_id": d.get("village_id")}
-                           for k, d in body.get(GROUPS, {}).items()}
+            self.villages = {
+                int(k): {"name": d.get("name", ""), "void": d.get("void")} for k, d in body.get(VILLAGES, {}).items()
+            }
+            self.groups = {
+                int(k): {"name": d.get("name", ""), "village_id": d.get("village_id")}
+                for k, d in body.get(GROUPS, {}).items()
+            }
         elif rel.startswith(f"{HOUSEHOLDS_DIR}/"):
             for key, doc in body.get(HOUSEHOLDS, {}).items():
                 self.copies.setdefault(int(key), []).append((rel, {f: doc.get(f) for f in _HH_FIELDS}))
@@ -95,8 +99,12 @@ class RegisterRules:
         for idn, held in sorted(live_by_idn.items()):
             if len(held) > 1 and idn:
                 names = "、".join(f"户编号{hid}（{self._village_name(h)}{h.get('name', '')}）" for hid, h in held)
-                out.append(Finding.of(f"身份证号{mask_id(idn)}：同时是{len(held)}户有效农户的户主（{names}），一个身份证号只能有一户",
-                                      tuple(hid for hid, _h in held)))
+                out.append(
+                    Finding.of(
+                        f"身份证号{mask_id(idn)}：同时是{len(held)}户有效农户的户主（{names}），一个身份证号只能有一户",
+                        tuple(hid for hid, _h in held),
+                    )
+                )
         for rel, a in sorted(self.apps, key=lambda x: str(x[1].get("id"))):
             where = f"申报{a.get('id')}（{rel}）"
             if a.get("household_id") not in self.copies:

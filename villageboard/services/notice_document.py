@@ -21,8 +21,17 @@ if TYPE_CHECKING:
 
 #: What a posted notice keeps of its document (services/wording.py): every line of
 #: wording outside the tables, as printed at posting, and the layout it was posted in.
-WORDING_FIELDS = ("title", "subtitle", "paragraphs", "totals_lines", "footer_lines", "issuers", "issued_date",
-                  "panel", "layout")
+WORDING_FIELDS = (
+    "title",
+    "subtitle",
+    "paragraphs",
+    "totals_lines",
+    "footer_lines",
+    "issuers",
+    "issued_date",
+    "panel",
+    "layout",
+)
 
 #: The layout new postings get: 2 = key panel on page 1, table text ≥ 12 pt, a 本页小计
 #: on every page, the QR as a sentence. A notice posted in layout 1 (kept wording without
@@ -30,8 +39,7 @@ WORDING_FIELDS = ("title", "subtitle", "paragraphs", "totals_lines", "footer_lin
 LAYOUT = 2
 
 #: Application statuses as a villager reads them (the notice's own words since layout 2).
-VILLAGER_STATUS = {"申报": "审核中", "村审核": "审核中", "乡镇审核": "审核中", "通过": "已审核通过",
-                   "不通过": "未通过"}
+VILLAGER_STATUS = {"申报": "审核中", "村审核": "审核中", "乡镇审核": "审核中", "通过": "已审核通过", "不通过": "未通过"}
 
 
 def _ref(i: int, name: str) -> str:
@@ -125,8 +133,12 @@ def _household_summary(snap: dict[str, Any]) -> Table:
     """The year summary as one row per household: a column per program (the amount
     paid) and the household's total; the last row totals every column."""
     subs = snap["subtotals"]
-    cols = [Column("序号", "no", "C"), Column("组", "group", "C"), Column("户主姓名", "name"),
-            Column("身份证号", "id", "C")]
+    cols = [
+        Column("序号", "no", "C"),
+        Column("组", "group", "C"),
+        Column("户主姓名", "name"),
+        Column("身份证号", "id", "C"),
+    ]
     cols += [Column(f"{header_lines(sub['name'])}\n（元）", f"p{j}", numeric=True) for j, sub in enumerate(subs)]
     cols.append(Column("合计（元）", "total", numeric=True))
     index = {sub["program"]: j for j, sub in enumerate(subs)}
@@ -159,17 +171,37 @@ NO_REASON = "未写明原因，可向村民委员会询问"
 def _rejected_table(rejected: list[dict[str, Any]], qty: Any) -> Table:
     """Applications not passed, with the reason in the clerk's words: apart from the
     notice's list and never in its totals (no 本页小计 either)."""
-    cols = [Column("序号", "no", "C"), Column("组", "group", "C"), Column("户主姓名", "name"),
-            Column("身份证号", "id", "C"), Column("申报数量", "quantity", numeric=True),
-            Column("未通过原因", "reason")]
-    rows = [Row([str(i), r["group"], r["name"], r["id_masked"], f"{qty(r['quantity'], r['program'])}{r['unit']}",
-                 r.get("reason") or NO_REASON], ref=_ref(i, r["name"]).replace("第", "未通过的申报第", 1))
-            for i, r in enumerate(rejected, 1)]
+    cols = [
+        Column("序号", "no", "C"),
+        Column("组", "group", "C"),
+        Column("户主姓名", "name"),
+        Column("身份证号", "id", "C"),
+        Column("申报数量", "quantity", numeric=True),
+        Column("未通过原因", "reason"),
+    ]
+    rows = [
+        Row(
+            [
+                str(i),
+                r["group"],
+                r["name"],
+                r["id_masked"],
+                f"{qty(r['quantity'], r['program'])}{r['unit']}",
+                r.get("reason") or NO_REASON,
+            ],
+            ref=_ref(i, r["name"]).replace("第", "未通过的申报第", 1),
+        )
+        for i, r in enumerate(rejected, 1)
+    ]
     return Table("未通过的申报（不计入合计）", cols, rows)
 
 
 def build_document(
-    n: Notice, snap: dict[str, Any], data_dir: Path | None = None, archive_copy: bool = False, large: bool = False,
+    n: Notice,
+    snap: dict[str, Any],
+    data_dir: Path | None = None,
+    archive_copy: bool = False,
+    large: bool = False,
     stamp: str = "",
 ) -> NoticeDocument:
     """The poster of one notice version. ``stamp`` (when not empty) is printed on every
@@ -187,14 +219,26 @@ def build_document(
     # DESIGN.md §9; notices posted before then keep the end date they were posted with).
     days = ""
     context = {
-        "township": t["name"], "village": snap["village"], "kind": n.kind, "kind_label": NOTICE_KINDS[n.kind],
-        "year": n.year, "start": n.start, "end": n.end, "days": days,
-        "hotline": prog.get("hotline") or t["hotline"], "supervision_hotline": t["supervision_hotline"],
-        "supervision_address": t["supervision_address"], "households": totals["households"],
+        "township": t["name"],
+        "village": snap["village"],
+        "kind": n.kind,
+        "kind_label": NOTICE_KINDS[n.kind],
+        "year": n.year,
+        "start": n.start,
+        "end": n.end,
+        "days": days,
+        "hotline": prog.get("hotline") or t["hotline"],
+        "supervision_hotline": t["supervision_hotline"],
+        "supervision_address": t["supervision_address"],
+        "households": totals["households"],
         "rows": totals.get("rows", ""),
         "amount_text": f"{format_fen(totals['amount_fen'])}元",
-        "program": None if not prog else {
-            "name": prog["name"], "basis": prog["basis"].strip("《》"), "basis_no": prog.get("basis_no", ""),
+        "program": None
+        if not prog
+        else {
+            "name": prog["name"],
+            "basis": prog["basis"].strip("《》"),
+            "basis_no": prog.get("basis_no", ""),
             "unit": prog["unit"],
             "rate_text": f"{format_rate(prog['rate_fen'])}元/{prog['unit']}",
         },
@@ -220,20 +264,54 @@ def build_document(
     if base == "summary" and new:
         tables.append(_household_summary(snap))
     elif base == "summary":
-        cols = [Column("序号", "no", "C"), Column("组", "group", "C"), Column("户主姓名", "name"),
-                Column("身份证号", "id", "C"), Column("补贴项目", "program", whole=new), Column("数量", "quantity", numeric=True),
-                Column("金额（元）", "amount", numeric=True)]
+        cols = [
+            Column("序号", "no", "C"),
+            Column("组", "group", "C"),
+            Column("户主姓名", "name"),
+            Column("身份证号", "id", "C"),
+            Column("补贴项目", "program", whole=new),
+            Column("数量", "quantity", numeric=True),
+            Column("金额（元）", "amount", numeric=True),
+        ]
         out_rows: list[Row] = []
         i = 0
         for sub in snap["subtotals"]:
             for r in (r for r in rows if r["program"] == sub["program"]):
                 i += 1
-                out_rows.append(Row([str(i), r["group"], r["name"], r["id_masked"], r["program_name"],
-                                     f"{qty(r['quantity'], r['program'])}{r['unit']}", format_fen(r["amount_fen"])],
-                                    ref=_ref(i, r["name"])))
-            out_rows.append(Row(["", "", "小计", "", sub["name"], f"{qty(sub['quantity'], sub['program'])}{sub['unit']}",
-                                 format_fen(sub["amount_fen"])], kind="subtotal"))
-        out_rows.append(Row(["", "", "合计", "", f"{len(snap['subtotals'])}个项目", "", format_fen(totals["amount_fen"])], kind="total"))
+                out_rows.append(
+                    Row(
+                        [
+                            str(i),
+                            r["group"],
+                            r["name"],
+                            r["id_masked"],
+                            r["program_name"],
+                            f"{qty(r['quantity'], r['program'])}{r['unit']}",
+                            format_fen(r["amount_fen"]),
+                        ],
+                        ref=_ref(i, r["name"]),
+                    )
+                )
+            out_rows.append(
+                Row(
+                    [
+                        "",
+                        "",
+                        "小计",
+                        "",
+                        sub["name"],
+                        f"{qty(sub['quantity'], sub['program'])}{sub['unit']}",
+                        format_fen(sub["amount_fen"]),
+                    ],
+                    kind="subtotal",
+                )
+            )
+        out_rows.append(
+            Row(
+                ["", "", "合计", "", f"{len(snap['subtotals'])}个项目", "", format_fen(totals["amount_fen"])],
+                kind="total",
+            )
+        )
         table = Table("", cols, out_rows)
         if new:
             table.page_sum, table.page_sum_label = [6], 2
@@ -243,14 +321,27 @@ def build_document(
         # an application notice of an area program shows the land the amount is paid on
         has_land = base == "application" and any("certified" in r for r in rows)
         qty_label = ("补贴面积" if has_land else "面积" if unit == "亩" else "数量") + f"（{unit}）"
-        land_cols = [Column(f"确权面积（{unit}）", "certified", numeric=True),
-                     Column(f"扣除面积（{unit}）", "deducted", numeric=True),
-                     Column("扣除原因", "deduction_reason")] if has_land else []
+        land_cols = (
+            [
+                Column(f"确权面积（{unit}）", "certified", numeric=True),
+                Column(f"扣除面积（{unit}）", "deducted", numeric=True),
+                Column("扣除原因", "deduction_reason"),
+            ]
+            if has_land
+            else []
+        )
         status_label = "审核情况" if new and base == "application" else "状态"
-        cols = [Column("序号", "no", "C"), Column("组", "group", "C"), Column("户主姓名", "name"),
-                Column("身份证号", "id", "C"), *land_cols, Column(qty_label, "quantity", numeric=True),
-                Column(f"标准（元/{unit}）", "rate", numeric=True), Column("金额（元）", "amount", numeric=True),
-                Column(status_label, "status", "C")]
+        cols = [
+            Column("序号", "no", "C"),
+            Column("组", "group", "C"),
+            Column("户主姓名", "name"),
+            Column("身份证号", "id", "C"),
+            *land_cols,
+            Column(qty_label, "quantity", numeric=True),
+            Column(f"标准（元/{unit}）", "rate", numeric=True),
+            Column("金额（元）", "amount", numeric=True),
+            Column(status_label, "status", "C"),
+        ]
         # The township may add the card's last 4 digits (frozen with the rows at posting).
         card_tail = bool(t.get("card_tail_column"))
         if card_tail:
@@ -259,14 +350,29 @@ def build_document(
             cols.append(Column("备注", "remark"))
         out_rows = []
         for i, r in enumerate(rows, 1):
-            land = [qty(r["certified"], r["program"]) if r.get("certified") else "",
+            land = (
+                [
+                    qty(r["certified"], r["program"]) if r.get("certified") else "",
                     qty(r["deducted"], r["program"]) if r.get("deducted") else "",
-                    r.get("deduction_reason", "")] if has_land else []
+                    r.get("deduction_reason", ""),
+                ]
+                if has_land
+                else []
+            )
             status = r["status"]
             if new and base == "application":
                 status = VILLAGER_STATUS.get(status, status)
-            cells = [str(i), r["group"], r["name"], r["id_masked"], *land, qty(r["quantity"], r["program"]),
-                     format_rate(r["rate_fen"]), format_fen(r["amount_fen"]), status]
+            cells = [
+                str(i),
+                r["group"],
+                r["name"],
+                r["id_masked"],
+                *land,
+                qty(r["quantity"], r["program"]),
+                format_rate(r["rate_fen"]),
+                format_fen(r["amount_fen"]),
+                status,
+            ]
             if card_tail:
                 cells.insert(7 + len(land), r.get("card_tail", ""))
             if has_remark:
@@ -277,12 +383,22 @@ def build_document(
             table.page_sum, table.page_sum_label = [4 + len(land_cols), 6 + len(land_cols)], 2
         tables.append(table)
     if n.kind == "correction" and n.changes:
-        ccols = [Column("序号", "no", "C"), Column("户主姓名", "name"), Column("申报编号", "app", "C"),
-                 Column("更正项目", "field"), Column("原内容", "old"), Column("更正为", "new")]
+        ccols = [
+            Column("序号", "no", "C"),
+            Column("户主姓名", "name"),
+            Column("申报编号", "app", "C"),
+            Column("更正项目", "field"),
+            Column("原内容", "old"),
+            Column("更正为", "new"),
+        ]
         # 原内容 is shown masked, also for corrections made before it was masked when stored
-        crows = [Row([str(i), c["name"], c["app"], c["field"], mask_numbers(c["old"]), c["new"]],
-                     ref=_ref(i, c["name"]).replace("行", "处更正", 1))
-                 for i, c in enumerate(n.changes, 1)]
+        crows = [
+            Row(
+                [str(i), c["name"], c["app"], c["field"], mask_numbers(c["old"]), c["new"]],
+                ref=_ref(i, c["name"]).replace("行", "处更正", 1),
+            )
+            for i, c in enumerate(n.changes, 1)
+        ]
         if new:  # a villager knows the person, not the application number; an empty old value says so
             by_app = {r["app"]: r for r in rows}
             ccols[2] = Column("身份证号", "id", "C")
@@ -307,24 +423,32 @@ def build_document(
     failed_rows = [r for r in rows if r["status"] == "发放失败"]
     paid_span = _day_span([r.get("paid_date", "") for r in rows if r["status"] == "已发放"])
     if base == "result":
-        lines = [totals_line(totals["households"], totals["amount_fen"], total_qty, prog.get("unit", ""),
-                             label="实际发放合计")]
+        lines = [
+            totals_line(
+                totals["households"], totals["amount_fen"], total_qty, prog.get("unit", ""), label="实际发放合计"
+            )
+        ]
         if new and paid_span:
             lines.append(f"发放日期：{paid_span}")
         if snap.get("failed"):
             if new:
-                lines.append(f"另有{snap['failed']}户（金额{format_fen(sum(r['amount_fen'] for r in failed_rows))}元）"
-                             "因账户原因发放未成功，更正账户后补发，补发后另行公示。")
+                lines.append(
+                    f"另有{snap['failed']}户（金额{format_fen(sum(r['amount_fen'] for r in failed_rows))}元）"
+                    "因账户原因发放未成功，更正账户后补发，补发后另行公示。"
+                )
             else:
                 lines.append(f"另有{snap['failed']}户因账户原因发放未成功，更正账户后补发，补发后另行公示。")
         for w in snap.get("without_notice", ()):
             lines.append(f"说明：本公示中{w['rows']}笔补贴未待申报公示期满即提交银行发放，原因：{w['reason']}。")
     elif base == "summary":
-        lines = [f"合计：共 {totals['households']} 户，{totals['rows']} 笔，发放金额 {format_fen(totals['amount_fen'])} 元"
-                 f"（大写：{capital_amount(totals['amount_fen'])}）"]
+        lines = [
+            f"合计：共 {totals['households']} 户，{totals['rows']} 笔，发放金额 {format_fen(totals['amount_fen'])} 元"
+            f"（大写：{capital_amount(totals['amount_fen'])}）"
+        ]
     else:
-        lines = [totals_line(totals["households"], totals["amount_fen"], total_qty, prog.get("unit", ""),
-                             label="申报合计")]
+        lines = [
+            totals_line(totals["households"], totals["amount_fen"], total_qty, prog.get("unit", ""), label="申报合计")
+        ]
     footer = []
     if n.start and n.end:
         footer.append(f"公示期：{cn_date(n.start)}至{cn_date(n.end)}")
@@ -351,8 +475,11 @@ def build_document(
     panel: list[str] = []
     place, subject = qr_words(n, snap)
     if new:
-        what = {"application": "申报情况（申报了什么、申报多少）", "result": "实际发放到户的结果",
-                "summary": "全年各项补贴实际发到各户的汇总"}[base]
+        what = {
+            "application": "申报情况（申报了什么、申报多少）",
+            "result": "实际发放到户的结果",
+            "summary": "全年各项补贴实际发到各户的汇总",
+        }[base]
         if base == "summary":
             what_line = f"公示内容：{n.year}年度本村涉农补贴资金{what}"
         else:
@@ -372,8 +499,15 @@ def build_document(
     if archive_copy and not stamp:
         stamp = f"公示期满存档 {cn_date(n.archived_at[:10]) if n.archived_at else ''}".strip()
     if new and not t.get("portal_url"):
-        payload = qr_sentence(place, subject, n.version, totals["households"], totals["amount_fen"], n.tag,
-                              t["supervision_hotline"] or hotline)
+        payload = qr_sentence(
+            place,
+            subject,
+            n.version,
+            totals["households"],
+            totals["amount_fen"],
+            n.tag,
+            t["supervision_hotline"] or hotline,
+        )
     else:
         payload = qr_payload(n.code, n.version, n.tag, t.get("portal_url", ""))
     doc = NoticeDocument(

@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 NOTICES, SNAPSHOT, OBJECTIONS = "notices", "snapshot", "objections"
 KINDS_WITH_PROGRAM = ("application", "result")
 DEFAULT_DAYS = 7
+
+
 def _card_tail(app: Application, h: Household) -> str:
     """The last 4 digits of the card paid (or to be paid): the one part of the account
     the masking policy lets a notice print."""
@@ -169,12 +171,18 @@ class NoticeService:
                     prog = self.svc.programs.get(n.year, n.program_code).name
                 except NotFound:
                     prog = n.program_code
-            out.append(NoticeRow(
-                notice=n, village=villages.get(n.village_id, "?"), program=prog or "全部项目",
-                state=self.state_of(n), days_left=self.days_left(n),
-                households=totals.get("households", 0), amount_fen=totals.get("amount_fen", 0),
-                open_objections=open_objections.get(n.code, 0),
-            ))
+            out.append(
+                NoticeRow(
+                    notice=n,
+                    village=villages.get(n.village_id, "?"),
+                    program=prog or "全部项目",
+                    state=self.state_of(n),
+                    days_left=self.days_left(n),
+                    households=totals.get("households", 0),
+                    amount_fen=totals.get("amount_fen", 0),
+                    open_objections=open_objections.get(n.code, 0),
+                )
+            )
         return out
 
     def open_objection_counts(self, year: int | None = None) -> dict[str, int]:
@@ -211,7 +219,12 @@ class NoticeService:
         return app.payout_status in ("paid", "failed")
 
     def build_snapshot(
-        self, kind: str, year: int, village_id: int, program_code: str = "", base_kind: str = "",
+        self,
+        kind: str,
+        year: int,
+        village_id: int,
+        program_code: str = "",
+        base_kind: str = "",
         overrides: dict[str, Application] | None = None,
     ) -> dict[str, Any]:
         """Everything the poster shows, as plain data. Only masked identifiers enter.
@@ -238,18 +251,31 @@ class NoticeService:
                     status = APP_STATUS[a.status]
                 else:
                     status = PUBLIC_STATUS.get(a.payout_status, "")
-                rows.append({
-                    "app": a.id, "household_id": h.id, "name": h.name, "id_masked": mask_id(h.id_number),
-                    "group": groups.get(a.group_id, ""), "program": code, "program_name": p.name if p else code,
-                    "unit": p.unit if p else "", "quantity": format_quantity(a.quantity), "rate_fen": plain_rate(a.rate_fen),
-                    "amount_fen": a.amount_fen, "status": status, "remark": a.remark,
-                    **({"card_tail": _card_tail(a, h)} if t.card_tail_column and row_kind != "summary" else {}),
-                    **({"paid_date": _paid_date(a)} if row_kind != "application" else {}),
-                })
+                rows.append(
+                    {
+                        "app": a.id,
+                        "household_id": h.id,
+                        "name": h.name,
+                        "id_masked": mask_id(h.id_number),
+                        "group": groups.get(a.group_id, ""),
+                        "program": code,
+                        "program_name": p.name if p else code,
+                        "unit": p.unit if p else "",
+                        "quantity": format_quantity(a.quantity),
+                        "rate_fen": plain_rate(a.rate_fen),
+                        "amount_fen": a.amount_fen,
+                        "status": status,
+                        "remark": a.remark,
+                        **({"card_tail": _card_tail(a, h)} if t.card_tail_column and row_kind != "summary" else {}),
+                        **({"paid_date": _paid_date(a)} if row_kind != "application" else {}),
+                    }
+                )
                 if a.certified_area is not None:  # the land of an area program, when kept
-                    rows[-1].update(certified=format_quantity(a.certified_area),
-                                    deducted=format_quantity(a.deducted_area or 0),
-                                    deduction_reason=a.deduction_reason)
+                    rows[-1].update(
+                        certified=format_quantity(a.certified_area),
+                        deducted=format_quantity(a.deducted_area or 0),
+                        deduction_reason=a.deduction_reason,
+                    )
                 if row_kind == "result":
                     for why in {w for att in a.attempts if (w := att.get("without_notice"))}:
                         exceptions[why] += 1
@@ -264,12 +290,20 @@ class NoticeService:
                     if a.void or a.status != "rejected":
                         continue
                     h = reg.household(a.household_id)
-                    rejected.append({
-                        "app": a.id, "household_id": h.id, "name": h.name, "id_masked": mask_id(h.id_number),
-                        "group": groups.get(a.group_id, ""), "program": code, "unit": p.unit if p else "",
-                        "quantity": format_quantity(a.quantity), "reason": a.reject_reason,
-                        "_order": (a.group_id, a.id),
-                    })
+                    rejected.append(
+                        {
+                            "app": a.id,
+                            "household_id": h.id,
+                            "name": h.name,
+                            "id_masked": mask_id(h.id_number),
+                            "group": groups.get(a.group_id, ""),
+                            "program": code,
+                            "unit": p.unit if p else "",
+                            "quantity": format_quantity(a.quantity),
+                            "reason": a.reject_reason,
+                            "_order": (a.group_id, a.id),
+                        }
+                    )
             rejected.sort(key=lambda r: r.pop("_order"))
         counted = [r for r in rows if row_kind != "result" or r["status"] == "已发放"]
         totals: dict[str, Any] = {
@@ -285,40 +319,71 @@ class NoticeService:
             for r in rows:
                 by[r["program"]].append(r)
             for code, rs in by.items():
-                subtotals.append({
-                    "program": code, "name": programs[code].name, "unit": programs[code].unit,
-                    "households": len({r["household_id"] for r in rs}),
-                    "quantity": format_quantity(sum((Decimal(r["quantity"]) for r in rs), Decimal(0))),
-                    "amount_fen": sum(r["amount_fen"] for r in rs),
-                })
+                subtotals.append(
+                    {
+                        "program": code,
+                        "name": programs[code].name,
+                        "unit": programs[code].unit,
+                        "households": len({r["household_id"] for r in rs}),
+                        "quantity": format_quantity(sum((Decimal(r["quantity"]) for r in rs), Decimal(0))),
+                        "amount_fen": sum(r["amount_fen"] for r in rs),
+                    }
+                )
         prog = programs.get(program_code) if program_code else None
         return {
-            "kind": kind, "base_kind": base_kind, "year": year, "village": village.name, "village_id": village_id,
-            "program": None if prog is None else {
-                "code": prog.code, "name": prog.name, "unit": prog.unit, "rate_fen": plain_rate(prog.rate_fen),
-                "basis": prog.basis, **({"basis_no": prog.basis_no} if prog.basis_no else {}), "department": prog.department,
+            "kind": kind,
+            "base_kind": base_kind,
+            "year": year,
+            "village": village.name,
+            "village_id": village_id,
+            "program": None
+            if prog is None
+            else {
+                "code": prog.code,
+                "name": prog.name,
+                "unit": prog.unit,
+                "rate_fen": plain_rate(prog.rate_fen),
+                "basis": prog.basis,
+                **({"basis_no": prog.basis_no} if prog.basis_no else {}),
+                "department": prog.department,
                 "hotline": prog.hotline,
                 "eligibility": prog.eligibility,
             },
             "township": {
-                "name": t.name, "county": t.county, "hotline": t.hotline,
-                "supervision_hotline": t.supervision_hotline, "supervision_address": t.supervision_address,
-                "issuing_units": list(t.issuing_units), "portal_url": t.portal_url,
+                "name": t.name,
+                "county": t.county,
+                "hotline": t.hotline,
+                "supervision_hotline": t.supervision_hotline,
+                "supervision_address": t.supervision_address,
+                "issuing_units": list(t.issuing_units),
+                "portal_url": t.portal_url,
                 # what the township set notices to print (absent when off, as before they existed)
                 **({"village_cosign": True} if t.village_cosign else {}),
                 **({"card_tail_column": True} if t.card_tail_column and row_kind != "summary" else {}),
             },
-            "rows": rows, "totals": totals, "subtotals": subtotals,
+            "rows": rows,
+            "totals": totals,
+            "subtotals": subtotals,
             "failed": sum(1 for r in rows if r["status"] == "发放失败"),
-            **({"without_notice": [{"reason": k, "rows": v} for k, v in sorted(exceptions.items())]} if exceptions else {}),
+            **(
+                {"without_notice": [{"reason": k, "rows": v} for k, v in sorted(exceptions.items())]}
+                if exceptions
+                else {}
+            ),
             **({"rejected": rejected} if rejected else {}),
         }
 
     # ------------------------------------------------------------------ creating
     def create(self, kind: str, year: int, village: str | int, program_code: str = "") -> Notice:
         if kind not in ("application", "result", "summary"):
-            raise VBError("公示类别只能是：application（申报公示）、result（发放结果公示）、summary（年度汇总公示）；更正公示由受理异议时生成")
-        v = self.svc.registry.village(village) if isinstance(village, int) else self.svc.registry.require_village(village)
+            raise VBError(
+                "公示类别只能是：application（申报公示）、result（发放结果公示）、summary（年度汇总公示）；更正公示由受理异议时生成"
+            )
+        v = (
+            self.svc.registry.village(village)
+            if isinstance(village, int)
+            else self.svc.registry.require_village(village)
+        )
         program_code = (program_code or "").upper()
         if kind in KINDS_WITH_PROGRAM:
             if not program_code:
@@ -327,10 +392,16 @@ class NoticeService:
         elif program_code:
             raise VBError("年度汇总公示包括全年所有项目，不用指定项目")
         for other in self.all(year):
-            if (other.kind == kind and other.village_id == v.id and other.program_code == program_code
-                    and self.state_of(other) in ("draft", "posted")):
-                raise VBError(f"{v.name}已有一份{NOTICE_KINDS[kind]}（{other.code}，{NOTICE_STATES[self.state_of(other)]}），"
-                              "请先处理那一份")
+            if (
+                other.kind == kind
+                and other.village_id == v.id
+                and other.program_code == program_code
+                and self.state_of(other) in ("draft", "posted")
+            ):
+                raise VBError(
+                    f"{v.name}已有一份{NOTICE_KINDS[kind]}（{other.code}，{NOTICE_STATES[self.state_of(other)]}），"
+                    "请先处理那一份"
+                )
         snap = self.build_snapshot(kind, year, v.id, program_code)
         if not snap["rows"]:
             what = {"application": "申报记录", "result": "发放记录", "summary": "已发放的记录"}[kind]
@@ -338,8 +409,16 @@ class NoticeService:
         t = self.svc.township
         with self.store.begin(f"公示.新建{NOTICE_KINDS[kind]}") as tx:
             seq = tx.next_number(f"notice:{year}")
-            n = Notice(code=f"{t.code}-{year}-{seq:04d}", version=1, kind=kind, year=year, village_id=v.id,
-                       program_code=program_code, state="draft", created=self.svc.now().isoformat())
+            n = Notice(
+                code=f"{t.code}-{year}-{seq:04d}",
+                version=1,
+                kind=kind,
+                year=year,
+                village_id=v.id,
+                program_code=program_code,
+                state="draft",
+                created=self.svc.now().isoformat(),
+            )
             self._put(tx, n)
         return n
 
@@ -388,9 +467,16 @@ class NoticeService:
         row_kind = base_kind or n.kind
         with self.store.begin(f"公示.张贴 {code}") as tx:
             wording.keep(self.svc, tx, n.year, page_sources)
-            tx.put(snapshot_file(n.year, n.code, n.version), SNAPSHOT, 1, {
-                "data": snap, "_readonly": True, "_what": f"公示{code}第{n.version}版的存档内容",
-            })
+            tx.put(
+                snapshot_file(n.year, n.code, n.version),
+                SNAPSHOT,
+                1,
+                {
+                    "data": snap,
+                    "_readonly": True,
+                    "_what": f"公示{code}第{n.version}版的存档内容",
+                },
+            )
             self._put(tx, n, key)
             if row_kind in KINDS_WITH_PROGRAM:
                 for r in snap["rows"]:
@@ -403,9 +489,14 @@ class NoticeService:
     @staticmethod
     def tag_content(n: Notice, snap: dict[str, Any]) -> dict[str, Any]:
         return {
-            "code": n.code, "version": n.version, "kind": n.kind, "year": n.year, "village_id": n.village_id,
+            "code": n.code,
+            "version": n.version,
+            "kind": n.kind,
+            "year": n.year,
+            "village_id": n.village_id,
             "program_code": n.program_code,
-            "start": n.start.isoformat() if n.start else "", "end": n.end.isoformat() if n.end else "",
+            "start": n.start.isoformat() if n.start else "",
+            "end": n.end.isoformat() if n.end else "",
             "snapshot": snap,
         }
 
@@ -435,7 +526,9 @@ class NoticeService:
         key, n = self._find(code)
         # a photo taken on the board may be brought in after the period, but never replaces one
         if self.state_of(n) == "draft" or (self.state_of(n) != "posted" and n.photo):
-            raise VBError(f"只能给正在公示的公示添加张贴照片，公示期满的只能补登一次（{code}现在是“{NOTICE_STATES[self.state_of(n)]}”）")
+            raise VBError(
+                f"只能给正在公示的公示添加张贴照片，公示期满的只能补登一次（{code}现在是“{NOTICE_STATES[self.state_of(n)]}”）"
+            )
         path = Path(path)
         if not path.is_file():
             raise VBError(f"找不到照片文件：{path}")
@@ -449,8 +542,14 @@ class NoticeService:
         return n
 
     # ------------------------------------------------------------------ objections
-    def add_objection(self, code: str, text: str, household_id: int | None = None, call_id: int | None = None,
-                      mask_private: bool = False) -> Objection:
+    def add_objection(
+        self,
+        code: str,
+        text: str,
+        household_id: int | None = None,
+        call_id: int | None = None,
+        mask_private: bool = False,
+    ) -> Objection:
         n = self.get(code)
         state = self.state_of(n)
         today = self.svc.today()
@@ -461,8 +560,14 @@ class NoticeService:
         text = check_text(text.strip(), "异议内容", mask_private)
         if household_id is not None:
             self.svc.registry.household(household_id)
-        o = Objection(notice_code=code, notice_version=n.version, household_id=household_id, text=text.strip(),
-                      created=self.svc.now().isoformat(), call_id=call_id)
+        o = Objection(
+            notice_code=code,
+            notice_version=n.version,
+            household_id=household_id,
+            text=text.strip(),
+            created=self.svc.now().isoformat(),
+            call_id=call_id,
+        )
         with self.store.begin(f"异议.登记 {code}") as tx:
             o.id = tx.insert(objections_file(n.year), OBJECTIONS, "objection", o.to_dict())
         return o
@@ -485,7 +590,11 @@ class NoticeService:
         raise NotFound(f"没有编号为{obj_id}的异议")
 
     def resolve_objection(
-        self, obj_id: int, text: str, correct: bool = False, edits: list[tuple[str, str, str]] | None = None,
+        self,
+        obj_id: int,
+        text: str,
+        correct: bool = False,
+        edits: list[tuple[str, str, str]] | None = None,
         mask_private: bool = False,
     ) -> tuple[Objection, Notice | None]:
         """Close an objection. With ``correct``, make a correction version of its notice:
@@ -498,8 +607,10 @@ class NoticeService:
         if not text.strip():
             raise VBError("请填写处理结果")
         text = check_text(text.strip(), "处理结果", mask_private)
-        edits = [(a, f, check_text(v.strip(), f"申报{a}的更正内容", mask_private) if f == "remark" else v)
-                 for a, f, v in edits or []]
+        edits = [
+            (a, f, check_text(v.strip(), f"申报{a}的更正内容", mask_private) if f == "remark" else v)
+            for a, f, v in edits or []
+        ]
         correction = None
         key, n = self._find(o.notice_code)
         if correct:
@@ -513,8 +624,13 @@ class NoticeService:
             tx.put(objections_file(year), OBJECTIONS, o.id, o.to_dict())
         return o, correction
 
-    EDITABLE = {"quantity": "数量", "certified_area": "确权面积", "deducted_area": "扣除面积",
-                "deduction_reason": "扣除原因", "remark": "备注"}
+    EDITABLE = {
+        "quantity": "数量",
+        "certified_area": "确权面积",
+        "deducted_area": "扣除面积",
+        "deduction_reason": "扣除原因",
+        "remark": "备注",
+    }
 
     def _make_correction(self, key: int, old: Notice, edits: list[tuple[str, str, str]]) -> Notice:
         old_snap = self.snapshot(old)
@@ -552,20 +668,33 @@ class NoticeService:
                 app.remark = value.strip()
             if all(a is not app for a in apps_changed):
                 apps_changed.append(app)
-        new_snap = self.build_snapshot(base_kind, old.year, old.village_id, old.program_code,
-                                       overrides={a.id: a for a in apps_changed})
+        new_snap = self.build_snapshot(
+            base_kind, old.year, old.village_id, old.program_code, overrides={a.id: a for a in apps_changed}
+        )
         changes = diff_rows(old_snap["rows"], new_snap["rows"])
         unprintable = row_findings(new_snap)
         if unprintable:
-            raise VBError("更正后的公示仍会印出不能公开的号码，没有生成更正：\n"
-                          + "\n".join(f"  {line}" for line in unprintable)
-                          + "\n请用 --set 申报编号:remark=新内容 一并更正这些备注（户主姓名在农户名册中修改）。")
+            raise VBError(
+                "更正后的公示仍会印出不能公开的号码，没有生成更正：\n"
+                + "\n".join(f"  {line}" for line in unprintable)
+                + "\n请用 --set 申报编号:remark=新内容 一并更正这些备注（户主姓名在农户名册中修改）。"
+            )
         if not changes:
-            raise VBError("与原公示相比没有任何变化，不需要更正公示。请先更正数据（如农户姓名），或用 --set 指定更正内容")
+            raise VBError(
+                "与原公示相比没有任何变化，不需要更正公示。请先更正数据（如农户姓名），或用 --set 指定更正内容"
+            )
         new = Notice(
-            code=old.code, version=old.version + 1, kind="correction", year=old.year, village_id=old.village_id,
-            program_code=old.program_code, state="draft", created=self.svc.now().isoformat(),
-            supersedes=f"{old.code}/v{old.version}", changes=changes, snapshot={"base_kind": base_kind},
+            code=old.code,
+            version=old.version + 1,
+            kind="correction",
+            year=old.year,
+            village_id=old.village_id,
+            program_code=old.program_code,
+            state="draft",
+            created=self.svc.now().isoformat(),
+            supersedes=f"{old.code}/v{old.version}",
+            changes=changes,
+            snapshot={"base_kind": base_kind},
         )
         with self.store.begin(f"公示.更正 {old.code}") as tx:
             for app in apps_changed:
@@ -597,15 +726,25 @@ class NoticeService:
         place, subject = qr_words(n, snap)
         t_snap = snap["township"]
         return {
-            "code": n.code, "version": n.version, "kind": NOTICE_KINDS.get(n.kind, n.kind),
-            "village": snap["village"], "program": prog.get("name", "全部项目"), "year": n.year,
-            "households": t["households"], "amount_fen": t["amount_fen"],
-            "start": n.start.isoformat() if n.start else "", "end": n.end.isoformat() if n.end else "",
+            "code": n.code,
+            "version": n.version,
+            "kind": NOTICE_KINDS.get(n.kind, n.kind),
+            "village": snap["village"],
+            "program": prog.get("name", "全部项目"),
+            "year": n.year,
+            "households": t["households"],
+            "amount_fen": t["amount_fen"],
+            "start": n.start.isoformat() if n.start else "",
+            "end": n.end.isoformat() if n.end else "",
             "state": NOTICE_STATES[self.state_of(n)],
             "latest": n.version == versions[-1].version,
-            "place": place, "subject": subject,
-            "phones": {p.replace(" ", "") for p in (t_snap.get("supervision_hotline"), prog.get("hotline"),
-                                                     t_snap.get("hotline")) if p},
+            "place": place,
+            "subject": subject,
+            "phones": {
+                p.replace(" ", "")
+                for p in (t_snap.get("supervision_hotline"), prog.get("hotline"), t_snap.get("hotline"))
+                if p
+            },
         }
 
     def verify_text(self, text: str) -> tuple[dict[str, Any] | None, list[str]]:
@@ -634,11 +773,14 @@ class NoticeService:
         if claim.households is not None and claim.households != found["households"]:
             problems.append(f"户数不符：二维码写的是{claim.households}户，存档是{found['households']}户")
         if claim.amount_fen is not None and claim.amount_fen != found["amount_fen"]:
-            problems.append(f"合计金额不符：二维码写的是{format_fen(claim.amount_fen)}元，"
-                            f"存档是{format_fen(found['amount_fen'])}元")
+            problems.append(
+                f"合计金额不符：二维码写的是{format_fen(claim.amount_fen)}元，存档是{format_fen(found['amount_fen'])}元"
+            )
         if claim.phone is not None and claim.phone not in found["phones"]:
-            problems.append(f"核验电话不符：二维码写的是{claim.phone}，不是本公示印的咨询或监督电话"
-                            f"（{'、'.join(sorted(found['phones']))}），请不要拨打")
+            problems.append(
+                f"核验电话不符：二维码写的是{claim.phone}，不是本公示印的咨询或监督电话"
+                f"（{'、'.join(sorted(found['phones']))}），请不要拨打"
+            )
         return found, problems
 
     def _by_tag(self, tag: str, code: str = "", year: int | None = None) -> dict[str, Any] | None:
@@ -659,8 +801,18 @@ class NoticeService:
             raise ArchivedError(f"公示{code}第{version}版")
 
 
-ROW_FIELDS = {"name": "户主姓名", "group": "组", "id_masked": "身份证号", "certified": "确权面积", "deducted": "扣除面积",
-              "deduction_reason": "扣除原因", "quantity": "数量", "amount_fen": "金额（分）", "status": "状态", "remark": "备注"}
+ROW_FIELDS = {
+    "name": "户主姓名",
+    "group": "组",
+    "id_masked": "身份证号",
+    "certified": "确权面积",
+    "deducted": "扣除面积",
+    "deduction_reason": "扣除原因",
+    "quantity": "数量",
+    "amount_fen": "金额（分）",
+    "status": "状态",
+    "remark": "备注",
+}
 
 
 def diff_rows(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -676,12 +828,27 @@ def diff_rows(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict
     out = []
     for k, r in old_by.items():
         if k not in new_by:
-            out.append({"app": r["app"], "name": mask_numbers(r["name"]), "field": "整行", "old": "列入公示", "new": "移出公示"})
+            out.append(
+                {
+                    "app": r["app"],
+                    "name": mask_numbers(r["name"]),
+                    "field": "整行",
+                    "old": "列入公示",
+                    "new": "移出公示",
+                }
+            )
             continue
         for field, label in ROW_FIELDS.items():
             if r.get(field) != new_by[k].get(field):
-                out.append({"app": r["app"], "name": new_by[k]["name"], "field": label.removesuffix("（分）"),
-                            "old": mask_numbers(show(field, r.get(field))), "new": show(field, new_by[k].get(field))})
+                out.append(
+                    {
+                        "app": r["app"],
+                        "name": new_by[k]["name"],
+                        "field": label.removesuffix("（分）"),
+                        "old": mask_numbers(show(field, r.get(field))),
+                        "new": show(field, new_by[k].get(field)),
+                    }
+                )
     for k, r in new_by.items():
         if k not in old_by:
             out.append({"app": r["app"], "name": r["name"], "field": "整行", "old": "未列入", "new": "列入公示"})

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from villageboard.services.context import Services
     from villageboard.store import Tx
 
+
 def issue_date(attempt: dict[str, Any]) -> dt.date | None:
     """The day a bank attempt's sheet was made, if recorded."""
     try:
@@ -57,12 +58,23 @@ class PayoutService:
         if not h.card_account:
             raise VBError(f"{h.name}（申报{app.id}）没有一卡通账号，不能发放")
         return PayoutAttempt(
-            batch=batch, issued=date.isoformat(), name=h.name, account=h.card_account, bank=h.bank,
-            amount_fen=app.amount_fen, result="issued",
+            batch=batch,
+            issued=date.isoformat(),
+            name=h.name,
+            account=h.card_account,
+            bank=h.bank,
+            amount_fen=app.amount_fen,
+            result="issued",
         ).to_dict()
 
-    def issue(self, apps: list[Application], batch: str, tx: Tx, without_notice: dict[str, str] | None = None,
-              day: dt.date | None = None) -> list[Application]:
+    def issue(
+        self,
+        apps: list[Application],
+        batch: str,
+        tx: Tx,
+        without_notice: dict[str, str] | None = None,
+        day: dt.date | None = None,
+    ) -> list[Application]:
         """Mark rows as sent to the bank in ``batch`` (inside the caller's transaction),
         on ``day`` (default today). ``without_notice`` maps the rows sent before their
         申报公示 cleared to the written reason, kept on the attempt (so in the journal)."""
@@ -88,7 +100,9 @@ class PayoutService:
         last = dict(app.attempts[-1])
         issued = issue_date(last)
         if issued is not None and date < issued:
-            raise VBError(f"申报{app.id}的发放日期{date}早于银行发放表的生成日期{issued}（批次{last.get('batch', '')}），请核对回盘日期")
+            raise VBError(
+                f"申报{app.id}的发放日期{date}早于银行发放表的生成日期{issued}（批次{last.get('batch', '')}），请核对回盘日期"
+            )
         if ok:
             last.update(result="paid", reason="", paid_date=date.isoformat(), returned=date.isoformat())
             app.payout_status = "paid"
@@ -134,11 +148,12 @@ class PayoutService:
             return ""
         returned = f"（回盘日期{prev['returned']}）" if prev.get("returned") else ""
         if reason in ("账户已销户", "账号不存在"):
-            return (f"申报{app.id}上次因“{reason}”失败{returned}，一卡通账号还没有更正，"
-                    "请先修改该户的一卡通账号")
+            return f"申报{app.id}上次因“{reason}”失败{returned}，一卡通账号还没有更正，请先修改该户的一卡通账号"
         if reason == "户名不符" and not self.name_corrected(app):
-            return (f"申报{app.id}上次因“户名不符”失败{returned}，户主姓名和一卡通账号还没有更正，"
-                    "请先按银行登记的户名修改户主姓名，或修改一卡通账号")
+            return (
+                f"申报{app.id}上次因“户名不符”失败{returned}，户主姓名和一卡通账号还没有更正，"
+                "请先按银行登记的户名修改户主姓名，或修改一卡通账号"
+            )
         return ""
 
     @staticmethod

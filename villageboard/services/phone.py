@@ -96,8 +96,9 @@ class NoticeRef:
     def __post_init__(self) -> None:
         self.label = f"{self.code} {NOTICE_KINDS.get(self.kind, '')}"
         if self.start is not None:
-            self.dates = (f"{self.start.isoformat()}至{self.end.isoformat()}" if self.end
-                          else f"{self.start.isoformat()}起")
+            self.dates = (
+                f"{self.start.isoformat()}至{self.end.isoformat()}" if self.end else f"{self.start.isoformat()}起"
+            )
 
 
 @dataclass(slots=True)
@@ -120,8 +121,11 @@ class LookupRecord:
     def to_json(self, private: bool) -> dict[str, Any]:
         d: dict[str, Any] = {"year": self.year, "program": self.program_name, "status": self.status}
         if self.public or private:
-            d.update(quantity=self.quantity, amount_fen=self.amount_fen,
-                     notice=(f"{self.notice}（{self.notice_dates}）" if self.notice else None))
+            d.update(
+                quantity=self.quantity,
+                amount_fen=self.amount_fen,
+                notice=(f"{self.notice}（{self.notice_dates}）" if self.notice else None),
+            )
         else:
             d.update(quantity=None, amount_fen=None, notice=None)
         if private:
@@ -144,11 +148,20 @@ class LookupHit:
     status: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        h: dict[str, Any] = {"id": self.household_id, "name": self.name, "village": self.village,
-                             "group": self.group, "id_masked": self.id_masked}
+        h: dict[str, Any] = {
+            "id": self.household_id,
+            "name": self.name,
+            "village": self.village,
+            "group": self.group,
+            "id_masked": self.id_masked,
+        }
         if self.confirmed:
-            h.update(confirmed=True, card_tail=self.card_tail or None, phone_tail=self.phone_tail or None,
-                     failure_reason=next((r.reason for r in self.records if r.reason), None))
+            h.update(
+                confirmed=True,
+                card_tail=self.card_tail or None,
+                phone_tail=self.phone_tail or None,
+                failure_reason=next((r.reason for r in self.records if r.reason), None),
+            )
         return {"household": h, "records": [r.to_json(self.confirmed) for r in self.records]}
 
 
@@ -214,8 +227,14 @@ class PhoneDesk:
             readings = importlib.metadata.version("pypinyin")  # readings come from its tables
         except importlib.metadata.PackageNotFoundError:
             readings = "?"
-        state = self.store.derived.get("phone-index", [REGISTRY, HOUSEHOLDS_DIR], build,
-                                       version=f"{_INDEX_STAMP}-{readings}", remember=False, codec="marshal")
+        state = self.store.derived.get(
+            "phone-index",
+            [REGISTRY, HOUSEHOLDS_DIR],
+            build,
+            version=f"{_INDEX_STAMP}-{readings}",
+            remember=False,
+            codec="marshal",
+        )
         if built is not None:
             return built
         entries = self._entries()  # read after the key was taken: never older than it
@@ -281,18 +300,30 @@ class PhoneDesk:
         # changed, as in every past year), and per application file (after a save only
         # the file it wrote is read again to make the year's map).
         recs: dict[int, dict[str, tuple[Any, ...]]] = self.store.derived.get(
-            f"phone-history-{year}", [applications_dir(year)], lambda: self._extract_year(year),
-            version=_EXTRACT_STAMP, remember=False, codec="marshal",
+            f"phone-history-{year}",
+            [applications_dir(year)],
+            lambda: self._extract_year(year),
+            version=_EXTRACT_STAMP,
+            remember=False,
+            codec="marshal",
         )
         notices = self.store.derived.get(
-            f"phone-notices-{year}", [notices_file(year)], lambda: self._extract_notices(year),
-            version=_EXTRACT_STAMP, remember=False,
+            f"phone-notices-{year}",
+            [notices_file(year)],
+            lambda: self._extract_notices(year),
+            version=_EXTRACT_STAMP,
+            remember=False,
         )
         refs = {}
         for code, version, kind, start, end, state in notices:
-            refs[code] = NoticeRef(code=code, version=version, kind=kind,
-                                   start=dt.date.fromisoformat(start) if start else None,
-                                   end=dt.date.fromisoformat(end) if end else None, state=state)
+            refs[code] = NoticeRef(
+                code=code,
+                version=version,
+                kind=kind,
+                start=dt.date.fromisoformat(start) if start else None,
+                end=dt.date.fromisoformat(end) if end else None,
+                state=state,
+            )
         with self._lock:
             self._notices.update(refs)
             self._posted_memo.clear()
@@ -317,8 +348,12 @@ class PhoneDesk:
 
     def _extract_year(self, year: int) -> dict[int, dict[str, tuple[Any, ...]]]:
         per_file = self.store.derived.each(
-            f"phone-year-{year}", self.store.list_files(applications_dir(year)), self._extract_file,
-            version=_EXTRACT_STAMP, remember=False, codec="marshal",
+            f"phone-year-{year}",
+            self.store.list_files(applications_dir(year)),
+            self._extract_file,
+            version=_EXTRACT_STAMP,
+            remember=False,
+            codec="marshal",
         )
         recs: dict[int, dict[str, tuple[Any, ...]]] = {}
         for flat in per_file.values():
@@ -347,8 +382,17 @@ class PhoneDesk:
             ndocs = self.store.read_raw(notices_file(year)).get("notices", {}).values()
         except FileNotFoundError:
             ndocs = []
-        return [[n.code, n.version, n.kind, n.start.isoformat() if n.start else "",
-                 n.end.isoformat() if n.end else "", n.state] for n in self._notice_refs(ndocs).values()]
+        return [
+            [
+                n.code,
+                n.version,
+                n.kind,
+                n.start.isoformat() if n.start else "",
+                n.end.isoformat() if n.end else "",
+                n.state,
+            ]
+            for n in self._notice_refs(ndocs).values()
+        ]
 
     @staticmethod
     def _record(doc: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -378,9 +422,20 @@ class PhoneDesk:
         else:
             notices = ()
         rr = g("reject_reason")
-        return (g("id", ""), doc["year"], intern(doc["program_code"]), shown, g("amount_fen", 0),
-                intern(g("status", "applied")), intern(g("payout_status", "")), reason, paid,
-                intern(mask_long_numbers(rr)) if rr else "", notices, bool(g("void")))
+        return (
+            g("id", ""),
+            doc["year"],
+            intern(doc["program_code"]),
+            shown,
+            g("amount_fen", 0),
+            intern(g("status", "applied")),
+            intern(g("payout_status", "")),
+            reason,
+            paid,
+            intern(mask_long_numbers(rr)) if rr else "",
+            notices,
+            bool(g("void")),
+        )
 
     @staticmethod
     def _notice_refs(docs: Any) -> dict[str, NoticeRef]:
@@ -396,8 +451,11 @@ class PhoneDesk:
         out = {}
         for code, d in latest.items():
             out[code] = NoticeRef(
-                code=code, version=d["version"], kind=first_kind.get(code, d["kind"]),
-                start=dt.date.fromisoformat(d["start"]), end=dt.date.fromisoformat(d["end"]) if d.get("end") else None,
+                code=code,
+                version=d["version"],
+                kind=first_kind.get(code, d["kind"]),
+                start=dt.date.fromisoformat(d["start"]),
+                end=dt.date.fromisoformat(d["end"]) if d.get("end") else None,
                 state=d["state"],
             )
         return out
@@ -442,8 +500,15 @@ class PhoneDesk:
         date hidden in the masked ID, a few tries a day (see services.identity)."""
         return self.checks.check(household_id, birth, override_note)
 
-    def lookup(self, query: str, birth: dt.date | None = None, limit: int = 10, *,
-               household: int | None = None, override_note: str | None = None) -> LookupAnswer:
+    def lookup(
+        self,
+        query: str,
+        birth: dt.date | None = None,
+        limit: int = 10,
+        *,
+        household: int | None = None,
+        override_note: str | None = None,
+    ) -> LookupAnswer:
         """Households matching the query, best first. With ``birth`` the identity is
         checked only if exactly one household is selected: the query finds one, or
         ``household`` picks one of its hits. Otherwise nobody is confirmed."""
@@ -475,7 +540,7 @@ class PhoneDesk:
                     hits[h.household_id] = type(h)(h.household_id, h.score, label)
                 elif h.score > cur.score:
                     hits[h.household_id] = type(h)(h.household_id, h.score, f"{label}（现户主{cur.matched}）")
-        return sorted(hits.values(), key=lambda h: (-h.score, h.household_id))[:max(limit, 0)]
+        return sorted(hits.values(), key=lambda h: (-h.score, h.household_id))[: max(limit, 0)]
 
     def _former_indexes(self) -> list[LookupIndex]:
         former = self._former
@@ -486,9 +551,16 @@ class PhoneDesk:
                 for k, f in enumerate(h.former_heads):
                     while len(former) <= k:
                         former.append(LookupIndex())
-                    former[k].add(Entry(household_id=h.id, name=str(f.get("name", "")),
-                                        id_number=str(f.get("id_number", "")), phone=str(f.get("phone", "")),
-                                        village=village, group=group))
+                    former[k].add(
+                        Entry(
+                            household_id=h.id,
+                            name=str(f.get("name", "")),
+                            id_number=str(f.get("id_number", "")),
+                            phone=str(f.get("phone", "")),
+                            village=village,
+                            group=group,
+                        )
+                    )
             self._former = former
         return former
 
@@ -516,8 +588,14 @@ class PhoneDesk:
             name, unit = programs.get((t[_YEAR], t[_PROGRAM])) or (t[_PROGRAM], "")
             records.append(self._record_view(t, name, unit, confirmed, seen))
         hit = LookupHit(
-            household_id=h.id, name=mask_digit_runs(h.name), village=e.village, group=e.group, id_masked=mask_id(h.id_number),
-            matched=matched, records=records, confirmed=confirmed,
+            household_id=h.id,
+            name=mask_digit_runs(h.name),
+            village=e.village,
+            group=e.group,
+            id_masked=mask_id(h.id_number),
+            matched=matched,
+            records=records,
+            confirmed=confirmed,
             status={"active": "", "deceased": "已故", "moved": "迁出"}.get(h.status, ""),
         )
         if confirmed:
@@ -534,7 +612,9 @@ class PhoneDesk:
             self._programs = names
         return names
 
-    def _posted_all(self, codes_list: list[tuple[str, ...]], today: dt.date) -> list[tuple[bool, bool, NoticeRef | None]]:
+    def _posted_all(
+        self, codes_list: list[tuple[str, ...]], today: dt.date
+    ) -> list[tuple[bool, bool, NoticeRef | None]]:
         """(public, on a result notice, the notice to show) for each tuple of codes that
         froze a record. Thousands of records share each tuple, so the answer is kept per
         tuple until the notices or the day change (the caller holds the lock: the
@@ -556,8 +636,9 @@ class PhoneDesk:
         return out
 
     @staticmethod
-    def _record_view(t: tuple[Any, ...], name: str, unit: str, confirmed: bool,
-                     posted: tuple[bool, bool, NoticeRef | None]) -> LookupRecord:
+    def _record_view(
+        t: tuple[Any, ...], name: str, unit: str, confirmed: bool, posted: tuple[bool, bool, NoticeRef | None]
+    ) -> LookupRecord:
         """What the phone screen shows of one stored record (a tuple in Rec's order)."""
         app_id, year, program, quantity, amount_fen, status, payout, reason, paid_date, _rj, _n, _v = t
         public, on_result, shown = posted
@@ -573,15 +654,25 @@ class PhoneDesk:
             label = PENDING
         shown_too = public or confirmed
         return LookupRecord(
-            year=year, program=program, program_name=name, unit=unit, status=label, public=public,
-            quantity=quantity if shown_too else None, amount_fen=amount_fen if shown_too else None,
-            notice=shown.label if shown is not None else "", notice_dates=shown.dates if shown is not None else "",
-            app_id=app_id, reason=reason if confirmed else "", paid_date=paid_date if confirmed else "",
+            year=year,
+            program=program,
+            program_name=name,
+            unit=unit,
+            status=label,
+            public=public,
+            quantity=quantity if shown_too else None,
+            amount_fen=amount_fen if shown_too else None,
+            notice=shown.label if shown is not None else "",
+            notice_dates=shown.dates if shown is not None else "",
+            app_id=app_id,
+            reason=reason if confirmed else "",
+            paid_date=paid_date if confirmed else "",
         )
 
     # ------------------------------------------------------------------ the script
-    def answer_script(self, household_id: int, identity: Identity | None, year: int | None = None,
-                      program: str | None = None) -> str:
+    def answer_script(
+        self, household_id: int, identity: Identity | None, year: int | None = None, program: str | None = None
+    ) -> str:
         """Sentences for the clerk to read out; only after the identity check."""
         if not self.checks.valid(identity, household_id):
             raise VBError("身份未核实，不能说明个人信息。")
@@ -596,16 +687,27 @@ class PhoneDesk:
         items = []
         for r in recs:
             raw = raw_by_id.get(r.app_id)
-            items.append({
-                "program": r.program_name, "unit": r.unit, "quantity": r.quantity,
-                "amount": format_fen(r.amount_fen or 0), "status": r.status,
-                "paid_date": _md(r.paid_date), "reason": r.reason,
-                "reject_reason": raw.reject_reason if raw else "",
-                "case": _case(r.status),
-            })
+            items.append(
+                {
+                    "program": r.program_name,
+                    "unit": r.unit,
+                    "quantity": r.quantity,
+                    "amount": format_fen(r.amount_fen or 0),
+                    "status": r.status,
+                    "paid_date": _md(r.paid_date),
+                    "reason": r.reason,
+                    "reject_reason": raw.reject_reason if raw else "",
+                    "case": _case(r.status),
+                }
+            )
         ctx = {
-            "name": hit.name, "year": year, "items": items, "card_tail": hit.card_tail,
-            "hotline": t.hotline, "township": t.name, "village": hit.village,
+            "name": hit.name,
+            "year": year,
+            "items": items,
+            "card_tail": hit.card_tail,
+            "hotline": t.hotline,
+            "township": t.name,
+            "village": hit.village,
             "office": self._office(year),
         }
         return render_template("answer_script.j2", ctx, self.svc.root).strip()

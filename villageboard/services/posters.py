@@ -41,11 +41,14 @@ def stem_for(n: Notice, snap: dict[str, Any], archive_copy: bool) -> str:
     return head + (f"-{middle}" if middle else "") + tail
 
 
-def document_for(svc: Services, n: Notice, large: bool = False, archive_copy: bool | None = None) -> tuple[NoticeDocument, str]:
+def document_for(
+    svc: Services, n: Notice, large: bool = False, archive_copy: bool | None = None
+) -> tuple[NoticeDocument, str]:
     """The poster model of one notice version. Archived versions get the archive stamp."""
     if n.state == "draft":
-        raise VBError(f"公示{n.code}还是草稿：请先定稿登记张贴（villageboard notice post {n.code}），"
-                      "登记时生成核验码，再打印。")
+        raise VBError(
+            f"公示{n.code}还是草稿：请先定稿登记张贴（villageboard notice post {n.code}），登记时生成核验码，再打印。"
+        )
     if archive_copy is None:
         archive_copy = n.state == "archived"
     snap = svc.notices.snapshot(n)
@@ -56,14 +59,23 @@ def document_for(svc: Services, n: Notice, large: bool = False, archive_copy: bo
 def require_archived(svc: Services, n: Notice) -> None:
     """An archive copy is stamped as archived: only an archived version may have one."""
     if svc.notices.state_of(n) != "archived":
-        raise VBError(f"公示{n.code}第{n.version}版还没有存档（现在是“{NOTICE_STATES[svc.notices.state_of(n)]}”），"
-                      "不能打印存档件。")
+        raise VBError(
+            f"公示{n.code}第{n.version}版还没有存档（现在是“{NOTICE_STATES[svc.notices.state_of(n)]}”），"
+            "不能打印存档件。"
+        )
 
 
 def render_notice(
-    svc: Services, code: str, out_dir: Path, formats: Sequence[str] = ("pdf",), paper: str = "a4",
-    large: bool = False, version: int | None = None, archive_copy: bool | None = None,
-    dpi: float | None = None, long: bool = False,
+    svc: Services,
+    code: str,
+    out_dir: Path,
+    formats: Sequence[str] = ("pdf",),
+    paper: str = "a4",
+    large: bool = False,
+    version: int | None = None,
+    archive_copy: bool | None = None,
+    dpi: float | None = None,
+    long: bool = False,
 ) -> list[Path]:
     """One notice's files. ``dpi`` and ``long`` shape the PNG form (see render_all)."""
     from villageboard.render.output import render_all
@@ -73,15 +85,27 @@ def render_notice(
         require_archived(svc, n)
     doc, stem = document_for(svc, n, large, archive_copy)
     font = svc.township.font_path or None
-    return render_all(doc, out_dir, stem, formats, paper=paper, large=large, font=font, data_dir=svc.root,
-                      dpi=dpi, long=long)
+    return render_all(
+        doc, out_dir, stem, formats, paper=paper, large=large, font=font, data_dir=svc.root, dpi=dpi, long=long
+    )
 
 
 def batch_posters(
-    svc: Services, kind: str, year: int, out_dir: Path, program: str = "", formats: Sequence[str] = ("pdf",),
-    paper: str = "a4", large: bool = False, create: bool = False, start: dt.date | None = None,
-    days: int | None = None, progress: Callable[[int, int], None] | None = None,
-    cancelled: Callable[[], bool] | None = None, dpi: float | None = None, long: bool = False,
+    svc: Services,
+    kind: str,
+    year: int,
+    out_dir: Path,
+    program: str = "",
+    formats: Sequence[str] = ("pdf",),
+    paper: str = "a4",
+    large: bool = False,
+    create: bool = False,
+    start: dt.date | None = None,
+    days: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    dpi: float | None = None,
+    long: bool = False,
 ) -> BatchResult:
     """Every village's latest posted (or archived) notice of one kind (and program), in
     one process, rendering the PDFs on both cores. With ``create``, villages without
@@ -95,8 +119,13 @@ def batch_posters(
     ns = svc.notices
     for v in svc.registry.villages():
         for code in codes:
-            mine = [n for n in ns.all(year) if n.village_id == v.id and n.program_code == code
-                    and (n.kind == kind or (n.kind == "correction" and ns.versions(n.code)[0].kind == kind))]
+            mine = [
+                n
+                for n in ns.all(year)
+                if n.village_id == v.id
+                and n.program_code == code
+                and (n.kind == kind or (n.kind == "correction" and ns.versions(n.code)[0].kind == kind))
+            ]
             live = [n for n in mine if ns.state_of(n) in ("posted", "ended", "archived")]
             if not live and create:
                 try:
@@ -121,9 +150,16 @@ def batch_posters(
 
 
 def render_notices(
-    svc: Services, notices: Sequence[Notice], out_dir: Path, formats: Sequence[str] = ("pdf",), paper: str = "a4",
-    large: bool = False, progress: Callable[[int, int], None] | None = None,
-    cancelled: Callable[[], bool] | None = None, dpi: float | None = None, long: bool = False,
+    svc: Services,
+    notices: Sequence[Notice],
+    out_dir: Path,
+    formats: Sequence[str] = ("pdf",),
+    paper: str = "a4",
+    large: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    dpi: float | None = None,
+    long: bool = False,
 ) -> list[Path]:
     """Print several notices at once: PDFs on both cores with the font loaded once per
     worker, then every file written all-or-nothing per notice."""

@@ -30,7 +30,9 @@ class PrivateTextRefused(ValidationFailed):
     call with masking on would succeed (as far as the numbers go)."""
 
 
-def screen(values: dict[str, Any], fields: Mapping[str, str], row: int | None = None, mask: bool = False) -> list[Problem]:
+def screen(
+    values: dict[str, Any], fields: Mapping[str, str], row: int | None = None, mask: bool = False
+) -> list[Problem]:
     """Check the free-text ``fields`` (key → label) of one record.
 
     Refused text gives a :class:`PrivateProblem` each; with ``mask`` the value is

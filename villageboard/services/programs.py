@@ -145,7 +145,9 @@ class ProgramService:
         """Edit a program; a new rate re-prices its unpaid rows (see :meth:`edit`)."""
         return self.edit(year, code, changes, reason)[0]
 
-    def edit(self, year: int, code: str, changes: dict[str, Any], reason: str = "") -> tuple[Program, builtins.list[Repriced]]:
+    def edit(
+        self, year: int, code: str, changes: dict[str, Any], reason: str = ""
+    ) -> tuple[Program, builtins.list[Repriced]]:
         """Edit a program. A new rate (补贴标准) applies to the rows not yet paid: not
         sent to the bank, or failed there (those go again at the new amount); a row
         waiting for the bank or paid keeps its amount. Each row is worked out again
@@ -161,7 +163,9 @@ class ProgramService:
             if key in ("code", "year", "rate_history"):
                 continue
             if key in data:
-                data[key] = plain_rate(value) if key == "rate_fen" else str(value) if isinstance(value, Decimal) else value
+                data[key] = (
+                    plain_rate(value) if key == "rate_fen" else str(value) if isinstance(value, Decimal) else value
+                )
         new = self.clean(Program.from_dict(data))
         problems = self.validate(new)
         if problems:
@@ -174,22 +178,37 @@ class ProgramService:
             rows = self.svc.applications.list(year, code)
             if (rows or self.has_notices(year, code)) and not reason:
                 what = "补贴标准" if rate_changed else "取整规则"
-                raise VBError(f"“修改原因”：该项目已有申报或公示，修改{what}必须填写原因（如 依据县农业农村局调整文件）；"
-                              "还没有发放的申报将按新标准重算")
+                raise VBError(
+                    f"“修改原因”：该项目已有申报或公示，修改{what}必须填写原因（如 依据县农业农村局调整文件）；"
+                    "还没有发放的申报将按新标准重算"
+                )
             for a in rows:
                 if a.status == "rejected" or a.payout_status not in ("", "failed"):
                     continue
                 amount = entitlement_fen(a.quantity, new.rate_fen, new.rounding)
                 if amount == a.amount_fen and a.rate_fen == new.rate_fen:
                     continue
-                repriced.append(Repriced(a, a.rate_fen, a.amount_fen, amount, self.svc.applications.frozen_by_posted(a)))
+                repriced.append(
+                    Repriced(a, a.rate_fen, a.amount_fen, amount, self.svc.applications.frozen_by_posted(a))
+                )
         if rate_changed:
-            new.rate_history = [*old.rate_history, {
-                "from_fen": plain_rate(old.rate_fen), "to_fen": plain_rate(new.rate_fen), "reason": reason,
-                "date": self.svc.today().isoformat(), "operator": self.svc.operator, "repriced": len(repriced),
-            }]
-        action = "补贴项目.修改" + (f"（补贴标准{format_rate(old.rate_fen)}→{format_rate(new.rate_fen)}元，"
-                                   f"重算{len(repriced)}条未发放申报，原因：{reason}）" if rate_changed and reason else "")
+            new.rate_history = [
+                *old.rate_history,
+                {
+                    "from_fen": plain_rate(old.rate_fen),
+                    "to_fen": plain_rate(new.rate_fen),
+                    "reason": reason,
+                    "date": self.svc.today().isoformat(),
+                    "operator": self.svc.operator,
+                    "repriced": len(repriced),
+                },
+            ]
+        action = "补贴项目.修改" + (
+            f"（补贴标准{format_rate(old.rate_fen)}→{format_rate(new.rate_fen)}元，"
+            f"重算{len(repriced)}条未发放申报，原因：{reason}）"
+            if rate_changed and reason
+            else ""
+        )
         with self.store.begin(action) as t:
             t.put(REGISTRY, PROGRAMS, k, new.to_dict())
             for r in repriced:

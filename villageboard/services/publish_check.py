@@ -25,8 +25,15 @@ class Unprintable(VBError):
 
 
 def _refuse(n: Notice, lines: list[str], fix: str) -> VBError:
-    return Unprintable("\n".join([f"公示{n.code}第{n.version}版不能登记张贴，因为这份公示会印不出来：",
-                              *(f"  {line}" for line in lines), *([fix] if fix else [])]))
+    return Unprintable(
+        "\n".join(
+            [
+                f"公示{n.code}第{n.version}版不能登记张贴，因为这份公示会印不出来：",
+                *(f"  {line}" for line in lines),
+                *([fix] if fix else []),
+            ]
+        )
+    )
 
 
 def row_findings(snap: dict[str, Any]) -> list[str]:
@@ -47,13 +54,14 @@ def check_printable(svc: Services, n: Notice, snap: dict[str, Any]) -> None:
 
     found = row_findings(snap)
     if found:
-        raise _refuse(n, found, "请先改正这些记录（申报备注在申报里修改，户主姓名在农户名册里修改），"
-                                "再登记张贴。")
+        raise _refuse(n, found, "请先改正这些记录（申报备注在申报里修改，户主姓名在农户名册里修改），再登记张贴。")
     doc = build_document(n, snap, svc.root)
     try:
         gate_document(doc, f"公示《{doc.title}》")
     except PrivacyError as exc:
-        raise _refuse(n, list(exc.findings), "请改正乡镇设置、项目设置或公示说明模板中的这些内容，再登记张贴。") from None
+        raise _refuse(
+            n, list(exc.findings), "请改正乡镇设置、项目设置或公示说明模板中的这些内容，再登记张贴。"
+        ) from None
     _check_fonts(svc, n, doc)
 
 

@@ -86,8 +86,10 @@ class ReconLine:
         bad = []
         parts = Tally(self.paid.n + self.failed.n + self.pending.n, self.paid.fen + self.failed.fen + self.pending.fen)
         if parts != self.issued:
-            bad.append(f"{self.where}：已提交银行{self.issued.n}笔{format_fen(self.issued.fen)}元，"
-                       f"不等于已发放+失败+等待回盘（{parts.n}笔{format_fen(parts.fen)}元）")
+            bad.append(
+                f"{self.where}：已提交银行{self.issued.n}笔{format_fen(self.issued.fen)}元，"
+                f"不等于已发放+失败+等待回盘（{parts.n}笔{format_fen(parts.fen)}元）"
+            )
         whole = Tally(self.issued.n + self.not_issued.n, self.issued.fen + self.not_issued.fen)
         if whole != self.approved:
             bad.append(f"{self.where}：审核通过{self.approved.n}笔，不等于已提交银行+未提交银行（{whole.n}笔）")
@@ -105,8 +107,10 @@ class ReconLine:
         return d
 
     def text(self) -> str:
-        parts = [f"{MEASURES[m]}{getattr(self, m).n}笔 {format_fen(getattr(self, m).fen)}元"
-                 for m in ("approved", "issued", "paid", "failed", "pending")]
+        parts = [
+            f"{MEASURES[m]}{getattr(self, m).n}笔 {format_fen(getattr(self, m).fen)}元"
+            for m in ("approved", "issued", "paid", "failed", "pending")
+        ]
         if self.not_issued.n:
             parts.append(f"未提交银行{self.not_issued.n}笔 {format_fen(self.not_issued.fen)}元")
         if self.reissued:
@@ -179,7 +183,11 @@ def reconcile(svc: Services, year: int, program: str | None = None) -> Reconcili
             if line is None:
                 p = programs.get(code)
                 line = lines[key] = ReconLine(
-                    vid, villages.get(vid, "?"), code, p.name if p else code, p.unit if p else "",
+                    vid,
+                    villages.get(vid, "?"),
+                    code,
+                    p.name if p else code,
+                    p.unit if p else "",
                 )
             fen = int(d["amount_fen"])
             line.approved.add(fen)
@@ -199,11 +207,19 @@ def reconcile(svc: Services, year: int, program: str | None = None) -> Reconcili
                 line.failed.add(fen)
                 last = attempts[-1] if attempts else {}
                 h = households.get(d["household_id"])
-                failures.append(FailedRow(
-                    d["id"], villages.get(vid, "?"), h.name if h else "?", code, fen,
-                    last.get("reason", ""), mask_card(last.get("account", "")), last.get("batch", ""),
-                    last.get("returned", ""),
-                ))
+                failures.append(
+                    FailedRow(
+                        d["id"],
+                        villages.get(vid, "?"),
+                        h.name if h else "?",
+                        code,
+                        fen,
+                        last.get("reason", ""),
+                        mask_card(last.get("account", "")),
+                        last.get("batch", ""),
+                        last.get("returned", ""),
+                    )
+                )
             else:
                 line.pending.add(fen)
     ordered = sorted(lines.values(), key=lambda x: (x.program_code, x.village_id or 0))

@@ -77,7 +77,12 @@ class RegistryService:
                 self._note_copy(hid, rel, doc)
             live = [d for _f, d in docs if not d.get("void")]
             cur = self._households.get(hid)
-            if not live and cur is not None and not cur.void and all(d.get("village_id") != cur.village_id for _f, d in docs):
+            if (
+                not live
+                and cur is not None
+                and not cur.void
+                and all(d.get("village_id") != cur.village_id for _f, d in docs)
+            ):
                 continue  # only a copy left behind by a move was rewritten: the live record stands
             self._absorb(Household.from_dict((live or [d for _f, d in docs])[-1]))
 
@@ -141,7 +146,11 @@ class RegistryService:
             raise VBError("村名至少2个字")
         if self.village_by_name(name) is not None:
             raise VBError(f"已经有“{name}”了")
-        return self._write(tx, "村.新增", lambda t: Village(id=t.insert(REGISTRY, VILLAGES, "village", Village(name=name).to_dict()), name=name))
+        return self._write(
+            tx,
+            "村.新增",
+            lambda t: Village(id=t.insert(REGISTRY, VILLAGES, "village", Village(name=name).to_dict()), name=name),
+        )
 
     def add_group(self, village_id: int, name: str, tx: Tx | None = None) -> Group:
         name = "".join(strip_controls(str(name)).split())
@@ -150,7 +159,11 @@ class RegistryService:
         if self.group_by_name(village_id, name) is not None:
             raise VBError(f"该村已经有“{name}”了")
         g = Group(village_id=village_id, name=name)
-        return self._write(tx, "组.新增", lambda t: Group(id=t.insert(REGISTRY, GROUPS, "group", g.to_dict()), village_id=village_id, name=name))
+        return self._write(
+            tx,
+            "组.新增",
+            lambda t: Group(id=t.insert(REGISTRY, GROUPS, "group", g.to_dict()), village_id=village_id, name=name),
+        )
 
     def _write(self, tx: Tx | None, action: str, fn: Callable[[Tx], T]) -> T:
         if tx is not None:
@@ -178,7 +191,9 @@ class RegistryService:
                 for key, doc in self.store.table(rel, HOUSEHOLDS).items():
                     copies.setdefault(int(key), []).append(doc)
                     self._copies.setdefault(int(key), {})[rel] = doc.get("id_number", "")
-            hs = {hid: Household.from_dict(docs[0] if len(docs) == 1 else pick_copy(docs)) for hid, docs in copies.items()}
+            hs = {
+                hid: Household.from_dict(docs[0] if len(docs) == 1 else pick_copy(docs)) for hid, docs in copies.items()
+            }
             self._households = hs
             self._by_id_number = {h.id_number: h.id for h in sorted(hs.values(), key=lambda h: -h.id) if not h.void}
             self._holders = None
@@ -234,8 +249,9 @@ class RegistryService:
     def count(self) -> int:
         return sum(1 for h in self._load().values() if not h.void)
 
-    def validate_household(self, data: dict[str, Any], row: int | None = None, exclude_id: int | None = None,
-                           mask_private: bool = False) -> tuple[dict[str, Any], list[Problem]]:
+    def validate_household(
+        self, data: dict[str, Any], row: int | None = None, exclude_id: int | None = None, mask_private: bool = False
+    ) -> tuple[dict[str, Any], list[Problem]]:
         """Normalise and check a household's fields. Returns (clean values, problems);
         problems flagged ``warning`` do not block a save. A name or remark holding a full
         personal number is refused (a remark is masked instead with ``mask_private``)."""
@@ -254,13 +270,21 @@ class RegistryService:
         take("card_account", check_card(data.get("card_account", "")))
         clean["bank"] = str(data.get("bank") or "").strip()
         clean["remark"] = str(data.get("remark") or "").strip()
-        problems += screen(clean, {"name": HOUSEHOLD_LABELS["name"], "remark": HOUSEHOLD_LABELS["remark"]}, row, mask_private)
+        problems += screen(
+            clean, {"name": HOUSEHOLD_LABELS["name"], "remark": HOUSEHOLD_LABELS["remark"]}, row, mask_private
+        )
         idn = clean["id_number"]
         if idn and not any(p.field == "身份证号" and not p.warning for p in problems):
             other = self._load() and self._by_id_number.get(idn)
             if other and other != exclude_id:
                 h = self._load()[other]
-                problems.append(Problem(f"该身份证号已登记在 {self.place_label(h.village_id, h.group_id)} {h.name} 名下（户编号{h.id}）", "身份证号", row))
+                problems.append(
+                    Problem(
+                        f"该身份证号已登记在 {self.place_label(h.village_id, h.group_id)} {h.name} 名下（户编号{h.id}）",
+                        "身份证号",
+                        row,
+                    )
+                )
         return clean, problems
 
     def _resolve_place(self, data: dict[str, Any], row: int | None, problems: list[Problem]) -> tuple[int, int]:
@@ -282,7 +306,9 @@ class RegistryService:
                     gid = g.id
         return int(vid), int(gid)
 
-    def add_household(self, data: dict[str, Any], tx: Tx | None = None, mask_private: bool = False) -> tuple[Household, list[Problem]]:
+    def add_household(
+        self, data: dict[str, Any], tx: Tx | None = None, mask_private: bool = False
+    ) -> tuple[Household, list[Problem]]:
         """Validate and save a new household. Returns it and any warnings."""
         clean, problems = self.validate_household(data, mask_private=mask_private)
         vid, gid = self._resolve_place(data, None, problems)
@@ -300,8 +326,9 @@ class RegistryService:
         self._remember(saved)
         return saved, [p for p in problems if p.warning]
 
-    def update_household(self, household_id: int, changes: dict[str, Any], tx: Tx | None = None,
-                         mask_private: bool = False) -> tuple[Household, list[Problem]]:
+    def update_household(
+        self, household_id: int, changes: dict[str, Any], tx: Tx | None = None, mask_private: bool = False
+    ) -> tuple[Household, list[Problem]]:
         """Validate and save changes to a household. A new ``village_id`` moves it (its
         number and history stay; the group is cleared unless one is given). Saving
         what is already stored writes nothing."""
@@ -327,11 +354,15 @@ class RegistryService:
             new.name_since = self.svc.today().isoformat()  # a corrected name: reissue may follow
         if new.to_dict() == old.to_dict():
             return old, [p for p in problems if p.warning]
-        saved = self._write(tx, "农户.迁村" if vid != old.village_id else "农户.修改", lambda t: self.put_household(t, old, new))
+        saved = self._write(
+            tx, "农户.迁村" if vid != old.village_id else "农户.修改", lambda t: self.put_household(t, old, new)
+        )
         self._remember(saved)
         return saved, [p for p in problems if p.warning]
 
-    def move_household(self, household_id: int, village: int | str, group: int | str = 0, tx: Tx | None = None) -> Household:
+    def move_household(
+        self, household_id: int, village: int | str, group: int | str = 0, tx: Tx | None = None
+    ) -> Household:
         """Move a household to another village (and group), by id or by name. It keeps
         its number, its applications and its history."""
         v = self.village(village) if isinstance(village, int) else self.require_village(village)
@@ -374,7 +405,9 @@ class RegistryService:
             raise VBError("请填写已故或迁出的日期")
         if date and date > self.svc.today():
             raise VBError("日期不能晚于今天")
-        h, _ = self.update_household(household_id, {"status": status, "status_date": date if status != "active" else None}, tx)
+        h, _ = self.update_household(
+            household_id, {"status": status, "status_date": date if status != "active" else None}, tx
+        )
         return h
 
     def void_household(self, household_id: int, reason: str) -> Household:

@@ -43,7 +43,9 @@ class SheetPlaces:
         self.group_ids: dict[tuple[VRef, str], int] = {}
         self._seen: dict[tuple[str, str], tuple[VRef, GRef]] = {}
 
-    def resolve(self, vname: str, gname: str, row: int, vlabel: str, glabel: str, problems: list[Problem]) -> tuple[VRef, GRef] | None:
+    def resolve(
+        self, vname: str, gname: str, row: int, vlabel: str, glabel: str, problems: list[Problem]
+    ) -> tuple[VRef, GRef] | None:
         """The village and group of one row (planning any to create), or None with the
         problem added. A sheet names the same few places thousands of times, so a
         good answer is remembered."""
@@ -55,7 +57,9 @@ class SheetPlaces:
             self._seen[(vname, gname)] = got
         return got
 
-    def _resolve(self, vname: str, gname: str, row: int, vlabel: str, glabel: str, problems: list[Problem]) -> tuple[VRef, GRef] | None:
+    def _resolve(
+        self, vname: str, gname: str, row: int, vlabel: str, glabel: str, problems: list[Problem]
+    ) -> tuple[VRef, GRef] | None:
         vtext = squash(vname)
         if not vtext:
             problems.append(Problem("请填写所在的村", vlabel, row))

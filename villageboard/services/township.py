@@ -66,7 +66,7 @@ def validate_township(t: Township) -> list[Problem]:
 
 
 def portal_problem(url: str) -> str:
-    """"" for an address a phone can open from the QR code: http(s), a host, no spaces."""
+    """ "" for an address a phone can open from the QR code: http(s), a host, no spaces."""
     try:
         parts = urlsplit(url)
         host = parts.hostname

@@ -37,7 +37,7 @@ def parse_date(text: str) -> dt.date | None:
 
 
 def date_problem(text: str, example: str = "2026-11-28") -> str:
-    """"" for a date :func:`parse_date` reads, else why not (for a form's red line)."""
+    """ "" for a date :func:`parse_date` reads, else why not (for a form's red line)."""
     c = _date_check(text)
     if c.ok:
         return ""
@@ -60,7 +60,10 @@ def place_names(svc: Services, h: Household) -> tuple[str, str]:
 
 
 def search_households(
-    svc: Services, query: str, village_id: int | None = None, limit: int = 300,
+    svc: Services,
+    query: str,
+    village_id: int | None = None,
+    limit: int = 300,
 ) -> tuple[list[Household], int]:
     """Households for the registry screen: the phone desk's index for a query (name in
     汉字 or pinyin, ID or phone tail), else the village's households in order. Returns
@@ -127,7 +130,10 @@ class HomeExtras:
 
 
 def home_extras(
-    svc: Services, year: int | None = None, failed: int | None = None, flags: bool = True,
+    svc: Services,
+    year: int | None = None,
+    failed: int | None = None,
+    flags: bool = True,
 ) -> HomeExtras:
     """What the home screen lists as due beyond dashboard.home_summary: notices whose
     period ended (to archive), drafts not yet posted, open objections, failed payouts,
@@ -183,10 +189,13 @@ def home_extras(
         left = len([v for v in svc.registry.villages() if v.id not in posted])
         if left:
             days = (deadline - today).days + 1  # counting today, as every countdown does
-            out.due.append(DueItem(
-                f"年度汇总公示须在{deadline.month}月{deadline.day}日前张贴，还有{left}个村未张贴（剩{days}天）",
-                "notices", urgent=days <= 14,
-            ))
+            out.due.append(
+                DueItem(
+                    f"年度汇总公示须在{deadline.month}月{deadline.day}日前张贴，还有{left}个村未张贴（剩{days}天）",
+                    "notices",
+                    urgent=days <= 14,
+                )
+            )
     return out
 
 
@@ -229,8 +238,13 @@ def notice_document(svc: Services, n: Notice, archive_copy: bool = False, large:
 
 
 def render_notice(
-    svc: Services, n: Notice, out_dir: Path, formats: Sequence[str] = ("pdf",), paper: str = "a4",
-    large: bool = False, archive_copy: bool = False,
+    svc: Services,
+    n: Notice,
+    out_dir: Path,
+    formats: Sequence[str] = ("pdf",),
+    paper: str = "a4",
+    large: bool = False,
+    archive_copy: bool = False,
 ) -> list[Path]:
     """Write a posted (or archived) notice's poster files. Drafts are refused: a poster
     is printed from the frozen content, with its verification tag."""
@@ -259,7 +273,9 @@ def current_notices(svc: Services, kind: str, year: int, program: str = "") -> t
         if found is None:
             skipped.append(f"{v.name}：还没有{NOTICE_KINDS[kind]}")
         elif ns.state_of(found) != "posted":
-            state = {"draft": "还是草稿，未张贴", "ended": "公示期已满", "archived": "已存档"}.get(ns.state_of(found), "")
+            state = {"draft": "还是草稿，未张贴", "ended": "公示期已满", "archived": "已存档"}.get(
+                ns.state_of(found), ""
+            )
             skipped.append(f"{v.name}：{found.code} {state}")
         else:
             ready.append(found)
@@ -267,8 +283,14 @@ def current_notices(svc: Services, kind: str, year: int, program: str = "") -> t
 
 
 def render_many(
-    svc: Services, notices: Sequence[Notice], out_dir: Path, formats: Sequence[str] = ("pdf",), paper: str = "a4",
-    large: bool = False, progress: Progress | None = None, cancel: Cancel | None = None,
+    svc: Services,
+    notices: Sequence[Notice],
+    out_dir: Path,
+    formats: Sequence[str] = ("pdf",),
+    paper: str = "a4",
+    large: bool = False,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
 ) -> list[Path]:
     """Render several notices on both cores (services.posters), reporting progress and
     stopping when cancelled; nothing half-written is left behind."""
@@ -312,7 +334,10 @@ def posted_notices_for(svc: Services, household_id: int, year: int | None = None
 
 
 def archived_rows(
-    svc: Services, year: int | None = None, village_id: int | None = None, program: str | None = None,
+    svc: Services,
+    year: int | None = None,
+    village_id: int | None = None,
+    program: str | None = None,
     text: str = "",
 ) -> list[NoticeRow]:
     """Archived notices, filtered; ``text`` matches the code, village, program, kind

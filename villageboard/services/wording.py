@@ -96,10 +96,18 @@ def keep(svc: Services, tx: Tx, year: int, sources: dict[str, str]) -> None:
     digest = sources_digest(sources)
     if _kept(svc, year, digest) is not None:
         return
-    tx.insert(page_templates_file(year), PAGES, f"page_templates:{year}", {
-        "sha256": digest, "templates": sources, "_readonly": True,
-        "_what": f"{year}年公示的网页模板存档",
-    }, key_field=None)
+    tx.insert(
+        page_templates_file(year),
+        PAGES,
+        f"page_templates:{year}",
+        {
+            "sha256": digest,
+            "templates": sources,
+            "_readonly": True,
+            "_what": f"{year}年公示的网页模板存档",
+        },
+        key_field=None,
+    )
 
 
 def kept_page_templates(svc: Services, year: int, digest: str) -> dict[str, str]:
@@ -110,7 +118,11 @@ def kept_page_templates(svc: Services, year: int, digest: str) -> dict[str, str]
 
 
 def poster_document(
-    svc: Services, n: Notice, snap: dict[str, Any], archive_copy: bool = False, large: bool = False,
+    svc: Services,
+    n: Notice,
+    snap: dict[str, Any],
+    archive_copy: bool = False,
+    large: bool = False,
 ) -> NoticeDocument:
     """The poster of one notice version: with the wording and page templates it was
     posted with when it has them (see the module docstring). The archive copy of a
@@ -124,7 +136,7 @@ def poster_document(
 
 
 def corrected_stamp(svc: Services, n: Notice) -> str:
-    """"已更正，以第N版为准 2026年11月28日" for a version a correction replaced (N is the
+    """ "已更正，以第N版为准 2026年11月28日" for a version a correction replaced (N is the
     correcting version, the date the day it was made and this one archived); "" else."""
     from villageboard.domain.dates import cn_date
 

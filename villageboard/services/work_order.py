@@ -79,8 +79,9 @@ def check_reason(reason: str) -> str:
     """The exception's written reason, tidied; refused when it says nothing."""
     text = " ".join((reason or "").split())
     if len(text.replace(" ", "")) < MIN_REASON:
-        raise VBError(f"未经申报公示就发放，必须写明原因（至少{MIN_REASON}个字），"
-                      "如：县里统一发放，申报公示已在县平台公示")
+        raise VBError(
+            f"未经申报公示就发放，必须写明原因（至少{MIN_REASON}个字），如：县里统一发放，申报公示已在县平台公示"
+        )
     return text
 
 
@@ -175,7 +176,11 @@ def _add(vb: VillageBlock, reason: str) -> None:
 def refusal(program_name: str, year: int, check: OrderCheck, how: str = "--without-notice “原因”") -> str:
     """The Chinese message when no row may go to the bank. ``how`` says where the
     exception's reason is written (the CLI option, or the field in the TUI)."""
-    lines = [f"不能生成{year}年{program_name}的银行发放表：下列村的申报公示还没有走完，这些申报不能提交银行（没有生成任何文件）："]
+    lines = [
+        f"不能生成{year}年{program_name}的银行发放表：下列村的申报公示还没有走完，这些申报不能提交银行（没有生成任何文件）："
+    ]
     lines += [f"  {line}" for line in check.lines()]
-    lines.append(f"如确需先发放（如县里统一发放、已在县平台公示），请写明原因：{how}。原因记入修改记录，并印在发放结果公示上。")
+    lines.append(
+        f"如确需先发放（如县里统一发放、已在县平台公示），请写明原因：{how}。原因记入修改记录，并印在发放结果公示上。"
+    )
     return "\n".join(lines)

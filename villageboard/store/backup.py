@@ -77,8 +77,7 @@ def _open_writer(fh: Any, passphrase: str | None) -> zipfile.ZipFile:
     if passphrase:
         import pyzipper
 
-        zf = pyzipper.AESZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1,
-                                 encryption=pyzipper.WZ_AES)
+        zf = pyzipper.AESZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1, encryption=pyzipper.WZ_AES)
         zf.setpassword(passphrase.encode("utf-8"))
         zf.setencryption(pyzipper.WZ_AES, nbits=256)
         writer: zipfile.ZipFile = zf
@@ -143,8 +142,15 @@ def _open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> Any:
 StepReport = Callable[[int, int, str], None]
 
 
-def write_backup(root: Path, out: Path | None = None, passphrase: str | None = None, verify: bool | str = True,
-                 reason: str = "", isolate: bool = False, progress: StepReport | None = None) -> BackupInfo:
+def write_backup(
+    root: Path,
+    out: Path | None = None,
+    passphrase: str | None = None,
+    verify: bool | str = True,
+    reason: str = "",
+    isolate: bool = False,
+    progress: StepReport | None = None,
+) -> BackupInfo:
     """Snapshot ``root`` consistently and zip it to ``out`` (a file or a folder; the
     standard backups folder when None). Written atomically and 0600.
 
@@ -221,22 +227,39 @@ def write_backup(root: Path, out: Path | None = None, passphrase: str | None = N
     finally:
         snap.discard()
     info = BackupInfo(
-        path=out, when=dt.datetime.now().replace(microsecond=0).isoformat(), bytes=out.stat().st_size,
-        seq=snap.seq, verified=bool(verify), encrypted=bool(passphrase), seconds=time.perf_counter() - start,
+        path=out,
+        when=dt.datetime.now().replace(microsecond=0).isoformat(),
+        bytes=out.stat().st_size,
+        seq=snap.seq,
+        verified=bool(verify),
+        encrypted=bool(passphrase),
+        seconds=time.perf_counter() - start,
         reason=reason,
     )
     record(root, info)
     return info
 
 
-def _in_child(root: Path, out: Path | None, passphrase: str | None, verify: bool | str, reason: str,
-              progress: StepReport | None = None) -> BackupInfo:
+def _in_child(
+    root: Path,
+    out: Path | None,
+    passphrase: str | None,
+    verify: bool | str,
+    reason: str,
+    progress: StepReport | None = None,
+) -> BackupInfo:
     import subprocess
     import sys
     import tempfile
 
-    job = {"root": str(root), "out": str(out) if out is not None else None, "passphrase": passphrase,
-           "verify": verify, "reason": reason, "progress": progress is not None}
+    job = {
+        "root": str(root),
+        "out": str(out) if out is not None else None,
+        "passphrase": passphrase,
+        "verify": verify,
+        "reason": reason,
+        "progress": progress is not None,
+    }
     import villageboard
 
     here = str(Path(villageboard.__file__).resolve().parent.parent)  # this very copy of the program
@@ -244,8 +267,13 @@ def _in_child(root: Path, out: Path | None, passphrase: str | None, verify: bool
     # stdout: progress lines, then the result as the last line; stderr to a file, so a
     # chatty child can never fill a pipe nobody reads
     with tempfile.TemporaryFile() as err:
-        child = subprocess.Popen([sys.executable, "-m", "villageboard.store.backup_job"], stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE, stderr=err, env=env)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "villageboard.store.backup_job"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            env=env,
+        )
         assert child.stdin is not None and child.stdout is not None
         child.stdin.write(orjson.dumps(job))
         child.stdin.close()
@@ -387,17 +415,18 @@ def verify_backup(path: Path, passphrase: str | None = None) -> list[str]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def restore(store: Any, path: Path, passphrase: str | None = None, replace_township: str | None = None,
-            vet: Any = None) -> Path | None:
+def restore(
+    store: Any, path: Path, passphrase: str | None = None, replace_township: str | None = None, vet: Any = None
+) -> Path | None:
     """Replace the open (writer) store's data with the backup's (see restore.py)."""
     from villageboard.store.restore import restore as _restore
 
     return _restore(store, Path(path), passphrase=passphrase, replace_township=replace_township, vet=vet)
 
 
-def restore_into(root: Path, path: Path, passphrase: str | None = None,
-                 replace_township: str | None = None, vet: Any = None) -> Path | None:
+def restore_into(
+    root: Path, path: Path, passphrase: str | None = None, replace_township: str | None = None, vet: Any = None
+) -> Path | None:
     from villageboard.store.restore import restore_into as _restore_into
 
-    return _restore_into(Path(root), Path(path), passphrase=passphrase, replace_township=replace_township,
-                         vet=vet)
+    return _restore_into(Path(root), Path(path), passphrase=passphrase, replace_township=replace_township, vet=vet)

@@ -22,16 +22,24 @@ def main() -> int:
             os.nice(5)  # the clerk's window comes first
         except OSError:
             pass
+
     def progress(done: int, total: int, what: str) -> None:
         sys.stdout.buffer.write(orjson.dumps({"progress": [done, total, what]}) + b"\n")
         sys.stdout.buffer.flush()
 
     try:
-        info = write_backup(job["root"], job["out"], passphrase=job["passphrase"], verify=job["verify"],
-                            reason=job["reason"], progress=progress if job.get("progress") else None)
+        info = write_backup(
+            job["root"],
+            job["out"],
+            passphrase=job["passphrase"],
+            verify=job["verify"],
+            reason=job["reason"],
+            progress=progress if job.get("progress") else None,
+        )
     except VBError as exc:
-        sys.stdout.buffer.write(orjson.dumps({"error": str(exc), "passphrase": isinstance(exc, PassphraseError)})
-                                + b"\n")
+        sys.stdout.buffer.write(
+            orjson.dumps({"error": str(exc), "passphrase": isinstance(exc, PassphraseError)}) + b"\n"
+        )
         return 1
     body = dataclasses.asdict(info)
     body["path"] = str(info.path)

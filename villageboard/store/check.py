@@ -68,7 +68,10 @@ def check_data_dir(root: Path, see: Callable[[str, dict[str, Any]], None] | None
                 expect_prev = entry.get("hash", "")
                 expect_seq = (entry.get("seq") or expect_seq) + 1
                 for c in entry.get("changes", []):
-                    latest[(c["f"], c["t"], str(c["k"]))] = (entry["seq"], _digest(c["a"]) if c["a"] is not None else None)
+                    latest[(c["f"], c["t"], str(c["k"]))] = (
+                        entry["seq"],
+                        _digest(c["a"]) if c["a"] is not None else None,
+                    )
                 for name, value in (entry.get("counters") or {}).items():
                     counters_seen[name] = max(counters_seen.get(name, 0), value)
     last_seq = expect_seq - 1

@@ -129,8 +129,13 @@ class Derived:
 
     # -- values -------------------------------------------------------------------
     def get(
-        self, name: str, sources: Iterable[str], compute: Callable[[], T], version: int | str = 1,
-        remember: bool = True, codec: str = "json",
+        self,
+        name: str,
+        sources: Iterable[str],
+        compute: Callable[[], T],
+        version: int | str = 1,
+        remember: bool = True,
+        codec: str = "json",
     ) -> T:
         """The value called ``name`` derived from ``sources``. ``compute`` must return
         something the codec can store (for JSON: dicts with str keys, lists, str, int,
@@ -163,19 +168,37 @@ class Derived:
 
     @overload
     def each(
-        self, name: str, rels: Iterable[str], compute_one: Callable[[str], T], version: int | str = 1,
-        remember: bool = True, most: None = None, codec: str = "json",
+        self,
+        name: str,
+        rels: Iterable[str],
+        compute_one: Callable[[str], T],
+        version: int | str = 1,
+        remember: bool = True,
+        most: None = None,
+        codec: str = "json",
     ) -> dict[str, T]: ...
 
     @overload
     def each(
-        self, name: str, rels: Iterable[str], compute_one: Callable[[str], T], version: int | str = 1,
-        remember: bool = True, most: int | None = None, codec: str = "json",
+        self,
+        name: str,
+        rels: Iterable[str],
+        compute_one: Callable[[str], T],
+        version: int | str = 1,
+        remember: bool = True,
+        most: int | None = None,
+        codec: str = "json",
     ) -> dict[str, T] | None: ...
 
     def each(
-        self, name: str, rels: Iterable[str], compute_one: Callable[[str], T], version: int | str = 1,
-        remember: bool = True, most: int | None = None, codec: str = "json",
+        self,
+        name: str,
+        rels: Iterable[str],
+        compute_one: Callable[[str], T],
+        version: int | str = 1,
+        remember: bool = True,
+        most: int | None = None,
+        codec: str = "json",
     ) -> dict[str, T] | None:
         """``compute_one(rel)`` for every data file in ``rels``, each kept under its own
         file's stat: after one save only the file it wrote is computed again. With
@@ -277,5 +300,3 @@ def _stamp(version: int | str, codec: str) -> str:
     if codec != "json":
         raise ValueError(f"unknown codec {codec!r}")
     return f"{FORMAT}.{version}"
-
-

@@ -68,6 +68,7 @@ MIGRATIONS: tuple[Migration, ...] = (
 
 # -- running them -------------------------------------------------------------------------
 
+
 def plan(schema: int, target: int, migrations: Sequence[Migration] = MIGRATIONS) -> list[Migration]:
     """The migrations that take schema ``schema`` to ``target``, in order."""
     by_source = {m.source: m for m in migrations}
@@ -100,9 +101,17 @@ def migrate(store: Store, target: int, migrations: Sequence[Migration] = MIGRATI
         if applied(store).get(m.source) != m.name:
             with store.begin(f"升级数据格式.{m.name}") as tx:
                 m.apply(tx)
-                tx.put(RECORD_FILE, RECORD_TABLE, m.source, {
-                    "name": m.name, "source": m.source, "target": m.source + 1, "summary": m.summary,
-                })
+                tx.put(
+                    RECORD_FILE,
+                    RECORD_TABLE,
+                    m.source,
+                    {
+                        "name": m.name,
+                        "source": m.source,
+                        "target": m.source + 1,
+                        "summary": m.summary,
+                    },
+                )
             ran.append(m.name)
         store.set_schema(m.source + 1)
     return ran

@@ -105,14 +105,17 @@ def inspect(zf: zipfile.ZipFile, path: Path, dest_parent: Path) -> list[zipfile.
             continue
         seen.add(name)
         if info.file_size > 1024**2 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise VBError(f"备份文件 {path.name} 里的 {name} 解压后有{_mb(info.file_size)}，压缩得不正常"
-                          "（可能是恶意文件），没有恢复。")
+            raise VBError(
+                f"备份文件 {path.name} 里的 {name} 解压后有{_mb(info.file_size)}，压缩得不正常"
+                "（可能是恶意文件），没有恢复。"
+            )
         total += info.file_size
         members.append(info)
     if unknown:
         shown = "、".join(unknown[:5]) + ("等" if len(unknown) > 5 else "")
-        raise VBError(f"备份文件 {path.name} 里有数据文件夹不该有的文件：{shown}。这不是本程序做的备份，"
-                      "或已被改动，没有恢复。")
+        raise VBError(
+            f"备份文件 {path.name} 里有数据文件夹不该有的文件：{shown}。这不是本程序做的备份，或已被改动，没有恢复。"
+        )
     if META not in seen:
         raise VBError(f"{path.name} 不是本程序的备份（缺少 {META}）")
     if total > MAX_UNPACKED:
@@ -122,8 +125,10 @@ def inspect(zf: zipfile.ZipFile, path: Path, dest_parent: Path) -> list[zipfile.
     except OSError:
         free = None
     if free is not None and total + MARGIN > free:
-        raise VBError(f"磁盘空间不够：恢复需要{_mb(total + MARGIN)}，{dest_parent} 所在的磁盘只剩{_mb(free)}。"
-                      "没有恢复。请先腾出空间。")
+        raise VBError(
+            f"磁盘空间不够：恢复需要{_mb(total + MARGIN)}，{dest_parent} 所在的磁盘只剩{_mb(free)}。"
+            "没有恢复。请先腾出空间。"
+        )
     return members
 
 
@@ -165,15 +170,17 @@ def check_township(zf: zipfile.ZipFile, path: Path, root: Path, replace_township
     if replace_township is not None and replace_township.strip() == ours[0]:
         return
     raise TownshipMismatch(
-        theirs, ours,
+        theirs,
+        ours,
         f"这个备份是“{theirs[0]}”（代码{theirs[1] or '无'}）的数据，不是本乡镇“{ours[0]}”（代码{ours[1] or '无'}）的。"
         f"没有恢复。确实要用它替换“{ours[0]}”的全部数据，请输入本乡镇的名称确认"
-        f"（命令行：--replace-township {ours[0]}）。"
+        f"（命令行：--replace-township {ours[0]}）。",
     )
 
 
-def extract(path: Path, dest: Path, passphrase: str | None = None, root: Path | None = None,
-            replace_township: str | None = None) -> None:
+def extract(
+    path: Path, dest: Path, passphrase: str | None = None, root: Path | None = None, replace_township: str | None = None
+) -> None:
     """Check the backup and unpack it into ``dest`` (a new folder)."""
     zf = open_reader(path, passphrase)
     with zf:
@@ -244,8 +251,13 @@ def _adopt(folder: Path) -> tuple[dict[str, list[int]], dict[str, dict[str, Any]
         with open(seg, "rb") as fh:
             first_raw = fh.readline()
         last_raw, _end, _torn = last_line(seg)
-        c: dict[str, Any] = {"stat": stat_key(seg), "first_seq": None, "first_prev": None,
-                             "last_seq": None, "last_hash": None}
+        c: dict[str, Any] = {
+            "stat": stat_key(seg),
+            "first_seq": None,
+            "first_prev": None,
+            "last_seq": None,
+            "last_hash": None,
+        }
         if first_raw.strip():
             first, last = _ends(first_raw), _ends(last_raw)
             c.update(first_seq=first["seq"], first_prev=first["prev"], last_seq=last["seq"], last_hash=last["hash"])
@@ -265,8 +277,8 @@ def _ends(raw: bytes) -> dict[str, Any]:
         h = tail.rindex(b'"hash":"')
         p = tail.rindex(b'"prev":"')
         q = tail.rindex(b'"seq":')
-        digits = tail[q + 6:].split(b",", 1)[0].split(b"}", 1)[0]
-        return {"hash": tail[h + 8:h + 72].decode(), "prev": tail[p + 8:p + 72].decode(), "seq": int(digits)}
+        digits = tail[q + 6 :].split(b",", 1)[0].split(b"}", 1)[0]
+        return {"hash": tail[h + 8 : h + 72].decode(), "prev": tail[p + 8 : p + 72].decode(), "seq": int(digits)}
     except ValueError:
         entry: dict[str, Any] = orjson.loads(raw)
         return entry
@@ -350,11 +362,17 @@ def finish_pending(root: Path) -> str | None:
             note = "上次从备份恢复数据时程序被中断，已接着把恢复做完：现在的数据是备份里的数据。"
         marker.unlink()
         st.fsync_dir(root)
-    stale = [p for p in root.iterdir() if p.name.startswith(leftovers.RESTORE_PREFIX)
-             and (p.name == keep or not leftovers.in_use(p))]
+    stale = [
+        p
+        for p in root.iterdir()
+        if p.name.startswith(leftovers.RESTORE_PREFIX) and (p.name == keep or not leftovers.in_use(p))
+    ]
     try:  # staging areas of earlier versions sat beside the data dir
-        stale += [p for p in root.parent.iterdir() if p.name.startswith(leftovers.RESTORE_PREFIX)
-                  and p.is_dir() and not leftovers.in_use(p)]
+        stale += [
+            p
+            for p in root.parent.iterdir()
+            if p.name.startswith(leftovers.RESTORE_PREFIX) and p.is_dir() and not leftovers.in_use(p)
+        ]
     except OSError:
         pass
     for p in stale:
@@ -369,8 +387,9 @@ def finish_pending(root: Path) -> str | None:
 Vet = Callable[[Path], list[str]]
 
 
-def restore(store: Any, path: Path, passphrase: str | None = None, replace_township: str | None = None,
-            vet: Vet | None = None) -> Path | None:
+def restore(
+    store: Any, path: Path, passphrase: str | None = None, replace_township: str | None = None, vet: Vet | None = None
+) -> Path | None:
     """Replace the open (writer) store's data with the backup's. Returns the automatic
     backup taken of what was there before. The store is unusable afterwards: reopen."""
     from villageboard.locations import backups_dir
@@ -420,8 +439,9 @@ def restore(store: Any, path: Path, passphrase: str | None = None, replace_towns
     return before
 
 
-def restore_into(root: Path, path: Path, passphrase: str | None = None,
-                 replace_township: str | None = None, vet: Vet | None = None) -> Path | None:
+def restore_into(
+    root: Path, path: Path, passphrase: str | None = None, replace_township: str | None = None, vet: Vet | None = None
+) -> Path | None:
     """Restore a backup into ``root`` even when the data there is damaged (exactly when
     a restore is needed): take the writer lock without trusting any file, back up what
     is there, and swap the backup in. Returns the automatic backup of the old data."""
@@ -444,4 +464,3 @@ def restore_into(root: Path, path: Path, passphrase: str | None = None,
         return restore(store, Path(path), passphrase=passphrase, replace_township=replace_township, vet=vet)
     finally:
         store.close()
-

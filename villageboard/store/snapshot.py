@@ -110,8 +110,13 @@ def quick_check(snap_folder: Path, root: Path) -> list[str]:
     from villageboard.store.journal import Journal
     from villageboard.store.verify import Verifier, cache_path_for
 
-    v = Verifier(snap_folder, None, sealed_files(snap_folder, (JOURNAL_DIR, ATTACHMENTS)),
-                 snap_folder / JOURNAL_DIR, snap_folder / ATTACHMENTS)
+    v = Verifier(
+        snap_folder,
+        None,
+        sealed_files(snap_folder, (JOURNAL_DIR, ATTACHMENTS)),
+        snap_folder / JOURNAL_DIR,
+        snap_folder / ATTACHMENTS,
+    )
     cache = cache_path_for(root)
     if cache is not None:
         try:
@@ -122,15 +127,18 @@ def quick_check(snap_folder: Path, root: Path) -> list[str]:
             # every data file the live record knows must be in the snapshot (data files
             # are never deleted): one that is not is reported as missing
             v.files = {rel: key for rel, key in body.get("files", {}).items() if known(rel)}
-            v.segs = {name: c for name, c in body.get("segments", {}).items()
-                      if (snap_folder / JOURNAL_DIR / name).is_file()}
+            v.segs = {
+                name: c for name, c in body.get("segments", {}).items() if (snap_folder / JOURNAL_DIR / name).is_file()
+            }
     try:
         v.verify()
         head = st.read_sealed(snap_folder / HEAD)
         j = Journal(snap_folder / JOURNAL_DIR)
         j.load_tail()
     except DamagedError as exc:
-        return [f"{exc.path.relative_to(snap_folder) if exc.path.is_relative_to(snap_folder) else exc.path}：{exc.reason}"]
+        return [
+            f"{exc.path.relative_to(snap_folder) if exc.path.is_relative_to(snap_folder) else exc.path}：{exc.reason}"
+        ]
     if (head.get("seq"), head.get("hash")) != (j.last_seq, j.last_hash):
         return [f"{HEAD}：最后保存的位置（第{head.get('seq')}条）与修改记录（共{j.last_seq}条）对不上"]
     return []

@@ -115,9 +115,12 @@ class Store:
 
     def _make_verifier(self) -> Verifier:
         return Verifier(
-            self.root, cache_path_for(self.root),
+            self.root,
+            cache_path_for(self.root),
             sealed_files(self.root, (JOURNAL_DIR, ATTACHMENTS)),
-            self.root / JOURNAL_DIR, self.root / ATTACHMENTS, identity=str(self.meta.get("created", "")),
+            self.root / JOURNAL_DIR,
+            self.root / ATTACHMENTS,
+            identity=str(self.meta.get("created", "")),
         )
 
     def _note(self, path: Path) -> None:
@@ -174,8 +177,10 @@ class Store:
                 store.readonly = True
         if store.readonly and pending(root):
             store.close()
-            raise VBError("数据正在从备份恢复（或上次恢复被中断，还没有补完）。请等恢复完成，"
-                          "或关闭其他正在使用数据的窗口后重新打开。")
+            raise VBError(
+                "数据正在从备份恢复（或上次恢复被中断，还没有补完）。请等恢复完成，"
+                "或关闭其他正在使用数据的窗口后重新打开。"
+            )
         try:
             store._load()
         except BaseException:
@@ -409,9 +414,7 @@ class Store:
             "ts": now_iso(),
             "op": self.operator,
             "action": tx.action,
-            "changes": [
-                {"f": f, "t": t, "k": k, "b": c["b"], "a": c["a"]} for (f, t, k), c in tx.changes.items()
-            ],
+            "changes": [{"f": f, "t": t, "k": k, "b": c["b"], "a": c["a"]} for (f, t, k), c in tx.changes.items()],
             "counters": tx.counters,
         }
         j = self.journal

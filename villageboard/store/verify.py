@@ -34,7 +34,12 @@ def stat_key(path: Path | str) -> list[int]:
 
 class Verifier:
     def __init__(
-        self, root: Path, cache_path: Path | None, sealed: list[str], journal_dir: Path, attachments: Path,
+        self,
+        root: Path,
+        cache_path: Path | None,
+        sealed: list[str],
+        journal_dir: Path,
+        attachments: Path,
         identity: str = "",
     ) -> None:
         self.root = root
@@ -60,8 +65,11 @@ class Verifier:
             body = st.read_sealed(self.cache_path)
         except (FileNotFoundError, DamagedError, OSError):
             return
-        if (body.get("format") != CACHE_FORMAT or body.get("root") != self.where
-                or body.get("identity") != self.identity):
+        if (
+            body.get("format") != CACHE_FORMAT
+            or body.get("root") != self.where
+            or body.get("identity") != self.identity
+        ):
             return  # another township now lives at this path: verify everything afresh
         self.files = body.get("files", {})
         self.segs = body.get("segments", {})
@@ -74,13 +82,23 @@ class Verifier:
         # kept by name only, so the next start hashes them again.
         now = time.time_ns()
         files = {rel: (key if key and not is_racy(key[1], now) else None) for rel, key in self.files.items()}
-        segs = {name: (c if c.get("stat") and not is_racy(c["stat"][1], now) else {**c, "stat": None})
-                for name, c in self.segs.items()}
+        segs = {
+            name: (c if c.get("stat") and not is_racy(c["stat"][1], now) else {**c, "stat": None})
+            for name, c in self.segs.items()
+        }
         try:
-            st.atomic_write(self.cache_path, st.seal({
-                "format": CACHE_FORMAT, "root": self.where, "identity": self.identity,
-                "files": files, "segments": segs,
-            }))
+            st.atomic_write(
+                self.cache_path,
+                st.seal(
+                    {
+                        "format": CACHE_FORMAT,
+                        "root": self.where,
+                        "identity": self.identity,
+                        "files": files,
+                        "segments": segs,
+                    }
+                ),
+            )
             self.dirty = False
         except Exception:
             pass  # only a cache: the next start verifies more
@@ -155,7 +173,9 @@ class Verifier:
                         first_seq, first_prev = entry["seq"], entry["prev"]
                     prev_hash, prev_seq = entry["hash"], entry["seq"]
             self.segs[seg.name] = {
-                "stat": key, "first_seq": first_seq, "first_prev": first_prev,
+                "stat": key,
+                "first_seq": first_seq,
+                "first_prev": first_prev,
                 "last_seq": prev_seq if first_seq is not None else None,
                 "last_hash": prev_hash if first_seq is not None else None,
             }

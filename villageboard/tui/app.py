@@ -90,8 +90,14 @@ class VillageBoardApp(App[int]):
             Binding(key, f"go('{mode}')", label, show=False, priority=True, id=f"go-{mode}", tooltip=_NAV_TIPS[mode])
             for key, mode, label in NAV
         ],
-        Binding("ctrl+p", "command_palette", "查找命令", priority=True, id="palette",
-                tooltip="按名称找要做的事：打印公示、查询农户、导入、备份…"),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "查找命令",
+            priority=True,
+            id="palette",
+            tooltip="按名称找要做的事：打印公示、查询农户、导入、备份…",
+        ),
         Binding("ctrl+q", "quit", "退出", id="quit", tooltip="退出程序（每次保存都已写入磁盘）"),
     ]
 
@@ -206,6 +212,7 @@ class VillageBoardApp(App[int]):
         svc = self.svc
         if svc is None:
             return
+
         def load() -> None:
             try:
                 svc.phone.start_background().join()
@@ -289,15 +296,19 @@ class VillageBoardApp(App[int]):
         if not self.use_command_palette or CommandPalette.is_open(self):  # type: ignore[arg-type]
             return
         await self.close_dialogs()
-        self.push_screen(CommandPalette(id="--command-palette",
-                                        placeholder="输入要做的事（汉字、拼音或首字母都行），如 备份、beifen、bf"))
+        self.push_screen(
+            CommandPalette(
+                id="--command-palette", placeholder="输入要做的事（汉字、拼音或首字母都行），如 备份、beifen、bf"
+            )
+        )
 
     def action_help_quit(self) -> None:
         self.say("退出请按 Ctrl+Q。", timeout=3)
 
     # -- telling the clerk ------------------------------------------------------------
-    def say(self, message: str, warning: bool = False, error: bool = False, timeout: float | None = None,
-            tries: int = 3) -> None:
+    def say(
+        self, message: str, warning: bool = False, error: bool = False, timeout: float | None = None, tries: int = 3
+    ) -> None:
         """A message on the message line; the text is never read as markup."""
         severity = "error" if error else "warning" if warning else "information"
         message = clerk_words(message)

@@ -45,8 +45,10 @@ if TYPE_CHECKING:
 #: Standard backups offered first when restoring.
 RECENT = 8
 
-PASSPHRASE_NOTE = ("设了密码，备份文件会加密（常用的压缩软件输入密码也能打开）；"
-                   "恢复时要输入同一个密码，忘了就再也打不开，请把密码记在稳妥的地方。")
+PASSPHRASE_NOTE = (
+    "设了密码，备份文件会加密（常用的压缩软件输入密码也能打开）；"
+    "恢复时要输入同一个密码，忘了就再也打不开，请把密码记在稳妥的地方。"
+)
 
 
 def drives() -> list[Path]:
@@ -73,7 +75,9 @@ def start_backup(screen: VBScreen, done: Callable[[BackupInfo], None] | None = N
     choices = [("standard", f"备份文件夹（{display_path(standard)}，保留最近30个）")]
     choices += [(f"drive:{i}", f"U盘 {d.name}（{display_path(d)}{_free(d)}）") for i, d in enumerate(found)]
     choices.append(("other", "选择其他文件夹…"))
-    note = "备份文件放在哪里？" + ("插上的U盘列在下面。" if found else "没有看到插上的U盘；U盘插上后再打开这里就会列出。")
+    note = "备份文件放在哪里？" + (
+        "插上的U盘列在下面。" if found else "没有看到插上的U盘；U盘插上后再打开这里就会列出。"
+    )
 
     def chosen(key: str | None) -> None:
         if key is None:
@@ -86,7 +90,8 @@ def start_backup(screen: VBScreen, done: Callable[[BackupInfo], None] | None = N
             start = found[0] if found else None  # else the folder used last, or home
             screen.app.push_screen(
                 PathChooser("选择备份放到哪个文件夹", start, note="备份文件会放进选定的文件夹，文件名带日期和时间。"),
-                lambda folder: _ask_passphrase(screen, folder, done) if folder is not None else None)
+                lambda folder: _ask_passphrase(screen, folder, done) if folder is not None else None,
+            )
 
     screen.app.push_screen(ChoiceDialog("备份到…", choices, note=note), chosen)
 
@@ -97,11 +102,11 @@ def _ask_passphrase(screen: VBScreen, out: Path | None, done: Callable[[BackupIn
         screen.vb.show_error(problem, title="不能备份到这里")
         return
     where = display_path(out if out is not None else backups_dir(screen.svc.root))
-    note = (f"备份文件将放到：{where}\n\n{PERSONAL_DATA_NOTE}\n\n"
-            f"可以给备份设一个密码（不设就空着）。{PASSPHRASE_NOTE}")
+    note = f"备份文件将放到：{where}\n\n{PERSONAL_DATA_NOTE}\n\n可以给备份设一个密码（不设就空着）。{PASSPHRASE_NOTE}"
     screen.app.push_screen(
         PassphraseDialog("备份到 " + where, note=note, confirm=True, go="开始备份"),
-        lambda word: _run_backup(screen, out, word, done) if word is not None else None)
+        lambda word: _run_backup(screen, out, word, done) if word is not None else None,
+    )
 
 
 def _run_backup(screen: VBScreen, out: Path | None, passphrase: str, done: Callable[[BackupInfo], None] | None) -> None:
@@ -110,8 +115,9 @@ def _run_backup(screen: VBScreen, out: Path | None, passphrase: str, done: Calla
 
     def work(progress: Any, cancel: Any) -> tuple[BackupInfo, bool]:
         # in a child process: the clerk's saves go on and never wait for it
-        info = svc.backups.make(out=out, passphrase=passphrase or None, reason="操作界面备份", isolate=True,
-                                progress=progress)
+        info = svc.backups.make(
+            out=out, passphrase=passphrase or None, reason="操作界面备份", isolate=True, progress=progress
+        )
         return info, bool(cancel())
 
     def finished(result: tuple[BackupInfo, bool]) -> None:
@@ -155,16 +161,20 @@ def start_restore(screen: VBScreen) -> None:
         start = found[int(i)] if kind == "drive" else None  # else the folder used last, or home
         screen.app.push_screen(
             PathChooser("选择要恢复的备份文件", start, files=True, note="只列出文件夹和备份文件（.zip）。"),
-            lambda path: _confirm_restore(screen, path) if path is not None else None)
+            lambda path: _confirm_restore(screen, path) if path is not None else None,
+        )
 
     screen.app.push_screen(ChoiceDialog("从备份恢复", choices, note=note), chosen)
 
 
 def _confirm_restore(screen: VBScreen, path: Path) -> None:
-    msg = (f"用这个备份替换现在的全部数据？\n{display_path(path)}\n\n"
-           "现在的数据会先自动备份一次。恢复后程序重新打开数据。")
-    screen.app.push_screen(ConfirmDialog("恢复数据", msg, confirm="恢复", danger=True),
-                           lambda ok: run_restore(screen, path) if ok else None)
+    msg = (
+        f"用这个备份替换现在的全部数据？\n{display_path(path)}\n\n现在的数据会先自动备份一次。恢复后程序重新打开数据。"
+    )
+    screen.app.push_screen(
+        ConfirmDialog("恢复数据", msg, confirm="恢复", danger=True),
+        lambda ok: run_restore(screen, path) if ok else None,
+    )
 
 
 def run_restore(screen: VBScreen, path: Path, passphrase: str | None = None, township: str | None = None) -> None:
@@ -186,8 +196,9 @@ def run_restore(screen: VBScreen, path: Path, passphrase: str | None = None, tow
             _ask_township(screen, path, passphrase, value)
         else:
             before: Path | None = value
-            screen.vb.say("已从备份恢复，数据已重新打开。" + (f"恢复前的数据备份在 {before.name}。" if before else ""),
-                          timeout=10)
+            screen.vb.say(
+                "已从备份恢复，数据已重新打开。" + (f"恢复前的数据备份在 {before.name}。" if before else ""), timeout=10
+            )
             screen.vb.reopen()
 
     screen.run_job("正在恢复", work, finished, writes=True)
@@ -198,13 +209,16 @@ def _ask_restore_passphrase(screen: VBScreen, path: Path, wrong: bool, township:
     note = f"备份文件 {path.name} 加了密码。请输入备份时设的密码。"
     screen.app.push_screen(
         PassphraseDialog("这个备份有密码", note=note, confirm=False, go="恢复", error=error),
-        lambda word: run_restore(screen, path, word, township) if word else None)
+        lambda word: run_restore(screen, path, word, township) if word else None,
+    )
 
 
 def _ask_township(screen: VBScreen, path: Path, passphrase: str | None, exc: TownshipMismatch) -> None:
     (theirs, their_code), (ours, our_code) = exc.theirs, exc.ours
-    note = (f"这个备份是“{theirs}”（代码{their_code or '无'}）的数据，不是本乡镇“{ours}”（代码{our_code or '无'}）的。\n"
-            f"确实要用它替换“{ours}”的全部数据，请在下面输入本乡镇的名称“{ours}”确认；不替换请按 Esc。")
+    note = (
+        f"这个备份是“{theirs}”（代码{their_code or '无'}）的数据，不是本乡镇“{ours}”（代码{our_code or '无'}）的。\n"
+        f"确实要用它替换“{ours}”的全部数据，请在下面输入本乡镇的名称“{ours}”确认；不替换请按 Esc。"
+    )
 
     def check(text: str) -> str:
         return "" if text.strip() == ours else f"和本乡镇的名称“{ours}”不一样"
@@ -212,4 +226,5 @@ def _ask_township(screen: VBScreen, path: Path, passphrase: str | None, exc: Tow
     field = FormField("township", "本乡镇名称", placeholder=f"输入 {ours}", required=True, check=check)
     screen.app.push_screen(
         FormDialog("恢复其他乡镇的备份", [field], submit="替换", note=note, wide=True),
-        lambda v: run_restore(screen, path, passphrase, str(v["township"])) if v else None)
+        lambda v: run_restore(screen, path, passphrase, str(v["township"])) if v else None,
+    )

@@ -11,12 +11,20 @@ from villageboard.tui.dialogs import ConfirmDialog
 
 T = TypeVar("T")
 
-EXPLAIN = ("选“遮挡后保存”：身份证号只保留前6位和后4位，银行卡号只保留后4位，手机号全部遮挡，"
-           "其余文字照原样保存。选“回去修改”：什么也不保存，可以自己删去号码。")
+EXPLAIN = (
+    "选“遮挡后保存”：身份证号只保留前6位和后4位，银行卡号只保留后4位，手机号全部遮挡，"
+    "其余文字照原样保存。选“回去修改”：什么也不保存，可以自己删去号码。"
+)
 
 
-def save_or_mask(app: Any, fn: Callable[..., T], *args: Any, then: Callable[[T], None],
-                 close: Callable[[], None] | None = None, **kwargs: Any) -> bool:
+def save_or_mask(
+    app: Any,
+    fn: Callable[..., T],
+    *args: Any,
+    then: Callable[[T], None],
+    close: Callable[[], None] | None = None,
+    **kwargs: Any,
+) -> bool:
     """Call the saving service ``fn`` as ``app.attempt`` does and pass its result to
     ``then``. When it was refused only because some text holds a full ID, card or phone
     number, offer 遮挡后保存 and, if chosen, save again with the numbers masked (then
@@ -45,8 +53,9 @@ def save_or_mask(app: Any, fn: Callable[..., T], *args: Any, then: Callable[[T],
                         close()
                     then(again)
 
-        app.push_screen(ConfirmDialog("含有完整的证件号、卡号或手机号", message, confirm="遮挡后保存",
-                                      cancel="回去修改"), answer)
+        app.push_screen(
+            ConfirmDialog("含有完整的证件号、卡号或手机号", message, confirm="遮挡后保存", cancel="回去修改"), answer
+        )
         return False
     if result is not None:
         then(result)

@@ -73,8 +73,7 @@ def _start_pool(ctx: Any, workers: int, font_arg: str | None) -> ProcessPoolExec
     try:
         if getattr(sys, "__stderr__", None) is not None:
             sys.stderr = sys.__stderr__
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                                   initargs=(font_arg,))
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(font_arg,))
         # start the workers now, while stderr is the real one
         pool.submit(int).result()
         return pool
@@ -126,8 +125,7 @@ def render_pdf_batch(
         return [r for r in results if r is not None]
     try:
         with pool_cm as pool:
-            futures = {pool.submit(_worker_render, d, paper, large): i
-                       for i, d in enumerate(docs)}
+            futures = {pool.submit(_worker_render, d, paper, large): i for i, d in enumerate(docs)}
             try:
                 for fut in as_completed(futures):
                     results[futures[fut]] = _unwrap(fut.result())

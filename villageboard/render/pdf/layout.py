@@ -79,8 +79,7 @@ class PrintSettings:
         return self.width - self.margin_left - self.margin_right
 
 
-def print_settings(paper: str = "a4", large: bool = False, landscape: bool = False,
-                   layout: int = 2) -> PrintSettings:
+def print_settings(paper: str = "a4", large: bool = False, landscape: bool = False, layout: int = 2) -> PrintSettings:
     """The settings :func:`render_pdf` uses for this paper and print size. Pages are
     portrait; :func:`render_pdf` turns them to landscape when a table cannot fit across
     a portrait page at its smallest allowed size.
@@ -114,16 +113,32 @@ def print_settings(paper: str = "a4", large: bool = False, landscape: bool = Fal
     margin = (18.0 if a3 else 15.0) if layout < 2 else (15.0 if a3 else 12.0)
     qr = (32.0 if a3 else 26.0) if layout < 2 else (34.0 if a3 else 30.0)
     return PrintSettings(
-        paper=key, width=w, height=h,
-        margin_left=margin, margin_right=margin, margin_top=12.0, margin_bottom=10.0,
-        title_pt=title, subtitle_pt=subtitle, body_pt=body, table_pt=table,
-        table_min_pt=table_min, totals_pt=totals, band_pt=band,
-        qr_symbol_mm=qr, landscape=landscape, panel_pt=panel, page_sums=layout >= 2,
-        word_em=4.0 if layout < 2 else 3.0, compact_ending=layout >= 2, layout=layout,
+        paper=key,
+        width=w,
+        height=h,
+        margin_left=margin,
+        margin_right=margin,
+        margin_top=12.0,
+        margin_bottom=10.0,
+        title_pt=title,
+        subtitle_pt=subtitle,
+        body_pt=body,
+        table_pt=table,
+        table_min_pt=table_min,
+        totals_pt=totals,
+        band_pt=band,
+        qr_symbol_mm=qr,
+        landscape=landscape,
+        panel_pt=panel,
+        page_sums=layout >= 2,
+        word_em=4.0 if layout < 2 else 3.0,
+        compact_ending=layout >= 2,
+        layout=layout,
     )
 
 
 # --- measuring and wrapping --------------------------------------------------------------
+
 
 class Metrics:
     """Text widths with the fonts actually embedded (main font + fallbacks)."""
@@ -170,8 +185,7 @@ class Metrics:
 
 _INVISIBLE_RE = re.compile(r"[\u200b-\u200d\u2060\ufeff\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 _ODD_SPACE_RE = re.compile(r"[\t\r\u00a0\u2000-\u200a\u202f\u205f]")
-_NEEDS_CLEAN = re.compile(
-    r"[\t\r\u00a0\u2000-\u200d\u202f\u205f\u2060\ufeff\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+_NEEDS_CLEAN = re.compile(r"[\t\r\u00a0\u2000-\u200d\u202f\u205f\u2060\ufeff\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 
 
 def clean_text(text: str) -> str:
@@ -305,6 +319,7 @@ def _fix_widow(m: Metrics, lines: list[str], width: float, size_pt: float) -> No
 
 # --- column widths -----------------------------------------------------------------------
 
+
 def _longest_token(m: Metrics, text: str, size_pt: float) -> float:
     best = 0.0
     for tok in _TOKEN.findall(text):
@@ -313,16 +328,21 @@ def _longest_token(m: Metrics, text: str, size_pt: float) -> float:
     return best
 
 
-def table_fits(m: Metrics, table: Table, avail: float, min_pt: float, pad: float,
-               word_em: float = 4.0) -> bool:
+def table_fits(m: Metrics, table: Table, avail: float, min_pt: float, pad: float, word_em: float = 4.0) -> bool:
     """Whether the table fits ``avail`` mm at ``min_pt`` without splitting numbers, IDs or
     words of ``word_em`` characters (the minimums :func:`fit_columns` guarantees)."""
     return fit_columns(m, table, avail, min_pt, min_pt, pad, strict=True, word_em=word_em)[1] > 0
 
 
 def fit_columns(
-    m: Metrics, table: Table, avail: float, size_pt: float, min_pt: float, pad: float,
-    strict: bool = False, word_em: float = 4.0,
+    m: Metrics,
+    table: Table,
+    avail: float,
+    size_pt: float,
+    min_pt: float,
+    pad: float,
+    strict: bool = False,
+    word_em: float = 4.0,
 ) -> tuple[list[float], float]:
     """Column widths (mm) summing to ``avail``, and the font size to use.
 
@@ -344,8 +364,7 @@ def fit_columns(
             w = tokens[text] = _longest_token(m, clean_text(text), 1.0)
         return w
 
-    longest1 = [max((longest(r.cells[ci]) for r in table.rows), default=0.0)
-                for ci in range(len(cols))]
+    longest1 = [max((longest(r.cells[ci]) for r in table.rows), default=0.0) for ci in range(len(cols))]
     label1 = [max(m.width(line, 1.0) for line in c.label.split("\n")) for c in cols]
     split1 = [label1[i] if "\n" in c.label else _label_split_width(m, c.label) for i, c in enumerate(cols)]
     max1 = [max((row[ci] for row in grid1), default=0.0) for ci in range(len(cols))]
@@ -369,8 +388,7 @@ def fit_columns(
         if sum(natural) <= avail:
             extra = avail - sum(natural)
             # Spread spare width over the text columns (numbers stay tight).
-            text_cols = [i for i, c in enumerate(cols) if not c.numeric] or list(
-                range(len(natural)))
+            text_cols = [i for i, c in enumerate(cols) if not c.numeric] or list(range(len(natural)))
             share = sum(natural[i] for i in text_cols)
             widths = list(natural)
             for i in text_cols:

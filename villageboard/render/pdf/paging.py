@@ -71,8 +71,9 @@ class Layout:
     def op(self, name: str, *args: Any) -> None:
         self.pages[-1].append((name, args))
 
-    def text(self, x: float, y: float, text: str, size: float, bold: bool = False,
-             color: tuple[int, int, int] = BLACK) -> None:
+    def text(
+        self, x: float, y: float, text: str, size: float, bold: bool = False, color: tuple[int, int, int] = BLACK
+    ) -> None:
         """Record text with its baseline at ``y`` (mm)."""
         if text:
             self.chars.update(text)
@@ -96,9 +97,16 @@ class Layout:
             self.new_page()
 
     # blocks ----------------------------------------------------------------------------
-    def lines_block(self, text: str, size: float, align: str = "L", bold: bool = False,
-                    leading: float = 1.5, indent_em: float = 0.0,
-                    color: tuple[int, int, int] = BLACK) -> None:
+    def lines_block(
+        self,
+        text: str,
+        size: float,
+        align: str = "L",
+        bold: bool = False,
+        leading: float = 1.5,
+        indent_em: float = 0.0,
+        color: tuple[int, int, int] = BLACK,
+    ) -> None:
         s = self.s
         em = size * PT
         indent = indent_em * em
@@ -156,7 +164,7 @@ class Layout:
             self.y += 2.5
             last = i == len(doc.tables) - 1
             keep = self.ending_height() if last and s.layout >= 2 else 0.0
-            after = doc.tables[i + 1:]
+            after = doc.tables[i + 1 :]
             if s.layout >= 2 and table.page_sum and after and not any(t.page_sum for t in after):
                 # a short list after the counted one (e.g. the applications not passed)
                 # stays on the page of its last rows, with the totals
@@ -246,13 +254,12 @@ class Layout:
         right = s.margin_left + s.content_width
         mark_w = self.m.width(SEAL_MARK, size)
         for start in range(0, len(doc.issuers), per_row):
-            units = doc.issuers[start:start + per_row]
+            units = doc.issuers[start : start + per_row]
             x = right - len(units) * cell_w
             for unit in units:
                 cx, cy = x + cell_w / 2, self.y + SEAL_MM / 2
                 self.op("circle", cx, cy, SEAL_MM / 2, SEAL_LINE)
-                self.text(cx - mark_w / 2, self.baseline(cy - line_h, line_h, size), SEAL_MARK, size, False,
-                          SEAL_TEXT)
+                self.text(cx - mark_w / 2, self.baseline(cy - line_h, line_h, size), SEAL_MARK, size, False, SEAL_TEXT)
                 w = self.m.width(unit, size)
                 self.text(cx - w / 2, self.baseline(cy + 1.0, line_h, size), unit, size)
                 x += cell_w
@@ -358,8 +365,14 @@ class _TableLayout:
         self.pad = CELL_PAD
         self.vpad = 0.8
         self.widths, self.size = fit_columns(
-            lay.m, with_sum_row(table, s.page_sums), s.content_width, s.table_pt, s.table_min_pt, self.pad,
-            word_em=s.word_em)
+            lay.m,
+            with_sum_row(table, s.page_sums),
+            s.content_width,
+            s.table_pt,
+            s.table_min_pt,
+            self.pad,
+            word_em=s.word_em,
+        )
         self.line_h = self.size * PT * 1.32
         self.xs = [s.margin_left]
         for w in self.widths:
@@ -368,15 +381,13 @@ class _TableLayout:
             wrap_label(lay.m, c.label, w - 2 * self.pad, self.size)
             for c, w in zip(table.columns, self.widths, strict=True)
         ]
-        self.header_h = max((len(x) for x in self.header_lines), default=1) * self.line_h \
-            + 2 * self.vpad
+        self.header_h = max((len(x) for x in self.header_lines), default=1) * self.line_h + 2 * self.vpad
         self.title_h = (s.body_pt + 1) * PT * 1.6 if table.title else 0.0
         # Numbers line up on their decimal point: 2.4 under 13.76, 27 under 26.4.
         self.frac_max: dict[int, float] = {}
         for ci, col in enumerate(table.columns):
             if col.numeric and col.align == "R":
-                self.frac_max[ci] = max(
-                    (self.frac_width(r.cells[ci]) for r in table.rows), default=0.0)
+                self.frac_max[ci] = max((self.frac_width(r.cells[ci]) for r in table.rows), default=0.0)
         self.seg_top = 0.0
         self.data_index = 0
         self.sums = list(table.page_sum) if s.page_sums else []
@@ -389,8 +400,7 @@ class _TableLayout:
         if self.t.title:
             label = self.t.title + ("（续）" if continued else "")
             size = lay.s.body_pt + 1
-            lay.text(lay.s.margin_left, lay.baseline(lay.y, self.title_h, size), label, size,
-                     bold=True)
+            lay.text(lay.s.margin_left, lay.baseline(lay.y, self.title_h, size), label, size, bold=True)
             lay.y += self.title_h
         self.seg_top = lay.y
         self.draw_header()
@@ -405,8 +415,7 @@ class _TableLayout:
             for li, line in enumerate(lines):
                 w = lay.m.width(line, self.size)
                 x = self.xs[ci] + (self.widths[ci] - w) / 2
-                lay.text(x, lay.baseline(top + li * self.line_h, self.line_h, self.size), line,
-                         self.size, bold=True)
+                lay.text(x, lay.baseline(top + li * self.line_h, self.line_h, self.size), line, self.size, bold=True)
         lay.y += self.header_h
         lay.op("hline", self.xs[0], self.xs[-1], lay.y, 0.3, GRID)
 
@@ -443,8 +452,13 @@ class _TableLayout:
         self.start_page(continued=False)
         for i, row in enumerate(rows):
             cells, h = laid[i]
-            if (i == k and i > 0 and fits_a_page and self.page_rows
-                    and lay.y + sum(heights[k:]) + self.sum_h + self.keep_h > lay.bottom + 1e-6):
+            if (
+                i == k
+                and i > 0
+                and fits_a_page
+                and self.page_rows
+                and lay.y + sum(heights[k:]) + self.sum_h + self.keep_h > lay.bottom + 1e-6
+            ):
                 self.page_break()
             if lay.y + h + self.sum_h > lay.bottom + 1e-6 and self.page_rows:
                 self.page_break()
@@ -498,7 +512,7 @@ class _TableLayout:
             keep = max(1, int((max_h - 2 * self.vpad) // self.line_h))
             for i, lines in enumerate(cells):
                 if len(lines) > keep:
-                    cut = lines[: keep]
+                    cut = lines[:keep]
                     cut[-1] = cut[-1][:-1] + "…" if len(cut[-1]) > 1 else "…"
                     cells[i] = cut
             h = keep * self.line_h + 2 * self.vpad
@@ -533,11 +547,9 @@ class _TableLayout:
                     x0 += (inner - w) if col.align == "R" else (inner - w) / 2
                     if ci in self.frac_max and len(lines) == 1:
                         x0 -= self.frac_max[ci] - self.frac_width(line)
-                lay.text(x0, lay.baseline(top + li * self.line_h, self.line_h, self.size), line,
-                         self.size, bold=bold)
+                lay.text(x0, lay.baseline(top + li * self.line_h, self.line_h, self.size), line, self.size, bold=bold)
         lay.y += h
-        lay.op("hline", self.xs[0], self.xs[-1], lay.y, 0.4 if row.kind == "total" else 0.15,
-               GRID)
+        lay.op("hline", self.xs[0], self.xs[-1], lay.y, 0.4 if row.kind == "total" else 0.15, GRID)
 
 
 _NUMBER = re.compile(r"^\s*(-?[\d,]+(?:\.(\d+))?)(.*?)\s*$")
@@ -607,12 +619,22 @@ def page_furniture(lay: Layout, page_no: int, pages: int, qr_png: bytes) -> list
         ops.append(("text", (right - w, lay.baseline(y, lh, sz), text, sz, bold, BLACK)))
         y += lh
     label = f"第 {page_no} 页 / 共 {pages} 页"
-    ops.append(("text", (s.margin_left, s.height - s.margin_bottom - 1.0, label, size + 1,
-                         False, BLACK)))
+    ops.append(("text", (s.margin_left, s.height - s.margin_bottom - 1.0, label, size + 1, False, BLACK)))
     if pages > 1 and page_no > 1:
         short = doc.title if len(doc.title) <= 40 else doc.title[:39] + "…"
-        ops.append(("text", (s.margin_left, s.height - s.margin_bottom - 1.0 - (size + 1) * PT
-                             * 1.6, short, size, False, GREY_TEXT)))
+        ops.append(
+            (
+                "text",
+                (
+                    s.margin_left,
+                    s.height - s.margin_bottom - 1.0 - (size + 1) * PT * 1.6,
+                    short,
+                    size,
+                    False,
+                    GREY_TEXT,
+                ),
+            )
+        )
     if doc.stamp:
         ops.extend(_stamp_ops(lay))
     return ops
@@ -632,15 +654,32 @@ def _stamp_ops(lay: Layout) -> list[Op]:
     y = s.margin_top
     ops: list[Op] = [("stamp_box", (x, y, w, h))]
     big_h = big * PT * 1.25
-    ops.append(("text", (x + (w - lay.m.width(head, big)) / 2,
-                         lay.baseline(y + 2.0, big_h, big), head, big, True, STAMP_RED)))
+    ops.append(
+        ("text", (x + (w - lay.m.width(head, big)) / 2, lay.baseline(y + 2.0, big_h, big), head, big, True, STAMP_RED))
+    )
     if tail:
-        ops.append(("text", (x + (w - lay.m.width(tail, small)) / 2,
-                             lay.baseline(y + 2.0 + big_h, small * PT * 1.4, small), tail,
-                             small, False, STAMP_RED)))
+        ops.append(
+            (
+                "text",
+                (
+                    x + (w - lay.m.width(tail, small)) / 2,
+                    lay.baseline(y + 2.0 + big_h, small * PT * 1.4, small),
+                    tail,
+                    small,
+                    False,
+                    STAMP_RED,
+                ),
+            )
+        )
     return ops
 
 
 def furniture_chars(doc: NoticeDocument) -> str:
-    return ("扫码核验公示编号：版本第核验码发布日期页共续/ …0123456789,.-（）草稿，公示后生成本页小计" + doc.code + doc.tag
-            + doc.issued_date + doc.stamp + doc.title)
+    return (
+        "扫码核验公示编号：版本第核验码发布日期页共续/ …0123456789,.-（）草稿，公示后生成本页小计"
+        + doc.code
+        + doc.tag
+        + doc.issued_date
+        + doc.stamp
+        + doc.title
+    )

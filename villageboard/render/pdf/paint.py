@@ -67,8 +67,7 @@ class _Painter:
     def new_page(self) -> None:
         self.font = None  # fpdf2 re-selects the font on each page itself
 
-    def text(self, x: float, y: float, text: str, size: float, bold: bool,
-             color: tuple[int, int, int]) -> None:
+    def text(self, x: float, y: float, text: str, size: float, bold: bool, color: tuple[int, int, int]) -> None:
         pdf = self.pdf
         if color != self.color:
             pdf.set_text_color(*color)
@@ -78,8 +77,7 @@ class _Painter:
 
             # Faux bold (fill + a thin stroke): CJK fonts ship without a bold face.
             # local_context brackets it in q/Q, which also restores the font afterwards.
-            with pdf.local_context(text_mode=TextMode.FILL_STROKE, line_width=size * 0.028,
-                                   draw_color=color):
+            with pdf.local_context(text_mode=TextMode.FILL_STROKE, line_width=size * 0.028, draw_color=color):
                 self.font = None
                 self._runs(x, y, text, size)
             self.font = None
@@ -97,8 +95,7 @@ class _Painter:
             if len(self.families) > 1:
                 x += self.m.width(run, size)
 
-    def hline(self, x1: float, x2: float, y: float, width: float,
-              color: tuple[int, int, int]) -> None:
+    def hline(self, x1: float, x2: float, y: float, width: float, color: tuple[int, int, int]) -> None:
         self.pdf.set_draw_color(*color)
         self.pdf.set_line_width(width)
         self.pdf.line(x1, y, x2, y)
@@ -150,8 +147,10 @@ def render_pdf(
     texts.append(("版面文字", furniture_chars(doc)))
     fontset = resolve_fonts(texts, configured=font)
     m = Metrics(fontset)
-    if not all(table_fits(m, with_sum_row(t, s.page_sums), s.content_width, s.table_min_pt, CELL_PAD, s.word_em)
-               for t in doc.tables):
+    if not all(
+        table_fits(m, with_sum_row(t, s.page_sums), s.content_width, s.table_min_pt, CELL_PAD, s.word_em)
+        for t in doc.tables
+    ):
         s = print_settings(paper, doc.large, landscape=True, layout=doc.layout)
     matrix = qr_matrix(doc.qr_payload)
     lay = Layout(doc, s, m, len(matrix))
@@ -187,8 +186,7 @@ def render_pdf(
     families: list[str] = []
     try:
         for i, f in enumerate(fontset.fonts):
-            chars = [c for c in lay.chars if fontset.font_for(c) == i] if fontset.fallbacks \
-                else list(lay.chars)
+            chars = [c for c in lay.chars if fontset.font_for(c) == i] if fontset.fallbacks else list(lay.chars)
             data = f.subset([*chars, " "])
             path = tmp_dir() / f"{uuid.uuid4().hex}{f.suffix}"
             path.write_bytes(data)

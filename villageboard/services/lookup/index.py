@@ -170,11 +170,7 @@ class LookupIndex:
             if numbers is None:
                 numbers = hits
             else:
-                numbers = {
-                    h: (max(v[0], hits[h][0]), f"{v[1]}、{hits[h][1]}")
-                    for h, v in numbers.items()
-                    if h in hits
-                }
+                numbers = {h: (max(v[0], hits[h][0]), f"{v[1]}、{hits[h][1]}") for h, v in numbers.items() if h in hits}
         if numbers is not None:
             allowed = set(numbers) if allowed is None else allowed & numbers.keys()
 

@@ -271,9 +271,15 @@ class Maps:
     def by_label(self) -> dict[str, MultiMap]:
         """Every map under the name it is stored as."""
         maps = {
-            "name": self.by_name, "surname": self.by_surname, "han_prefix": self.by_han_prefix,
-            "char": self.by_char, "given": self.by_given, "id_tail": self.id_tail,
-            "phone_tail": self.phone_tail, "village": self.by_village, "group": self.by_group,
+            "name": self.by_name,
+            "surname": self.by_surname,
+            "han_prefix": self.by_han_prefix,
+            "char": self.by_char,
+            "given": self.by_given,
+            "id_tail": self.id_tail,
+            "phone_tail": self.phone_tail,
+            "village": self.by_village,
+            "group": self.by_group,
         }
         for f, rk in self.fam.items():
             for rank, m in enumerate(rk):
@@ -339,8 +345,9 @@ class Maps:
         return {
             "maps": {n: _copy_ids(m.data) for n, m in self.by_label().items()},
             "aliases": {a: set(v) for a, v in self.village_alias.items()},
-            "records": {str(hid): [r.name_key, r.surname_len, *_fingerprint(r.entry)]
-                        for hid, r in self.records.items()},
+            "records": {
+                str(hid): [r.name_key, r.surname_len, *_fingerprint(r.entry)] for hid, r in self.records.items()
+            },
             # each name's pinyin keys -> syllables, once per name (scoring needs them)
             "syls": {r.name_key: dict(r.syls) for r in self.records.values()},
         }
@@ -357,8 +364,7 @@ class Maps:
             got = records.get(str(e.household_id))
             if got is None or got[0] != name_key(e.name) or got[2:] != _fingerprint(e):
                 return False  # the household changed since: its keys would be stale
-            self.records[e.household_id] = Record(entry=e, name_key=got[0], surname_len=got[1],
-                                                  _syls=syls.get(got[0]))
+            self.records[e.household_id] = Record(entry=e, name_key=got[0], surname_len=got[1], _syls=syls.get(got[0]))
         maps = self.by_label()
         if set(state.get("maps", {})) != set(maps):
             return False

@@ -34,9 +34,7 @@ from villageboard.services.lookup.tables import (
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 # A digit right after a letter (and not followed by another digit) is a tone mark.
-_TOKEN_RE = re.compile(
-    rf"(?P<num>[0-9]+x?(?![a-z]))|(?P<lat>[a-z](?:[a-z]|[0-5](?![0-9]))*)|(?P<han>[{_HAN}]+)"
-)
+_TOKEN_RE = re.compile(rf"(?P<num>[0-9]+x?(?![a-z]))|(?P<lat>[a-z](?:[a-z]|[0-5](?![0-9]))*)|(?P<han>[{_HAN}]+)")
 _GROUP_RE = re.compile(rf"第?({GROUP_NUM})(?:{GROUP_SUFFIX})")  # a group named inside a query
 
 
@@ -137,9 +135,11 @@ def parse(maps: Maps, query: str) -> Parsed | None:
         return None
     return Parsed(merged, numbers, villages, groups, ambiguous, letter)
 
+
 def _is_name_start(maps: Maps, tok: str) -> bool:
     """Some household's name is, or begins with, ``tok``."""
     return tok in maps.by_han_prefix or tok in maps.by_surname or tok in maps.by_name
+
 
 def _village_prefix(maps: Maps, tok: str) -> bool:
     """A typed prefix of a village name (张家 for 张家庄村), unless it is also how
@@ -148,15 +148,18 @@ def _village_prefix(maps: Maps, tok: str) -> bool:
         return False
     return any(alias.startswith(tok) for alias in maps.village_alias)
 
+
 def _village_alias_of(maps: Maps, tok: str) -> list[str]:
     if tok in maps.village_alias:
         return [tok]
     return [alias for alias in maps.village_alias if alias.startswith(tok)]
 
+
 def _aliases_longest_first(maps: Maps) -> list[str]:
     if maps.alias_order is None:
         maps.alias_order = sorted(maps.village_alias, key=lambda a: (-len(a), a))
     return maps.alias_order
+
 
 def _split_village(maps: Maps, tok: str) -> tuple[str, str] | None:
     """东沟张伟 / 张伟东沟村 -> village + name, when the whole is no name prefix."""
@@ -170,6 +173,7 @@ def _split_village(maps: Maps, tok: str) -> tuple[str, str] | None:
         if tok.endswith(alias):
             return alias, tok[: -len(alias)]
     return None
+
 
 # -- numbers ------------------------------------------------------------------------
 
@@ -209,9 +213,7 @@ def forms(units: list[tuple[str, str]]) -> list[Form]:
             alternatives += alt > 0
         top_bonus = 0.0
         if han_at:
-            top_bonus = (BONUS_SURNAME if han_at[0][0] == 0 else 0.0) + (
-                BONUS_GIVEN if han_at[-1][0] > 0 else 0.0
-            )
+            top_bonus = (BONUS_SURNAME if han_at[0][0] == 0 else 0.0) + (BONUS_GIVEN if han_at[-1][0] > 0 else 0.0)
         fuzzy = _fuzzy_keys(tuple((reading, han) for reading, han, _ in combo))
         penalty = READING_PENALTY * alternatives
         out.append(Form("".join(key_parts), tuple(han_at), fuzzy, top_bonus, penalty))

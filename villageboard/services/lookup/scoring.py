@@ -154,9 +154,7 @@ class NameSearch:
             self._forms = forms(self.units)
         return self._forms
 
-    def _bonus(
-        self, rec: Record, key: str, han_at: tuple[tuple[int, int, str], ...]
-    ) -> tuple[float, bool]:
+    def _bonus(self, rec: Record, key: str, han_at: tuple[tuple[int, int, str], ...]) -> tuple[float, bool]:
         """Reward typed 汉字 that sit on the same character of the name: the surname
         most (张wei ranks 张伟 above 章伟), the given name less.
 
@@ -178,9 +176,7 @@ class NameSearch:
                 giv_n += 1
                 giv_hit += hit
         same_surname = sur_n > 0 and sur_hit == sur_n
-        bonus = (BONUS_SURNAME if same_surname else 0.0) + (
-            BONUS_GIVEN * giv_hit / giv_n if giv_n else 0.0
-        )
+        bonus = (BONUS_SURNAME if same_surname else 0.0) + (BONUS_GIVEN * giv_hit / giv_n if giv_n else 0.0)
         return bonus, same_surname
 
     def _pinyin_ids(
@@ -217,9 +213,7 @@ class NameSearch:
             near |= ids & (by_char.get(ch) or set())
         return near, (ids - near if near else ids)
 
-    def _offer_near(
-        self, pending: dict[int, tuple[float, str, Form]], sounds: tuple[str, str]
-    ) -> None:
+    def _offer_near(self, pending: dict[int, tuple[float, str, Form]], sounds: tuple[str, str]) -> None:
         """Score households holding a typed character (hid -> score before bonus, key,
         form) in id order, and stop once ``limit`` of them reached the best score any
         of them could: nobody after them can rank ahead (ties go to the smaller id)."""
@@ -252,9 +246,7 @@ class NameSearch:
         for form in self.forms():
             for rank in range(RANKS):
                 ids = ranked[rank].get(form.key)
-                self._pinyin_ids(
-                    form.key, ids, rank, form, base, "拼音相同", ("同姓同音", "同音字")
-                )
+                self._pinyin_ids(form.key, ids, rank, form, base, "拼音相同", ("同姓同音", "同音字"))
 
     def han_prefix(self) -> None:
         q = self.han_only
@@ -324,11 +316,7 @@ class NameSearch:
             return
         tail_text = self.units[-1][1]
         fam = self.maps.fam
-        maps = [
-            (rank, ranked[rank].data)
-            for rank in range(RANKS)
-            for ranked in (fam["py_sur"], fam["py_pre"])
-        ]
+        maps = [(rank, ranked[rank].data) for rank in range(RANKS) for ranked in (fam["py_sur"], fam["py_pre"])]
         sounds = ("同姓，拼音前缀", "同音前缀")
         pending: dict[int, tuple[float, str, Form]] = {}
         rest: dict[float, set[int]] = {}

@@ -111,8 +111,14 @@ class PathChooser(ModalScreen[Path | None]):
     TAB_ORDER = ("#chooser-place", "#chooser-tree", "#chooser-places", "#choose", "#up", "#cancel")
     CLOSED_RESULT = None
 
-    def __init__(self, title: str, start: Path | None = None, files: bool = False, note: str = "",
-                 suffixes: Sequence[str] = (".zip",)) -> None:
+    def __init__(
+        self,
+        title: str,
+        start: Path | None = None,
+        files: bool = False,
+        note: str = "",
+        suffixes: Sequence[str] = (".zip",),
+    ) -> None:
         super().__init__(classes="dialog-screen")
         self.title_text = title
         self.files = files
@@ -134,16 +140,20 @@ class PathChooser(ModalScreen[Path | None]):
                 yield Static(self.note, classes="dialog-message", markup=False)
             yield Input(str(self.start), placeholder="文件夹的完整路径，回车前往", id="chooser-place", compact=True)
             with Horizontal(id="chooser-body"):
-                yield OptionList(*[Option(label, id=str(i)) for i, (label, _p) in enumerate(self.places)],
-                                 id="chooser-places")
+                yield OptionList(
+                    *[Option(label, id=str(i)) for i, (label, _p) in enumerate(self.places)], id="chooser-places"
+                )
                 yield FolderTree(self.start, suffixes=self.suffixes, id="chooser-tree")
             yield Static("", id="chooser-chosen", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("选这个文件" if self.files else "选这个文件夹", id="choose", variant="primary")
                 yield Button("上一级", id="up")
                 yield Button("取消", id="cancel")
-            hint = ("↑↓ 移动，回车打开文件夹或选定文件；Tab 常用位置；Backspace 上一级；Esc 取消" if self.files
-                    else "↑↓ 移动，回车打开文件夹；Ctrl+S 选定高亮的；Tab 常用位置；Esc 取消")
+            hint = (
+                "↑↓ 移动，回车打开文件夹或选定文件；Tab 常用位置；Backspace 上一级；Esc 取消"
+                if self.files
+                else "↑↓ 移动，回车打开文件夹；Ctrl+S 选定高亮的；Tab 常用位置；Esc 取消"
+            )
             yield Static(hint, classes="hint")
 
     def on_mount(self) -> None:

@@ -18,7 +18,9 @@ class ConfirmDialog(ModalScreen[bool]):
     ]
     CLOSED_RESULT = False
 
-    def __init__(self, title: str, message: str, confirm: str = "确定", cancel: str = "取消", danger: bool = False) -> None:
+    def __init__(
+        self, title: str, message: str, confirm: str = "确定", cancel: str = "取消", danger: bool = False
+    ) -> None:
         super().__init__(classes="dialog-screen")
         self.title_text = title
         self.message = message

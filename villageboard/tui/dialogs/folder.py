@@ -18,8 +18,15 @@ def _folder_problem(text: str) -> str:
 
 def folder_field(current: Path | None, label: str = "保存到文件夹") -> FormField:
     folder = current or default_output_dir()
-    return FormField("folder", label, str(folder), placeholder="按 Ctrl+O 选择文件夹（写上的没有会自动建立）",
-                     required=True, check=_folder_problem, kind="folder")
+    return FormField(
+        "folder",
+        label,
+        str(folder),
+        placeholder="按 Ctrl+O 选择文件夹（写上的没有会自动建立）",
+        required=True,
+        check=_folder_problem,
+        kind="folder",
+    )
 
 
 def folder_of(values: dict[str, object]) -> Path:

@@ -64,9 +64,16 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
     ]
     CLOSED_RESULT = None
 
-    def __init__(self, title: str, fields: Sequence[FormField], submit: str = "确定", note: str = "",
-                 wide: bool = False, submit_with: Callable[[dict[str, Any]], bool] | None = None,
-                 draft_key: str = "") -> None:
+    def __init__(
+        self,
+        title: str,
+        fields: Sequence[FormField],
+        submit: str = "确定",
+        note: str = "",
+        wide: bool = False,
+        submit_with: Callable[[dict[str, Any]], bool] | None = None,
+        draft_key: str = "",
+    ) -> None:
         super().__init__(classes="dialog-screen")
         self.title_text = title
         self.fields = list(fields)
@@ -90,19 +97,29 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
                         yield Static(str(f.value), classes="form-note", markup=False)
                         continue
                     with Horizontal(classes="form-row"):
-                        yield Label("" if f.kind == "check" else f.label, markup=False,
-                                    classes="form-label" + (" -empty" if f.kind == "check" else ""))
+                        yield Label(
+                            "" if f.kind == "check" else f.label,
+                            markup=False,
+                            classes="form-label" + (" -empty" if f.kind == "check" else ""),
+                        )
                         if f.kind == "select":
                             options = [(Text(str(label)), value) for label, value in f.options]
                             # A required choice with no value starts blank: the clerk picks it.
                             blank = f.value in ("", None)
-                            yield FieldSelect(options, value=Select.NULL if blank else f.value, prompt="请选择",
-                                              allow_blank=blank or not f.required, id=f"field-{f.key}", compact=True)
+                            yield FieldSelect(
+                                options,
+                                value=Select.NULL if blank else f.value,
+                                prompt="请选择",
+                                allow_blank=blank or not f.required,
+                                id=f"field-{f.key}",
+                                compact=True,
+                            )
                         elif f.kind == "check":
                             yield TickBox(Text(f.label), value=bool(f.value), id=f"field-{f.key}", compact=True)
                         else:
-                            yield FieldInput(str(f.value or ""), placeholder=f.placeholder, id=f"field-{f.key}",
-                                             compact=True)
+                            yield FieldInput(
+                                str(f.value or ""), placeholder=f.placeholder, id=f"field-{f.key}", compact=True
+                            )
                             if f.is_path:
                                 pick = Button("选择…", id=f"pick-{f.key}", compact=True, classes="form-pick")
                                 pick.can_focus = False  # Enter and Tab stay on the fields
@@ -135,8 +152,10 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
     def keep_draft(self) -> None:
         """Keep what was typed (the dialog is being closed without submitting)."""
         values = self.values()
-        typed = any(isinstance(w, Input) and w.value.strip() != str(self.initial.get(k, "")).strip()
-                    for k, w in ((f.key, self.query_one(f"#field-{f.key}")) for f in self.fields if f.is_text))
+        typed = any(
+            isinstance(w, Input) and w.value.strip() != str(self.initial.get(k, "")).strip()
+            for k, w in ((f.key, self.query_one(f"#field-{f.key}")) for f in self.fields if f.is_text)
+        )
         if typed:
             self._drafts()[self.draft_key] = (dict(self.initial), values)
 
@@ -249,8 +268,13 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
         typed = box.value.strip()
         start = Path(typed).expanduser() if typed else None
         if f.kind == "file":
-            chooser = PathChooser(f"选择{f.label}", start, files=True, suffixes=tuple(f.suffixes) or SHEETS,
-                                  note="只列出文件夹和可以导入的表格文件。")
+            chooser = PathChooser(
+                f"选择{f.label}",
+                start,
+                files=True,
+                suffixes=tuple(f.suffixes) or SHEETS,
+                note="只列出文件夹和可以导入的表格文件。",
+            )
         else:
             chooser = PathChooser(f"选择{f.label}", start, note="选定的文件夹里会放入生成的文件。")
 

@@ -23,8 +23,7 @@ class PassphraseDialog(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "取消", id="passphrase-cancel", tooltip="不做，关闭这个窗口")]
 
-    def __init__(self, title: str, note: str = "", confirm: bool = True, go: str = "确定",
-                 error: str = "") -> None:
+    def __init__(self, title: str, note: str = "", confirm: bool = True, go: str = "确定", error: str = "") -> None:
         super().__init__(classes="dialog-screen")
         self.title_text = title
         self.note = note
@@ -39,8 +38,12 @@ class PassphraseDialog(ModalScreen[str | None]):
                 yield Static(self.note, classes="dialog-message", markup=False, id="passphrase-note")
             with Horizontal(classes="form-row"):
                 yield Label("备份密码", classes="form-label", markup=False)
-                yield FieldInput(password=True, id="passphrase", compact=True,
-                            placeholder="不设密码就空着" if self.confirm else "备份时设的密码")
+                yield FieldInput(
+                    password=True,
+                    id="passphrase",
+                    compact=True,
+                    placeholder="不设密码就空着" if self.confirm else "备份时设的密码",
+                )
             if self.confirm:
                 with Horizontal(classes="form-row"):
                     yield Label("再输入一遍", classes="form-label", markup=False)

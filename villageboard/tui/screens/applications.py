@@ -43,8 +43,13 @@ class ApplicationTable(DataTable[Any]):
     BINDINGS = [
         Binding("a", "screen.advance", "审核下一步", id="applications-advance", tooltip="把这一笔推进到下一审核环节"),
         Binding("n", "screen.reject", "不通过", id="applications-reject", tooltip="这一笔审核不通过（要写原因）"),
-        Binding("p", "screen.advance_all", "整页下一步", id="applications-advance-all",
-                tooltip="把表中每一笔都推进一个审核环节（会先确认）"),
+        Binding(
+            "p",
+            "screen.advance_all",
+            "整页下一步",
+            id="applications-advance-all",
+            tooltip="把表中每一笔都推进一个审核环节（会先确认）",
+        ),
     ]
 
 
@@ -85,8 +90,12 @@ class ApplicationScreen(VBScreen):
                 yield Label("补贴项目", classes="form-label")
                 yield Select(self._program_options(), prompt="还没有补贴项目", id="filter-program", compact=True)
                 yield Label("村", classes="form-label-short")
-                yield Select([(v.name, v.id) for v in self.svc.registry.villages()], prompt="还没有村",
-                             id="filter-village", compact=True)
+                yield Select(
+                    [(v.name, v.id) for v in self.svc.registry.villages()],
+                    prompt="还没有村",
+                    id="filter-village",
+                    compact=True,
+                )
             yield Static("", id="app-summary", markup=False)
             yield ApplicationTable(id="app-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="app-flags", markup=False)
@@ -157,14 +166,24 @@ class ApplicationScreen(VBScreen):
             _v, group = place_names(self.svc, h)
             flags = self.flags.get(a.id, [])
             open_flags = [f.label for f in flags if not f.is_cleared]
-            flag_text = Text("、".join(open_flags), style="bold red") if open_flags else \
-                Text("已核实" if flags else "", style="dim")
+            flag_text = (
+                Text("、".join(open_flags), style="bold red")
+                if open_flags
+                else Text("已核实" if flags else "", style="dim")
+            )
             status = APP_STATUS.get(a.status, a.status)
             payout = PAYOUT_STATUS.get(a.payout_status, a.payout_status)
             table.add_row(
-                cell(a.id), cell(group), cell(h.name), cell(mask_id(h.id_number)), num(f"{a.quantity}"),
-                num(format_fen(a.amount_fen)), cell(status, "red" if a.status == "rejected" else ""),
-                cell(payout, "red" if a.payout_status == "failed" else ""), flag_text, key=a.id,
+                cell(a.id),
+                cell(group),
+                cell(h.name),
+                cell(mask_id(h.id_number)),
+                num(f"{a.quantity}"),
+                num(format_fen(a.amount_fen)),
+                cell(status, "red" if a.status == "rejected" else ""),
+                cell(payout, "red" if a.payout_status == "failed" else ""),
+                flag_text,
+                key=a.id,
             )
         if self.apps:
             table.move_cursor(row=min(row, len(self.apps) - 1))
@@ -176,7 +195,8 @@ class ApplicationScreen(VBScreen):
         self.query_one("#app-summary", Static).update(
             f"{village}：{len(self.apps)}笔（{by_status or '还没有申报'}），"
             f"应补合计{format_fen(total)}元，标准{format_rate(p.rate_fen)}元/{p.unit}"
-            + (f"；风险提示{open_count}条未核实" if open_count else ""))
+            + (f"；风险提示{open_count}条未核实" if open_count else "")
+        )
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id in ("filter-program", "filter-village"):
@@ -224,9 +244,14 @@ class ApplicationScreen(VBScreen):
             choices.append(("flag", "核实风险提示（写明核实情况）"))
         choices.append(("void", "作废这笔申报（要写原因）"))
         h = self.svc.registry.household(a.household_id)
-        self.app.push_screen(ChoiceDialog(f"申报{a.id} {h.name}", choices,
-                                          note=f"现在：{APP_STATUS[a.status]}，{a.quantity}，{format_fen(a.amount_fen)}元"),
-                             lambda key: self.row_action(a, key))
+        self.app.push_screen(
+            ChoiceDialog(
+                f"申报{a.id} {h.name}",
+                choices,
+                note=f"现在：{APP_STATUS[a.status]}，{a.quantity}，{format_fen(a.amount_fen)}元",
+            ),
+            lambda key: self.row_action(a, key),
+        )
 
     def row_action(self, a: Application, key: str | None) -> None:
         if key == "next":
@@ -251,7 +276,9 @@ class ApplicationScreen(VBScreen):
                 return False
         saved = self.vb.attempt(self.svc.applications.set_status, a.id, status, reason, note=note)
         if saved is not None:
-            self.vb.say(f"{saved.id} 已改为“{APP_STATUS[saved.status]}”" + ("，核实情况已记入修改记录。" if note else "。"))
+            self.vb.say(
+                f"{saved.id} 已改为“{APP_STATUS[saved.status]}”" + ("，核实情况已记入修改记录。" if note else "。")
+            )
             self.refresh_data()
         return saved is not None
 
@@ -267,9 +294,16 @@ class ApplicationScreen(VBScreen):
             else:
                 self.vb.say(f"{a.id}没有改动：有风险提示的申报须写明核实情况才能通过。", warning=True)
 
-        self.app.push_screen(FormDialog(
-            f"确认通过申报{a.id}", fields, submit="确认通过", wide=True,
-            note=f"这笔申报有风险提示：\n{listed}\n\n确认通过须写明核实情况，记入修改记录。"), done)
+        self.app.push_screen(
+            FormDialog(
+                f"确认通过申报{a.id}",
+                fields,
+                submit="确认通过",
+                wide=True,
+                note=f"这笔申报有风险提示：\n{listed}\n\n确认通过须写明核实情况，记入修改记录。",
+            ),
+            done,
+        )
 
     def action_advance(self) -> None:
         a = self.current_app()
@@ -288,8 +322,14 @@ class ApplicationScreen(VBScreen):
         if a is None:
             return
         fields = [FormField("reason", "不通过原因", placeholder="如 经村组核实，申报面积与承包合同不符", required=True)]
-        self.app.push_screen(FormDialog(f"申报{a.id}不通过", fields, submit="不通过",
-                                        submit_with=lambda v: self._set_status(a, "rejected", v["reason"])))
+        self.app.push_screen(
+            FormDialog(
+                f"申报{a.id}不通过",
+                fields,
+                submit="不通过",
+                submit_with=lambda v: self._set_status(a, "rejected", v["reason"]),
+            )
+        )
 
     def action_advance_all(self) -> None:
         steps = Counter((a.status, next_status(a.status)) for a in self.apps if next_status(a.status))
@@ -298,8 +338,11 @@ class ApplicationScreen(VBScreen):
             return
         lines = [f"{n}笔：{APP_STATUS[s]} → {APP_STATUS[t]}" for (s, t), n in steps.items() if t]
         targets = [(a.id, str(next_status(a.status))) for a in self.apps if next_status(a.status)]
-        flagged = sum(1 for number, status in targets if status == "approved"
-                      and any(not f.is_cleared for f in self.flags.get(number, [])))
+        flagged = sum(
+            1
+            for number, status in targets
+            if status == "approved" and any(not f.is_cleared for f in self.flags.get(number, []))
+        )
         if flagged:
             lines.append(f"其中{flagged}笔有风险提示，不会改为“通过”：请逐笔核实、写明核实情况后通过。")
 
@@ -316,17 +359,25 @@ class ApplicationScreen(VBScreen):
 
     def _after_bulk(self, result: tuple[int, list[str]]) -> None:
         n, skipped = result
-        more = f"；{len(skipped)}笔有风险提示，没有改为“通过”（{'、'.join(skipped[:5])}{'等' if len(skipped) > 5 else ''}）" if skipped else ""
+        more = (
+            f"；{len(skipped)}笔有风险提示，没有改为“通过”（{'、'.join(skipped[:5])}{'等' if len(skipped) > 5 else ''}）"
+            if skipped
+            else ""
+        )
         self.vb.say(f"已推进{n}笔申报{more}。", warning=bool(skipped))
         self.refresh_data()
 
     def _edit(self, a: Application) -> None:
         has_land = a.certified_area is not None  # then 数量 is the 补贴面积 and follows the land
-        fields = [
-            FormField("certified_area", "确权面积", format_quantity(a.certified_area or 0), required=True),
-            FormField("deducted_area", "扣除面积", format_quantity(a.deducted_area or 0)),
-            FormField("deduction_reason", "扣除原因", a.deduction_reason),
-        ] if has_land else [FormField("quantity", "数量", str(a.quantity), required=True)]
+        fields = (
+            [
+                FormField("certified_area", "确权面积", format_quantity(a.certified_area or 0), required=True),
+                FormField("deducted_area", "扣除面积", format_quantity(a.deducted_area or 0)),
+                FormField("deduction_reason", "扣除原因", a.deduction_reason),
+            ]
+            if has_land
+            else [FormField("quantity", "数量", str(a.quantity), required=True)]
+        )
         fields.append(FormField("remark", "备注", a.remark))
 
         def done(v: dict[str, Any]) -> bool:
@@ -343,13 +394,26 @@ class ApplicationScreen(VBScreen):
     def _clear_flag(self, a: Application) -> None:
         open_flags = [f for f in self.flags.get(a.id, []) if not f.is_cleared]
         fields = [
-            FormField("kind", "提示", open_flags[0].kind, kind="select", required=True,
-                      options=[(f"{f.label}：{f.message}", f.kind) for f in open_flags]),
+            FormField(
+                "kind",
+                "提示",
+                open_flags[0].kind,
+                kind="select",
+                required=True,
+                options=[(f"{f.label}：{f.message}", f.kind) for f in open_flags],
+            ),
             FormField("note", "核实情况", placeholder="如 经村组实地核实，新承包邻户土地3亩", required=True),
         ]
-        self.app.push_screen(FormDialog(f"核实申报{a.id}的风险提示", fields, submit="记下核实情况", wide=True,
-                                        note="核实情况记入修改记录，提示仍会显示为“已核实”。"),
-                             lambda v: self._flag_cleared(a, v))
+        self.app.push_screen(
+            FormDialog(
+                f"核实申报{a.id}的风险提示",
+                fields,
+                submit="记下核实情况",
+                wide=True,
+                note="核实情况记入修改记录，提示仍会显示为“已核实”。",
+            ),
+            lambda v: self._flag_cleared(a, v),
+        )
 
     def _flag_cleared(self, a: Application, v: dict[str, Any] | None) -> None:
         if not v:
@@ -366,9 +430,14 @@ class ApplicationScreen(VBScreen):
             if not v:
                 return
             self.app.push_screen(
-                ConfirmDialog("作废申报", f"作废申报{a.id}？作废后不能恢复，编号不再使用。\n原因：{v['reason']}",
-                              confirm="作废", danger=True),
-                lambda ok: self._voided(a, v["reason"]) if ok else None)
+                ConfirmDialog(
+                    "作废申报",
+                    f"作废申报{a.id}？作废后不能恢复，编号不再使用。\n原因：{v['reason']}",
+                    confirm="作废",
+                    danger=True,
+                ),
+                lambda ok: self._voided(a, v["reason"]) if ok else None,
+            )
 
         self.app.push_screen(FormDialog(f"作废申报{a.id}", fields, submit="下一步"), reason_given)
 
@@ -395,8 +464,10 @@ class ApplicationScreen(VBScreen):
         for h in self.candidates:
             village, group = place_names(self.svc, h)
             done = done_already(h)
-            label = Text(f"{h.name}  {village}{group}  {mask_id(h.id_number)}" + ("  已申报" if done else ""),
-                         style="dim" if done else "")
+            label = Text(
+                f"{h.name}  {village}{group}  {mask_id(h.id_number)}" + ("  已申报" if done else ""),
+                style="dim" if done else "",
+            )
             ol.add_option(Option(label, id=str(h.id)))
         if self.candidates:
             ol.highlighted = 0
@@ -455,7 +526,11 @@ class ApplicationScreen(VBScreen):
                 self.app.bell()
                 return False
         self.picked = h
-        warn = f"（户主{'已故' if h.status == 'deceased' else '已迁出'}，保存后会有风险提示）" if h.status != "active" else ""
+        warn = (
+            f"（户主{'已故' if h.status == 'deceased' else '已迁出'}，保存后会有风险提示）"
+            if h.status != "active"
+            else ""
+        )
         self.query_one("#picked", Static).update(f"已选：{h.name}　{village}{group}　{mask_id(h.id_number)}{warn}")
         msg.update("")
         self.query_one("#in-quantity", Input).focus()
@@ -492,8 +567,16 @@ class ApplicationScreen(VBScreen):
             return
         qty = self.query_one("#in-quantity", Input).value
         remark = self.query_one("#in-remark", Input).value
-        save_or_mask(self.vb, self.svc.applications.add, h.id, p.code, p.year, qty, remark,
-                     then=lambda app: self.entry_saved(app, h, p))
+        save_or_mask(
+            self.vb,
+            self.svc.applications.add,
+            h.id,
+            p.code,
+            p.year,
+            qty,
+            remark,
+            then=lambda app: self.entry_saved(app, h, p),
+        )
 
     def entry_saved(self, app: Any, h: Any, p: Any) -> None:
         self.vb.say(f"已保存 {app.id}：{h.name} {app.quantity}{p.unit}，{format_fen(app.amount_fen)}元。")
@@ -513,6 +596,11 @@ class ApplicationScreen(VBScreen):
 
     def action_import(self) -> None:
         p = self.program
-        start_import(self, "applications", self.refresh_data, program=p.code if p else None,
-                     year=p.year if p else None,
-                     note=f"表中没有“补贴项目”列的，按{p.year}年{p.name}导入。名册中没有的人同时登记。" if p else "")
+        start_import(
+            self,
+            "applications",
+            self.refresh_data,
+            program=p.code if p else None,
+            year=p.year if p else None,
+            note=f"表中没有“补贴项目”列的，按{p.year}年{p.name}导入。名册中没有的人同时登记。" if p else "",
+        )

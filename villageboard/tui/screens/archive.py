@@ -76,8 +76,12 @@ class ArchiveScreen(VBScreen):
             v = self.query_one(wid, Select).value
             return None if v is Select.NULL else v
 
-        return (value("#archive-year"), value("#archive-village"), value("#archive-program"),
-                self.query_one("#archive-search", Input).value.strip())
+        return (
+            value("#archive-year"),
+            value("#archive-village"),
+            value("#archive-program"),
+            self.query_one("#archive-search", Input).value.strip(),
+        )
 
     def refresh_data(self) -> None:
         self.loading = True
@@ -126,12 +130,22 @@ class ArchiveScreen(VBScreen):
         for r in rows:
             n = r.notice
             period = f"{n.start:%Y-%m-%d}至{n.end:%m-%d}" if n.start and n.end else ""
-            table.add_row(cell(n.code), cell(n.version), cell(r.kind_label), cell(r.village), cell(r.program),
-                          cell(period), cell(n.archived_at[:10]), num(r.households), num(yuan(r.amount_fen)),
-                          key=f"{n.code}/{n.version}")
+            table.add_row(
+                cell(n.code),
+                cell(n.version),
+                cell(r.kind_label),
+                cell(r.village),
+                cell(r.program),
+                cell(period),
+                cell(n.archived_at[:10]),
+                num(r.households),
+                num(yuan(r.amount_fen)),
+                key=f"{n.code}/{n.version}",
+            )
         total = sum(r.amount_fen for r in rows)
         self.query_one("#archive-count", Static).update(
-            f"找到{len(rows)}份存档公示，金额合计{format_fen(total)}元（存档只能查看和打印，不能修改）")
+            f"找到{len(rows)}份存档公示，金额合计{format_fen(total)}元（存档只能查看和打印，不能修改）"
+        )
         self.previewed = ""
         if rows:
             table.move_cursor(row=0)
@@ -213,18 +227,22 @@ class ArchiveScreen(VBScreen):
                 return
         if found is None:
             what = f"编号{code}与核验码{tag}不匹配" if tag else "二维码中的核验码不是本乡镇任何一份公示的"
-            self.vb.show_error(f"核验未通过：{what}。\n这份公示可能不是本乡镇发布的，或已被改动。",
-                               title="核验未通过")
+            self.vb.show_error(f"核验未通过：{what}。\n这份公示可能不是本乡镇发布的，或已被改动。", title="核验未通过")
             return
         if problems:
-            self.vb.show_error("二维码内容与存档不符，这份公示可能被改动过：\n" + "\n".join(problems)
-                               + f"\n存档中是：{found['village']} {found['program']} {found['kind']} 第{found['version']}版，"
-                               f"{found['households']}户，合计{format_fen(found['amount_fen'])}元",
-                               title="核验未通过")
+            self.vb.show_error(
+                "二维码内容与存档不符，这份公示可能被改动过：\n"
+                + "\n".join(problems)
+                + f"\n存档中是：{found['village']} {found['program']} {found['kind']} 第{found['version']}版，"
+                f"{found['households']}户，合计{format_fen(found['amount_fen'])}元",
+                title="核验未通过",
+            )
             return
-        text = (f"核验通过：{found['village']} {found['program']} {found['kind']}\n"
-                f"编号 {found['code']} 第{found['version']}版\n"
-                f"{found['households']}户，合计{format_fen(found['amount_fen'])}元\n"
-                f"公示期 {found['start']} 至 {found['end']}，{found['state']}"
-                + ("" if found["latest"] else "\n注意：这一版之后已有更正，请以最新版本为准。"))
+        text = (
+            f"核验通过：{found['village']} {found['program']} {found['kind']}\n"
+            f"编号 {found['code']} 第{found['version']}版\n"
+            f"{found['households']}户，合计{format_fen(found['amount_fen'])}元\n"
+            f"公示期 {found['start']} 至 {found['end']}，{found['state']}"
+            + ("" if found["latest"] else "\n注意：这一版之后已有更正，请以最新版本为准。")
+        )
         self.app.push_screen(MessageDialog("核验通过", text))

@@ -30,8 +30,13 @@ T = TypeVar("T")
 class VBScreen(Screen[None]):
     NAV_MODE = ""
     BINDINGS = [
-        Binding("escape", "cancel_job", "取消", id="cancel-job",
-                tooltip="停止正在进行的工作（导入在保存前取消则什么也不保存）"),
+        Binding(
+            "escape",
+            "cancel_job",
+            "取消",
+            id="cancel-job",
+            tooltip="停止正在进行的工作（导入在保存前取消则什么也不保存）",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -79,8 +84,15 @@ class VBScreen(Screen[None]):
     def job_running(self) -> bool:
         return bool(self._jobs)
 
-    def run_job(self, title: str, fn: Callable[[Progress, Cancel], T], done: Callable[[T], None], *,
-                total: int | None = None, writes: bool = False) -> Worker[T] | None:
+    def run_job(
+        self,
+        title: str,
+        fn: Callable[[Progress, Cancel], T],
+        done: Callable[[T], None],
+        *,
+        total: int | None = None,
+        writes: bool = False,
+    ) -> Worker[T] | None:
         """Run ``fn(progress, cancelled)`` in a thread; ``done(result)`` back here."""
         if self.job_running:
             self.vb.say("上一项工作还没有完成，请稍候。", warning=True)

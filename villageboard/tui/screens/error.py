@@ -15,9 +15,20 @@ from textual.widgets import Footer, Header, Static
 class FatalErrorScreen(Screen[None]):
     BINDINGS = [
         Binding("escape,q", "app.quit", "退出", id="quit-error", tooltip="退出程序"),
-        Binding("r", "restore", "恢复最近的备份", id="restore-backup", tooltip="用最近一次完好的备份替换损坏的数据（会先确认）"),
-        Binding("o", "restore_other", "选其他备份…", id="restore-other",
-                tooltip="从U盘或其他文件夹选一个备份文件来恢复（会先确认）"),
+        Binding(
+            "r",
+            "restore",
+            "恢复最近的备份",
+            id="restore-backup",
+            tooltip="用最近一次完好的备份替换损坏的数据（会先确认）",
+        ),
+        Binding(
+            "o",
+            "restore_other",
+            "选其他备份…",
+            id="restore-other",
+            tooltip="从U盘或其他文件夹选一个备份文件来恢复（会先确认）",
+        ),
     ]
 
     def __init__(self, message: str, backup: Path | None = None) -> None:
@@ -60,18 +71,19 @@ class FatalErrorScreen(Screen[None]):
                 self.backup = path
                 self.action_restore()
 
-        self.app.push_screen(PathChooser("选择要恢复的备份文件", None, files=True,
-                                         note="只列出文件夹和备份文件（.zip）。"), chosen)
+        self.app.push_screen(
+            PathChooser("选择要恢复的备份文件", None, files=True, note="只列出文件夹和备份文件（.zip）。"), chosen
+        )
 
     def action_restore(self) -> None:
         from villageboard.tui.dialogs import ConfirmDialog
 
         if self.backup is None:
             return
-        msg = (f"用这个备份替换现在的数据？\n{self.backup}\n\n"
-               "现在（损坏）的数据会先打包备份一次，不会丢。")
-        self.app.push_screen(ConfirmDialog("恢复数据", msg, confirm="恢复", danger=True),
-                             lambda ok: self._restore() if ok else None)
+        msg = f"用这个备份替换现在的数据？\n{self.backup}\n\n现在（损坏）的数据会先打包备份一次，不会丢。"
+        self.app.push_screen(
+            ConfirmDialog("恢复数据", msg, confirm="恢复", danger=True), lambda ok: self._restore() if ok else None
+        )
 
     def _restore(self, passphrase: str | None = None) -> None:
         from villageboard.services.backup import PassphraseError, restore_into
@@ -88,9 +100,15 @@ class FatalErrorScreen(Screen[None]):
             assert self.backup is not None
             wrong = "密码不对，没有恢复任何数据。请重新输入，或按 Esc 取消。" if passphrase else ""
             self.app.push_screen(
-                PassphraseDialog("这个备份有密码", note=f"备份文件 {self.backup.name} 加了密码。请输入备份时设的密码。",
-                                 confirm=False, go="恢复", error=wrong),
-                lambda word: self._restore(word) if word else None)
+                PassphraseDialog(
+                    "这个备份有密码",
+                    note=f"备份文件 {self.backup.name} 加了密码。请输入备份时设的密码。",
+                    confirm=False,
+                    go="恢复",
+                    error=wrong,
+                ),
+                lambda word: self._restore(word) if word else None,
+            )
             return
         except Exception as exc:  # shown, never raised into Textual
             self.query_one("#fatal-message", Static).update(describe_error(exc))

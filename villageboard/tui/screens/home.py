@@ -91,8 +91,7 @@ class HomeScreen(VBScreen):
         self._first_shown()
         if extras.flags_pending:  # after a save: only the risk flags are still to count
             self._loading = True
-            self.run_worker(partial(self._count, s), name="home-counts", group="home", thread=True,
-                            exit_on_error=False)
+            self.run_worker(partial(self._count, s), name="home-counts", group="home", thread=True, exit_on_error=False)
 
     def action_refresh(self) -> None:
         self.refresh_data()
@@ -181,12 +180,24 @@ class HomeScreen(VBScreen):
         for n in s.posted:
             urgent = n.days_left <= 1
             # objections may come in while the notice hangs (days_left counts today)
-            left = Text("今天最后一天" if n.days_left == 1 else f"还有{n.days_left}天",
-                        style="bold red" if urgent else "")
+            left = Text(
+                "今天最后一天" if n.days_left == 1 else f"还有{n.days_left}天", style="bold red" if urgent else ""
+            )
             objections = extras.open_objections.get(n.code, 0)
-            rows.append(([cell(f"{n.code} 第{n.version}版"), cell(n.village),
-                          cell(f"{objections}条" if objections else "", "bold red"), left, cell(n.kind),
-                          cell(n.program), cell(f"{n.start:%m-%d}至{n.end:%m-%d}")], n.code))
+            rows.append(
+                (
+                    [
+                        cell(f"{n.code} 第{n.version}版"),
+                        cell(n.village),
+                        cell(f"{objections}条" if objections else "", "bold red"),
+                        left,
+                        cell(n.kind),
+                        cell(n.program),
+                        cell(f"{n.start:%m-%d}至{n.end:%m-%d}"),
+                    ],
+                    n.code,
+                )
+            )
         if not s.posted:
             rows.append(([cell("目前没有正在公示的公示")] + [cell("")] * (len(POSTED_COLUMNS) - 1), None))
         # columns rebuilt with widths from what is shown: after a recount, a cleared
@@ -200,9 +211,12 @@ class HomeScreen(VBScreen):
         due = self.query_one("#due", OptionList)
         due.clear_options()
         for i, item in enumerate(extras.due):
-            due.add_option(Option(Text("· " + item.text, style="bold red" if item.urgent else ""), id=f"{i}:{item.target}"))
-        due.add_option(Option(Text("· " + backup_line(s), style="" if s.backup or s.last_backup else "bold red"),
-                              id="b:settings"))
+            due.add_option(
+                Option(Text("· " + item.text, style="bold red" if item.urgent else ""), id=f"{i}:{item.target}")
+            )
+        due.add_option(
+            Option(Text("· " + backup_line(s), style="" if s.backup or s.last_backup else "bold red"), id="b:settings")
+        )
 
     async def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         code = event.row_key.value

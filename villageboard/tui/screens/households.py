@@ -45,12 +45,19 @@ class HouseholdScreen(VBScreen):
     NAV_MODE = "households"
     AUTO_FOCUS = "#search"
     BINDINGS = [
-        Binding("ctrl+f", "focus_search", "查找", id="households-search", tooltip="到查找框：姓名、拼音、身份证或电话尾号"),
+        Binding(
+            "ctrl+f", "focus_search", "查找", id="households-search", tooltip="到查找框：姓名、拼音、身份证或电话尾号"
+        ),
         Binding("ctrl+n", "new", "新增", id="households-new", tooltip="清空表单，登记一户新的农户"),
         Binding("ctrl+s", "save", "保存", id="households-save", tooltip="检查并保存表单（有错误时不会保存）"),
         Binding("ctrl+t", "status", "已故/迁出", id="households-status", tooltip="登记这户户主已故或迁出（要填日期）"),
-        Binding("ctrl+b", "change_head", "变更户主", id="households-change-head",
-                tooltip="换一位户主（如户主死亡）：户编号、土地和申报记录不变，原户主留在记录里"),
+        Binding(
+            "ctrl+b",
+            "change_head",
+            "变更户主",
+            id="households-change-head",
+            tooltip="换一位户主（如户主死亡）：户编号、土地和申报记录不变，原户主留在记录里",
+        ),
         Binding("ctrl+g", "import", "导入名册", id="households-import", tooltip="从 Excel 或 CSV 导入农户名册"),
     ]
 
@@ -71,8 +78,13 @@ class HouseholdScreen(VBScreen):
             with VerticalScroll(id="household-form"):
                 yield Static("", id="form-title", markup=False)
                 villages = [(v.name, v.id) for v in self.svc.registry.villages()]
-                yield FieldRow("village", "村", widget=FieldSelect(villages, prompt="请选择村", allow_blank=not villages,
-                                                                  id="in-village", compact=True))
+                yield FieldRow(
+                    "village",
+                    "村",
+                    widget=FieldSelect(
+                        villages, prompt="请选择村", allow_blank=not villages, id="in-village", compact=True
+                    ),
+                )
                 yield FieldRow("group", "组", widget=FieldSelect([], prompt="（不分组）", id="in-group", compact=True))
                 for key in TEXT_FIELDS:
                     yield FieldRow(key, HOUSEHOLD_LABELS[key], placeholder=PLACEHOLDERS[key])
@@ -100,8 +112,15 @@ class HouseholdScreen(VBScreen):
         for h in shown:
             village, group = place_names(self.svc, h)
             status = HOUSEHOLD_STATUS.get(h.status, h.status)
-            table.add_row(cell(h.id), cell(h.name), cell(village), cell(group), cell(mask_id(h.id_number)),
-                          cell(status, "red" if h.status != "active" else ""), key=str(h.id))
+            table.add_row(
+                cell(h.id),
+                cell(h.name),
+                cell(village),
+                cell(group),
+                cell(mask_id(h.id_number)),
+                cell(status, "red" if h.status != "active" else ""),
+                key=str(h.id),
+            )
         more = f"，只列出前{len(shown)}户，请输入姓名查找" if total > len(shown) else ""
         self.query_one("#household-count", Static).update(f"共{total}户{more}（回车打开修改）")
 
@@ -179,7 +198,8 @@ class HouseholdScreen(VBScreen):
         self.query_one("#form-title", Static).update(f"修改：{h.name}（户编号{h.id}）")
         status = HOUSEHOLD_STATUS.get(h.status, h.status)
         self.query_one("#form-status", Static).update(
-            f"状态：{status}" + (f"（{h.status_date:%Y-%m-%d}）" if h.status_date else "") + "　Ctrl+T 登记已故或迁出")
+            f"状态：{status}" + (f"（{h.status_date:%Y-%m-%d}）" if h.status_date else "") + "　Ctrl+T 登记已故或迁出"
+        )
         self.call_after_refresh(self._done_loading)
 
     def form_data(self) -> dict[str, Any]:
@@ -193,7 +213,8 @@ class HouseholdScreen(VBScreen):
     def validate(self, everything: bool = False) -> int:
         """Show each field's problems; returns the number of blocking errors."""
         clean, problems = self.svc.registry.validate_household(
-            self.form_data(), exclude_id=self.editing.id if self.editing else None)
+            self.form_data(), exclude_id=self.editing.id if self.editing else None
+        )
         by_key: dict[str, list[Any]] = {}
         for p in problems:
             by_key.setdefault(LABEL_TO_KEY.get(p.field or "", "name"), []).append(p)
@@ -273,15 +294,31 @@ class HouseholdScreen(VBScreen):
         h = self.editing
         fields = [
             # Nothing chosen for the clerk: a new state and its date are typed on purpose.
-            FormField("status", "状态", None if h.status == "active" else h.status, kind="select", required=True,
-                      options=[(label, key) for key, label in HOUSEHOLD_STATUS.items()]),
-            FormField("date", "日期", h.status_date.isoformat() if h.status_date else "",
-                      placeholder="已故或迁出的日期，如 2026-03-01",
-                      check=lambda t: "" if parse_date(t) else "日期写法不对，如 2026-03-01"),
+            FormField(
+                "status",
+                "状态",
+                None if h.status == "active" else h.status,
+                kind="select",
+                required=True,
+                options=[(label, key) for key, label in HOUSEHOLD_STATUS.items()],
+            ),
+            FormField(
+                "date",
+                "日期",
+                h.status_date.isoformat() if h.status_date else "",
+                placeholder="已故或迁出的日期，如 2026-03-01",
+                check=lambda t: "" if parse_date(t) else "日期写法不对，如 2026-03-01",
+            ),
         ]
-        self.app.push_screen(FormDialog(f"{h.name}（户编号{h.id}）的状态", fields, submit="保存",
-                                        note="已故、迁出的户主之后再申报或发放，会出现风险提示。",
-                                        submit_with=self._status_chosen))
+        self.app.push_screen(
+            FormDialog(
+                f"{h.name}（户编号{h.id}）的状态",
+                fields,
+                submit="保存",
+                note="已故、迁出的户主之后再申报或发放，会出现风险提示。",
+                submit_with=self._status_chosen,
+            )
+        )
 
     def _status_chosen(self, values: dict[str, Any]) -> bool:
         if self.editing is None:
@@ -308,26 +345,48 @@ class HouseholdScreen(VBScreen):
             FormField("id_number", "新户主身份证号", required=True, placeholder="18位身份证号"),
             FormField("card", "一卡通账号", placeholder="新户主的账号；不填则清空，登记后才能发放"),
             FormField("reason", "变更原因", required=True, placeholder="如 户主死亡"),
-            FormField("date", "变更日期", required=True, placeholder="如 2026-03-01",
-                      check=lambda t: "" if parse_date(t) else "日期写法不对，如 2026-03-01"),
+            FormField(
+                "date",
+                "变更日期",
+                required=True,
+                placeholder="如 2026-03-01",
+                check=lambda t: "" if parse_date(t) else "日期写法不对，如 2026-03-01",
+            ),
         ]
-        self.app.push_screen(FormDialog(f"{h.name}（户编号{h.id}）变更户主", fields, submit="变更",
-                                        note=f"原户主{h.name}（{mask_id(h.id_number)}）留在这户的记录里，按原户主也能查到这户。",
-                                        submit_with=self._head_chosen))
+        self.app.push_screen(
+            FormDialog(
+                f"{h.name}（户编号{h.id}）变更户主",
+                fields,
+                submit="变更",
+                note=f"原户主{h.name}（{mask_id(h.id_number)}）留在这户的记录里，按原户主也能查到这户。",
+                submit_with=self._head_chosen,
+            )
+        )
 
     def _head_chosen(self, values: dict[str, Any]) -> bool:
         from villageboard.services.household_desk import change_head
 
         if self.editing is None:
             return True
-        done = self.vb.attempt(change_head, self.svc, self.editing.id, name=values["name"], id_number=values["id_number"],
-                               card=values["card"] or None, reason=values["reason"], date=parse_date(values["date"]))
+        done = self.vb.attempt(
+            change_head,
+            self.svc,
+            self.editing.id,
+            name=values["name"],
+            id_number=values["id_number"],
+            card=values["card"] or None,
+            reason=values["reason"],
+            date=parse_date(values["date"]),
+        )
         if done is None:
             return False
         h = done.household
         pay = "" if h.card_account else "新户主还没有一卡通账号，登记后才能发放。"
-        self.vb.say(f"已变更户主：{h.name}，户编号{h.id}不变；原户主{done.former['name']}已记入变更记录。"
-                    + (f"还没有发放的{len(done.unpaid)}条申报将发给新户主。" if done.unpaid else "") + pay)
+        self.vb.say(
+            f"已变更户主：{h.name}，户编号{h.id}不变；原户主{done.former['name']}已记入变更记录。"
+            + (f"还没有发放的{len(done.unpaid)}条申报将发给新户主。" if done.unpaid else "")
+            + pay
+        )
         self.load(h)
         self.refresh_data()
         return True

@@ -39,12 +39,26 @@ def report_text(report: Any) -> str:
     return "\n".join(lines)
 
 
-def start_import(screen: VBScreen, kind: str, after: Callable[[], None], *, program: str | None = None,
-                 year: int | None = None, note: str = "") -> None:
+def start_import(
+    screen: VBScreen,
+    kind: str,
+    after: Callable[[], None],
+    *,
+    program: str | None = None,
+    year: int | None = None,
+    note: str = "",
+) -> None:
     what = WHAT[kind]
     fields = [
-        FormField("path", "表格文件", placeholder="按 Ctrl+O 选择表格文件（.xlsx 或 .csv）", required=True,
-                  check=_file_problem, kind="file", suffixes=SHEETS),
+        FormField(
+            "path",
+            "表格文件",
+            placeholder="按 Ctrl+O 选择表格文件（.xlsx 或 .csv）",
+            required=True,
+            check=_file_problem,
+            kind="file",
+            suffixes=SHEETS,
+        ),
         FormField("dry", "只检查，不保存", False, kind="check"),
     ]
     if kind != "payouts":

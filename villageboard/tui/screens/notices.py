@@ -27,7 +27,19 @@ from villageboard.tui.text import cell, num, yuan
 ALL = "all"
 #: What a clerk looks for first comes first: at 80 columns the objection columns are
 #: in view without scrolling sideways.
-NOTICE_COLUMNS = ("公示编号", "版", "村", "状态", "未处理异议", "可提异议", "类别", "项目", "公示期", "户数", "金额（元）")
+NOTICE_COLUMNS = (
+    "公示编号",
+    "版",
+    "村",
+    "状态",
+    "未处理异议",
+    "可提异议",
+    "类别",
+    "项目",
+    "公示期",
+    "户数",
+    "金额（元）",
+)
 
 
 def objection_days_text(days: int, state: str) -> str:
@@ -61,11 +73,21 @@ class NoticeScreen(VBScreen):
         with Vertical(id="notices"):
             with Horizontal(classes="form-row"):
                 yield Label("年度", classes="form-label-short")
-                yield Select([(f"{y}年", y) for y in self._years()], value=self.svc.today().year, allow_blank=False,
-                             id="notice-year", compact=True)
+                yield Select(
+                    [(f"{y}年", y) for y in self._years()],
+                    value=self.svc.today().year,
+                    allow_blank=False,
+                    id="notice-year",
+                    compact=True,
+                )
                 yield Label("状态", classes="form-label-short")
-                yield Select([("全部", ALL), *[(label, key) for key, label in NOTICE_STATES.items()]],
-                             value=ALL, allow_blank=False, id="notice-state", compact=True)
+                yield Select(
+                    [("全部", ALL), *[(label, key) for key, label in NOTICE_STATES.items()]],
+                    value=ALL,
+                    allow_blank=False,
+                    id="notice-state",
+                    compact=True,
+                )
                 yield Static("", id="notice-count", markup=False)
             yield DataTable(id="notice-list", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="preview-pane"):
@@ -103,11 +125,17 @@ class NoticeScreen(VBScreen):
             left = objection_days_text(days, r.state)
             state_style = {"posted": "green", "draft": "yellow", "ended": "red"}.get(r.state, "dim")
             table.add_row(
-                cell(n.code), cell(n.version), cell(r.village), cell(r.state_label, state_style),
+                cell(n.code),
+                cell(n.version),
+                cell(r.village),
+                cell(r.state_label, state_style),
                 cell(f"{r.open_objections}条" if r.open_objections else "", "bold red"),
                 cell(left, "bold red" if r.state == "posted" and days == 1 else ""),
-                cell(NOTICE_KINDS.get(n.kind, n.kind)), cell(r.program), cell(period),
-                num(r.households if n.state != "draft" else ""), num(yuan(r.amount_fen) if n.state != "draft" else ""),
+                cell(NOTICE_KINDS.get(n.kind, n.kind)),
+                cell(r.program),
+                cell(period),
+                num(r.households if n.state != "draft" else ""),
+                num(yuan(r.amount_fen) if n.state != "draft" else ""),
                 key=f"{n.code}/{n.version}",
             )
         posted = sum(1 for r in rows if r.state == "posted")
@@ -196,13 +224,32 @@ class NoticeScreen(VBScreen):
         programs = self.svc.programs.list(year)
         villages = self.svc.registry.villages()
         fields = [
-            FormField("kind", "公示类别", "result", kind="select", required=True,
-                      options=[(label, key) for key, label in NOTICE_KINDS.items() if key != "correction"]),
-            FormField("program", "补贴项目", programs[0].code if programs else None, kind="select",
-                      options=[(p.name, p.code) for p in programs]),
-            FormField("village", "村", ALL, kind="select", required=True,
-                      options=[("全部村（每村一份）", ALL), *[(v.name, v.id) for v in villages]]),
-            FormField("note", "", "年度汇总公示包括全年所有项目，不用选补贴项目。更正公示在处理异议时生成。", kind="note"),
+            FormField(
+                "kind",
+                "公示类别",
+                "result",
+                kind="select",
+                required=True,
+                options=[(label, key) for key, label in NOTICE_KINDS.items() if key != "correction"],
+            ),
+            FormField(
+                "program",
+                "补贴项目",
+                programs[0].code if programs else None,
+                kind="select",
+                options=[(p.name, p.code) for p in programs],
+            ),
+            FormField(
+                "village",
+                "村",
+                ALL,
+                kind="select",
+                required=True,
+                options=[("全部村（每村一份）", ALL), *[(v.name, v.id) for v in villages]],
+            ),
+            FormField(
+                "note", "", "年度汇总公示包括全年所有项目，不用选补贴项目。更正公示在处理异议时生成。", kind="note"
+            ),
         ]
         self.app.push_screen(FormDialog(f"新建{year}年公示草稿", fields, submit="新建", wide=True), self._create)
 
@@ -260,31 +307,43 @@ class NoticeScreen(VBScreen):
         if n is None:
             return
         fields = [
-            FormField("start", "张贴日期", self.svc.today().isoformat(),
-                      check=ui_support.date_problem, required=True),
-            FormField("days", "公示天数", str(self._days(n)),
-                      check=lambda t: "" if t.isdigit() and 1 <= int(t) <= 90 else "写1到90之间的天数", required=True),
+            FormField("start", "张贴日期", self.svc.today().isoformat(), check=ui_support.date_problem, required=True),
+            FormField(
+                "days",
+                "公示天数",
+                str(self._days(n)),
+                check=lambda t: "" if t.isdigit() and 1 <= int(t) <= 90 else "写1到90之间的天数",
+                required=True,
+            ),
         ]
-        self.app.push_screen(FormDialog(f"张贴 {n.code}", fields, submit="下一步"),
-                             lambda v: self._confirm_post(n, ui_support.parse_date(v["start"]), int(v["days"])) if v else None)
+        self.app.push_screen(
+            FormDialog(f"张贴 {n.code}", fields, submit="下一步"),
+            lambda v: self._confirm_post(n, ui_support.parse_date(v["start"]), int(v["days"])) if v else None,
+        )
 
     def _confirm_post(self, n: Notice, start: dt.date | None, days: int) -> None:
         assert start is not None
         end = period_end(start, days)
         snap = self.svc.notices.snapshot(n)
         t = snap["totals"]
-        msg = (f"{ui_support.notice_label(self.svc, n)}（{n.code}）\n"
-               f"{t['households']}户，合计{yuan(t['amount_fen'])}元\n"
-               f"公示期：{start:%Y-%m-%d} 至 {end:%Y-%m-%d}（按{days}天公示）\n\n"
-               "张贴后公示内容冻结，不能再修改（有错误要受理异议、做更正公示）。确定已经张贴？")
-        self.app.push_screen(ConfirmDialog("登记张贴", msg, confirm="确定张贴"),
-                             lambda ok: self._post(n, start, days) if ok else None)
+        msg = (
+            f"{ui_support.notice_label(self.svc, n)}（{n.code}）\n"
+            f"{t['households']}户，合计{yuan(t['amount_fen'])}元\n"
+            f"公示期：{start:%Y-%m-%d} 至 {end:%Y-%m-%d}（按{days}天公示）\n\n"
+            "张贴后公示内容冻结，不能再修改（有错误要受理异议、做更正公示）。确定已经张贴？"
+        )
+        self.app.push_screen(
+            ConfirmDialog("登记张贴", msg, confirm="确定张贴"), lambda ok: self._post(n, start, days) if ok else None
+        )
 
     def _post(self, n: Notice, start: dt.date, days: int) -> None:
         posted = self.vb.attempt(self.svc.notices.post, n.code, start, days)
         if posted is not None:
-            self.vb.say(f"公示{posted.code}已登记张贴，公示期{posted.start}至{posted.end}，核验码{posted.tag}。"
-                        "按 Ctrl+R 打印。", timeout=10)
+            self.vb.say(
+                f"公示{posted.code}已登记张贴，公示期{posted.start}至{posted.end}，核验码{posted.tag}。"
+                "按 Ctrl+R 打印。",
+                timeout=10,
+            )
             self.previewed = ""
             self.refresh_data()
 
@@ -314,8 +373,15 @@ class NoticeScreen(VBScreen):
             if n is not None:
                 self.vb.say(f"已保存公示{n.code}的张贴照片。")
 
-        fields = [FormField("path", "照片文件", placeholder="手机拍的照片，复制到电脑后的完整路径", required=True,
-                            check=lambda t: "" if Path(t).expanduser().is_file() else "找不到这个文件")]
+        fields = [
+            FormField(
+                "path",
+                "照片文件",
+                placeholder="手机拍的照片，复制到电脑后的完整路径",
+                required=True,
+                check=lambda t: "" if Path(t).expanduser().is_file() else "找不到这个文件",
+            )
+        ]
         self.app.push_screen(FormDialog(f"{r.notice.code} 的张贴照片", fields, submit="保存", wide=True), chosen)
 
     # -- objections ---------------------------------------------------------------------

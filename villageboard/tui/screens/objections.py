@@ -24,15 +24,22 @@ if TYPE_CHECKING:
     from villageboard.services import Services
     from villageboard.tui.app import VillageBoardApp
 
-EDIT_FIELDS = [("备注", "remark"), ("数量", "quantity"), ("确权面积", "certified_area"), ("扣除面积", "deducted_area"),
-               ("扣除原因", "deduction_reason")]
+EDIT_FIELDS = [
+    ("备注", "remark"),
+    ("数量", "quantity"),
+    ("确权面积", "certified_area"),
+    ("扣除面积", "deducted_area"),
+    ("扣除原因", "deduction_reason"),
+]
 
 
 class ObjectionsScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "close", "关闭", id="objections-close", tooltip="回到公示列表"),
         Binding("ctrl+n", "add", "登记异议", id="objections-add", tooltip="登记村民对这份公示的异议（公示期内）"),
-        Binding("ctrl+s", "resolve", "处理", id="objections-resolve", tooltip="处理选中的异议；公示有错时同时生成更正公示"),
+        Binding(
+            "ctrl+s", "resolve", "处理", id="objections-resolve", tooltip="处理选中的异议；公示有错时同时生成更正公示"
+        ),
     ]
 
     def __init__(self, code: str) -> None:
@@ -66,10 +73,15 @@ class ObjectionsScreen(ModalScreen[None]):
         n = self.svc.notices.get(self.code)
         state = self.svc.notices.state_of(n)
         self.query_one("#objections-title", Label).update(
-            f"异议：{n.code} 第{n.version}版 {ui_support.notice_label(self.svc, n)}")
+            f"异议：{n.code} 第{n.version}版 {ui_support.notice_label(self.svc, n)}"
+        )
         days = self.svc.notices.objection_days(n)
         if days:
-            note = "正在公示，今天是可以登记异议的最后一天。" if days == 1 else f"正在公示，还可以登记异议{days}天（含今天）。"
+            note = (
+                "正在公示，今天是可以登记异议的最后一天。"
+                if days == 1
+                else f"正在公示，还可以登记异议{days}天（含今天）。"
+            )
         elif state == "posted":
             note = f"还没有到张贴日期（{n.start}），到时才能登记异议。"
         else:
@@ -108,13 +120,15 @@ class ObjectionsScreen(ModalScreen[None]):
             FormField("text", "异议内容", placeholder="村民的意见，如 承包地面积登记少了2亩", required=True),
             FormField("household", "涉及农户", None, kind="select", options=[(name, hid) for name, hid in people]),
         ]
-        self.app.push_screen(FormDialog(f"登记异议：{self.code}", fields, submit="登记", wide=True,
-                                        submit_with=self._added))
+        self.app.push_screen(
+            FormDialog(f"登记异议：{self.code}", fields, submit="登记", wide=True, submit_with=self._added)
+        )
 
     def _added(self, v: dict[str, Any]) -> bool:
         """Record the objection; False keeps the dialog open with what was typed."""
-        return submit_or_mask(self.app, self.svc.notices.add_objection, self.code, v["text"], v["household"],
-                              then=self.added)
+        return submit_or_mask(
+            self.app, self.svc.notices.add_objection, self.code, v["text"], v["household"], then=self.added
+        )
 
     def added(self, o: Objection) -> None:
         self.vb.say(f"已登记异议，编号{o.id}。")
@@ -138,7 +152,9 @@ class ObjectionsScreen(ModalScreen[None]):
             self.vb.say(f"异议{o.id}已经处理过了。", warning=True)
             return
         rows = self._rows()
-        options = [(f"{r['name']} {r['app']}（{r['quantity']}，备注：{r.get('remark') or '无'}）", r["app"]) for r in rows]
+        options = [
+            (f"{r['name']} {r['app']}（{r['quantity']}，备注：{r.get('remark') or '无'}）", r["app"]) for r in rows
+        ]
         mine = next((r["app"] for r in rows if r["household_id"] == o.household_id), None)
         n = self.svc.notices.get(self.code)
         base = self.svc.notices.snapshot(n).get("base_kind") or n.kind
@@ -154,10 +170,20 @@ class ObjectionsScreen(ModalScreen[None]):
             FormField("field2", "更正项目", default_field, kind="select", options=EDIT_FIELDS, required=True),
             FormField("value2", "改为", placeholder="可不填"),
         ]
-        note = ("处理结果必填。公示内容有错的，填上要更正的户和新内容，会生成更正公示草稿（原版本存档），"
-                "张贴后生效。已发放的户不能改数量。")
-        self.app.push_screen(FormDialog(f"处理异议{o.id}", fields, submit="处理", wide=True, note=note,
-                                        submit_with=lambda v: self._resolved(o, v)))
+        note = (
+            "处理结果必填。公示内容有错的，填上要更正的户和新内容，会生成更正公示草稿（原版本存档），"
+            "张贴后生效。已发放的户不能改数量。"
+        )
+        self.app.push_screen(
+            FormDialog(
+                f"处理异议{o.id}",
+                fields,
+                submit="处理",
+                wide=True,
+                note=note,
+                submit_with=lambda v: self._resolved(o, v),
+            )
+        )
 
     def _resolved(self, o: Objection, v: dict[str, Any]) -> bool:
         """Resolve; False keeps the dialog open with what was typed."""
@@ -170,15 +196,24 @@ class ObjectionsScreen(ModalScreen[None]):
                     return False
                 edits.append((v[f"app{i}"], v[f"field{i}"], value))
         correct = bool(v["correct"]) or bool(edits)
-        return submit_or_mask(self.app, self.svc.notices.resolve_objection, o.id, v["text"], correct=correct,
-                              edits=edits, then=lambda result: self.resolved(o, result))
+        return submit_or_mask(
+            self.app,
+            self.svc.notices.resolve_objection,
+            o.id,
+            v["text"],
+            correct=correct,
+            edits=edits,
+            then=lambda result: self.resolved(o, result),
+        )
 
     def resolved(self, o: Objection, result: Any) -> None:
         _o, correction = result
         if correction is not None:
             self.vb.say(
                 f"异议{o.id}已处理，已生成更正公示草稿 {correction.code} 第{correction.version}版"
-                f"（{len(correction.changes)}处更正），原版本已存档。请预览后按 Ctrl+T 张贴。", timeout=10)
+                f"（{len(correction.changes)}处更正），原版本已存档。请预览后按 Ctrl+T 张贴。",
+                timeout=10,
+            )
         else:
             self.vb.say(f"异议{o.id}已处理。")
         self.refresh_data()

@@ -22,8 +22,14 @@ from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.screens.importing import report_text, start_import
 from villageboard.tui.text import cell, num
 
-MEASURE_COLUMNS = (("approved", "审核通过"), ("issued", "已提交银行"), ("paid", "已发放"), ("failed", "发放失败"),
-                   ("pending", "等待回盘"), ("not_issued", "未提交银行"))
+MEASURE_COLUMNS = (
+    ("approved", "审核通过"),
+    ("issued", "已提交银行"),
+    ("paid", "已发放"),
+    ("failed", "发放失败"),
+    ("pending", "等待回盘"),
+    ("not_issued", "未提交银行"),
+)
 
 
 def tally(t: Tally) -> str:
@@ -34,30 +40,48 @@ class PayoutScreen(VBScreen):
     NAV_MODE = "payouts"
     AUTO_FOCUS = "#recon"
     BINDINGS = [
-        Binding("ctrl+e", "export_bank", "银行发放表", id="payouts-export",
-                tooltip="审核通过、还没有发放的各户生成银行发放表，并登记为已提交银行"),
+        Binding(
+            "ctrl+e",
+            "export_bank",
+            "银行发放表",
+            id="payouts-export",
+            tooltip="审核通过、还没有发放的各户生成银行发放表，并登记为已提交银行",
+        ),
         Binding("ctrl+g", "import_return", "导入回盘", id="payouts-import", tooltip="导入银行返回的发放结果"),
         Binding("ctrl+f", "reissue", "重新发放", id="payouts-reissue", tooltip="更正账号后，把发放失败的重新发放"),
-        Binding("ctrl+k", "export_county", "报县汇总表", id="payouts-county", tooltip="分村分项目的汇总和明细（内部资料）"),
+        Binding(
+            "ctrl+k", "export_county", "报县汇总表", id="payouts-county", tooltip="分村分项目的汇总和明细（内部资料）"
+        ),
     ]
 
     def compose_body(self) -> Iterable[Widget]:
         with Vertical(id="payouts"):
             with Horizontal(classes="form-row"):
                 yield Label("补贴项目", classes="form-label")
-                yield Select([(f"{p.year}年 {p.name}", p.key) for p in sorted(self.svc.programs.list(), key=lambda p: (-p.year, p.code))],
-                             prompt="还没有补贴项目", id="payout-program", compact=True)
+                yield Select(
+                    [
+                        (f"{p.year}年 {p.name}", p.key)
+                        for p in sorted(self.svc.programs.list(), key=lambda p: (-p.year, p.code))
+                    ],
+                    prompt="还没有补贴项目",
+                    id="payout-program",
+                    compact=True,
+                )
             yield Static("", id="payout-summary", markup=False)
             yield DataTable(id="recon", cursor_type="row", zebra_stripes=True)
             yield Static("", id="recon-problems", markup=False)
-            yield Static("发放失败（请农户到银行核实，在“农户”中更正一卡通账号后，按 Ctrl+F 重新发放）", classes="section")
+            yield Static(
+                "发放失败（请农户到银行核实，在“农户”中更正一卡通账号后，按 Ctrl+F 重新发放）", classes="section"
+            )
             yield DataTable(id="failures", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         recon = self.query_one("#recon", DataTable)
         recon.add_columns("村", *[label for _k, label in MEASURE_COLUMNS], "重新发放")
         fails = self.query_one("#failures", DataTable)
-        fails.add_columns("申报编号", "村", "户主", "金额（元）", "失败原因", "回盘日期", "原账号尾号", "现账号尾号", "批次")
+        fails.add_columns(
+            "申报编号", "村", "户主", "金额（元）", "失败原因", "回盘日期", "原账号尾号", "现账号尾号", "批次"
+        )
         this = self.svc.today().year
         programs = sorted(self.svc.programs.list(), key=lambda p: (-p.year, p.code))
         sel = self.query_one("#payout-program", Select)
@@ -87,8 +111,11 @@ class PayoutScreen(VBScreen):
         recon.clear()
 
         def add(line: ReconLine, name: str, style: str = "") -> None:
-            recon.add_row(cell(name, style), *[num(tally(getattr(line, k)), style) for k, _l in MEASURE_COLUMNS],
-                          num(f"{line.reissued}笔" if line.reissued else "", style))
+            recon.add_row(
+                cell(name, style),
+                *[num(tally(getattr(line, k)), style) for k, _l in MEASURE_COLUMNS],
+                num(f"{line.reissued}笔" if line.reissued else "", style),
+            )
 
         for line in r.lines:
             add(line, line.village)
@@ -97,10 +124,14 @@ class PayoutScreen(VBScreen):
         t = r.programs[0] if r.programs else ReconLine(None, "", p.code, p.name)
         self.query_one("#payout-summary", Static).update(
             f"审核通过{t.approved.n}笔 {format_fen(t.approved.fen)}元，已发放{t.paid.n}笔 {format_fen(t.paid.fen)}元，"
-            f"发放失败{t.failed.n}笔，等待银行回盘{t.pending.n}笔，还没有提交银行{t.not_issued.n}笔")
+            f"发放失败{t.failed.n}笔，等待银行回盘{t.pending.n}笔，还没有提交银行{t.not_issued.n}笔"
+        )
         problems = r.problems()
         self.query_one("#recon-problems", Static).update(
-            "对账不平：" + "；".join(problems) if problems else "对账相符：各村之和等于合计，已提交银行 = 已发放 + 失败 + 等待回盘。")
+            "对账不平：" + "；".join(problems)
+            if problems
+            else "对账相符：各村之和等于合计，已提交银行 = 已发放 + 失败 + 等待回盘。"
+        )
         self.query_one("#recon-problems", Static).set_class(bool(problems), "-error")
         fails = self.query_one("#failures", DataTable)
         fails.clear()
@@ -110,10 +141,18 @@ class PayoutScreen(VBScreen):
             now = reg.household(app.household_id).card_account
             fixed = now[-4:] if now else "无"
             same = f.account_tail.endswith(fixed) and not self.svc.payouts.name_corrected(app)
-            fails.add_row(cell(f.app_id), cell(f.village), cell(f.name), num(format_fen(f.amount_fen)),
-                          cell(f.reason, "red"), cell(f.returned), cell(f.account_tail), cell(fixed + ("（未更正）" if same else "（已更正）"),
-                                                                              "" if not same else "yellow"),
-                          cell(f.batch), key=f.app_id)
+            fails.add_row(
+                cell(f.app_id),
+                cell(f.village),
+                cell(f.name),
+                num(format_fen(f.amount_fen)),
+                cell(f.reason, "red"),
+                cell(f.returned),
+                cell(f.account_tail),
+                cell(fixed + ("（未更正）" if same else "（已更正）"), "" if not same else "yellow"),
+                cell(f.batch),
+                key=f.app_id,
+            )
         if not r.failures:
             fails.add_row(cell("没有发放失败的记录"), "", "", "", "", "", "", "", "")
 
@@ -129,11 +168,15 @@ class PayoutScreen(VBScreen):
             self.vb.show_error(f"{p.year}年{p.name}没有审核通过、还没有提交银行的申报。")
             return
         order = OrderGate(self.svc).check(p.year, p.code, payable)
-        fields = [folder_field(self.vb.output_dir),
-                  FormField("name", "文件名", f"银行发放表-{p.year}-{p.code}.xlsx", required=True)]
+        fields = [
+            folder_field(self.vb.output_dir),
+            FormField("name", "文件名", f"银行发放表-{p.year}-{p.code}.xlsx", required=True),
+        ]
         if order.blocked:
-            fields += [FormField("held", "", "申报公示还没有走完的村（暂不发放）：\n" + "\n".join(order.lines()), kind="note"),
-                       FormField("without_notice", "未经公示发放的原因", placeholder="一般不填；如确需一起发放，写明原因")]
+            fields += [
+                FormField("held", "", "申报公示还没有走完的村（暂不发放）：\n" + "\n".join(order.lines()), kind="note"),
+                FormField("without_notice", "未经公示发放的原因", placeholder="一般不填；如确需一起发放，写明原因"),
+            ]
 
         def chosen(v: dict[str, Any] | None) -> None:
             if not v:
@@ -142,8 +185,10 @@ class PayoutScreen(VBScreen):
             reason = (v.get("without_notice") or "").strip()
             going = payable if reason else order.clear
             total = sum(a.amount_fen for a in going)
-            msg = (f"将为{len(going)}笔审核通过的申报（合计{format_fen(total)}元）生成银行发放表：\n{out}\n\n"
-                   "这些申报同时登记为“已提交银行”，不会重复发放。表中有完整身份证号和账号，只交银行，不得张贴。")
+            msg = (
+                f"将为{len(going)}笔审核通过的申报（合计{format_fen(total)}元）生成银行发放表：\n{out}\n\n"
+                "这些申报同时登记为“已提交银行”，不会重复发放。表中有完整身份证号和账号，只交银行，不得张贴。"
+            )
             if order.blocked and reason:
                 msg += f"\n\n其中{len(order.blocked)}笔的申报公示还没有走完，原因“{reason}”将记入修改记录，并印在发放结果公示上。"
             elif order.blocked:
@@ -151,14 +196,22 @@ class PayoutScreen(VBScreen):
             if not going:
                 self._export(p, out, reason)  # refused by the service, which says why
                 return
-            self.app.push_screen(ConfirmDialog("生成银行发放表", msg, confirm="生成"),
-                                 lambda ok: self._export(p, out, reason) if ok else None)
+            self.app.push_screen(
+                ConfirmDialog("生成银行发放表", msg, confirm="生成"),
+                lambda ok: self._export(p, out, reason) if ok else None,
+            )
 
         self.app.push_screen(FormDialog("银行发放表（内部资料）", fields, submit="下一步", wide=True), chosen)
 
     def _export(self, p: Program, out: Any, reason: str = "") -> None:
-        report = self.vb.attempt(self.svc.transfer.export_bank, p.code, p.year, out, without_notice=reason,
-                                 how="在“未经公示发放的原因”一栏写明")
+        report = self.vb.attempt(
+            self.svc.transfer.export_bank,
+            p.code,
+            p.year,
+            out,
+            without_notice=reason,
+            how="在“未经公示发放的原因”一栏写明",
+        )
         if report is not None:
             self.vb.output_dir = out.parent
             self.app.push_screen(MessageDialog("银行发放表已生成", report_text(report)))
@@ -168,8 +221,14 @@ class PayoutScreen(VBScreen):
         p = self.program
         if p is None:
             return
-        start_import(self, "payouts", self.refresh_data, program=p.code, year=p.year,
-                     note=f"导入{p.year}年{p.name}的银行回盘：每行“成功”，或“失败”加原因。有一行出错就整张表都不导入。")
+        start_import(
+            self,
+            "payouts",
+            self.refresh_data,
+            program=p.code,
+            year=p.year,
+            note=f"导入{p.year}年{p.name}的银行回盘：每行“成功”，或“失败”加原因。有一行出错就整张表都不导入。",
+        )
 
     # -- reissue ----------------------------------------------------------------------------
     def action_reissue(self) -> None:
@@ -180,8 +239,10 @@ class PayoutScreen(VBScreen):
         if not failed:
             self.vb.show_error(f"{p.year}年{p.name}没有发放失败、等待重新发放的申报。")
             return
-        fields = [folder_field(self.vb.output_dir),
-                  FormField("name", "文件名", f"银行发放表-{p.year}-{p.code}-重新发放.xlsx", required=True)]
+        fields = [
+            folder_field(self.vb.output_dir),
+            FormField("name", "文件名", f"银行发放表-{p.year}-{p.code}-重新发放.xlsx", required=True),
+        ]
 
         def chosen(v: dict[str, Any] | None) -> None:
             if not v:
@@ -190,10 +251,13 @@ class PayoutScreen(VBScreen):
             reg = self.svc.registry
             names = "、".join(reg.household(a.household_id).name for a in failed[:10])
             more = f"等{len(failed)}户" if len(failed) > 10 else ""
-            msg = (f"把{len(failed)}笔发放失败的申报（{names}{more}）按现在的一卡通账号重新发放，"
-                   f"生成银行发放表：\n{out}\n\n账号还没有更正的不会发放，会列出来。确定重新发放？")
-            self.app.push_screen(ConfirmDialog("重新发放", msg, confirm="重新发放"),
-                                 lambda ok: self._reissue(p, out) if ok else None)
+            msg = (
+                f"把{len(failed)}笔发放失败的申报（{names}{more}）按现在的一卡通账号重新发放，"
+                f"生成银行发放表：\n{out}\n\n账号还没有更正的不会发放，会列出来。确定重新发放？"
+            )
+            self.app.push_screen(
+                ConfirmDialog("重新发放", msg, confirm="重新发放"), lambda ok: self._reissue(p, out) if ok else None
+            )
 
         self.app.push_screen(FormDialog("重新发放（生成银行发放表）", fields, submit="下一步", wide=True), chosen)
 
@@ -208,7 +272,10 @@ class PayoutScreen(VBScreen):
     def action_export_county(self) -> None:
         p = self.program
         year = p.year if p else self.svc.today().year
-        fields = [folder_field(self.vb.output_dir), FormField("name", "文件名", f"报县汇总表-{year}.xlsx", required=True)]
+        fields = [
+            folder_field(self.vb.output_dir),
+            FormField("name", "文件名", f"报县汇总表-{year}.xlsx", required=True),
+        ]
 
         def chosen(v: dict[str, Any] | None) -> None:
             if not v:

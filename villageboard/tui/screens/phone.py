@@ -46,10 +46,20 @@ class PhoneDeskScreen(VBScreen):
         Binding("down", "move(1)", "下一户", show=False, id="phone-next-hit", tooltip="选择下一条查询结果"),
         Binding("up", "move(-1)", "上一户", show=False, id="phone-prev-hit", tooltip="选择上一条查询结果"),
         Binding("ctrl+l", "log_call", "记录来电", id="phone-log-call", tooltip="把这次来电记入来电记录（一键）"),
-        Binding("ctrl+o", "to_objection", "转为异议", id="phone-objection",
-                tooltip="把来电反映的问题登记为正在公示的公示的异议"),
-        Binding("ctrl+r", "override", "主管放行", id="phone-override",
-                tooltip="这户今天出生日期错满3次后，由主管写明理由，再核对一次"),
+        Binding(
+            "ctrl+o",
+            "to_objection",
+            "转为异议",
+            id="phone-objection",
+            tooltip="把来电反映的问题登记为正在公示的公示的异议",
+        ),
+        Binding(
+            "ctrl+r",
+            "override",
+            "主管放行",
+            id="phone-override",
+            tooltip="这户今天出生日期错满3次后，由主管写明理由，再核对一次",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -66,8 +76,11 @@ class PhoneDeskScreen(VBScreen):
         with Vertical(id="phone"):
             with Horizontal(classes="form-row", id="query-row"):
                 yield Label("来电查询", classes="form-label")
-                yield Input(placeholder="听到的名字（汉字或拼音都行）、身份证后4到6位、电话后4位，可加村名",
-                            id="query", compact=True)
+                yield Input(
+                    placeholder="听到的名字（汉字或拼音都行）、身份证后4到6位、电话后4位，可加村名",
+                    id="query",
+                    compact=True,
+                )
             yield Static("", id="phone-note", markup=False)
             with Horizontal(id="phone-main"):
                 yield DataTable(id="hits", cursor_type="row", zebra_stripes=True)
@@ -84,8 +97,13 @@ class PhoneDeskScreen(VBScreen):
                 yield Static("", id="script", markup=False)
             with Horizontal(classes="form-row", id="log-row"):
                 yield Label("问题类型", classes="form-label")
-                yield FieldSelect([(t, t) for t in QUESTION_TYPES], value="补贴金额", allow_blank=False,
-                             id="question-type", compact=True)
+                yield FieldSelect(
+                    [(t, t) for t in QUESTION_TYPES],
+                    value="补贴金额",
+                    allow_blank=False,
+                    id="question-type",
+                    compact=True,
+                )
                 yield Label("来电人", classes="form-label-short")
                 yield Input(placeholder="自报姓名", id="caller", compact=True)
                 yield Label("问题", classes="form-label-short")
@@ -151,8 +169,13 @@ class PhoneDeskScreen(VBScreen):
         table.clear()
         for h in ans.hits:
             name = h.name + (f"（{h.status}）" if h.status else "")
-            table.add_row(cell(name), cell(f"{h.village}{h.group}"), cell(h.id_masked[-4:]), cell(h.matched),
-                          key=str(h.household_id))
+            table.add_row(
+                cell(name),
+                cell(f"{h.village}{h.group}"),
+                cell(h.id_masked[-4:]),
+                cell(h.matched),
+                key=str(h.household_id),
+            )
         self.update_note()
         if ans.hits:
             table.move_cursor(row=0)
@@ -164,7 +187,9 @@ class PhoneDeskScreen(VBScreen):
         if event.data_table.id != "hits" or self.answer is None:
             return
         i = event.cursor_row
-        if 0 <= i < len(self.answer.hits) and (self.hit is None or self.hit.household_id != self.answer.hits[i].household_id):
+        if 0 <= i < len(self.answer.hits) and (
+            self.hit is None or self.hit.household_id != self.answer.hits[i].household_id
+        ):
             self.show_hit(self.answer.hits[i])
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -217,8 +242,9 @@ class PhoneDeskScreen(VBScreen):
             qty = f"{r.quantity}{r.unit}" if r.quantity is not None else ""
             note = r.reason or r.notice_dates.replace(f"{r.year}-", "")
             style = "red" if r.status == "发放失败" else ""
-            hist.add_row(cell(r.year), cell(r.program_name), num(qty), num(yuan(r.amount_fen)),
-                         cell(r.status, style), cell(note))
+            hist.add_row(
+                cell(r.year), cell(r.program_name), num(qty), num(yuan(r.amount_fen)), cell(r.status, style), cell(note)
+            )
         if not hit.records:
             hist.add_row(cell(""), cell("没有申报记录"), "", "", "", "")
 
@@ -292,9 +318,14 @@ class PhoneDeskScreen(VBScreen):
             return
         fields = [FormField("note", "放行理由", "", placeholder="谁同意、为什么（不要写证件号、日期）", required=True)]
         self.app.push_screen(
-            FormDialog(f"主管放行：{self.hit.name}户", fields, submit="放行并核对",
-                       note="这户今天出生日期已经错满3次。放行只对这一次核对有效，理由记入修改记录。"),
-            self._override_entered)
+            FormDialog(
+                f"主管放行：{self.hit.name}户",
+                fields,
+                submit="放行并核对",
+                note="这户今天出生日期已经错满3次。放行只对这一次核对有效，理由记入修改记录。",
+            ),
+            self._override_entered,
+        )
 
     def _override_entered(self, values: dict[str, Any] | None) -> None:
         if values and str(values.get("note", "")).strip():
@@ -304,12 +335,16 @@ class PhoneDeskScreen(VBScreen):
     def public_script(view: LookupHit) -> str:
         shown = [r for r in view.records if r.public]
         if not shown:
-            return ("身份未核实。这户目前没有已公示的记录，不能在电话里说明个人情况。"
-                    "请来电人核对出生日期，或带身份证到村委会、乡镇查询。")
+            return (
+                "身份未核实。这户目前没有已公示的记录，不能在电话里说明个人情况。"
+                "请来电人核对出生日期，或带身份证到村委会、乡镇查询。"
+            )
         lines = ["身份未核实，只能告知已公示的内容："]
         for r in shown:
-            lines.append(f"{r.year}年{r.program_name}{r.quantity or ''}{r.unit}，{yuan(r.amount_fen)}元，{r.status}"
-                         + (f"（见公示{r.notice.split()[0]}）" if r.notice else ""))
+            lines.append(
+                f"{r.year}年{r.program_name}{r.quantity or ''}{r.unit}，{yuan(r.amount_fen)}元，{r.status}"
+                + (f"（见公示{r.notice.split()[0]}）" if r.notice else "")
+            )
         return "\n".join(lines)
 
     # -- the call log -------------------------------------------------------------------
@@ -340,24 +375,38 @@ class PhoneDeskScreen(VBScreen):
             return
         notices = posted_notices_for(self.svc, self.hit.household_id)
         if not notices:
-            self.vb.show_error(f"{self.hit.name}户目前不在任何正在公示的公示上，不能登记异议。"
-                               "可以记录来电，公示时再提出。")
+            self.vb.show_error(
+                f"{self.hit.name}户目前不在任何正在公示的公示上，不能登记异议。可以记录来电，公示时再提出。"
+            )
             return
         question = self.query_one("#question", Input).value.strip()
         fields = [
-            FormField("notice", "公示", notices[0].code if len(notices) == 1 else None, kind="select", required=True,
-                      options=[(f"{n.code} {notice_label(self.svc, n)}", n.code) for n in notices]),
+            FormField(
+                "notice",
+                "公示",
+                notices[0].code if len(notices) == 1 else None,
+                kind="select",
+                required=True,
+                options=[(f"{n.code} {notice_label(self.svc, n)}", n.code) for n in notices],
+            ),
             FormField("text", "异议内容", question, placeholder="来电人对公示有什么不同意见", required=True),
         ]
-        self.app.push_screen(FormDialog("把来电登记为异议", fields, submit="登记异议", wide=True,
-                                        submit_with=self._objection_entered))
+        self.app.push_screen(
+            FormDialog("把来电登记为异议", fields, submit="登记异议", wide=True, submit_with=self._objection_entered)
+        )
 
     def _objection_entered(self, values: dict[str, Any]) -> bool:
         """Log the call and record the objection; False keeps the dialog open."""
         if self.call_id is None and self._log("异议") is None:
             return False
-        return submit_or_mask(self.vb, self.svc.calls.to_objection, self.call_id, values["notice"], values["text"],
-                              then=lambda o: self.vb.say(f"已登记为公示{o.notice_code}的异议，编号{o.id}。请到“公示”处理。"))
+        return submit_or_mask(
+            self.vb,
+            self.svc.calls.to_objection,
+            self.call_id,
+            values["notice"],
+            values["text"],
+            then=lambda o: self.vb.say(f"已登记为公示{o.notice_code}的异议，编号{o.id}。请到“公示”处理。"),
+        )
 
     # -- next call ------------------------------------------------------------------------
     def new_call(self) -> None:

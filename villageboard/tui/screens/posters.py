@@ -27,8 +27,7 @@ from villageboard.tui.text import cell, display_path, num
 PAPERS = [("A4 纸", "a4"), ("A3 纸（大幅）", "a3")]
 
 
-def show_preview(doc: NoticeDocument | None, head: Static, table: DataTable[Any], foot: Static,
-                 note: str = "") -> None:
+def show_preview(doc: NoticeDocument | None, head: Static, table: DataTable[Any], foot: Static, note: str = "") -> None:
     """Fill a preview: title lines, the main table, changes and totals."""
     table.clear(columns=True)
     if doc is None:
@@ -38,7 +37,9 @@ def show_preview(doc: NoticeDocument | None, head: Static, table: DataTable[Any]
     lines = [doc.title, doc.subtitle + ("　" + doc.stamp if doc.stamp else "")]
     changes = [t for t in doc.tables if t.title == "更正内容"]
     for t in changes:
-        lines.append("更正内容：" + "；".join(f"{r.cells[1]} {r.cells[3]}：{r.cells[4]} 改为 {r.cells[5]}" for r in t.rows))
+        lines.append(
+            "更正内容：" + "；".join(f"{r.cells[1]} {r.cells[3]}：{r.cells[4]} 改为 {r.cells[5]}" for r in t.rows)
+        )
     if note:
         lines.append(note)
     lines += doc.totals_lines
@@ -48,7 +49,9 @@ def show_preview(doc: NoticeDocument | None, head: Static, table: DataTable[Any]
         table.add_column(c.label.replace("\n", ""), key=c.key)
     for r in main.rows:
         style = "bold" if r.kind in ("subtotal", "total") else ""
-        table.add_row(*[num(v, style) if c.numeric else cell(v, style) for c, v in zip(main.columns, r.cells, strict=False)])
+        table.add_row(
+            *[num(v, style) if c.numeric else cell(v, style) for c, v in zip(main.columns, r.cells, strict=False)]
+        )
     foot.update(Text("\n".join(doc.footer_lines)))
 
 
@@ -78,8 +81,9 @@ def _print_all(screen: VBScreen, paths: Sequence[Path]) -> list[str]:
     return [screen.vb.printer(p) for p in pdfs]
 
 
-def ask_render(screen: VBScreen, notice: Notice, archive_copy: bool = False,
-               after: Callable[[], None] | None = None) -> None:
+def ask_render(
+    screen: VBScreen, notice: Notice, archive_copy: bool = False, after: Callable[[], None] | None = None
+) -> None:
     """Ask where and how, then write one notice's poster files (and print them)."""
     label = ui_support.notice_label(screen.svc, notice)
     title = f"打印{'存档件' if archive_copy else '公示'}：{notice.code} {label}"
@@ -93,8 +97,9 @@ def ask_render(screen: VBScreen, notice: Notice, archive_copy: bool = False,
         out = folder_of(v)
 
         def work(progress: Any, cancel: Any) -> list[Path]:
-            return ui_support.render_notice(screen.svc, notice, out, formats, v["paper"], bool(v["large"]),
-                                            archive_copy=archive_copy)
+            return ui_support.render_notice(
+                screen.svc, notice, out, formats, v["paper"], bool(v["large"]), archive_copy=archive_copy
+            )
 
         def done(paths: list[Path]) -> None:
             screen.vb.output_dir = out
@@ -108,15 +113,29 @@ def ask_render(screen: VBScreen, notice: Notice, archive_copy: bool = False,
 
         screen.run_job(f"正在生成 {notice.code}", work, done)
 
-    screen.app.push_screen(FormDialog(title, _render_fields(screen, False), submit="生成", wide=True,
-                                      note="选好后按 Ctrl+S 按勾选的格式生成（回车到下一项）。"), chosen)
+    screen.app.push_screen(
+        FormDialog(
+            title,
+            _render_fields(screen, False),
+            submit="生成",
+            wide=True,
+            note="选好后按 Ctrl+S 按勾选的格式生成（回车到下一项）。",
+        ),
+        chosen,
+    )
 
 
 def ask_batch(screen: VBScreen, year: int, programs: list[tuple[str, str]]) -> None:
     """Every village's poster of one kind and program, in one worker."""
     fields = [
-        FormField("kind", "公示类别", "result", kind="select", required=True,
-                  options=[("发放结果公示", "result"), ("申报公示", "application"), ("年度汇总公示", "summary")]),
+        FormField(
+            "kind",
+            "公示类别",
+            "result",
+            kind="select",
+            required=True,
+            options=[("发放结果公示", "result"), ("申报公示", "application"), ("年度汇总公示", "summary")],
+        ),
         FormField("program", "补贴项目", programs[0][1] if programs else None, kind="select", options=programs),
         *_render_fields(screen, True),
     ]
@@ -138,8 +157,9 @@ def ask_batch(screen: VBScreen, year: int, programs: list[tuple[str, str]]) -> N
         out = folder_of(v)
 
         def work(progress: Any, cancel: Any) -> list[Path]:
-            return ui_support.render_many(screen.svc, notices, out, formats, v["paper"], bool(v["large"]),
-                                          progress=progress, cancel=cancel)
+            return ui_support.render_many(
+                screen.svc, notices, out, formats, v["paper"], bool(v["large"]), progress=progress, cancel=cancel
+            )
 
         def done(paths: list[Path]) -> None:
             screen.vb.output_dir = out
@@ -154,5 +174,13 @@ def ask_batch(screen: VBScreen, year: int, programs: list[tuple[str, str]]) -> N
 
         screen.run_job("正在生成各村公示", work, done, total=len(notices))
 
-    screen.app.push_screen(FormDialog(f"{year}年 各村批量打印公示", fields, submit="生成", wide=True,
-                                      note="为每个村正在公示的同一类公示生成文件；还没张贴的村会列出来。"), chosen)
+    screen.app.push_screen(
+        FormDialog(
+            f"{year}年 各村批量打印公示",
+            fields,
+            submit="生成",
+            wide=True,
+            note="为每个村正在公示的同一类公示生成文件；还没张贴的村会列出来。",
+        ),
+        chosen,
+    )

@@ -46,8 +46,19 @@ TEXT_FIELDS: tuple[tuple[str, str, str], ...] = (
 KEYS = [k for k, _l, _p in TEXT_FIELDS]
 LABEL_TO_KEY = {label: key for key, label in PROGRAM_LABELS.items()}
 LABEL_TO_KEY["补贴标准"] = "rate"
-PLAIN = ("name", "basis", "basis_no", "department", "hotline", "eligibility", "scope", "procedure", "materials", "office",
-         "time_limit")
+PLAIN = (
+    "name",
+    "basis",
+    "basis_no",
+    "department",
+    "hotline",
+    "eligibility",
+    "scope",
+    "procedure",
+    "materials",
+    "office",
+    "time_limit",
+)
 
 
 class ProgramScreen(VBScreen):
@@ -74,13 +85,26 @@ class ProgramScreen(VBScreen):
                 yield Static("", id="program-form-title", markup=False)
                 for key, label, placeholder in TEXT_FIELDS[:6]:
                     yield FieldRow(key, label, placeholder=placeholder)
-                yield FieldRow("unit", "计量单位", widget=FieldSelect([(u, u) for u in UNITS], value="亩", allow_blank=False,
-                                                                 id="in-unit", compact=True))
+                yield FieldRow(
+                    "unit",
+                    "计量单位",
+                    widget=FieldSelect(
+                        [(u, u) for u in UNITS], value="亩", allow_blank=False, id="in-unit", compact=True
+                    ),
+                )
                 for key, label, placeholder in TEXT_FIELDS[6:7]:
                     yield FieldRow(key, label, placeholder=placeholder, unit="元/单位")
-                yield FieldRow("rounding", "取整规则", widget=FieldSelect(
-                    [(label, code) for code, (_mode, label) in ROUNDING_RULES.items()], value="half_up",
-                    allow_blank=False, id="in-rounding", compact=True))
+                yield FieldRow(
+                    "rounding",
+                    "取整规则",
+                    widget=FieldSelect(
+                        [(label, code) for code, (_mode, label) in ROUNDING_RULES.items()],
+                        value="half_up",
+                        allow_blank=False,
+                        id="in-rounding",
+                        compact=True,
+                    ),
+                )
                 for key, label, placeholder in TEXT_FIELDS[7:]:
                     yield FieldRow(key, label, placeholder=placeholder)
                 yield Static("", id="rate-history", markup=False)
@@ -107,8 +131,15 @@ class ProgramScreen(VBScreen):
         for p in programs:
             missing = self.svc.programs.missing_guide(p)
             guide = cell("完整") if not missing else cell(f"缺{len(missing)}项", "red")
-            table.add_row(cell(p.year), cell(p.code), cell(p.name), num(f"{format_rate(p.rate_fen)}元/{p.unit}"),
-                          num(f"{p.posting_days}天"), guide, key=f"{p.year}-{p.code}")
+            table.add_row(
+                cell(p.year),
+                cell(p.code),
+                cell(p.name),
+                num(f"{format_rate(p.rate_fen)}元/{p.unit}"),
+                num(f"{p.posting_days}天"),
+                guide,
+                key=f"{p.year}-{p.code}",
+            )
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "filter-year":
@@ -122,7 +153,8 @@ class ProgramScreen(VBScreen):
             return
         missing = self.svc.programs.missing_guide(p)
         self.query_one("#program-guide", Static).update(
-            f"{p.name}：申报指南" + ("已填全，可以做公示。" if not missing else "还缺：" + "、".join(missing)))
+            f"{p.name}：申报指南" + ("已填全，可以做公示。" if not missing else "还缺：" + "、".join(missing))
+        )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         p = self._program_of(event.row_key.value)
@@ -178,8 +210,11 @@ class ProgramScreen(VBScreen):
         for key in KEYS:
             self.query_one(f"#row-{key}", FieldRow).set_message("")
         self.query_one("#program-form-title", Static).update(f"修改：{p.year}年 {p.name}（{p.code}）")
-        history = [f"{h.get('date', '')} 由{format_rate(h['from_fen'])}元改为{format_rate(h['to_fen'])}元"
-                   + (f"，原因：{h['reason']}" if h.get("reason") else "") for h in p.rate_history]
+        history = [
+            f"{h.get('date', '')} 由{format_rate(h['from_fen'])}元改为{format_rate(h['to_fen'])}元"
+            + (f"，原因：{h['reason']}" if h.get("reason") else "")
+            for h in p.rate_history
+        ]
         self.query_one("#rate-history", Static).update("补贴标准修改记录：\n" + "\n".join(history) if history else "")
         self.call_after_refresh(self._done_loading)
 
@@ -269,8 +304,9 @@ class ProgramScreen(VBScreen):
                 if self.editing is None:
                     saved = self.svc.programs.add(p)
                 else:
-                    changes = {k: v for k, v in p.to_dict().items()
-                               if k not in ("code", "year", "rate_history", "void")}
+                    changes = {
+                        k: v for k, v in p.to_dict().items() if k not in ("code", "year", "rate_history", "void")
+                    }
                     changes["max_quantity"] = p.max_quantity
                     saved, repriced = self.svc.programs.edit(self.editing.year, self.editing.code, changes, reason)
             finally:
@@ -290,8 +326,14 @@ class ProgramScreen(VBScreen):
         except Exception as exc:
             self.vb.show_error(exc)
             return
-        self.vb.say(f"已保存：{saved.year}年 {saved.name}（{saved.code}）。"
-                    + (f"还没有发放的{len(repriced)}条申报已按新标准重算，"
-                       f"合计{format_fen(sum(r.new_fen - r.old_fen for r in repriced))}元的差额。" if repriced else ""))
+        self.vb.say(
+            f"已保存：{saved.year}年 {saved.name}（{saved.code}）。"
+            + (
+                f"还没有发放的{len(repriced)}条申报已按新标准重算，"
+                f"合计{format_fen(sum(r.new_fen - r.old_fen for r in repriced))}元的差额。"
+                if repriced
+                else ""
+            )
+        )
         self.load(saved)
         self.refresh_data()

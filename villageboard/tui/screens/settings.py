@@ -52,7 +52,13 @@ class SettingsScreen(VBScreen):
     AUTO_FOCUS = "#in-name"
     BINDINGS = [
         Binding("ctrl+s", "save", "保存设置", id="settings-save", tooltip="检查并保存乡镇信息"),
-        Binding("ctrl+b", "backup", "备份到…", id="settings-backup", tooltip="把全部数据备份成一个文件：备份文件夹、U盘或选定的文件夹"),
+        Binding(
+            "ctrl+b",
+            "backup",
+            "备份到…",
+            id="settings-backup",
+            tooltip="把全部数据备份成一个文件：备份文件夹、U盘或选定的文件夹",
+        ),
         Binding("ctrl+r", "restore", "恢复", id="settings-restore", tooltip="用备份替换现在的数据（会先确认）"),
         Binding("ctrl+t", "check", "检查数据", id="settings-check", tooltip="检查每个数据文件和修改记录是否完好"),
     ]
@@ -117,8 +123,11 @@ class SettingsScreen(VBScreen):
         else:  # the file name on a line of its own: a long path never breaks inside it
             when = last.when.replace("T", " ")[:16]
             state = ("已检查完好" if last.verified else "未检查") + ("，有密码" if last.encrypted else "")
-            lines += [f"最近一次备份：{when}（{state}）", f"  {last.where.name}",
-                      f"  在 {display_path(last.where.parent)}"]
+            lines += [
+                f"最近一次备份：{when}（{state}）",
+                f"  {last.where.name}",
+                f"  在 {display_path(last.where.parent)}",
+            ]
         if len(found) > 1:
             lines.append("较早的备份：" + "、".join(ui_support.backup_label(p) for p in found[1:5]))
         self.query_one("#data-info", Static).update("\n".join(lines))

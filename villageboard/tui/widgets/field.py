@@ -10,8 +10,9 @@ from textual.widgets import Input, Label, Static
 
 
 class FieldRow(Vertical):
-    def __init__(self, key: str, label: str, value: str = "", placeholder: str = "",
-                 widget: Widget | None = None, unit: str = "") -> None:
+    def __init__(
+        self, key: str, label: str, value: str = "", placeholder: str = "", widget: Widget | None = None, unit: str = ""
+    ) -> None:
         super().__init__(classes="field", id=f"row-{key}")
         self.key = key
         self.label = label

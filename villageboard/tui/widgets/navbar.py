@@ -28,8 +28,13 @@ SHORT = {"phone": "电话", "programs": "项目"}
 def nav_content(current: str, width: int) -> Content:
     """The keys in ``width`` cells: full names with room around them if they fit, else
     shorter names packed closer."""
-    for short, pad, join, gap in ((False, " ", " ", " "), (False, "", " ", " "), (True, "", " ", " "),
-                                  (True, "", " ", ""), (True, "", "", "")):
+    for short, pad, join, gap in (
+        (False, " ", " ", " "),
+        (False, "", " ", " "),
+        (True, "", " ", " "),
+        (True, "", " ", ""),
+        (True, "", "", ""),
+    ):
         parts = []
         for key, mode, label in NAV:
             name = SHORT.get(mode, label) if short else label

@@ -62,10 +62,10 @@ def open_xlsx(path: Path, matcher: HeaderMatcher, sheet_name: str | None, fill_m
             "xlsx",
             it,
             top,
-            sheet_name=ws.title,
+            sheet_name=ws.title,  # type: ignore[attr-defined]
             closer=wb,
             merges=merges,
-            filled=filled,  # type: ignore[attr-defined]
+            filled=filled,
         )
     except TableError:
         wb.close()

@@ -177,7 +177,7 @@ def test_phone_history_reads_one_kept_map_per_year_and_after_a_save_one_file(dem
         svc.phone.load_all()
         assert years == [TODAY.year]
         assert len(files) == 1 and files[0].endswith(f"/{a.village_id:04d}.json")
-        rec = svc.phone._records(a.household_id)[a.id]
+        rec = svc.phone.records(a.household_id)[a.id]
         assert rec.quantity == "1" and rec.void is False
 
 

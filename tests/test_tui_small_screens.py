@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Input, OptionList, Select, Static
 from tests.conftest import TODAY
 from tests.tui_explore import MODE_KEY, settle
 from villageboard.domain.validate import birth_date_of
-from villageboard.services.phone import IN_HAND
+from villageboard.services.phone_records import IN_HAND
 from villageboard.tui.app import SCREENS_BY_MODE, VillageBoardApp, make_app
 from villageboard.tui.dialogs import FormDialog
 from villageboard.tui.screens.home import HomeScreen

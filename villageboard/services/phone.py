@@ -17,165 +17,46 @@ import datetime as dt
 import gc
 import importlib.metadata
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from operator import itemgetter
-from sys import intern
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from villageboard.domain import masking as masking_module
 from villageboard.domain import money as money_module
 from villageboard.domain.errors import VBError
-from villageboard.domain.masking import mask_digit_runs, mask_id, mask_long_numbers, tail
-from villageboard.domain.models import APP_STATUS, NOTICE_KINDS, Household
-from villageboard.domain.money import format_fen, format_quantity
+from villageboard.domain.masking import mask_digit_runs, mask_id, tail
+from villageboard.domain.models import Household
+from villageboard.services import phone_records
 from villageboard.services.identity import CheckResult, Identity, IdentityChecks
 from villageboard.services.lookup.index import STATE_SOURCES, LookupIndex
 from villageboard.services.lookup.keys import Entry
 from villageboard.services.paths import HOUSEHOLDS_DIR, REGISTRY, applications_dir, notices_file
+from villageboard.services.phone_records import (
+    BY_PROGRAM,
+    BY_YEAR,
+    NOTICES,
+    PROGRAM,
+    VOID,
+    YEAR,
+    LookupAnswer,
+    LookupHit,
+    NoticeRef,
+    Posted,
+    Rec,
+    compact_record,
+    notice_refs,
+    record_view,
+)
+from villageboard.services.phone_script import script_text
 from villageboard.store.changes import Commit
 from villageboard.store.derived import code_stamp
 
 if TYPE_CHECKING:
     from villageboard.services.context import Services
 
-PENDING = "申报中"
-#: A record the bank has handled whose result notice is not on the board yet: the
-#: public may know it is in hand, not how it ended.
-IN_HAND = "正在办理"
 #: What the kept history and index were made by (store.derived): a new program
 #: version makes them afresh.
-_EXTRACT_STAMP = code_stamp(__file__, money_module.__file__, masking_module.__file__)
+_EXTRACT_STAMP = code_stamp(__file__, phone_records.__file__, money_module.__file__, masking_module.__file__)
 _INDEX_STAMP = code_stamp(__file__, *STATE_SOURCES)
-PUBLIC_PAYOUT = {"paid": "已发放", "failed": "发放失败", "issued": "发放中"}
-
-#: Values repeated across hundreds of thousands of records, held once (see PhoneDesk._record).
-_QUANTITIES: dict[str, str] = {}
-_NOTICE_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
-
-
-class Rec(NamedTuple):
-    """One application, compacted for the phone desk's history.
-
-    The desk holds each record as a plain tuple in this field order, and hands out
-    ``Rec`` views of one household's records at a time. The cyclic collector stops
-    tracking a plain tuple of strings and numbers the first time it sees it (never a
-    subclass, nor a class instance), so half a million records are not walked again at
-    every full collection while the archive loads."""
-
-    app_id: str
-    year: int
-    program: str
-    quantity: str
-    amount_fen: int
-    status: str  # application status code
-    payout: str  # "" | issued | paid | failed
-    reason: str  # bank failure reason (private)
-    paid_date: str
-    reject_reason: str
-    notices: tuple[str, ...]  # codes that froze this row
-    void: bool
-
-
-#: Positions in a stored record tuple, and sort keys over them.
-_YEAR, _PROGRAM, _NOTICES, _VOID = (Rec._fields.index(f) for f in ("year", "program", "notices", "void"))
-_BY_YEAR, _BY_PROGRAM = itemgetter(_YEAR), itemgetter(_PROGRAM)
-
-
-@dataclass
-class NoticeRef:
-    code: str
-    version: int
-    kind: str  # base kind of the code (application / result / summary)
-    start: dt.date | None
-    end: dt.date | None
-    state: str
-    label: str = ""  # "141025-2026-0012 发放结果公示", made once (shown on every record)
-    dates: str = ""  # "2026-11-25至2026-12-02"
-
-    def __post_init__(self) -> None:
-        self.label = f"{self.code} {NOTICE_KINDS.get(self.kind, '')}"
-        if self.start is not None:
-            self.dates = (
-                f"{self.start.isoformat()}至{self.end.isoformat()}" if self.end else f"{self.start.isoformat()}起"
-            )
-
-
-@dataclass(slots=True)
-class LookupRecord:
-    year: int
-    program: str
-    program_name: str
-    unit: str
-    status: str
-    public: bool
-    quantity: str | None = None
-    amount_fen: int | None = None
-    notice: str = ""
-    notice_dates: str = ""
-    app_id: str = ""
-    # private fields (only after identity confirmation)
-    reason: str = ""
-    paid_date: str = ""
-
-    def to_json(self, private: bool) -> dict[str, Any]:
-        d: dict[str, Any] = {"year": self.year, "program": self.program_name, "status": self.status}
-        if self.public or private:
-            d.update(
-                quantity=self.quantity,
-                amount_fen=self.amount_fen,
-                notice=(f"{self.notice}（{self.notice_dates}）" if self.notice else None),
-            )
-        else:
-            d.update(quantity=None, amount_fen=None, notice=None)
-        if private:
-            d.update(reason=self.reason or None, paid_date=self.paid_date or None, application=self.app_id)
-        return d
-
-
-@dataclass
-class LookupHit:
-    household_id: int
-    name: str
-    village: str
-    group: str
-    id_masked: str
-    matched: str
-    records: list[LookupRecord]
-    confirmed: bool = False
-    phone_tail: str = ""
-    card_tail: str = ""
-    status: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        h: dict[str, Any] = {
-            "id": self.household_id,
-            "name": self.name,
-            "village": self.village,
-            "group": self.group,
-            "id_masked": self.id_masked,
-        }
-        if self.confirmed:
-            h.update(
-                confirmed=True,
-                card_tail=self.card_tail or None,
-                phone_tail=self.phone_tail or None,
-                failure_reason=next((r.reason for r in self.records if r.reason), None),
-            )
-        return {"household": h, "records": [r.to_json(self.confirmed) for r in self.records]}
-
-
-@dataclass
-class LookupAnswer:
-    hits: list[LookupHit]
-    loading_years: list[int] = field(default_factory=list)
-    check: CheckResult | None = None  # the identity check made with the lookup, if any
-
-    @property
-    def note(self) -> str:
-        if not self.loading_years:
-            return ""
-        return f"往年数据（{min(self.loading_years)}–{max(self.loading_years)}年）还在载入，历史记录可能不全"
 
 
 class PhoneDesk:
@@ -188,7 +69,7 @@ class PhoneDesk:
         # household -> app id -> record, as a plain tuple in Rec's field order (see Rec)
         self._history: dict[int, dict[str, tuple[Any, ...]]] = {}
         self._notices: dict[str, NoticeRef] = {}
-        self._posted_memo: dict[tuple[str, ...], tuple[bool, bool, NoticeRef | None]] = {}
+        self._posted_memo: dict[tuple[str, ...], Posted] = {}
         self._posted_day: dt.date | None = None
         self._programs: dict[tuple[int, str], tuple[str, str]] | None = None
         self._loaded: set[int] = set()
@@ -336,10 +217,11 @@ class PhoneDesk:
                     got.update(by_app)
             self._loaded.add(year)
 
-    def _records(self, household_id: int) -> dict[str, Rec]:
-        """A household's history: app id -> record (the caller holds the lock)."""
+    def records(self, household_id: int) -> dict[str, Rec]:
+        """A household's history: app id -> record, as a new dict of views."""
         make = Rec._make
-        return {app_id: make(t) for app_id, t in self._history.get(household_id, {}).items()}
+        with self._lock:
+            return {app_id: make(t) for app_id, t in self._history.get(household_id, {}).items()}
 
     def record_count(self) -> int:
         """How many application records the desk holds."""
@@ -374,7 +256,7 @@ class PhoneDesk:
         when it loads."""
         out: list[Any] = []
         for doc in self.store.read_raw(rel).get("applications", {}).values():
-            out += (doc["household_id"], self._record(doc))
+            out += (doc["household_id"], compact_record(doc))
         return out
 
     def _extract_notices(self, year: int) -> list[list[Any]]:
@@ -391,74 +273,8 @@ class PhoneDesk:
                 n.end.isoformat() if n.end else "",
                 n.state,
             ]
-            for n in self._notice_refs(ndocs).values()
+            for n in notice_refs(ndocs).values()
         ]
-
-    @staticmethod
-    def _record(doc: Mapping[str, Any]) -> tuple[Any, ...]:
-        """One compact record, a plain tuple in Rec's field order. Half a million of
-        them stay in memory for the whole archive, so every repeated value (program,
-        status, dates, the tuple of notice codes, the formatted quantity) is shared
-        rather than held once per record."""
-        g = doc.get
-        reason = paid = ""  # free text is kept outside the data dir: long numbers masked
-        attempts = g("attempts")
-        if attempts:
-            failed_now = g("payout_status") == "failed"
-            for a in reversed(attempts):
-                result = a.get("result")
-                if result == "failed" and failed_now and not reason:
-                    reason = intern(mask_long_numbers(a.get("reason", "")))
-                elif result == "paid" and not paid:
-                    paid = intern(a.get("paid_date", ""))
-        q = g("quantity", "0")
-        shown = _QUANTITIES.get(q)
-        if shown is None:
-            shown = _QUANTITIES.setdefault(q, intern(format_quantity(q)))
-        frozen = g("frozen_by")
-        if frozen:
-            key = tuple(frozen)
-            notices = _NOTICE_TUPLES.setdefault(key, key)
-        else:
-            notices = ()
-        rr = g("reject_reason")
-        return (
-            g("id", ""),
-            doc["year"],
-            intern(doc["program_code"]),
-            shown,
-            g("amount_fen", 0),
-            intern(g("status", "applied")),
-            intern(g("payout_status", "")),
-            reason,
-            paid,
-            intern(mask_long_numbers(rr)) if rr else "",
-            notices,
-            bool(g("void")),
-        )
-
-    @staticmethod
-    def _notice_refs(docs: Any) -> dict[str, NoticeRef]:
-        first_kind: dict[str, str] = {}
-        latest: dict[str, dict[str, Any]] = {}
-        for d in docs:
-            if d.get("version") == 1:
-                first_kind[d["code"]] = d["kind"]
-            if d.get("state") in ("posted", "archived") and d.get("start"):
-                cur = latest.get(d["code"])
-                if cur is None or d["version"] > cur["version"]:
-                    latest[d["code"]] = d
-        out = {}
-        for code, d in latest.items():
-            out[code] = NoticeRef(
-                code=code,
-                version=d["version"],
-                kind=first_kind.get(code, d["kind"]),
-                start=dt.date.fromisoformat(d["start"]),
-                end=dt.date.fromisoformat(d["end"]) if d.get("end") else None,
-                state=d["state"],
-            )
-        return out
 
     def _entry(self, h: Household) -> Entry:
         village, group = self.svc.registry.place_names(h)
@@ -481,15 +297,15 @@ class PhoneDesk:
                     continue
                 self.index.add(self._entry(Household.from_dict(after)))
             elif "/applications/" in f:
-                t = self._record(after)
-                if t[_YEAR] in self._loaded:
+                t = compact_record(after)
+                if t[YEAR] in self._loaded:
                     with self._lock:
                         self._history.setdefault(after["household_id"], {})[t[0]] = t
             elif f.endswith("/notices.json"):
                 years_touched.add(after.get("year"))
         for y in years_touched:
             if y in self._loaded:
-                refs = self._notice_refs(self.store.table(notices_file(y), "notices").values())
+                refs = notice_refs(self.store.table(notices_file(y), "notices").values())
                 with self._lock:
                     self._notices.update(refs)
                     self._posted_memo.clear()
@@ -578,15 +394,15 @@ class PhoneDesk:
         # then stably by year, newest first), and the lock is taken once.
         today = self.svc.today()
         with self._lock:
-            raw = sorted(self._history.get(household_id, {}).values(), key=_BY_PROGRAM)
-            raw.sort(key=_BY_YEAR, reverse=True)
-            posted = self._posted_all([t[_NOTICES] for t in raw], today)
+            raw = sorted(self._history.get(household_id, {}).values(), key=BY_PROGRAM)
+            raw.sort(key=BY_YEAR, reverse=True)
+            posted = self._posted_all([t[NOTICES] for t in raw], today)
         records = []
         for t, seen in zip(raw, posted, strict=True):
-            if t[_VOID]:
+            if t[VOID]:
                 continue
-            name, unit = programs.get((t[_YEAR], t[_PROGRAM])) or (t[_PROGRAM], "")
-            records.append(self._record_view(t, name, unit, confirmed, seen))
+            name, unit = programs.get((t[YEAR], t[PROGRAM])) or (t[PROGRAM], "")
+            records.append(record_view(t, name, unit, confirmed, seen))
         hit = LookupHit(
             household_id=h.id,
             name=mask_digit_runs(h.name),
@@ -612,9 +428,7 @@ class PhoneDesk:
             self._programs = names
         return names
 
-    def _posted_all(
-        self, codes_list: list[tuple[str, ...]], today: dt.date
-    ) -> list[tuple[bool, bool, NoticeRef | None]]:
+    def _posted_all(self, codes_list: list[tuple[str, ...]], today: dt.date) -> list[Posted]:
         """(public, on a result notice, the notice to show) for each tuple of codes that
         froze a record. Thousands of records share each tuple, so the answer is kept per
         tuple until the notices or the day change (the caller holds the lock: the
@@ -635,40 +449,6 @@ class PhoneDesk:
             out.append(got)
         return out
 
-    @staticmethod
-    def _record_view(
-        t: tuple[Any, ...], name: str, unit: str, confirmed: bool, posted: tuple[bool, bool, NoticeRef | None]
-    ) -> LookupRecord:
-        """What the phone screen shows of one stored record (a tuple in Rec's order)."""
-        app_id, year, program, quantity, amount_fen, status, payout, reason, paid_date, _rj, _n, _v = t
-        public, on_result, shown = posted
-        if confirmed:  # the caller's own record: the payout as the bank reported it
-            label = PUBLIC_PAYOUT.get(payout) or APP_STATUS.get(status, status)
-        elif on_result and payout in PUBLIC_PAYOUT:
-            label = PUBLIC_PAYOUT[payout]
-        elif payout in PUBLIC_PAYOUT:
-            label = IN_HAND
-        elif public:
-            label = APP_STATUS.get(status, status)
-        else:
-            label = PENDING
-        shown_too = public or confirmed
-        return LookupRecord(
-            year=year,
-            program=program,
-            program_name=name,
-            unit=unit,
-            status=label,
-            public=public,
-            quantity=quantity if shown_too else None,
-            amount_fen=amount_fen if shown_too else None,
-            notice=shown.label if shown is not None else "",
-            notice_dates=shown.dates if shown is not None else "",
-            app_id=app_id,
-            reason=reason if confirmed else "",
-            paid_date=paid_date if confirmed else "",
-        )
-
     # ------------------------------------------------------------------ the script
     def answer_script(
         self, household_id: int, identity: Identity | None, year: int | None = None, program: str | None = None
@@ -676,55 +456,5 @@ class PhoneDesk:
         """Sentences for the clerk to read out; only after the identity check."""
         if not self.checks.valid(identity, household_id):
             raise VBError("身份未核实，不能说明个人信息。")
-        from villageboard.render.templates import render_template
-
         hit = self.household_view(household_id, identity)
-        year = year or self.svc.today().year
-        recs = [r for r in hit.records if r.year == year and (program is None or r.program == program)]
-        t = self.svc.township
-        with self._lock:
-            raw_by_id = self._records(household_id)  # a new dict of views
-        items = []
-        for r in recs:
-            raw = raw_by_id.get(r.app_id)
-            items.append(
-                {
-                    "program": r.program_name,
-                    "unit": r.unit,
-                    "quantity": r.quantity,
-                    "amount": format_fen(r.amount_fen or 0),
-                    "status": r.status,
-                    "paid_date": _md(r.paid_date),
-                    "reason": r.reason,
-                    "reject_reason": raw.reject_reason if raw else "",
-                    "case": _case(r.status),
-                }
-            )
-        ctx = {
-            "name": hit.name,
-            "year": year,
-            "items": items,
-            "card_tail": hit.card_tail,
-            "hotline": t.hotline,
-            "township": t.name,
-            "village": hit.village,
-            "office": self._office(year),
-        }
-        return render_template("answer_script.j2", ctx, self.svc.root).strip()
-
-    def _office(self, year: int) -> str:
-        for p in self.svc.programs.list(year):
-            if p.office:
-                return p.office
-        return f"{self.svc.township.name}人民政府"
-
-
-def _md(iso: str) -> str:
-    if not iso:
-        return ""
-    d = dt.date.fromisoformat(iso[:10])
-    return f"{d.month}月{d.day}日"
-
-
-def _case(status: str) -> str:
-    return {"已发放": "paid", "发放失败": "failed", "发放中": "issued", "不通过": "rejected"}.get(status, "pending")
+        return script_text(self.svc, hit, self.records(household_id), year, program)

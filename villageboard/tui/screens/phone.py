@@ -25,7 +25,7 @@ from textual.widgets import DataTable, Input, Label, Select, Static
 
 from villageboard.domain.models import QUESTION_TYPES, CallLogEntry
 from villageboard.services.identity import IN_PERSON, MAX_WRONG, CheckResult, Identity
-from villageboard.services.phone import LookupAnswer, LookupHit
+from villageboard.services.phone_records import LookupAnswer, LookupHit
 from villageboard.services.ui_support import notice_label, parse_date, posted_notices_for
 from villageboard.tui.dialogs import FormDialog, FormField
 from villageboard.tui.private import submit_or_mask

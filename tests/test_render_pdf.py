@@ -325,7 +325,7 @@ def _fonts_for_rare_notice(doc, tmp_path: Path) -> tuple[Path, Path]:
     from fontTools.ttLib import TTFont
     from fontTools.ttLib.tables._c_m_a_p import CmapSubtable
 
-    from villageboard.render.pdf.paging import furniture_chars
+    from villageboard.render.pdf.furniture import furniture_chars
 
     fonts.clear_cache()  # what an earlier test learnt about 𠮷 and the system fonts
     src = fonts.primary_font()

@@ -24,6 +24,7 @@ from typing import Any
 
 from villageboard.render.document import NoticeDocument
 from villageboard.render.fonts import resolve_fonts
+from villageboard.render.pdf.furniture import furniture_chars, page_furniture
 from villageboard.render.pdf.layout import (
     BLACK,
     CELL_PAD,
@@ -33,7 +34,8 @@ from villageboard.render.pdf.layout import (
     print_settings,
     table_fits,
 )
-from villageboard.render.pdf.paging import Layout, furniture_chars, page_furniture, with_sum_row
+from villageboard.render.pdf.paging import Layout
+from villageboard.render.pdf.sums import with_sum_row
 from villageboard.render.privacy import gate_document
 from villageboard.render.qr import qr_matrix
 

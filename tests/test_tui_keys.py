@@ -50,7 +50,14 @@ def test_the_walk_expects_something_of_every_screen() -> None:
     assert sum(len(v) for v in EXPECTED.values()) >= 14
 
 
-@pytest.mark.parametrize("mode", list(SCREENS_BY_MODE))
+#: The walks that take longest (a minute or more on two cores) run with the slow set;
+#: CI runs both.
+LONG_WALKS = {"settings", "notices", "households", "applications"}
+
+
+@pytest.mark.parametrize(
+    "mode", [pytest.param(m, marks=pytest.mark.slow) if m in LONG_WALKS else m for m in SCREENS_BY_MODE]
+)
 async def test_every_dialog_enter_moves_on_and_f2_closes_it_keeping_a_draft(demo_dir: Path, mode: str) -> None:
     """One walk through every dialog of a screen (they take long to reach, so both
     checks share it): in a form, Enter goes field by field from the first and never

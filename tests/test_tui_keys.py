@@ -50,9 +50,9 @@ def test_the_walk_expects_something_of_every_screen() -> None:
     assert sum(len(v) for v in EXPECTED.values()) >= 14
 
 
-#: The walks that take longest (a minute or more on two cores) run with the slow set;
+#: The walks that take longest (from a quarter of a minute to over a minute on two cores) run with the slow set;
 #: CI runs both.
-LONG_WALKS = {"settings", "notices", "households", "applications"}
+LONG_WALKS = {"settings", "notices", "households", "applications", "payouts", "archive"}
 
 
 @pytest.mark.parametrize(

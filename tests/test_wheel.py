@@ -19,6 +19,7 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from villageboard.io.templates import write_blank_templates
 
@@ -76,6 +77,7 @@ def _fresh_venv(tmp: Path, wheel: Path) -> Path:
     return venv
 
 
+@pytest.mark.slow  # builds the wheel and a venv: it runs with the slow set, which CI runs
 def test_installed_wheel_makes_the_demo_prints_a_notice_and_writes_blank_sheets(tmp_path: Path) -> None:
     wheel = _build_wheel(tmp_path)
     names = set(zipfile.ZipFile(wheel).namelist())

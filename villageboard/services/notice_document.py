@@ -331,6 +331,8 @@ def build_document(
             else []
         )
         status_label = "审核情况" if new and base == "application" else "状态"
+        # The township may add the card's last 4 digits (frozen with the rows at posting).
+        card_tail = bool(t.get("card_tail_column"))
         cols = [
             Column("序号", "no", "C"),
             Column("组", "group", "C"),
@@ -340,12 +342,9 @@ def build_document(
             Column(qty_label, "quantity", numeric=True),
             Column(f"标准（元/{unit}）", "rate", numeric=True),
             Column("金额（元）", "amount", numeric=True),
+            *([Column("一卡通\n尾号", "card", "C")] if card_tail else []),
             Column(status_label, "status", "C"),
         ]
-        # The township may add the card's last 4 digits (frozen with the rows at posting).
-        card_tail = bool(t.get("card_tail_column"))
-        if card_tail:
-            cols.insert(7 + len(land_cols), Column("一卡通\n尾号", "card", "C"))
         if has_remark:
             cols.append(Column("备注", "remark"))
         out_rows = []
@@ -371,16 +370,16 @@ def build_document(
                 qty(r["quantity"], r["program"]),
                 format_rate(r["rate_fen"]),
                 format_fen(r["amount_fen"]),
+                *([r.get("card_tail", "")] if card_tail else []),
                 status,
             ]
-            if card_tail:
-                cells.insert(7 + len(land), r.get("card_tail", ""))
             if has_remark:
                 cells.append(r.get("remark", ""))
             out_rows.append(Row(cells, ref=_ref(i, r["name"])))
         table = Table("", cols, out_rows)
         if new:
-            table.page_sum, table.page_sum_label = [4 + len(land_cols), 6 + len(land_cols)], 2
+            table.page_sum = [i for i, c in enumerate(cols) if c.key in ("quantity", "amount")]
+            table.page_sum_label = 2
         tables.append(table)
     if n.kind == "correction" and n.changes:
         ccols = [

@@ -54,7 +54,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def register_export(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="导出 Excel：银行发放表、报县汇总表、风险提示表（均为内部资料）")
+    p = sub.add_parser(
+        "export", help="导出：银行发放表、报县汇总表、风险提示表（均为内部资料），申报确认表、发放清册（PDF 或 Excel）"
+    )
     esub = p.add_subparsers(dest="export_kind", metavar="内容", required=True)
     q = esub.add_parser("bank", help="银行发放表：审核通过且未发放的各户，导出后登记为已提交银行")
     q.add_argument("--program", required=True, help="项目代码，如 GDDL")
@@ -68,10 +70,23 @@ def register_export(sub: argparse._SubParsersAction) -> None:
         "如 “县里统一发放，申报公示已在县平台公示”",
     )
     q.set_defaults(handler=cmd_export)
-    q = esub.add_parser("county", help="报县汇总表：分村分项目合计和全部明细")
+    q = esub.add_parser("county", help="报县汇总表：分村分项目合计和全部明细（.pdf 为签字盖章用的汇总页）")
     q.add_argument("--year", type=int, help="年度（默认今年）")
-    q.add_argument("--out", required=True, help="保存为（.xlsx）")
+    q.add_argument("--out", required=True, help="保存为（.xlsx，或 .pdf）")
+    q.add_argument("--paper", choices=("a4", "a3"), default="a4", help="PDF 纸张（默认 a4）")
     q.set_defaults(handler=cmd_export)
+    papers = {
+        "forms": "申报确认表：每户一页，列面积、标准、金额（大写），供农户签字按手印、村委会盖章",
+        "roll": "发放清册：一村一份，审核通过的各户，户数和户次分开合计，大写合计，村委会、村务监督委员会等签字盖章",
+    }
+    for kind, text in papers.items():
+        q = esub.add_parser(kind, help=text)
+        q.add_argument("--program", required=True, help="项目代码，如 GDDL")
+        q.add_argument("--year", type=int, help="年度（默认今年）")
+        q.add_argument("--village", help="只要这个村（默认各村都做，合在一个文件里）")
+        q.add_argument("--out", required=True, help="保存为（.pdf 或 .xlsx）")
+        q.add_argument("--paper", choices=("a4", "a3"), default="a4", help="PDF 纸张（默认 a4）")
+        q.set_defaults(handler=cmd_export)
     q = esub.add_parser("flags", help="风险提示表（含核实情况）")
     q.add_argument("--year", type=int, help="年度（默认今年）")
     q.add_argument("--program", help="只导出一个项目")
@@ -86,9 +101,15 @@ def cmd_export(args: argparse.Namespace) -> int:
         out = Path(args.out).expanduser()
         if kind == "bank":
             say(svc.transfer.export_bank(args.program, year, out, without_notice=args.without_notice).lines())
-        elif kind == "county":
+        elif kind == "county" and out.suffix.lower() != ".pdf":
             path = svc.transfer.export_county(year, out)
             say(f"已写出 {path}（内部资料，含完整身份证号和账号，只供报县使用）")
+        elif kind in ("county", "forms", "roll"):
+            from villageboard.services.paper_sheets import write_paper
+
+            program = getattr(args, "program", "") or ""
+            report = write_paper(svc, kind, year, out, program, getattr(args, "village", None), args.paper)
+            say(report.lines())
         else:
             path = svc.transfer.export_flags(year, out, args.program.upper() if args.program else None)
             say(f"已写出 {path}（内部资料）")

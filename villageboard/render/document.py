@@ -89,6 +89,12 @@ class NoticeDocument:
     table, no 本页小计) or 2 (the current one). ``seals`` leaves a seal space (a light
     circle marked （盖章）) above each issuer's name: the township set the village
     committee to sign beside it.
+
+    A signed paper (申报确认表, 发放清册, the county sheet) is not a notice: ``qr`` is
+    False (no QR code; the page carries its number and ``code`` only) and
+    ``signatures`` are the blanks people sign on ("申报人签字（按手印）", "经办人",
+    "村委会（盖章）"…), each printed as its label and a line to write on, kept on the
+    page of the totals. ``kind_label`` names the paper in the privacy gate's message.
     """
 
     title: str
@@ -109,6 +115,9 @@ class NoticeDocument:
     panel: list[str] = field(default_factory=list)
     layout: int = 2
     seals: bool = False
+    qr: bool = True
+    signatures: list[str] = field(default_factory=list)
+    kind_label: str = "公示"
 
     def replace(self, **changes: object) -> NoticeDocument:
         """A copy with some fields changed (e.g. ``large=True`` or an archive stamp)."""
@@ -141,6 +150,8 @@ class NoticeDocument:
             yield f"落款第{i}行", line
         for i, line in enumerate(self.issuers, 1):
             yield f"发布单位第{i}行", line
+        for i, line in enumerate(self.signatures, 1):
+            yield f"签字栏第{i}项", line
         yield "公示编号", self.code
         yield "版本", str(self.version)
         yield "核验码", self.tag

@@ -146,3 +146,30 @@ def write_rendered(
 
         outputs.append((f"{stem}.html", render_html(doc, data_dir=data_dir).encode("utf-8")))
     return _write_all(Path(out_dir), outputs)
+
+
+def write_private(path: Path | str, data: bytes) -> Path:
+    """Write one internal file (a signed paper's PDF) all-or-nothing, readable by this
+    user only (0600, as every internal export): a temp file in the same folder, synced,
+    then moved over the old one."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".vb-", suffix=".part", dir=path.parent)  # made 0600
+    except OSError as exc:
+        raise StorageError(f"无法写入 {path}：{exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, PermissionError):
+            raise StorageError(f"无法写入 {path}：文件可能正在打开，或没有写入权限。请关闭该文件后重试") from None
+        raise StorageError(f"写入 {path} 失败：{exc.strerror or exc}（原来的文件没有改动）") from None
+    return path

@@ -47,5 +47,5 @@ def gate_document(doc: object, output_label: str = "") -> None:
 
     if not isinstance(doc, NoticeDocument):
         raise TypeError("gate_document needs a NoticeDocument")
-    label = output_label or f"公示《{doc.title}》"
+    label = output_label or f"{doc.kind_label}《{doc.title}》"
     gate(doc.texts(), label)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from villageboard.domain.errors import VBError
 from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, Application, Program, plain_rate
 from villageboard.domain.money import capital_amount, format_fen, format_rate
+from villageboard.services.paper_county import COUNTY_SIGNATURES
 from villageboard.services.paths import parse_app_number
 
 if TYPE_CHECKING:
@@ -51,6 +52,12 @@ class ExportReport:
         for s in self.skipped:
             out.append(f"未列入：{s}")
         return out + self.notes
+
+
+def sign_lines(labels: Sequence[str], per_line: int = 3) -> list[str]:
+    """Signature blanks as lines of a sheet: ``经办人：__________　审核人：__________``."""
+    blanks = [f"{label}：{'_' * 12}" for label in labels]
+    return ["　　".join(blanks[i : i + per_line]) for i in range(0, len(blanks), per_line)]
 
 
 def capital_line(fen: int) -> str:
@@ -266,22 +273,17 @@ class Exports:
         in two programs is one 户), 户次 counts rows; each sheet ends with its approved
         total in figures and in Chinese capitals (大写)."""
         from villageboard.io.xlsx_out import ColumnOut, SheetOut, write_sheet_book
-        from villageboard.services.reconcile import reconcile
+        from villageboard.services.paper_county import county_summary
 
-        rec = reconcile(self.svc, year)
         reg = self.svc.registry
         hs = reg.by_number()
         villages = {v.id: v.name for v in reg.villages(include_void=True)}
         groups = {g.id: g.name for g in reg.groups()}
         programs = {p.code: p for p in self.svc.programs.list(year, include_void=True)}
-        applied: dict[tuple[str, int], int] = {}
-        approved_hh: dict[tuple[str, int], set[int]] = {}
         detail = []
         approved_fen = 0
         for a in self.svc.applications.list(year):
-            applied[(a.program_code, a.village_id)] = applied.get((a.program_code, a.village_id), 0) + 1
             if a.status == "approved":
-                approved_hh.setdefault((a.program_code, a.village_id), set()).add(a.household_id)
                 approved_fen += a.amount_fen
             h = hs.get(a.household_id)
             p = programs.get(a.program_code)
@@ -312,27 +314,7 @@ class Exports:
         if exact_rates:
             for r in detail:
                 r["rate"] = format_rate(r["rate"], thousands=False)
-        summary = []
-        for line in rec.lines:
-            summary.append(
-                {
-                    "village": line.village,
-                    "program": line.program,
-                    "code": line.program_code,
-                    "unit": line.unit,
-                    "applied": applied.get((line.program_code, line.village_id or 0), 0),
-                    "households": len(approved_hh.get((line.program_code, line.village_id or 0), ())),
-                    "approved_n": line.approved.n,
-                    "quantity": line.quantity,
-                    "amount": line.approved.fen,
-                    "paid_n": line.paid.n,
-                    "paid": line.paid.fen,
-                    "failed_n": line.failed.n,
-                    "failed": line.failed.fen,
-                    "pending": line.pending.fen + line.not_issued.fen,
-                }
-            )
-        t = rec.township
+        summary = county_summary(self.svc, year)
         banner = (
             f"{INTERNAL}｜{self.svc.township.county}{self.svc.township.name}{year}年涉农补贴申报发放情况（报县汇总用）"
         )
@@ -355,22 +337,13 @@ class Exports:
                 ColumnOut("发放失败金额", "failed", "money_fen"),
                 ColumnOut("未发放金额", "pending", "money_fen"),
             ],
-            rows=summary,
-            totals={
-                "applied": sum(applied.values()),
-                "households": len(set().union(*approved_hh.values())),
-                "approved_n": t.approved.n,
-                "amount": t.approved.fen,
-                "paid_n": t.paid.n,
-                "paid": t.paid.fen,
-                "failed_n": t.failed.n,
-                "failed": t.failed.fen,
-                "pending": t.pending.fen + t.not_issued.fen,
-            },
+            rows=summary.rows,
+            totals=summary.totals,
             notes=[
-                capital_line(t.approved.fen),
+                capital_line(summary.approved_fen),
                 "金额只合计审核通过的申报；不通过和尚未审核完的不计入。户数按户计（一户申报几个项目算一户），户次按申报笔数计。",
                 "数量因各项目单位不同不作合计；金额单位为元。“未发放金额”含尚未提交银行和已提交等待回盘的。",
+                *sign_lines(COUNTY_SIGNATURES),
             ],
         )
         s2 = SheetOut(

@@ -29,7 +29,7 @@ def notice_year(code: str) -> int:
         raise NotFound(f"公示编号“{code}”格式不对，应为 乡镇代码-年度-序号（如 141025-2026-0012）") from None
 
 
-def _card_tail(app: Application, h: Household) -> str:
+def card_tail(app: Application, h: Household) -> str:
     """The last 4 digits of the card paid (or to be paid): the one part of the account
     the masking policy lets a notice print."""
     account = next((att.get("account", "") for att in reversed(app.attempts) if att.get("account")), "")
@@ -100,7 +100,7 @@ def build_snapshot(
                     "amount_fen": a.amount_fen,
                     "status": status,
                     "remark": a.remark,
-                    **({"card_tail": _card_tail(a, h)} if t.card_tail_column and row_kind != "summary" else {}),
+                    **({"card_tail": card_tail(a, h)} if t.card_tail_column and row_kind != "summary" else {}),
                     **({"paid_date": _paid_date(a)} if row_kind != "application" else {}),
                 }
             )

@@ -12,6 +12,8 @@ from villageboard.render.qr import QUIET_ZONE
 def page_furniture(lay: Layout, page_no: int, pages: int, qr_png: bytes) -> list[Op]:
     """What every page carries: QR with its caption and text, page number, stamp."""
     s, doc = lay.s, lay.doc
+    if not doc.qr:
+        return paper_furniture(lay, page_no, pages)
     ops: list[Op] = []
     mod = lay.qr_module
     sym = s.qr_symbol_mm
@@ -52,6 +54,21 @@ def page_furniture(lay: Layout, page_no: int, pages: int, qr_png: bytes) -> list
                 ),
             )
         )
+    if doc.stamp:
+        ops.extend(stamp_ops(lay))
+    return ops
+
+
+def paper_furniture(lay: Layout, page_no: int, pages: int) -> list[Op]:
+    """A signed paper's page: its number at the left and its code at the right of the
+    bottom line (no QR: it is not a notice to verify)."""
+    s, doc = lay.s, lay.doc
+    size = s.band_pt + 1
+    y = s.height - s.margin_bottom - 1.0
+    ops: list[Op] = [("text", (s.margin_left, y, f"第 {page_no} 页 / 共 {pages} 页", size, False, BLACK))]
+    if doc.code:
+        w = lay.m.width(doc.code, size)
+        ops.append(("text", (s.width - s.margin_right - w, y, doc.code, size, False, GREY_TEXT)))
     if doc.stamp:
         ops.extend(stamp_ops(lay))
     return ops

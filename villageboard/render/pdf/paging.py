@@ -32,6 +32,7 @@ from villageboard.render.pdf.layout import (
     clean_text,
     wrap,
 )
+from villageboard.render.pdf.signing import draw_signatures, signatures_height
 from villageboard.render.pdf.table import TableLayout
 from villageboard.render.qr import QUIET_ZONE
 
@@ -52,6 +53,8 @@ class Layout:
         self.qr_full = module * qr_n
         qr_top = s.height - s.margin_bottom - s.qr_symbol_mm - QUIET_ZONE * module
         self.bottom = qr_top - 2.0
+        if not doc.qr:  # a signed paper: only the page number and its code below the text
+            self.bottom = s.height - s.margin_bottom - (s.band_pt + 1) * PT * 2.4
         self.stamp_h = 0.0
         if doc.stamp:
             self.stamp_h = (s.band_pt + 8) * PT * 1.25 + s.band_pt * PT * 1.4 + 4.0
@@ -280,6 +283,7 @@ class Layout:
         if doc.seals and doc.issuers:
             sign_h = self._seal_grid()[2]
         lower = max(footer_h + 3.0, sign_h) if self._side_by_side() else footer_h + 3.0 + sign_h
+        lower += signatures_height(self)
         return totals_h + lower + 5.0 + (3.0 if doc.totals_lines else 0.0)
 
     def ending(self) -> None:
@@ -318,6 +322,7 @@ class Layout:
                 self.lines_block(t, s.body_pt + 0.5, align="R", leading=1.6)
             if side:
                 self.y = max(self.y, below)
+        draw_signatures(self)
 
 
 #: The seal space beside each issuer: a light circle this wide (mm), marked （盖章）.

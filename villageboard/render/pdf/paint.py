@@ -19,6 +19,7 @@ import re
 import tempfile
 import threading
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,11 @@ from villageboard.render.pdf.layout import (
     GRID,
     STAMP_RED,
     Metrics,
+    PrintSettings,
     print_settings,
     table_fits,
 )
-from villageboard.render.pdf.paging import Layout
+from villageboard.render.pdf.paging import Layout, Op
 from villageboard.render.pdf.sums import with_sum_row
 from villageboard.render.privacy import gate_document
 from villageboard.render.qr import qr_matrix
@@ -124,7 +126,7 @@ class _Painter:
 
 def pdf_label(doc: NoticeDocument) -> str:
     """How the privacy gate names this notice's PDF in its message."""
-    return f"公示《{doc.title}》的PDF"
+    return f"{doc.kind_label}《{doc.title}》的PDF"
 
 
 def render_pdf(
@@ -139,57 +141,56 @@ def render_pdf(
     system fonts). ``large`` overrides ``doc.large`` when given. Raises PrivacyError
     (nothing rendered) when the gate finds a personal number, VBError when no font can
     print every character."""
-    from fpdf import FPDF
-
     gate_document(doc, pdf_label(doc))
     if large is not None and large != doc.large:
         doc = doc.replace(large=large)
-    s = print_settings(paper, doc.large, layout=doc.layout)
-    texts = list(doc.texts())
-    texts.append(("版面文字", furniture_chars(doc)))
+    return render_pdf_many([doc], paper=paper, font=font)
+
+
+def render_pdf_many(
+    docs: Sequence[NoticeDocument],
+    paper: str = "a4",
+    font: str | os.PathLike[str] | None = None,
+) -> bytes:
+    """Several documents in one PDF, each starting on a new page and numbered on its
+    own (第 1 页 / 共 1 页 on each household's 申报确认表 of a village). Every document
+    passes the privacy gate before anything is laid out; one font subset serves all."""
+    docs = list(docs)
+    if not docs:
+        raise ValueError("render_pdf_many needs at least one document")
+    for doc in docs:
+        gate_document(doc, pdf_label(doc))
+    texts = [t for doc in docs for t in doc.texts()]
+    texts += [("版面文字", furniture_chars(doc)) for doc in docs]
     fontset = resolve_fonts(texts, configured=font)
     m = Metrics(fontset)
-    if not all(
-        table_fits(m, with_sum_row(t, s.page_sums), s.content_width, s.table_min_pt, CELL_PAD, s.word_em)
-        for t in doc.tables
-    ):
-        s = print_settings(paper, doc.large, landscape=True, layout=doc.layout)
-    matrix = qr_matrix(doc.qr_payload)
-    lay = Layout(doc, s, m, len(matrix))
-    pages = lay.run()
-    if doc.layout >= 2 and not s.landscape and len(pages) > 1 and lay.wrapped_rows * 20 >= lay.table_rows:
-        # Cells wrap on the portrait page (long remarks in a narrow column, in one row
-        # of twenty or more): turn the page when that prints the notice on fewer sheets.
-        wide = print_settings(paper, doc.large, landscape=True, layout=doc.layout)
-        other = Layout(doc, wide, m, len(matrix))
-        turned = other.run()
-        if len(turned) < len(pages):
-            s, lay, pages = wide, other, turned
-    total = len(pages)
-    qr_png = _qr_image(matrix)
-    furniture = [page_furniture(lay, i + 1, total, qr_png) for i in range(total)]
-    for ops in furniture:
-        for name, args in ops:
-            if name == "text":
-                lay.chars.update(args[2])
+    planned = [_plan(doc, paper, m) for doc in docs]
+    first = docs[0]
+    from fpdf import FPDF
 
-    pdf = FPDF(orientation="P", unit="mm", format=(s.width, s.height))  # size already turned
+    pdf = FPDF(orientation="P", unit="mm", format=(planned[0][0].width, planned[0][0].height))
     pdf.set_auto_page_break(False)
-    pdf.set_margins(s.margin_left, s.margin_top, s.margin_right)
-    pdf.set_title(doc.title)
-    pdf.set_subject(f"{doc.code} 第{doc.version}版")
+    pdf.set_title(first.title)
+    pdf.set_subject(f"{first.code} 第{first.version}版" if first.qr else first.kind_label)
     pdf.set_creator("villageboard 村务公开栏工具包")
     pdf.set_lang("zh-CN")
-    created = _creation_date(doc.issued_date)
+    created = _creation_date(first.issued_date)
     if created is not None:
         pdf.set_creation_date(created)
+    chars: set[str] = set()
+    for _s, lay, _pages, furniture in planned:
+        chars |= lay.chars
+        for ops in furniture:
+            for name, args in ops:
+                if name == "text":
+                    chars.update(args[2])
 
     tmp_files: list[Path] = []
     families: list[str] = []
     try:
         for i, f in enumerate(fontset.fonts):
-            chars = [c for c in lay.chars if fontset.font_for(c) == i] if fontset.fallbacks else list(lay.chars)
-            data = f.subset([*chars, " "])
+            used = [c for c in chars if fontset.font_for(c) == i] if fontset.fallbacks else list(chars)
+            data = f.subset([*used, " "])
             path = tmp_dir() / f"{uuid.uuid4().hex}{f.suffix}"
             path.write_bytes(data)
             tmp_files.append(path)
@@ -202,19 +203,21 @@ def render_pdf(
             if ttfont is not None:
                 ttfont.recalcBBoxes = False
         painter = _Painter(pdf, m, families)
-        for page_ops, extra in zip(pages, furniture, strict=True):
-            pdf.add_page()
-            painter.new_page()
-            for name, args in page_ops:
-                getattr(painter, name)(*args)
-            for name, args in extra:
-                if name == "image":
-                    png, x, y, side = args
-                    pdf.image(io.BytesIO(png), x=x, y=y, w=side, h=side)
-                elif name == "stamp_box":
-                    _draw_stamp_box(pdf, *args)
-                else:
+        for s, _lay, pages, furniture in planned:
+            pdf.set_margins(s.margin_left, s.margin_top, s.margin_right)
+            for page_ops, extra in zip(pages, furniture, strict=True):
+                pdf.add_page(format=(s.width, s.height))  # size already turned
+                painter.new_page()
+                for name, args in page_ops:
                     getattr(painter, name)(*args)
+                for name, args in extra:
+                    if name == "image":
+                        png, x, y, side = args
+                        pdf.image(io.BytesIO(png), x=x, y=y, w=side, h=side)
+                    elif name == "stamp_box":
+                        _draw_stamp_box(pdf, *args)
+                    else:
+                        getattr(painter, name)(*args)
         out = bytes(pdf.output())
     finally:
         for f in getattr(pdf, "fonts", {}).values():
@@ -230,6 +233,33 @@ def render_pdf(
             except OSError:
                 pass  # Windows may still hold it; the folder is removed at exit
     return out
+
+
+def _plan(doc: NoticeDocument, paper: str, m: Metrics) -> tuple[PrintSettings, Layout, list[list[Op]], list[list[Op]]]:
+    """The layout pass of one document: settings (turned to landscape when a table
+    needs it), its pages of operations and each page's furniture."""
+    s = print_settings(paper, doc.large, layout=doc.layout)
+    if not all(
+        table_fits(m, with_sum_row(t, s.page_sums), s.content_width, s.table_min_pt, CELL_PAD, s.word_em)
+        for t in doc.tables
+    ):
+        s = print_settings(paper, doc.large, landscape=True, layout=doc.layout)
+    matrix = qr_matrix(doc.qr_payload) if doc.qr else ()
+    qr_n = len(matrix) or 29
+    lay = Layout(doc, s, m, qr_n)
+    pages = lay.run()
+    if doc.layout >= 2 and not s.landscape and len(pages) > 1 and lay.wrapped_rows * 20 >= lay.table_rows:
+        # Cells wrap on the portrait page (long remarks in a narrow column, in one row
+        # of twenty or more): turn the page when that prints the notice on fewer sheets.
+        wide = print_settings(paper, doc.large, landscape=True, layout=doc.layout)
+        other = Layout(doc, wide, m, qr_n)
+        turned = other.run()
+        if len(turned) < len(pages):
+            s, lay, pages = wide, other, turned
+    total = len(pages)
+    qr_png = _qr_image(matrix) if matrix else b""
+    furniture = [page_furniture(lay, i + 1, total, qr_png) for i in range(total)]
+    return s, lay, pages, furniture
 
 
 def _draw_stamp_box(pdf: Any, x: float, y: float, w: float, h: float) -> None:

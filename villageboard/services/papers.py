@@ -197,10 +197,12 @@ def _form(svc: Services, p: Program, village: str, rows: list[PaperRow], land: b
         ],
         [Row([h.name, first.id_masked, place, first.card_tail], ref=f"{numbers} {h.name}")],
     )
+    # the application number is in the subtitle and at the foot of the page: beside the
+    # areas in one row it would read as one long number
     money = Table(
         "",
-        [Column("申报编号", "app", "C"), *money_columns(p, land)],
-        [Row([r.app.id, *money_cells(r, land)], ref=f"{r.app.id} {h.name}") for r in rows],
+        money_columns(p, land),
+        [Row(money_cells(r, land), ref=f"{r.app.id} {h.name}") for r in rows],
     )
     fen = sum(r.app.amount_fen for r in rows)
     basis = f"（{p.basis}{'，' + p.basis_no if p.basis_no else ''}）" if p.basis else ""

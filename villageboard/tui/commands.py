@@ -69,6 +69,13 @@ DOMAIN_COMMANDS: tuple[Command, ...] = (
     Command("对账", "各村之和与合计、已提交银行与已发放加失败：在“发放”界面看是否相符", "payouts", "", "核对"),
     Command("重新发放失败的…", "更正账号后，把发放失败的重新发放", "payouts", "reissue"),
     Command("导出报县汇总表…", "分村分项目的汇总和明细（内部资料）", "payouts", "export_county", "汇总"),
+    Command(
+        "打印签字用表…",
+        "申报确认表、发放清册、报县汇总表：带大写合计和签字栏（PDF 或 Excel）",
+        "payouts",
+        "export_papers",
+        "申报确认表 发放清册 清册 签字",
+    ),
     Command("新建公示…", "为一个村或全部村新建公示草稿", "notices", "new_notice"),
     Command("张贴公示…", "登记张贴：冻结公示内容，生成核验码", "notices", "post"),
     Command("指定日期张贴…", "补登记以前某天已经张贴的公示", "notices", "post_on"),

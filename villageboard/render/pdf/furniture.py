@@ -69,6 +69,9 @@ def paper_furniture(lay: Layout, page_no: int, pages: int) -> list[Op]:
     if doc.code:
         w = lay.m.width(doc.code, size)
         ops.append(("text", (s.width - s.margin_right - w, y, doc.code, size, False, GREY_TEXT)))
+    if pages > 1 and page_no > 1:  # which paper a loose page belongs to
+        short = doc.title if len(doc.title) <= 40 else doc.title[:39] + "…"
+        ops.append(("text", (s.margin_left, y - size * PT * 1.6, short + "（续）", size - 1, False, GREY_TEXT)))
     if doc.stamp:
         ops.extend(stamp_ops(lay))
     return ops

@@ -54,7 +54,7 @@ class Layout:
         qr_top = s.height - s.margin_bottom - s.qr_symbol_mm - QUIET_ZONE * module
         self.bottom = qr_top - 2.0
         if not doc.qr:  # a signed paper: only the page number and its code below the text
-            self.bottom = s.height - s.margin_bottom - (s.band_pt + 1) * PT * 2.4
+            self.bottom = s.height - s.margin_bottom - (s.band_pt + 1) * PT * 4.0
         self.stamp_h = 0.0
         if doc.stamp:
             self.stamp_h = (s.band_pt + 8) * PT * 1.25 + s.band_pt * PT * 1.4 + 4.0

@@ -52,6 +52,14 @@ class PayoutScreen(VBScreen):
         Binding(
             "ctrl+k", "export_county", "报县汇总表", id="payouts-county", tooltip="分村分项目的汇总和明细（内部资料）"
         ),
+        Binding(
+            "ctrl+u",
+            "export_papers",
+            "签字用表",
+            show=False,  # at 80 columns the row of keys is full: the hint line below the figures names it
+            id="payouts-papers",
+            tooltip="申报确认表（每户一页）、发放清册（每村一份）、报县汇总表：带大写合计和签字栏，PDF 或 Excel",
+        ),
     ]
 
     def compose_body(self) -> Iterable[Widget]:
@@ -68,6 +76,12 @@ class PayoutScreen(VBScreen):
                     compact=True,
                 )
             yield Static("", id="payout-summary", markup=False)
+            yield Static(
+                "签字用表（申报确认表、发放清册、报县汇总表，带大写合计和签字栏）：按 Ctrl+U",
+                classes="hint",
+                id="payout-papers-hint",
+                markup=False,
+            )
             yield DataTable(id="recon", cursor_type="row", zebra_stripes=True)
             yield Static("", id="recon-problems", markup=False)
             yield Static(
@@ -287,3 +301,46 @@ class PayoutScreen(VBScreen):
                 self.vb.say(f"已写出报县汇总表（内部资料）：{path}")
 
         self.app.push_screen(FormDialog(f"{year}年报县汇总表（内部资料）", fields, submit="导出", wide=True), chosen)
+
+    # -- the papers to sign -------------------------------------------------------------------
+    def action_export_papers(self) -> None:
+        from villageboard.services.paper_sheets import PAPERS, write_paper
+
+        p = self.program
+        year = p.year if p else self.svc.today().year
+        kinds = [
+            (f"{PAPERS['forms']}（每户一页，农户签字按手印）", "forms"),
+            (f"{PAPERS['roll']}（一村一份，村委会等签字盖章）", "roll"),
+            (f"{PAPERS['county']}（分村分项目，乡镇签字盖章）", "county"),
+        ]
+        villages = [("各村（合在一个文件里）", ""), *[(v.name, v.name) for v in self.svc.registry.villages()]]
+        fields = [
+            FormField("kind", "表", "roll" if p else "county", kind="select", options=kinds, required=True),
+            FormField("village", "村", "", kind="select", options=villages),
+            FormField("format", "格式", "pdf", kind="select", options=[("PDF（打印签字）", "pdf"), ("Excel", "xlsx")]),
+            folder_field(self.vb.output_dir),
+        ]
+        what = f"{year}年{p.name}" if p else f"{year}年"
+
+        def chosen(v: dict[str, Any] | None) -> None:
+            if not v:
+                return
+            kind = str(v["kind"])
+            if kind != "county" and p is None:
+                self.vb.show_error("申报确认表和发放清册要先在上面选好补贴项目。")
+                return
+            village = str(v.get("village") or "")
+            name = f"{PAPERS[kind]}-{year}年" + (
+                "" if kind == "county" else f"{p.name if p else ''}-{village or '各村'}"
+            )
+            out = folder_of(v) / f"{name}.{v['format']}"
+            report = self.vb.attempt(
+                write_paper, self.svc, kind, year, out, p.code if p and kind != "county" else "", village or None
+            )
+            if report is not None:
+                self.vb.output_dir = out.parent
+                self.vb.say("；".join(report.lines()))
+
+        self.app.push_screen(
+            FormDialog(f"{what}签字用表（大写合计、签字栏）", fields, submit="生成", wide=True), chosen
+        )

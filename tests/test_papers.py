@@ -279,3 +279,16 @@ def test_cli_makes_each_paper_and_refuses_a_wrong_file_type(paper_town, tmp_path
     bad = vb("roll", "--program", "GDDL", "--year", "2026", "--out", str(out / "清册.doc"))
     assert bad.returncode == 1 and "只能保存为 .pdf 或 .xlsx" in bad.stderr + bad.stdout
     assert re.search(r"Traceback", bad.stderr) is None
+
+
+def test_the_privacy_gate_stops_a_paper_naming_it(paper_town) -> None:
+    """A number that slipped past entry (here put in by hand) stops the whole PDF, and
+    the message names the paper without echoing the number."""
+    from villageboard.domain.errors import PrivacyError
+
+    doc = confirmation_forms(paper_town, 2026, "GDDL", "东沟村")[0]
+    full = paper_town.registry.households()[0].id_number
+    bad = doc.replace(footer_lines=[*doc.footer_lines, f"备注：{full}"])
+    with pytest.raises(PrivacyError) as err:
+        render_pdf_many([doc, bad])
+    assert "申报确认表" in str(err.value) and full not in str(err.value)

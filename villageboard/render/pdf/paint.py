@@ -144,7 +144,7 @@ def render_pdf(
     gate_document(doc, pdf_label(doc))
     if large is not None and large != doc.large:
         doc = doc.replace(large=large)
-    return render_pdf_many([doc], paper=paper, font=font)
+    return _render([doc], paper, font)
 
 
 def render_pdf_many(
@@ -160,6 +160,11 @@ def render_pdf_many(
         raise ValueError("render_pdf_many needs at least one document")
     for doc in docs:
         gate_document(doc, pdf_label(doc))
+    return _render(docs, paper, font)
+
+
+def _render(docs: list[NoticeDocument], paper: str, font: str | os.PathLike[str] | None) -> bytes:
+    """Both passes over documents that have passed the gate."""
     texts = [t for doc in docs for t in doc.texts()]
     texts += [("版面文字", furniture_chars(doc)) for doc in docs]
     fontset = resolve_fonts(texts, configured=font)

@@ -176,7 +176,8 @@ def _sheets(svc: Services, kind: str, year: int, program: str, village: str | No
                         notes=[
                             f"户主姓名：{h.name}　身份证号：{first.id_masked}　一卡通尾号：{first.card_tail}",
                             f"补贴金额：{format_fen(fen)}元（大写：{capital_amount(fen)}）",
-                            "以上面积（数量）、补贴标准和金额经本人核对无误。如有虚报、冒领，愿退回补贴并承担相应责任。",
+                            f"以上{'面积' if land else '数量'}、补贴标准和金额经本人核对无误。"
+                            "如有虚报、冒领，愿退回补贴并承担相应责任。",
                             *sign_lines(FORM_SIGNATURES, per_line=2),
                         ],
                     )

@@ -207,7 +207,7 @@ def _form(svc: Services, p: Program, village: str, rows: list[PaperRow], land: b
     fen = sum(r.app.amount_fen for r in rows)
     basis = f"（{p.basis}{'，' + p.basis_no if p.basis_no else ''}）" if p.basis else ""
     paragraphs = [
-        f"本户申报{p.year}年{p.name}{basis}，以下面积（数量）、补贴标准和金额经本人核对无误。"
+        f"本户申报{p.year}年{p.name}{basis}，以下{'面积' if land else '数量'}、补贴标准和金额经本人核对无误。"
         "如有虚报、冒领，愿退回补贴并承担相应责任。",
     ]
     return NoticeDocument(

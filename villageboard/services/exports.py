@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from villageboard.domain.errors import VBError
-from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, Application, Program, plain_rate
+from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, Application, Household, Program, plain_rate
 from villageboard.domain.money import capital_amount, format_fen, format_rate
 from villageboard.services.paths import parse_app_number
 
@@ -94,10 +94,11 @@ class Exports:
             skipped += [f"{line}（申报公示未走完，暂不发放）" for line in order.lines()]
         for a in payable:
             h = reg.household(a.household_id)
-            if h.card_account:
+            why = self._no_card(a, h)
+            if not why:
                 ready.append(a)
             else:
-                skipped.append(f"{a.id} {h.name}（{reg.place_label(h.village_id, h.group_id)}）没有一卡通账号")
+                skipped.append(why)
         if not ready:
             why = "；".join(skipped) if skipped else "审核通过、还没有提交银行的申报一笔也没有"
             raise VBError(f"{year}年{p.name}没有可以发放的申报：{why}")
@@ -115,6 +116,21 @@ class Exports:
         elif reason:
             report.notes.append("各村申报公示均已走完，填写的例外原因没有用上，未记录。")
         return report
+
+    def _no_card(self, a: Application, h: Household) -> str:
+        """Why row ``a`` cannot go on a bank sheet for want of its payee's own card ("" when it can)."""
+        from villageboard.services.payees import NotAPerson, payee_of
+
+        place = self.svc.registry.place_label(h.village_id, h.group_id)
+        try:
+            who = payee_of(self.svc, a, h)
+        except NotAPerson as exc:
+            return f"{exc}（{place}）"
+        if who.card_account:
+            return ""
+        if who.is_head and not a.person_id_number:
+            return f"{a.id} {h.name}（{place}）没有一卡通账号"
+        return f"{a.id} {place} {who.who()}没有登记本人的一卡通账号（按人发放只发到享受人本人的账号）"
 
     def reissue(self, program: str, year: int, out: str | Path | None = None, only: Sequence[str] = ()) -> ExportReport:
         """Send failed rows again (after the account was corrected) in a new batch, with
@@ -161,7 +177,7 @@ class Exports:
                     "village": reg.village(h.village_id).name,
                     "group": reg.group(h.group_id).name if h.group_id else "",
                     "name": att.get("name") or h.name,
-                    "id_number": h.id_number,
+                    "id_number": a.person_id_number or h.id_number,
                     "account": att["account"],
                     "bank": att.get("bank", ""),
                     "amount": att["amount_fen"],
@@ -178,7 +194,7 @@ class Exports:
                 ColumnOut("申报编号", "app"),
                 ColumnOut("村", "village"),
                 ColumnOut("组", "group"),
-                ColumnOut("户主姓名", "name"),
+                ColumnOut("享受人姓名" if p.per_person else "户主姓名", "name"),
                 ColumnOut("身份证号码", "id_number"),
                 ColumnOut("一卡通账号", "account"),
                 ColumnOut("开户银行", "bank"),

@@ -60,6 +60,7 @@ class RegistryService:
         self._by_id_number: dict[str, int] = {}  # live households only
         self._copies: dict[int, dict[str, str]] = {}  # household -> {file: ID number stored there}
         self._holders: dict[str, set[int]] | None = None  # ID number -> every household storing it
+        self._members: dict[str, int] | None = None  # ID number -> live household holding it as a live member
         # Every committed household reaches the in-memory registry while the commit
         # still holds the store's lock, so nothing reading under that lock (the kept
         # figures of store.derived) sees new files beside an old registry.
@@ -197,6 +198,7 @@ class RegistryService:
             self._households = hs
             self._by_id_number = {h.id_number: h.id for h in sorted(hs.values(), key=lambda h: -h.id) if not h.void}
             self._holders = None
+            self._members = None
         return self._households
 
     def by_number(self) -> Mapping[int, Household]:
@@ -215,6 +217,21 @@ class RegistryService:
         self._by_id_number = {}
         self._copies = {}
         self._holders = None
+        self._members = None
+
+    def member_number(self, id_number: str) -> int | None:
+        """The number of the live household holding this ID number (as stored) as a
+        live member (家庭成员), if any."""
+        hs = self._load()
+        if self._members is None:
+            out: dict[str, int] = {}
+            for h in sorted(hs.values(), key=lambda h: -h.id):
+                if not h.void:
+                    for m in h.members:
+                        if m.get("id_number") and not m.get("void"):
+                            out[str(m["id_number"])] = h.id
+            self._members = out
+        return self._members.get(id_number)
 
     def holders(self) -> dict[str, set[int]]:
         """Every household any stored record (live, voided, or left behind by a move)
@@ -285,7 +302,32 @@ class RegistryService:
                         row,
                     )
                 )
+            elif not other:
+                problems += self._member_problems(idn, data, row, exclude_id)
         return clean, problems
+
+    def _member_problems(
+        self, idn: str, data: dict[str, Any], row: int | None, exclude_id: int | None
+    ) -> list[Problem]:
+        """A head's ID number that is a live member's (one ID, one live person record)."""
+        own = [m for m in data.get("members") or () if m.get("id_number") == idn and not m.get("void")]
+        if own:
+            return [
+                Problem(
+                    f"这是本户家庭成员{own[0].get('name', '')}的身份证号；成员接任户主请用变更户主", "身份证号", row
+                )
+            ]
+        holder = self.member_number(idn)
+        if holder is None or holder == exclude_id:
+            return []
+        h = self._load()[holder]
+        return [
+            Problem(
+                f"该身份证号已是 {self.place_label(h.village_id, h.group_id)} {h.name}户（户编号{h.id}）的家庭成员",
+                "身份证号",
+                row,
+            )
+        ]
 
     def _resolve_place(self, data: dict[str, Any], row: int | None, problems: list[Problem]) -> tuple[int, int]:
         vid = data.get("village_id")
@@ -441,6 +483,7 @@ class RegistryService:
             del self._by_id_number[old.id_number]
             gone = old.id_number
         hs[h.id] = Household.from_dict(h.to_dict())
+        self._members = None
         if not h.void:
             self._by_id_number[h.id_number] = h.id
         if gone and gone not in self._by_id_number:

@@ -20,6 +20,7 @@ from tests.test_flags import town as town  # noqa: F401  (the fixture)
 from villageboard.domain.errors import VBError
 from villageboard.domain.models import Program
 from villageboard.services import household_desk as desk
+from villageboard.services.integrity import check_all
 from villageboard.services.payees import set_member_card, void_member
 
 PX = dict(
@@ -279,3 +280,25 @@ def test_no_sequence_pays_one_id_twice(template: Path, ops: list[tuple[str, int,
                 held.append(h.id_number)
                 held += [m["id_number"] for m in h.members if not m.get("void")]
             assert len(held) == len(set(held))
+        assert check_all(root) == []  # `check` finds nothing wrong either
+
+
+def test_check_reports_a_member_held_twice_and_a_person_paid_twice(town) -> None:  # noqa: F811
+    """Data written past every service rule (as an older version could have left it)."""
+    from villageboard.services.paths import app_counter, app_number, applications_file, households_file
+
+    per_person(town)
+    a, b = add(town, "王甲"), add(town, "李乙", village="西沟村")
+    son = member(town, a, "王小甲")
+    first = town.applications.add(a.id, "PXBZ", TODAY.year, "1", person=son)
+    b_doc = town.registry.household(b.id).to_dict()
+    b_doc["members"] = [{"name": "王小甲", "id_number": son, "relation": "其他"}]
+    second = {**first.to_dict(), "household_id": b.id, "village_id": b.village_id, "group_id": b.group_id}
+    with town.store.begin("测试.旧数据") as tx:
+        tx.put(households_file(b.village_id), "households", b.id, b_doc)
+        rel = applications_file(TODAY.year, "PXBZ", b.village_id)
+        n = tx.insert(rel, "applications", app_counter(TODAY.year), second, key_field=None)
+        tx.put(rel, "applications", n, {**second, "id": app_number(TODAY.year, n)})
+    problems = "\n".join(check_all(town.store.root))
+    assert "同时是户编号" in problems and "家庭成员" in problems and son not in problems
+    assert "按人发放有2条有效申报" in problems

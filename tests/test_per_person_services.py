@@ -302,3 +302,17 @@ def test_check_reports_a_member_held_twice_and_a_person_paid_twice(town) -> None
     problems = "\n".join(check_all(town.store.root))
     assert "同时是户编号" in problems and "家庭成员" in problems and son not in problems
     assert "按人发放有2条有效申报" in problems
+
+
+def test_next_years_sheet_carries_each_person(town, tmp_path: Path) -> None:  # noqa: F811
+    per_person(town)
+    town.programs.add(Program(**{**PX, "year": TODAY.year + 1}))
+    a = add(town, "王甲")
+    son = member(town, a, "王小甲", card_account=card(8501))
+    town.applications.add(a.id, "PXBZ", TODAY.year, "1", person=son)
+    town.applications.add(a.id, "PXBZ", TODAY.year, "1", person=a.id_number)
+    sheet_path = tmp_path / "next.xlsx"
+    town.transfer.carry_forward(TODAY.year, "PXBZ", sheet_path)
+    town.transfer.import_applications(sheet_path, program="PXBZ", year=TODAY.year + 1)
+    rows = town.applications.list(TODAY.year + 1, "PXBZ")
+    assert sorted((r.household_id, r.person_id_number) for r in rows) == sorted([(a.id, son), (a.id, a.id_number)])

@@ -228,6 +228,7 @@ class Exports:
         from the land). Rejected and voided rows, and households no longer active, are
         left out and listed."""
         from villageboard.io.templates import write_application_template
+        from villageboard.services.payees import head_payee, person_in
 
         p = self.svc.programs.get(year, program.strip().upper())
         reg = self.svc.registry
@@ -241,19 +242,23 @@ class Exports:
                 skipped.append(f"{a.id} {h.name}（{reg.place_label(h.village_id, h.group_id)}）农户已不在册")
                 continue
             land = a.certified_area is not None
+            who = person_in(h, a.person_id_number) if a.person_id_number else head_payee(h)
+            if who is None:  # a per-person row's person has left the household
+                skipped.append(f"{a.id} {a.person_name}（{reg.place_label(h.village_id, h.group_id)}）已不是该户的成员")
+                continue
             rows.append(
                 {
                     "village": reg.village(h.village_id).name,
                     "group": reg.group(h.group_id).name if h.group_id else "",
-                    "name": h.name,
-                    "id_number": h.id_number,
+                    "name": who.name,  # a per-person program's sheet names the person in these columns
+                    "id_number": who.id_number,
                     "program": p.name,
                     "year": year + 1,
                     "quantity": None if land else a.quantity,
                     "certified_area": a.certified_area,
                     "deducted_area": a.deducted_area if land and a.deducted_area else None,
                     "deduction_reason": a.deduction_reason,
-                    "card_account": h.card_account,
+                    "card_account": who.card_account,
                 }
             )
         if not rows:

@@ -149,6 +149,17 @@ def test_per_person_pay_goes_to_the_persons_own_card_and_the_notice_masks_it(tow
         assert name in html and mask_id(idn) in html and idn not in html
     for c in (card(1), card(4), card(5)):
         assert c not in html
+
+    # the bank's return: the son's account was closed; a reissue waits for his own new card
+    from tests.test_cli_money import _fill_return
+
+    ret = _fill_return(bank, tmp_path / "ret.xlsx", {a_son: "账户已销户"})
+    ok(town, "import", "payouts", str(ret), "--program", "PXBZ")
+    err = refused(town, "payouts", "reissue", "--program", "PXBZ", "--out", str(tmp_path / "re0.xlsx"))
+    assert f"申报{a_son}上次因“账户已销户”失败" in err
+    ok(town, "household", "member-card", str(hid), "--id", son, "--card", card(6))
+    ok(town, "payouts", "reissue", "--program", "PXBZ", "--out", str(tmp_path / "re1.xlsx"))
+    assert [(r["享受人姓名"], r["一卡通账号"]) for r in bank_rows(tmp_path / "re1.xlsx")] == [("张小军", card(6))]
     assert TODAY.year == 2026
 
 

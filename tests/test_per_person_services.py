@@ -206,8 +206,8 @@ def test_a_per_person_sheet_with_only_the_usual_columns(town, tmp_path: Path) ->
 
 OPS = st.lists(
     st.tuples(
-        st.sampled_from(["member", "remove", "move", "apply", "head"]),
-        st.integers(0, 2),  # which household
+        st.sampled_from(["member", "remove", "move", "apply", "head", "household"]),
+        st.integers(0, 4),  # which household (the households registered on the way count too)
         st.integers(0, 3),  # which person
     ),
     max_size=14,
@@ -251,9 +251,12 @@ def test_no_sequence_pays_one_id_twice(template: Path, ops: list[tuple[str, int,
             villages = [v.id for v in svc.registry.villages()]
             applied: set[str] = set()
             for op, hi, pi in ops:
-                hid, idn = hids[hi], PEOPLE[pi]
+                hid, idn = hids[hi % len(hids)], PEOPLE[pi]
                 try:
-                    if op == "member":
+                    if op == "household":  # the person registered as the head of a household of their own
+                        h, _w = svc.registry.add_household({"name": "王某", "id_number": idn, "village": "西沟村"})
+                        hids.append(h.id)
+                    elif op == "member":
                         desk.add_member(svc, hid, name="王某", id_number=idn, relation="其他", card=card(9000 + pi))
                     elif op == "remove":
                         void_member(svc, hid, idn, "迁出")

@@ -319,3 +319,19 @@ def test_next_years_sheet_carries_each_person(town, tmp_path: Path) -> None:  # 
     town.transfer.import_applications(sheet_path, program="PXBZ", year=TODAY.year + 1)
     rows = town.applications.list(TODAY.year + 1, "PXBZ")
     assert sorted((r.household_id, r.person_id_number) for r in rows) == sorted([(a.id, son), (a.id, a.id_number)])
+
+
+def test_records_made_before_per_person_programs_still_load() -> None:
+    from villageboard.domain.models import Application, Household
+
+    old_program = {"code": "GDDL", "year": 2024, "name": "耕地地力保护补贴", "unit": "亩", "rate_fen": 10000}
+    assert Program.from_dict(old_program).payee == "household" and not Program.from_dict(old_program).per_person
+    old_app = {"id": "2024-000001", "year": 2024, "program_code": "GDDL", "household_id": 1, "quantity": "3"}
+    a = Application.from_dict(old_app)
+    assert (a.person_id_number, a.person_name) == ("", "")
+    old_member = {"name": "王小甲", "id_number": make_id("19980101"), "relation": "子", "added": "2024-01-01"}
+    h = Household.from_dict({"id": 1, "name": "王甲", "id_number": make_id(), "members": [old_member]})
+    from villageboard.services.payees import person_in
+
+    who = person_in(h, old_member["id_number"])
+    assert who is not None and (who.name, who.card_account, who.relation) == ("王小甲", "", "子")

@@ -61,6 +61,7 @@ class RegistryService:
         self._copies: dict[int, dict[str, str]] = {}  # household -> {file: ID number stored there}
         self._holders: dict[str, set[int]] | None = None  # ID number -> every household storing it
         self._members: dict[str, int] | None = None  # ID number -> live household holding it as a live member
+        self._members_of: dict[int, set[str]] = {}  # household -> the ID numbers it holds in _members
         # Every committed household reaches the in-memory registry while the commit
         # still holds the store's lock, so nothing reading under that lock (the kept
         # figures of store.derived) sees new files beside an old registry.
@@ -224,14 +225,23 @@ class RegistryService:
         live member (家庭成员), if any."""
         hs = self._load()
         if self._members is None:
-            out: dict[str, int] = {}
+            self._members, self._members_of = {}, {}
             for h in sorted(hs.values(), key=lambda h: -h.id):
-                if not h.void:
-                    for m in h.members:
-                        if m.get("id_number") and not m.get("void"):
-                            out[str(m["id_number"])] = h.id
-            self._members = out
+                self._index_members(h)
         return self._members.get(id_number)
+
+    def _index_members(self, h: Household) -> None:
+        """Keep the member index (when built) in step with one saved household."""
+        if self._members is None:
+            return
+        for idn in self._members_of.pop(h.id, ()):
+            if self._members.get(idn) == h.id:
+                del self._members[idn]
+        held = {str(m["id_number"]) for m in h.members if m.get("id_number") and not m.get("void")}
+        if held and not h.void:
+            self._members_of[h.id] = held
+            for idn in held:
+                self._members[idn] = h.id
 
     def holders(self) -> dict[str, set[int]]:
         """Every household any stored record (live, voided, or left behind by a move)
@@ -483,7 +493,7 @@ class RegistryService:
             del self._by_id_number[old.id_number]
             gone = old.id_number
         hs[h.id] = Household.from_dict(h.to_dict())
-        self._members = None
+        self._index_members(h)
         if not h.void:
             self._by_id_number[h.id_number] = h.id
         if gone and gone not in self._by_id_number:

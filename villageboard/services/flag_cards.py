@@ -40,47 +40,50 @@ def shared_payee_cards(
 ) -> dict[str, str]:
     """Application number -> the flag's message, for every row whose card another
     person's row of the same program also goes to."""
-    memo: dict[str, str] = {}
-
-    def d(text: str) -> str:
-        got = memo.get(text)
-        if got is None:
-            got = memo[text] = digest(text)
-        return got
-
-    groups: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)  # (program, card) -> rows
+    d = digest  # memoised by the caller
+    groups: dict[tuple[str, str], list[tuple[str, str, int]]] = defaultdict(list)  # (program, card) -> rows
     tails: dict[str, str] = {}
     for r in rows:
         h = households.get(r.household_id)
         if h is None:
             continue
-        name, who, card = _payee(r, h, d)
+        # a per-household row pays its head (one head per household); a per-person row its person
+        who, card = (r.person, _card_of(r, h, d)) if r.person else (f"h{h.id}", h.card_account)
         if r.paid_to:
-            key, tails[r.paid_to] = r.paid_to, r.paid_tail
+            key = r.paid_to
+            tails.setdefault(key, r.paid_tail)
         elif card:
             key = d(card)
-            tails[key] = card[-4:]
+            tails.setdefault(key, card[-4:])
         else:
             continue
-        place = village_names.get(h.village_id, "?")
-        groups[(r.code, key)].append((r.app_id, who, f"{name}（{place}）"))
+        groups[(r.code, key)].append((r.app_id, who, h.id))
     out: dict[str, str] = {}
     for (_code, key), members in groups.items():
-        if len({who for _a, who, _n in members}) < 2:
+        if len({who for _a, who, _h in members}) < 2:
             continue
-        for app_id, who, _n in members:
-            others = "、".join(dict.fromkeys(n for a, w, n in members if w != who))
+        names = {who: _name_of(who, households[hid], d, village_names) for _a, who, hid in members}
+        for app_id, who, _h in members:
+            others = "、".join(dict.fromkeys(n for w, n in names.items() if w != who))
             out[app_id] = f"一卡通账号（尾号{tails.get(key, '')}）在本项目还发给{others}"
     return out
 
 
-def _payee(r: _Row, h: Household, d: Callable[[str], str]) -> tuple[str, str, str]:
-    """(name, person digest, current card) of whom row ``r`` pays."""
-    if not r.person:
-        return h.name, d(h.id_number), h.card_account
+def _card_of(r: _Row, h: Household, d: Callable[[str], str]) -> str:
+    """The card a per-person row not yet sent would be paid to: its person's own."""
     if d(h.id_number) == r.person:
-        return h.name, r.person, h.card_account
+        return h.card_account
     for m in h.members:
         if not m.get("void") and d(str(m.get("id_number", ""))) == r.person:
-            return str(m.get("name", "")), r.person, str(m.get("card_account", ""))
-    return "享受人", r.person, ""
+            return str(m.get("card_account", ""))
+    return ""
+
+
+def _name_of(who: str, h: Household, d: Callable[[str], str], village_names: Mapping[int, str]) -> str:
+    place = village_names.get(h.village_id, "?")
+    if who.startswith("h") or d(h.id_number) == who:
+        return f"{h.name}（{place}）"
+    for m in h.members:
+        if d(str(m.get("id_number", ""))) == who:
+            return f"{m.get('name', '')}（{place}）"
+    return f"{h.name}户的享受人（{place}）"

@@ -230,6 +230,7 @@ class FlagService:
         self._cache: dict[int, tuple[int, dict[str, list[Flag]], list[Flag]]] = {}
         self._files: dict[str, list[_Row]] = {}
         self._memo: dict[Any, int] = {}
+        self._digests: dict[str, str] = {}
         self.store.subscribe(self._on_commit)
 
     def _on_commit(self, commit: Commit) -> None:
@@ -279,6 +280,13 @@ class FlagService:
     def _extract_file(self, rel: str) -> list[list[Any]]:
         memo, key = self._memo, self.key()
         return [list(_extract(d, memo, key)) for d in self.store.scan(rel, APPLICATIONS).values() if not d.get("void")]
+
+    def digest(self, text: str) -> str:
+        """``text`` (an ID or card number) as the extracts' keyed digest, remembered."""
+        got = self._digests.get(text)
+        if got is None:
+            got = self._digests[text] = _digest(self.key(), text)
+        return got
 
     def key(self) -> bytes:
         """The key of the digests in the kept extracts: the township's own secret."""
@@ -456,8 +464,7 @@ class FlagService:
                 shared_idn[hid] = idn
 
         # one card paid to two people in one program
-        dkey = self.key()
-        shared_payee = shared_payee_cards(docs, households, names, lambda text: _digest(dkey, text))
+        shared_payee = shared_payee_cards(docs, households, names, self.digest)
         # twice in one program (by ID number: a head's, or a per-person row's person), and village medians
         per_program_id: dict[tuple[str, str], list[str]] = defaultdict(list)
         groups: dict[tuple[int, str], list[int]] = defaultdict(list)

@@ -53,6 +53,18 @@ class ExportReport:
         return out + self.notes
 
 
+def _payee_card(a: Application, h: Household | None) -> str:
+    """The card a row not yet sent would be paid to: its entitled person's own."""
+    from villageboard.services.payees import person_in
+
+    if h is None:
+        return ""
+    if not a.person_id_number:
+        return h.card_account
+    who = person_in(h, a.person_id_number)
+    return who.card_account if who is not None else ""
+
+
 def capital_line(fen: int) -> str:
     """A sheet's approved total in figures and Chinese capitals (大写)."""
     return f"应发金额合计（审核通过）：{format_fen(fen)}元（大写：{capital_amount(fen)}）"
@@ -313,7 +325,7 @@ class Exports:
                     "group": groups.get(a.group_id, ""),
                     "name": h.name if h else "?",
                     "id_number": h.id_number if h else "",
-                    "account": (a.attempts[-1].get("account", "") if a.attempts else (h.card_account if h else "")),
+                    "account": (a.attempts[-1].get("account", "") if a.attempts else _payee_card(a, h)),
                     "program": p.name if p else a.program_code,
                     "code": a.program_code,
                     "quantity": a.quantity,

@@ -335,3 +335,13 @@ def test_records_made_before_per_person_programs_still_load() -> None:
 
     who = person_in(h, old_member["id_number"])
     assert who is not None and (who.name, who.card_account, who.relation) == ("王小甲", "", "子")
+
+
+def test_a_members_id_in_a_per_household_sheet_is_refused_not_skipped(town, tmp_path: Path) -> None:  # noqa: F811
+    a = add(town, "王甲")
+    son = member(town, a, "王小甲")
+    rows = [["东沟村", "王小甲", son, "GDDL", "3"], ["东沟村", "王甲", a.id_number, "GDDL", "2"]]
+    path = sheet(tmp_path / "hh.xlsx", ["村", "户主姓名", "身份证号码", "补贴项目", "数量"], rows)
+    with pytest.raises(VBError, match="第2行.*的家庭成员"):
+        town.transfer.import_applications(path)
+    assert town.applications.list(TODAY.year, "GDDL") == []

@@ -209,7 +209,6 @@ class RegistryImports:
         report.warnings += sheet.warnings
         bad_rows = {p.row for p in problems}
         reported = {(p.row, p.field) for p in problems}
-        reg = self.svc.registry
         apps = self.svc.applications
         places = SheetPlaces(self.svc)
         programs = self.svc.programs.list()
@@ -241,21 +240,20 @@ class RegistryImports:
             land = self._land_of(v, row, sheet, prog, problems)
             # the entitled person of a per-person program, when the sheet names them apart
             person, h = person_of(self.svc, v, row, sheet, prog, problems, reported)
-            # the household
+            # the household: found (or refused) through the entitled person when the row
+            # leaves the head's ID number out, else by the head's ID number
+            through_person = h is not None or bool(person and not v.get("id_number"))
             idc = check_id_number(v.get("id_number", ""), self.svc.today())
-            if h is None and (row, label("id_number")) not in reported and not (person and not v.get("id_number")):
+            if not through_person and (row, label("id_number")) not in reported:
                 problems.extend(Problem(e, label("id_number"), row) for e in idc.errors)
-            idn = str(idc.value or "") if h is None else h.id_number
-            if h is not None or (person and not v.get("id_number")):
-                pass  # found through the entitled person (or refused above)
-            elif idc.ok and prog is not None and prog.per_person and "person_id" not in sheet.columns:
-                # a per-person sheet without 享受人 columns: the row's own name and ID are the person's
-                person = idn
-                h = member_household(self.svc, idn, v, row, sheet, problems)
-                if h is None and reg.member_number(idn) is None:
+            idn = h.id_number if h is not None else str(idc.value or "")
+            if not through_person and idc.ok:
+                if prog is not None and prog.per_person and "person_id" not in sheet.columns:
+                    # a per-person sheet without 享受人 columns: the row's own name and ID are the person's
+                    person = idn
+                    h = member_household(self.svc, idn, v, row, sheet, problems)
+                if h is None:
                     h = self._head_or_new(idn, v, row, sheet, places, problems, report, new_people, mask_private)
-            elif idc.ok:
-                h = self._head_or_new(idn, v, row, sheet, places, problems, report, new_people, mask_private)
             new_id = idn if h is not None and idn in new_people and new_people[idn][1] is h else None
             if prog is None or h is None or len(problems) != before or row in bad_rows:
                 continue

@@ -9,6 +9,7 @@ from typing import Any
 from villageboard.cli.main import arg_date, open_services
 from villageboard.cli.money_common import parse_status, print_json, say, village_id_of, year_of
 from villageboard.domain.errors import VBError
+from villageboard.domain.masking import mask_id
 from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, Application
 from villageboard.domain.money import format_fen, format_quantity
 
@@ -17,9 +18,14 @@ def register_application(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("application", help="申报：录入、修改、审核、作废、列表")
     asub = p.add_subparsers(dest="application_command", metavar="操作", required=True)
     q = asub.add_parser("add", help="录入一条申报")
-    who = q.add_mutually_exclusive_group(required=True)
-    who.add_argument("--id", dest="id_number", help="户主身份证号")
+    who = q.add_mutually_exclusive_group()
+    who.add_argument("--id", dest="id_number", help="户主身份证号（按人发放的项目也可以直接写享受人的身份证号）")
     who.add_argument("--household", type=int, help="农户编号")
+    q.add_argument(
+        "--person",
+        metavar="身份证号",
+        help="按人发放的项目：享受人（户主或已登记的家庭成员）的身份证号，发放到享受人本人的一卡通账号",
+    )
     q.add_argument("--program", required=True, help="项目代码，如 GDDL")
     q.add_argument("--year", type=int, help="年度（默认今年）")
     q.add_argument("--quantity", required=True, help="数量（亩/头/台），如 12.5")
@@ -70,6 +76,15 @@ def register_application(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(handler=cmd_application_list)
 
 
+def _app_json(a: Application) -> dict[str, Any]:
+    """An application as JSON, the entitled person's ID number masked."""
+    out = a.to_dict()
+    idn = out.pop("person_id_number", "")
+    if idn:
+        out["person_id_masked"] = mask_id(idn)
+    return out
+
+
 def _app_line(svc: Any, a: Application) -> str:
     h = svc.registry.household(a.household_id)
     p = svc.programs.get(a.year, a.program_code)
@@ -79,8 +94,9 @@ def _app_line(svc: Any, a: Application) -> str:
         status += f"（{a.reject_reason}）"
     pay = PAYOUT_STATUS.get(a.payout_status, a.payout_status)
     void = f" 已作废（{a.void_reason}）" if a.void else ""
+    who = f"（享受人{a.person_name}）" if a.person_id_number and a.person_id_number != h.id_number else ""
     return (
-        f"{a.id} {place} {h.name} {p.name} {format_quantity(a.quantity)}{p.unit} "
+        f"{a.id} {place} {h.name}{who} {p.name} {format_quantity(a.quantity)}{p.unit} "
         f"{format_fen(a.amount_fen)}元 {status} {pay}{void}"
     )
 
@@ -92,16 +108,33 @@ def _show_flags(svc: Any, a: Application) -> None:
 
 
 def cmd_application_add(args: argparse.Namespace) -> int:
+    from villageboard.services.payees import find_person
+
     with open_services(args) as svc:
-        if args.id_number:
+        year = year_of(args, svc)
+        program = svc.programs.get(year, args.program.upper())
+        person = (args.person or "").strip().upper()
+        if program.per_person and not person and args.id_number:
+            person = args.id_number.strip().upper()  # the entitled person's own ID number
+        if args.id_number and not (program.per_person and person == args.id_number.strip().upper()):
             h = svc.registry.by_id_number(args.id_number.strip().upper())
             if h is None:
                 raise VBError(f"名册中没有身份证号为 {args.id_number} 的农户，请先登记或导入农户名册")
             hid = h.id
-        else:
+        elif args.household is not None:
             hid = args.household
+        elif person:
+            found = find_person(svc, person)
+            if found is None:
+                raise VBError(
+                    f"“享受人”：名册中没有身份证号为 {mask_id(person)} 的户主或家庭成员，请先登记"
+                    "（villageboard household member 户编号 --name 姓名 --id 身份证号 --relation 关系）"
+                )
+            hid = found.household.id
+        else:
+            raise VBError("请用 --id 户主身份证号 或 --household 农户编号 指定农户")
         a = svc.applications.add(
-            hid, args.program.upper(), year_of(args, svc), args.quantity, args.remark, mask_private=args.mask_private
+            hid, program.code, year, args.quantity, args.remark, mask_private=args.mask_private, person=person
         )
         say(f"已登记：{_app_line(svc, a)}")
         _show_flags(svc, a)
@@ -118,7 +151,7 @@ def cmd_application_collect(args: argparse.Namespace) -> int:
         c = a.collections[-1]
         say(
             f"已登记：申报{a.id} 由{c['name']}（{c['relation']}）{c['kind']}，{c['date']}。"
-            "银行发放表仍发到本户自己的一卡通账号。"
+            "银行发放表仍发到享受人本人的一卡通账号。"
         )
     return 0
 
@@ -172,9 +205,11 @@ def cmd_application_show(args: argparse.Namespace) -> int:
     with open_services(args, fallback_readonly=True) as svc:
         a = svc.applications.get(args.app)
         if args.json:
-            print_json({**a.to_dict(), "flags": [f.to_dict() for f in svc.flags.flags_for(a)]})
+            print_json({**_app_json(a), "flags": [f.to_dict() for f in svc.flags.flags_for(a)]})
             return 0
         say(_app_line(svc, a))
+        if a.person_id_number:
+            say(f"  享受人：{a.person_name} {mask_id(a.person_id_number)}（发放到享受人本人的一卡通账号）")
         if a.remark:
             say(f"  备注：{a.remark}")
         for att in a.attempts:
@@ -208,7 +243,7 @@ def cmd_application_list(args: argparse.Namespace) -> int:
             if status is None or a.status == status
         ]
         if args.json:
-            print_json([{**a.to_dict(), "flags": [f.kind for f in svc.flags.flags_for(a)]} for a in apps])
+            print_json([{**_app_json(a), "flags": [f.kind for f in svc.flags.flags_for(a)]} for a in apps])
             return 0
         for a in apps:
             flags = svc.flags.flags_for(a)

@@ -83,12 +83,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--date", metavar="日期", type=arg_date, required=True, help="变更日期，YYYY-MM-DD")
     q.set_defaults(handler=cmd_change_head)
 
-    q = hsub.add_parser("member", help="添加一位家庭成员（姓名、身份证号、与户主关系）")
+    q = hsub.add_parser("member", help="添加一位家庭成员（姓名、身份证号、与户主关系，按人发放用的本人一卡通账号）")
     q.add_argument("household", metavar="农户", help=WHO)
     q.add_argument("--name", metavar="姓名", required=True, help="成员姓名")
     q.add_argument("--id", dest="id_number", metavar="身份证号", required=True, help="成员身份证号（18位）")
     q.add_argument("--relation", metavar="关系", required=True, help="与户主关系：" + "、".join(desk.RELATIONS))
+    q.add_argument(
+        "--card", metavar="账号", default="", help="成员本人的一卡通账号（按人发放的项目发到这个账号；可不填）"
+    )
+    q.add_argument("--bank", metavar="银行", default="", help="成员账号的开户银行")
     q.set_defaults(handler=cmd_member)
+
+    q = hsub.add_parser("member-card", help="登记或更正家庭成员本人的一卡通账号（按人发放用）")
+    q.add_argument("household", metavar="农户", help=WHO)
+    q.add_argument("--id", dest="id_number", metavar="身份证号", required=True, help="成员身份证号")
+    q.add_argument("--card", metavar="账号", required=True, help="成员本人的一卡通账号（写空字符串则清空）")
+    q.add_argument("--bank", metavar="银行", help="开户银行（不写则不变）")
+    q.set_defaults(handler=cmd_member_card)
+
+    q = hsub.add_parser("member-remove", help="把家庭成员移出这户（迁出、死亡、分户…），记录保留")
+    q.add_argument("household", metavar="农户", help=WHO)
+    q.add_argument("--id", dest="id_number", metavar="身份证号", required=True, help="成员身份证号")
+    q.add_argument("--reason", metavar="原因", required=True, help="原因（必填，如 迁出、死亡、分户）")
+    q.set_defaults(handler=cmd_member_remove)
 
     q = hsub.add_parser("void", help="作废一户（如重复登记）：记录保留，户编号不再使用")
     q.add_argument("household", metavar="农户", help=WHO)
@@ -332,8 +349,43 @@ def cmd_change_head(args: argparse.Namespace) -> int:
 def cmd_member(args: argparse.Namespace) -> int:
     with open_services(args) as svc:
         h = desk.find(svc, args.household)
-        h = desk.add_member(svc, h.id, name=args.name, id_number=args.id_number, relation=args.relation)
+        h = desk.add_member(
+            svc,
+            h.id,
+            name=args.name,
+            id_number=args.id_number,
+            relation=args.relation,
+            card=args.card,
+            bank=args.bank,
+        )
         _say(f"已添加家庭成员：{desk.member_line(h.members[-1])}，{desk.line(svc, h)}")
+    return 0
+
+
+def cmd_member_card(args: argparse.Namespace) -> int:
+    from villageboard.services.payees import person_in, set_member_card
+
+    with open_services(args) as svc:
+        h = desk.find(svc, args.household)
+        h, warnings = set_member_card(svc, h.id, args.id_number, card=args.card, bank=args.bank)
+        who = person_in(h, args.id_number)
+        assert who is not None  # set_member_card found the member
+        card = mask_card(who.card_account) or "（已清空）"
+        _say(f"已保存：家庭成员{who.name}（{who.relation}）本人的一卡通账号 {card}，{desk.line(svc, h)}")
+        _say(*warnings)
+    return 0
+
+
+def cmd_member_remove(args: argparse.Namespace) -> int:
+    from villageboard.services.payees import void_member
+
+    with open_services(args) as svc:
+        h = desk.find(svc, args.household)
+        h = void_member(svc, h.id, args.id_number, args.reason)
+        gone = next(
+            m for m in reversed(h.members) if m.get("void") and m.get("id_number") == args.id_number.strip().upper()
+        )
+        _say(f"已移出：{desk.member_line(gone)}，{desk.line(svc, h)}（记录保留）")
     return 0
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from villageboard.cli.main import open_services
 from villageboard.cli.money_common import parse_rate_fen, print_json, say, year_of
 from villageboard.domain.errors import VBError
-from villageboard.domain.models import UNITS, Program
+from villageboard.domain.models import PAYEE_MODES, UNITS, Program
 from villageboard.domain.money import ROUNDING_RULES, format_fen, format_quantity, format_rate
 from villageboard.domain.validate import plain_decimal
 
@@ -44,6 +44,13 @@ def _program_options(q: argparse.ArgumentParser, adding: bool) -> None:
     )
     q.add_argument("--posting-days", type=int, help="公示天数（默认7天）")
     q.add_argument("--max-quantity", help="单户上限（可不填）")
+    q.add_argument(
+        "--payee",
+        choices=[*PAYEE_MODES, *PAYEE_MODES.values(), "按户", "按人"],
+        metavar="{household,person}",
+        help="发放方式：household=按户发放（发到户主的一卡通，默认），person=按人发放（每条申报写明享受人，"
+        "发到享受人本人的一卡通）；已有申报后不能再改",
+    )
 
 
 def register_program(sub: argparse._SubParsersAction) -> None:
@@ -80,6 +87,8 @@ def _program_fields(args: argparse.Namespace) -> dict[str, Any]:
         out["rounding"] = args.rounding
     if args.posting_days is not None:
         out["posting_days"] = args.posting_days
+    if args.payee is not None:
+        out["payee"] = "person" if args.payee in ("person", "按人发放", "按人") else "household"
     if args.max_quantity is not None:
         out["max_quantity"] = None
         if args.max_quantity.strip():
@@ -94,7 +103,8 @@ def _program_line(svc: Any, p: Program) -> str:
 
     missing = svc.programs.missing_guide(p)
     guide = "申报指南完整" if not missing else "申报指南缺：" + "、".join(missing)
-    return f"{p.year} {p.code} {p.name} {rate_text(p)} 公示{p.posting_days}天 {p.department} ｜{guide}"
+    pay = f" {PAYEE_MODES['person']}" if p.per_person else ""
+    return f"{p.year} {p.code} {p.name} {rate_text(p)}{pay} 公示{p.posting_days}天 {p.department} ｜{guide}"
 
 
 def cmd_program_list(args: argparse.Namespace) -> int:
@@ -123,7 +133,7 @@ def cmd_program_edit(args: argparse.Namespace) -> int:
         old = svc.programs.get(year, args.code.upper())
         changes = _program_fields(args)
         if not changes:
-            raise VBError("没有要修改的内容（用 --name、--rate 等指定）")
+            raise VBError("没有要修改的内容（用 --name、--rate、--payee 等指定）")
         new, repriced = svc.programs.edit(year, old.code, changes, args.reason)
         say(f"已修改：{_program_line(svc, new)}")
         if new.rate_fen != old.rate_fen:

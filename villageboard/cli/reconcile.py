@@ -20,7 +20,7 @@ def register_reconcile(sub: argparse._SubParsersAction) -> None:
 
 
 def register_flags(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("flags", help="列出风险提示（面积大增、一卡多户、身份证重复、已故迁出、数量异常）")
+    p = sub.add_parser("flags", help="列出风险提示（面积大增、一卡多户、共用银行卡、身份证重复、已故迁出、数量异常）")
     p.add_argument("--year", type=int, help="年度（默认今年）")
     p.add_argument("--program", help="只看一个项目（项目代码）")
     p.add_argument("--village", help="只看一个村")
@@ -35,7 +35,7 @@ def register_flags(sub: argparse._SubParsersAction) -> None:
     q.add_argument(
         "--kind",
         required=True,
-        help="提示类型：比上年增加、一卡多户、身份证重复、已故迁出、数量异常、种粮超耕地、扣除无原因（或 growth 等代码）",
+        help="提示类型：比上年增加、一卡多户、共用银行卡、身份证重复、已故迁出、数量异常、种粮超耕地、扣除无原因（或 growth 等代码）",
     )
     q.add_argument("--note", required=True, help="核实情况（必填，记入修改记录）")
     q.set_defaults(handler=cmd_flag_clear)

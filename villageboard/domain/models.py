@@ -36,6 +36,9 @@ NOTICE_KINDS = {
 NOTICE_STATES = {"draft": "草稿", "posted": "公示中", "ended": "公示期满", "archived": "已存档"}
 UNITS = ("亩", "头", "只", "台", "户", "套", "株", "人")
 QUESTION_TYPES = ("补贴金额", "发放时间", "异议", "政策咨询", "其他")
+#: whom a program pays: the household (to the head's card) or each entitled person (to
+#: that person's own card)
+PAYEE_MODES = {"household": "按户发放", "person": "按人发放"}
 
 
 def _converter(tp: Any) -> Any:
@@ -171,8 +174,9 @@ class Household(Record):
     # recorded — oldest first; the household, its land and its history stay
     former_heads: list[dict[str, Any]] = field(default_factory=list)
     name_since: str = ""  # ISO date the head's name (or the head) last changed; "" = since entry
-    # household members (家庭成员): name, id_number, relation, added; a member is never
-    # removed, only marked void with a reason
+    # household members (家庭成员): name, id_number, relation, added, and the member's own
+    # card_account and bank (paid by per-person programs; records made before have none);
+    # a member is never removed, only marked void with a reason
     members: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -199,7 +203,12 @@ class Program(RatedRecord):
     office: str = ""  # 受理机构
     time_limit: str = ""
     rate_history: list[dict[str, Any]] = field(default_factory=list)
+    payee: str = "household"  # household (按户, the head's card) | person (按人, each person's own card)
     void: bool = False
+
+    @property
+    def per_person(self) -> bool:
+        return self.payee == "person"
 
     @property
     def key(self) -> str:
@@ -229,6 +238,10 @@ class Application(RatedRecord):
     household_id: int = 0
     village_id: int = 0
     group_id: int = 0
+    # a per-person program's entitled person (享受人): the head or a member of the household,
+    # by ID number, and the name when entered; "" on per-household rows
+    person_id_number: str = ""
+    person_name: str = ""
     quantity: Decimal = Decimal(0)  # paid on; for a row with land, its 补贴面积
     rate_fen: Decimal = Decimal(0)  # the rate this row's amount was worked out with
     amount_fen: int = 0

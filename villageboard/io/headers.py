@@ -20,6 +20,7 @@ from villageboard.io.xlsx_out import column_letter
 
 __all__ = [
     "APPLICATION_FIELDS",
+    "APPLICATION_IMPORT_FIELDS",
     "HEADER_SCAN_ROWS",
     "HOUSEHOLD_FIELDS",
     "PAYOUT_RETURN_FIELDS",
@@ -140,6 +141,49 @@ APPLICATION_FIELDS: tuple[FieldSpec, ...] = (
     CARD,
     REMARK,
 )
+# The entitled person (享受人) of a per-person program, when the sheet names them apart
+# from the household's head. With these columns the head's may be left out: the person
+# is then found as a head or a registered member.
+PERSON_NAME = FieldSpec(
+    "person_name",
+    "享受人姓名",
+    (
+        "享受人姓名",
+        "享受人",
+        "享受对象姓名",
+        "领取人姓名",
+        "领取人",
+        "补贴对象姓名",
+        "成员姓名",
+        "补助对象姓名",
+    ),
+    required=False,
+    clean="name",
+)
+PERSON_ID = FieldSpec(
+    "person_id",
+    "享受人身份证号码",
+    (
+        "享受人身份证号码",
+        "享受人身份证号",
+        "享受人身份证",
+        "享受对象身份证号码",
+        "享受对象身份证号",
+        "领取人身份证号码",
+        "领取人身份证号",
+        "补贴对象身份证号码",
+        "补贴对象身份证号",
+        "成员身份证号码",
+        "成员身份证号",
+        "补助对象身份证号码",
+    ),
+    required=False,
+    text_only=True,
+)
+#: What `import applications` reads: the template's columns and the entitled person's.
+APPLICATION_IMPORT_FIELDS: tuple[FieldSpec, ...] = tuple(
+    replace(f, unless=("person_id",)) if f.key in ("name", "id_number") else f for f in APPLICATION_FIELDS
+) + (PERSON_NAME, PERSON_ID)
 
 PAYOUT_RETURN_FIELDS: tuple[FieldSpec, ...] = (
     NAME,

@@ -55,19 +55,28 @@ class ApplicationService:
         self.store = svc.store
         self._where: dict[int, dict[int, str]] = {}  # year -> number -> file
         self._taken: dict[int, dict[tuple[int, str], int]] = {}  # year -> (household, program) -> number
+        # year -> (entitled person's ID number, program) -> number: one person is paid
+        # once per program and year, whichever household they are in
+        self._persons: dict[int, dict[tuple[str, str], tuple[int, int]]] = {}  # ... -> (number, household)
 
     # -- locating -----------------------------------------------------------------
     def _year(self, year: int) -> dict[int, str]:
         if year not in self._where:
             where: dict[int, str] = {}
             taken: dict[tuple[int, str], int] = {}
+            persons: dict[tuple[str, str], tuple[int, int]] = {}
             for rel in self.store.list_files(applications_dir(year)):
                 for key, doc in self.store.table(rel, APPLICATIONS).items():
                     where[int(key)] = rel
-                    if not doc.get("void"):
+                    if doc.get("void"):
+                        continue
+                    if doc.get("person_id_number"):
+                        persons[(doc["person_id_number"], doc["program_code"])] = (int(key), doc["household_id"])
+                    else:
                         taken[(doc["household_id"], doc["program_code"])] = int(key)
             self._where[year] = where
             self._taken[year] = taken
+            self._persons[year] = persons
         return self._where[year]
 
     def get(self, number: str | tuple[int, int]) -> Application:
@@ -104,11 +113,61 @@ class ApplicationService:
         for (hid, _code), n in self._taken[year].items():
             if hid == household_id:
                 out.append(self.get((year, n)))
+        for n, hid in self._persons[year].values():
+            if hid == household_id:
+                out.append(self.get((year, n)))
         return sorted(out, key=lambda a: a.id)
 
     def existing(self, year: int, household_id: int, program_code: str) -> int | None:
         self._year(year)
         return self._taken[year].get((household_id, program_code))
+
+    def existing_person(self, year: int, id_number: str, program_code: str) -> int | None:
+        """The live application of a per-person program already naming this person."""
+        self._year(year)
+        hit = self._persons[year].get((id_number, program_code))
+        return hit[0] if hit is not None else None
+
+    def _person_problems(
+        self, h: Household, program: Program, person: str, row: int | None
+    ) -> tuple[str, str, builtins.list[Problem]]:
+        """(ID number, name, problems) of the entitled person a row names. A per-person
+        program needs one: the head or a live member of the household, not yet on a
+        live application of this program and year (in any household or village)."""
+        from villageboard.domain.masking import mask_id
+        from villageboard.services.payees import person_in
+
+        person = str(person or "").strip().upper()
+        if not program.per_person:
+            if person and person != h.id_number:
+                return "", "", [Problem(f"{program.name}按户发放，不用填写享受人", "享受人", row)]
+            return "", "", []
+        if not person:
+            return "", "", [Problem(f"{program.name}按人发放，请写明享受人（户主或家庭成员）的身份证号", "享受人", row)]
+        found = person_in(h, person)
+        if found is None:
+            return (
+                "",
+                "",
+                [Problem(f"{mask_id(person)}不是{h.name}户的户主或家庭成员，请先登记家庭成员", "享受人", row)],
+            )
+        dup = self.existing_person(program.year, found.id_number, program.code)
+        if dup is not None:
+            other = self.get((program.year, dup))
+            where = self.svc.registry.place_label(other.village_id, other.group_id)
+            return (
+                "",
+                "",
+                [
+                    Problem(
+                        f"{found.name}（{mask_id(found.id_number)}）本年度已作为享受人申报过{program.name}"
+                        f"（编号{other.id}，{where} 户编号{other.household_id}），同一人不能领取两次",
+                        "享受人",
+                        row,
+                    )
+                ],
+            )
+        return found.id_number, found.name, []
 
     # -- writing ------------------------------------------------------------------
     def build(
@@ -121,12 +180,14 @@ class ApplicationService:
         household: Household | None = None,
         mask_private: bool = False,
         land: Land | None = None,
+        person: str = "",
     ) -> tuple[Application | None, builtins.list[Problem]]:
         """Validate one application without saving it. An importer that registers the
         household in the same transaction passes it as ``household`` (not yet saved,
         so it cannot be looked up). A remark holding a full personal number is refused,
         or masked with ``mask_private`` (then a warning comes back with the application).
-        With ``land`` (an area program's 确权/扣除), the quantity paid on is its 补贴面积."""
+        With ``land`` (an area program's 确权/扣除), the quantity paid on is its 补贴面积.
+        A per-person program's row names its entitled person by ID number (``person``)."""
         if land is not None:
             quantity = land.subsidy
         problems: list[Problem] = []
@@ -141,7 +202,9 @@ class ApplicationService:
             problems.append(Problem("该农户已作废", "农户", row))
         q = check_quantity(quantity, program.max_quantity, program.unit)
         problems += [Problem(e, "数量", row) for e in q.errors]
-        dup = self.existing(program.year, household_id, program.code)
+        person_idn, person_name, person_problems = self._person_problems(h, program, person, row)
+        problems += person_problems
+        dup = None if program.per_person else self.existing(program.year, household_id, program.code)
         if dup is not None:
             problems.append(
                 Problem(f"{h.name}本年度已申报过{program.name}（编号{app_number(program.year, dup)}）", "农户", row)
@@ -158,6 +221,8 @@ class ApplicationService:
             household_id=h.id,
             village_id=h.village_id,
             group_id=h.group_id,
+            person_id_number=person_idn,
+            person_name=person_name,
             quantity=qty,
             rate_fen=program.rate_fen,
             amount_fen=entitlement_fen(qty, program.rate_fen, program.rounding),
@@ -177,7 +242,10 @@ class ApplicationService:
         doc["_ctr"] = app_counter(app.year)
         tx.put(rel, APPLICATIONS, n, doc)
         self._year(app.year)[n] = rel
-        self._taken[app.year][(app.household_id, app.program_code)] = n
+        if app.person_id_number:
+            self._persons[app.year][(app.person_id_number, app.program_code)] = (n, app.household_id)
+        else:
+            self._taken[app.year][(app.household_id, app.program_code)] = n
         return app
 
     def add(
@@ -188,9 +256,10 @@ class ApplicationService:
         quantity: object,
         remark: str = "",
         mask_private: bool = False,
+        person: str = "",
     ) -> Application:
         program = self.svc.programs.get(year, program_code)
-        app, problems = self.build(household_id, program, quantity, remark, mask_private=mask_private)
+        app, problems = self.build(household_id, program, quantity, remark, mask_private=mask_private, person=person)
         if app is None:
             raise refusal(problems, "申报有误，没有保存：")
         with self.store.begin("申报.新增") as tx:
@@ -205,6 +274,7 @@ class ApplicationService:
         """Undo the in-memory index after a failed save."""
         self._where.pop(app.year, None)
         self._taken.pop(app.year, None)
+        self._persons.pop(app.year, None)
 
     def save(self, app: Application, action: str, tx: Tx | None = None) -> Application:
         year, n = parse_app_number(app.id)
@@ -216,7 +286,9 @@ class ApplicationService:
         else:
             with self.store.begin(action) as t:
                 t.put(rel, APPLICATIONS, n, doc)
-        if app.void:
+        if app.void and app.person_id_number:
+            self._persons.get(year, {}).pop((app.person_id_number, app.program_code), None)
+        elif app.void:
             self._taken.get(year, {}).pop((app.household_id, app.program_code), None)
         return app
 

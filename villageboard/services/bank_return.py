@@ -65,7 +65,7 @@ def _split_once(text: str) -> tuple[str, str, str]:
 
 
 #: What banks call the columns of their return that the generic reader does not know.
-BANK_NAME_SYNONYMS = ("户名", "账户名称", "账户名", "收款人", "收款人姓名", "客户名称")
+BANK_NAME_SYNONYMS = ("户名", "账户名称", "账户名", "收款人", "收款人姓名", "客户名称", "享受人姓名", "享受人")
 
 
 def _return_fields(base: Sequence[FieldSpec], spec: type[FieldSpec]) -> tuple[FieldSpec, ...]:
@@ -262,8 +262,11 @@ class BankReturnImport:
         if not idn:
             problems.append(Problem("没有申报编号，也没有身份证号，对不上是哪一笔", label("id_number"), row))
             return None
-        hid = self.svc.registry.live_number(idn)
-        found = self.svc.applications.existing(p.year, hid, p.code) if hid is not None else None
+        if p.per_person:  # a per-person sheet carries the entitled person's own ID number
+            found = self.svc.applications.existing_person(p.year, idn, p.code)
+        else:
+            hid = self.svc.registry.live_number(idn)
+            found = self.svc.applications.existing(p.year, hid, p.code) if hid is not None else None
         app = apps.get(f"{p.year}-{found:06d}") if found is not None else None
         if app is None:
             problems.append(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from villageboard.domain.errors import VBError
-from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, Application, Program, plain_rate
+from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, Application, Household, Program, plain_rate
 from villageboard.domain.money import capital_amount, format_fen, format_rate
 from villageboard.services.paper_county import COUNTY_SIGNATURES
 from villageboard.services.paths import parse_app_number
@@ -60,6 +60,18 @@ def sign_lines(labels: Sequence[str], per_line: int = 3) -> list[str]:
     return ["　　".join(blanks[i : i + per_line]) for i in range(0, len(blanks), per_line)]
 
 
+def _payee_card(a: Application, h: Household | None) -> str:
+    """The card a row not yet sent would be paid to: its entitled person's own."""
+    from villageboard.services.payees import person_in
+
+    if h is None:
+        return ""
+    if not a.person_id_number:
+        return h.card_account
+    who = person_in(h, a.person_id_number)
+    return who.card_account if who is not None else ""
+
+
 def capital_line(fen: int) -> str:
     """A sheet's approved total in figures and Chinese capitals (大写)."""
     return f"应发金额合计（审核通过）：{format_fen(fen)}元（大写：{capital_amount(fen)}）"
@@ -101,10 +113,11 @@ class Exports:
             skipped += [f"{line}（申报公示未走完，暂不发放）" for line in order.lines()]
         for a in payable:
             h = reg.household(a.household_id)
-            if h.card_account:
+            why = self._no_card(a, h)
+            if not why:
                 ready.append(a)
             else:
-                skipped.append(f"{a.id} {h.name}（{reg.place_label(h.village_id, h.group_id)}）没有一卡通账号")
+                skipped.append(why)
         if not ready:
             why = "；".join(skipped) if skipped else "审核通过、还没有提交银行的申报一笔也没有"
             raise VBError(f"{year}年{p.name}没有可以发放的申报：{why}")
@@ -122,6 +135,21 @@ class Exports:
         elif reason:
             report.notes.append("各村申报公示均已走完，填写的例外原因没有用上，未记录。")
         return report
+
+    def _no_card(self, a: Application, h: Household) -> str:
+        """Why row ``a`` cannot go on a bank sheet for want of its payee's own card ("" when it can)."""
+        from villageboard.services.payees import NotAPerson, payee_of
+
+        place = self.svc.registry.place_label(h.village_id, h.group_id)
+        try:
+            who = payee_of(self.svc, a, h)
+        except NotAPerson as exc:
+            return f"{exc}（{place}）"
+        if who.card_account:
+            return ""
+        if who.is_head and not a.person_id_number:
+            return f"{a.id} {h.name}（{place}）没有一卡通账号"
+        return f"{a.id} {place} {who.who()}没有登记本人的一卡通账号（按人发放只发到享受人本人的账号）"
 
     def reissue(self, program: str, year: int, out: str | Path | None = None, only: Sequence[str] = ()) -> ExportReport:
         """Send failed rows again (after the account was corrected) in a new batch, with
@@ -168,7 +196,7 @@ class Exports:
                     "village": reg.village(h.village_id).name,
                     "group": reg.group(h.group_id).name if h.group_id else "",
                     "name": att.get("name") or h.name,
-                    "id_number": h.id_number,
+                    "id_number": a.person_id_number or h.id_number,
                     "account": att["account"],
                     "bank": att.get("bank", ""),
                     "amount": att["amount_fen"],
@@ -185,7 +213,7 @@ class Exports:
                 ColumnOut("申报编号", "app"),
                 ColumnOut("村", "village"),
                 ColumnOut("组", "group"),
-                ColumnOut("户主姓名", "name"),
+                ColumnOut("享受人姓名" if p.per_person else "户主姓名", "name"),
                 ColumnOut("身份证号码", "id_number"),
                 ColumnOut("一卡通账号", "account"),
                 ColumnOut("开户银行", "bank"),
@@ -219,6 +247,7 @@ class Exports:
         from the land). Rejected and voided rows, and households no longer active, are
         left out and listed."""
         from villageboard.io.templates import write_application_template
+        from villageboard.services.payees import head_payee, person_in
 
         p = self.svc.programs.get(year, program.strip().upper())
         reg = self.svc.registry
@@ -232,19 +261,23 @@ class Exports:
                 skipped.append(f"{a.id} {h.name}（{reg.place_label(h.village_id, h.group_id)}）农户已不在册")
                 continue
             land = a.certified_area is not None
+            who = person_in(h, a.person_id_number) if a.person_id_number else head_payee(h)
+            if who is None:  # a per-person row's person has left the household
+                skipped.append(f"{a.id} {a.person_name}（{reg.place_label(h.village_id, h.group_id)}）已不是该户的成员")
+                continue
             rows.append(
                 {
                     "village": reg.village(h.village_id).name,
                     "group": reg.group(h.group_id).name if h.group_id else "",
-                    "name": h.name,
-                    "id_number": h.id_number,
+                    "name": who.name,  # a per-person program's sheet names the person in these columns
+                    "id_number": who.id_number,
                     "program": p.name,
                     "year": year + 1,
                     "quantity": None if land else a.quantity,
                     "certified_area": a.certified_area,
                     "deducted_area": a.deducted_area if land and a.deducted_area else None,
                     "deduction_reason": a.deduction_reason,
-                    "card_account": h.card_account,
+                    "card_account": who.card_account,
                 }
             )
         if not rows:
@@ -294,7 +327,7 @@ class Exports:
                     "group": groups.get(a.group_id, ""),
                     "name": h.name if h else "?",
                     "id_number": h.id_number if h else "",
-                    "account": (a.attempts[-1].get("account", "") if a.attempts else (h.card_account if h else "")),
+                    "account": (a.attempts[-1].get("account", "") if a.attempts else _payee_card(a, h)),
                     "program": p.name if p else a.program_code,
                     "code": a.program_code,
                     "quantity": a.quantity,

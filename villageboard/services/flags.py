@@ -15,8 +15,10 @@ objects), with every lookup table built once per call, and cached until the next
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import gc
+import hashlib
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from villageboard.domain.masking import mask_card, mask_long_numbers
 from villageboard.domain.models import HOUSEHOLD_STATUS, Application
 from villageboard.domain.money import format_quantity
 from villageboard.services.applications import APPLICATIONS
+from villageboard.services.flag_cards import shared_payee_cards
 from villageboard.services.paths import HOUSEHOLDS_DIR, REGISTRY, applications_dir
 from villageboard.store.changes import Commit
 from villageboard.store.derived import code_stamp
@@ -48,6 +51,10 @@ FLAG_KINDS: dict[str, tuple[str, str]] = {
         "种粮（实际种植）面积超过本户耕地地力保护补贴的补贴面积的设定倍数（种粮超耕地提示线，默认1倍）",
     ),
     "deduction": ("扣除无原因", "有扣除面积，却没有写明扣除原因"),
+    "shared_payee_card": (
+        "共用银行卡",
+        "同一项目同一年度，两个不同的享受人（含不同户的户主）发放到同一个一卡通账号",
+    ),
 }
 #: Which programs the 种粮 check compares, by name: the 种粮 (actually planted) area of
 #: a household against the 补贴面积 (确权 − 扣除) of its 耕地地力保护补贴 row.
@@ -144,9 +151,23 @@ class _Row(NamedTuple):
     cleared: tuple[dict[str, Any], ...]
     land: bool  # the row keeps 确权/扣除 land (then q is its 补贴面积)
     no_reason: bool  # land with a deduction but no 扣除原因
+    # A per-person row's entitled person, and the card its last bank attempt went to
+    # (with that card's last 4 digits), as keyed digests: the extracts are kept outside
+    # the data dir, so no whole ID or card number goes in them.
+    person: str
+    paid_to: str
+    paid_tail: str
 
 
-def _extract(doc: dict[str, Any], memo: dict[Any, int]) -> _Row:
+def _digest(key: bytes, text: str) -> str:
+    """A number as a keyed digest (letters and the digits 2-7 only, so it never reads
+    as a long number): the same number gives the same digest, and nobody without the
+    township's key can tell which number it was."""
+    raw = hashlib.blake2b(text.encode(), key=key, digest_size=10).digest()
+    return base64.b32encode(raw).decode().rstrip("=")
+
+
+def _extract(doc: dict[str, Any], memo: dict[Any, int], key: bytes = b"") -> _Row:
     raw = doc["quantity"]
     q = memo.get(raw)
     if q is None:
@@ -176,7 +197,17 @@ def _extract(doc: dict[str, Any], memo: dict[Any, int]) -> _Row:
         tuple(_cleared(c) for c in doc.get("cleared_flags") or ()),
         land,
         no_reason,
+        _digest(key, doc["person_id_number"]) if doc.get("person_id_number") else "",
+        _digest(key, account) if (account := _last_account(doc)) else "",
+        account[-4:],
     )
+
+
+def _last_account(doc: dict[str, Any]) -> str:
+    for a in reversed(doc.get("attempts") or ()):
+        if a.get("account"):
+            return str(a["account"])
+    return ""
 
 
 def _cleared(c: dict[str, Any]) -> dict[str, Any]:
@@ -199,6 +230,7 @@ class FlagService:
         self._cache: dict[int, tuple[int, dict[str, list[Flag]], list[Flag]]] = {}
         self._files: dict[str, list[_Row]] = {}
         self._memo: dict[Any, int] = {}
+        self._digests: dict[str, str] = {}
         self.store.subscribe(self._on_commit)
 
     def _on_commit(self, commit: Commit) -> None:
@@ -219,9 +251,23 @@ class FlagService:
                 if rows is None:
                     have[rel] = rows = [
                         _Row(
-                            a, c, h, v, q, bool(rj), bool(ok), cr, tuple(map(tuple, ev)), tuple(cl), bool(ld), bool(nr)
+                            a,
+                            c,
+                            h,
+                            v,
+                            q,
+                            bool(rj),
+                            bool(ok),
+                            cr,
+                            tuple(map(tuple, ev)),
+                            tuple(cl),
+                            bool(ld),
+                            bool(nr),
+                            pe,
+                            pt,
+                            tl,
                         )
-                        for a, c, h, v, q, rj, ok, cr, ev, cl, ld, nr in stored[rel]
+                        for a, c, h, v, q, rj, ok, cr, ev, cl, ld, nr, pe, pt, tl in stored[rel]
                     ]
                     self._files[rel] = rows  # a commit meanwhile may drop it again: fine
         out: list[_Row] = []
@@ -232,8 +278,23 @@ class FlagService:
         return out
 
     def _extract_file(self, rel: str) -> list[list[Any]]:
-        memo = self._memo
-        return [list(_extract(d, memo)) for d in self.store.scan(rel, APPLICATIONS).values() if not d.get("void")]
+        memo, key = self._memo, self.key()
+        return [list(_extract(d, memo, key)) for d in self.store.scan(rel, APPLICATIONS).values() if not d.get("void")]
+
+    def digest(self, text: str) -> str:
+        """``text`` (an ID or card number) as the extracts' keyed digest, remembered."""
+        got = self._digests.get(text)
+        if got is None:
+            got = self._digests[text] = _digest(self.key(), text)
+        return got
+
+    def key(self) -> bytes:
+        """The key of the digests in the kept extracts: the township's own secret."""
+        tag = self.svc.township.tag_key
+        try:
+            return bytes.fromhex(tag)[:64] or b"villageboard"
+        except ValueError:
+            return tag.encode()[:64] or b"villageboard"
 
     def _by_app(self, year: int) -> tuple[dict[str, list[Flag]], list[Flag]]:
         seq = self.store.journal.last_seq
@@ -402,12 +463,16 @@ class FlagService:
             for hid in held if len(held) > 1 else ():
                 shared_idn[hid] = idn
 
-        # twice in one program (by ID number), and village medians
+        # one card paid to two people in one program
+        shared_payee = shared_payee_cards(docs, households, names, self.digest)
+        # twice in one program (by ID number: a head's, or a per-person row's person), and village medians
         per_program_id: dict[tuple[str, str], list[str]] = defaultdict(list)
         groups: dict[tuple[int, str], list[int]] = defaultdict(list)
         for r in docs:
             groups[(r.village_id, r.code)].append(r.q)
-            if r.household_id in shared_idn:
+            if r.person:
+                per_program_id[(r.code, "person:" + r.person)].append(r.app_id)
+            elif r.household_id in shared_idn:
                 per_program_id[(r.code, shared_idn[r.household_id])].append(r.app_id)
         twice: dict[str, list[str]] = {}
         for ids in per_program_id.values():
@@ -445,6 +510,8 @@ class FlagService:
                 )
             if hid in shared_card:
                 raised.append(("shared_card", shared_card[hid]))
+            if app_id in shared_payee:
+                raised.append(("shared_payee_card", shared_payee[app_id]))
             if hid in two_villages or app_id in twice:
                 dup = [two_villages[hid]] if hid in two_villages else []
                 if app_id in twice:

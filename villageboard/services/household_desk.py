@@ -202,6 +202,20 @@ class HouseholdView:
                 }
                 for f in h.former_heads
             ],
+            "members": [
+                {
+                    "name": m.get("name", ""),
+                    "relation": m.get("relation", ""),
+                    "id_masked": mask_id(m.get("id_number", "")),
+                    "card_masked": mask_card(m.get("card_account", "")),
+                    "bank": m.get("bank", ""),
+                    **(
+                        {"id_number": m.get("id_number", ""), "card_account": m.get("card_account", "")} if full else {}
+                    ),
+                    **({"removed": m.get("void_reason", "")} if m.get("void") else {}),
+                }
+                for m in h.members
+            ],
             "applications": [
                 {
                     "id": a.id,
@@ -325,7 +339,14 @@ def change_head(
         "date": date.isoformat(),
         "recorded": svc.today().isoformat(),
     }
+    members = [
+        {**m, "void": True, "void_reason": "成为户主", "voided": svc.today().isoformat()}
+        if m.get("id_number") == new_id and not m.get("void")
+        else m
+        for m in h.members
+    ]
     changes: dict[str, Any] = {
+        "members": members,
         "name": name or "",
         "id_number": new_id,
         "card_account": card or "",
@@ -380,10 +401,22 @@ def _relation(text: str, field_label: str) -> str:
     return t
 
 
-def add_member(svc: Services, household_id: int, *, name: str, id_number: str, relation: str) -> Household:
-    """Add a member (name, ID number, relation to the head) to a household, journaled.
-    An ID number already the head's, already a member here, or any live head's, is refused."""
+def add_member(
+    svc: Services,
+    household_id: int,
+    *,
+    name: str,
+    id_number: str,
+    relation: str,
+    card: str = "",
+    bank: str = "",
+) -> Household:
+    """Add a member (name, ID number, relation to the head, and the member's own card
+    for per-person programs) to a household, journaled. An ID number already the
+    head's, already a member here or in any live household, or any live head's, is
+    refused: one ID number is one live person record."""
     from villageboard.domain.validate import check_id_number, check_name
+    from villageboard.services.payees import clean_card
 
     h = svc.registry.household(household_id)
     if h.void:
@@ -403,7 +436,17 @@ def add_member(svc: Services, household_id: int, *, name: str, id_number: str, r
     other = svc.registry.by_id_number(idn)
     if other is not None:
         raise VBError(f"“成员身份证号”：{mask_id(idn)}是{line(svc, other)}的户主，不能同时作为这户的成员")
+    held = svc.registry.member_number(idn)
+    if held is not None:
+        raise VBError(
+            f"“成员身份证号”：{mask_id(idn)}已是{line(svc, svc.registry.household(held))}的家庭成员；"
+            "迁到这户的，请先在原户把这位成员移出"
+        )
+    account, _warnings = clean_card(card)
     member = {"name": str(n.value), "id_number": idn, "relation": rel, "added": svc.today().isoformat()}
+    if account:
+        member["card_account"] = account
+        member["bank"] = " ".join(strip_controls(bank or "").split())
     with svc.store.begin(f"农户.添加家庭成员（{rel}）") as tx:
         new, _w = svc.registry.update_household(h.id, {"members": [*h.members, member]}, tx)
     return new
@@ -411,14 +454,20 @@ def add_member(svc: Services, household_id: int, *, name: str, id_number: str, r
 
 def member_line(m: dict[str, Any], full: bool = False) -> str:
     idn = m.get("id_number", "")
-    return f"{m.get('name', '')}（{m.get('relation', '')}） {idn if full else mask_id(idn)}"
+    out = f"{m.get('name', '')}（{m.get('relation', '')}） {idn if full else mask_id(idn)}"
+    card = m.get("card_account", "")
+    if card:
+        out += f" 一卡通{card if full else mask_card(card)}" + (f"（{m['bank']}）" if m.get("bank") else "")
+    if m.get("void"):
+        out += f" 已移出（{m.get('void_reason', '')}）"
+    return out
 
 
 def record_collection(
     svc: Services, app_id: str, *, kind: str, collector: str, relation: str, date: dt.date | None = None, note: str = ""
 ) -> Application:
     """Record that someone collected (代领) or was entrusted (委托) for an application's
-    payee. Only a record: money still goes to the entitled household's own card."""
+    payee. Only a record: money still goes to the entitled person's own card."""
     from villageboard.domain.validate import check_name
 
     app = svc.applications.get(app_id)

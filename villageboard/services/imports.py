@@ -26,6 +26,7 @@ from villageboard.services.import_common import (
     import_failed,
     tick,
 )
+from villageboard.services.import_persons import member_household, person_of
 from villageboard.services.jobs import Cancel, Cancelled, Progress
 from villageboard.services.registry import HOUSEHOLD_LABELS
 from villageboard.services.sheet_places import GRef, SheetPlaces, VRef
@@ -198,18 +199,16 @@ class RegistryImports:
         from ``program``/``year``. A person not yet in the registry is registered from
         the same row (village, name, ID, card), in the same transaction. Personal
         numbers in names and remarks are refused, or masked with ``mask_private``."""
-        from villageboard.io.headers import APPLICATION_FIELDS
+        from villageboard.io.headers import APPLICATION_IMPORT_FIELDS
         from villageboard.io.tables import read_table
 
         path = Path(path)
-        sheet = read_table(path, APPLICATION_FIELDS)
+        sheet = read_table(path, APPLICATION_IMPORT_FIELDS)
         report = ImportReport("applications", path, dry_run, rows=len(sheet.rows))
         problems = list(sheet.errors)
         report.warnings += sheet.warnings
         bad_rows = {p.row for p in problems}
         reported = {(p.row, p.field) for p in problems}
-        reg = self.svc.registry
-        households = reg.by_number()
         apps = self.svc.applications
         places = SheetPlaces(self.svc)
         programs = self.svc.programs.list()
@@ -239,36 +238,36 @@ class RegistryImports:
                 y = fixed.year if fixed else self.svc.today().year
             prog = self._program_of(v.get("program", ""), y, fixed, programs, row, label("program"), problems)
             land = self._land_of(v, row, sheet, prog, problems)
-            # the person
+            # the entitled person of a per-person program, when the sheet names them apart
+            person, h = person_of(self.svc, v, row, sheet, prog, problems, reported)
+            # the household: found (or refused) through the entitled person when the row
+            # leaves the head's ID number out, else by the head's ID number
+            through_person = h is not None or bool(person and not v.get("id_number"))
             idc = check_id_number(v.get("id_number", ""), self.svc.today())
-            if (row, label("id_number")) not in reported:
+            if not through_person and (row, label("id_number")) not in reported:
                 problems.extend(Problem(e, label("id_number"), row) for e in idc.errors)
-            idn = str(idc.value or "")
-            h: Household | None = None
-            new_id: str | None = None
-            if idc.ok:
-                hid = reg.live_number(idn)
-                if hid is not None:
-                    h = households[hid]
-                    self._same_person(h, v, row, sheet, places, problems, report)
-                elif idn in new_people:
-                    h = new_people[idn][1]
-                    new_id = idn
-                    typed = str(check_name(v.get("name", "")).value or "")
-                    if typed and typed != h.name:
-                        problems.append(
-                            Problem(
-                                f"与第{new_people[idn][0]}行同一身份证号，姓名却不同（{h.name}）", label("name"), row
-                            )
-                        )
-                else:
-                    h = self._new_person(v, row, sheet, places, problems, report, new_people, mask_private)
-                    new_id = idn if h is not None else None
+            idn = h.id_number if h is not None else str(idc.value or "")
+            if not through_person and idc.ok:
+                if prog is not None and prog.per_person and "person_id" not in sheet.columns:
+                    # a per-person sheet without 享受人 columns: the row's own name and ID are the person's
+                    person = idn
+                    h = member_household(self.svc, idn, v, row, sheet, problems)
+                if h is None:
+                    h = self._head_or_new(idn, v, row, sheet, places, problems, report, new_people, mask_private)
+            new_id = idn if h is not None and idn in new_people and new_people[idn][1] is h else None
             if prog is None or h is None or len(problems) != before or row in bad_rows:
                 continue
-            key = (idn, prog.year, prog.code)
+            if prog.per_person and not person:
+                person = h.id_number  # no 享受人 written: the head is the person
+            key = (person or idn, prog.year, prog.code)
             if key in seen:
-                problems.append(Problem(f"与第{seen[key]}行是同一人同一项目，重复申报", label("id_number"), row))
+                problems.append(
+                    Problem(
+                        f"与第{seen[key]}行是同一人同一项目，重复申报",
+                        label("person_id" if person and "person_id" in sheet.columns else "id_number"),
+                        row,
+                    )
+                )
                 continue
             seen[key] = row
             app, probs = apps.build(
@@ -280,6 +279,7 @@ class RegistryImports:
                 household=h,
                 mask_private=mask_private,
                 land=land,
+                person=person,
             )
             for p in probs:
                 f = {
@@ -287,6 +287,7 @@ class RegistryImports:
                     "农户": label("name"),
                     "备注": label("remark"),
                     "扣除原因": label("deduction_reason"),
+                    "享受人": label("person_id" if "person_id" in sheet.columns else "id_number"),
                 }.get(p.field or "", p.field)
                 (report.warnings if p.warning else problems).append(Problem(p.reason, f, p.row, p.warning))
             if app is not None:
@@ -294,6 +295,51 @@ class RegistryImports:
         report.new_places = places.planned()
         if problems:
             raise import_failed(problems, report, sheet, errors_out)
+        return self._save_applications(report, built, new_people, places, dry_run, total, progress, cancel)
+
+    def _head_or_new(
+        self,
+        idn: str,
+        v: dict[str, str],
+        row: int,
+        sheet: Sheet,
+        places: SheetPlaces,
+        problems: list[Problem],
+        report: ImportReport,
+        new_people: dict[str, tuple[int, Household, VRef, GRef]],
+        mask_private: bool,
+    ) -> Household | None:
+        """The household a row's head ID names: registered (the sheet must agree with
+        the registry), met earlier in this sheet, or registered from this row."""
+        hid = self.svc.registry.live_number(idn)
+        if hid is not None:
+            h = self.svc.registry.by_number()[hid]
+            self._same_person(h, v, row, sheet, places, problems, report)
+            return h
+        if idn in new_people:
+            h = new_people[idn][1]
+            typed = str(check_name(v.get("name", "")).value or "")
+            if typed and typed != h.name:
+                problems.append(
+                    Problem(f"与第{new_people[idn][0]}行同一身份证号，姓名却不同（{h.name}）", sheet.label("name"), row)
+                )
+            return h
+        return self._new_person(v, row, sheet, places, problems, report, new_people, mask_private)
+
+    def _save_applications(
+        self,
+        report: ImportReport,
+        built: list[tuple[int, Application, str | None]],
+        new_people: dict[str, tuple[int, Household, VRef, GRef]],
+        places: SheetPlaces,
+        dry_run: bool,
+        total: int,
+        progress: Progress | None,
+        cancel: Cancel | None,
+    ) -> ImportReport:
+        """All the checked rows (and the households registered from them) in one save."""
+        reg = self.svc.registry
+        apps = self.svc.applications
         report.applications = len(built)
         report.amount_fen = sum(a.amount_fen for _r, a, _n in built)
         report.new_households = len(new_people)

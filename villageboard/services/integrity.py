@@ -2,7 +2,9 @@
 chain whole, every record what the journal says) and what the records must say about
 each other:
 
-* one ID number belongs to at most one live household;
+* one ID number belongs to at most one live household, and to at most one live
+  person record (a head or a household member);
+* a per-person program pays one person at most once a year (one live row per person);
 * a household is live in one village's file only, and that village (and its group)
   exists;
 * every application's household, village and group exist.
@@ -21,8 +23,8 @@ from villageboard.services.paths import HOUSEHOLDS_DIR, REGISTRY, households_fil
 from villageboard.services.registry import GROUPS, HOUSEHOLDS, VILLAGES, pick_copy
 
 _APPLICATIONS = "applications"
-_HH_FIELDS = ("id", "name", "id_number", "village_id", "group_id", "void", "_jseq")
-_APP_FIELDS = ("id", "household_id", "village_id", "group_id")
+_HH_FIELDS = ("id", "name", "id_number", "village_id", "group_id", "void", "_jseq", "members")
+_APP_FIELDS = ("id", "household_id", "village_id", "group_id", "program_code", "person_id_number", "void")
 
 
 class Finding(str):
@@ -105,6 +107,7 @@ class RegisterRules:
                         tuple(hid for hid, _h in held),
                     )
                 )
+        out += self._person_problems(live_by_idn)
         for rel, a in sorted(self.apps, key=lambda x: str(x[1].get("id"))):
             where = f"申报{a.get('id')}（{rel}）"
             if a.get("household_id") not in self.copies:
@@ -112,6 +115,33 @@ class RegisterRules:
             wrong = self._place(a.get("village_id"), a.get("group_id"))
             if wrong:
                 out.append(f"{where}：{wrong}")
+        return out
+
+    def _person_problems(self, live_by_idn: dict[str, list[tuple[int, dict[str, Any]]]]) -> list[str]:
+        """A live member's ID number held by another live person record, and one person
+        on two live rows of one per-person program and year."""
+        out: list[str] = []
+        members: dict[str, list[int]] = {}
+        for held in live_by_idn.values():
+            for hid, h in held:
+                for m in h.get("members") or ():
+                    if m.get("id_number") and not m.get("void"):
+                        members.setdefault(str(m["id_number"]), []).append(hid)
+        for idn, hids in sorted(members.items()):
+            heads = [hid for hid, _h in live_by_idn.get(idn, [])]
+            if len(hids) + len(heads) > 1:
+                where = "、".join([*(f"户编号{h}的户主" for h in heads), *(f"户编号{h}的家庭成员" for h in hids)])
+                out.append(f"身份证号{mask_id(idn)}：同时是{where}，一个身份证号只能是一个人")
+        rows: dict[tuple[str, str, str], list[str]] = {}
+        for _rel, a in self.apps:
+            if a.get("person_id_number") and not a.get("void"):
+                year = str(a.get("id", "")).split("-")[0]
+                rows.setdefault((year, str(a.get("program_code")), str(a["person_id_number"])), []).append(str(a["id"]))
+        for (year, code, idn), ids in sorted(rows.items()):
+            if len(ids) > 1:
+                out.append(
+                    f"身份证号{mask_id(idn)}：{year}年{code}按人发放有{len(ids)}条有效申报（{'、'.join(sorted(ids))}），同一人只能领取一次"
+                )
         return out
 
     def _village_name(self, h: dict[str, Any]) -> str:

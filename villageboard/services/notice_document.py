@@ -153,10 +153,11 @@ def _household_summary(snap: dict[str, Any]) -> Table:
     out: list[Row] = []
     for i, (_hid, h) in enumerate(order, 1):
         r = h["row"]
-        cells = [str(i), r["group"], r["name"], r["id_masked"]]
+        name = r.get("head") or r["name"]  # a per-person row first: its household's head
+        cells = [str(i), r["group"], name, r.get("head_id_masked") or r["id_masked"]]
         cells += [format_fen(f) if paid else "" for f, paid in zip(h["fen"], h["paid"], strict=True)]
         cells.append(format_fen(sum(h["fen"])))
-        out.append(Row(cells, ref=_ref(i, r["name"])))
+        out.append(Row(cells, ref=_ref(i, name)))
     total = ["", "", "合计", f"{len(order)}户"] + [format_fen(sub["amount_fen"]) for sub in subs]
     total.append(format_fen(snap["totals"]["amount_fen"]))
     out.append(Row(total, kind="total"))
@@ -331,12 +332,13 @@ def build_document(
             else []
         )
         status_label = "审核情况" if new and base == "application" else "状态"
+        name_label = "享受人姓名" if prog.get("payee") == "person" else "户主姓名"
         # The township may add the card's last 4 digits (frozen with the rows at posting).
         card_tail = bool(t.get("card_tail_column"))
         cols = [
             Column("序号", "no", "C"),
             Column("组", "group", "C"),
-            Column("户主姓名", "name"),
+            Column(name_label, "name"),
             Column("身份证号", "id", "C"),
             *land_cols,
             Column(qty_label, "quantity", numeric=True),

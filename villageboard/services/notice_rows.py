@@ -29,11 +29,24 @@ def notice_year(code: str) -> int:
         raise NotFound(f"公示编号“{code}”格式不对，应为 乡镇代码-年度-序号（如 141025-2026-0012）") from None
 
 
-def card_tail(app: Application, h: Household) -> str:
-    """The last 4 digits of the card paid (or to be paid): the one part of the account
-    the masking policy lets a notice print."""
+def card_tail(app: Application, card: str) -> str:
+    """The last 4 digits of the card paid (or to be paid: ``card``, the payee's own): the
+    one part of the account the masking policy lets a notice print."""
     account = next((att.get("account", "") for att in reversed(app.attempts) if att.get("account")), "")
-    return tail(re.sub(r"\D", "", account or h.card_account), 4)
+    return tail(re.sub(r"\D", "", account or card), 4)
+
+
+def payee_of(app: Application, h: Household) -> tuple[str, str, str]:
+    """(name, ID number, card) of whom a row names: the head, or a per-person row's
+    entitled person (as entered, when that person has since left the household)."""
+    from villageboard.services.payees import person_in
+
+    if not app.person_id_number:
+        return h.name, h.id_number, h.card_account
+    who = person_in(h, app.person_id_number)
+    if who is None:
+        return app.person_name, app.person_id_number, ""
+    return who.name, who.id_number, who.card_account
 
 
 def _paid_date(app: Application) -> str:
@@ -81,6 +94,7 @@ def build_snapshot(
         p = programs.get(code)
         for a in sorted(apps, key=lambda a: (a.group_id, a.id)):
             h = reg.household(a.household_id)
+            name, idn, card = payee_of(a, h)
             if row_kind == "application":
                 status = APP_STATUS[a.status]
             else:
@@ -89,8 +103,8 @@ def build_snapshot(
                 {
                     "app": a.id,
                     "household_id": h.id,
-                    "name": h.name,
-                    "id_masked": mask_id(h.id_number),
+                    "name": name,
+                    "id_masked": mask_id(idn),
                     "group": groups.get(a.group_id, ""),
                     "program": code,
                     "program_name": p.name if p else code,
@@ -100,10 +114,12 @@ def build_snapshot(
                     "amount_fen": a.amount_fen,
                     "status": status,
                     "remark": a.remark,
-                    **({"card_tail": card_tail(a, h)} if t.card_tail_column and row_kind != "summary" else {}),
+                    **({"card_tail": card_tail(a, card)} if t.card_tail_column and row_kind != "summary" else {}),
                     **({"paid_date": _paid_date(a)} if row_kind != "application" else {}),
                 }
             )
+            if a.person_id_number:  # a per-person row: the household it belongs to, for the summary
+                rows[-1].update(head=h.name, head_id_masked=mask_id(h.id_number))
             if a.certified_area is not None:  # the land of an area program, when kept
                 rows[-1].update(
                     certified=format_quantity(a.certified_area),
@@ -124,12 +140,13 @@ def build_snapshot(
                 if a.void or a.status != "rejected":
                     continue
                 h = reg.household(a.household_id)
+                name, idn, _card = payee_of(a, h)
                 rejected.append(
                     {
                         "app": a.id,
                         "household_id": h.id,
-                        "name": h.name,
-                        "id_masked": mask_id(h.id_number),
+                        "name": name,
+                        "id_masked": mask_id(idn),
                         "group": groups.get(a.group_id, ""),
                         "program": code,
                         "unit": p.unit if p else "",
@@ -182,6 +199,7 @@ def build_snapshot(
             "department": prog.department,
             "hotline": prog.hotline,
             "eligibility": prog.eligibility,
+            **({"payee": "person"} if prog.per_person else {}),  # rows name each entitled person
         },
         "township": {
             "name": t.name,

@@ -28,6 +28,7 @@ from villageboard.services.papers import (
     count_line,
     left_line,
     paper_rows,
+    payee_label,
     show_land,
     villages_of,
 )
@@ -159,22 +160,22 @@ def _sheets(svc: Services, kind: str, year: int, program: str, village: str | No
         rows, left = paper_rows(svc, year, p, vid, approved_only=kind == "roll")
         land = show_land(rows)
         if kind == "forms":
-            by: dict[int, list[PaperRow]] = {}
+            by: dict[tuple[int, str, str], list[PaperRow]] = {}
             for r in rows:
-                by.setdefault(r.household.id, []).append(r)
+                by.setdefault(r.signer, []).append(r)
             for hrows in by.values():
-                h, first = hrows[0].household, hrows[0]
+                first = hrows[0]
                 fen = sum(r.app.amount_fen for r in hrows)
                 sheets.append(
                     SheetOut(
-                        title=f"{len(sheets) + 1} {h.name}",
+                        title=f"{len(sheets) + 1} {first.name}",
                         banner=f"{p.year}年{p.name}申报确认表｜{t.name}{vname}{first.group}",
                         columns=[ColumnOut("申报编号", "app"), *_money_columns(p.unit, land)],
                         rows=[_money_row(r) for r in hrows],
                         totals={"amount": fen},
                         autofilter=False,
                         notes=[
-                            f"户主姓名：{h.name}　身份证号：{first.id_masked}　一卡通尾号：{first.card_tail}",
+                            f"{payee_label(p)}：{first.name}　身份证号：{first.id_masked}　一卡通尾号：{first.card_tail}",
                             f"补贴金额：{format_fen(fen)}元（大写：{capital_amount(fen)}）",
                             f"以上{'面积' if land else '数量'}、补贴标准和金额经本人核对无误。"
                             "如有虚报、冒领，愿退回补贴并承担相应责任。",
@@ -191,7 +192,7 @@ def _sheets(svc: Services, kind: str, year: int, program: str, village: str | No
                 {
                     "no": i,
                     "group": r.group,
-                    "name": r.household.name,
+                    "name": r.name,
                     "id": r.id_masked,
                     "card": r.card_tail,
                     **_money_row(r),
@@ -211,7 +212,7 @@ def _sheets(svc: Services, kind: str, year: int, program: str, village: str | No
                 columns=[
                     ColumnOut("序号", "no", "int"),
                     ColumnOut("组", "group"),
-                    ColumnOut("户主姓名", "name"),
+                    ColumnOut(payee_label(p), "name"),
                     ColumnOut("身份证号", "id"),
                     ColumnOut("一卡通尾号", "card"),
                     *_money_columns(p.unit, land),

@@ -31,7 +31,7 @@ from villageboard.domain.masking import mask_id
 from villageboard.domain.models import APP_STATUS, Application, Household, Program
 from villageboard.domain.money import capital_amount, format_fen, format_quantity, format_rate
 from villageboard.render.document import Column, NoticeDocument, Row, Table
-from villageboard.services.notice_rows import card_tail
+from villageboard.services.notice_rows import card_tail, payee_of
 
 if TYPE_CHECKING:
     from villageboard.services.context import Services
@@ -63,6 +63,13 @@ class PaperRow:
     group: str
     id_masked: str
     card_tail: str
+    name: str  # who is paid: the head, or a per-person row's entitled person
+
+    @property
+    def signer(self) -> tuple[int, str, str]:
+        """Who signs a 申报确认表 for this row: the household, or on a per-person row the
+        entitled person (each person signs for their own money)."""
+        return (self.household.id, self.name, self.id_masked)
 
     @property
     def land(self) -> bool:
@@ -92,8 +99,14 @@ def paper_rows(
             left.append(a)
             continue
         h = reg.household(a.household_id)
-        listed.append(PaperRow(a, h, groups.get(a.group_id, ""), mask_id(h.id_number), card_tail(a, h)))
+        name, idn, card = payee_of(a, h)
+        listed.append(PaperRow(a, h, groups.get(a.group_id, ""), mask_id(idn), card_tail(a, card), name))
     return listed, left
+
+
+def payee_label(p: Program) -> str:
+    """The name column's heading: a per-person program names each entitled person."""
+    return "享受人姓名" if p.per_person else "户主姓名"
 
 
 def show_land(rows: list[PaperRow]) -> bool:
@@ -169,9 +182,9 @@ def confirmation_forms(svc: Services, year: int, program_code: str, village: str
     docs: list[NoticeDocument] = []
     for vid, vname in villages_of(svc, village):
         rows, _left = paper_rows(svc, year, p, vid, approved_only=False)
-        by_household: dict[int, list[PaperRow]] = {}
+        by_household: dict[tuple[int, str, str], list[PaperRow]] = {}
         for r in rows:
-            by_household.setdefault(r.household.id, []).append(r)
+            by_household.setdefault(r.signer, []).append(r)
         land = show_land(rows)
         for hrows in by_household.values():
             docs.append(_form(svc, p, vname, hrows, land))
@@ -184,25 +197,24 @@ def confirmation_forms(svc: Services, year: int, program_code: str, village: str
 def _form(svc: Services, p: Program, village: str, rows: list[PaperRow], land: bool) -> NoticeDocument:
     t = svc.township
     first = rows[0]
-    h = first.household
     numbers = "、".join(r.app.id for r in rows)
     place = f"{village}{first.group}"
     who = Table(
         "",
         [
-            Column("户主姓名", "name"),
+            Column(payee_label(p), "name"),
             Column("身份证号", "id", "C"),
             Column("村组", "place"),
             Column("一卡通尾号", "card", "C"),
         ],
-        [Row([h.name, first.id_masked, place, first.card_tail], ref=f"{numbers} {h.name}")],
+        [Row([first.name, first.id_masked, place, first.card_tail], ref=f"{numbers} {first.name}")],
     )
     # the application number is in the subtitle and at the foot of the page: beside the
     # areas in one row it would read as one long number
     money = Table(
         "",
         money_columns(p, land),
-        [Row(money_cells(r, land), ref=f"{r.app.id} {h.name}") for r in rows],
+        [Row(money_cells(r, land), ref=f"{r.app.id} {r.name}") for r in rows],
     )
     fen = sum(r.app.amount_fen for r in rows)
     basis = f"（{p.basis}{'，' + p.basis_no if p.basis_no else ''}）" if p.basis else ""
@@ -251,15 +263,15 @@ def _roll(svc: Services, p: Program, village: str, rows: list[PaperRow], left: l
     cols = [
         Column("序号", "no", "C"),
         Column("组", "group", "C"),
-        Column("户主姓名", "name"),
+        Column(payee_label(p), "name"),
         Column("身份证号", "id", "C"),
         Column("一卡通尾号", "card", "C"),
         *money_columns(p, land),
     ]
     body = [
         Row(
-            [str(i), r.group, r.household.name, r.id_masked, r.card_tail, *money_cells(r, land)],
-            ref=f"{r.app.id} {r.household.name}",
+            [str(i), r.group, r.name, r.id_masked, r.card_tail, *money_cells(r, land)],
+            ref=f"{r.app.id} {r.name}",
         )
         for i, r in enumerate(rows, 1)
     ]

@@ -54,15 +54,21 @@ class PayoutService:
         return f"{prefix}{n:02d}"
 
     def _attempt(self, app: Application, batch: str, date: dt.date) -> dict[str, Any]:
-        h = self.svc.registry.household(app.household_id)
-        if not h.card_account:
-            raise VBError(f"{h.name}（申报{app.id}）没有一卡通账号，不能发放")
+        """The bank attempt for ``app``: always to the entitled person's own card (the
+        head's for a per-household row), whoever collects."""
+        from villageboard.services.payees import payee_of
+
+        who = payee_of(self.svc, app)
+        if not who.card_account:
+            if who.is_head:
+                raise VBError(f"{who.name}（申报{app.id}）没有一卡通账号，不能发放")
+            raise VBError(f"申报{app.id}：{who.who()}没有登记本人的一卡通账号，不能发放")
         return PayoutAttempt(
             batch=batch,
             issued=date.isoformat(),
-            name=h.name,
-            account=h.card_account,
-            bank=h.bank,
+            name=who.name,
+            account=who.card_account,
+            bank=who.bank,
             amount_fen=app.amount_fen,
             result="issued",
         ).to_dict()
@@ -115,7 +121,7 @@ class PayoutService:
         return self.svc.applications.save(app, "发放.银行回盘", tx)
 
     def reissue(self, app: Application, batch: str, tx: Tx) -> Application:
-        """Send a failed row again, to the household's current account."""
+        """Send a failed row again, to the payee's current account."""
         if app.payout_status != "failed":
             raise VBError(f"申报{app.id}不是发放失败，不需要重新发放")
         attempt = self._attempt(app, batch, self.svc.today())
@@ -130,10 +136,12 @@ class PayoutService:
         """Whether the head's name (户名) changed since the last attempt was sent: by
         the name the attempt carried, or, for an attempt made before the name was kept
         on it, by the date the household's name last changed."""
+        from villageboard.services.payees import payee_of
+
         prev = app.attempts[-1] if app.attempts else {}
         h = self.svc.registry.household(app.household_id)
         if prev.get("name"):
-            return bool(prev["name"] != h.name)
+            return bool(prev["name"] != payee_of(self.svc, app, h).name)
         return bool(h.name_since) and h.name_since >= str(prev.get("issued", ""))[:10]
 
     def not_corrected(self, app: Application) -> str:
@@ -141,9 +149,10 @@ class PayoutService:
         unknown account needs a new card; a wrong name (户名不符) needs the name or the
         card corrected since the failure."""
         prev = app.attempts[-1] if app.attempts else {}
+        from villageboard.services.payees import payee_of
+
         reason = prev.get("reason", "")
-        h = self.svc.registry.household(app.household_id)
-        same_card = prev.get("account") == h.card_account
+        same_card = prev.get("account") == payee_of(self.svc, app).card_account
         if not same_card:
             return ""
         returned = f"（回盘日期{prev['returned']}）" if prev.get("returned") else ""

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from villageboard.domain.errors import NotFound, Problem, ValidationFailed, VBError
-from villageboard.domain.models import UNITS, Application, Program, plain_rate
+from villageboard.domain.models import PAYEE_MODES, UNITS, Application, Program, plain_rate
 from villageboard.domain.money import ROUNDING_RULES, entitlement_fen, format_rate
 from villageboard.domain.validate import check_phone, strip_controls
 from villageboard.services.paths import REGISTRY
@@ -43,6 +43,7 @@ PROGRAM_LABELS = {
     "posting_days": "公示天数",
     "hotline": "咨询电话",
     "max_quantity": "单户上限",
+    "payee": "发放方式",
 }
 
 
@@ -121,6 +122,8 @@ class ProgramService:
             problems += [Problem(e, "咨询电话") for e in check_phone(p.hotline).errors]
         if p.max_quantity is not None and p.max_quantity <= 0:
             problems.append(Problem("单户上限必须大于0", "单户上限"))
+        if p.payee not in PAYEE_MODES:
+            problems.append(Problem(f"发放方式只能是：{'、'.join(PAYEE_MODES.values())}", "发放方式"))
         return problems
 
     def add(self, p: Program, tx: Tx | None = None) -> Program:
@@ -170,6 +173,17 @@ class ProgramService:
         problems = self.validate(new)
         if problems:
             raise ValidationFailed(problems, "补贴项目有误，没有保存：")
+        if new.payee != old.payee and any(True for _a in self.svc.applications.iter(year, code)):
+            raise ValidationFailed(
+                [
+                    Problem(
+                        f"该项目已有申报，不能由{PAYEE_MODES.get(old.payee, old.payee)}"
+                        f"改为{PAYEE_MODES.get(new.payee, new.payee)}（已有的申报是按原方式登记的）",
+                        "发放方式",
+                    )
+                ],
+                "补贴项目有误，没有保存：",
+            )
         reason = " ".join(strip_controls(reason).split())
         repriced: list[Repriced] = []
         rows: list[Application] = []

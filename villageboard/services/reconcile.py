@@ -211,7 +211,7 @@ def reconcile(svc: Services, year: int, program: str | None = None) -> Reconcili
                     FailedRow(
                         d["id"],
                         villages.get(vid, "?"),
-                        h.name if h else "?",
+                        (last.get("name") if d.get("person_id_number") else "") or (h.name if h else "?"),
                         code,
                         fen,
                         last.get("reason", ""),

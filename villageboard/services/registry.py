@@ -60,6 +60,8 @@ class RegistryService:
         self._by_id_number: dict[str, int] = {}  # live households only
         self._copies: dict[int, dict[str, str]] = {}  # household -> {file: ID number stored there}
         self._holders: dict[str, set[int]] | None = None  # ID number -> every household storing it
+        self._members: dict[str, int] | None = None  # ID number -> live household holding it as a live member
+        self._members_of: dict[int, set[str]] = {}  # household -> the ID numbers it holds in _members
         # Every committed household reaches the in-memory registry while the commit
         # still holds the store's lock, so nothing reading under that lock (the kept
         # figures of store.derived) sees new files beside an old registry.
@@ -197,6 +199,7 @@ class RegistryService:
             self._households = hs
             self._by_id_number = {h.id_number: h.id for h in sorted(hs.values(), key=lambda h: -h.id) if not h.void}
             self._holders = None
+            self._members = None
         return self._households
 
     def by_number(self) -> Mapping[int, Household]:
@@ -215,6 +218,30 @@ class RegistryService:
         self._by_id_number = {}
         self._copies = {}
         self._holders = None
+        self._members = None
+
+    def member_number(self, id_number: str) -> int | None:
+        """The number of the live household holding this ID number (as stored) as a
+        live member (家庭成员), if any."""
+        hs = self._load()
+        if self._members is None:
+            self._members, self._members_of = {}, {}
+            for h in sorted(hs.values(), key=lambda h: -h.id):
+                self._index_members(h)
+        return self._members.get(id_number)
+
+    def _index_members(self, h: Household) -> None:
+        """Keep the member index (when built) in step with one saved household."""
+        if self._members is None:
+            return
+        for idn in self._members_of.pop(h.id, ()):
+            if self._members.get(idn) == h.id:
+                del self._members[idn]
+        held = {str(m["id_number"]) for m in h.members if m.get("id_number") and not m.get("void")}
+        if held and not h.void:
+            self._members_of[h.id] = held
+            for idn in held:
+                self._members[idn] = h.id
 
     def holders(self) -> dict[str, set[int]]:
         """Every household any stored record (live, voided, or left behind by a move)
@@ -285,7 +312,32 @@ class RegistryService:
                         row,
                     )
                 )
+            elif not other:
+                problems += self._member_problems(idn, data, row, exclude_id)
         return clean, problems
+
+    def _member_problems(
+        self, idn: str, data: dict[str, Any], row: int | None, exclude_id: int | None
+    ) -> list[Problem]:
+        """A head's ID number that is a live member's (one ID, one live person record)."""
+        own = [m for m in data.get("members") or () if m.get("id_number") == idn and not m.get("void")]
+        if own:
+            return [
+                Problem(
+                    f"这是本户家庭成员{own[0].get('name', '')}的身份证号；成员接任户主请用变更户主", "身份证号", row
+                )
+            ]
+        holder = self.member_number(idn)
+        if holder is None or holder == exclude_id:
+            return []
+        h = self._load()[holder]
+        return [
+            Problem(
+                f"该身份证号已是 {self.place_label(h.village_id, h.group_id)} {h.name}户（户编号{h.id}）的家庭成员",
+                "身份证号",
+                row,
+            )
+        ]
 
     def _resolve_place(self, data: dict[str, Any], row: int | None, problems: list[Problem]) -> tuple[int, int]:
         vid = data.get("village_id")
@@ -441,6 +493,7 @@ class RegistryService:
             del self._by_id_number[old.id_number]
             gone = old.id_number
         hs[h.id] = Household.from_dict(h.to_dict())
+        self._index_members(h)
         if not h.void:
             self._by_id_number[h.id_number] = h.id
         if gone and gone not in self._by_id_number:

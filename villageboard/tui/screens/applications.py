@@ -18,9 +18,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label, OptionList, Select, Static
+from textual.widgets.data_table import ColumnKey
 from textual.widgets.option_list import Option
 
-from villageboard.domain.masking import mask_id
+from villageboard.domain.masking import mask_card, mask_id
 from villageboard.domain.models import (
     APP_STATUS,
     PAYOUT_STATUS,
@@ -29,11 +30,18 @@ from villageboard.domain.models import (
 )
 from villageboard.domain.money import entitlement_fen, format_fen, format_rate
 from villageboard.domain.validate import check_quantity
+from villageboard.services.payees import Payee, head_payee, live_members, person_in
 from villageboard.services.ui_support import pick_households, place_names
 from villageboard.tui.private import save_or_mask
 from villageboard.tui.screens.application_review import ApplicationReview, ApplicationTable
 from villageboard.tui.screens.importing import start_import
 from villageboard.tui.text import cell, num
+
+
+def people_of(h: Household) -> list[Payee]:
+    """The household's live members, as payees (the head comes first, apart)."""
+    out = [person_in(h, str(m.get("id_number", ""))) for m in live_members(h)]
+    return [p for p in out if p is not None and not p.is_head]
 
 
 class PickerInput(Input):
@@ -57,7 +65,10 @@ class ApplicationScreen(ApplicationReview):
     def __init__(self) -> None:
         super().__init__()
         self.candidates: list[Household] = []
+        self.candidate_people: list[Payee | None] = []  # per-person programs: whom each candidate names
         self.picked: Household | None = None
+        self.picked_person: Payee | None = None
+        self.name_column: ColumnKey | None = None
 
     def compose_body(self) -> Iterable[Widget]:
         with Vertical(id="applications"):
@@ -93,7 +104,8 @@ class ApplicationScreen(ApplicationReview):
 
     def on_mount(self) -> None:
         table = self.query_one("#app-table", DataTable)
-        table.add_columns("申报编号", "组", "户主", "身份证号", "数量", "金额（元）", "审核", "发放", "风险提示")
+        keys = table.add_columns("申报编号", "组", "户主", "身份证号", "数量", "金额（元）", "审核", "发放", "风险提示")
+        self.name_column = keys[2]
         this = self.svc.today().year
         programs = sorted(self.svc.programs.list(), key=lambda p: (-p.year, p.code))
         current = [p for p in programs if p.year == this] or programs
@@ -131,6 +143,10 @@ class ApplicationScreen(ApplicationReview):
         if p is None or vid is None:
             return
         self.query_one("#unit", Label).update(p.unit)
+        name_label = "享受人" if p.per_person else "户主"
+        column = table.columns.get(self.name_column) if self.name_column is not None else None
+        if column is not None and str(column.label) != name_label:
+            column.label = Text(name_label)
         self.apps = self.svc.applications.list(p.year, p.code, vid)
         self.flags = {}
         for f in self.svc.flags.flags(p.year, p.code, vid):
@@ -139,6 +155,7 @@ class ApplicationScreen(ApplicationReview):
         for a in self.apps:
             h = reg.household(a.household_id)
             _v, group = place_names(self.svc, h)
+            name, idn = (a.person_name, a.person_id_number) if a.person_id_number else (h.name, h.id_number)
             flags = self.flags.get(a.id, [])
             open_flags = [f.label for f in flags if not f.is_cleared]
             flag_text = (
@@ -151,8 +168,8 @@ class ApplicationScreen(ApplicationReview):
             table.add_row(
                 cell(a.id),
                 cell(group),
-                cell(h.name),
-                cell(mask_id(h.id_number)),
+                cell(name),
+                cell(mask_id(idn)),
                 num(f"{a.quantity}"),
                 num(format_fen(a.amount_fen)),
                 cell(status, "red" if a.status == "rejected" else ""),
@@ -183,23 +200,35 @@ class ApplicationScreen(ApplicationReview):
         text = self.query_one("#in-household", Input).value
         p = self.program
 
-        def done_already(h: Household) -> bool:
-            return p is not None and self.svc.applications.existing(p.year, h.id, p.code) is not None
+        def done_already(pair: tuple[Household, Payee | None]) -> bool:
+            h, who = pair
+            if p is None:
+                return False
+            if who is not None:
+                return self.svc.applications.existing_person(p.year, who.id_number, p.code) is not None
+            return self.svc.applications.existing(p.year, h.id, p.code) is not None
 
-        # households still without this program's application first: they are whom
-        # the clerk is entering
+        # households (for a per-person program: their heads and members) still without
+        # this program's application first: they are whom the clerk is entering
         found = pick_households(self.svc, text, self.village_id, limit=8)
-        self.candidates = sorted(found, key=done_already)[:5]
+        pairs: list[tuple[Household, Payee | None]] = (
+            [(h, who) for h in found for who in (head_payee(h), *people_of(h))]
+            if p is not None and p.per_person
+            else [(h, None) for h in found]
+        )
+        shown = sorted(pairs, key=done_already)[: 8 if p is not None and p.per_person else 5]
+        self.candidates = [h for h, _w in shown]
+        self.candidate_people = [w for _h, w in shown]
         ol = self.query_one("#candidates", OptionList)
         ol.clear_options()
-        for h in self.candidates:
+        for i, (h, who) in enumerate(shown):
             village, group = place_names(self.svc, h)
-            done = done_already(h)
-            label = Text(
-                f"{h.name}  {village}{group}  {mask_id(h.id_number)}" + ("  已申报" if done else ""),
-                style="dim" if done else "",
-            )
-            ol.add_option(Option(label, id=str(h.id)))
+            done = done_already((h, who))
+            head = f"{h.name}  {village}{group}  {mask_id(h.id_number)}"
+            if who is not None and not who.is_head:
+                head = f"{who.name}（{who.relation}，{h.name}户）  {village}{group}  {mask_id(who.id_number)}"
+            label = Text(head + ("  已申报" if done else ""), style="dim" if done else "")
+            ol.add_option(Option(label, id=f"{h.id}-{i}"))
         if self.candidates:
             ol.highlighted = 0
 
@@ -211,7 +240,7 @@ class ApplicationScreen(ApplicationReview):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "in-household":
-            self.picked = None
+            self.picked, self.picked_person = None, None
             if event.value:
                 self.query_one("#picked", Static).update("")
             self.update_candidates()
@@ -247,22 +276,36 @@ class ApplicationScreen(ApplicationReview):
             self.app.bell()
             return False
         h = self.candidates[index]
+        who = self.candidate_people[index] if index < len(self.candidate_people) else None
         p = self.program
         village, group = place_names(self.svc, h)
-        if p is not None:
+        if p is not None and who is not None:
+            dup = self.svc.applications.existing_person(p.year, who.id_number, p.code)
+            if dup is not None:
+                msg.update(f"{who.name}本年度已申报过{p.name}（编号{p.year}-{dup:06d}），同一人不能领取两次")
+                msg.set_classes("-error")
+                self.app.bell()
+                return False
+        elif p is not None:
             dup = self.svc.applications.existing(p.year, h.id, p.code)
             if dup is not None:
                 msg.update(f"{h.name}本年度已申报过{p.name}（编号{p.year}-{dup:06d}），请换一户")
                 msg.set_classes("-error")
                 self.app.bell()
                 return False
-        self.picked = h
+        self.picked, self.picked_person = h, who
         warn = (
             f"（户主{'已故' if h.status == 'deceased' else '已迁出'}，保存后会有风险提示）"
             if h.status != "active"
             else ""
         )
-        self.query_one("#picked", Static).update(f"已选：{h.name}　{village}{group}　{mask_id(h.id_number)}{warn}")
+        person = ""
+        if who is not None:
+            card = mask_card(who.card_account) or "还没有登记本人的一卡通账号，发放前要登记"
+            person = f"　享受人：{who.name}（{who.relation}）{mask_id(who.id_number)}，一卡通{card}"
+        self.query_one("#picked", Static).update(
+            f"已选：{h.name}　{village}{group}　{mask_id(h.id_number)}{warn}{person}"
+        )
         msg.update("")
         self.query_one("#in-quantity", Input).focus()
         return True
@@ -307,14 +350,16 @@ class ApplicationScreen(ApplicationReview):
             qty,
             remark,
             then=lambda app: self.entry_saved(app, h, p),
+            person=self.picked_person.id_number if self.picked_person is not None else "",
         )
 
     def entry_saved(self, app: Any, h: Any, p: Any) -> None:
-        self.vb.say(f"已保存 {app.id}：{h.name} {app.quantity}{p.unit}，{format_fen(app.amount_fen)}元。")
+        name = app.person_name or h.name
+        self.vb.say(f"已保存 {app.id}：{name} {app.quantity}{p.unit}，{format_fen(app.amount_fen)}元。")
         for wid in ("#in-household", "#in-quantity", "#in-remark"):
             self.query_one(wid, Input).value = ""
-        self.picked = None
-        self.query_one("#picked", Static).update(f"上一笔：{app.id} {h.name} {app.quantity}{p.unit} 已保存")
+        self.picked, self.picked_person = None, None
+        self.query_one("#picked", Static).update(f"上一笔：{app.id} {name} {app.quantity}{p.unit} 已保存")
         self.refresh_data()
         self.query_one("#in-household", Input).focus()
 

@@ -39,6 +39,7 @@ PLACEHOLDERS = {
 }
 LABEL_TO_KEY = {label: key for key, label in HOUSEHOLD_LABELS.items()}
 ALL_VILLAGES = -1
+NEW_MEMBER = "new"  # the 家庭成员 dialog's choice for adding one
 
 
 class HouseholdScreen(VBScreen):
@@ -57,6 +58,13 @@ class HouseholdScreen(VBScreen):
             "变更户主",
             id="households-change-head",
             tooltip="换一位户主（如户主死亡）：户编号、土地和申报记录不变，原户主留在记录里",
+        ),
+        Binding(
+            "ctrl+o",
+            "members",
+            "家庭成员",
+            id="households-members",
+            tooltip="添加家庭成员，登记成员本人的一卡通账号（按人发放用），或把成员移出这户",
         ),
         Binding("ctrl+g", "import", "导入名册", id="households-import", tooltip="从 Excel 或 CSV 导入农户名册"),
     ]
@@ -387,6 +395,79 @@ class HouseholdScreen(VBScreen):
             + (f"还没有发放的{len(done.unpaid)}条申报将发给新户主。" if done.unpaid else "")
             + pay
         )
+        self.load(h)
+        self.refresh_data()
+        return True
+
+    def action_members(self) -> None:
+        from villageboard.services.household_desk import RELATIONS, member_line
+        from villageboard.services.payees import live_members
+
+        if self.editing is None:
+            self.vb.show_error("请先在左边的名册中选中一户（回车打开），再登记家庭成员。")
+            return
+        h = self.svc.registry.household(self.editing.id)
+        members = live_members(h)
+        fields = [
+            FormField(
+                "member",
+                "成员",
+                NEW_MEMBER,
+                kind="select",
+                required=True,
+                options=[("新增一位成员", NEW_MEMBER), *((member_line(m), m["id_number"]) for m in members)],
+            ),
+            FormField("name", "姓名", placeholder="新增时填写"),
+            FormField("id_number", "身份证号", placeholder="新增时填写，18位"),
+            FormField("relation", "与户主关系", "子", kind="select", options=[(r, r) for r in RELATIONS]),
+            FormField("card", "本人一卡通账号", placeholder="按人发放的项目发到这个账号；可不填"),
+            FormField("bank", "开户银行", placeholder="可不填"),
+            FormField("remove", "移出原因", placeholder="只在把所选成员移出这户时填写，如 迁出、分户"),
+        ]
+        shown = "；".join(member_line(m) for m in members) or "还没有登记家庭成员"
+        self.app.push_screen(
+            FormDialog(
+                f"{h.name}（户编号{h.id}）家庭成员",
+                fields,
+                submit="保存",
+                note=f"现有成员：{shown}。选一位成员可登记或更正本人的一卡通账号，或填写移出原因把他移出这户（记录保留）。",
+                submit_with=self._member_saved,
+            )
+        )
+
+    def _member_saved(self, values: dict[str, Any]) -> bool:
+        from villageboard.services import household_desk as desk
+        from villageboard.services import payees
+
+        if self.editing is None:
+            return True
+        hid, idn = self.editing.id, values.get("member") or NEW_MEMBER
+        if idn == NEW_MEMBER:
+            h = self.vb.attempt(
+                desk.add_member,
+                self.svc,
+                hid,
+                name=values["name"],
+                id_number=values["id_number"],
+                relation=values.get("relation") or "",
+                card=values["card"],
+                bank=values["bank"],
+            )
+            done = f"已添加家庭成员：{desk.member_line(h.members[-1])}" if h is not None else ""
+        elif (values.get("remove") or "").strip():
+            h = self.vb.attempt(payees.void_member, self.svc, hid, idn, values["remove"])
+            done = "已把这位成员移出这户（记录保留）。" if h is not None else ""
+        elif not (values.get("card") or "").strip():
+            self.vb.show_error("请填写这位成员本人的一卡通账号；要把他移出这户，请填写移出原因。")
+            return False
+        else:
+            got = self.vb.attempt(payees.set_member_card, self.svc, hid, idn, card=values["card"], bank=values["bank"])
+            h = got[0] if got is not None else None
+            who = payees.person_in(h, idn) if h is not None else None
+            done = f"已保存：{who.name}本人的一卡通账号{payees.card_line(who)}。" if who is not None else ""
+        if h is None:
+            return False
+        self.vb.say(done)
         self.load(h)
         self.refresh_data()
         return True

@@ -13,8 +13,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import DataTable, Label, Select, Static
 
+from villageboard.domain.errors import VBError
 from villageboard.domain.models import Program
 from villageboard.domain.money import format_fen
+from villageboard.services.payees import payee_of
 from villageboard.services.reconcile import ReconLine, Tally, reconcile
 from villageboard.tui.dialogs import ConfirmDialog, FormDialog, FormField, MessageDialog
 from villageboard.tui.dialogs.folder import folder_field, folder_of
@@ -149,10 +151,12 @@ class PayoutScreen(VBScreen):
         self.query_one("#recon-problems", Static).set_class(bool(problems), "-error")
         fails = self.query_one("#failures", DataTable)
         fails.clear()
-        reg = self.svc.registry
         for f in r.failures:
             app = self.svc.applications.get(f.app_id)
-            now = reg.household(app.household_id).card_account
+            try:
+                now = payee_of(self.svc, app).card_account  # the entitled person's own card
+            except VBError:
+                now = ""
             fixed = now[-4:] if now else "无"
             same = f.account_tail.endswith(fixed) and not self.svc.payouts.name_corrected(app)
             fails.add_row(

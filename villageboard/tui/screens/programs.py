@@ -15,7 +15,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Select, Static
 
 from villageboard.domain.errors import ValidationFailed, VBError
-from villageboard.domain.models import UNITS, Program
+from villageboard.domain.models import PAYEE_MODES, UNITS, Program
 from villageboard.domain.money import ROUNDING_RULES, format_fen, format_rate, parse_rate
 from villageboard.domain.validate import plain_decimal
 from villageboard.services.programs import PROGRAM_LABELS
@@ -105,6 +105,17 @@ class ProgramScreen(VBScreen):
                         compact=True,
                     ),
                 )
+                yield FieldRow(
+                    "payee",
+                    "发放方式",
+                    widget=FieldSelect(
+                        [(label, code) for code, label in PAYEE_MODES.items()],
+                        value="household",
+                        allow_blank=False,
+                        id="in-payee",
+                        compact=True,
+                    ),
+                )
                 for key, label, placeholder in TEXT_FIELDS[7:]:
                     yield FieldRow(key, label, placeholder=placeholder)
                 yield Static("", id="rate-history", markup=False)
@@ -182,6 +193,8 @@ class ProgramScreen(VBScreen):
         self._set("year", self.svc.today().year)
         self._set("posting_days", 7)
         self._set("hotline", self.svc.township.hotline)
+        self.query_one("#in-payee", Select).value = "household"
+        self.query_one("#row-payee", FieldRow).set_message("")
         self.query_one("#in-code", Input).disabled = False
         self.query_one("#in-year", Input).disabled = False
         self.query_one("#program-form-title", Static).update("新增补贴项目")
@@ -205,6 +218,8 @@ class ProgramScreen(VBScreen):
         self._set("reason", "")
         self.query_one("#in-unit", Select).value = p.unit
         self.query_one("#in-rounding", Select).value = p.rounding
+        self.query_one("#in-payee", Select).value = p.payee
+        self.query_one("#row-payee", FieldRow).set_message("")
         self.query_one("#in-code", Input).disabled = True
         self.query_one("#in-year", Input).disabled = True
         for key in KEYS:
@@ -229,6 +244,7 @@ class ProgramScreen(VBScreen):
         data["code"] = self._value("code").upper()
         data["unit"] = self.query_one("#in-unit", Select).value
         data["rounding"] = self.query_one("#in-rounding", Select).value
+        data["payee"] = self.query_one("#in-payee", Select).value
         try:
             data["year"] = int(self._value("year"))
         except ValueError:

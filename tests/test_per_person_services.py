@@ -273,7 +273,8 @@ def test_no_sequence_pays_one_id_twice(template: Path, ops: list[tuple[str, int,
                         applied.add(idn)
                 except VBError as exc:
                     if op == "apply" and idn in applied:
-                        assert "同一人不能领取两次" in str(exc)
+                        # refused as a second payment, or because the person is not of this household
+                        assert "同一人不能领取两次" in str(exc) or "不是" in str(exc) and "户主或家庭成员" in str(exc)
             rows = svc.applications.list(TODAY.year, "PXBZ")
             persons = [a.person_id_number for a in rows]
             assert len(persons) == len(set(persons))

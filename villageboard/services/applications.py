@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from villageboard.domain.errors import NotFound, Problem, ValidationFailed, VBError
 from villageboard.domain.land import LAND_LABELS, Land, check_land
+from villageboard.domain.masking import mask_id
 from villageboard.domain.models import APP_FLOW, APP_STATUS, Application, Household, Program
 from villageboard.domain.money import entitlement_fen, format_quantity
 from villageboard.domain.validate import check_quantity
@@ -128,13 +129,30 @@ class ApplicationService:
         hit = self._persons[year].get((id_number, program_code))
         return hit[0] if hit is not None else None
 
+    def _head_taken(self, h: Household, program: Program, row: int | None) -> builtins.list[Problem]:
+        """A head whose ID number another household record holds (a voided registration,
+        or one the head led before a change of head) and which already has a live row of
+        this program and year not refused: registering the person again must not pay
+        them twice."""
+        for other in sorted(self.svc.registry.holders().get(h.id_number, set()) - {h.id}):
+            taken = self.existing(program.year, other, program.code)
+            if taken is not None and self.get((program.year, taken)).status != "rejected":
+                return [
+                    Problem(
+                        f"身份证号为{mask_id(h.id_number)}的{h.name}本年度已在户编号{other}名下申报过{program.name}"
+                        f"（编号{app_number(program.year, taken)}），同一人不能领取两次",
+                        "农户",
+                        row,
+                    )
+                ]
+        return []
+
     def _person_problems(
         self, h: Household, program: Program, person: str, row: int | None
     ) -> tuple[str, str, builtins.list[Problem]]:
         """(ID number, name, problems) of the entitled person a row names. A per-person
         program needs one: the head or a live member of the household, not yet on a
         live application of this program and year (in any household or village)."""
-        from villageboard.domain.masking import mask_id
         from villageboard.services.payees import person_in
 
         person = str(person or "").strip().upper()
@@ -209,6 +227,8 @@ class ApplicationService:
             problems.append(
                 Problem(f"{h.name}本年度已申报过{program.name}（编号{app_number(program.year, dup)}）", "农户", row)
             )
+        elif not program.per_person:
+            problems += self._head_taken(h, program, row)
         text = {"remark": str(remark or "").strip(), "deduction_reason": land.reason if land is not None else ""}
         notes = screen(text, {"remark": "备注", "deduction_reason": "扣除原因"}, row, mask_private)
         problems += [p for p in notes if not p.warning]

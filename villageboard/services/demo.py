@@ -156,7 +156,7 @@ class _Plan:
             if rng.random() < 0.2 or h.id == self.ghost:  # his forest share is still claimed too
                 self.forest[h.id] = Land(_area(rng, 500, 8000), Decimal(0), "")
 
-    def items(self, hs: list[Household], year: int, first: bool) -> list[tuple[int, str, Decimal, Land | None]]:
+    def items(self, hs: list[Household], first: bool) -> list[tuple[int, str, Decimal, Land | None]]:
         """A year's applications: (household, program, quantity, land)."""
         rng = self.rng
         out: list[tuple[int, str, Decimal, Land | None]] = []
@@ -173,7 +173,9 @@ class _Plan:
                     # the grain actually sown: part of the household's own 补贴面积,
                     # plus the land the few renters took on from neighbours
                     planted = (land.subsidy * share).quantize(_CENT, rounding=ROUND_DOWN)
-                    out.append((h.id, "ZLYC", planted + self.rented.get(h.id, Decimal(0)), None))
+                    planted += self.rented.get(h.id, Decimal(0))
+                    if planted > 0:
+                        out.append((h.id, "ZLYC", planted, None))
             forest = self.forest.get(h.id)
             if forest is not None:
                 out.append((h.id, "STGY", forest.subsidy, forest))
@@ -304,7 +306,7 @@ def build_demo(
         entered, post_day, reviewed, issue_day, paid_on = _timeline(y, today, last)
         try:
             svc.set_today(entered)
-            _enter(svc, y, plan.items(hs, y, first=last))
+            _enter(svc, y, plan.items(hs, first=last))
         finally:
             svc.set_today(real_today)
         # the order of work: 申报公示 posted (with its photo) and its period run, then

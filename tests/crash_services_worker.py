@@ -53,7 +53,7 @@ def main() -> None:
                     h.id,
                     code,
                     year,
-                    f"{rng.randint(1, 300)}.{rng.randint(0, 99):02d}" if code != "NJGZ" else "1",
+                    f"{rng.randint(1, 300)}.{rng.randint(0, 99):02d}",
                     remark=f"s{step}",
                 )
                 done(f"app {a.id} s{step}")
@@ -75,7 +75,7 @@ def main() -> None:
                 done(f"household {h.id} s{step}")
             else:
                 v = rng.choice(villages)
-                code = rng.choice(["STGY", "NJGZ", "ZLYC", "GDDL"])
+                code = rng.choice(["STGY", "ZLYC", "GDDL"])
                 n = svc.notices.create("application", year, v.id, code)
                 done(f"draft {n.code}")
                 n = svc.notices.post(n.code)

@@ -28,3 +28,19 @@ def post_application_notices(svc: Services, program: str, year: int = 2026, day:
             s.notices.attach_photo(n.code, photo)
             codes.append(n.code)
     return codes
+
+
+def review(svc: Services, program: str, year: int = 2026, note: str = "经村组核实属实") -> list[str]:
+    """Review after the 申报公示 ran, as the township does: every row not yet decided goes
+    村审核 → 乡镇审核 → 通过 (one with a risk flag approved with a note). Returns the
+    numbers approved."""
+    from villageboard.domain.models import APP_FLOW
+
+    done = []
+    for a in svc.applications.list(year, program):
+        if a.void or a.status not in APP_FLOW[:-1]:
+            continue
+        for step in APP_FLOW[APP_FLOW.index(a.status) + 1 :]:
+            svc.applications.set_status(a.id, step, note=note)
+        done.append(a.id)
+    return done

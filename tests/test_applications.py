@@ -118,11 +118,11 @@ def test_one_household_one_program_one_year(svc) -> None:
 
 
 def test_quantity_is_validated_against_the_programs_limit(svc) -> None:
-    h = next(h for h in svc.registry.households() if svc.applications.existing(2026, h.id, "NJGZ") is None)
+    h = next(h for h in svc.registry.households() if svc.applications.existing(2026, h.id, "STGY") is None)
     with pytest.raises(ValidationFailed, match="超过本项目上限"):
-        svc.applications.add(h.id, "NJGZ", 2026, "5")
+        svc.applications.add(h.id, "STGY", 2026, "500.01")  # the limit is 500 亩
     with pytest.raises(ValidationFailed, match="两位小数"):
-        svc.applications.add(h.id, "NJGZ", 2026, "1.234")
+        svc.applications.add(h.id, "STGY", 2026, "1.234")
 
 
 # --- status transitions --------------------------------------------------------------
@@ -241,3 +241,46 @@ def test_rows_on_a_posted_notice_are_frozen(svc) -> None:
         svc.applications.edit(row.id, quantity="1")
     with pytest.raises(VBError, match="公示"):
         svc.applications.void(row.id, "想作废")
+
+
+def test_machine_purchase_rows_entered_before_stay_and_pass_check(empty_svc) -> None:
+    """农机购置补贴 left the demo's catalogue (the county's machinery office handles and
+    pays it), but nothing about it was special: a township that entered it as 3,000元
+    per 台 keeps the program and its paid rows, they still print and `check` passes."""
+    import contextlib
+    import io
+
+    from tests.order_support import EARLIER, post_application_notices
+    from villageboard.cli.main import main
+    from villageboard.services.integrity import check_all
+
+    svc = empty_svc
+    with svc.store.begin("测试.村组") as tx:
+        v = svc.registry.add_village("东沟村", tx)
+        svc.registry.add_group(v.id, "一组", tx)
+    svc.programs.add(_program(code="NJGZ", name="农机购置补贴", unit="台", rate_fen=300000, max_quantity=Decimal(3)))
+    h, _w = svc.registry.add_household(
+        {
+            "name": "郭建国",
+            "id_number": "142627196505050015",
+            "village": "东沟村",
+            "card_account": "6217790000000000008",
+        }
+    )
+    a = svc.applications.add(h.id, "NJGZ", 2026, "1")
+    post_application_notices(svc, "NJGZ")
+    for step in ("village_ok", "town_ok", "approved"):
+        svc.applications.set_status(a.id, step)
+    with svc.store.begin("测试.发放") as tx:
+        (sent,) = svc.payouts.issue([svc.applications.get(a.id)], "2026-NJGZ-01", tx, day=EARLIER.replace(day=20))
+        svc.payouts.record_result(sent, True, "", EARLIER.replace(day=25), tx)
+    result = svc.notices.post(svc.notices.create("result", 2026, "东沟村", "NJGZ").code)
+    assert svc.notices.snapshot(result)["rows"][0]["app"] == a.id
+    root = svc.root
+    svc.close()
+    assert check_all(root) == []
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["--data-dir", str(root), "program", "list", "--year", "2026"]) == 0
+        assert main(["--data-dir", str(root), "check"]) == 0
+    assert "农机购置补贴" in out.getvalue() and "检查通过" in out.getvalue()

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from tests.conftest import TODAY
+from tests.order_support import review
 from tests.test_cli_core import vb
 from villageboard.services import Services
 
@@ -40,6 +41,8 @@ def test_a_broken_pipe_ends_quietly_and_the_bank_batch_is_whole(demo_dir: Path, 
     rc, shown, err = piped_into_head(demo_dir, "--help")
     assert (rc, err) == (0, "")
 
+    with Services.open(demo_dir, today=TODAY, operator="测试") as svc:
+        review(svc, "STGY")  # something to send: reviewed, its notice on the county's platform
     bank = tmp_path / "银行.xlsx"
     rc, shown, err = piped_into_head(
         demo_dir,

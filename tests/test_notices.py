@@ -132,12 +132,12 @@ def test_correction_lists_exactly_its_changes(svc: Services) -> None:
 
 def test_correction_of_quantity_recalculates_amount_and_lists_both(demo_dir) -> None:
     with Services.open(demo_dir, today=TODAY) as svc:
-        v = next(v for v in svc.registry.villages() if svc.applications.list(TODAY.year, "NJGZ", v.id))
-        n = svc.notices.create("application", TODAY.year, v.name, "NJGZ")
+        v = next(v for v in svc.registry.villages() if svc.applications.list(TODAY.year, "ZLYC", v.id))
+        n = svc.notices.create("application", TODAY.year, v.name, "ZLYC")
         n = svc.notices.post(n.code)
-        row = next(r for r in svc.notices.snapshot(n)["rows"])
-        o = svc.notices.add_objection(n.code, "台数不对")
-        _o, c = svc.notices.resolve_objection(o.id, "更正为2台", correct=True, edits=[(row["app"], "quantity", "2")])
+        row = next(r for r in svc.notices.snapshot(n)["rows"] if svc.applications.get(r["app"]).payout_status == "")
+        o = svc.notices.add_objection(n.code, "种粮面积不对")
+        _o, c = svc.notices.resolve_objection(o.id, "更正为2亩", correct=True, edits=[(row["app"], "quantity", "2")])
         fields = {ch["field"] for ch in c.changes}
         assert fields == {"数量", "金额"}
         assert svc.applications.get(row["app"]).quantity == 2

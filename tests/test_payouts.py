@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from tests.order_support import post_application_notices
+from tests.order_support import post_application_notices, review
 from villageboard.domain.errors import StorageError, ValidationFailed, VBError
 from villageboard.services.reconcile import MEASURES, reconcile
 
@@ -47,9 +47,10 @@ def fill_return(src: Path, out: Path, fail: dict[str, str] | None = None, edit=N
 
 @pytest.fixture
 def issued(svc, tmp_path):
-    """STGY 2026 sent to the bank (the demo approved it but did not pay it), after
-    its 申报公示 ran in early November."""
+    """STGY 2026 sent to the bank (the demo entered it but had not put it on a notice),
+    after its 申报公示 ran in early November and the rows were reviewed."""
     post_application_notices(svc, "STGY")
+    review(svc, "STGY")
     before = [a.id for a in svc.payouts.payable(2026, "STGY")]
     report = svc.transfer.export_bank("STGY", 2026, tmp_path / "bank.xlsx")
     return svc, report, before
@@ -95,18 +96,20 @@ def test_batch_numbers_continue_after_earlier_batches(svc, tmp_path) -> None:
 
 
 def test_rows_without_a_card_are_left_out_and_named(svc, tmp_path) -> None:
-    post_application_notices(svc, "NJGZ")
-    a = svc.payouts.payable(2026, "NJGZ")[0]
+    post_application_notices(svc, "STGY")
+    review(svc, "STGY")
+    a = svc.payouts.payable(2026, "STGY")[0]
     h = svc.registry.household(a.household_id)
     with svc.store.begin("测试.清空账号") as tx:
         svc.registry.update_household(h.id, {"card_account": ""}, tx)
-    rep = svc.transfer.export_bank("NJGZ", 2026, tmp_path / "b.xlsx")
+    rep = svc.transfer.export_bank("STGY", 2026, tmp_path / "b.xlsx")
     assert any(h.name in s and "没有一卡通账号" in s for s in rep.skipped)
     assert svc.applications.get(a.id).payout_status == ""
 
 
 def test_a_failed_commit_leaves_no_bank_sheet(svc, tmp_path, monkeypatch) -> None:
     post_application_notices(svc, "STGY")
+    review(svc, "STGY")
     before = svc.store.journal.last_seq
 
     def boom(tx):

@@ -13,8 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TODAY
+from tests.order_support import review
 from tests.test_cli_core import vb
 from tests.test_cli_money import _first_id
+from villageboard.services import Services
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 
@@ -96,7 +99,9 @@ def test_an_older_world_readable_data_dir_is_closed_on_open(demo_dir: Path) -> N
 
 def test_saves_backups_and_internal_exports_are_private_posters_are_public(demo_dir: Path, tmp_path: Path) -> None:
     d = demo_dir
-    ok(vb("application", "add", "--id", _first_id(d), "--program", "NJGZ", "--year", "2026", "--quantity", "1", data=d))
+    ok(vb("application", "add", "--id", _first_id(d), "--program", "STGY", "--year", "2026", "--quantity", "1", data=d))
+    with Services.open(d, today=TODAY, operator="测试") as svc:
+        review(svc, "STGY")  # something to send to the bank
     out = tmp_path / "交出去"
     ok(vb("backup", "--out", str(out / "备份.zip"), data=d))
     ok(vb("export", "county", "--year", "2026", "--out", str(out / "报县.xlsx"), data=d))

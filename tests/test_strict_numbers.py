@@ -100,7 +100,7 @@ def test_cli_entry_and_import_refuse_commas_and_exponents(demo_dir: Path, tmp_pa
     sheet = _xlsx(
         tmp_path / "申报.xlsx",
         ["户主姓名", "身份证号码", "补贴项目", "面积"],
-        [[name, id_number, "生态公益林补偿", "2，5"], [name, id_number, "农机购置补贴", "1E2"]],
+        [[name, id_number, "生态公益林补偿", "2，5"], [name, id_number, "种粮农民一次性补贴", "1E2"]],
     )
     r = vb("import", "applications", str(sheet), "--year", "2026", data=d)
     assert r.returncode == 1 and "Traceback" not in r.stderr

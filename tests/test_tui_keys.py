@@ -274,5 +274,7 @@ async def test_a_refused_application_edit_keeps_what_was_typed(demo_dir: Path) -
         assert isinstance(app.screen, MessageDialog)
         await pilot.press("enter")
         await settle(pilot, app)
-        assert app.screen is dialog and dialog.query_one("#field-quantity", Input).value == "十二亩半"
+        # the first box: 数量, or 确权面积 on a row with land (its 数量 follows the land)
+        typed = dialog.query("#field-quantity, #field-certified_area").first(Input)
+        assert app.screen is dialog and typed.value == "十二亩半"
         assert journal_size(demo_dir) == before

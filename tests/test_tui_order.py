@@ -8,6 +8,7 @@ from pathlib import Path
 from textual.widgets import Input, Select, Static
 
 from tests.conftest import TODAY
+from tests.order_support import review
 from tests.test_tui_workflows import SIZE, paste
 from tests.tui_support import settle
 from villageboard.services import Services
@@ -20,6 +21,8 @@ REASON = "县里统一发放，申报公示已在县平台公示"
 async def test_the_bank_sheet_is_refused_with_the_villages_named_then_sent_with_a_reason(
     demo_dir: Path, tmp_path: Path
 ) -> None:
+    with Services.open(demo_dir, today=TODAY, operator="测试") as svc:
+        review(svc, "STGY")  # approved, no 申报公示 yet
     app = make_app(demo_dir, today=TODAY)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)

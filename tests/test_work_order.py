@@ -502,13 +502,14 @@ def test_the_return_date_of_a_failed_row_is_kept_through_reissue(sent, tmp_path:
 
 def test_cli_refuses_the_bank_sheet_names_the_village_and_takes_the_exception(demo_dir: Path, tmp_path: Path) -> None:
     """On the demo: a new 东沟村 row of 2026 STGY, approved, on a 申报公示 posted today."""
-    from tests.order_support import post_application_notices
+    from tests.order_support import post_application_notices, review
     from tests.test_cli_core import vb
     from tests.test_cli_money import ok
 
     s = Services.open(demo_dir, today=TODAY_DEMO, operator="测试")
     try:
         post_application_notices(s, "STGY")  # the demo's own rows: on the board 11-01 to 11-07
+        review(s, "STGY")
         s.transfer.export_bank("STGY", 2026, tmp_path / "bank0.xlsx")
         h, _w = s.registry.add_household(
             {"name": "欧阳春花", "id_number": _id(77), "card_account": _card(77), "village": "东沟村", "group": "一组"}

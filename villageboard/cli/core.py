@@ -108,7 +108,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from villageboard.services.integrity import check_all
+    from villageboard.services.integrity import check_problems
     from villageboard.store.store import is_data_dir
 
     data = data_dir_of(args)
@@ -119,14 +119,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         open_services(args, fallback_readonly=True).close()
     except (DamagedError, LockedError):
         pass
-    problems = check_all(data)
+    problems = check_problems(data)
     if problems:
         from villageboard.cli.households import check_advice
 
-        for line in problems:
-            print(line)
-            if check_advice(line):
-                print(check_advice(line))
+        for problem in problems:
+            print(problem.text)
+            advice = check_advice(problem)
+            if advice:
+                print(advice)
         print(f"发现{len(problems)}处问题。", file=sys.stderr)
         return 1
     print("检查通过：全部数据文件完好，修改记录完整，名册与申报前后一致。")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from villageboard.cli.main import arg_date, open_services
 from villageboard.domain.errors import VBError
@@ -20,6 +20,9 @@ from villageboard.domain.models import HOUSEHOLD_STATUS, Household
 from villageboard.domain.money import format_fen
 from villageboard.services import household_desk as desk
 from villageboard.services.registry import HOUSEHOLD_LABELS
+
+if TYPE_CHECKING:
+    from villageboard.services.integrity import CheckProblem
 
 WHO = "户编号（如 12 或 户编号12）、户主姓名（重名时可在前面加村名：东沟张三）或身份证号（或其后4位以上）"
 STATUS_HELP = "、".join(HOUSEHOLD_STATUS.values())
@@ -408,11 +411,11 @@ def cmd_void(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_advice(problem: str) -> str:
+def check_advice(problem: CheckProblem) -> str:
     """For `check`: how to put right a problem a clerk can fix from the command line
     ("" for the others). Only the command line prints this; the app never mentions
     command flags."""
-    held: tuple[int, ...] = tuple(getattr(problem, "households", ()))
+    held = problem.households
     if len(held) < 2:
         return ""
     numbers = "、".join(str(n) for n in held)

@@ -1,6 +1,11 @@
-"""A realistic, deterministic demo township (古县 某镇): names from real surname
-frequencies with homophones, valid IDs, four programs, two years of applications
-and payouts with a few bank failures."""
+"""A realistic, deterministic demo township (古县 岳阳镇): Shanxi surnames with
+homophones, valid IDs (the older heads' under 古县's old code as often as the new), three
+programs, two years of applications on real land (确权, 扣除 with its reason, 补贴面积) and
+payouts with a few bank failures, every date in the order the work is done in.
+
+农机购置补贴 is not among the programs: the county's agricultural machinery office
+takes the applications and pays fixed amounts per machine type from the national
+catalogue; a township neither enters nor posts it."""
 
 from __future__ import annotations
 
@@ -9,227 +14,32 @@ import random
 import secrets
 import tempfile
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any
 
 from stdnum.cn import ric
 
-from villageboard.domain.models import Household, Program, Township
+from villageboard.domain.errors import VBError
+from villageboard.domain.land import Land
+from villageboard.domain.models import Application, Household, Program, Township
 from villageboard.domain.validate import luhn_check_digit
 from villageboard.services.context import SETTINGS_TABLE, Services
+from villageboard.services.demo_data import (
+    BANKS,
+    DEDUCTION_REASONS,
+    DOT_NAMES,
+    FAIL_REASONS,
+    GIVEN_ONE,
+    GIVEN_TWO,
+    GROUPS,
+    OLD_REGION,
+    REGION,
+    SURNAMES,
+    VILLAGES,
+)
 from villageboard.services.paths import REGISTRY
 from villageboard.store.store import now_iso
-
-#: Common surnames with rough relative frequencies (per mille), incl. homophone pairs
-#: 张/章, 李/黎, 王/汪 and multi-reading surnames 单, 曾, 解.
-SURNAMES = (
-    ("王", 72),
-    ("李", 72),
-    ("张", 68),
-    ("刘", 54),
-    ("陈", 45),
-    ("杨", 31),
-    ("赵", 23),
-    ("黄", 22),
-    ("周", 21),
-    ("吴", 20),
-    ("徐", 17),
-    ("孙", 15),
-    ("胡", 13),
-    ("朱", 13),
-    ("高", 13),
-    ("林", 12),
-    ("何", 12),
-    ("郭", 12),
-    ("马", 11),
-    ("罗", 9),
-    ("梁", 9),
-    ("宋", 8),
-    ("郑", 8),
-    ("谢", 8),
-    ("韩", 8),
-    ("唐", 7),
-    ("冯", 7),
-    ("于", 6),
-    ("董", 6),
-    ("萧", 3),
-    ("程", 6),
-    ("曹", 6),
-    ("袁", 5),
-    ("邓", 5),
-    ("许", 5),
-    ("傅", 5),
-    ("沈", 4),
-    ("曾", 4),
-    ("彭", 4),
-    ("吕", 4),
-    ("苏", 4),
-    ("卢", 4),
-    ("蒋", 4),
-    ("蔡", 4),
-    ("贾", 4),
-    ("丁", 4),
-    ("魏", 4),
-    ("薛", 4),
-    ("叶", 4),
-    ("阎", 3),
-    ("余", 3),
-    ("潘", 3),
-    ("杜", 3),
-    ("戴", 3),
-    ("夏", 3),
-    ("钟", 3),
-    ("汪", 3),
-    ("田", 3),
-    ("任", 3),
-    ("姜", 3),
-    ("范", 3),
-    ("方", 3),
-    ("石", 3),
-    ("姚", 3),
-    ("谭", 2),
-    ("廖", 2),
-    ("邹", 2),
-    ("熊", 2),
-    ("金", 2),
-    ("陆", 2),
-    ("郝", 2),
-    ("孔", 2),
-    ("白", 2),
-    ("崔", 2),
-    ("康", 2),
-    ("毛", 2),
-    ("邱", 2),
-    ("秦", 2),
-    ("江", 2),
-    ("史", 2),
-    ("顾", 2),
-    ("侯", 2),
-    ("邵", 2),
-    ("孟", 2),
-    ("龙", 2),
-    ("万", 2),
-    ("段", 2),
-    ("章", 2),
-    ("钱", 2),
-    ("汤", 2),
-    ("尹", 2),
-    ("黎", 2),
-    ("易", 1),
-    ("常", 1),
-    ("武", 1),
-    ("乔", 1),
-    ("贺", 1),
-    ("赖", 1),
-    ("龚", 1),
-    ("文", 1),
-    ("单", 1),
-    ("解", 1),
-    ("仇", 1),
-    ("申", 1),
-    ("牛", 1),
-)
-GIVEN_ONE = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰红梅建国志文斌海波宁辉鹏飞云峰"
-GIVEN_TWO = (
-    "建国",
-    "建军",
-    "国强",
-    "志强",
-    "永红",
-    "秀英",
-    "桂兰",
-    "玉兰",
-    "春花",
-    "冬梅",
-    "海燕",
-    "志明",
-    "文华",
-    "俊杰",
-    "丽娟",
-    "晓东",
-    "卫东",
-    "红梅",
-    "建华",
-    "秀兰",
-    "凤英",
-    "淑珍",
-    "宝山",
-    "金虎",
-    "来福",
-    "德胜",
-    "保国",
-    "存良",
-    "润生",
-    "晋生",
-    "满仓",
-    "拴柱",
-    "二虎",
-    "三喜",
-    "引弟",
-    "改花",
-    "爱莲",
-    "翠兰",
-    "巧云",
-    "天佑",
-)
-DOT_NAMES = ("阿依古丽·买买提", "热合曼·吐尔逊", "古丽娜尔·艾力", "买买提·依明")
-VILLAGES = (
-    "东沟村",
-    "西沟村",
-    "南庄村",
-    "北坡村",
-    "古城村",
-    "河底村",
-    "岳阳村",
-    "石壁村",
-    "旧县村",
-    "永乐村",
-    "南垣村",
-    "北平村",
-    "三合村",
-    "五马村",
-    "石门村",
-    "涧底村",
-    "下冶村",
-    "上冶村",
-    "贾寨村",
-    "闫家庄村",
-    "旧寨村",
-    "安吉村",
-    "秦壁村",
-    "桑曲村",
-    "蔺村",
-    "石槽村",
-    "麻姑头村",
-    "南靳壁村",
-    "北靳壁村",
-    "郭家庄村",
-    "韩村",
-    "泉头村",
-    "东庄村",
-    "西庄村",
-    "南沟村",
-    "北沟村",
-    "王村",
-    "李村",
-    "张村",
-    "赵村",
-    "前进村",
-    "红旗村",
-    "胜利村",
-    "和平村",
-    "新民村",
-    "新华村",
-    "光明村",
-    "幸福村",
-    "团结村",
-    "民主村",
-)
-GROUPS = ("一组", "二组", "三组", "四组", "五组", "六组")
-BANKS = (("621779", "古县农商银行"), ("622188", "邮储银行古县支行"), ("621700", "建设银行古县支行"))
-FAIL_REASONS = ("账户冻结", "户名不符", "账户已销户")
-REGION = "141025"
 
 PROGRAMS: tuple[dict[str, Any], ...] = (
     dict(
@@ -253,16 +63,6 @@ PROGRAMS: tuple[dict[str, Any], ...] = (
         max_quantity=Decimal("300"),
     ),
     dict(
-        code="NJGZ",
-        name="农机购置补贴",
-        unit="台",
-        rate_fen=300000,
-        department="县农业农村局",
-        basis="《农业机械购置与应用补贴实施方案》",
-        eligibility="购置列入补贴范围农机具的农户",
-        max_quantity=Decimal("3"),
-    ),
-    dict(
         code="STGY",
         name="生态公益林补偿",
         unit="亩",
@@ -276,8 +76,11 @@ PROGRAMS: tuple[dict[str, Any], ...] = (
 
 
 def _id_number(rng: random.Random, born: dt.date, used: set[str]) -> str:
+    """A valid ID: heads born before 2000 were first issued theirs under 古县's old code
+    (142627) about as often as under today's (141025)."""
+    region = OLD_REGION if born.year < 2000 and rng.random() < 0.5 else REGION
     while True:
-        body = f"{REGION}{born:%Y%m%d}{rng.randint(1, 999):03d}"
+        body = f"{region}{born:%Y%m%d}{rng.randint(1, 999):03d}"
         full = body + ric.calc_check_digit(body + "0")
         if full not in used:
             used.add(full)
@@ -299,14 +102,101 @@ def _name(rng: random.Random, surnames: list[str], weights: list[int]) -> str:
     return s + rng.choice(GIVEN_TWO)
 
 
-def _quantity(rng: random.Random, code: str) -> Decimal:
-    if code == "NJGZ":
-        return Decimal(1)
-    if code == "STGY":
-        return Decimal(rng.randint(500, 8000)) / 100
-    if rng.random() < 0.004:  # a large grower, far above the village median
-        return Decimal(rng.randint(6000, 12000)) / 100
-    return Decimal(rng.randint(150, 2400)) / 100
+_CENT = Decimal("0.01")
+
+
+def _area(rng: random.Random, low: int, high: int) -> Decimal:
+    """An area in 亩 between low/100 and high/100, two places."""
+    return Decimal(rng.randint(low, high)) / 100
+
+
+def _farmland(rng: random.Random) -> Land:
+    """A household's 耕地: its 确权 land, and for some of them land that no longer
+    qualifies (a road, trees, a house, fallow) deducted with the reason."""
+    certified = _area(rng, 6000, 12000) if rng.random() < 0.004 else _area(rng, 150, 2400)
+    if rng.random() < 0.08:
+        most = max(30, min(300, int(certified * 40)))  # at most 3 亩, and 40% of the land
+        deducted = _area(rng, 30, most)
+        return Land(certified, deducted, rng.choice(DEDUCTION_REASONS))
+    return Land(certified, Decimal(0), "")
+
+
+def _next_year(rng: random.Random, land: Land) -> Land:
+    """The same land a year later: nearly always unchanged; now and then a new road
+    takes a strip, and once in a while the 确权 area quietly grows (what the growth
+    flag is for)."""
+    r = rng.random()
+    if r < 0.01:
+        return Land((land.certified * Decimal("1.35")).quantize(_CENT), land.deducted, land.reason)
+    if r < 0.03 and not land.deducted and land.certified > 2:
+        return Land(land.certified, _area(rng, 30, min(150, int(land.certified * 40))), "修路占地")
+    return land
+
+
+class _Plan:
+    """What each household applies for, year by year: land carried forward, the share
+    of its 耕地 it plants with grain, and the few who rent a neighbour's land as well
+    (their 种粮 area above their own 耕地 is what the 种粮超耕地 flag is for)."""
+
+    def __init__(self, rng: random.Random, hs: list[Household]) -> None:
+        self.rng = rng
+        self.ghost = hs[min(12, len(hs) - 1)].id  # the dead man still on the GDDL list
+        farmers = [h.id for h in hs if h.status == "active"]
+        self.renters = set(rng.sample(farmers, min(2, len(farmers))))
+        self.rented = {hid: _area(rng, 2000, 5000) for hid in sorted(self.renters)}
+        # who holds what, once: land stays with a household from year to year
+        self.farmland: dict[int, Land] = {}
+        self.planted_share: dict[int, Decimal] = {}
+        self.forest: dict[int, Land] = {}
+        for h in hs:
+            if h.id in (self.ghost, *self.renters) or rng.random() < 0.9:
+                self.farmland[h.id] = _farmland(rng)
+                if h.id in self.renters or rng.random() < 0.75:
+                    self.planted_share[h.id] = Decimal(rng.randint(60, 100)) / 100
+            if rng.random() < 0.2 or h.id == self.ghost:  # his forest share is still claimed too
+                self.forest[h.id] = Land(_area(rng, 500, 8000), Decimal(0), "")
+
+    def items(self, hs: list[Household], first: bool) -> list[tuple[int, str, Decimal, Land | None]]:
+        """A year's applications: (household, program, quantity, land)."""
+        rng = self.rng
+        out: list[tuple[int, str, Decimal, Land | None]] = []
+        for h in hs:
+            if h.status != "active" and h.id != self.ghost and not (h.status == "deceased" and rng.random() < 0.3):
+                continue
+            land = self.farmland.get(h.id)
+            if land is not None:
+                if not first:
+                    land = self.farmland[h.id] = _next_year(rng, land)
+                out.append((h.id, "GDDL", land.subsidy, land))
+                share = self.planted_share.get(h.id)
+                if share is not None:
+                    # the grain actually sown: part of the household's own 补贴面积,
+                    # plus the land the few renters took on from neighbours
+                    planted = (land.subsidy * share).quantize(_CENT, rounding=ROUND_DOWN)
+                    planted += self.rented.get(h.id, Decimal(0))
+                    if planted > 0:
+                        out.append((h.id, "ZLYC", planted, None))
+            forest = self.forest.get(h.id)
+            if forest is not None:
+                out.append((h.id, "STGY", forest.subsidy, forest))
+        return out
+
+
+def _enter(svc: Services, year: int, items: list[tuple[int, str, Decimal, Land | None]]) -> None:
+    """Each program's applications of a year, entered on the services' today."""
+    for p in PROGRAMS:
+        program = svc.programs.get(year, p["code"])
+        built: list[Application] = []
+        for hid, code, q, land in items:
+            if code != p["code"]:
+                continue
+            app, problems = svc.applications.build(hid, program, q, land=land)
+            if app is None:
+                raise VBError("；".join(str(x) for x in problems))
+            built.append(app)
+        with svc.store.begin(f"演示.{year}年{p['name']}申报") as tx:
+            for app in built:
+                svc.applications.insert(app, tx)
 
 
 def build_demo(
@@ -355,7 +245,7 @@ def build_demo(
                         hotline="0357-5221234",
                         rounding="half_up",
                         procedure="农户向村委会提出申请，村级审核公示后报镇审核，县级审定后通过一卡通发放",
-                        materials="身份证、户口簿、土地承包经营权证或购机发票、一卡通存折复印件",
+                        materials="身份证、户口簿、土地承包经营权证或林权证、一卡通存折复印件",
                         office="岳阳镇农业综合服务中心（镇政府一楼）",
                         time_limit="每年3月1日至4月30日",
                         scope="本镇行政区域内",
@@ -408,62 +298,27 @@ def build_demo(
         hs = svc.registry.add_households_bulk(rows, tx)
     svc.registry.forget()  # reload with ids
 
-    previous: dict[tuple[int, str], Decimal] = {}
+    plan = _Plan(rng, hs)
+    real_today = svc.fixed_today
     for y in (year - 1, year):
         say(f"生成{y}年申报和发放…")
         last = y < year
-        paid_on, issue_day, post_day = _timeline(y, today, last)
-        entered = []
-        for p in PROGRAMS:
-            share = {"GDDL": 0.9, "ZLYC": 0.7, "NJGZ": 0.04, "STGY": 0.2}[p["code"]]
-            items = []
-            for h in hs:
-                ghost = h.id == hs[min(12, len(hs) - 1)].id and p["code"] == "GDDL"
-                if h.status != "active" and not ghost and not (h.status == "deceased" and rng.random() < 0.3):
-                    continue
-                if rng.random() >= share and not ghost:
-                    continue
-                q = _quantity(rng, p["code"])
-                before = previous.get((h.id, p["code"]))
-                if before is not None and p["code"] != "NJGZ":
-                    # land rarely changes; now and then an area quietly grows
-                    grow = Decimal(rng.choice([100] * 97 + [101, 99, 135])) / 100
-                    q = min((before * grow).quantize(Decimal("0.01")), p["max_quantity"])
-                previous[(h.id, p["code"])] = q
-                items.append((h.id, p["code"], y, q, ""))
-            entered.append((p, svc.applications.add_many(items, action=f"演示.{y}年{p['name']}申报")))
+        entered, post_day, reviewed, issue_day, paid_on = _timeline(y, today, last)
+        try:
+            svc.set_today(entered)
+            _enter(svc, y, plan.items(hs, first=last))
+        finally:
+            svc.set_today(real_today)
         # the order of work: 申报公示 posted (with its photo) and its period run, then
-        # review and payment. This year's STGY and NJGZ are not on a notice yet.
+        # review and payment. This year's STGY is not on a notice yet, so it has only
+        # been through the village's first look.
         paid_programs = ("GDDL", "ZLYC", "STGY") if last else ("GDDL", "ZLYC")
-        _application_notices(
-            svc, y, post_day, [p["code"] for p, apps in entered if apps and p["code"] in paid_programs]
-        )
-        for p, apps in entered:
-            apps = svc.applications.list(y, p["code"])  # as frozen by the notice
-            # statuses: last year all approved and paid; this year mostly approved
-            with svc.store.begin(f"演示.{y}年{p['name']}审核") as tx:
-                for a in apps:
-                    r = rng.random()
-                    target = (
-                        "approved" if last or r < 0.85 else rng.choice(["applied", "village_ok", "town_ok", "rejected"])
-                    )
-                    if target == "rejected":
-                        a.status, a.reject_reason = "rejected", "经村组核实，申报面积与承包合同不符"
-                    else:
-                        a.status = target
-                    svc.applications.save(a, "", tx)
-            if p["code"] not in paid_programs:
-                continue
-            approved = [a for a in apps if a.status == "approved"]
-            batch = f"{y}-{p['code']}-01"
-            with svc.store.begin(f"演示.{y}年{p['name']}发放") as tx:
-                svc.payouts.issue(approved, batch, tx, day=issue_day)  # the bank sheet comes before payment
-                fails = set() if last else set(rng.sample(range(len(approved)), min(3, len(approved))))
-                for i, a in enumerate(approved):
-                    if i in fails:
-                        svc.payouts.record_result(a, False, FAIL_REASONS[sorted(fails).index(i) % 3], paid_on, tx)
-                    else:
-                        svc.payouts.record_result(a, True, "", paid_on, tx)
+        _application_notices(svc, y, post_day, [c for c in paid_programs if svc.applications.list(y, c)])
+        try:
+            svc.set_today(reviewed)
+            _review_and_pay(svc, rng, y, last, paid_programs, issue_day, paid_on)
+        finally:
+            svc.set_today(real_today)
     say("生成公示和异议…")
     _demo_notices(svc, rng, year, today)
     for hook in DEMO_EXTENSIONS:
@@ -471,15 +326,60 @@ def build_demo(
     return svc
 
 
-def _timeline(y: int, today: dt.date, last: bool) -> tuple[dt.date, dt.date, dt.date]:
-    """(paid, bank sheet made, 申报公示 posted) for the demo's year ``y``: spring
-    notices, an October bank sheet and a November payment, pulled earlier when the
-    demo is built early in the year, so the order always holds and this year's result
-    notices (posted up to a week ago) come after the payment."""
+def _review_and_pay(
+    svc: Services,
+    rng: random.Random,
+    y: int,
+    last: bool,
+    paid_programs: tuple[str, ...],
+    issue_day: dt.date,
+    paid_on: dt.date,
+) -> None:
+    """Review after the 申报公示 ran (last year all approved; this year mostly), then
+    the bank sheet and, days later, the bank's return (this year with a few failures)."""
+    for p in PROGRAMS:
+        apps = svc.applications.list(y, p["code"])  # as frozen by the notice
+        noticed = p["code"] in paid_programs
+        with svc.store.begin(f"演示.{y}年{p['name']}审核") as tx:
+            for a in apps:
+                r = rng.random()
+                if not noticed:  # not yet on a 申报公示: only the village has looked
+                    target = "village_ok" if r < 0.6 else "applied"
+                elif last or r < 0.85:
+                    target = "approved"
+                else:
+                    target = rng.choice(["applied", "village_ok", "town_ok", "rejected"])
+                if target == "rejected":
+                    a.status, a.reject_reason = "rejected", "经村组核实，申报面积与承包合同不符"
+                else:
+                    a.status = target
+                svc.applications.save(a, "", tx)
+        if not noticed:
+            continue
+        approved = [a for a in apps if a.status == "approved"]
+        batch = f"{y}-{p['code']}-01"
+        with svc.store.begin(f"演示.{y}年{p['name']}发放") as tx:
+            svc.payouts.issue(approved, batch, tx, day=issue_day)  # the bank sheet comes before payment
+            fails = set() if last else set(rng.sample(range(len(approved)), min(3, len(approved))))
+            for i, a in enumerate(approved):
+                if i in fails:
+                    svc.payouts.record_result(a, False, FAIL_REASONS[sorted(fails).index(i) % 3], paid_on, tx)
+                else:
+                    svc.payouts.record_result(a, True, "", paid_on, tx)
+
+
+def _timeline(y: int, today: dt.date, last: bool) -> tuple[dt.date, dt.date, dt.date, dt.date, dt.date]:
+    """(entered, 申报公示 posted, reviewed, bank sheet made, paid) for the demo's year
+    ``y``: spring entry and notices, review after the notice's 7 days, an October bank
+    sheet and a November payment, pulled earlier when the demo is built early in the
+    year, so the order always holds and this year's result notices (posted up to a week
+    ago) come after the payment."""
     paid = dt.date(y, 11, 3) if last else min(dt.date(y, 11, 3), today - dt.timedelta(days=9))
     issued = min(dt.date(y, 10, 20), paid - dt.timedelta(days=10))
-    posted = min(dt.date(y, 4, 20), issued - dt.timedelta(days=30))
-    return paid, issued, posted
+    reviewed = min(dt.date(y, 5, 15), issued - dt.timedelta(days=10))
+    posted = min(dt.date(y, 4, 20), reviewed - dt.timedelta(days=14))
+    entered = min(dt.date(y, 3, 16), posted - dt.timedelta(days=10))
+    return entered, posted, reviewed, issued, paid
 
 
 def _application_notices(svc: Services, year: int, start: dt.date, programs: list[str], days: int = 7) -> None:
@@ -519,7 +419,9 @@ def _demo_notices(svc: Services, rng: random.Random, year: int, today: dt.date) 
         # its period ended (as the next start of the app would have done)
         svc.set_today(dt.date(year - 1, 11, 10))
         for v in villages:
-            for code in ("GDDL", "ZLYC"):
+            for code in ("GDDL", "ZLYC", "STGY"):
+                if not svc.applications.list(year - 1, code, v.id):
+                    continue
                 n = ns.create("result", year - 1, v.id, code)
                 ns.post(n.code, start=dt.date(year - 1, 11, 10), days=7)
         svc.set_today(dt.date(year - 1, 11, 18))

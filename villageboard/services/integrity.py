@@ -15,6 +15,7 @@ pass over the data dir), so a check of a large township costs no more than befor
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +28,17 @@ _HH_FIELDS = ("id", "name", "id_number", "village_id", "group_id", "void", "_jse
 _APP_FIELDS = ("id", "household_id", "village_id", "group_id", "program_code", "person_id_number", "void")
 
 
-class Finding(str):
-    """One problem line. ``households`` names the live households that share one ID
-    number (empty for every other kind of problem), so a caller can say how to put it
-    right in its own terms."""
+@dataclass(frozen=True)
+class CheckProblem:
+    """One problem `check` found: the Chinese line a clerk reads, and what a caller
+    needs to say how to put it right in its own terms. ``households`` names the live
+    households that share one ID number (empty for every other kind of problem)."""
 
+    text: str
     households: tuple[int, ...] = ()
 
-    @classmethod
-    def of(cls, text: str, households: tuple[int, ...] = ()) -> Finding:
-        f = cls(text)
-        f.households = households
-        return f
+    def __str__(self) -> str:
+        return self.text
 
 
 class RegisterRules:
@@ -79,14 +79,16 @@ class RegisterRules:
                 return f"所在的组“{g['name']}”不属于{v['name']}"
         return ""
 
-    def problems(self) -> list[str]:
-        out: list[str] = []
+    def problems(self) -> list[CheckProblem]:
+        out: list[CheckProblem] = []
         live_by_idn: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         for hid in sorted(self.copies):
             copies = self.copies[hid]
             live = [(rel, d) for rel, d in copies if not d.get("void")]
             if len(live) > 1:
-                out.append(f"户编号{hid}：在{'、'.join(rel for rel, _d in live)}中都是有效记录，应只在一个村")
+                out.append(
+                    CheckProblem(f"户编号{hid}：在{'、'.join(rel for rel, _d in live)}中都是有效记录，应只在一个村")
+                )
             h = pick_copy([d for _r, d in copies])
             if h.get("void"):
                 continue
@@ -94,15 +96,15 @@ class RegisterRules:
             who = f"户编号{hid}（{h.get('name', '')}）"
             wrong = self._place(h.get("village_id"), h.get("group_id"))
             if wrong:
-                out.append(f"{who}：{wrong}")
+                out.append(CheckProblem(f"{who}：{wrong}"))
             rel = next(r for r, d in copies if d is h)
             if not wrong and rel != households_file(h["village_id"]):
-                out.append(f"{who}：记在{rel}中，与所在的村（编号{h['village_id']}）不符")
+                out.append(CheckProblem(f"{who}：记在{rel}中，与所在的村（编号{h['village_id']}）不符"))
         for idn, held in sorted(live_by_idn.items()):
             if len(held) > 1 and idn:
                 names = "、".join(f"户编号{hid}（{self._village_name(h)}{h.get('name', '')}）" for hid, h in held)
                 out.append(
-                    Finding.of(
+                    CheckProblem(
                         f"身份证号{mask_id(idn)}：同时是{len(held)}户有效农户的户主（{names}），一个身份证号只能有一户",
                         tuple(hid for hid, _h in held),
                     )
@@ -111,16 +113,16 @@ class RegisterRules:
         for rel, a in sorted(self.apps, key=lambda x: str(x[1].get("id"))):
             where = f"申报{a.get('id')}（{rel}）"
             if a.get("household_id") not in self.copies:
-                out.append(f"{where}：对应的农户（户编号{a.get('household_id')}）不存在")
+                out.append(CheckProblem(f"{where}：对应的农户（户编号{a.get('household_id')}）不存在"))
             wrong = self._place(a.get("village_id"), a.get("group_id"))
             if wrong:
-                out.append(f"{where}：{wrong}")
+                out.append(CheckProblem(f"{where}：{wrong}"))
         return out
 
-    def _person_problems(self, live_by_idn: dict[str, list[tuple[int, dict[str, Any]]]]) -> list[str]:
+    def _person_problems(self, live_by_idn: dict[str, list[tuple[int, dict[str, Any]]]]) -> list[CheckProblem]:
         """A live member's ID number held by another live person record, and one person
         on two live rows of one per-person program and year."""
-        out: list[str] = []
+        out: list[CheckProblem] = []
         members: dict[str, list[int]] = {}
         for held in live_by_idn.values():
             for hid, h in held:
@@ -131,7 +133,7 @@ class RegisterRules:
             heads = [hid for hid, _h in live_by_idn.get(idn, [])]
             if len(hids) + len(heads) > 1:
                 where = "、".join([*(f"户编号{h}的户主" for h in heads), *(f"户编号{h}的家庭成员" for h in hids)])
-                out.append(f"身份证号{mask_id(idn)}：同时是{where}，一个身份证号只能是一个人")
+                out.append(CheckProblem(f"身份证号{mask_id(idn)}：同时是{where}，一个身份证号只能是一个人"))
         rows: dict[tuple[str, str, str], list[str]] = {}
         for _rel, a in self.apps:
             if a.get("person_id_number") and not a.get("void"):
@@ -140,7 +142,10 @@ class RegisterRules:
         for (year, code, idn), ids in sorted(rows.items()):
             if len(ids) > 1:
                 out.append(
-                    f"身份证号{mask_id(idn)}：{year}年{code}按人发放有{len(ids)}条有效申报（{'、'.join(sorted(ids))}），同一人只能领取一次"
+                    CheckProblem(
+                        f"身份证号{mask_id(idn)}：{year}年{code}按人发放有{len(ids)}条有效申报"
+                        f"（{'、'.join(sorted(ids))}），同一人只能领取一次"
+                    )
                 )
         return out
 
@@ -149,10 +154,15 @@ class RegisterRules:
         return v["name"] if v else "?"
 
 
-def check_all(root: Path) -> list[str]:
-    """Every problem in the data dir, one Chinese line each; empty when all is sound."""
+def check_problems(root: Path) -> list[CheckProblem]:
+    """Every problem in the data dir, structured; empty when all is sound."""
     from villageboard.store.check import check_data_dir
 
     rules = RegisterRules()
-    problems = check_data_dir(Path(root), see=rules.see)
-    return problems + rules.problems()
+    store_problems = check_data_dir(Path(root), see=rules.see)
+    return [CheckProblem(text) for text in store_problems] + rules.problems()
+
+
+def check_all(root: Path) -> list[str]:
+    """Every problem in the data dir, one Chinese line each; empty when all is sound."""
+    return [p.text for p in check_problems(root)]

@@ -1,5 +1,6 @@
 """The type check is part of the test run: mypy with the settings in pyproject.toml
-([tool.mypy]: strict on the domain, the store and the services)."""
+([tool.mypy]: strict on the domain, the store, the services, the renderers and the
+command line)."""
 
 from __future__ import annotations
 

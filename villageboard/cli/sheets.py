@@ -13,7 +13,7 @@ from villageboard.cli.money_common import say, year_of
 from villageboard.domain.errors import VBError
 
 
-def register_import(sub: argparse._SubParsersAction) -> None:
+def register_import(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("import", help="从 Excel/CSV 导入：农户名册、申报、银行回盘（有一行错就全部不导入）")
     isub = p.add_subparsers(dest="import_kind", metavar="内容", required=True)
     helps = {
@@ -53,7 +53,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def register_export(sub: argparse._SubParsersAction) -> None:
+def register_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("export", help="导出 Excel：银行发放表、报县汇总表、风险提示表（均为内部资料）")
     esub = p.add_subparsers(dest="export_kind", metavar="内容", required=True)
     q = esub.add_parser("bank", help="银行发放表：审核通过且未发放的各户，导出后登记为已提交银行")
@@ -102,7 +102,7 @@ def cmd_reissue(args: argparse.Namespace) -> int:
     return 0
 
 
-def register_payouts(sub: argparse._SubParsersAction) -> None:
+def register_payouts(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("payouts", help="发放：失败的更正账号后重新发放")
     psub = p.add_subparsers(dest="payouts_command", metavar="操作", required=True)
     q = psub.add_parser("reissue", help="把发放失败（已更正账号）的重新发放，生成只含这些户的银行发放表")
@@ -113,7 +113,7 @@ def register_payouts(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(handler=cmd_reissue)
 
 
-def register_templates(sub: argparse._SubParsersAction) -> None:
+def register_templates(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("templates", help="生成空白导入模板（农户导入模板.xlsx、申报导入模板.xlsx）")
     p.add_argument("--out", required=True, help="保存到哪个文件夹")
     p.add_argument(

@@ -4,9 +4,7 @@ Usage: python crash_services_worker.py DATA_DIR ACK_FILE SEED TODAY
 
 Each step is one save a clerk makes: add an application, edit one, void one, edit a
 household, or create and post a notice. After the call returns, a line describing it
-is appended (and fsynced) to ACK_FILE. On stdout it says "ready" once the data dir is
-open, and "saved" after each acknowledged save, so the test can time its kill from
-those moments instead of from the clock.
+is appended (and fsynced) to ACK_FILE.
 """
 
 from __future__ import annotations
@@ -41,9 +39,6 @@ def main() -> None:
         ack.write(line + "\n")
         ack.flush()
         os.fsync(ack.fileno())
-        print("saved", flush=True)
-
-    print("ready", flush=True)
 
     while True:
         step = time.time_ns()  # grows across trials, so later saves compare as newer

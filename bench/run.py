@@ -785,13 +785,13 @@ def run_probe(kind: str, t0: float, args: list[str]) -> None:
             display(self, screen, renderable)
 
         App._display = spy  # type: ignore[method-assign]
-        load_rest = phone_mod.PhoneDesk._load_rest
+        load_rest = phone_mod.PhoneDesk.load_rest
 
         def loaded(self: Any, *a: Any) -> None:
             load_rest(self, *a)
             out.setdefault("loaded", time.time())
 
-        phone_mod.PhoneDesk._load_rest = loaded  # type: ignore[method-assign]
+        phone_mod.PhoneDesk.load_rest = loaded  # type: ignore[method-assign]
         build_parser().parse_args(["--data-dir", str(root)])  # as the entry point does
         app = make_app(root, today=ref.TODAY)
 

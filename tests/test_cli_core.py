@@ -140,18 +140,26 @@ def test_damaged_file_is_named_and_backup_offered(tmp_path: Path, demo_dir: Path
     assert r.returncode == 1 and "registry.json" in r.stdout
 
 
-def test_check_reports_a_killed_save_as_finished(tmp_path: Path, demo_dir: Path) -> None:
+def test_check_reports_a_killed_save_as_finished(tmp_path: Path, demo_dir: Path, monkeypatch) -> None:
     """A crash after the journal append is finished by the next command."""
     from villageboard.services import Services
+    from villageboard.store import storage
 
     svc = Services.open(demo_dir, today=TODAY)
     h = svc.registry.households()[0]
     store = svc.store
-    store._apply = lambda entry: (_ for _ in ()).throw(KeyboardInterrupt())  # type: ignore[method-assign]
-    try:
-        svc.registry.update_household(h.id, {"remark": "断电前最后一笔"})
-    except KeyboardInterrupt:
-        pass
+    seq = store.journal.last_seq
+
+    def killed(path: Path, data: bytes) -> None:  # the first data file written: the power goes
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as mp:
+        mp.setattr(storage, "write_file", killed)
+        try:
+            svc.registry.update_household(h.id, {"remark": "断电前最后一笔"})
+        except KeyboardInterrupt:
+            pass
+    assert store.journal.last_seq == seq + 1  # the journal has it; the files do not
     store.journal.close()
     store.lock.release()
     r = vb("check", data=demo_dir)

@@ -148,20 +148,20 @@ def test_marshal_codec_keeps_tuples_int_keys_and_shared_strings(demo_dir: Path) 
         assert calls == [1, 1]
 
 
-def test_phone_history_reads_one_kept_map_per_year_and_after_a_save_one_file(demo_dir: Path, monkeypatch) -> None:
-    from villageboard.services.phone import PhoneDesk
+def _computed(svc: Services, prefix: str) -> list[tuple[str, str]]:
+    """What this open computed (not read back from what was kept), of the values whose
+    name starts with ``prefix``."""
+    return sorted(k for k, n in svc.store.derived.computed.items() for _ in range(n) if k[0].startswith(prefix))
 
+
+def test_phone_history_reads_one_kept_map_per_year_and_after_a_save_one_file(demo_dir: Path) -> None:
     with _open(demo_dir) as svc:
         svc.phone.load_all()
         first = _history(svc)
-    years: list[int] = []
-    files: list[str] = []
-    extract_year, extract_file = PhoneDesk._extract_year, PhoneDesk._extract_file
-    monkeypatch.setattr(PhoneDesk, "_extract_year", lambda self, y: years.append(y) or extract_year(self, y))
-    monkeypatch.setattr(PhoneDesk, "_extract_file", lambda self, rel: files.append(rel) or extract_file(self, rel))
+        assert _computed(svc, f"phone-history-{TODAY.year}") == [(f"phone-history-{TODAY.year}", "")]
     with _open(demo_dir) as svc:
         svc.phone.load_all()
-        assert (years, files) == ([], [])  # nothing changed: each year is one kept map
+        assert _computed(svc, "phone-") == []  # nothing changed: each year is one kept map
         assert _history(svc) == first
         a = next(
             x
@@ -178,8 +178,9 @@ def test_phone_history_reads_one_kept_map_per_year_and_after_a_save_one_file(dem
             svc.applications.edit(a.id, land={"certified_area": "1", "deducted_area": "0"})
     with _open(demo_dir) as svc:
         svc.phone.load_all()
-        assert years == [TODAY.year]
-        assert len(files) == 1 and files[0].endswith(f"/{a.village_id:04d}.json")
+        assert _computed(svc, "phone-history-") == [(f"phone-history-{TODAY.year}", "")]
+        files = _computed(svc, "phone-year-")
+        assert len(files) == 1 and files[0][1].endswith(f"/{a.village_id:04d}.json")
         rec = svc.phone.records(a.household_id)[a.id]
         assert rec.quantity == "1" and rec.void is False
 
@@ -219,14 +220,25 @@ def test_flag_counts_unknown_after_a_change_until_counted(demo_dir: Path) -> Non
 
 
 def _history(svc: Services) -> dict[int, dict[str, tuple]]:
-    return {hid: {k: tuple(r) for k, r in recs.items()} for hid, recs in svc.phone._history.items()}
+    """Every record the phone desk holds, by household and application."""
+    out = {}
+    for h in svc.registry.households(include_void=True):
+        recs = svc.phone.records(h.id)
+        if recs:
+            out[h.id] = {k: tuple(r) for k, r in recs.items()}
+    assert sum(len(v) for v in out.values()) == svc.phone.record_count()  # no record left out
+    return out
+
+
+def _notices(svc: Services) -> dict[str, tuple]:
+    return {c: (n.version, n.kind, n.start, n.end, n.state) for c, n in svc.phone.notices().items()}
 
 
 def test_phone_desk_from_kept_values_equals_a_fresh_load(demo_dir: Path, monkeypatch) -> None:
     with _open(demo_dir) as svc:
         svc.phone.load_all()  # computes and keeps every year and the index
         first = _history(svc)
-        notices = {c: (n.version, n.kind, n.start, n.end, n.state) for c, n in svc.phone._notices.items()}
+        notices = _notices(svc)
         a = _an_editable_application(svc)
         svc.applications.edit(a.id, remark="电话测试")
         h = svc.registry.household(a.household_id)
@@ -236,7 +248,7 @@ def test_phone_desk_from_kept_values_equals_a_fresh_load(demo_dir: Path, monkeyp
         kept = _history(svc)
         assert kept[a.household_id][a.id] == first[a.household_id][a.id]  # remark is not kept
         assert kept == first
-        assert {c: (n.version, n.kind, n.start, n.end, n.state) for c, n in svc.phone._notices.items()} == notices
+        assert _notices(svc) == notices
         # the index came back from its kept state after the registry changed: rebuilt
         assert [x.household_id for x in svc.phone.index.search("5678")] == [
             x.household_id for x in LookupIndex(svc.phone.index).search("5678")
@@ -371,9 +383,9 @@ def test_scan_reads_what_table_reads_without_filling_the_file_cache(demo_dir: Pa
         assert files
         for rel in files:
             store.forget(rel)
-        held = set(store._files)
+        held = store.cached_files()
         scanned = {rel: store.scan(rel, APPLICATIONS) for rel in files}
-        assert set(store._files) == held  # nothing kept
+        assert store.cached_files() == held  # nothing kept
         assert all(scanned[rel] == store.table(rel, APPLICATIONS) for rel in files)
         assert store.scan("years/1999/applications/X/0001.json", APPLICATIONS) == {}
 
@@ -437,16 +449,25 @@ def test_flag_rows_survive_a_save_landing_mid_pass(demo_dir: Path, monkeypatch) 
     """A commit drops a file's rows from the flag service while its pass is running:
     the pass still completes with what it read."""
     with _open(demo_dir) as svc:
-        flags = svc.flags
+        expected = svc.flags.flags(TODAY.year)  # every file's rows held
+        editable = [
+            x for x in svc.applications.iter(TODAY.year) if not x.frozen_by and not x.void and x.status != "rejected"
+        ]
+        a = editable[0]
+        b = next(x for x in editable if x.village_id != a.village_id)
+        svc.applications.edit(a.id, remark="先改一个文件")  # its rows are read again
         each = svc.store.derived.each
+        saved: list[str] = []
 
         def each_then_commit(name, rels, compute_one, **kw):
             out = each(name, rels, compute_one, **kw)
-            flags._files.clear()  # what the commit listener does to the files it wrote
+            if name == f"flag-rows-{TODAY.year}" and not saved:  # a save to a held file lands now
+                saved.append(svc.applications.edit(b.id, remark="计算当中保存").id)
             return out
 
         monkeypatch.setattr(svc.store.derived, "each", each_then_commit)
-        assert flags._rows(TODAY.year)
+        assert svc.flags.flags(TODAY.year) == expected
+        assert saved == [b.id]
 
 
 def test_restore_forgets_the_kept_values(demo_dir: Path, tmp_path: Path) -> None:

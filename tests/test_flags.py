@@ -12,6 +12,7 @@ from stdnum.cn import ric
 from tests.conftest import TODAY
 from villageboard.domain.errors import ValidationFailed, VBError
 from villageboard.domain.models import Application, Program
+from villageboard.services.flags import Held
 
 _serial = iter(range(100, 999))
 
@@ -363,14 +364,13 @@ def test_counting_lets_go_of_what_it_loaded_and_keeps_what_was_held(svc) -> None
     for f in flags.flags(TODAY.year, open_only=True):  # loads and holds them
         expected[f.kind] += 1
     assert counts == expected and sum(counts.values()) > 0
-    held_files = set(flags._files)
-    assert TODAY.year in flags._cache and held_files
+    held = flags.held()
+    assert TODAY.year in held.years and held.files
     a = next(x for x in svc.applications.iter(TODAY.year) if not x.frozen_by and not x.void)
     svc.applications.edit(a.id, remark="改一处，计数重做")
     flags.counts(TODAY.year)
-    assert TODAY.year in flags._cache  # the screen's flags stay
-    flags._cache.clear()
-    flags._files.clear()
+    assert TODAY.year in flags.held().years  # the screen's flags stay
+    flags.let_go()
     svc.applications.edit(a.id, remark="再改一处")
     assert flags.counts(TODAY.year) == counts
-    assert TODAY.year not in flags._cache and not flags._files  # counted, then let go
+    assert flags.held() == Held(frozenset(), 0)  # counted, then let go

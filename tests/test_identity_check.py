@@ -124,7 +124,10 @@ def check_sequence(svc: Services, steps: list[tuple[int, int, bool, bool]], offs
     try:
         for (h, d, right, override), off in zip(steps, offsets, strict=False):
             day, hid = base + dt.timedelta(days=d), hids[h]
-            desk = svc_on(svc, day).phone
+            # the same services on that day (the checks keep nothing in memory; a new
+            # Services for each step would leave its listeners on the shared store)
+            svc.set_today(day)
+            desk = svc.phone
             real = birth(svc, hid)
             tried = real if right else real + dt.timedelta(days=off)
             seen = len(entries)
@@ -147,6 +150,7 @@ def check_sequence(svc: Services, steps: list[tuple[int, int, bool, bool]], offs
             for form in date_forms(tried):
                 assert form not in new
     finally:
+        svc.set_today(TODAY)
         svc.store.unsubscribe(entries.append)
     after = {y: svc.calls.figures(y).checks for y in years}
     for key, n in want.items():

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from tests.order_support import post_application_notices, review
 from villageboard.domain.errors import StorageError, ValidationFailed, VBError
 from villageboard.services.reconcile import MEASURES, reconcile
+from villageboard.store import storage
 
 
 def sheet_rows(path: Path) -> tuple[list, list[list]]:
@@ -112,15 +113,15 @@ def test_a_failed_commit_leaves_no_bank_sheet(svc, tmp_path, monkeypatch) -> Non
     review(svc, "STGY")
     before = svc.store.journal.last_seq
 
-    def boom(tx):
+    def boom(path, data):
         raise StorageError("保存失败：磁盘空间已满")
 
-    monkeypatch.setattr(svc.store, "_commit", boom)
     out = tmp_path / "bank.xlsx"
-    with pytest.raises(StorageError):
-        svc.transfer.export_bank("STGY", 2026, out)
+    with monkeypatch.context() as mp:
+        mp.setattr(storage, "write_file", boom)
+        with pytest.raises(StorageError):
+            svc.transfer.export_bank("STGY", 2026, out)
     assert not out.exists()
-    monkeypatch.undo()
     assert svc.store.journal.last_seq == before
     assert all(a.payout_status == "" for a in svc.payouts.payable(2026, "STGY"))
 

@@ -214,11 +214,11 @@ def test_crash_between_journal_and_files_is_redone(tmp_path: Path, monkeypatch: 
     root = _saved_store(tmp_path)
     s = Store.open(root)
 
-    def die(entry: dict) -> None:
+    def die(path: Path, data: bytes) -> None:
         raise KeyboardInterrupt  # as if the power went after the journal fsync
 
-    monkeypatch.setattr(s, "_apply", die)
-    with pytest.raises(KeyboardInterrupt):
+    with monkeypatch.context() as mp, pytest.raises(KeyboardInterrupt):
+        mp.setattr(st, "write_file", die)
         with s.begin("t") as tx:
             tx.insert("years/2026/b.json", "rows", "row", {"name": "王芳"})
     s.journal.close()

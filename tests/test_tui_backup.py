@@ -5,7 +5,6 @@ and a backup of another township (only after typing this township's name)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import stat
 from functools import partial
@@ -54,13 +53,15 @@ def sticks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return media
 
 
-async def wait_for(pilot: Pilot, ok, what: str, seconds: float = 60) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(seconds / 0.05)):
-        await pilot.pause()
+async def wait_for(pilot: Pilot, ok, what: str, rounds: int = 100) -> None:  # type: ignore[no-untyped-def]
+    """Until ``ok()``: each round waits for what the app has in hand (its messages, its
+    workers: a backup, a restore, a folder being read) to finish, never for the clock."""
+    for _ in range(rounds):
+        await settle(pilot, pilot.app)  # type: ignore[arg-type]
         if ok():
             return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}; screen is {pilot.app.screen!r}")
+        await pilot.pause()
+    raise AssertionError(f"{what} never came; screen is {pilot.app.screen!r}")
 
 
 def options(app: VillageBoardApp) -> list[str]:

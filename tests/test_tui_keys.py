@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from textual.command import CommandPalette
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, OptionList, Static
 
 from tests.conftest import TODAY
 from tests.tui_explore import Route, journal_size, on_dialog, open_route, routes
 from tests.tui_support import settle
-from villageboard.tui.app import SCREENS_BY_MODE, make_app
+from villageboard.tui.app import SCREENS_BY_MODE, VillageBoardApp, make_app
 from villageboard.tui.commands import DOMAIN_COMMANDS, match_score
 from villageboard.tui.dialogs import FormDialog, MessageDialog
 from villageboard.tui.errors import clerk_words
@@ -23,6 +27,7 @@ from villageboard.tui.screens.phone import PhoneDeskScreen
 
 SIZE = (120, 40)
 TYPED = "草稿内容"
+Started = tuple[VillageBoardApp, Pilot]  # type: ignore[type-arg]
 
 
 #: Dialogs the walk must reach, by screen (a screen's walk that finds none of its dialogs
@@ -146,34 +151,65 @@ def _palette_texts(app) -> list[str]:  # type: ignore[no-untyped-def]
     return [str(o.prompt) for o in app.screen.query_one(OptionList).options]
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def started(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Started]:
+    """One app started on a copy of the demo for the palette tests of this module: they
+    only move between screens, and each begins on the home screen with nothing open."""
+    base = tmp_path_factory.mktemp("palette")
+    with pytest.MonkeyPatch.context() as mp:  # as tests/conftest.py isolates each test
+        for var, name in (("VILLAGEBOARD_HOME", "home"), ("VILLAGEBOARD_CACHE", "cache")):
+            (base / name).mkdir()
+            mp.setenv(var, str(base / name))
+        mp.setenv("VILLAGEBOARD_TODAY", TODAY.isoformat())
+        mp.setenv("VILLAGEBOARD_AUTO_BACKUP", "0")
+        shutil.copytree(demo_template, base / "data")
+        app = make_app(base / "data", today=TODAY)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot, app)
+            yield app, pilot
+
+
+async def from_home(started: Started) -> Started:
+    """The shared app with every dialog the last test opened closed, on the home screen."""
+    app, pilot = started
+    for key in ("f7", "f9", "f1"):  # the screens the palette tests open things on
+        await pilot.press(key)
+        await settle(pilot, app)
+        while len(app.screen_stack) > 1:
+            await pilot.press("escape")
+            await settle(pilot, app)
+    assert app.current_mode == "home" and len(app.screen_stack) == 1
+    return app, pilot
+
+
+@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize("query", ["beifen", "bf", "备份"])
-async def test_palette_finds_backup_by_hanzi_pinyin_and_initials(demo_dir: Path, query: str) -> None:
-    app = make_app(demo_dir, today=TODAY)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app)
-        await pilot.press("f7", "ctrl+n")  # from inside a dialog
-        await settle(pilot, app)
-        await pilot.press("ctrl+p")
-        await settle(pilot, app)
-        assert isinstance(app.screen, CommandPalette)
-        await pilot.press(*query)
-        await pilot.pause(0.6)
-        texts = _palette_texts(app)
-        assert texts and texts[0].startswith("备份"), texts
-        await pilot.press("enter")
-        await settle(pilot, app)
-        assert app.current_mode == "settings"
+async def test_palette_finds_backup_by_hanzi_pinyin_and_initials(started: Started, query: str) -> None:
+    app, pilot = await from_home(started)
+    await pilot.press("f7", "ctrl+n")  # from inside a dialog
+    await settle(pilot, app)
+    assert on_dialog(app)
+    await pilot.press("ctrl+p")
+    await settle(pilot, app)
+    assert isinstance(app.screen, CommandPalette)
+    await pilot.press(*query)
+    await settle(pilot, app)  # the palette's search is a worker
+    texts = _palette_texts(app)
+    assert texts and texts[0].startswith("备份"), texts
+    await pilot.press("enter")
+    await settle(pilot, app)
+    assert app.current_mode == "settings"
 
 
-async def test_palette_says_no_match_in_chinese(demo_dir: Path) -> None:
-    app = make_app(demo_dir, today=TODAY)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app)
-        await pilot.press("ctrl+p", *"qqxq")
-        await pilot.pause(1.0)
-        texts = _palette_texts(app)
-        assert any("没有找到" in t for t in texts), texts
-        assert not any("No matches" in t for t in texts), texts
+@pytest.mark.asyncio(loop_scope="module")
+async def test_palette_says_no_match_in_chinese(started: Started) -> None:
+    app, pilot = await from_home(started)
+    await pilot.press("ctrl+p", *"qqxq")
+    await settle(pilot, app)
+    await pilot.pause(0.6)  # the palette says "no matches" on a half-second timer of its own
+    texts = _palette_texts(app)
+    assert any("没有找到" in t for t in texts), texts
+    assert not any("No matches" in t for t in texts), texts
 
 
 def test_palette_has_every_screen_and_the_jobs_clerks_asked_for() -> None:

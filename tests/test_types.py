@@ -1,5 +1,5 @@
 """The type check is part of the test run: mypy with the settings in pyproject.toml
-([tool.mypy]: strict on the domain, the store and the services)."""
+([tool.mypy]: the whole package, strictly)."""
 
 from __future__ import annotations
 

@@ -26,8 +26,12 @@ async def settle(pilot: Pilot, app: VillageBoardApp) -> None:
     the test's own checks, not the run."""
     for _ in range(50):
         await pilot.pause()
+        workers = finite_workers(app)
+        # (an empty list would make wait_for_complete wait for every worker, a folder
+        # tree's endless loader too)
         try:
-            await asyncio.wait_for(app.workers.wait_for_complete(finite_workers(app)), WORKER_WAIT)
+            if workers:
+                await asyncio.wait_for(app.workers.wait_for_complete(workers), WORKER_WAIT)
         except (TimeoutError, WorkerCancelled):  # a closed folder tree cancels its readers
             pass
         await pilot.pause()

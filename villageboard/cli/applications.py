@@ -14,7 +14,7 @@ from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, Application
 from villageboard.domain.money import format_fen, format_quantity
 
 
-def register_application(sub: argparse._SubParsersAction) -> None:
+def register_application(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("application", help="申报：录入、修改、审核、作废、列表")
     asub = p.add_subparsers(dest="application_command", metavar="操作", required=True)
     q = asub.add_parser("add", help="录入一条申报")

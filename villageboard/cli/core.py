@@ -10,7 +10,7 @@ from villageboard.cli.main import data_dir_of, open_services, today_override
 from villageboard.domain.errors import DamagedError, LockedError, VBError
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("demo", help="生成演示乡镇（数据文件夹必须是空的）")
     p.add_argument("--households", type=int, default=3000, help="农户数（默认3000）")
     p.add_argument("--villages", type=int, default=12, help="村数（默认12）")

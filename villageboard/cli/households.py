@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from villageboard.cli.main import arg_date, open_services
@@ -37,7 +38,7 @@ _TEXT_OPTIONS = (
 )
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("household", help="农户名册：查看、列出、新增、修改（含迁村）、已故/迁出、作废")
     hsub = p.add_subparsers(dest="household_command", metavar="操作", required=True)
 
@@ -280,7 +281,11 @@ def cmd_edit(args: argparse.Namespace) -> int:
 
 def _changed(svc: Any, old: Household, new: Household) -> list[str]:
     out = []
-    shown = {"id_number": mask_id, "card_account": mask_card, "phone": lambda t: f"尾号{tail(t)}" if t else ""}
+    shown: dict[str, Callable[[str], str]] = {
+        "id_number": mask_id,
+        "card_account": mask_card,
+        "phone": lambda t: f"尾号{tail(t)}" if t else "",
+    }
     for key, label in HOUSEHOLD_LABELS.items():
         if key in ("village", "group"):
             continue

@@ -16,10 +16,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from villageboard import locations
 from villageboard.domain.errors import DamagedError, VBError
+
+if TYPE_CHECKING:
+    from villageboard.services import Services
 
 COMMAND_MODULES = ("core", "money", "notices", "phone", "settings", "households")
 ENV_TODAY = "VILLAGEBOARD_TODAY"
@@ -99,7 +102,7 @@ def demo_dir(args: argparse.Namespace) -> Path:
     return data
 
 
-def open_services(args: argparse.Namespace, readonly: bool = False, fallback_readonly: bool = False):
+def open_services(args: argparse.Namespace, readonly: bool = False, fallback_readonly: bool = False) -> Services:
     """Open the data dir named by the arguments (the one place the CLI does so)."""
     from villageboard.services import Services
 
@@ -148,7 +151,8 @@ class QuietPipe:
 
     def write(self, text: str) -> int:
         try:
-            return self._stream.write(text)
+            n: int = self._stream.write(text)
+            return n
         except OSError as exc:
             self._broke(exc)
             return len(text)

@@ -17,7 +17,7 @@ from villageboard.cli.reconcile import register_flags, register_reconcile
 from villageboard.cli.sheets import register_export, register_import, register_payouts, register_templates
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The money commands, in the order the help lists them."""
     register_import(sub)
     register_export(sub)

@@ -23,7 +23,8 @@ def print_json(data: Any) -> None:
 
 
 def year_of(args: argparse.Namespace, svc: Any) -> int:
-    return args.year or svc.today().year
+    year: int = args.year or svc.today().year
+    return year
 
 
 def parse_rate_fen(text: str) -> Decimal:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 STATE_NAMES = {**{k: k for k in NOTICE_STATES}, **{v: k for k, v in NOTICE_STATES.items()}}
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("notice", help="公示：新建、张贴、列表、打印")
     nsub = p.add_subparsers(dest="notice_command", metavar="操作", required=True)
 
@@ -259,7 +259,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     with open_services(args, fallback_readonly=True) as svc:
         if by_hand:
             code, tag = words
-            found, problems = svc.notices.verify(code, tag), []
+            found = svc.notices.verify(code, tag)
+            problems: list[str] = []
         else:  # the whole text a phone scanned, quoted or not
             code, tag = "", ""
             found, problems = svc.notices.verify_text(" ".join(words))

@@ -16,7 +16,7 @@ from villageboard.services.calls import check_lines
 from villageboard.services.identity import LOCKED, SEVERAL
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("lookup", help="电话查询：姓名（汉字或拼音）、身份证后4到6位、电话后4位，可加村名")
     p.add_argument("query", nargs="+", help="如：zhang wei、张伟、zw、1234、东沟 zhang")
     p.add_argument(

@@ -53,7 +53,7 @@ def _program_options(q: argparse.ArgumentParser, adding: bool) -> None:
     )
 
 
-def register_program(sub: argparse._SubParsersAction) -> None:
+def register_program(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("program", help="政策清单：补贴项目的新增、修改、列表")
     psub = p.add_subparsers(dest="program_command", metavar="操作", required=True)
     q = psub.add_parser("list", help="列出补贴项目")

@@ -11,7 +11,7 @@ from villageboard.cli.money_common import print_json, say, village_id_of, year_o
 from villageboard.domain.money import format_fen
 
 
-def register_reconcile(sub: argparse._SubParsersAction) -> None:
+def register_reconcile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("reconcile", help="对账：各村各项目审核通过、提交银行、已发放、失败的笔数和金额")
     p.add_argument("--year", type=int, help="年度（默认今年）")
     p.add_argument("--program", help="只看一个项目（项目代码）")
@@ -19,7 +19,7 @@ def register_reconcile(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_reconcile)
 
 
-def register_flags(sub: argparse._SubParsersAction) -> None:
+def register_flags(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("flags", help="列出风险提示（面积大增、一卡多户、共用银行卡、身份证重复、已故迁出、数量异常）")
     p.add_argument("--year", type=int, help="年度（默认今年）")
     p.add_argument("--program", help="只看一个项目（项目代码）")

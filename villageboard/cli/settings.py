@@ -10,7 +10,7 @@ import json
 from villageboard.cli.main import open_services
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("settings", help="查看乡镇设置；修改风险提示的提示线、核验网址、公示落款和一卡通尾号列")
     p.add_argument(
         "--growth-limit", help="比上年增加提示线：数量超过前三年审核通过数量中最少一年的多少倍就提示（默认1.2）"

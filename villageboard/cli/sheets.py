@@ -13,7 +13,7 @@ from villageboard.cli.money_common import say, year_of
 from villageboard.domain.errors import VBError
 
 
-def register_import(sub: argparse._SubParsersAction) -> None:
+def register_import(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("import", help="从 Excel/CSV 导入：农户名册、申报、银行回盘（有一行错就全部不导入）")
     isub = p.add_subparsers(dest="import_kind", metavar="内容", required=True)
     helps = {
@@ -53,7 +53,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def register_export(sub: argparse._SubParsersAction) -> None:
+def register_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "export", help="导出：银行发放表、报县汇总表、风险提示表（均为内部资料），申报确认表、发放清册（PDF 或 Excel）"
     )
@@ -123,7 +123,7 @@ def cmd_reissue(args: argparse.Namespace) -> int:
     return 0
 
 
-def register_payouts(sub: argparse._SubParsersAction) -> None:
+def register_payouts(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("payouts", help="发放：失败的更正账号后重新发放")
     psub = p.add_subparsers(dest="payouts_command", metavar="操作", required=True)
     q = psub.add_parser("reissue", help="把发放失败（已更正账号）的重新发放，生成只含这些户的银行发放表")
@@ -134,7 +134,7 @@ def register_payouts(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(handler=cmd_reissue)
 
 
-def register_templates(sub: argparse._SubParsersAction) -> None:
+def register_templates(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("templates", help="生成空白导入模板（农户导入模板.xlsx、申报导入模板.xlsx）")
     p.add_argument("--out", required=True, help="保存到哪个文件夹")
     p.add_argument(

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from villageboard.io.headers import (
     APPLICATION_FIELDS,
@@ -98,7 +99,7 @@ def _template(filename: str, sheet_title: str, fields: Sequence[FieldSpec]) -> _
     return _Template(filename, sheet_title, tuple(fields), {f.key: _header_text(f) for f in fields})
 
 
-def _validations(ws, columns: dict[str, str], lists: dict[str, str], last_row: int) -> None:
+def _validations(ws: Any, columns: dict[str, str], lists: dict[str, str], last_row: int) -> None:
     from openpyxl.worksheet.datavalidation import DataValidation
 
     def add(key: str, dv: DataValidation) -> None:
@@ -263,7 +264,7 @@ def _write_template(
     return save_workbook_atomic(wb, path)
 
 
-def _fit_to_page_width(ws, landscape: bool) -> None:
+def _fit_to_page_width(ws: Any, landscape: bool) -> None:
     """Print all columns on one page width (clerks print the sheet for the villages)."""
     from openpyxl.worksheet.properties import PageSetupProperties
 
@@ -274,7 +275,7 @@ def _fit_to_page_width(ws, landscape: bool) -> None:
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
 
 
-def _write_instructions(ws, tpl: _Template) -> None:
+def _write_instructions(ws: Any, tpl: _Template) -> None:
     from openpyxl.styles import Alignment, Font
 
     title = tpl.filename.removesuffix(".xlsx").replace("模板", "表")

@@ -39,7 +39,7 @@ def open_xlsx(path: Path, matcher: HeaderMatcher, sheet_name: str | None, fill_m
             candidates = ([active] if active is not None else []) + [s for s in sheets if s is not active]
         if not candidates:
             raise TableError(f"“{path.name}”里没有工作表")
-        best: tuple[int, object, Iterator[tuple[int, list[object]]], list] | None = None
+        best: tuple[int, object, Iterator[tuple[int, list[object]]], list[tuple[int, list[object]]]] | None = None
         for ws in candidates:
             it = iter_worksheet(wb, ws)
             top = list(islice(it, HEADER_SCAN_ROWS))

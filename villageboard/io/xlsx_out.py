@@ -241,7 +241,7 @@ class _StyleCache:
         return proto._style  # type: ignore[attr-defined]
 
 
-def _cell(ws: Any, conv: _Converted, cache: _StyleCache, bold: bool = False):
+def _cell(ws: Any, conv: _Converted, cache: _StyleCache, bold: bool = False) -> Any:
     from openpyxl.cell import WriteOnlyCell
 
     value, number_format, force_text, _shown = conv

@@ -25,6 +25,7 @@ import io
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from villageboard.domain.errors import VBError
@@ -153,7 +154,7 @@ def read_payload(text: str) -> Claim:
     return Claim(tag=tag, code=code, version=version)
 
 
-def _make(payload: str):  # -> qrcode.QRCode
+def _make(payload: str) -> Any:  # a qrcode.QRCode (the library ships no types)
     import qrcode
     from qrcode.constants import ERROR_CORRECT_Q
 

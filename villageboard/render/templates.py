@@ -198,7 +198,8 @@ def syntax_reason(message: str) -> str:
     for pattern, words in _SYNTAX:
         m = pattern.match(text)
         if m:
-            return words(m)
+            said: str = words(m)
+            return said
     return f"写法有误（{text}）"
 
 

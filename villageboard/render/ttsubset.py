@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import struct
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 _TTC = b"ttcf"
 _U16 = struct.Struct(">H")
@@ -43,7 +43,8 @@ class FontFormatError(ValueError):
 def face_count(data: bytes) -> int:
     """Number of faces in a .ttc/.otc collection (1 for a single .ttf/.otf)."""
     if data[:4] == _TTC:
-        return _U32.unpack_from(data, 8)[0]
+        count: int = _U32.unpack_from(data, 8)[0]
+        return count
     return 1
 
 
@@ -78,13 +79,13 @@ class SfntFace:
             if required not in self.tables:
                 raise FontFormatError(f"missing required table {required.decode()}")
         head = self.table(b"head")
-        self.units_per_em = _U16.unpack_from(head, 18)[0] or 1000
-        self.loc_format = _I16.unpack_from(head, 50)[0]
+        self.units_per_em: int = _U16.unpack_from(head, 18)[0] or 1000
+        self.loc_format: int = _I16.unpack_from(head, 50)[0]
         hhea = self.table(b"hhea")
-        self.ascent = _I16.unpack_from(hhea, 4)[0]
-        self.descent = _I16.unpack_from(hhea, 6)[0]
-        self.num_hmetrics = _U16.unpack_from(hhea, 34)[0]
-        self.num_glyphs = _U16.unpack_from(self.table(b"maxp"), 4)[0]
+        self.ascent: int = _I16.unpack_from(hhea, 4)[0]
+        self.descent: int = _I16.unpack_from(hhea, 6)[0]
+        self.num_hmetrics: int = _U16.unpack_from(hhea, 34)[0]
+        self.num_glyphs: int = _U16.unpack_from(self.table(b"maxp"), 4)[0]
         self.is_truetype = b"glyf" in self.tables and b"loca" in self.tables
         self._hmtx_off = self.tables[b"hmtx"][0]
         self._gid_cache: dict[int, int] = {}
@@ -98,7 +99,7 @@ class SfntFace:
 
     # --- character map -----------------------------------------------------------
 
-    def _parse_cmap(self):  # -> Callable[[int], int]
+    def _parse_cmap(self) -> Callable[[int], int]:
         off0, _length = self.tables[b"cmap"]
         data = self.data
         n = _U16.unpack_from(data, off0 + 2)[0]
@@ -120,7 +121,7 @@ class SfntFace:
                 return self._format4(off)
         raise FontFormatError("no Unicode character map (cmap format 4 or 12)")
 
-    def _format4(self, off: int):
+    def _format4(self, off: int) -> Callable[[int], int]:
         data = self.data
         seg = _U16.unpack_from(data, off + 6)[0] // 2
         ends = struct.unpack_from(f">{seg}H", data, off + 14)
@@ -136,16 +137,17 @@ class SfntFace:
             if i >= seg or starts[i] > cp:
                 return 0
             if ranges[i] == 0:
-                return (cp + deltas[i]) & 0xFFFF
+                direct: int = (cp + deltas[i]) & 0xFFFF
+                return direct
             addr = ro_base + 2 * i + ranges[i] + 2 * (cp - starts[i])
             if addr + 2 > len(data):
                 return 0
-            g = _U16.unpack_from(data, addr)[0]
+            g: int = _U16.unpack_from(data, addr)[0]
             return (g + deltas[i]) & 0xFFFF if g else 0
 
         return lookup
 
-    def _format12(self, off: int):
+    def _format12(self, off: int) -> Callable[[int], int]:
         data = self.data
         count = _U32.unpack_from(data, off + 12)[0]
         flat = struct.unpack_from(f">{3 * count}I", data, off + 16)
@@ -157,7 +159,8 @@ class SfntFace:
             i = bisect_left(ends, cp)
             if i >= count or starts[i] > cp:
                 return 0
-            return glyphs[i] + (cp - starts[i])
+            gid: int = glyphs[i] + (cp - starts[i])
+            return gid
 
         return lookup
 
@@ -175,13 +178,16 @@ class SfntFace:
 
     def advance(self, gid: int) -> int:
         i = min(gid, self.num_hmetrics - 1)
-        return _U16.unpack_from(self.data, self._hmtx_off + 4 * i)[0]
+        width: int = _U16.unpack_from(self.data, self._hmtx_off + 4 * i)[0]
+        return width
 
     def lsb(self, gid: int) -> int:
         if gid < self.num_hmetrics:
-            return _I16.unpack_from(self.data, self._hmtx_off + 4 * gid + 2)[0]
-        pos = self._hmtx_off + 4 * self.num_hmetrics + 2 * (gid - self.num_hmetrics)
-        return _I16.unpack_from(self.data, pos)[0]
+            pos = self._hmtx_off + 4 * gid + 2
+        else:
+            pos = self._hmtx_off + 4 * self.num_hmetrics + 2 * (gid - self.num_hmetrics)
+        bearing: int = _I16.unpack_from(self.data, pos)[0]
+        return bearing
 
     def _loca(self, gid: int) -> tuple[int, int]:
         off = self.tables[b"loca"][0]
@@ -324,7 +330,8 @@ def _build_cmap(mapping: dict[int, int]) -> bytes:
 
 def _checksum(data: bytes) -> int:
     padded = data + b"\0" * (-len(data) % 4)
-    return sum(struct.unpack(f">{len(padded) // 4}I", padded)) & 0xFFFFFFFF
+    words: tuple[int, ...] = struct.unpack(f">{len(padded) // 4}I", padded)
+    return sum(words) & 0xFFFFFFFF
 
 
 def _write_sfnt(version: bytes, tables: dict[bytes, bytes]) -> bytes:

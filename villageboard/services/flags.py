@@ -136,6 +136,15 @@ def _show_half(h2: int) -> str:
     return format_quantity((Decimal(h2) / 2).scaleb(-2).quantize(Decimal("0.01")))
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What the flag service holds in memory: the years whose flags are made, and how
+    many data files' rows."""
+
+    years: frozenset[int]
+    files: int
+
+
 class _Row(NamedTuple):
     """What the flags need of one stored application, extracted once per file."""
 
@@ -236,6 +245,16 @@ class FlagService:
     def _on_commit(self, commit: Commit) -> None:
         for c in commit.changes:
             self._files.pop(c.file, None)
+
+    def held(self) -> Held:
+        """What is held in memory now (the counts let go of what they loaded)."""
+        return Held(frozenset(self._cache), len(self._files))
+
+    def let_go(self) -> None:
+        """Drop every year's flags and rows held in memory; what is kept between starts
+        stays, and the next call makes them again from it."""
+        self._cache = {}
+        self._files.clear()
 
     # -- reading ----------------------------------------------------------------
     def _rows(self, year: int) -> list[_Row]:

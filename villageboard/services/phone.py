@@ -129,7 +129,7 @@ class PhoneDesk:
         self.ensure_ready()
         if self._thread is not None:
             return self._thread
-        self._thread = threading.Thread(target=self._load_rest, args=(progress,), name="archive-loader", daemon=True)
+        self._thread = threading.Thread(target=self.load_rest, args=(progress,), name="archive-loader", daemon=True)
         self._thread.start()
         return self._thread
 
@@ -142,7 +142,10 @@ class PhoneDesk:
     def cancel(self) -> None:
         self._cancel.set()
 
-    def _load_rest(self, progress: Callable[[int, int], None] | None) -> None:
+    def load_rest(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Load the years not loaded yet, here (start_background runs this in its
+        thread); ``progress(done, total)`` after each. Stops early after cancel();
+        a file that cannot be read is reported in ``load_error``."""
         todo = [y for y in self._years if y not in self._loaded]
         try:
             for i, y in enumerate(todo, 1):
@@ -222,6 +225,11 @@ class PhoneDesk:
         make = Rec._make
         with self._lock:
             return {app_id: make(t) for app_id, t in self._history.get(household_id, {}).items()}
+
+    def notices(self) -> dict[str, NoticeRef]:
+        """The notices of the loaded years that records can point at, by code."""
+        with self._lock:
+            return dict(self._notices)
 
     def record_count(self) -> int:
         """How many application records the desk holds."""

@@ -38,6 +38,7 @@ import os
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -88,6 +89,11 @@ class Derived:
         self._mem: dict[str, tuple[str, Any]] = {}
         self._lock = threading.Lock()
         self.closed = False  # set by Store.close(): nothing more is kept
+        #: What was computed rather than served from what was kept, since the store
+        #: opened: ``(name, "")`` for each :meth:`get` and ``(name, rel)`` for each
+        #: file of :meth:`each`. Diagnostics: a start that finds everything kept
+        #: computes nothing.
+        self.computed: Counter[tuple[str, str]] = Counter()
 
     # -- keys ---------------------------------------------------------------------
     def _key(self, sources: Iterable[str]) -> tuple[str, bool]:
@@ -146,6 +152,8 @@ class Derived:
         if got is not _MISS:
             return cast(T, got)
         value = compute()
+        with self._lock:
+            self.computed[(name, "")] += 1
         if not racy and self._unchanged(seq):
             self._write(name, key, value, codec)
             if remember:
@@ -238,6 +246,8 @@ class Derived:
                 fresh[rel] = old
             else:
                 out[rel] = compute_one(rel)
+                with self._lock:
+                    self.computed[(name, rel)] += 1
                 if rel not in racy:
                     fresh[rel] = [key, out[rel]]
         if not self._unchanged(seq):

@@ -387,6 +387,11 @@ class Store:
             return []
         return sorted(int(p.name) for p in base.iterdir() if p.name.isdigit())
 
+    def cached_files(self) -> set[str]:
+        """The data files held in the file cache now (pinned ones not included)."""
+        with self._lock:
+            return set(self._files)
+
     def forget(self, rel: str) -> None:
         """Drop a cached file (bulk readers use this to bound memory)."""
         s = self._files.pop(rel, None)

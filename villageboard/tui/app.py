@@ -325,7 +325,8 @@ class VillageBoardApp(App[int]):
         """The message line of the working screen under any open dialogs."""
         for screen in reversed(self.screen_stack):
             try:
-                return screen.query_one(MessageLine)
+                line: MessageLine = screen.query_one(MessageLine)
+                return line
             except NoMatches:
                 continue
         return None

@@ -50,7 +50,8 @@ def _unwrap(result: tuple[Any, ...]) -> bytes:
     from villageboard.domain.errors import PrivacyError, VBError
 
     if result[0] == "ok":
-        return result[1]
+        data: bytes = result[1]
+        return data
     if result[0] == "privacy":
         raise PrivacyError(result[1], result[2])
     raise VBError(result[1])

@@ -147,8 +147,8 @@ class Metrics:
         self.fonts = fonts
         self._cache: dict[str, tuple[int, int]] = {}
         self._strings: dict[str, float] = {}
-        self.asc = fonts.primary.ascent / 1000
-        self.desc = -fonts.primary.descent / 1000
+        self.asc: float = fonts.primary.ascent / 1000
+        self.desc: float = -fonts.primary.descent / 1000
 
     def char(self, ch: str) -> tuple[int, int]:
         hit = self._cache.get(ch)

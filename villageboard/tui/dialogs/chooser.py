@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label, OptionList, Static
+from textual.widgets.directory_tree import DirEntry
 from textual.widgets.option_list import Option
 
 from villageboard.tui.recent import recent_folders, remember_folder
@@ -193,7 +194,7 @@ class PathChooser(ModalScreen[Path | None]):
         self.dismiss(p)
 
     # -- events -----------------------------------------------------------------------
-    def on_tree_node_highlighted(self, event: DirectoryTree.NodeHighlighted) -> None:
+    def on_tree_node_highlighted(self, event: DirectoryTree.NodeHighlighted[DirEntry]) -> None:
         event.stop()
         self._show_chosen()
 

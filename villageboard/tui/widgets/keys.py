@@ -12,6 +12,8 @@ so ticked and not ticked differ by more than colour.
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Select
@@ -25,7 +27,7 @@ def field_enter(field: Widget) -> None:
         field.screen.focus_next()
 
 
-class FieldSelect(Select):
+class FieldSelect(Select[Any]):
     BINDINGS = [
         Binding("enter", "field_enter", "下一项", show=False),
         Binding("down,space,up", "show_overlay", "打开选项", show=False),

@@ -15,23 +15,27 @@ objects), with every lookup table built once per call, and cached until the next
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import gc
-import hashlib
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from villageboard.domain import masking as masking_module
 from villageboard.domain.errors import VBError
-from villageboard.domain.masking import mask_card, mask_long_numbers
+from villageboard.domain.masking import mask_card
 from villageboard.domain.models import HOUSEHOLD_STATUS, Application
-from villageboard.domain.money import format_quantity
+from villageboard.services import flag_rows
 from villageboard.services.applications import APPLICATIONS
 from villageboard.services.flag_cards import shared_payee_cards
+from villageboard.services.flag_rows import (
+    FlagRow,
+    digest_number,
+    extract_row,
+    show_half,
+    show_hundredths,
+)
 from villageboard.services.paths import HOUSEHOLDS_DIR, REGISTRY, applications_dir
 from villageboard.store.changes import Commit
 from villageboard.store.derived import code_stamp
@@ -64,7 +68,7 @@ LAND_WORDS = ("耕地地力保护",)
 BASELINE_YEARS = 3
 #: What the kept rows and counts were made by (store.derived): this module and the
 #: masking it applies; a new program version makes them afresh.
-_ROWS_STAMP = code_stamp(__file__, masking_module.__file__)
+_ROWS_STAMP = code_stamp(__file__, flag_rows.__file__, masking_module.__file__)
 
 
 def kind_code(text: str) -> str:
@@ -113,29 +117,6 @@ class Flag:
         }
 
 
-_PLAIN_QTY = re.compile(r"(\d+)(?:\.(\d{1,2}))?")
-
-
-def _hundredths(value: Any) -> int:
-    """A stored quantity ('12.5', '3', Decimal) as exact hundredths (1250, 300)."""
-    text = str(value)
-    m = _PLAIN_QTY.fullmatch(text)
-    if m is not None:
-        return int(m.group(1)) * 100 + int((m.group(2) or "0").ljust(2, "0"))
-    return int(Decimal(text).scaleb(2).to_integral_value())  # '1E+1' and the like
-
-
-def _show(h: int) -> str:
-    """Hundredths back to the quantity as written: 1250 -> '12.5', 300 -> '3'."""
-    whole, frac = divmod(h, 100)
-    return str(whole) if not frac else f"{whole}.{frac:02d}".rstrip("0")
-
-
-def _show_half(h2: int) -> str:
-    """Twice a quantity in hundredths, halved (an even count's median)."""
-    return format_quantity((Decimal(h2) / 2).scaleb(-2).quantize(Decimal("0.01")))
-
-
 @dataclass(frozen=True, slots=True)
 class Held:
     """What the flag service holds in memory: the years whose flags are made, and how
@@ -143,86 +124,6 @@ class Held:
 
     years: frozenset[int]
     files: int
-
-
-class _Row(NamedTuple):
-    """What the flags need of one stored application, extracted once per file."""
-
-    app_id: str
-    code: str
-    household_id: int
-    village_id: int
-    q: int  # quantity in hundredths
-    rejected: bool
-    approved: bool  # 通过: only these are a baseline for the growth flag
-    created: str  # YYYY-MM-DD
-    events: tuple[tuple[str, str], ...]  # per bank attempt: (issued day, paid day or "")
-    cleared: tuple[dict[str, Any], ...]
-    land: bool  # the row keeps 确权/扣除 land (then q is its 补贴面积)
-    no_reason: bool  # land with a deduction but no 扣除原因
-    # A per-person row's entitled person, and the card its last bank attempt went to
-    # (with that card's last 4 digits), as keyed digests: the extracts are kept outside
-    # the data dir, so no whole ID or card number goes in them.
-    person: str
-    paid_to: str
-    paid_tail: str
-
-
-def _digest(key: bytes, text: str) -> str:
-    """A number as a keyed digest (letters and the digits 2-7 only, so it never reads
-    as a long number): the same number gives the same digest, and nobody without the
-    township's key can tell which number it was."""
-    raw = hashlib.blake2b(text.encode(), key=key, digest_size=10).digest()
-    return base64.b32encode(raw).decode().rstrip("=")
-
-
-def _extract(doc: dict[str, Any], memo: dict[Any, int], key: bytes = b"") -> _Row:
-    raw = doc["quantity"]
-    q = memo.get(raw)
-    if q is None:
-        q = memo[raw] = _hundredths(raw)
-    events = tuple(
-        (str(a.get("issued", ""))[:10], str(a.get("paid_date", ""))[:10] if a.get("result") == "paid" else "")
-        for a in doc.get("attempts") or ()
-    )
-    land = doc.get("certified_area") is not None
-    deducted = doc.get("deducted_area")
-    no_reason = (
-        land
-        and deducted is not None
-        and _hundredths(deducted) > 0
-        and not str(doc.get("deduction_reason") or "").strip()
-    )
-    return _Row(
-        doc["id"],
-        doc["program_code"],
-        doc["household_id"],
-        doc["village_id"],
-        q,
-        doc.get("status") == "rejected",
-        doc.get("status") == "approved",
-        str(doc.get("created", ""))[:10],
-        events,
-        tuple(_cleared(c) for c in doc.get("cleared_flags") or ()),
-        land,
-        no_reason,
-        _digest(key, doc["person_id_number"]) if doc.get("person_id_number") else "",
-        _digest(key, account) if (account := _last_account(doc)) else "",
-        account[-4:],
-    )
-
-
-def _last_account(doc: dict[str, Any]) -> str:
-    for a in reversed(doc.get("attempts") or ()):
-        if a.get("account"):
-            return str(a["account"])
-    return ""
-
-
-def _cleared(c: dict[str, Any]) -> dict[str, Any]:
-    """A clearing record with any whole phone, ID or card number in its free text
-    masked: the extracted rows are kept outside the data dir (store.derived)."""
-    return {k: mask_long_numbers(v) if k in ("note", "message") and isinstance(v, str) else v for k, v in c.items()}
 
 
 class FlagService:
@@ -237,7 +138,7 @@ class FlagService:
         self.svc = svc
         self.store = svc.store
         self._cache: dict[int, tuple[int, dict[str, list[Flag]], list[Flag]]] = {}
-        self._files: dict[str, list[_Row]] = {}
+        self._files: dict[str, list[FlagRow]] = {}
         self._memo: dict[Any, int] = {}
         self._digests: dict[str, str] = {}
         self.store.subscribe(self._on_commit)
@@ -257,7 +158,7 @@ class FlagService:
         self._files.clear()
 
     # -- reading ----------------------------------------------------------------
-    def _rows(self, year: int) -> list[_Row]:
+    def _rows(self, year: int) -> list[FlagRow]:
         """Live (not void) applications of a year, from the per-file extracts (kept
         between starts in store.derived, each until its file changes)."""
         files = self.svc.applications.files(year)
@@ -269,7 +170,7 @@ class FlagService:
             for rel, rows in have.items():
                 if rows is None:
                     have[rel] = rows = [
-                        _Row(
+                        FlagRow(
                             a,
                             c,
                             h,
@@ -289,7 +190,7 @@ class FlagService:
                         for a, c, h, v, q, rj, ok, cr, ev, cl, ld, nr, pe, pt, tl in stored[rel]
                     ]
                     self._files[rel] = rows  # a commit meanwhile may drop it again: fine
-        out: list[_Row] = []
+        out: list[FlagRow] = []
         for rel in files:
             rows = have[rel]
             assert rows is not None  # every file missing from the cache was filled in above
@@ -298,13 +199,15 @@ class FlagService:
 
     def _extract_file(self, rel: str) -> list[list[Any]]:
         memo, key = self._memo, self.key()
-        return [list(_extract(d, memo, key)) for d in self.store.scan(rel, APPLICATIONS).values() if not d.get("void")]
+        return [
+            list(extract_row(d, memo, key)) for d in self.store.scan(rel, APPLICATIONS).values() if not d.get("void")
+        ]
 
     def digest(self, text: str) -> str:
         """``text`` (an ID or card number) as the extracts' keyed digest, remembered."""
         got = self._digests.get(text)
         if got is None:
-            got = self._digests[text] = _digest(self.key(), text)
+            got = self._digests[text] = digest_number(self.key(), text)
         return got
 
     def key(self) -> bytes:
@@ -523,7 +426,7 @@ class FlagService:
                 raised.append(
                     (
                         "growth",
-                        f"{_show(q)}{unit}，比{old_year}年（{_show(old)}{unit}）增加{(q - old) * 100 // old}%"
+                        f"{show_hundredths(q)}{unit}，比{old_year}年（{show_hundredths(old)}{unit}）增加{(q - old) * 100 // old}%"
                         f"（比较的是前{BASELINE_YEARS}年审核通过数量中最少的一年）",
                     )
                 )
@@ -547,14 +450,17 @@ class FlagService:
                 raised.append(
                     (
                         "outlier",
-                        f"{_show(q)}{unit}，是本村该项目中位数（{_show_half(twice_median)}{unit}）的{times.quantize(Decimal('0.1'))}倍",
+                        f"{show_hundredths(q)}{unit}，是本村该项目中位数（{show_half(twice_median)}{unit}）的{times.quantize(Decimal('0.1'))}倍",
                     )
                 )
             farmed = land_area.get(hid) if code in planted_codes else None
             if farmed is not None and 100 * q > planted_limit * farmed:
                 unit = units.get(code, "")
                 raised.append(
-                    ("planted", f"{_show(q)}{unit}，超过本户耕地地力保护补贴的补贴面积（{_show(farmed)}{unit}）")
+                    (
+                        "planted",
+                        f"{show_hundredths(q)}{unit}，超过本户耕地地力保护补贴的补贴面积（{show_hundredths(farmed)}{unit}）",
+                    )
                 )
             if r.no_reason:
                 raised.append(("deduction", "有扣除面积，没有写明扣除原因"))
@@ -593,7 +499,7 @@ class FlagService:
         return out
 
     @staticmethod
-    def _status_message(status: str, since: dt.date | None, row: _Row) -> str:
+    def _status_message(status: str, since: dt.date | None, row: FlagRow) -> str:
         """A deceased or moved household still applying (application made after the
         date) or being paid (a bank sheet or payment after the date)."""
         label = HOUSEHOLD_STATUS[status]

@@ -55,6 +55,10 @@ def region_known(code6: str) -> bool:
     return "county" in info
 
 
+_ID_AS_NUMBER = re.compile(r"\d+(\.\d+)?E\+?\d+")
+_ID_TRUNCATED = re.compile(r"\d{15,18}\.0+")
+
+
 def check_id_number(raw: object, today: dt.date | None = None) -> Check:
     """18-character resident ID: check digit and birth date via python-stdnum's pieces.
 
@@ -68,7 +72,7 @@ def check_id_number(raw: object, today: dt.date | None = None) -> Check:
     if not text:
         c.errors.append("身份证号不能为空")
         return c
-    if re.fullmatch(r"\d+(\.\d+)?E\+?\d+", text) or re.fullmatch(r"\d{15,18}\.0+", text):
+    if _ID_AS_NUMBER.fullmatch(text) or _ID_TRUNCATED.fullmatch(text):
         c.errors.append("身份证号被表格存成了数字（科学计数法或丢了末几位），请把该列设为“文本”后重新填写")
         return c
     if len(text) == 15 and text.isdigit():
@@ -84,7 +88,8 @@ def check_id_number(raw: object, today: dt.date | None = None) -> Check:
         c.errors.append("身份证号校验位不对，请核对是否抄错")
         return c
     try:
-        born = ric.get_birth_date(text)
+        # ric.get_birth_date without its cleaning: the first 17 are digits already
+        born = dt.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except Exception:
         c.errors.append("身份证号中的出生日期不存在")
         return c
@@ -106,6 +111,7 @@ def birth_date_of(id_number: str) -> dt.date:
 # --- names, phones, cards ---------------------------------------------------------
 
 _NAME_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f〇·]")
+_NAME_CHARS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f〇·]+")
 
 
 _CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
@@ -130,7 +136,7 @@ def check_name(raw: object, label: str = "姓名") -> Check:
     if n < 2 or n > 20:
         c.errors.append(f"{label}应为2到20个字，现在是{n}个字")
         return c
-    bad = sorted({ch for ch in text if not _NAME_CHAR.fullmatch(ch)})
+    bad = [] if _NAME_CHARS.fullmatch(text) else sorted({ch for ch in text if not _NAME_CHAR.fullmatch(ch)})
     if bad:
         c.errors.append(f"{label}只能是汉字，少数民族姓名可用“·”分隔；不能含有：{''.join(bad)}")
         return c

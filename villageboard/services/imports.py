@@ -66,6 +66,24 @@ def _ready_to_save(total: int, progress: Progress | None, cancel: Cancel | None)
         progress(total, total, "保存")
 
 
+_INDEX: dict[int, tuple[list[Program], dict[tuple[int, str], Program]]] = {}
+
+
+def _program_index(programs: list[Program]) -> dict[tuple[int, str], Program]:
+    """(year, code or name as typed) -> the first program of ``programs`` it names, made
+    once per list (an import passes the same list for every row)."""
+    hit = _INDEX.get(id(programs))
+    if hit is not None and hit[0] is programs:
+        return hit[1]
+    index: dict[tuple[int, str], Program] = {}
+    for p in programs:
+        index.setdefault((p.year, p.code), p)
+        index.setdefault((p.year, p.name), p)
+    _INDEX.clear()
+    _INDEX[id(programs)] = (programs, index)
+    return index
+
+
 def _year_value(text: str) -> int | None:
     t = squash(text).removesuffix("年").removesuffix(".0")
     return int(t) if t.isdigit() and 2000 <= int(t) <= 2100 else None
@@ -374,6 +392,10 @@ class RegistryImports:
     def _find_program(
         text: str, year: int, programs: list[Program], row: int, col: str, problems: list[Problem]
     ) -> Program | None:
+        if text == text.upper():  # then the index answers as the loop below would
+            found = _program_index(programs).get((year, text))
+            if found is not None:
+                return found
         for p in programs:
             if p.year == year and (p.code == text.upper() or p.name == text):
                 return p

@@ -66,11 +66,13 @@ _HWM = (
 CLI = _HWM + "from villageboard.cli.main import main\nsys.argv[0] = 'villageboard'\nsys.exit(main())\n"
 
 
-def _run_child(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int, str]:
+def _run_child(
+    args: list[str], env: dict[str, str] | None = None, cwd: str | None = None
+) -> tuple[float, float, int, str]:
     """(wall s, peak RSS MB, exit code, output) of ``python -c CODE args``, where CODE
-    starts with ``_HWM``."""
+    starts with ``_HWM`` (run in ``cwd``: the folder a ``-c`` program imports from first)."""
     t = time.perf_counter()
-    r = subprocess.run([sys.executable, "-c", *args], capture_output=True, env=env, check=False)
+    r = subprocess.run([sys.executable, "-c", *args], capture_output=True, env=env, cwd=cwd, check=False)
     wall = time.perf_counter() - t
     err = r.stderr.decode("utf-8", "replace")
     hwm = [float(ln.split()[1]) for ln in err.splitlines() if ln.startswith("VMHWM ")]

@@ -9,6 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import cast
 
 from stdnum.cn import ric
 
@@ -17,6 +18,7 @@ _FULLWIDTH = {
     for c in "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ．－"
 }
 _FULLWIDTH[0x3000] = 0x20  # ideographic space
+_HAS_FULLWIDTH = re.compile("[" + "".join(sorted(map(chr, _FULLWIDTH))) + "]")
 _SPACES = re.compile(r"[\s\u3000\u00a0\u200b]+")
 _MIDDLE_DOTS = str.maketrans({"•": "·", "・": "·", "･": "·", "●": "·", "．": "·", "‧": "·"})
 
@@ -34,6 +36,8 @@ class Check:
 
 def halfwidth(text: str) -> str:
     """Full-width digits and Latin letters to ASCII; ideographic space to a space."""
+    if text.isascii() or not _HAS_FULLWIDTH.search(text):
+        return text  # nothing to fold (translating a Chinese text costs far more)
     return text.translate(_FULLWIDTH)
 
 
@@ -237,6 +241,23 @@ def plain_decimal(raw: object, label: str = "数量") -> tuple[Decimal | None, s
     else:
         why = "不是数字；应写成如3.5或3.5亩"
     return None, f"{label}“{shown}”{why}"
+
+
+def check_quantity_of(
+    raw: object, maximum: Decimal | None = None, unit: str = ""
+) -> tuple[Decimal | None, tuple[str, ...]]:
+    """:func:`check_quantity` as (value, errors), remembered for text cells: a sheet
+    repeats the same few quantities thousands of times."""
+    if type(raw) is str and (maximum is None or type(maximum) is Decimal) and type(unit) is str:
+        return _quantity_memo(raw, maximum, str(maximum), unit)  # 200 and 200.0 read differently
+    c = check_quantity(raw, maximum, unit)
+    return cast(Decimal | None, c.value), tuple(c.errors)
+
+
+@functools.lru_cache(maxsize=4096)
+def _quantity_memo(raw: str, maximum: Decimal | None, _shown: str, unit: str) -> tuple[Decimal | None, tuple[str, ...]]:
+    c = check_quantity(raw, maximum, unit)
+    return cast(Decimal | None, c.value), tuple(c.errors)
 
 
 def check_quantity(raw: object, maximum: Decimal | None = None, unit: str = "") -> Check:

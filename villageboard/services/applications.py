@@ -11,7 +11,7 @@ from villageboard.domain.errors import NotFound, Problem, ValidationFailed, VBEr
 from villageboard.domain.land import LAND_LABELS, Land, check_land
 from villageboard.domain.models import APP_FLOW, APP_STATUS, Application, Household, Program
 from villageboard.domain.money import entitlement_fen, format_quantity
-from villageboard.domain.validate import check_quantity
+from villageboard.domain.validate import check_quantity, check_quantity_of
 from villageboard.services.paths import (
     app_counter,
     app_number,
@@ -139,8 +139,8 @@ class ApplicationService:
                 return None, [Problem(str(exc), "农户", row)]
         if h.void:
             problems.append(Problem("该农户已作废", "农户", row))
-        q = check_quantity(quantity, program.max_quantity, program.unit)
-        problems += [Problem(e, "数量", row) for e in q.errors]
+        qty_value, qty_errors = check_quantity_of(quantity, program.max_quantity, program.unit)
+        problems += [Problem(e, "数量", row) for e in qty_errors]
         dup = self.existing(program.year, household_id, program.code)
         if dup is not None:
             problems.append(
@@ -151,7 +151,7 @@ class ApplicationService:
         problems += [p for p in notes if not p.warning]
         if problems:
             return None, problems
-        qty = cast(Decimal, q.value)
+        qty = cast(Decimal, qty_value)
         app = Application(
             year=program.year,
             program_code=program.code,

@@ -275,3 +275,15 @@ def test_a_line_read_by_its_bytes_agrees_with_parsing_it(entry: dict[str, Any], 
         parsed = orjson.loads(bytes(damaged))
         assert entry_hash(parsed) == parsed["hash"]
         assert got == (parsed["seq"], parsed["prev"], parsed["hash"])
+
+
+@pytest.mark.parametrize("how", ["none", "edit_record", "drop_two_records", "swap_lines", "lower_counter"])
+def test_check_with_the_journal_read_in_a_second_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    monkeypatch.setattr("villageboard.store.journal.SEGMENT_BYTES", 3000)
+    monkeypatch.setattr("villageboard.store.check.PARALLEL_BYTES", 0)  # as for a large township
+    root = tmp_path / "data"
+    _busy_store(root, 7)
+    _damage(root, how, random.Random(7))
+    assert check_data_dir(root) == reference_check(root)

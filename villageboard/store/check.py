@@ -20,6 +20,10 @@ change's after-image with that number added.
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -113,35 +117,95 @@ def _want(seq: int, digest: bytes | None) -> Want:
     return seq.to_bytes(5, "big") + (digest or b"")
 
 
-def _latest(segs: list[Path], chain_ok: bool, counters_seen: dict[str, int]) -> dict[str, dict[str, dict[str, Want]]]:
+Latest = dict[str, dict[str, dict[str, Want]]]
+
+
+def _latest(segs: list[Path]) -> tuple[Latest, dict[str, int]]:
     """Pass 2: file -> table -> key -> what the record must be, from its latest change;
-    and the highest value every counter reached (into ``counters_seen``, in the order
-    the journal first names them)."""
-    latest: dict[str, dict[str, dict[str, Want]]] = {}
+    and the highest value every counter reached, in the order the journal first names
+    them."""
+    latest: Latest = {}
+    counters_seen: dict[str, int] = {}
     first_named: dict[str, tuple[int, int]] = {}
     for n, entry in enumerate(_entries_backwards(segs)):
         for i, (name, value) in enumerate((entry.get("counters") or {}).items()):
             counters_seen[name] = max(counters_seen.get(name, 0), value)
             first_named[name] = (-n, i)
-        if not chain_ok:
-            continue
-        seq = entry["seq"]
+        seq = entry.get("seq")
+        if type(seq) is not int or seq < 0:
+            continue  # only a broken chain has such a line, and then no record is compared
         for c in reversed(entry.get("changes", [])):
-            per_file = latest.get(c["f"])
-            if per_file is None:
-                per_file = latest[c["f"]] = {}
-            per_table = per_file.get(c["t"])
-            if per_table is None:
-                per_table = per_file[c["t"]] = {}
-            key = str(c["k"])
-            if key in per_table:
-                continue  # a later change of this record was met first
-            per_table[key] = _want(seq, _digest_after(c["a"], seq) if c["a"] is not None else None)
+            try:
+                f, t, key, after = c["f"], c["t"], str(c["k"]), c["a"]
+                per_file = latest.get(f)
+                if per_file is None:
+                    per_file = latest[f] = {}
+                per_table = per_file.get(t)
+                if per_table is None:
+                    per_table = per_file[t] = {}
+                if key in per_table:
+                    continue  # a later change of this record was met first
+                per_table[key] = _want(seq, _digest_after(after, seq) if after is not None else None)
+            except (KeyError, TypeError, AttributeError, OverflowError):
+                continue  # not a change the store writes: the chain check has reported its line
     ordered = sorted(counters_seen, key=first_named.__getitem__)
-    seen = dict(counters_seen)
-    counters_seen.clear()
-    counters_seen.update((name, seen[name]) for name in ordered)
-    return latest
+    return latest, {name: counters_seen[name] for name in ordered}
+
+
+def _worker() -> None:
+    """``python -c "from villageboard.store.check import _worker; _worker()" JOURNAL``:
+    pass 2 of a journal folder, pickled to stdout."""
+    result = _latest(segments(Path(sys.argv[1])))
+    with os.fdopen(sys.stdout.fileno(), "wb", closefd=False) as out:
+        pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+#: A journal this large is read for the records' latest changes in a second process
+#: (on another core) while this one checks the chain and reads the data files.
+PARALLEL_BYTES = 64 * 1024 * 1024
+
+
+def _start_latest(segs: list[Path], journal: Path) -> Callable[[], tuple[Latest, dict[str, int]]]:
+    """Begin pass 2 and return how to get its result: in a second interpreter for a
+    large journal on a machine with more than one core, else here, when asked (also
+    whenever the second interpreter cannot start or fails)."""
+    size = 0
+    for seg in segs:
+        try:
+            size += seg.stat().st_size
+        except OSError:
+            pass
+    if size < PARALLEL_BYTES or (os.cpu_count() or 1) < 2 or getattr(sys, "frozen", False):
+        return lambda: _latest(segs)
+    import villageboard
+
+    env = dict(os.environ)
+    here = str(Path(villageboard.__file__).resolve().parent.parent)  # this very package
+    env["PYTHONPATH"] = os.pathsep.join(x for x in (here, env.get("PYTHONPATH", "")) if x)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from villageboard.store.check import _worker; _worker()", str(journal)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+    except OSError:
+        return lambda: _latest(segs)
+
+    def result() -> tuple[Latest, dict[str, int]]:
+        assert proc.stdout is not None
+        try:
+            got: tuple[Latest, dict[str, int]] = pickle.load(proc.stdout)  # read as it arrives
+        except Exception:
+            got = _latest(segs)
+        finally:
+            proc.stdout.close()
+            if proc.wait() != 0:
+                got = _latest(segs)
+        return got
+
+    return result
 
 
 def _first_written(segs: list[Path], missing: set[Ident]) -> list[Ident]:
@@ -179,9 +243,8 @@ def check_data_dir(root: Path, see: Callable[[str, dict[str, Any]], None] | None
 
     # 1. the journal chain, then each record's latest change ---------------------
     segs = segments(root / JOURNAL_DIR)
+    latest_later = _start_latest(segs, root / JOURNAL_DIR)
     chain_ok, last_seq, last_hash = _chain(root, segs, rel, problems)
-    counters_seen: dict[str, int] = {}
-    latest = _latest(segs, chain_ok, counters_seen)
 
     # 2. the fixed files --------------------------------------------------------
     head: dict[str, Any] | None = None
@@ -211,6 +274,9 @@ def check_data_dir(root: Path, see: Callable[[str, dict[str, Any]], None] | None
     fixed = {root / META, root / COUNTERS, root / HEAD}
     files = [p for p in all_sealed(root, (JOURNAL_DIR, ATTACHMENTS)) if p not in fixed]
     max_key: dict[str, int] = {}
+    # each record's key and digest (16 bytes each, one string a table), in the order met:
+    # compared once pass 2 is in
+    found: list[tuple[str, list[tuple[str, list[str], bytes]]]] = []
     for p in files:
         r = rel(p)
         try:
@@ -220,23 +286,32 @@ def check_data_dir(root: Path, see: Callable[[str, dict[str, Any]], None] | None
             continue
         if see is not None:
             see(r, body)
-        want_file = latest.get(r, {})
+        tables = []
         for tname, docs in body.items():
-            want_table = want_file.get(tname, {})
             for key, doc in docs.items():
                 ctr = doc.get("_ctr")
                 if ctr:
                     max_key[ctr] = max(max_key.get(ctr, 0), int(key))
-                want = want_table.pop(key, None)
-                if not chain_ok:
-                    continue
-                if want is None:
-                    problems.append(f"{r} {tname}#{key}：这条记录没有对应的修改记录（可能被直接改动）")
-                elif _digest(doc) != want[5:]:  # a removed record's digest is empty
-                    problems.append(
-                        f"{r} {tname}#{key}：内容与修改记录第{int.from_bytes(want[:5], 'big')}条不一致（被直接改动）"
-                    )
+            if chain_ok:
+                tables.append((tname, list(docs), b"".join(map(_digest, docs.values()))))
+        found.append((r, tables))
         del body
+    latest, counters_seen = latest_later()
+    if chain_ok:
+        for r, tables in found:
+            want_file = latest.get(r, {})
+            for tname, keys, digests in tables:
+                want_table = want_file.get(tname, {})
+                for i, key in enumerate(keys):
+                    digest = digests[16 * i : 16 * i + 16]
+                    want = want_table.pop(key, None)
+                    if want is None:
+                        problems.append(f"{r} {tname}#{key}：这条记录没有对应的修改记录（可能被直接改动）")
+                    elif digest != want[5:]:  # a removed record's digest is empty
+                        problems.append(
+                            f"{r} {tname}#{key}：内容与修改记录第{int.from_bytes(want[:5], 'big')}条不一致（被直接改动）"
+                        )
+    del found
     if chain_ok:
         missing = {
             (f, t, k): int.from_bytes(w[:5], "big")

@@ -328,7 +328,7 @@ def parse_sheet_xml(
         check.Parse(data, True)  # well-formed, no DTD
         plain = _plain_rows(data, shared, date_styles, timedelta_styles, epoch)
     except Exception:
-        plain = None  # the callbacks meet the same trouble at the same row, as before
+        plain = None  # not plain or not well-formed: the callbacks read it, as before
     if plain is not None:
         yield from _in_order(iter(plain))
         return
@@ -407,6 +407,30 @@ def _text(raw: str) -> str:
     return _ENTITY.sub(_entity, raw) if "&" in raw else raw
 
 
+class _NotPlain(Exception):
+    pass
+
+
+#: Characters of sheet XML tokenised at a time (a piece ends after a row's end tag).
+PIECE = 1 << 20
+
+
+def _tokens(body: str) -> Iterator[tuple[str, ...]]:
+    """The tokens of ``body``, about ``PIECE`` characters (cut after a row's end tag,
+    which no text or attribute can hold) at a time, so a large sheet's tokens are
+    never all in memory; _NotPlain when any piece has something they do not cover."""
+    piece = PIECE
+    pos, n = 0, len(body)
+    while pos < n:
+        cut = body.find("</row>", pos + piece)
+        end = n if cut < 0 else cut + len("</row>")
+        part = body[pos:end]
+        if _TOKEN.sub("", part).strip():
+            raise _NotPlain
+        yield from _TOKEN.findall(part)
+        pos = end
+
+
 def _plain_rows(
     data: bytes,
     shared: Sequence[object],
@@ -426,13 +450,11 @@ def _plain_rows(
         body = data[start + len(b"<sheetData>") : end].decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if _TOKEN.sub("", body).strip():
-        return None  # something the tokens do not cover
     rows: list[tuple[int, list[object]]] = []
     cells: list[object] | None = None
     number = 0
     columns: dict[str, int] = {}
-    for rnum, self_closing, row_end, letters, style, ctype, v, inline, itext in _TOKEN.findall(body):
+    for rnum, self_closing, row_end, letters, style, ctype, v, inline, itext in _tokens(body):
         if rnum:
             if cells is not None:
                 return None

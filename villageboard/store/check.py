@@ -156,7 +156,12 @@ def _worker() -> None:
     """``python -c "from villageboard.store.check import _worker; _worker()" JOURNAL``:
     pass 2 of a journal folder, pickled to stdout."""
     result = _latest(segments(Path(sys.argv[1])))
-    with os.fdopen(sys.stdout.fileno(), "wb", closefd=False) as out:
+    fd = sys.stdout.fileno()
+    if sys.platform.startswith("win"):
+        import msvcrt
+
+        msvcrt.setmode(fd, os.O_BINARY)  # no newline translation in the pickle
+    with os.fdopen(fd, "wb", closefd=False) as out:
         pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
 
 

@@ -43,6 +43,11 @@ sys.path.insert(0, str(BENCH))
 import reference as ref  # noqa: E402  (stdlib only at import time)
 
 RESULTS = BENCH / "RESULTS.md"
+#: The targets DESIGN.md §9 raised (the §8 ones are written where they are judged).
+SAVE_RATIO = 1.5  # one save ÷ SQLite's commit per row
+START_READY_S = 0.8
+COLD_HOME_S, COLD_INDEX_S, COLD_FLAGS_S = 1.2, 4.0, 5.0  # start with nothing kept
+START_RSS_MB = 300
 #: A valid quantity for each program (within its unit and per-household maximum).
 QTY = {p[0]: ("1" if p[2] in ("台", "头") else "3.5") for p in ref.PROGRAMS}
 YEAR = ref.TODAY.year
@@ -916,10 +921,10 @@ def summarise(
     for op in ("insert", "update"):
         for lbl, d in (("5k", s), ("500k", L)):
             ours, base = median(d[op]), median(d[f"sqlite_{op}"])
-            ok = ours <= 0.010 and ours / base <= 10
+            ok = ours <= 0.010 and ours / base <= SAVE_RATIO
             res.add(
                 f"one save: {op}, {d['rows']:,} rows ({lbl})",
-                "median ≤ 10 ms; ≤ 10× SQLite",
+                f"median ≤ 10 ms; ≤ {SAVE_RATIO:g}× SQLite",
                 f"{ms(ours)} (p95 {ms(p95(d[op]))})",
                 f"SQLite commit-per-row {ms(base)} (p95 {ms(p95(d[f'sqlite_{op}']))})",
                 f"{ours / base:.1f}×",
@@ -978,11 +983,11 @@ def summarise(
         ar, al = median(start[ready]), median(start[loaded])
         res.add(
             f"app start to ready ({label}): process start → home screen drawn with its counts",
-            "≤ 1.0 s",
+            f"≤ {START_READY_S:g} s",
             f"{ms(ar)} (max {ms(max(start[ready]))})",
             "",
             "",
-            verdict(ar <= 1.0),
+            verdict(ar <= START_READY_S),
         )
         res.add(
             f"full archive index loaded in the background ({label}), from process start",
@@ -1038,15 +1043,38 @@ def summarise(
         "",
         verdict(mem["vmhwm_mb"] <= 400),
     )
-    hwm = max([a["hwm_mb"] for a in start["app"]] + start["saved_hwm"])
+    fresh = start["fresh"]
+    for what, key, limit in (
+        ("home screen drawn with its counts", "ready", COLD_HOME_S),
+        ("full archive index loaded", "loaded", COLD_INDEX_S),
+        ("risk flags counted", "flags_done", COLD_FLAGS_S),
+    ):
+        res.add(
+            f"start with nothing kept (after an install, upgrade or restore): {what}, from process start",
+            f"≤ {limit:g} s",
+            ms(fresh[key]),
+            "",
+            "",
+            verdict(fresh[key] <= limit),
+        )
+    hwms = [a["hwm_mb"] for a in start["app"]] + start["saved_hwm"] + [fresh["hwm_mb"]]
     res.add(
-        "memory of the app once started (home counted, archive index loaded, three phone lookups; "
-        "both start cases), peak RSS",
-        "≤ 400 MB",
-        f"{hwm:.0f} MB (largest of {len(start['app']) + len(start['saved_hwm'])} starts)",
+        "peak RSS of any start (home counted, archive index loaded, risk flags counted, three phone lookups; "
+        "nothing changed, after a save, nothing kept)",
+        f"≤ {START_RSS_MB} MB",
+        f"{max(hwms):.0f} MB (largest of {len(hwms)} starts; nothing kept: {fresh['hwm_mb']:.0f} MB)",
         "",
         "",
-        verdict(hwm <= 400),
+        verdict(max(hwms) <= START_RSS_MB),
+    )
+    res.add(
+        "first open after a copy of the data dir (`Services.open`, empty start-up record: every file and "
+        "the whole journal hashed again)",
+        "—",
+        ms(cold["open_s"]),
+        "",
+        "",
+        "info",
     )
     if plan is QUICK:
         for r in res.rows:
@@ -1154,7 +1182,7 @@ def details(
         f"made again once the index is loaded, meanwhile it reads 风险提示正在统计…) {ms(median(start['saved_flags']))}.",
         f"- With nothing kept yet (a new install, a program upgrade, a restore; one start): home screen with "
         f"counts {ms(start['fresh']['ready'])}, archive index {ms(start['fresh']['loaded'])}, risk flags "
-        f"{ms(start['fresh']['flags_done'])}, peak RSS {start['fresh']['hwm_mb']:.0f} MB. Not a §8 case: every "
+        f"{ms(start['fresh']['flags_done'])}, peak RSS {start['fresh']['hwm_mb']:.0f} MB (DESIGN.md §9 targets it; see the table). Every "
         "figure is made from the files once and kept.",
         f"- In a fresh process (median of {len(o)}): import of the services {mo('import_s')}, `Services.open` "
         f"{mo('open_s')}, `home_summary` {mo('home_summary_s')}, `home_extras` {mo('home_extras_s')}, "
@@ -1266,15 +1294,21 @@ def main() -> int:
     import bench_backup
 
     backup = bench_backup.bench_backup(plan.large, work)
+    say("measuring check, the data dir and a refused sheet…")
+    import bench_upkeep
+
+    upkeep = bench_upkeep.bench_all(plan.large, work, quick=plan is QUICK)
     res = Results()
     summarise(plan, res, saves, looks, start, cold, posters, imp, mem)
-    for op, target, ours, judged in bench_backup.rows(backup):
+    judged_rows = [(op, t, ours, "", "", j) for op, t, ours, j in bench_backup.rows(backup)]
+    judged_rows += bench_upkeep.rows(upkeep)
+    for op, target, ours, base, ratio, judged in judged_rows:
         res.add(
             op,
             target,
             ours,
-            "",
-            "",
+            base,
+            ratio,
             "(quick: not judged)" if plan is QUICK else ("info" if judged == "info" else verdict(judged == "met")),
         )
     details(plan, res, saves, looks, start, cold, posters, imp, mem, builds)
@@ -1323,6 +1357,7 @@ def main() -> int:
         "import": imp,
         "memory": mem,
         "backup": backup,
+        "upkeep": upkeep,
         "builds": builds,
         "meta": meta,
     }

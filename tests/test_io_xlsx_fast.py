@@ -178,3 +178,16 @@ def test_falls_back_to_openpyxl_when_internals_change(tmp_path: Path) -> None:
     # openpyxl renamed them): openpyxl's own iter_rows is used instead
     assert trimmed(iter_worksheet(object(), ws)) == expected
     ro.close()
+
+
+def test_a_sheet_read_in_small_pieces_matches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("villageboard.io.xlsx_fast.PIECE", 40)  # a piece every row or two
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["户主姓名", "身份证号码", "面积"])
+    for i in range(60):
+        ws.append([f"张{i}", f"14102519800101{i:04d}", i / 4 if i % 3 else None, "a&b<c>" if i % 7 == 0 else i])
+    wb.save(tmp_path / "a.xlsx")
+    fast, slow = both(tmp_path / "a.xlsx")
+    assert fast == slow
+    assert len(fast) == 61

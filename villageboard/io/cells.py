@@ -40,7 +40,13 @@ CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 def is_blank(value: object) -> bool:
     """Empty, or only spaces and control characters (which xlsx cannot even hold)."""
-    return value is None or (isinstance(value, str) and not SPACES.sub("", CONTROL_CHARS.sub("", value)))
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    if value.isprintable():  # no control or format character: only spaces can be blank
+        return not value or value.isspace()
+    return not SPACES.sub("", CONTROL_CHARS.sub("", value))
 
 
 def excel_number_text(value: float | int) -> str:
@@ -94,6 +100,10 @@ def _clean_text(text: str, kind: CleanKind) -> str:
 
 def cell_text(value: object, spec: FieldSpec) -> tuple[str, bool]:
     """(text, stored_as_number) for one cell of one field."""
+    if type(value) is str:  # the common case first
+        if value.isascii() and value.isalnum():
+            return value, False  # nothing to clean: no space, control, full-width or quote
+        return _clean_text(value, spec.clean), False
     if value is None:
         return "", False
     if isinstance(value, bool):
@@ -138,4 +148,7 @@ def squash_cell(value: object) -> str:
     are dropped as everywhere else, since the errors sheet cannot even hold them."""
     if value is None:
         return ""
-    return SPACES.sub("", halfwidth(CONTROL_CHARS.sub("", str(value))))
+    text = str(value)
+    if not _NEEDS_CLEANING.search(text):
+        return text  # nothing to drop or fold
+    return SPACES.sub("", halfwidth(CONTROL_CHARS.sub("", text)))

@@ -220,20 +220,27 @@ def _read(source: Source, fields: tuple[FieldSpec, ...], matcher: HeaderMatcher,
 
     mapped = [(f, sheet.columns.get(f.key)) for f in fields]
     used_cols = sorted(c for _f, c in mapped if c is not None)
+    filled = source.filled
     for row_number, cells in source.all_rows():
         if row_number <= header.row:
             continue
-        merged_in = source.filled.get(row_number, ())
-        if all(c >= len(cells) or c in merged_in or is_blank(cells[c]) for c in used_cols):
+        merged_in = filled.get(row_number, ()) if filled else ()
+        n = len(cells)
+        for c in used_cols:
+            if c < n and c not in merged_in and not is_blank(cells[c]):
+                break
+        else:
             continue  # blank (or only 序号, or only a merged 村 cell): nothing to import
-        leading = _leading_texts(cells)
-        if leading and (leading[0].startswith("示例") or leading[0].startswith(("例:", "例："))):
+        first = _leading_texts(cells, 1)
+        if first and (first[0].startswith("示例") or first[0].startswith(("例:", "例："))):
             sheet.problems.append(Problem("这一行是填表示例，已跳过", row=row_number, warning=True))
             continue
         values: dict[str, str] = {}
         for f, col in mapped:
-            value = cells[col] if col is not None and col < len(cells) else None
-            text, as_number = cell_text(value, f)
+            if col is None or col >= n:
+                values[f.key] = ""
+                continue
+            text, as_number = cell_text(cells[col], f)
             values[f.key] = text
             if as_number:
                 label = sheet.label(f.key)
@@ -255,7 +262,11 @@ def _read(source: Source, fields: tuple[FieldSpec, ...], matcher: HeaderMatcher,
                         warning=True,
                     )
                 )
-        if any(w in _TOTAL_WORDS for w in leading) and not values.get("id_number") and not values.get("card_account"):
+        if (
+            not values.get("id_number")
+            and not values.get("card_account")
+            and any(w in _TOTAL_WORDS for w in _leading_texts(cells))
+        ):
             sheet.problems.append(Problem("这一行是合计行，已跳过", row=row_number, warning=True))
             continue
         sheet.rows.append(SheetRow(row_number, values, cells))

@@ -256,29 +256,43 @@ class _SheetHandler:
             self.text.append(data)
 
     def _cell_value(self) -> object:
-        from openpyxl.utils.datetime import from_excel, from_ISO8601
-
-        t = self.ctype
-        if t == "inlineStr":
+        if self.ctype == "inlineStr":
             return "".join(self.inline) if self.inline is not None else None
-        v = self.value or None
-        if v is None:
-            return None
-        if t == "n":
-            number: int | float = float(v) if ("." in v or "E" in v or "e" in v) else int(v)
-            if self.style in self.date_styles:
-                try:
-                    return from_excel(number, self.epoch, timedelta=self.style in self.timedelta_styles)
-                except (OverflowError, ValueError):
-                    return "#VALUE!"
-            return number
-        if t == "s":
-            return self.shared[int(v)]
-        if t == "b":
-            return bool(int(v))
-        if t == "d":
-            return from_ISO8601(v)
-        return v  # "str" (a formula's text result), "e" (#N/A …)
+        return _convert(
+            self.ctype, self.style, self.value, self.shared, self.date_styles, self.timedelta_styles, self.epoch
+        )
+
+
+def _convert(
+    t: str,
+    style: int,
+    value: str | None,
+    shared: Sequence[object],
+    date_styles: set[int],
+    timedelta_styles: set[int],
+    epoch: dt.datetime,
+) -> object:
+    """A cell's value from its type, style and ``<v>`` text (inline strings apart)."""
+    from openpyxl.utils.datetime import from_excel, from_ISO8601
+
+    v = value or None
+    if v is None:
+        return None
+    if t == "n":
+        number: int | float = float(v) if ("." in v or "E" in v or "e" in v) else int(v)
+        if style in date_styles:
+            try:
+                return from_excel(number, epoch, timedelta=style in timedelta_styles)
+            except (OverflowError, ValueError):
+                return "#VALUE!"
+        return number
+    if t == "s":
+        return shared[int(v)]
+    if t == "b":
+        return bool(int(v))
+    if t == "d":
+        return from_ISO8601(v)
+    return v  # "str" (a formula's text result), "e" (#N/A …)
 
 
 def _refuse_dtd(*_args: object) -> None:
@@ -298,9 +312,27 @@ def parse_sheet_xml(
     openpyxl's read-only ``iter_rows(values_only=True)`` gives with ``data_only=True``.
 
     DTDs and entity declarations are refused outright (no "billion laughs").
+
+    Most sheets (Excel's, WPS's, openpyxl's) are plain enough to be read with one
+    regular expression over the whole part, several times faster than a callback per
+    element: :func:`_plain_rows` does that after expat has checked that the part is
+    well-formed, and gives up (then the callbacks are used) on anything else.
     """
     import xml.parsers.expat as expat
 
+    data = stream.read()
+    check = expat.ParserCreate()
+    check.StartDoctypeDeclHandler = _refuse_dtd
+    check.EntityDeclHandler = _refuse_dtd
+    try:
+        check.Parse(data, True)  # well-formed, no DTD
+        plain = _plain_rows(data, shared, date_styles, timedelta_styles, epoch)
+    except Exception:
+        plain = None  # not plain or not well-formed: the callbacks read it, as before
+    if plain is not None:
+        yield from _in_order(iter(plain))
+        return
+    stream = io.BytesIO(data)
     handler = _SheetHandler(shared, date_styles, timedelta_styles, epoch)
     parser = expat.ParserCreate()
     parser.buffer_text = True
@@ -309,20 +341,155 @@ def parse_sheet_xml(
     parser.CharacterDataHandler = handler.chars
     parser.StartDoctypeDeclHandler = _refuse_dtd
     parser.EntityDeclHandler = _refuse_dtd
-    expected = 1
-    read = stream.read
-    while True:
-        chunk = read(chunk_size)
-        parser.Parse(chunk, not chunk)
-        if handler.done:
-            for number, cells in handler.done:
-                if number < expected:
-                    continue  # out of order: openpyxl drops these too
-                while expected < number:
-                    yield expected, []
-                    expected += 1
-                yield number, cells
-                expected += 1
+
+    def parsed() -> Iterator[tuple[int, list[object]]]:
+        read = stream.read
+        while True:
+            chunk = read(chunk_size)
+            parser.Parse(chunk, not chunk)
+            yield from handler.done
             handler.done.clear()
-        if not chunk:
-            break
+            if not chunk:
+                break
+
+    yield from _in_order(parsed())
+
+
+def _in_order(rows: Iterator[tuple[int, list[object]]]) -> Iterator[tuple[int, list[object]]]:
+    """Every row number from 1 up, ``[]`` for the rows the file leaves out; a row
+    out of order is dropped, as openpyxl drops it."""
+    expected = 1
+    for number, cells in rows:
+        if number < expected:
+            continue
+        while expected < number:
+            yield expected, []
+            expected += 1
+        yield number, cells
+        expected += 1
+
+
+# One token of a plain <sheetData>: a row opening (self-closing or not), a row end, or
+# a whole cell with attributes r, s, t in Excel's order, an optional formula, an
+# optional value and an optional plain inline string. Anything else (comments, CDATA,
+# rich text runs, phonetic runs, prefixes, other attributes, spaces between a cell's
+# parts) is left over, and the callback parser reads the sheet instead.
+_TOKEN = re.compile(
+    r"""\s*(?:
+    <row\ r="(\d+)"[^<>/]*(/?)>
+    |(</row>)
+    |<c\ r="([A-Z]{1,3})\d+"(?:\ s="(\d+)")?(?:\ t="(\w+)")?\s*
+      (?:/>
+      |>(?:<f(?:\ [^<>]*)?/>|<f(?:\ [^<>]*)?>[^<]*</f>)?
+        (?:<v>([^<]*)</v>|<v/>)?
+        (<is>(?:<t(?:\ xml:space="preserve")?>([^<]*)</t>|<t(?:\ xml:space="preserve")?/>)?</is>|<is/>)?
+        </c>)
+    )""",
+    re.X,
+)
+_ENTITY = re.compile(r"&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(amp|lt|gt|quot|apos));")
+_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+def _entity(m: re.Match[str]) -> str:
+    if m[1]:
+        return chr(int(m[1], 16))
+    if m[2]:
+        return chr(int(m[2]))
+    return _NAMED[m[3]]
+
+
+def _text(raw: str) -> str:
+    """Character data as an XML parser reports it: line ends normalised, then
+    references replaced (the part is known to be well-formed)."""
+    if "\r" in raw:
+        raw = raw.replace("\r\n", "\n").replace("\r", "\n")
+    return _ENTITY.sub(_entity, raw) if "&" in raw else raw
+
+
+class _NotPlain(Exception):
+    pass
+
+
+#: Characters of sheet XML tokenised at a time (a piece ends after a row's end tag).
+PIECE = 1 << 20
+
+
+def _tokens(body: str) -> Iterator[tuple[str, ...]]:
+    """The tokens of ``body``, about ``PIECE`` characters (cut after a row's end tag,
+    which no text or attribute can hold) at a time, so a large sheet's tokens are
+    never all in memory; _NotPlain when any piece has something they do not cover."""
+    piece = PIECE
+    pos, n = 0, len(body)
+    while pos < n:
+        cut = body.find("</row>", pos + piece)
+        end = n if cut < 0 else cut + len("</row>")
+        part = body[pos:end]
+        if _TOKEN.sub("", part).strip():
+            raise _NotPlain
+        yield from _TOKEN.findall(part)
+        pos = end
+
+
+def _plain_rows(
+    data: bytes,
+    shared: Sequence[object],
+    date_styles: set[int],
+    timedelta_styles: set[int],
+    epoch: dt.datetime,
+) -> list[tuple[int, list[object]]] | None:
+    """The rows of a plain, well-formed, UTF-8 worksheet part, as the callbacks would
+    give them (before :func:`_in_order`); None when the part is not plain enough."""
+    head = data[:200]
+    if not head.startswith(b"<") or (b"encoding=" in head and not re.search(rb'encoding=["\']utf-?8["\']', head, re.I)):
+        return None
+    start, end = data.find(b"<sheetData>"), data.rfind(b"</sheetData>")
+    if start < 0 or end < start or data.find(b"<sheetData", start + 1) >= 0 or b"<!" in data[:start]:
+        return None  # no plain <sheetData>, two of them (never in a real file), or a DTD
+    try:
+        body = data[start + len(b"<sheetData>") : end].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    rows: list[tuple[int, list[object]]] = []
+    cells: list[object] | None = None
+    number = 0
+    columns: dict[str, int] = {}
+    for rnum, self_closing, row_end, letters, style, ctype, v, inline, itext in _tokens(body):
+        if rnum:
+            if cells is not None:
+                return None
+            number = int(rnum)
+            cells = []
+            if self_closing:
+                rows.append((number, cells))
+                cells = None
+            continue
+        if row_end:
+            if cells is None:
+                return None
+            rows.append((number, cells))
+            cells = None
+            continue
+        if cells is None:
+            return None  # a cell outside a row
+        col = columns.get(letters)
+        if col is None:
+            col = columns[letters] = _column_number(letters.encode())
+        t = ctype or "n"
+        if t == "inlineStr":
+            value: object = (_text(itext) if "&" in itext or "\r" in itext else itext) if inline else None
+        elif t == "s" and v:
+            value = shared[int(v)]
+        elif t == "n" and v and not style and "&" not in v:
+            value = float(v) if ("." in v or "E" in v or "e" in v) else int(v)
+        else:
+            value = _convert(
+                t, int(style) if style else 0, _text(v) if v else None, shared, date_styles, timedelta_styles, epoch
+            )
+        if value is not None:
+            if len(cells) < col:
+                cells.extend([None] * (col - len(cells)))
+            cells[col - 1] = value
+    if cells is not None:
+        return None
+    return rows

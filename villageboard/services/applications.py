@@ -12,7 +12,7 @@ from villageboard.domain.land import LAND_LABELS, Land, check_land
 from villageboard.domain.masking import mask_id
 from villageboard.domain.models import APP_FLOW, APP_STATUS, Application, Household, Program
 from villageboard.domain.money import entitlement_fen, format_quantity
-from villageboard.domain.validate import check_quantity
+from villageboard.domain.validate import check_quantity, check_quantity_of
 from villageboard.services.paths import (
     app_counter,
     app_number,
@@ -218,8 +218,8 @@ class ApplicationService:
                 return None, [Problem(str(exc), "农户", row)]
         if h.void:
             problems.append(Problem("该农户已作废", "农户", row))
-        q = check_quantity(quantity, program.max_quantity, program.unit)
-        problems += [Problem(e, "数量", row) for e in q.errors]
+        qty_value, qty_errors = check_quantity_of(quantity, program.max_quantity, program.unit)
+        problems += [Problem(e, "数量", row) for e in qty_errors]
         person_idn, person_name, person_problems = self._person_problems(h, program, person, row)
         problems += person_problems
         dup = None if program.per_person else self.existing(program.year, household_id, program.code)
@@ -234,7 +234,7 @@ class ApplicationService:
         problems += [p for p in notes if not p.warning]
         if problems:
             return None, problems
-        qty = cast(Decimal, q.value)
+        qty = cast(Decimal, qty_value)
         app = Application(
             year=program.year,
             program_code=program.code,

@@ -17,7 +17,6 @@ from villageboard.domain.errors import Problem
 from villageboard.domain.land import LAND_LABELS, Land, check_land
 from villageboard.domain.masking import mask_card
 from villageboard.domain.models import Application, Household, Program
-from villageboard.domain.places import village_key
 from villageboard.domain.validate import check_id_number, check_name, squash
 from villageboard.services.import_common import (
     NOTHING_IMPORTED,
@@ -65,6 +64,24 @@ def _ready_to_save(total: int, progress: Progress | None, cancel: Cancel | None)
         raise Cancelled(NOTHING_IMPORTED)
     if progress is not None:
         progress(total, total, "保存")
+
+
+_INDEX: dict[int, tuple[list[Program], dict[tuple[int, str], Program]]] = {}
+
+
+def _program_index(programs: list[Program]) -> dict[tuple[int, str], Program]:
+    """(year, code or name as typed) -> the first program of ``programs`` it names, made
+    once per list (an import passes the same list for every row)."""
+    hit = _INDEX.get(id(programs))
+    if hit is not None and hit[0] is programs:
+        return hit[1]
+    index: dict[tuple[int, str], Program] = {}
+    for p in programs:
+        index.setdefault((p.year, p.code), p)
+        index.setdefault((p.year, p.name), p)
+    _INDEX.clear()
+    _INDEX[id(programs)] = (programs, index)
+    return index
 
 
 def _year_value(text: str) -> int | None:
@@ -219,6 +236,7 @@ class RegistryImports:
         new_people: dict[str, tuple[int, Household, VRef, GRef]] = {}  # id -> first row, household, place
         built: list[tuple[int, Application, str | None]] = []  # row, app, new person's id
         seen: dict[tuple[str, int, str], int] = {}
+        years: dict[str, int | None] = {}  # a sheet repeats its few years: read each once
         total = len(sheet.rows)
         for i, r in enumerate(sheet.rows):
             tick(i, total, "检查", progress, cancel)
@@ -227,7 +245,9 @@ class RegistryImports:
             # year and program
             y = year
             if v.get("year"):
-                y_row = _year_value(v["year"])
+                y_row = years.get(v["year"], -1)
+                if y_row == -1:
+                    y_row = years[v["year"]] = _year_value(v["year"])
                 if y_row is None:
                     problems.append(Problem(f"年度“{v['year']}”不对，应为4位数字如2026", label("year"), row))
                 elif year is not None and y_row != year:
@@ -420,6 +440,10 @@ class RegistryImports:
     def _find_program(
         text: str, year: int, programs: list[Program], row: int, col: str, problems: list[Problem]
     ) -> Program | None:
+        if text == text.upper():  # then the index answers as the loop below would
+            found = _program_index(programs).get((year, text))
+            if found is not None:
+                return found
         for p in programs:
             if p.year == year and (p.code == text.upper() or p.name == text):
                 return p
@@ -444,8 +468,8 @@ class RegistryImports:
             problems.append(Problem(f"姓名与名册不符：名册中该身份证号是“{h.name}”", sheet.label("name"), row))
         vname = squash(v.get("village", ""))
         if vname and "village" in sheet.columns:
-            reg_v = places.reg.village(h.village_id).name
-            if village_key(vname) != village_key(reg_v):
+            reg_v = places.registered_name(h.village_id)
+            if places.key(vname) != places.key(reg_v):
                 problems.append(Problem(f"名册中该户在{reg_v}，不在“{vname}”", sheet.label("village"), row))
         card = squash(v.get("card_account", "")).replace("-", "")
         if card and card != h.card_account:

@@ -48,10 +48,14 @@ class RegisterRules:
         self.villages: dict[int, dict[str, Any]] = {}
         self.groups: dict[int, dict[str, Any]] = {}
         self.copies: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+        # applications to judge at the end: those not already sound when shown (the
+        # villages and groups come from the registry, shown once; households only add up)
         self.apps: list[tuple[str, dict[str, Any]]] = []
+        self.registry_seen = False
 
     def see(self, rel: str, body: dict[str, Any]) -> None:
         if rel == REGISTRY:
+            self.registry_seen = True
             self.villages = {
                 int(k): {"name": d.get("name", ""), "void": d.get("void")} for k, d in body.get(VILLAGES, {}).items()
             }
@@ -64,6 +68,12 @@ class RegisterRules:
                 self.copies.setdefault(int(key), []).append((rel, {f: doc.get(f) for f in _HH_FIELDS}))
         elif rel.startswith("years/") and "/applications/" in rel:
             for doc in body.get(_APPLICATIONS, {}).values():
+                if (
+                    self.registry_seen
+                    and doc.get("household_id") in self.copies
+                    and not self._place(doc.get("village_id"), doc.get("group_id"))
+                ):
+                    continue  # sound, and nothing shown later can change that: not kept
                 self.apps.append((rel, {f: doc.get(f) for f in _APP_FIELDS}))
 
     def _place(self, vid: Any, gid: Any) -> str:

@@ -42,6 +42,22 @@ class SheetPlaces:
         self.village_ids: dict[str, int] = {}
         self.group_ids: dict[tuple[VRef, str], int] = {}
         self._seen: dict[tuple[str, str], tuple[VRef, GRef]] = {}
+        self._names: dict[int, str] = {}
+        self._keys: dict[str, str] = {}
+
+    def registered_name(self, village_id: int) -> str:
+        """A registered village's name (read once per village per sheet)."""
+        name = self._names.get(village_id)
+        if name is None:
+            name = self._names[village_id] = self.reg.village(village_id).name
+        return name
+
+    def key(self, name: str) -> str:
+        """:func:`village_key`, once per distinct name in a sheet."""
+        k = self._keys.get(name)
+        if k is None:
+            k = self._keys[name] = village_key(name)
+        return k
 
     def resolve(
         self, vname: str, gname: str, row: int, vlabel: str, glabel: str, problems: list[Problem]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,36 @@ GENESIS = "0" * 64
 def entry_hash(entry: dict[str, Any]) -> str:
     body = {k: v for k, v in entry.items() if k != "hash"}
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+# The end of a line as :meth:`Journal.append` writes it (keys sorted): the entry's hash,
+# then its operator, the previous hash, its number and its time, and nothing else.
+_TAIL = re.compile(
+    rb',"hash":"([0-9a-f]{64})","op":"(?:[^"\\]|\\.)*","prev":"([0-9a-f]{64})","seq":(\d+),"ts":"(?:[^"\\]|\\.)*"}\n'
+)
+_HASH_MEMBER = len(b',"hash":"') + 64 + 1
+
+
+def sealed_line(raw: bytes) -> tuple[int, str, str] | None:
+    """(seq, prev, hash) of a journal line whose bytes are exactly what the journal
+    writes for an entry with that hash, read without parsing the line: the hash is
+    taken over the line's own bytes less its hash member, which for a line as written
+    are the bytes :func:`entry_hash` hashes. None for any other line (the caller then
+    parses it and applies :func:`entry_hash`, as for every line before)."""
+    at = raw.rfind(b',"hash":"')
+    if at < 0:
+        return None
+    m = _TAIL.match(raw, at)
+    if m is None or m.end() != len(raw):
+        return None
+    h = hashlib.sha256()
+    view = memoryview(raw)
+    h.update(view[:at])
+    h.update(view[at + _HASH_MEMBER : -1])
+    digest = m[1].decode()
+    if h.hexdigest() != digest:
+        return None
+    return int(m[3]), m[2].decode(), digest
 
 
 def segments(folder: Path) -> list[Path]:

@@ -22,7 +22,7 @@ import orjson
 from villageboard.domain.errors import DamagedError
 from villageboard.store import storage as st
 from villageboard.store.fingerprint import fingerprint, is_racy
-from villageboard.store.journal import GENESIS, entry_hash, segments
+from villageboard.store.journal import GENESIS, entry_hash, sealed_line, segments
 
 CACHE_FORMAT = 1
 
@@ -161,17 +161,22 @@ class Verifier:
                         if last:
                             break  # a torn append; recovery decides
                         raise DamagedError(seg, f"第{n}行不完整（被截断）")
-                    try:
-                        entry = orjson.loads(raw)
-                    except orjson.JSONDecodeError:
-                        raise DamagedError(seg, f"第{n}行无法读取（被改动或损坏）") from None
-                    if entry_hash(entry) != entry.get("hash"):
-                        raise DamagedError(seg, f"第{n}行内容被改动（校验值不符）")
-                    if entry.get("seq") != prev_seq + 1 or entry.get("prev") != prev_hash:
+                    fast = sealed_line(raw)  # a line as written: checked over its bytes
+                    if fast is not None:
+                        seq, prev, digest = fast
+                    else:
+                        try:
+                            entry = orjson.loads(raw)
+                        except orjson.JSONDecodeError:
+                            raise DamagedError(seg, f"第{n}行无法读取（被改动或损坏）") from None
+                        if entry_hash(entry) != entry.get("hash"):
+                            raise DamagedError(seg, f"第{n}行内容被改动（校验值不符）")
+                        seq, prev, digest = entry.get("seq"), entry.get("prev"), entry.get("hash")
+                    if seq != prev_seq + 1 or prev != prev_hash:
                         raise DamagedError(seg, f"第{n}行前后接不上（有记录被删除、插入或调换）")
                     if first_seq is None:
-                        first_seq, first_prev = entry["seq"], entry["prev"]
-                    prev_hash, prev_seq = entry["hash"], entry["seq"]
+                        first_seq, first_prev = seq, prev
+                    prev_hash, prev_seq = digest, seq
             self.segs[seg.name] = {
                 "stat": key,
                 "first_seq": first_seq,

@@ -71,7 +71,7 @@ def test_the_review_waits_for_the_notice_then_moves_rows_step_by_step(clerk: Cle
             assert status == "town_ok" and f"{n}：有风险提示" in out
         else:
             assert status == "approved"
-    assert f"已推进{len(now) - 1}笔" in out and f"没有推进{1 + len(flagged)}笔" in out
+    assert f"已推进{len(now) - 1}笔" in out and f"没有推进到“通过”的{1 + len(flagged)}笔" in out
     clerk.ok("2026-04-28", "application", "status", sorted(flagged)[0], "通过", "--note", "经村组核实，父子共用一张卡")
     assert "村审核 → 乡镇审核" in out and "乡镇审核 → 通过" in out
 

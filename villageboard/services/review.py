@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from villageboard.domain.dates import cn_date
 from villageboard.domain.errors import VBError
 from villageboard.domain.models import APP_FLOW, APP_STATUS
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 class ReviewResult:
     """What a bulk review did: steps per transition, and each row left where it was, with why."""
 
+    target: str = "approved"
     moved: Counter[tuple[str, str]] = field(default_factory=Counter)
     rows_moved: set[str] = field(default_factory=set)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (row, why)
@@ -34,17 +36,18 @@ class ReviewResult:
         out = [f"已推进{len(self.rows_moved)}笔申报。"]
         out += [f"  {APP_STATUS[a]} → {APP_STATUS[b]}：{n}笔" for (a, b), n in self.moved.items()]
         if self.skipped:
-            out.append(f"没有推进{len(self.skipped)}笔：")
+            out.append(f"没有推进到“{APP_STATUS[self.target]}”的{len(self.skipped)}笔：")
             for why, n in Counter(why for _, why in self.skipped).items():
                 out.append(f"  {why}：{n}笔")
-            out += [f"  {number}：{why}" for number, why in self.skipped]
+            out += [f"  {number}：{why}" for number, why in self.skipped if why != WAITING]
         if self.blocked:
-            out.append("下列村的申报公示还没有走完，这些村的申报等公示期满后再审核：")
+            out.append("下列村的申报公示还没有走完，这些村的申报办完后再审核：")
             out += [f"  {line}" for line in self.blocked]
         return out
 
 
 FLAGGED = "有风险提示，须逐笔核实、写明核实情况后通过"
+WAITING = "申报公示还没有走完"
 
 
 def review_to(svc: Services, year: int, program_code: str, village_id: int | None, target: str) -> ReviewResult:
@@ -55,7 +58,7 @@ def review_to(svc: Services, year: int, program_code: str, village_id: int | Non
         raise VBError(f"批量审核只能推进到：{'、'.join(APP_STATUS[s] for s in APP_FLOW[1:])}")
     program = svc.programs.get(year, program_code)
     goal = APP_FLOW.index(target)
-    result = ReviewResult()
+    result = ReviewResult(target)
     apps = svc.applications.list(year, program.code, village_id)
     todo: list[str] = []
     waiting: list[str] = []
@@ -68,10 +71,14 @@ def review_to(svc: Services, year: int, program_code: str, village_id: int | Non
         wanted = set(todo)
         order = OrderGate(svc).check(year, program.code, [a for a in apps if a.id in wanted])
         held = {number for v in order.villages for number in v.apps}
-        result.blocked = order.lines()
+        result.blocked = [
+            f"{v.village}（{len(v.apps)}笔）：{'；'.join(v.reasons)}"
+            + (f"，{cn_date(v.clears)}起可以审核" if v.clears and not v.waits_for_clerk else "")
+            for v in order.villages
+        ]
         waiting = [n for n in todo if n in held]
         todo = [n for n in todo if n not in held]
-    result.skipped += [(n, "申报公示还没有走完") for n in waiting]
+    result.skipped += [(n, WAITING) for n in waiting]
     status = {a.id: a.status for a in apps}
     while todo:
         targets = [(n, APP_FLOW[APP_FLOW.index(status[n]) + 1]) for n in todo]

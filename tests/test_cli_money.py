@@ -356,7 +356,10 @@ def test_templates_command_fills_next_year_from_this_years_land(demo_dir: Path, 
     )
     [path] = (tmp_path / "next").iterdir()
     assert path.name == "申报导入模板-2027年耕地地力保护补贴.xlsx" and "年度已改为2027年" in out
-    row = next(r.values for r in read_table(path, APPLICATION_FIELDS).rows if r.values["id_number"] == h.id_number)
+    table = read_table(path, APPLICATION_FIELDS)
+    row = next(r.values for r in table.rows if r.values["id_number"] == h.id_number)
+    # last year's rows start on row 2: no example row to skip, so no notice about one
+    assert table.rows[0].row_number == 2 and not [p for p in table.problems if "示例" in p.reason]
     assert (row["certified_area"], row["deducted_area"], row["deduction_reason"], row["year"]) == (
         "6",
         "1",

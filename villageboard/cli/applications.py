@@ -51,6 +51,14 @@ def register_application(sub: argparse._SubParsersAction[argparse.ArgumentParser
     q.add_argument("--reason", default="", help="不通过的原因")
     q.add_argument("--note", default="", help="有风险提示的申报改为“通过”时必填：核实情况（记入修改记录）")
     q.set_defaults(handler=cmd_application_status)
+    q = asub.add_parser(
+        "review", help="批量审核：把一个项目（或一个村）的申报逐级推进到指定状态（有风险提示的不通过，逐笔处理）"
+    )
+    q.add_argument("--program", required=True, help="项目代码，如 GDDL")
+    q.add_argument("--year", type=int, help="年度（默认今年）")
+    q.add_argument("--village", help="村名（不写则全乡镇）")
+    q.add_argument("--to", dest="target", required=True, help="推进到：村审核、乡镇审核 或 通过")
+    q.set_defaults(handler=cmd_application_review)
     q = asub.add_parser("void", help="作废一条申报（写原因，记录保留）")
     q.add_argument("app", help="申报编号")
     q.add_argument("--reason", required=True, help="作废原因")
@@ -191,6 +199,19 @@ def cmd_application_status(args: argparse.Namespace) -> int:
                 if noted
                 else "这笔申报没有待核实的风险提示，--note 未记录。"
             )
+    return 0
+
+
+def cmd_application_review(args: argparse.Namespace) -> int:
+    from villageboard.services.review import FLAGGED, review_to
+
+    with open_services(args) as svc:
+        year = year_of(args, svc)
+        result = review_to(svc, year, args.program.upper(), village_id_of(svc, args.village), parse_status(args.target))
+        for line in result.lines():
+            say(line)
+        if any(why == FLAGGED for _, why in result.skipped):
+            say("有风险提示的申报，核实后逐笔通过：villageboard application status 申报编号 通过 --note “核实情况”")
     return 0
 
 

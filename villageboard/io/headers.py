@@ -91,7 +91,7 @@ CARD = FieldSpec(
     required=False,
     text_only=True,
 )
-BANK = FieldSpec("bank", "开户银行", ("开户银行", "银行", "开户行"), required=False, clean="text")
+BANK = FieldSpec("bank", "开户银行", ("开户银行", "银行", "开户行", "银行名称"), required=False, clean="text")
 VILLAGE = FieldSpec("village", "村", ("村", "村名", "行政村", "所在村"))
 GROUP = FieldSpec("group", "组", ("组", "村民小组", "小组"), required=False)
 QUANTITY = FieldSpec(
@@ -180,10 +180,11 @@ PERSON_ID = FieldSpec(
     required=False,
     text_only=True,
 )
-#: What `import applications` reads: the template's columns and the entitled person's.
+#: What `import applications` reads: the template's columns, the entitled person's, and
+#: the bank of a household the import registers.
 APPLICATION_IMPORT_FIELDS: tuple[FieldSpec, ...] = tuple(
     replace(f, unless=("person_id",)) if f.key in ("name", "id_number") else f for f in APPLICATION_FIELDS
-) + (PERSON_NAME, PERSON_ID)
+) + (PERSON_NAME, PERSON_ID, BANK)
 
 PAYOUT_RETURN_FIELDS: tuple[FieldSpec, ...] = (
     NAME,

@@ -11,7 +11,8 @@ What the templates do to prevent the usual mistakes:
   so Excel never turns an ID into ``1.41025E+17``;
 * data validation stops an ID that is not 18 characters, a non-positive area and a
   phone number of the wrong length as it is typed;
-* row 2 is a grey example row starting with 示例, which the importer skips;
+* row 2 is a grey example row starting with 示例, which the importer skips (a template
+  prefilled with last year's rows has none: its rows start on row 2);
 * a 填表说明 sheet explains, in plain words, how to fill each column.
 
 Run ``python -m villageboard.io.templates OUTDIR`` to write both files.
@@ -227,12 +228,15 @@ def _write_template(
             ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width, 22)
             for row in range(2, last_row + 1):
                 ws.cell(row=row, column=i).number_format = "@"
+        if rows:
+            continue  # prefilled: the rows themselves show how it is filled
         ex = ws.cell(row=2, column=i, value=example if example != "" else None)
         ex.font = example_font
         if key in _TEXT_KEYS:
             ex.number_format = "@"
-    for r, values in enumerate(rows, start=3):  # below the example row
-        ws.cell(row=r, column=1, value=r - 2)
+    first = 2 if rows else 3  # below the example row, when there is one
+    for r, values in enumerate(rows, start=first):
+        ws.cell(row=r, column=1, value=r - first + 1)
         for i, key in enumerate(keys[1:], start=2):
             value = values.get(key)
             if value is None or value == "":
@@ -259,7 +263,7 @@ def _write_template(
     _validations(ws, columns, lists, last_row)
 
     notes = wb.create_sheet("填表说明")
-    _write_instructions(notes, tpl)
+    _write_instructions(notes, tpl, prefilled=bool(rows))
     wb.active = 0
     return save_workbook_atomic(wb, path)
 
@@ -275,7 +279,7 @@ def _fit_to_page_width(ws: Any, landscape: bool) -> None:
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
 
 
-def _write_instructions(ws: Any, tpl: _Template) -> None:
+def _write_instructions(ws: Any, tpl: _Template, prefilled: bool = False) -> None:
     from openpyxl.styles import Alignment, Font
 
     title = tpl.filename.removesuffix(".xlsx").replace("模板", "表")
@@ -284,7 +288,11 @@ def _write_instructions(ws: Any, tpl: _Template) -> None:
         "",
         f"1. 在“{tpl.sheet_title}”页填写，每户一行。不要合并单元格，不要插入空行或小计行。",
         "2. 列名前带“*”的必须填写；其他列可以不填。列名不要改，列的先后顺序可以调整，也可以增加自己的列（如序号），导入时不看这些列。",
-        "3. 第2行是灰色的示例，可以留着，也可以删掉，导入时会自动跳过。",
+        (
+            "3. 表中已填好上一年的名单，请逐户核对、改正，不再享受的整行删掉，新增的接着往下填。"
+            if prefilled
+            else "3. 第2行是灰色的示例，可以留着，也可以删掉，导入时会自动跳过。"
+        ),
         "4. 身份证号码、一卡通账号、联系电话这几列已经设成“文本”格式，直接输入数字就行。"
         "从别的表复制过来时，请用“选择性粘贴—数值”或“只粘贴文本”，否则长数字会变成 1.41025E+17 这样，末几位就丢了，只能重新抄写。",
         "5. 数量只写数字，如 3.5，最多两位小数，不要写“亩”字也可以。",
@@ -358,8 +366,8 @@ def write_application_template(
     groups: Sequence[str] = (),
     programs: Sequence[str] = (),
 ) -> Path:
-    """The application template with ``rows`` already filled in below the example row
-    (field key -> value; IDs and accounts as text, areas as numbers): last year's list,
+    """The application template with ``rows`` already filled in from row 2, no example
+    row (field key -> value; IDs and accounts as text, areas as numbers): last year's list,
     land included, for the villages to check and correct instead of typing it again."""
     choices = {"village": villages, "group": groups, "program": programs}
     application = _template(APPLICATION_TEMPLATE, "申报信息", APPLICATION_FIELDS)

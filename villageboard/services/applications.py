@@ -419,10 +419,12 @@ class ApplicationService:
         targets: Sequence[tuple[str, str]],
         progress: Callable[[int, int, str], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
+        refused: builtins.list[tuple[str, str]] | None = None,
     ) -> tuple[int, builtins.list[str]]:
         """Each (number, status) in its own save, for a page of rows at once. Approvals
         of rows with an open risk flag are left out (each needs its own note) and
-        returned. The flags are computed once: a status change moves no flag."""
+        returned. The flags are computed once: a status change moves no flag. With
+        ``refused``, a row the rules refuse is listed there (number, why) and the rest go on."""
         open_flags: dict[str, list[Flag]] = {}
         for year in sorted({parse_app_number(n)[0] for n, s in targets if s == "approved"}):
             for f in self.svc.flags.flags(year, open_only=True):
@@ -436,7 +438,13 @@ class ApplicationService:
             if status == "approved" and open_flags.get(number):
                 skipped.append(number)
                 continue
-            self._set_status(number, status, "", None, "", open_flags.get(number, []))
+            try:
+                self._set_status(number, status, "", None, "", open_flags.get(number, []))
+            except VBError as exc:
+                if refused is None:
+                    raise
+                refused.append((number, str(exc)))
+                continue
             done += 1
         return done, skipped
 

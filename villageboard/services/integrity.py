@@ -72,8 +72,10 @@ class RegisterRules:
                     self.registry_seen
                     and doc.get("household_id") in self.copies
                     and not self._place(doc.get("village_id"), doc.get("group_id"))
+                    and not (doc.get("person_id_number") and not doc.get("void"))
                 ):
                     continue  # sound, and nothing shown later can change that: not kept
+                # (a live per-person row is kept: a later file may name the same person)
                 self.apps.append((rel, {f: doc.get(f) for f in _APP_FIELDS}))
 
     def _place(self, vid: Any, gid: Any) -> str:

@@ -21,6 +21,7 @@ from openpyxl import load_workbook
 from stdnum.cn import ric
 
 from villageboard.cli.main import main
+from villageboard.domain.money import capital_amount
 from villageboard.domain.validate import luhn_check_digit
 
 PROGRAM_TEXT = [
@@ -170,6 +171,22 @@ def year_of_work(clerk: Clerk, y: int, tmp: Path, photo: Path) -> None:
     county = tmp / f"报县{y}.xlsx"
     clerk.ok(day, "export", "county", "--year", str(y), "--out", str(county))
     assert county.exists()
+    # the papers the township signs: the county summary, a village's 清册 (PDF and
+    # Excel) and its households' 申报确认表, every total also in 大写
+    village = notices("result", "archived", day)[0]["village"]
+    for kind, out in (("county", "汇总"), ("roll", "清册"), ("forms", "确认表")):
+        where = () if kind == "county" else ("--program", "GDDL", "--village", village)
+        pdf = tmp / f"{out}{y}.pdf"
+        clerk.ok(day, "export", kind, "--year", str(y), *where, "--out", str(pdf))
+        assert pdf.read_bytes().startswith(b"%PDF")
+    roll = tmp / f"清册{y}.xlsx"
+    clerk.ok(day, "export", "roll", "--year", str(y), "--program", "GDDL", "--village", village, "--out", str(roll))
+    text = "\n".join(str(c) for r in load_workbook(roll).active.iter_rows(values_only=True) for c in r if c is not None)
+    here = {h["id"] for h in clerk.json(day, "household", "list", "--village", village, "--all")}
+    paid_here = [a for a in apps(day) if a["household_id"] in here and a["status"] == "approved"]
+    fen = sum(a["amount_fen"] for a in paid_here)
+    assert paid_here and f"（大写：{capital_amount(fen)}）" in text
+    assert f"共 {len(paid_here)} 户、{len(paid_here)} 户次" in text
     rec = clerk.json(day, "reconcile", "--year", str(y), "--program", "GDDL")
     assert rec["problems"] == []
     gddl = rec["programs"][0]

@@ -191,49 +191,7 @@ SURNAMES = (
     ("申", 1),
     ("牛", 1),
 )
-GIVEN_ONE = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰红梅建国志文斌海波宁辉鹏飞云峰"
-GIVEN_TWO = (
-    "建国",
-    "建军",
-    "国强",
-    "志强",
-    "永红",
-    "秀英",
-    "桂兰",
-    "玉兰",
-    "春花",
-    "冬梅",
-    "海燕",
-    "志明",
-    "文华",
-    "俊杰",
-    "丽娟",
-    "晓东",
-    "卫东",
-    "红梅",
-    "建华",
-    "秀兰",
-    "凤英",
-    "淑珍",
-    "宝山",
-    "金虎",
-    "来福",
-    "德胜",
-    "保国",
-    "存良",
-    "润生",
-    "晋生",
-    "满仓",
-    "拴柱",
-    "二虎",
-    "三喜",
-    "引弟",
-    "改花",
-    "爱莲",
-    "翠兰",
-    "巧云",
-    "天佑",
-)
+# the given names are the demo's (the build stays the same: the lists are unchanged)
 DOT_NAMES = ("阿依古丽·买买提", "热合曼·吐尔逊", "古丽娜尔·艾力", "买买提·依明")
 VILLAGES = (
     "东沟村",
@@ -362,6 +320,7 @@ def household_rows(
 ) -> list[dict[str, Any]]:
     """Household dicts (the Household.to_dict shape), village by village."""
     from villageboard.domain.models import Household
+    from villageboard.services.demo_data import GIVEN_ONE, GIVEN_TWO
 
     surnames = [s for s, _w in SURNAMES]
     weights = [w for _s, w in SURNAMES]

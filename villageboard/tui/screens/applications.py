@@ -34,6 +34,7 @@ from villageboard.tui.private import save_or_mask
 from villageboard.tui.screens.application_review import ApplicationReview, ApplicationTable
 from villageboard.tui.screens.importing import start_import
 from villageboard.tui.text import cell, num
+from villageboard.tui.widgets.prose import Prose, broken
 
 
 class PickerInput(Input):
@@ -71,16 +72,16 @@ class ApplicationScreen(ApplicationReview):
                     id="filter-village",
                     compact=True,
                 )
-            yield Static("", id="app-summary", markup=False)
+            yield Prose("", id="app-summary", markup=False)
             yield ApplicationTable(id="app-table", cursor_type="row", zebra_stripes=True)
-            yield Static("", id="app-flags", markup=False)
-            yield Static("逐户录入：农户处输入姓名或身份证后几位，回车；数量回车；备注回车即保存", classes="section")
+            yield Prose("", id="app-flags", markup=False)
+            yield Prose("逐户录入：农户处输入姓名或身份证后几位，回车；数量回车；备注回车即保存", classes="section")
             with Horizontal(id="entry"):
                 with Vertical(id="entry-fields"):
                     with Horizontal(classes="form-row"):
                         yield Label("农户", classes="form-label")
                         yield PickerInput(placeholder="姓名、拼音或身份证后几位", id="in-household", compact=True)
-                    yield Static("", id="picked", markup=False)
+                    yield Prose("", id="picked", markup=False)
                     with Horizontal(classes="form-row"):
                         yield Label("数量", classes="form-label")
                         yield Input(placeholder="如 12.5", id="in-quantity", compact=True)
@@ -88,7 +89,7 @@ class ApplicationScreen(ApplicationReview):
                     with Horizontal(classes="form-row"):
                         yield Label("备注", classes="form-label")
                         yield Input(placeholder="可不填，回车保存", id="in-remark", compact=True)
-                    yield Static("", id="entry-message", markup=False)
+                    yield Prose("", id="entry-message", markup=False)
                 yield OptionList(id="candidates")
 
     def on_mount(self) -> None:
@@ -199,7 +200,7 @@ class ApplicationScreen(ApplicationReview):
                 f"{h.name}  {village}{group}  {mask_id(h.id_number)}" + ("  已申报" if done else ""),
                 style="dim" if done else "",
             )
-            ol.add_option(Option(label, id=str(h.id)))
+            ol.add_option(Option(broken(label), id=str(h.id)))
         if self.candidates:
             ol.highlighted = 0
 

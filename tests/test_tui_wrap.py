@@ -155,3 +155,31 @@ def test_the_app_reaches_into_no_private_module_or_name_of_rich_or_textual() -> 
         if private.search(line)
     ]
     assert found == []
+
+
+async def test_a_message_at_80_columns_breaks_a_long_path_only_after_a_separator() -> None:
+    from textual.app import App, ComposeResult
+
+    from villageboard.tui.widgets.prose import Prose
+
+    path = (
+        "/tmp/乡镇数据/villageboard-township-data-2026/村务公开栏工具包的数据和备份文件夹/demo-backups/vb-20261207.zip"
+    )
+    text = f"已备份到 {path}（5.4 MB，已检查完好）"
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Prose(text, markup=False, id="msg")
+
+    app = One()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        msg = app.query_one("#msg", Prose)
+        shown = msg.render()
+        assert isinstance(shown, BrokenLines) and str(shown) == text
+        lines = shown.at(msg.content_size.width).plain.split("\n")
+        assert msg.size.height == len(lines) > 1
+        assert all(cell_len(line) <= 80 for line in lines)
+        assert "".join(lines) == text
+        for folder in folders(path):  # no folder name split over two lines
+            assert any(folder in line for line in lines), (folder, lines)

@@ -45,6 +45,11 @@ ALPHABET = [
     (TEXT, 30),
     (["a", "n", "p"], 3),
 ]
+#: Keys sent only once the screen has been drawn, as a clerk presses them after seeing
+#: the list: Textual's option lists (a dropdown's, the palette's) raise KeyError when
+#: paged before their first layout. The palette has its own guard (``Palette``); a
+#: dropdown's list is Textual's own, so its paging waits for the screen here.
+LOOK_FIRST = {"pagedown", "pageup"}
 #: Keys between two full checks (the app settles, the error log and the screen are read).
 CHECK_EVERY = 50
 
@@ -124,6 +129,8 @@ async def run_monkey(
     async with app.run_test(size=size, message_hook=sender.hook) as pilot:
         await settle(pilot, app)
         for i, key in enumerate(keys):
+            if key in LOOK_FIRST:
+                await pilot.pause()
             await sender.press(key)
             seen.add(type(app.screen).__name__)
             if on_key is not None:

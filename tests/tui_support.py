@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from textual.pilot import Pilot
-from textual.worker import Worker, WorkerCancelled
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from villageboard.tui.app import VillageBoardApp
 
@@ -33,6 +33,8 @@ async def settle(pilot: Pilot, app: VillageBoardApp) -> None:
             if workers:
                 await asyncio.wait_for(app.workers.wait_for_complete(workers), WORKER_WAIT)
         except (TimeoutError, WorkerCancelled):  # a closed folder tree cancels its readers
+            pass
+        except WorkerFailed:  # a job the clerk cancelled, say; the app shows its reason itself
             pass
         await pilot.pause()
         if not any(w.is_running for w in finite_workers(app)) and not getattr(app.screen, "busy", False):

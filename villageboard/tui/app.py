@@ -27,10 +27,9 @@ from textual.worker import Worker, WorkerState
 
 from villageboard.domain.errors import DamagedError, LockedError, VBError
 from villageboard.services import Services
-from villageboard.tui.commands import DomainCommands
+from villageboard.tui.commands import DomainCommands, Palette
 from villageboard.tui.errors import clerk_words, describe_error
 from villageboard.tui.printing import print_file
-from villageboard.tui.text import break_lines_between_words
 from villageboard.tui.widgets.message import MessageLine
 from villageboard.tui.widgets.navbar import NAV
 
@@ -103,7 +102,6 @@ class VillageBoardApp(App[int]):
 
     def __init__(self, data_dir: Path, readonly: bool = False, today: dt.date | None = None) -> None:
         super().__init__()
-        break_lines_between_words()
         self.data_dir = Path(data_dir)
         self.start_readonly = readonly
         self.today = today
@@ -297,9 +295,7 @@ class VillageBoardApp(App[int]):
             return
         await self.close_dialogs()
         self.push_screen(
-            CommandPalette(
-                id="--command-palette", placeholder="输入要做的事（汉字、拼音或首字母都行），如 备份、beifen、bf"
-            )
+            Palette(id="--command-palette", placeholder="输入要做的事（汉字、拼音或首字母都行），如 备份、beifen、bf")
         )
 
     def action_help_quit(self) -> None:

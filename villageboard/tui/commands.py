@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from functools import cache, partial
 from typing import Any
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.binding import Binding
+from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits, Provider
+from textual.css.query import NoMatches
 
 
 @dataclass(frozen=True)
@@ -163,3 +165,29 @@ class DomainCommands(Provider):
                 yield Hit(score, shown, self._command(c), help=c.help)
         if not found:
             yield Hit(0.01, NO_MATCH.format(query=query.strip()), lambda: None, help="按 Esc 关闭，或换个说法")
+
+
+class Palette(CommandPalette):
+    """The command palette, with PageDown/PageUp that wait for its list: pressed the
+    moment the palette opens (a clerk typing ahead), Textual's own keys look up lines
+    the list has not laid out yet and the app stopped with a KeyError."""
+
+    BINDINGS = [
+        Binding("pagedown", "page(1)", show=False, id="palette-page-down", tooltip="下一页"),
+        Binding("pageup", "page(-1)", show=False, id="palette-page-up", tooltip="上一页"),
+    ]
+
+    def action_page(self, direction: int) -> None:
+        try:
+            found = self.query_one(CommandList)
+        except NoMatches:
+            return
+        if found.option_count == 0 or found.scrollable_content_region.height == 0:
+            return  # nothing laid out yet: the key does nothing, as on an empty list
+        try:
+            if direction > 0:
+                found.action_page_down()  # type: ignore[no-untyped-call]  # untyped in Textual
+            else:
+                found.action_page_up()  # type: ignore[no-untyped-call]
+        except KeyError:  # laid out, but its lines not yet counted
+            return

@@ -4,8 +4,10 @@ paths shortened so a screen never shows a long temporary folder."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.text import Text
 
 from villageboard.domain.money import format_fen
@@ -57,6 +59,12 @@ def default_output_dir() -> Path:
 
 
 # -- line breaking ------------------------------------------------------------------
+# Terminal wrappers break only at spaces, and Chinese has none: a whole paragraph is one
+# "word", folded wherever the line ends, so "2026-005396" or "238,114.60" came out split
+# over two lines, and a path folded in the middle of a folder name. ``break_lines`` cuts
+# text into lines itself, at the points a line may end; the message widgets show what
+# it returns (see ``widgets.prose``), so the terminal never has to fold.
+
 #: Characters two cells wide (CJK, kana, full-width forms and punctuation).
 _WIDE = "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3200-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
 #: Punctuation that never starts a line, and that never ends one.
@@ -66,21 +74,115 @@ _OPENING = "（《「『【“‘("
 _UNITS = "元亩台户笔份天条个年月日号版角分"
 #: One unit a line may break around: a wide character, or a run of narrow characters
 #: (a code, a number, a word) with the measure word after it; "/" joins units
-#: ("元/亩"); opening punctuation stays with what follows, closing with what precedes.
+#: ("元/亩"); opening punctuation stays with what follows, closing with what precedes,
+#: and spaces with what precedes (a line never starts with one it broke at).
 _PIECE = rf"(?:[{_WIDE}]|[^\s{_WIDE}]+[{_UNITS}]?)"
-_BREAK_UNIT = rf"\s*[{_OPENING}]*{_PIECE}(?:/{_PIECE})*[{_CLOSING}]*\s*"
+_UNIT = re.compile(rf"[{_OPENING}]*{_PIECE}(?:/{_PIECE})*[{_CLOSING}]*[^\S\n]*|[^\S\n]+|.", re.S)
+#: A file path: a run of characters with "/" (or "\\") in it, up to a space or Chinese
+#: punctuation. It breaks only after a separator (each folder is one unit).
+_PATH_CHAR = r"[^\s/\\，。、；：！？）（》《」「』『】【”“’‘]"
+_PATH_RUN = re.compile(rf"{_PATH_CHAR}*(?:[/\\]{_PATH_CHAR}*)+")
+_FOLDER = re.compile(rf"{_PATH_CHAR}*[/\\]|{_PATH_CHAR}+")
+_NARROW = re.compile(rf"[^{_WIDE}]")
+_CLOSERS_ONLY = re.compile(rf"[{_CLOSING}]+[^\S\n]*")
+ELLIPSIS = "…"
 
 
-def break_lines_between_words() -> None:
-    """Make wrapped text break between Chinese characters, never inside a code or a
-    number. The wrapper Textual uses (Rich's) breaks only at spaces, and Chinese has
-    none: a whole paragraph is one "word", folded wherever the line ends, so
-    "2026-005396" or "238,114.60" came out split over two lines. Splitting the text
-    into units a line may end after fixes every wrapped label at once; table cells
-    (never wrapped) are unaffected."""
-    import re
+def _units(paragraph: str) -> list[tuple[str, bool]]:
+    """The paragraph in units a line may end after, each marked whether it is a folder
+    of a path (too wide, it is shortened rather than folded)."""
+    out: list[tuple[str, bool]] = []
 
-    from rich import _wrap
+    def add_text(text: str) -> None:
+        for m in _UNIT.finditer(text):
+            unit = m.group(0)
+            if out and _CLOSERS_ONLY.fullmatch(unit):  # "，" after a path or a space
+                out[-1] = (out[-1][0] + unit, out[-1][1])
+            else:
+                out.append((unit, False))
 
-    if hasattr(_wrap, "re_word"):
-        _wrap.re_word = re.compile(_BREAK_UNIT)
+    end = 0
+    for m in _PATH_RUN.finditer(paragraph):
+        start = _path_start(m.group(0))
+        if start < 0:
+            continue
+        add_text(paragraph[end : m.start() + start])
+        folders = _FOLDER.findall(m.group(0)[start:])
+        if len(folders) > 1 and folders[0] in ("/", "\\"):
+            folders[:2] = [folders[0] + folders[1]]  # never a lone "/" at a line's end
+        out.extend((f, True) for f in folders)
+        end = m.end()
+    add_text(paragraph[end:])
+    return out
+
+
+def _path_start(run: str) -> int:
+    """Where a path starts in a run of characters with a separator in it (-1: none).
+    Text runs into a path with no space in Chinese ("已保存到/home/…"): the path starts
+    at a separator, or at the narrow name just before it ("到data/…"). Only what reads
+    as a path counts: "/" then a narrow name and another separator ("/home/…"); a start
+    such as "~/", "./" or "D:\\"; or two separators and a letter ("data/backups/…").
+    "元/亩" and "2026/11/28" stay as they are."""
+    for i, ch in enumerate(run):
+        if ch not in "/\\":
+            continue
+        start = i
+        while start > 0 and _NARROW.match(run[start - 1]):
+            start -= 1
+        path = run[start:]
+        separators = path.count("/") + path.count("\\")
+        if start == i:
+            if separators >= 2 and len(path) > 1 and _NARROW.match(path[1]) and path[1] not in "/\\":
+                return start
+        elif re.match(r"~[/\\]|\.\.?[/\\]|[A-Za-z]:[/\\]", path) or (separators >= 2 and re.search("[A-Za-z]", path)):
+            return start
+    return -1
+
+
+def _fold(unit: str, width: int) -> list[str]:
+    """A unit wider than the line, cut by characters (never through a wide one)."""
+    lines, line = [], ""
+    for ch in unit:
+        if line and cell_len(line + ch) > width and ch.strip():
+            lines.append(line)
+            line = ""
+        line += ch
+    return [*lines, line]
+
+
+def _tail(folder: str, width: int) -> str:
+    """A folder name too wide for a line: its end, with "…" in front."""
+    tail = ""
+    for ch in reversed(folder.rstrip()):
+        if cell_len(ELLIPSIS + ch + tail) > width:
+            break
+        tail = ch + tail
+    return ELLIPSIS + tail
+
+
+def break_lines(text: str, width: int) -> list[str]:
+    """Text cut into lines of at most ``width`` cells (spaces at a line's end aside).
+
+    A line ends only between units: between two Chinese characters, after a code or a
+    number with its measure word ("2026-005396", "238,114.60元"), after a path's "/",
+    never before closing punctuation or after opening punctuation. Joined, the lines
+    give back the text ("\n" ends a line too and stays at its end), except where one
+    unit alone is wider than the line: a code is then cut by characters (never through
+    a wide one) and a folder name shows its end after "…"."""
+    width = max(width, 2)
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for unit, folder in _units(paragraph):
+            if line and cell_len((line + unit).rstrip()) > width:
+                lines.append(line)
+                line = ""
+            if not line and cell_len(unit.rstrip()) > width:
+                pieces = [_tail(unit, width) + unit[len(unit.rstrip()) :]] if folder else _fold(unit, width)
+                lines.extend(pieces[:-1])
+                line = pieces[-1]
+            else:
+                line += unit
+        lines.append(line + "\n")
+    lines[-1] = lines[-1][:-1]
+    return lines

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList, Static
+from textual.widgets import OptionList
 from textual.widgets.option_list import Option
+
+from villageboard.tui.widgets.prose import Prose, broken
 
 
 class ChoiceDialog(ModalScreen[str | None]):
@@ -24,11 +25,11 @@ class ChoiceDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Prose(self.title_text, classes="dialog-title", markup=False)
             if self.note:
-                yield Static(self.note, classes="dialog-message", markup=False)
-            yield OptionList(*[Option(Text(label), id=key) for key, label in self.choices], id="choices")
-            yield Static("↑↓ 选择，回车确定，Esc 取消", classes="hint")
+                yield Prose(self.note, classes="dialog-message", markup=False)
+            yield OptionList(*[Option(broken(label), id=key) for key, label in self.choices], id="choices")
+            yield Prose("↑↓ 选择，回车确定，Esc 取消", classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

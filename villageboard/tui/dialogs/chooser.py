@@ -20,12 +20,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, DirectoryTree, Input, Label, OptionList, Static
+from textual.widgets import Button, DirectoryTree, Input, OptionList, Static
 from textual.widgets.directory_tree import DirEntry
 from textual.widgets.option_list import Option
 
 from villageboard.tui.recent import recent_folders, remember_folder
 from villageboard.tui.text import display_path
+from villageboard.tui.widgets.prose import Prose, broken
 
 #: What each kind of file the app reads is called, for the chooser's messages.
 SHEETS = (".xlsx", ".xlsm", ".csv", ".txt")
@@ -136,16 +137,17 @@ class PathChooser(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -wide chooser"):
-            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Prose(self.title_text, classes="dialog-title", markup=False)
             if self.note:
-                yield Static(self.note, classes="dialog-message", markup=False)
+                yield Prose(self.note, classes="dialog-message", markup=False)
             yield Input(str(self.start), placeholder="文件夹的完整路径，回车前往", id="chooser-place", compact=True)
             with Horizontal(id="chooser-body"):
                 yield OptionList(
-                    *[Option(label, id=str(i)) for i, (label, _p) in enumerate(self.places)], id="chooser-places"
+                    *[Option(broken(label), id=str(i)) for i, (label, _p) in enumerate(self.places)],
+                    id="chooser-places",
                 )
                 yield FolderTree(self.start, suffixes=self.suffixes, id="chooser-tree")
-            yield Static("", id="chooser-chosen", markup=False)
+            yield Prose("", id="chooser-chosen", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("选这个文件" if self.files else "选这个文件夹", id="choose", variant="primary")
                 yield Button("上一级", id="up")
@@ -155,7 +157,7 @@ class PathChooser(ModalScreen[Path | None]):
                 if self.files
                 else "↑↓ 移动，回车打开文件夹；Ctrl+S 选定高亮的；Tab 常用位置；Esc 取消"
             )
-            yield Static(hint, classes="hint")
+            yield Prose(hint, classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(FolderTree).focus()

@@ -6,7 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button
+
+from villageboard.tui.widgets.prose import Prose
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -30,8 +32,8 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title", markup=False)
-            yield Static(self.message, classes="dialog-message", markup=False)
+            yield Prose(self.title_text, classes="dialog-title", markup=False)
+            yield Prose(self.message, classes="dialog-message", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self.confirm_label, id="confirm", variant="error" if self.danger else "primary")
                 yield Button(self.cancel_label, id="cancel")

@@ -28,6 +28,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from villageboard.tui.widgets.keys import FieldInput, FieldSelect, TickBox
+from villageboard.tui.widgets.prose import Prose
 
 HINT = "回车到下一项，最后一项回车即提交；空格打开选项或打勾；Ctrl+S 提交；Esc 关闭"
 PICK_HINT = "选文件或文件夹：按 Ctrl+O（或点“选择…”），不用输入路径。"
@@ -88,13 +89,13 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -wide" if self.wide else "dialog"):
-            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Prose(self.title_text, classes="dialog-title", markup=False)
             if self.note:
-                yield Static(self.note, classes="dialog-message", markup=False)
+                yield Prose(self.note, classes="dialog-message", markup=False)
             with VerticalScroll(classes="dialog-form"):
                 for f in self.fields:
                     if f.kind == "note":
-                        yield Static(str(f.value), classes="form-note", markup=False)
+                        yield Prose(str(f.value), classes="form-note", markup=False)
                         continue
                     with Horizontal(classes="form-row"):
                         yield Label(
@@ -124,11 +125,11 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
                                 pick = Button("选择…", id=f"pick-{f.key}", compact=True, classes="form-pick")
                                 pick.can_focus = False  # Enter and Tab stay on the fields
                                 yield pick
-                    yield Static("", id=f"msg-{f.key}", classes="form-message", markup=False)
+                    yield Prose("", id=f"msg-{f.key}", classes="form-message", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self.submit_label, id="submit", variant="primary")
                 yield Button("取消", id="cancel")
-            yield Static(self.hint(), classes="hint", id="form-hint", markup=False)
+            yield Prose(self.hint(), classes="hint", id="form-hint", markup=False)
 
     def hint(self) -> str:
         return HINT + ("\n" + PICK_HINT if any(f.is_path for f in self.fields) else "")

@@ -7,7 +7,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button
+
+from villageboard.tui.widgets.prose import Prose
 
 
 class MessageDialog(ModalScreen[None]):
@@ -21,9 +23,9 @@ class MessageDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -error" if self.error else "dialog"):
-            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Prose(self.title_text, classes="dialog-title", markup=False)
             with VerticalScroll(classes="dialog-scroll"):
-                yield Static(self.message, classes="dialog-message", markup=False, id="message-text")
+                yield Prose(self.message, classes="dialog-message", markup=False, id="message-text")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("知道了", id="ok", variant="primary")
 

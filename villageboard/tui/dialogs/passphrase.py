@@ -15,6 +15,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
 from villageboard.tui.widgets.keys import FieldInput
+from villageboard.tui.widgets.prose import Prose
 
 
 class PassphraseDialog(ModalScreen[str | None]):
@@ -33,9 +34,9 @@ class PassphraseDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -wide"):
-            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Prose(self.title_text, classes="dialog-title", markup=False)
             if self.note:
-                yield Static(self.note, classes="dialog-message", markup=False, id="passphrase-note")
+                yield Prose(self.note, classes="dialog-message", markup=False, id="passphrase-note")
             with Horizontal(classes="form-row"):
                 yield Label("备份密码", classes="form-label", markup=False)
                 yield FieldInput(
@@ -48,11 +49,11 @@ class PassphraseDialog(ModalScreen[str | None]):
                 with Horizontal(classes="form-row"):
                     yield Label("再输入一遍", classes="form-label", markup=False)
                     yield FieldInput(password=True, id="passphrase-again", compact=True, placeholder="和上面一样")
-            yield Static(self.error, id="passphrase-message", classes="form-message -error", markup=False)
+            yield Prose(self.error, id="passphrase-message", classes="form-message -error", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self.go_label, id="go", variant="primary")
                 yield Button("取消", id="cancel")
-            yield Static("回车到下一项，最后一项回车即确定；Esc 取消", classes="hint")
+            yield Prose("回车到下一项，最后一项回车即确定；Esc 取消", classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#passphrase", Input).focus()

@@ -36,6 +36,7 @@ from villageboard.tui.private import save_or_mask
 from villageboard.tui.screens.application_review import ApplicationReview, ApplicationTable
 from villageboard.tui.screens.importing import start_import
 from villageboard.tui.text import cell, num
+from villageboard.tui.widgets.prose import Prose, broken
 
 
 def people_of(h: Household) -> list[Payee]:
@@ -82,16 +83,16 @@ class ApplicationScreen(ApplicationReview):
                     id="filter-village",
                     compact=True,
                 )
-            yield Static("", id="app-summary", markup=False)
+            yield Prose("", id="app-summary", markup=False)
             yield ApplicationTable(id="app-table", cursor_type="row", zebra_stripes=True)
-            yield Static("", id="app-flags", markup=False)
-            yield Static("逐户录入：农户处输入姓名或身份证后几位，回车；数量回车；备注回车即保存", classes="section")
+            yield Prose("", id="app-flags", markup=False)
+            yield Prose("逐户录入：农户处输入姓名或身份证后几位，回车；数量回车；备注回车即保存", classes="section")
             with Horizontal(id="entry"):
                 with Vertical(id="entry-fields"):
                     with Horizontal(classes="form-row"):
                         yield Label("农户", classes="form-label")
                         yield PickerInput(placeholder="姓名、拼音或身份证后几位", id="in-household", compact=True)
-                    yield Static("", id="picked", markup=False)
+                    yield Prose("", id="picked", markup=False)
                     with Horizontal(classes="form-row"):
                         yield Label("数量", classes="form-label")
                         yield Input(placeholder="如 12.5", id="in-quantity", compact=True)
@@ -99,7 +100,7 @@ class ApplicationScreen(ApplicationReview):
                     with Horizontal(classes="form-row"):
                         yield Label("备注", classes="form-label")
                         yield Input(placeholder="可不填，回车保存", id="in-remark", compact=True)
-                    yield Static("", id="entry-message", markup=False)
+                    yield Prose("", id="entry-message", markup=False)
                 yield OptionList(id="candidates")
 
     def on_mount(self) -> None:
@@ -228,7 +229,7 @@ class ApplicationScreen(ApplicationReview):
             if who is not None and not who.is_head:
                 head = f"{who.name}（{who.relation}，{h.name}户）  {village}{group}  {mask_id(who.id_number)}"
             label = Text(head + ("  已申报" if done else ""), style="dim" if done else "")
-            ol.add_option(Option(label, id=f"{h.id}-{i}"))
+            ol.add_option(Option(broken(label), id=f"{h.id}-{i}"))
         if self.candidates:
             ol.highlighted = 0
 

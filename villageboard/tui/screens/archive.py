@@ -25,6 +25,7 @@ from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.screens.posters import ask_render, show_preview
 from villageboard.tui.text import cell, num, yuan
 from villageboard.tui.widgets import JobPanel
+from villageboard.tui.widgets.prose import Prose
 
 ALL = -1
 
@@ -51,12 +52,12 @@ class ArchiveScreen(VBScreen):
                 yield Select([], prompt="全部村", id="archive-village", compact=True)
                 yield Select([], prompt="全部项目", id="archive-program", compact=True)
                 yield Input(placeholder="查找：编号、村、项目或姓名，回车", id="archive-search", compact=True)
-            yield Static("", id="archive-count", markup=False)
+            yield Prose("", id="archive-count", markup=False)
             yield DataTable(id="archive-list", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="archive-preview-pane"):
-                yield Static("", id="archive-head", markup=False)
+                yield Prose("", id="archive-head", markup=False)
                 yield DataTable(id="archive-preview", cursor_type="row", zebra_stripes=True, show_cursor=False)
-                yield Static("", id="archive-foot", markup=False)
+                yield Prose("", id="archive-foot", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#archive-list", DataTable)

@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from villageboard.tui.widgets.prose import Prose
+
 
 class FatalErrorScreen(Screen[None]):
     BINDINGS = [
@@ -39,15 +41,15 @@ class FatalErrorScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="fatal"):
-            yield Static("无法打开数据", classes="title")
-            yield Static(self.message, markup=False, id="fatal-message")
+            yield Prose("无法打开数据", classes="title")
+            yield Prose(self.message, markup=False, id="fatal-message")
             hint = "程序没有写入任何数据。"
             if self.backup is not None:
                 hint += "按 R 用最近的备份恢复，"
             if self.damaged:
                 hint += "按 O 从U盘或其他文件夹选备份文件，"
             hint += "按 Esc 退出。"
-            yield Static(hint, classes="hint")
+            yield Prose(hint, classes="hint")
         yield Footer()
 
     @property

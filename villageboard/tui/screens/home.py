@@ -20,6 +20,7 @@ from villageboard.services.dashboard import HomeSummary, home_summary
 from villageboard.services.ui_support import HomeExtras, home_extras
 from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.text import cell, display_path
+from villageboard.tui.widgets.prose import Prose, broken
 
 POSTED_COLUMNS = ("公示编号", "村", "未处理异议", "可提异议", "类别", "项目", "公示期")
 
@@ -46,13 +47,13 @@ class HomeScreen(VBScreen):
 
     def compose_body(self) -> Iterable[Widget]:
         with Vertical(id="home"):
-            yield Static("", id="township", markup=False)
+            yield Prose("", id="township", markup=False)
             with Horizontal(id="counts"):
                 for key in ("villages", "households", "applications", "paid", "failed"):
-                    yield Static("", id=f"count-{key}", classes="count", markup=False)
-            yield Static("正在公示（回车打开）", classes="section")
+                    yield Prose("", id=f"count-{key}", classes="count", markup=False)
+            yield Prose("正在公示（回车打开）", classes="section")
             yield DataTable(id="posted", zebra_stripes=True, cursor_type="row")
-            yield Static("待办（回车处理）", classes="section")
+            yield Prose("待办（回车处理）", classes="section")
             yield OptionList(id="due")
 
     _loading = False
@@ -212,10 +213,13 @@ class HomeScreen(VBScreen):
         due.clear_options()
         for i, item in enumerate(extras.due):
             due.add_option(
-                Option(Text("· " + item.text, style="bold red" if item.urgent else ""), id=f"{i}:{item.target}")
+                Option(broken(Text("· " + item.text, style="bold red" if item.urgent else "")), id=f"{i}:{item.target}")
             )
         due.add_option(
-            Option(Text("· " + backup_line(s), style="" if s.backup or s.last_backup else "bold red"), id="b:settings")
+            Option(
+                broken(Text("· " + backup_line(s), style="" if s.backup or s.last_backup else "bold red")),
+                id="b:settings",
+            )
         )
 
     async def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

@@ -27,6 +27,7 @@ from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.screens.importing import start_import
 from villageboard.tui.text import cell
 from villageboard.tui.widgets import FieldRow, FieldSelect
+from villageboard.tui.widgets.prose import Prose
 
 TEXT_FIELDS = ("name", "id_number", "phone", "card_account", "bank", "remark")
 PLACEHOLDERS = {
@@ -81,10 +82,10 @@ class HouseholdScreen(VBScreen):
                 with Horizontal(classes="form-row"):
                     yield Select([], prompt="全部村", id="filter-village", compact=True)
                     yield Input(placeholder="查找：姓名/拼音/身份证或电话尾号", id="search", compact=True)
-                yield Static("", id="household-count", markup=False)
+                yield Prose("", id="household-count", markup=False)
                 yield DataTable(id="household-list", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="household-form"):
-                yield Static("", id="form-title", markup=False)
+                yield Prose("", id="form-title", markup=False)
                 villages = [(v.name, v.id) for v in self.svc.registry.villages()]
                 yield FieldRow(
                     "village",
@@ -96,8 +97,8 @@ class HouseholdScreen(VBScreen):
                 yield FieldRow("group", "组", widget=FieldSelect([], prompt="（不分组）", id="in-group", compact=True))
                 for key in TEXT_FIELDS:
                     yield FieldRow(key, HOUSEHOLD_LABELS[key], placeholder=PLACEHOLDERS[key])
-                yield Static("", id="form-status", markup=False)
-                yield Static("回车到下一项，备注处回车保存；红字改好才能保存，黄字只是提醒。", classes="hint")
+                yield Prose("", id="form-status", markup=False)
+                yield Prose("回车到下一项，备注处回车保存；红字改好才能保存，黄字只是提醒。", classes="hint")
 
     def on_mount(self) -> None:
         table = self.query_one("#household-list", DataTable)

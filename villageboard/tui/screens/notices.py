@@ -23,6 +23,7 @@ from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.screens.objections import ObjectionsScreen
 from villageboard.tui.screens.posters import ask_batch, ask_render, show_preview
 from villageboard.tui.text import cell, num, yuan
+from villageboard.tui.widgets.prose import Prose
 
 ALL = "all"
 #: What a clerk looks for first comes first: at 80 columns the objection columns are
@@ -88,12 +89,12 @@ class NoticeScreen(VBScreen):
                     id="notice-state",
                     compact=True,
                 )
-                yield Static("", id="notice-count", markup=False)
+                yield Prose("", id="notice-count", markup=False)
             yield DataTable(id="notice-list", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="preview-pane"):
-                yield Static("", id="preview-head", markup=False)
+                yield Prose("", id="preview-head", markup=False)
                 yield DataTable(id="preview", cursor_type="row", zebra_stripes=True, show_cursor=False)
-                yield Static("", id="preview-foot", markup=False)
+                yield Prose("", id="preview-foot", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#notice-list", DataTable)

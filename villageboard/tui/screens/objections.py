@@ -12,13 +12,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Label, Static
+from textual.widgets import DataTable, Static
 
 from villageboard.domain.models import Objection
 from villageboard.services import ui_support
 from villageboard.tui.dialogs import FormDialog, FormField
 from villageboard.tui.private import submit_or_mask
 from villageboard.tui.text import cell
+from villageboard.tui.widgets.prose import Prose
 
 if TYPE_CHECKING:
     from villageboard.services import Services
@@ -49,10 +50,10 @@ class ObjectionsScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -large"):
-            yield Label("", id="objections-title", classes="dialog-title", markup=False)
-            yield Static("", id="objections-note", markup=False)
+            yield Prose("", id="objections-title", classes="dialog-title", markup=False)
+            yield Prose("", id="objections-note", markup=False)
             yield DataTable(id="objection-list", cursor_type="row", zebra_stripes=True)
-            yield Static("Ctrl+N 登记异议　回车或 Ctrl+S 处理选中的异议　Esc 关闭", classes="hint")
+            yield Prose("Ctrl+N 登记异议　回车或 Ctrl+S 处理选中的异议　Esc 关闭", classes="hint")
 
     @property
     def vb(self) -> VillageBoardApp:
@@ -72,7 +73,7 @@ class ObjectionsScreen(ModalScreen[None]):
     def refresh_data(self) -> None:
         n = self.svc.notices.get(self.code)
         state = self.svc.notices.state_of(n)
-        self.query_one("#objections-title", Label).update(
+        self.query_one("#objections-title", Prose).update(
             f"异议：{n.code} 第{n.version}版 {ui_support.notice_label(self.svc, n)}"
         )
         days = self.svc.notices.objection_days(n)

@@ -23,6 +23,7 @@ from villageboard.tui.dialogs.folder import folder_field, folder_of
 from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.screens.importing import report_text, start_import
 from villageboard.tui.text import cell, num
+from villageboard.tui.widgets.prose import Prose
 
 MEASURE_COLUMNS = (
     ("approved", "审核通过"),
@@ -77,16 +78,16 @@ class PayoutScreen(VBScreen):
                     id="payout-program",
                     compact=True,
                 )
-            yield Static("", id="payout-summary", markup=False)
-            yield Static(
+            yield Prose("", id="payout-summary", markup=False)
+            yield Prose(
                 "签字用表（申报确认表、发放清册、报县汇总表，带大写合计和签字栏）：按 Ctrl+U",
                 classes="hint",
                 id="payout-papers-hint",
                 markup=False,
             )
             yield DataTable(id="recon", cursor_type="row", zebra_stripes=True)
-            yield Static("", id="recon-problems", markup=False)
-            yield Static(
+            yield Prose("", id="recon-problems", markup=False)
+            yield Prose(
                 "发放失败（请农户到银行核实，在“农户”中更正一卡通账号后，按 Ctrl+F 重新发放）", classes="section"
             )
             yield DataTable(id="failures", cursor_type="row", zebra_stripes=True)

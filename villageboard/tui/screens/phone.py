@@ -32,6 +32,7 @@ from villageboard.tui.private import submit_or_mask
 from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.text import cell, num, yuan
 from villageboard.tui.widgets import FieldSelect
+from villageboard.tui.widgets.prose import Prose
 
 SCRIPT_HINT = "输入来电人说的出生日期，回车核实身份后，这里给出可以照着念的答复。"
 UNCONFIRMED_ANSWER = "身份未核实，只告知了已公示的内容。"
@@ -81,20 +82,20 @@ class PhoneDeskScreen(VBScreen):
                     id="query",
                     compact=True,
                 )
-            yield Static("", id="phone-note", markup=False)
+            yield Prose("", id="phone-note", markup=False)
             with Horizontal(id="phone-main"):
                 yield DataTable(id="hits", cursor_type="row", zebra_stripes=True)
                 with Vertical(id="phone-detail"):
-                    yield Static("", id="hit-title", markup=False)
-                    yield Static("", id="hit-private", markup=False)
+                    yield Prose("", id="hit-title", markup=False)
+                    yield Prose("", id="hit-private", markup=False)
                     yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
             with Horizontal(classes="form-row", id="birth-row"):
                 yield Label("出生日期", classes="form-label")
                 yield Input(placeholder="来电人说的出生日期，如 1965-03-12 或 19650312", id="birth", compact=True)
-                yield Static("", id="identity", markup=False)
-            yield Static("答复话术（核实身份后可照着念）", classes="section")
+                yield Prose("", id="identity", markup=False)
+            yield Prose("答复话术（核实身份后可照着念）", classes="section")
             with VerticalScroll(id="script-box"):
-                yield Static("", id="script", markup=False)
+                yield Prose("", id="script", markup=False)
             with Horizontal(classes="form-row", id="log-row"):
                 yield Label("问题类型", classes="form-label")
                 yield FieldSelect(

@@ -22,6 +22,7 @@ from villageboard.services.programs import PROGRAM_LABELS
 from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.text import cell, num
 from villageboard.tui.widgets import FieldRow, FieldSelect
+from villageboard.tui.widgets.prose import Prose
 
 #: (key, label, placeholder) in the order a clerk fills them
 TEXT_FIELDS: tuple[tuple[str, str, str], ...] = (
@@ -80,9 +81,9 @@ class ProgramScreen(VBScreen):
             with Vertical(id="program-list-pane"):
                 yield Select([], prompt="全部年度", id="filter-year", compact=True)
                 yield DataTable(id="program-list", cursor_type="row", zebra_stripes=True)
-                yield Static("", id="program-guide", markup=False)
+                yield Prose("", id="program-guide", markup=False)
             with VerticalScroll(id="program-form"):
-                yield Static("", id="program-form-title", markup=False)
+                yield Prose("", id="program-form-title", markup=False)
                 for key, label, placeholder in TEXT_FIELDS[:6]:
                     yield FieldRow(key, label, placeholder=placeholder)
                 yield FieldRow(
@@ -118,8 +119,8 @@ class ProgramScreen(VBScreen):
                 )
                 for key, label, placeholder in TEXT_FIELDS[7:]:
                     yield FieldRow(key, label, placeholder=placeholder)
-                yield Static("", id="rate-history", markup=False)
-                yield Static("回车到下一项，最后一项回车保存；申报指南各项都填好才能做公示。", classes="hint")
+                yield Prose("", id="rate-history", markup=False)
+                yield Prose("回车到下一项，最后一项回车保存；申报指南各项都填好才能做公示。", classes="hint")
 
     def on_mount(self) -> None:
         table = self.query_one("#program-list", DataTable)

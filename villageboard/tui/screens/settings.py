@@ -23,6 +23,7 @@ from villageboard.tui.dialogs import MessageDialog
 from villageboard.tui.screens.base import VBScreen
 from villageboard.tui.text import display_path
 from villageboard.tui.widgets import FieldRow, TickBox
+from villageboard.tui.widgets.prose import Prose
 
 FIELDS: tuple[tuple[str, str, str, str], ...] = (
     # key, label, placeholder, label used by validate_township
@@ -70,21 +71,21 @@ class SettingsScreen(VBScreen):
     def compose_body(self) -> Iterable[Widget]:
         with Horizontal(id="settings"):
             with VerticalScroll(id="settings-form"):
-                yield Static("乡镇信息（印在公示上）", classes="section")
+                yield Prose("乡镇信息（印在公示上）", classes="section")
                 for key, label, placeholder, _v in FIELDS:
                     if key == "growth_limit":
-                        yield Static("风险提示的提示线（不印在公示上）", classes="section")
+                        yield Prose("风险提示的提示线（不印在公示上）", classes="section")
                     yield FieldRow(key, label, placeholder=placeholder)
                     if key == "font_path":
                         for switch, text in SWITCHES:
                             yield TickBox(text, id=f"tick-{switch}", compact=True)
-                yield Static("回车到下一项，最后一项回车保存。", classes="hint")
+                yield Prose("回车到下一项，最后一项回车保存。", classes="hint")
             with Vertical(id="settings-side"):
-                yield Static("身份信息遮挡规则（全乡镇统一，不能修改）", classes="section")
-                yield Static(POLICY_TEXT, id="policy", markup=False)
-                yield Static("为什么不能改：" + POLICY_REASON, id="policy-reason", markup=False)
-                yield Static("数据和备份", classes="section")
-                yield Static("", id="data-info", markup=False)
+                yield Prose("身份信息遮挡规则（全乡镇统一，不能修改）", classes="section")
+                yield Prose(POLICY_TEXT, id="policy", markup=False)
+                yield Prose("为什么不能改：" + POLICY_REASON, id="policy-reason", markup=False)
+                yield Prose("数据和备份", classes="section")
+                yield Prose("", id="data-info", markup=False)
 
     def on_mount(self) -> None:
         self.load()

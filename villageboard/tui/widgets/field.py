@@ -8,6 +8,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
+from villageboard.tui.widgets.prose import Prose
+
 
 class FieldRow(Vertical):
     def __init__(
@@ -30,7 +32,7 @@ class FieldRow(Vertical):
                 yield Input(self.value, placeholder=self.placeholder, id=f"in-{self.key}", compact=True)
             if self.unit:
                 yield Label(self.unit, classes="form-unit", markup=False, id=f"unit-{self.key}")
-        yield Static("", id=f"msg-{self.key}", classes="form-message", markup=False)
+        yield Prose("", id=f"msg-{self.key}", classes="form-message", markup=False)
 
     def set_message(self, text: str, warning: bool = False) -> None:
         msg = self.query_one(f"#msg-{self.key}", Static)

@@ -10,10 +10,11 @@ never cut. It shows the latest message until its time is up.
 from __future__ import annotations
 
 from textual.timer import Timer
-from textual.widgets import Static
+
+from villageboard.tui.widgets.prose import Prose
 
 
-class MessageLine(Static):
+class MessageLine(Prose):
     def __init__(self) -> None:
         super().__init__("", id="message-line", markup=False)
         self._timer: Timer | None = None
@@ -36,4 +37,4 @@ class MessageLine(Static):
 
     @property
     def text(self) -> str:
-        return str(self.render()) if self.has_class("-shown") else ""
+        return str(self.render()) if self.has_class("-shown") else ""  # type: ignore[no-untyped-call]

@@ -148,6 +148,7 @@ def test_digit_forms_are_read_as_digits(number: str, forms: dict[str, str]) -> N
         # number followed by a landline (010,2000004)
         "6,000,0000,010,2000004",
         "6000，0000，010，2000004",
+        "606，347，620，202，7，432",  # a Chinese comma never groups thousands
     ],
 )
 def test_smuggled_forms_are_found(text: str) -> None:

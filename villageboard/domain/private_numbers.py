@@ -20,9 +20,10 @@ number and our own notice codes are never joined. Across list punctuation (，�
 groups beside the mark must have three or more digits (138，0013，8000), so a list of
 small numbers stays a list. A chain joined by commas ("," or "，") that holds 15 or
 more digits and is neither thousands amounts (1,234,567, first group 1–3 digits, every
-later one exactly 3; a "，" never groups thousands) nor a list of one- and two-digit
-numbers (3,5,7 / 12,15) is read as one number: nothing inside it counts as a date,
-landline or amount (6,000,0000,010,2000004 is no number followed by a landline).
+later one exactly 3; a "，" never groups thousands, but may list such amounts: 12,345，
+23,456) nor a list of one- and two-digit numbers (3,5,7 / 12,15) is read as one
+number: nothing inside it counts as a date, landline or amount (6,000,0000,010,2000004
+is no number followed by a landline; 606，347，620，202，7，432 is one number).
 Joined groups are checked for the exact shapes above; the plain "12 or more digits"
 rule joins groups only when each has three or more digits, groups of four or more hold
 at least eight of them (1234.5678.9012, 6.00000.00000.0…), or one group alone holds
@@ -301,7 +302,7 @@ def _year(g: str) -> bool:
 def _one_number_chains(groups: list[str], typed: list[str]) -> list[int]:
     """For each group, its chain (from 1) when groups joined by commas read as one number
     (6,000,0000,010,2000004): 15+ digits, neither small numbers (3,5,7) nor thousands
-    amounts (1,234,567; amounts listed with "，"); else 0."""
+    amounts (1,234,567; or such amounts listed with "，": 12,345，23,456); else 0."""
     one, i = [0] * len(groups), 0
     while i < len(groups):
         j = i + 1
@@ -309,7 +310,10 @@ def _one_number_chains(groups: list[str], typed: list[str]) -> list[int]:
             j += 1
         size = [len(g.rstrip("X")) for g in groups[i:j]]
         cuts = [k - i for k in range(i, j) if k == i or typed[k] == "，"] + [j - i]
-        amounts = all(1 <= size[a] <= 3 and set(size[a + 1 : b]) <= {3} for a, b in zip(cuts, cuts[1:], strict=False))
+        amounts = all(
+            1 <= size[a] <= 3 and set(size[a + 1 : b]) <= {3} and (b - a >= 2 or len(cuts) == 2)
+            for a, b in zip(cuts, cuts[1:], strict=False)
+        )
         if j - i >= 2 and sum(size) >= 15 and max(size) >= 3 and not amounts:
             one[i:j] = [i + 1] * (j - i)
         i = j

@@ -71,6 +71,8 @@ def test_random_remark_is_refused_or_posts_and_prints(svc: Services, tmp_path: P
     # found by a longer search: a date run on into more digits is twelve digits, and
     # must be stopped like any other
     @example("〇〇〇2000-01-010")
+    # commas in groups of uneven sizes are no thousands: one 18-digit number
+    @example("6,000,0000,010,2000004")
     def check(remark: str) -> None:
         code = f"HP{next(_codes)}"
         svc.programs.add(_program(code))

@@ -144,6 +144,11 @@ def test_digit_forms_are_read_as_digits(number: str, forms: dict[str, str]) -> N
         "电话一三八〇〇一三八〇〇〇一个",
         "身份证 110105 1949 1231 002 x",
         "〇〇〇2000-01-010",  # a date run on into more digits: twelve digits, not a date
+        # commas in groups of uneven sizes are no thousands: one 18-digit number, not a
+        # number followed by a landline (010,2000004)
+        "6,000,0000,010,2000004",
+        "6000，0000，010，2000004",
+        "606，347，620，202，7，432",  # a Chinese comma never groups thousands
     ],
 )
 def test_smuggled_forms_are_found(text: str) -> None:
@@ -186,6 +191,11 @@ ORDINARY = [
     "2019、2020、2021年均已领取",
     "第10,11,12,13,14,15组",
     "共 120 户 1,234.5 亩 123,456.78 元",
+    "238,114.60",
+    "3,5,7",
+    "12,15",
+    "第1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20组",
+    "合计 123,456，234,567，345,678 元",
     "",
 ]
 

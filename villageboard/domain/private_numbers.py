@@ -18,10 +18,16 @@ Such a block, set off by a space or list punctuation, is not joined to its neigh
 except to find a whole 18-digit ID with a real birth date; the visible ends of a masked
 number and our own notice codes are never joined. Across list punctuation (，、；。) the
 groups beside the mark must have three or more digits (138，0013，8000), so a list of
-small numbers stays a list. Joined groups are checked for the exact shapes above; the
-plain "12 or more digits" rule joins groups only when each has three or more digits,
-groups of four or more hold at least eight of them (1234.5678.9012, 6.00000.00000.0…), or
-one group alone holds seven or more (0002000-01-010).
+small numbers stays a list. A chain joined by commas ("," or "，") that holds 15 or
+more digits and is neither thousands amounts (1,234,567, first group 1–3 digits, every
+later one exactly 3; a "，" never groups thousands, but may list such amounts: 12,345，
+23,456) nor a list of one- and two-digit numbers (3,5,7 / 12,15) is read as one
+number: nothing inside it counts as a date, landline or amount (6,000,0000,010,2000004
+is no number followed by a landline; 606，347，620，202，7，432 is one number).
+Joined groups are checked for the exact shapes above; the plain "12 or more digits"
+rule joins groups only when each has three or more digits, groups of four or more hold
+at least eight of them (1234.5678.9012, 6.00000.00000.0…), or one group alone holds
+seven or more (0002000-01-010).
 
 Limits, by design: a number written to look exactly like a date, time, amount or
 hotline list (1,30000,100.00) is read as that; letters standing for digits (O for 0,
@@ -35,95 +41,30 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from stdnum.cn import ric
 
-# --- normalising ------------------------------------------------------------------------
-
-CHINESE_DIGITS: dict[str, str] = {
-    **dict.fromkeys("〇○◯零", "0"),
-    **dict.fromkeys("一壹幺弌〡", "1"),
-    **dict.fromkeys("二贰貳两兩弍〢", "2"),
-    **dict.fromkeys("三叁參弎〣", "3"),
-    **dict.fromkeys("四肆〤", "4"),
-    **dict.fromkeys("五伍〥", "5"),
-    **dict.fromkeys("六陆陸〦", "6"),
-    **dict.fromkeys("七柒〧", "7"),
-    **dict.fromkeys("八捌〨", "8"),
-    **dict.fromkeys("九玖〩", "9"),
-}
-_CN = "".join(CHINESE_DIGITS)
-# Characters whose compatibility form holds a digit although they are not decimal digits
-# themselves (superscripts, fractions, circled and parenthesised numbers, CJK radicals
-# and compatibility ideographs for 一二三…, "1日"-style symbols). A test checks this list
-# against every code point.
-_COMPAT_DIGITS = (
-    "\u00b2\u00b3\u00b9\u00bc-\u00be\u2070\u2074-\u2079\u2080-\u2089\u2150-\u215f\u2189"
-    "\u2460-\u249b\u24ea\u2f00\u2f06\u2f0b\u2f33\u3192-\u3195\u3220-\u3228\u3251-\u325f"
-    "\u3280-\u3288\u32b1-\u32cb\u3358-\u3370\u3378\u3379\u339f-\u33a6\u33a8\u33af"
-    "\u33e0-\u33fe\uf96b\uf978\uf9b2\uf9d1\uf9d3\uffee"
-    "\U0001f100-\U0001f10a\U0001f214\U0001f229\U0001f22a\U0001f241\U0001f242"
+from villageboard.domain.digit_forms import (
+    CHINESE_DIGITS,
+    COMPAT,
+    DIGITISH,
+    invisible,
+    may_hold_number,
+    normalise,
+    normalise_map,
 )
-_DIGITISH = re.compile(rf"[\d{_CN}]")
-_COMPAT = re.compile(f"[{_COMPAT_DIGITS}]")
-# Not drawn, or drawn as nothing: removed before scanning.
-_FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
-_STRIP_CATEGORIES = frozenset({"Cf", "Cc", "Mn", "Me", "Mc", "Co", "Cs", "Cn"})
-_KEEP_CONTROLS = frozenset("\t\n\r")
 
-
-def _invisible(ch: str) -> bool:
-    if ch in _KEEP_CONTROLS:
-        return False
-    return ch in _FILLERS or unicodedata.category(ch) in _STRIP_CATEGORIES
-
-
-def _fold(ch: str) -> str:
-    """One original character as the scanner reads it (may be empty or several)."""
-    if ch.isascii():
-        return "" if _invisible(ch) else ch
-    if _invisible(ch):
-        return ""
-    out = []
-    for c in unicodedata.normalize("NFKC", ch):
-        if c in CHINESE_DIGITS:
-            out.append(CHINESE_DIGITS[c])
-        elif not c.isascii() and c.isdecimal():
-            out.append(str(unicodedata.decimal(c)))
-        elif not _invisible(c):
-            out.append(c)
-    return "".join(out)
-
-
-def _normalise_map(text: str) -> tuple[str, list[int]]:
-    """The normalised text and, for each of its characters, the index of the original
-    character it came from."""
-    out: list[str] = []
-    src: list[int] = []
-    for k, ch in enumerate(text):
-        folded = _fold(ch)
-        out.append(folded)
-        src.extend([k] * len(folded))
-    return "".join(out), src
-
-
-def normalise(text: str) -> str:
-    """``text`` as the privacy scanner reads it: NFKC, invisible characters removed,
-    every kind of digit (Chinese digits included) written 0–9. Separators are kept."""
-    return _normalise_map(text)[0]
-
-
-def may_hold_number(text: str) -> bool:
-    """Cheap pre-check: False when ``text`` cannot hold any risky number (fewer than 11
-    digit-like characters and none that expands into several)."""
-    if not text:
-        return False
-    if text.isascii():
-        return sum(c.isdigit() for c in text) >= 11
-    return bool(_COMPAT.search(text)) or len(_DIGITISH.findall(text)) >= 11
-
+__all__ = [
+    "CHINESE_DIGITS",
+    "Finding",
+    "find_numbers",
+    "mask_id_like",
+    "mask_numbers",
+    "may_hold_number",
+    "normalise",
+    "scan_text",
+]
 
 # --- finding ----------------------------------------------------------------------------
 
@@ -358,6 +299,27 @@ def _year(g: str) -> bool:
     return len(g) == 4 and g[:2] in ("19", "20")
 
 
+def _one_number_chains(groups: list[str], typed: list[str]) -> list[int]:
+    """For each group, its chain (from 1) when groups joined by commas read as one number
+    (6,000,0000,010,2000004): 15+ digits, neither small numbers (3,5,7) nor thousands
+    amounts (1,234,567; or such amounts listed with "，": 12,345，23,456); else 0."""
+    one, i = [0] * len(groups), 0
+    while i < len(groups):
+        j = i + 1
+        while j < len(groups) and typed[j] in (",", "，"):
+            j += 1
+        size = [len(g.rstrip("X")) for g in groups[i:j]]
+        cuts = [k - i for k in range(i, j) if k == i or typed[k] == "，"] + [j - i]
+        amounts = all(
+            1 <= size[a] <= 3 and set(size[a + 1 : b]) <= {3} and (b - a >= 2 or len(cuts) == 2)
+            for a, b in zip(cuts, cuts[1:], strict=False)
+        )
+        if j - i >= 2 and sum(size) >= 15 and max(size) >= 3 and not amounts:
+            one[i:j] = [i + 1] * (j - i)
+        i = j
+    return one
+
+
 def _scan_sequence(
     groups: list[str], seps: list[str], lead: list[int], trail: list[int], masked: list[bool], typed: list[str]
 ) -> list[tuple[int, int, int, int, str]]:
@@ -369,6 +331,8 @@ def _scan_sequence(
     they are never joined to anything."""
     n = len(groups)
     blocks, codes = _blocks(groups, seps, typed)
+    one = _one_number_chains(groups, typed)
+    blocks = [(a, e) for a, e in blocks if not (one[a] and all(one[k] == one[a] for k in range(a, e)))]
     block_of = [-1] * n
     for b, (a, e) in enumerate(blocks):
         for k in range(a, e):
@@ -399,6 +363,8 @@ def _scan_sequence(
         the groups beside each such mark have three or more digits, the first and last
         excepted (138，0013，8000, 6,222,021,…): "0:13，0:13，110000" is a list."""
         if not any(c in _LIST_MARKS for k in range(i + 1, j) for c in seps[k]):
+            return True
+        if one[i] and all(one[k] == one[i] for k in range(i, j)):
             return True
         for k in range(i + 1, j):
             if any(c in _LIST_MARKS for c in seps[k]):
@@ -487,7 +453,7 @@ def find_numbers(text: str) -> list[Finding]:
     """Every risky number in ``text``, in order, with its span in ``text`` itself."""
     if not may_hold_number(text):
         return []
-    norm, src = _normalise_map(text)
+    norm, src = normalise_map(text)
     out: list[Finding] = []
     for m in _SEQUENCE.finditer(norm):
         body = m.group()
@@ -517,7 +483,7 @@ def find_numbers(text: str) -> list[Finding]:
             for a, e in zip(starts, ends, strict=True)
         ]
         typed = [""] + [
-            "".join(c for c in text[src[ends[k - 1] - 1] + 1 : src[starts[k]]] if not _invisible(c))
+            "".join(c for c in text[src[ends[k - 1] - 1] + 1 : src[starts[k]]] if not invisible(c))
             for k in range(1, len(groups))
         ]
         for i, j, cut_a, cut_b, kind in _scan_sequence(groups, seps, lead, trail, masked, typed):
@@ -582,4 +548,4 @@ def mask_numbers(text: str) -> str:
         pieces.append(text[pos:])
         text = "".join(pieces)
     # Still something left (numbers formed across the masks): hide every digit.
-    return "".join("*" if _DIGITISH.fullmatch(ch) or _COMPAT.fullmatch(ch) else ch for ch in text)
+    return "".join("*" if DIGITISH.fullmatch(ch) or COMPAT.fullmatch(ch) else ch for ch in text)

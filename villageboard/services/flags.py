@@ -141,6 +141,7 @@ class FlagService:
         self._files: dict[str, list[FlagRow]] = {}
         self._memo: dict[Any, int] = {}
         self._digests: dict[str, str] = {}
+        self._digests_key = b""
         self.store.subscribe(self._on_commit)
 
     def _on_commit(self, commit: Commit) -> None:
@@ -199,16 +200,27 @@ class FlagService:
 
     def _extract_file(self, rel: str) -> list[list[Any]]:
         memo, key = self._memo, self.key()
+        digests = self._digests_for(key)
         return [
-            list(extract_row(d, memo, key)) for d in self.store.scan(rel, APPLICATIONS).values() if not d.get("void")
+            list(extract_row(d, memo, key, digests))
+            for d in self.store.scan(rel, APPLICATIONS).values()
+            if not d.get("void")
         ]
 
     def digest(self, text: str) -> str:
         """``text`` (an ID or card number) as the extracts' keyed digest, remembered."""
-        got = self._digests.get(text)
+        key = self.key()
+        digests = self._digests_for(key)
+        got = digests.get(text)
         if got is None:
-            got = self._digests[text] = digest_number(self.key(), text)
+            got = digests[text] = digest_number(key, text)
         return got
+
+    def _digests_for(self, key: bytes) -> dict[str, str]:
+        """The digests made so far, when they were made with ``key``; else none."""
+        if key != self._digests_key:
+            self._digests_key, self._digests = key, {}
+        return self._digests
 
     def key(self) -> bytes:
         """The key of the digests in the kept extracts: the township's own secret."""

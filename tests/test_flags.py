@@ -374,3 +374,32 @@ def test_counting_lets_go_of_what_it_loaded_and_keeps_what_was_held(svc) -> None
     svc.applications.edit(a.id, remark="再改一处")
     assert flags.counts(TODAY.year) == counts
     assert flags.held() == Held(frozenset(), 0)  # counted, then let go
+
+
+def test_extracted_rows_share_the_digests_of_numbers_seen_before() -> None:
+    """A household's card and ID come back in every program and year: the extract
+    digests each once, and the row is the same as one digested afresh."""
+    from villageboard.services.flag_rows import digest_number, extract_row
+
+    key = b"k" * 32
+    doc = {
+        "id": "A1",
+        "program_code": "GDDL",
+        "household_id": 1,
+        "village_id": 1,
+        "quantity": "12.5",
+        "status": "approved",
+        "created": "2026-03-01T08:00:00",
+        "person_id_number": "110101199003070000",
+        "attempts": [
+            {"issued": "2026-05-01", "result": "paid", "paid_date": "2026-05-03", "account": "6222020200112233445"}
+        ],
+    }
+    digests: dict[str, str] = {}
+    first = extract_row(doc, {}, key, digests)
+    assert first == extract_row(doc, {}, key)
+    assert digests == {
+        "110101199003070000": digest_number(key, "110101199003070000"),
+        "6222020200112233445": digest_number(key, "6222020200112233445"),
+    }
+    assert extract_row(dict(doc, id="A2"), {}, key, digests)[12:] == first[12:]

@@ -68,7 +68,11 @@ def digest_number(key: bytes, text: str) -> str:
     return base64.b32encode(raw).decode().rstrip("=")
 
 
-def extract_row(doc: dict[str, Any], memo: dict[Any, int], key: bytes = b"") -> FlagRow:
+def extract_row(
+    doc: dict[str, Any], memo: dict[Any, int], key: bytes = b"", digests: dict[str, str] | None = None
+) -> FlagRow:
+    """``digests``: the digests already made with this ``key``, by number (a
+    household's card and ID come back in every program and year); filled in here."""
     raw = doc["quantity"]
     q = memo.get(raw)
     if q is None:
@@ -98,10 +102,19 @@ def extract_row(doc: dict[str, Any], memo: dict[Any, int], key: bytes = b"") -> 
         tuple(masked_clearing(c) for c in doc.get("cleared_flags") or ()),
         land,
         no_reason,
-        digest_number(key, doc["person_id_number"]) if doc.get("person_id_number") else "",
-        digest_number(key, account) if (account := last_account(doc)) else "",
+        _digest(key, person, digests) if (person := doc.get("person_id_number")) else "",
+        _digest(key, account, digests) if (account := last_account(doc)) else "",
         account[-4:],
     )
+
+
+def _digest(key: bytes, text: str, digests: dict[str, str] | None) -> str:
+    if digests is None:
+        return digest_number(key, text)
+    got = digests.get(text)
+    if got is None:
+        got = digests[text] = digest_number(key, text)
+    return got
 
 
 def last_account(doc: dict[str, Any]) -> str:

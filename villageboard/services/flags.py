@@ -141,6 +141,7 @@ class FlagService:
         self._files: dict[str, list[FlagRow]] = {}
         self._memo: dict[Any, int] = {}
         self._digests: dict[str, str] = {}
+        self._digests_key = b""
         self.store.subscribe(self._on_commit)
 
     def _on_commit(self, commit: Commit) -> None:
@@ -158,9 +159,10 @@ class FlagService:
         self._files.clear()
 
     # -- reading ----------------------------------------------------------------
-    def _rows(self, year: int) -> list[FlagRow]:
+    def _rows(self, year: int, keep: bool = True) -> list[FlagRow]:
         """Live (not void) applications of a year, from the per-file extracts (kept
-        between starts in store.derived, each until its file changes)."""
+        between starts in store.derived, each until its file changes). ``keep``: hold
+        the rows made here for the next pass."""
         files = self.svc.applications.files(year)
         have = {rel: self._files.get(rel) for rel in files}
         if any(rows is None for rows in have.values()):
@@ -189,7 +191,8 @@ class FlagService:
                         )
                         for a, c, h, v, q, rj, ok, cr, ev, cl, ld, nr, pe, pt, tl in stored[rel]
                     ]
-                    self._files[rel] = rows  # a commit meanwhile may drop it again: fine
+                    if keep:
+                        self._files[rel] = rows  # a commit meanwhile may drop it again: fine
         out: list[FlagRow] = []
         for rel in files:
             rows = have[rel]
@@ -199,16 +202,27 @@ class FlagService:
 
     def _extract_file(self, rel: str) -> list[list[Any]]:
         memo, key = self._memo, self.key()
+        digests = self._digests_for(key)
         return [
-            list(extract_row(d, memo, key)) for d in self.store.scan(rel, APPLICATIONS).values() if not d.get("void")
+            list(extract_row(d, memo, key, digests))
+            for d in self.store.scan(rel, APPLICATIONS).values()
+            if not d.get("void")
         ]
 
     def digest(self, text: str) -> str:
         """``text`` (an ID or card number) as the extracts' keyed digest, remembered."""
-        got = self._digests.get(text)
+        key = self.key()
+        digests = self._digests_for(key)
+        got = digests.get(text)
         if got is None:
-            got = self._digests[text] = digest_number(self.key(), text)
+            got = digests[text] = digest_number(key, text)
         return got
+
+    def _digests_for(self, key: bytes) -> dict[str, str]:
+        """The digests made so far, when they were made with ``key``; else none."""
+        if key != self._digests_key:
+            self._digests_key, self._digests = key, {}
+        return self._digests
 
     def key(self) -> bytes:
         """The key of the digests in the kept extracts: the township's own secret."""
@@ -218,7 +232,7 @@ class FlagService:
         except ValueError:
             return tag.encode()[:64] or b"villageboard"
 
-    def _by_app(self, year: int) -> tuple[dict[str, list[Flag]], list[Flag]]:
+    def _by_app(self, year: int, keep: bool = True) -> tuple[dict[str, list[Flag]], list[Flag]]:
         seq = self.store.journal.last_seq
         hit = self._cache.get(year)
         if hit is not None and hit[0] == seq:
@@ -229,7 +243,7 @@ class FlagService:
         paused = gc.isenabled()
         gc.disable()
         try:
-            result = self._compute(year)
+            result = self._compute(year, keep)
             ordered = [f for app_id in sorted(result) for f in result[app_id]]
         finally:
             if paused:
@@ -277,8 +291,11 @@ class FlagService:
             held_year, held_files = year in self._cache, set(self._files)
             try:
                 out = dict.fromkeys(FLAG_KINDS, 0)
-                for f in self.flags(year, open_only=True):
-                    out[f.kind] += 1
+                # rows not held already are let go as soon as used: one earlier year's
+                # rows at a time, not all of them at once (the peak of a start)
+                for f in self._by_app(year, keep=False)[1]:
+                    if not f.is_cleared:
+                        out[f.kind] += 1
                 return out
             finally:
                 if not held_year:
@@ -336,7 +353,7 @@ class FlagService:
         return self.svc.applications.save(app, f"风险提示.核实.{FLAG_KINDS[code][0]}")
 
     # -- computing --------------------------------------------------------------
-    def _compute(self, year: int) -> dict[str, list[Flag]]:
+    def _compute(self, year: int, keep: bool = True) -> dict[str, list[Flag]]:
         """One pass to build the lookup tables, one pass over the rows. Quantities are
         compared as exact integers of hundredths (they have at most two decimals), so
         the thresholds need no Decimal arithmetic per row. The township's thresholds
@@ -350,8 +367,8 @@ class FlagService:
         reg = self.svc.registry
         households = reg.by_number()
         names = {v.id: v.name for v in reg.villages(include_void=True)}
-        docs = [r for r in self._rows(year) if not r.rejected]
-        prev = self._baseline(year)
+        docs = [r for r in self._rows(year, keep) if not r.rejected]
+        prev = self._baseline(year, keep)
 
         # households sharing a card; one ID in two villages (both registry-wide)
         by_card: dict[str, list[int]] = defaultdict(list)
@@ -470,7 +487,7 @@ class FlagService:
             out[app_id] = [Flag(kind, app_id, year, code, hid, vid, msg, cleared.get(kind)) for kind, msg in raised]
         return out
 
-    def _baseline(self, year: int) -> dict[tuple[int, str], tuple[int, int]]:
+    def _baseline(self, year: int, keep: bool = True) -> dict[tuple[int, str], tuple[int, int]]:
         """The growth flag's baseline: per (household, program), the smallest positive
         approved (通过) quantity of the previous ``BASELINE_YEARS`` years, with its year,
         as (year, hundredths).
@@ -487,7 +504,7 @@ class FlagService:
         out: dict[tuple[int, str], tuple[int, int]] = {}
         for y in range(year - BASELINE_YEARS, year):  # oldest first: a later tie wins
             per_year: dict[tuple[int, str], int] = defaultdict(int)
-            for r in self._rows(y):
+            for r in self._rows(y, keep):
                 if r.approved:
                     per_year[(r.household_id, r.code)] += r.q
             for key, q in per_year.items():

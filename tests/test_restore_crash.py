@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from villageboard.domain.errors import LockedError
 from villageboard.services import Services
 from villageboard.store.backup import write_backup
 from villageboard.store.check import check_data_dir
@@ -66,9 +67,38 @@ def _restore_proc(data: Path, backup: Path, env_extra: dict[str, str]) -> subpro
     )
 
 
+def _lock_holders(data: Path) -> list[str]:
+    """The processes that have the data dir's writer lock file open ("pid command")."""
+    target = str((data / ".lock").resolve())
+    found = []
+    for fds in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            if any(os.readlink(fd) == target for fd in fds.iterdir()):
+                cmd = (fds.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                found.append(f"{fds.parent.name} {cmd.strip()}")
+        except OSError:
+            continue
+    return found
+
+
+def _open_after_kill(data: Path) -> Services:
+    """Open as the app does after a crash. A process the killed one started may still
+    hold the writer lock for a moment (the clerk would be told the data is in use and
+    try again); the open waits for such a holder to end, and fails at once when the
+    lock is refused with no process holding the file."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return Services.open(data, today=TODAY, operator="测试", run_open_hooks=False)
+        except LockedError:
+            holders = _lock_holders(data)
+            assert holders and time.monotonic() < deadline, f"the lock is refused; holders: {holders}"
+            time.sleep(0.05)
+
+
 def _after_kill(data: Path, old: dict[str, str], new: dict[str, str]) -> tuple[str, list[str]]:
     """Open as the app does after a crash; return which data it holds and what it said."""
-    with Services.open(data, today=TODAY, operator="测试", run_open_hooks=False) as svc:
+    with _open_after_kill(data) as svc:
         said = list(svc.open_messages)
     assert check_data_dir(data) == []
     state = _state(data)

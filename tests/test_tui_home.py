@@ -176,3 +176,15 @@ async def test_damaged_data_offers_the_last_backup_and_restores_it(demo_dir: Pat
         assert app.svc is not None
         assert "岳阳镇" in str(app.screen.query_one("#township", Static).render())
     assert b"format" in reg.read_bytes()[:40]
+
+
+async def test_the_daily_backup_updates_the_home_to_do_list_when_it_is_done(demo_dir: Path, monkeypatch) -> None:
+    """The first start of a day backs up in the background; the home screen's to-do list
+    then names that backup without the clerk pressing Ctrl+R."""
+    monkeypatch.setenv("VILLAGEBOARD_AUTO_BACKUP", "1")
+    app = make_app(demo_dir, today=TODAY)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)  # the counts, and the backup worker, have finished
+        texts = _due_texts(app)
+        assert any("最近一次备份" in t for t in texts), texts
+        assert not any("还没有备份过数据" in t for t in texts), texts

@@ -195,9 +195,15 @@ class VillageBoardApp(App[int]):
         def backup() -> None:
             # no write lock: the backup is a consistent snapshot while saves go on
             info = svc.backups.make(reason="每日自动备份")
-            self.call_from_thread(self.say, f"已自动备份今天的数据：{info.path.name}", timeout=5)
+            self.call_from_thread(self._daily_backup_done, info.path.name)
 
         self.run_worker(backup, name="daily-backup", group="backup", thread=True, exit_on_error=False)
+
+    def _daily_backup_done(self, name: str) -> None:
+        self.say(f"已自动备份今天的数据：{name}", timeout=5)
+        done = getattr(self.screen, "backup_done", None)  # a screen that names the last backup
+        if done is not None:
+            done()
 
     def _set_sub_title(self) -> None:
         assert self.svc is not None

@@ -98,6 +98,15 @@ class HomeScreen(VBScreen):
         self.refresh_data()
         self.vb.say("已刷新。", timeout=2)
 
+    def backup_done(self) -> None:
+        """A backup has just been written: the to-do list names the last backup, so count
+        again (after the count running now, if one is)."""
+        if self._loading:
+            self._again = True
+        else:
+            self._started = time.monotonic() - 1.0  # not one of the first show's resumes
+            self.refresh_data()
+
     def refresh_data(self) -> None:
         """Count in a worker thread: at a large township the year's figures and risk
         flags take a second or more, and the screen must paint at once."""

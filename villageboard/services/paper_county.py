@@ -123,7 +123,12 @@ def county_paper(svc: Services, year: int) -> NoticeDocument:
     rows.append(Row(cells(tot, total=True), kind="total", ref="合计行"))
     fen = summary.approved_fen
     s = summary.totals
-    return NoticeDocument(
+    from villageboard.services.papers import signed_paper
+
+    return signed_paper(
+        svc,
+        "报县汇总表",
+        COUNTY_SIGNATURES,
         title=f"{t.county}{t.name}{year}年涉农补贴申报发放汇总表",
         subtitle=f"{INTERNAL}　报县汇总用　制表日期：{cn_date(svc.today())}",
         paragraphs=[],
@@ -139,11 +144,4 @@ def county_paper(svc: Services, year: int) -> NoticeDocument:
             "各项目单位不同，数量不作合计。明细见同名 Excel 表（报县汇总表）。",
         ],
         code=f"{t.code}-{year} 报县汇总表",
-        version=1,
-        tag="",
-        qr_payload="",
-        issued_date=svc.today().isoformat(),
-        qr=False,
-        signatures=list(COUNTY_SIGNATURES),
-        kind_label="报县汇总表",
     )

@@ -21,9 +21,10 @@ households, 户次 rows: a household with two rows is one 户 and two 户次.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from villageboard.domain.dates import cn_date
 from villageboard.domain.errors import VBError
@@ -102,6 +103,21 @@ def paper_rows(
         name, idn, card = payee_of(a, h)
         listed.append(PaperRow(a, h, groups.get(a.group_id, ""), mask_id(idn), card_tail(a, card), name))
     return listed, left
+
+
+def signed_paper(svc: Services, kind_label: str, signatures: Sequence[str], **fields: Any) -> NoticeDocument:
+    """A paper to sign rather than a notice to post: no QR code and no verification tag,
+    dated today, ending in signature blanks."""
+    return NoticeDocument(
+        **fields,
+        version=1,
+        tag="",
+        qr_payload="",
+        issued_date=svc.today().isoformat(),
+        qr=False,
+        signatures=list(signatures),
+        kind_label=kind_label,
+    )
 
 
 def payee_label(p: Program) -> str:
@@ -222,7 +238,10 @@ def _form(svc: Services, p: Program, village: str, rows: list[PaperRow], land: b
         f"本户申报{p.year}年{p.name}{basis}，以下{'面积' if land else '数量'}、补贴标准和金额经本人核对无误。"
         "如有虚报、冒领，愿退回补贴并承担相应责任。",
     ]
-    return NoticeDocument(
+    return signed_paper(
+        svc,
+        "申报确认表",
+        FORM_SIGNATURES,
         title=f"{p.year}年{p.name}申报确认表",
         subtitle=f"{t.county}{t.name}{village}　申报编号：{numbers}",
         paragraphs=paragraphs,
@@ -233,13 +252,6 @@ def _form(svc: Services, p: Program, village: str, rows: list[PaperRow], land: b
             f"咨询电话：{p.hotline or t.hotline}",
         ],
         code=f"申报编号 {numbers}",
-        version=1,
-        tag="",
-        qr_payload="",
-        issued_date=svc.today().isoformat(),
-        qr=False,
-        signatures=list(FORM_SIGNATURES),
-        kind_label="申报确认表",
     )
 
 
@@ -295,7 +307,10 @@ def _roll(svc: Services, p: Program, village: str, rows: list[PaperRow], left: l
     table = Table("", cols, body, page_sum=sorted(sums), page_sum_label=0)
     totals = [count_line(rows, p)]
     extra = left_line(left, "本清册")
-    return NoticeDocument(
+    return signed_paper(
+        svc,
+        "发放清册",
+        ROLL_SIGNATURES,
         title=f"{village}{p.year}年{p.name}发放清册",
         subtitle=f"{t.county}{t.name}　补贴标准：{format_rate(p.rate_fen)} 元/{p.unit}　制表日期：{cn_date(svc.today())}",
         paragraphs=[],
@@ -303,11 +318,4 @@ def _roll(svc: Services, p: Program, village: str, rows: list[PaperRow], left: l
         totals_lines=totals,
         footer_lines=[x for x in (extra, "本清册只列审核通过的申报。户数按户计，户次按申报笔数计。") if x],
         code=f"{p.code}-{p.year}-{village}",
-        version=1,
-        tag="",
-        qr_payload="",
-        issued_date=svc.today().isoformat(),
-        qr=False,
-        signatures=list(ROLL_SIGNATURES),
-        kind_label="发放清册",
     )

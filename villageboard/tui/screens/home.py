@@ -101,18 +101,16 @@ class HomeScreen(VBScreen):
     def backup_done(self) -> None:
         """A backup has just been written: the to-do list names the last backup, so count
         again (after the count running now, if one is)."""
-        if self._loading:
-            self._again = True
-        else:
-            self._started = time.monotonic() - 1.0  # not one of the first show's resumes
-            self.refresh_data()
+        self.refresh_data(force=True)
 
-    def refresh_data(self) -> None:
+    def refresh_data(self, force: bool = False) -> None:
         """Count in a worker thread: at a large township the year's figures and risk
         flags take a second or more, and the screen must paint at once."""
         if self.vb.svc is None:
             return
-        just_counted = time.monotonic() - self._started <= 0.5
+        # ``force``: something the counts show has just changed, so never taken for one
+        # of the first show's duplicate requests
+        just_counted = not force and time.monotonic() - self._started <= 0.5
         if self._loading:
             # a request that arrives as a count has just begun is answered by it (the
             # first show sends mount and resume together); a later one gets a new pass

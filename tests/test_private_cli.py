@@ -128,3 +128,25 @@ def test_household_import_names_row_and_column(demo_dir: Path, tmp_path: Path) -
     with Services.open(demo_dir, today=TODAY) as svc:
         h = svc.registry.by_id_number(ids[1])
         assert h is not None and h.remark == "电话***********"
+
+
+def test_application_json_shows_cards_and_ids_masked(demo_dir: Path) -> None:
+    """`application list/show --json` is for the office's own scripts, and still masks:
+    the card each payout attempt went to shows its last 4 digits only."""
+    with Services.open(demo_dir, today=TODAY) as svc:
+        sent = [
+            a for p in svc.programs.list(TODAY.year) for a in svc.applications.list(TODAY.year, p.code) if a.attempts
+        ]
+        cards = {x["account"] for a in sent for x in a.attempts if x.get("account")}
+        ids = {h.id_number for h in svc.registry.households()}
+    assert sent and cards
+    program = sent[0].program_code
+    r = vb("application", "list", "--year", str(TODAY.year), "--program", program, "--json", data=demo_dir)
+    assert r.returncode == 0, r.stderr
+    listed = {a["id"]: a for a in json.loads(r.stdout)}
+    shown = listed[sent[0].id]["attempts"]
+    assert [x["account_masked"] for x in shown] == ["****" + x["account"][-4:] for x in sent[0].attempts]
+    r = vb("application", "show", sent[0].id, "--json", data=demo_dir)
+    assert r.returncode == 0, r.stderr
+    for text in (r.stdout, json.dumps(listed, ensure_ascii=False)):
+        assert not [n for n in cards | ids if n in text]

@@ -9,7 +9,7 @@ from typing import Any
 from villageboard.cli.main import arg_date, open_services
 from villageboard.cli.money_common import parse_status, print_json, say, village_id_of, year_of
 from villageboard.domain.errors import VBError
-from villageboard.domain.masking import mask_id
+from villageboard.domain.masking import mask_card, mask_id
 from villageboard.domain.models import APP_STATUS, PAYOUT_STATUS, Application
 from villageboard.domain.money import format_fen, format_quantity
 
@@ -85,11 +85,18 @@ def register_application(sub: argparse._SubParsersAction[argparse.ArgumentParser
 
 
 def _app_json(a: Application) -> dict[str, Any]:
-    """An application as JSON, the entitled person's ID number masked."""
+    """An application as JSON, masked as everywhere else: the entitled person's ID
+    number, and the card each payout attempt was sent to (last 4 digits shown)."""
     out = a.to_dict()
     idn = out.pop("person_id_number", "")
     if idn:
         out["person_id_masked"] = mask_id(idn)
+    attempts = []
+    for attempt in out.get("attempts", []):
+        shown = dict(attempt)
+        shown["account_masked"] = mask_card(shown.pop("account", ""))
+        attempts.append(shown)
+    out["attempts"] = attempts
     return out
 
 

@@ -125,6 +125,17 @@ def test_index_follows_every_save(svc: Services) -> None:
     prog = next(p.code for p in svc.programs.list(TODAY.year) if p.code not in {x.program_code for x in a})
     new = svc.applications.add(hid, prog, TODAY.year, "1")
     assert any(r.app_id == new.id for r in desk.household_view(hid, confirmed(svc, hid)).records)
+    # an edit replaces that record only: the household's history is what a desk reading
+    # the files afresh finds, every year of it
+    svc.applications.edit(new.id, quantity="2")
+    desk.load_all()
+    fresh = Services.open(svc.store.root, readonly=True, today=TODAY)
+    try:
+        fresh.phone.load_all()
+        assert desk.records(hid) == fresh.phone.records(hid)
+        assert desk.records(hid)[new.id].quantity == "2" and len({r.year for r in desk.records(hid).values()}) > 1
+    finally:
+        fresh.close()
 
 
 @pytest.mark.parametrize("case", ["paid", "failed", "pending"])

@@ -16,8 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import importlib.metadata
+import marshal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from villageboard.domain import masking as masking_module
@@ -59,6 +60,19 @@ _EXTRACT_STAMP = code_stamp(__file__, phone_records.__file__, money_module.__fil
 _INDEX_STAMP = code_stamp(__file__, *STATE_SOURCES)
 
 
+def _pack(records: Iterable[tuple[Any, ...]]) -> bytes:
+    """One household's records of one year as one bytes object (the interpreter's own
+    format): the archive's half a million records held as ten thousand packed years
+    a year instead of millions of small objects, unpacked for the few households a
+    lookup shows."""
+    return marshal.dumps(tuple(records))
+
+
+def _unpack(blob: bytes) -> tuple[tuple[Any, ...], ...]:
+    records: tuple[tuple[Any, ...], ...] = marshal.loads(blob)
+    return records
+
+
 class PhoneDesk:
     def __init__(self, svc: Services) -> None:
         self.svc = svc
@@ -66,8 +80,8 @@ class PhoneDesk:
         self.index = LookupIndex()
         self.checks = IdentityChecks(svc)
         self._lock = threading.RLock()
-        # household -> app id -> record, as a plain tuple in Rec's field order (see Rec)
-        self._history: dict[int, dict[str, tuple[Any, ...]]] = {}
+        # household -> year -> that year's records, packed (see _pack)
+        self._history: dict[int, dict[int, bytes]] = {}
         self._notices: dict[str, NoticeRef] = {}
         self._posted_memo: dict[tuple[str, ...], Posted] = {}
         self._posted_day: dt.date | None = None
@@ -183,7 +197,7 @@ class PhoneDesk:
         # Kept twice: the whole year as one household -> records map (read when nothing
         # changed, as in every past year), and per application file (after a save only
         # the file it wrote is read again to make the year's map).
-        recs: dict[int, dict[str, tuple[Any, ...]]] = self.store.derived.get(
+        packed: dict[int, bytes] = self.store.derived.get(
             f"phone-history-{year}",
             [applications_dir(year)],
             lambda: self._extract_year(year),
@@ -212,19 +226,24 @@ class PhoneDesk:
             self._notices.update(refs)
             self._posted_memo.clear()
             history = self._history
-            for hid, by_app in recs.items():
+            for hid, blob in packed.items():
                 got = history.get(hid)
                 if got is None:
-                    history[hid] = by_app
+                    history[hid] = {year: blob}
                 else:
-                    got.update(by_app)
+                    got[year] = blob
             self._loaded.add(year)
 
     def records(self, household_id: int) -> dict[str, Rec]:
         """A household's history: app id -> record, as a new dict of views."""
         make = Rec._make
+        return {t[0]: make(t) for t in self._unpacked(household_id)}
+
+    def _unpacked(self, household_id: int) -> list[tuple[Any, ...]]:
+        """A household's record tuples, every loaded year."""
         with self._lock:
-            return {app_id: make(t) for app_id, t in self._history.get(household_id, {}).items()}
+            blobs = list(self._history.get(household_id, {}).values())
+        return [t for blob in blobs for t in _unpack(blob)]
 
     def notices(self) -> dict[str, NoticeRef]:
         """The notices of the loaded years that records can point at, by code."""
@@ -234,9 +253,9 @@ class PhoneDesk:
     def record_count(self) -> int:
         """How many application records the desk holds."""
         with self._lock:
-            return sum(len(v) for v in self._history.values())
+            return sum(len(_unpack(blob)) for years in self._history.values() for blob in years.values())
 
-    def _extract_year(self, year: int) -> dict[int, dict[str, tuple[Any, ...]]]:
+    def _extract_year(self, year: int) -> dict[int, bytes]:
         per_file = self.store.derived.each(
             f"phone-year-{year}",
             self.store.list_files(applications_dir(year)),
@@ -253,7 +272,7 @@ class PhoneDesk:
                     recs[hid] = {t[0]: t}
                 else:
                     got[t[0]] = t
-        return recs
+        return {hid: _pack(by_app.values()) for hid, by_app in recs.items()}
 
     def _extract_file(self, rel: str) -> list[Any]:
         """One application file's history as one flat list (household id, record
@@ -308,7 +327,11 @@ class PhoneDesk:
                 t = compact_record(after)
                 if t[YEAR] in self._loaded:
                     with self._lock:
-                        self._history.setdefault(after["household_id"], {})[t[0]] = t
+                        years = self._history.setdefault(after["household_id"], {})
+                        blob = years.get(t[YEAR])
+                        by_app = {r[0]: r for r in _unpack(blob)} if blob else {}
+                        by_app[t[0]] = t
+                        years[t[YEAR]] = _pack(by_app.values())
             elif f.endswith("/notices.json"):
                 years_touched.add(after.get("year"))
         for y in years_touched:
@@ -401,9 +424,9 @@ class PhoneDesk:
         # the stored tuples are read as they are, sorted by C-level keys (by program,
         # then stably by year, newest first), and the lock is taken once.
         today = self.svc.today()
+        raw = sorted(self._unpacked(household_id), key=BY_PROGRAM)
+        raw.sort(key=BY_YEAR, reverse=True)
         with self._lock:
-            raw = sorted(self._history.get(household_id, {}).values(), key=BY_PROGRAM)
-            raw.sort(key=BY_YEAR, reverse=True)
             posted = self._posted_all([t[NOTICES] for t in raw], today)
         records = []
         for t, seen in zip(raw, posted, strict=True):

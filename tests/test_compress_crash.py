@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,74 @@ def test_a_damaged_compressed_segment_is_named(pending: Path, how: str) -> None:
     assert info.value.path == victim and "压缩的修改记录文件" in info.value.reason
     problems = check_data_dir(pending)
     assert problems and problems[0].startswith("journal/000002.jsonl.gz：压缩的修改记录文件"), problems
+
+
+def test_a_save_failing_in_a_new_segment_leaves_it_empty_after_a_compressed_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first save of a new segment fails (disk full) and is undone: the new segment
+    is left empty, the one before it is compressed, and the journal's last entry is
+    found in the compressed one at the next open; the next save goes on from there."""
+    from villageboard.domain.errors import StorageError
+
+    monkeypatch.setattr("villageboard.store.journal.SEGMENT_BYTES", 300)  # a segment each save
+    root = tmp_path / "data"
+    with Store.create(root) as s:
+        for i in range(3):
+            with s.begin(f"第{i}次") as tx:
+                tx.insert("years/2026/a.json", "rows", "row", {"name": "张伟" * 40})
+
+        def full(path: Path, data: bytes) -> None:
+            raise StorageError("保存失败：磁盘空间已满")
+
+        with monkeypatch.context() as mp, pytest.raises(StorageError):
+            mp.setattr(st, "write_file", full)
+            with s.begin("失败") as tx:
+                tx.insert("years/2026/a.json", "rows", "row", {"name": "李娜" * 40})
+        assert s.compressor is not None
+        s.compressor.wait()
+    segs = segments(root / "journal")
+    assert [p.name for p in segs] == ["000001.jsonl.gz", "000002.jsonl.gz", "000003.jsonl.gz", "000004.jsonl"]
+    assert segs[-1].stat().st_size == 0
+    assert check_data_dir(root) == []
+    with Store.open(root) as s:
+        assert s.journal.last_seq == 3
+        with s.begin("之后") as tx:
+            tx.insert("years/2026/a.json", "rows", "row", {"name": "王芳"})
+    assert (root / "journal/000004.jsonl").stat().st_size > 0
+    assert check_data_dir(root) == []
+
+
+def _listed_then_compressed(folder: Path) -> list[Path]:
+    """The segments as listed, each sealed one then compressed by the writer before
+    the reader opens it (the race of a reader beside the writer, made certain)."""
+    found = segments(folder)
+    for p in found[:-1]:
+        if not is_gz(p):
+            compress_segment(p)
+    return found
+
+
+@pytest.mark.parametrize("reader", ["start-up check", "check", "backup"])
+def test_a_segment_compressed_after_a_reader_listed_it_is_read_compressed(
+    pending: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str
+) -> None:
+    from villageboard.store.backup import verify_backup, write_backup
+
+    before = _state(pending)
+    module = {"start-up check": "verify", "check": "check", "backup": "snapshot"}[reader]
+    monkeypatch.setattr(f"villageboard.store.{module}.segments", _listed_then_compressed)
+    if reader == "start-up check":
+        with Store.open(pending, readonly=True) as s:
+            assert s.journal.last_seq == 30
+    elif reader == "check":
+        assert check_data_dir(pending) == []
+    else:
+        info = write_backup(pending, tmp_path / "b.zip", verify="full")
+        assert info.verified and verify_backup(info.path) == []
+        with zipfile.ZipFile(info.path) as zf:
+            assert sorted(n for n in zf.namelist() if n.startswith("journal/")) == [
+                f"journal/{n:06d}.jsonl.gz" for n in range(1, 5)
+            ] + ["journal/000005.jsonl"]
+    assert all(map(is_gz, segments(pending / "journal")[:-1]))
+    assert _state(pending) == before

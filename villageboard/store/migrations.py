@@ -80,7 +80,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         2,
         "compress-sealed-journal-segments",
-        "写满的修改记录文件改为压缩保存（.jsonl.gz），占用的磁盘空间减少约九成",
+        "写满的修改记录文件改为压缩保存（.jsonl.gz），占用的磁盘空间减少九成以上",
         _allow_compressed_segments,
     ),
 )

@@ -17,6 +17,7 @@ compressed since finds it gone when it opens it, and reads the compressed one.
 from __future__ import annotations
 
 import io
+import os
 import zlib
 from pathlib import Path
 
@@ -120,12 +121,16 @@ def segment_lines(seg: Path) -> list[bytes]:
 def last_line(path: Path) -> tuple[bytes, int, bytes]:
     """(last complete line, offset just after it, torn tail after it); offsets are in
     the segment's bytes as written (a compressed one is decompressed first)."""
-    if is_gz(path) or not path.exists():
+    if is_gz(path):
         return last_line_of(segment_bytes(path))
-    size = path.stat().st_size
-    buf = b""
-    pos = size
-    with open(path, "rb") as fh:
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:  # compressed since it was listed
+        return last_line_of(segment_bytes(path))
+    with fh:
+        size = os.fstat(fh.fileno()).st_size
+        buf = b""
+        pos = size
         while True:
             step = min(1 << 16, pos)
             pos -= step

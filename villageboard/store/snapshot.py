@@ -287,7 +287,7 @@ def take(root: Path, work_parent: Path | None = None) -> Snapshot:
         (folder / JOURNAL_DIR).mkdir()
         for i, seg in enumerate(segs):
             if i == len(segs) - 1:
-                _copy_tail(seg, folder / JOURNAL_DIR / seg.with_name(seg_key(seg) + ".jsonl").name)
+                _copy_tail(seg, folder / JOURNAL_DIR / f"{seg_key(seg)}.jsonl")
             else:
                 _link_segment(seg, folder / JOURNAL_DIR)
         # 4. redo

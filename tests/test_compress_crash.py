@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -55,7 +56,9 @@ def pending(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     segs = segments(root / "journal")
     assert len(segs) == 5 and all(map(is_gz, segs[:-1]))
     for gz in segs[:-1]:
-        gz.with_name(gz.name.removesuffix(".gz")).write_bytes(gzip.decompress(gz.read_bytes()))
+        plain = gz.with_name(gz.name.removesuffix(".gz"))
+        plain.write_bytes(gzip.decompress(gz.read_bytes()))
+        os.utime(plain, (time.time() - 60, time.time() - 60))  # written a while ago
         gz.unlink()
     return root
 
@@ -218,3 +221,29 @@ def test_a_segment_compressed_after_a_reader_listed_it_is_read_compressed(
             ] + ["journal/000005.jsonl"]
     assert all(map(is_gz, segments(pending / "journal")[:-1]))
     assert _state(pending) == before
+
+
+def test_a_segment_compressed_by_the_writer_is_not_read_again_at_the_next_open(
+    pending: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The start-up check's record moves to the compressed file (it holds the same
+    bytes), so the next start reads none of them: only the first start after the
+    old folder was copied in reads each once."""
+    from villageboard.store import verify
+
+    read: list[str] = []
+    real = verify.read_segment
+
+    def counting(seg: Path) -> tuple[Path, bytes]:
+        read.append(seg.name)
+        return real(seg)
+
+    monkeypatch.setattr(verify, "read_segment", counting)
+    with Store.open(pending) as s:
+        assert s.compressor is not None
+        s.compressor.wait()
+    # new to this start (changed behind the program's back): read, as plain files
+    assert {f"{n:06d}.jsonl" for n in range(1, 5)} <= set(read)
+    read.clear()
+    Store.open(pending).close()
+    assert not [name for name in read if name.endswith(".gz")]

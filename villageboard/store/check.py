@@ -2,7 +2,8 @@
 exactly what the journal says it should be.
 
 The journal is read twice, each time one segment at a time (never the whole of it in
-memory):
+memory), a compressed segment decompressed (segfiles.py; one that does not decompress
+is reported by name and its entries are missing from the chain):
 
 1. forwards, for the chain: each line's hash, number and link to the line before.
    A line exactly as the journal writes it is checked over its own bytes

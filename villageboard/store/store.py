@@ -277,9 +277,9 @@ class Store:
         self.compressor.backlog()
 
     def _compressed(self, before: os.stat_result, gz: Path) -> None:
-        with self._lock:
-            if self.verifier is not None:
-                self.verifier.compressed(before, gz)
+        verifier = self.verifier  # (no lock: close() waits for this thread, maybe under one)
+        if verifier is not None:
+            verifier.compressed(before, gz)
 
     def _stop_compressor(self) -> None:
         self.journal.on_sealed = None

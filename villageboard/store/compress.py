@@ -110,10 +110,10 @@ class Compressor:
         self._done = done
         self._queue: queue.Queue[tuple[Path, bool] | None] = queue.Queue()
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="journal-compress", daemon=True)
-        self._thread.start()
         #: Problems met (a segment that could not be compressed stays plain).
         self.failed: list[tuple[Path, str]] = []
+        self._thread = threading.Thread(target=self._run, name="journal-compress", daemon=True)
+        self._thread.start()
 
     def backlog(self) -> None:
         """Queue the sealed plain segments there are now (at a writer open)."""

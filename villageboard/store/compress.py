@@ -67,10 +67,14 @@ def compress_segment(plain: Path) -> Path | None:
             while view:
                 view = view[os.write(fd, view) :]
             st = plain.stat()
-            os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))  # the segment's own time
+            times = (st.st_atime_ns, st.st_mtime_ns)  # the segment's own time
+            if os.utime in os.supports_fd:
+                os.utime(fd, ns=times)
             os.fsync(fd)
         finally:
             os.close(fd)
+        if os.utime not in os.supports_fd:
+            os.utime(tmp, ns=times)
         kill_point("journal.gz-written")
         if not _holds(tmp, data):
             tmp.unlink(missing_ok=True)

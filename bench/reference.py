@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 #: Bump when the generator changes: cached townships are rebuilt.
-BUILD_VERSION = 1
+BUILD_VERSION = 2  # 2: sealed journal segments compressed (data format 3)
 SEED = 20261128
 TODAY = dt.date(2026, 11, 28)
 MARKER = "BENCH-BUILT.json"  # beside the data dir, never inside it
@@ -617,7 +617,9 @@ def clone(src: Path, dst: Path) -> None:
     only ever replaces them, never writes in place), the journal's last segment (which
     is appended to) is a real copy. Falls back to copying when links are impossible."""
     shutil.rmtree(dst, ignore_errors=True)
-    segs = sorted((src / "journal").glob("*.jsonl"))
+    from villageboard.store.journal import segments
+
+    segs = segments(src / "journal")  # plain and compressed (sealed) ones alike
     last = str(segs[-1]) if segs else ""
 
     def copy(s: str, d: str) -> None:

@@ -8,7 +8,10 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from pathlib import Path
+
+import pytest
 
 from villageboard.services.backup import restore_into
 from villageboard.store import Store
@@ -57,7 +60,14 @@ def _parse_acks(path: Path) -> list[tuple[int, list[tuple[str, int]]]]:
     return out
 
 
-def test_backups_while_another_thread_saves(tmp_path: Path) -> None:
+@pytest.mark.parametrize("segment_bytes", [None, 6000])
+def test_backups_while_another_thread_saves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, segment_bytes: int | None
+) -> None:
+    """With small journal segments the journal rolls over and sealed segments are
+    compressed (in the writer's background) while the backups are taken."""
+    if segment_bytes is not None:
+        monkeypatch.setattr("villageboard.store.journal.SEGMENT_BYTES", segment_bytes)
     root = tmp_path / "data"
     store = Store.create(root)
     acked: list[tuple[int, list[tuple[str, int]]]] = []
@@ -117,6 +127,10 @@ def test_backups_while_another_thread_saves(tmp_path: Path) -> None:
     assert len({len(b) for _p, b in backups}) == len(backups)
     for path, before in backups:
         _assert_holds(path, before, tmp_path)
+    if segment_bytes is not None:
+        with zipfile.ZipFile(backups[-1][0]) as zf:
+            packed = [i for i in zf.infolist() if i.filename.endswith(".jsonl.gz")]
+        assert len(packed) > 10 and all(i.compress_type == zipfile.ZIP_STORED for i in packed)
 
 
 def test_cli_backups_while_another_process_saves(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from villageboard.store import Store
 from villageboard.store import storage as sst
 from villageboard.store.check import check_data_dir
 from villageboard.store.journal import GENESIS, entry_hash, sealed_line, segments
+from villageboard.store.segfiles import GZIP_WBITS, is_gz, segment_bytes, segment_lines
 from villageboard.store.store import COUNTERS, HEAD, META
 from villageboard.store.verify import all_sealed
 
@@ -38,39 +40,38 @@ def reference_check(root: Path) -> list[str]:
     counters_seen: dict[str, int] = {}
     expect_prev, expect_seq, chain_ok = GENESIS, 1, True
     for seg in segments(root / "journal"):
-        with open(seg, "rb") as fh:
-            for n, raw in enumerate(fh, 1):
-                where = f"{rel(seg)} 第{n}行"
-                if not raw.endswith(b"\n"):
-                    problems.append(f"{where}：修改记录的最后一行不完整（被截断）")
-                    chain_ok = False
-                    break
-                try:
-                    entry = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    problems.append(f"{where}：修改记录无法读取（被改动或损坏）")
-                    chain_ok = False
-                    continue
-                if entry_hash(entry) != entry.get("hash"):
-                    problems.append(f"{where}：修改记录的内容被改动（校验值不符）")
-                    chain_ok = False
-                if entry.get("seq") != expect_seq:
-                    problems.append(
-                        f"{where}：修改记录编号应为{expect_seq}，实际为{entry.get('seq')}（有记录被删除或调换顺序）"
-                    )
-                    chain_ok = False
-                elif entry.get("prev") != expect_prev:
-                    problems.append(f"{where}：修改记录前后链接断开（有记录被删除、插入或调换顺序）")
-                    chain_ok = False
-                expect_prev = entry.get("hash", "")
-                expect_seq = (entry.get("seq") or expect_seq) + 1
-                for c in entry.get("changes", []):
-                    latest[(c["f"], c["t"], str(c["k"]))] = (
-                        entry["seq"],
-                        _old_digest(c["a"]) if c["a"] is not None else None,
-                    )
-                for name, value in (entry.get("counters") or {}).items():
-                    counters_seen[name] = max(counters_seen.get(name, 0), value)
+        for n, raw in enumerate(segment_lines(seg), 1):
+            where = f"{rel(seg)} 第{n}行"
+            if not raw.endswith(b"\n"):
+                problems.append(f"{where}：修改记录的最后一行不完整（被截断）")
+                chain_ok = False
+                break
+            try:
+                entry = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                problems.append(f"{where}：修改记录无法读取（被改动或损坏）")
+                chain_ok = False
+                continue
+            if entry_hash(entry) != entry.get("hash"):
+                problems.append(f"{where}：修改记录的内容被改动（校验值不符）")
+                chain_ok = False
+            if entry.get("seq") != expect_seq:
+                problems.append(
+                    f"{where}：修改记录编号应为{expect_seq}，实际为{entry.get('seq')}（有记录被删除或调换顺序）"
+                )
+                chain_ok = False
+            elif entry.get("prev") != expect_prev:
+                problems.append(f"{where}：修改记录前后链接断开（有记录被删除、插入或调换顺序）")
+                chain_ok = False
+            expect_prev = entry.get("hash", "")
+            expect_seq = (entry.get("seq") or expect_seq) + 1
+            for c in entry.get("changes", []):
+                latest[(c["f"], c["t"], str(c["k"]))] = (
+                    entry["seq"],
+                    _old_digest(c["a"]) if c["a"] is not None else None,
+                )
+            for name, value in (entry.get("counters") or {}).items():
+                counters_seen[name] = max(counters_seen.get(name, 0), value)
     last_seq = expect_seq - 1
     head = counters = None
     for name in (META, COUNTERS, HEAD):
@@ -177,10 +178,10 @@ DAMAGE = [
 
 
 def _damage(root: Path, how: str, rng: random.Random) -> None:
-    segs = sorted((root / "journal").glob("*.jsonl"))
-    assert len(segs) > 2
-    j = segs[-1] if how == "truncate_journal" else rng.choice([s for s in segs if s.read_bytes().count(b"\n") > 1])
-    lines = j.read_bytes().splitlines(keepends=True)
+    segs = segments(root / "journal")
+    assert len(segs) > 2 and all(map(is_gz, segs[:-1]))  # sealed segments are compressed
+    j = segs[-1] if how == "truncate_journal" else rng.choice([s for s in segs if segment_bytes(s).count(b"\n") > 1])
+    lines = segment_bytes(j).splitlines(keepends=True)
     data = sorted(p for p in (root / "years/2026").glob("*.json"))
     if how == "edit_record":
         _reseal(data[0], lambda b: _first(b).update(name="李四"))
@@ -218,7 +219,9 @@ def _damage(root: Path, how: str, rng: random.Random) -> None:
         sst.atomic_write(root / COUNTERS, sst.seal({"row": 1, "household": 1}))
     elif how == "bad_json_line":
         lines[rng.randrange(len(lines))] = b'{"seq": \n'
-    j.write_bytes(b"".join(lines))
+    # written back in its own form: a compressed segment altered and compressed again
+    data = b"".join(lines)
+    j.write_bytes(zlib.compress(data, wbits=GZIP_WBITS) if is_gz(j) else data)
 
 
 @pytest.mark.parametrize("how", DAMAGE)

@@ -8,11 +8,16 @@ import contextlib
 import io
 from pathlib import Path
 
+import pytest
+
 from villageboard.cli.main import main
+from villageboard.domain.errors import DamagedError, VBError
 from villageboard.services import Services
 from villageboard.services.integrity import check_all
 from villageboard.store import SCHEMA_VERSION, Store
+from villageboard.store import storage as st
 from villageboard.store.backup import list_backups
+from villageboard.store.journal import segments
 from villageboard.store.migrations import MIGRATIONS, RECORD_FILE, RECORD_TABLE, applied, plan
 
 HOUSEHOLDS = "households"
@@ -59,8 +64,8 @@ def test_a_folder_at_the_old_format_is_backed_up_and_upgraded_on_open(demo_dir: 
     assert list_backups(demo_dir) == []
     with Store.open(demo_dir) as store:
         assert store.meta["schema"] == SCHEMA_VERSION
-        assert applied(store) == {1: "upper-case-id-numbers"}
-        assert store.journal.last_seq == old_seq + 1  # one save for the one migration
+        assert applied(store) == {1: "upper-case-id-numbers", 2: "compress-sealed-journal-segments"}
+        assert store.journal.last_seq == old_seq + 2  # one save for each migration
     [backup] = list_backups(demo_dir)
     with Services.open(demo_dir) as svc:
         for hid, number in lowered.items():
@@ -79,9 +84,24 @@ def test_a_folder_at_the_old_format_is_backed_up_and_upgraded_on_open(demo_dir: 
 def test_a_migration_saved_before_a_kill_is_not_run_again(demo_dir: Path) -> None:
     lowered, seq = written_at_schema_1(demo_dir, recorded=True)
     with Store.open(demo_dir) as store:
-        # the record says the work is done: only the format number moves on
-        assert store.meta["schema"] == SCHEMA_VERSION and store.journal.last_seq == seq
+        # the record says the first one's work is done: only the next one saves
+        assert store.meta["schema"] == SCHEMA_VERSION and store.journal.last_seq == seq + 1
+        assert applied(store) == {1: "upper-case-id-numbers", 2: "compress-sealed-journal-segments"}
     with Services.open(demo_dir) as svc:
         for hid, number in lowered.items():
             assert svc.registry.household(hid).id_number == number
     assert run_check(demo_dir) == 0
+
+
+def test_a_folder_of_a_later_format_is_refused_by_name_before_its_files_are_checked(demo_dir: Path) -> None:
+    """A later format may keep its files in a form this program cannot read (as format 3
+    did its journal): the format number is read first, so the clerk is told to upgrade
+    the program instead of being told the data are damaged."""
+    meta = st.read_sealed(demo_dir / "villageboard.json")
+    st.atomic_write(demo_dir / "villageboard.json", st.seal({**meta, "schema": SCHEMA_VERSION + 1}))
+    first = segments(demo_dir / "journal")[0]
+    first.rename(first.with_name("000001.jsonl.zst"))  # a form this program does not know
+    for readonly in (False, True):
+        with pytest.raises(VBError, match="新版本程序") as info:
+            Store.open(demo_dir, readonly=readonly)
+        assert not isinstance(info.value, DamagedError)

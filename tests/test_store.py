@@ -18,6 +18,7 @@ from villageboard.domain.errors import DamagedError, LockedError, ReadOnlyError,
 from villageboard.store import Store
 from villageboard.store import storage as st
 from villageboard.store.check import check_data_dir
+from villageboard.store.journal import segments
 
 REPO = Path(__file__).resolve().parent.parent
 WORKER = Path(__file__).with_name("crash_worker.py")
@@ -291,7 +292,9 @@ def test_damage_to_any_file_is_caught_at_start_and_nothing_overwritten(demo_dir:
     rng = random.Random(zlib.crc32(how.encode()))  # the same picks on every run
     Store.open(demo_dir).close()  # a clean start and close, as after a day's work
     files = sorted(p for p in demo_dir.rglob("*") if p.is_file() and p.name != ".lock")
-    picks = rng.sample(files, 6) + [demo_dir / "journal/000001.jsonl", demo_dir / "registry.json"]
+    first_segment = segments(demo_dir / "journal")[0]  # sealed: stored compressed
+    assert first_segment.name == "000001.jsonl.gz"
+    picks = rng.sample(files, 6) + [first_segment, demo_dir / "journal/000002.jsonl", demo_dir / "registry.json"]
     for victim in picks:
         backup = {p: p.read_bytes() for p in files}
         _damage(victim, how, rng)

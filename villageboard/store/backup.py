@@ -206,7 +206,8 @@ def write_backup(
                 for i, (rel, p) in enumerate(members):
                     if i % 16 == 0:
                         step(i, len(members), "正在打包")
-                    zf.write(p, rel)
+                    # a compressed journal segment is stored as it is: deflating it again gains nothing
+                    zf.write(p, rel, compress_type=zipfile.ZIP_STORED if rel.endswith(".gz") else None)
             fh.flush()
             os.fsync(fh.fileno())
             if verify:
@@ -320,7 +321,8 @@ def raw_backup(root: Path) -> Path:
                 for name in sorted(files):
                     if not name.startswith(".") and not name.endswith(".vbtmp"):
                         p = Path(dirpath, name)
-                        zf.write(p, p.relative_to(root).as_posix())
+                        stored = zipfile.ZIP_STORED if name.endswith(".gz") else None
+                        zf.write(p, p.relative_to(root).as_posix(), compress_type=stored)
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -2,7 +2,8 @@
 exactly what the journal says it should be.
 
 The journal is read twice, each time one segment at a time (never the whole of it in
-memory):
+memory), a compressed segment decompressed (segfiles.py; one that does not decompress
+is reported by name and its entries are missing from the chain):
 
 1. forwards, for the chain: each line's hash, number and link to the line before.
    A line exactly as the journal writes it is checked over its own bytes
@@ -33,6 +34,7 @@ import orjson
 from villageboard.domain.errors import DamagedError
 from villageboard.store import storage as st
 from villageboard.store.journal import GENESIS, entry_hash, sealed_line, segments
+from villageboard.store.segfiles import is_gz, segment_lines
 from villageboard.store.store import ATTACHMENTS, COUNTERS, HEAD, JOURNAL_DIR, META
 from villageboard.store.verify import all_sealed
 
@@ -52,8 +54,12 @@ def _digest_after(after: dict[str, Any], seq: int) -> bytes:
 
 
 def _lines(seg: Path) -> list[bytes]:
-    with open(seg, "rb") as fh:
-        return fh.readlines()
+    """A segment's lines (a compressed one decompressed); none for a damaged one (pass 1
+    reports it: a segment that does not decompress is named with its reason)."""
+    try:
+        return segment_lines(seg)
+    except DamagedError:
+        return []
 
 
 def _chain(root: Path, segs: list[Path], rel: Callable[[Path], str], problems: list[str]) -> tuple[bool, int, str]:
@@ -61,7 +67,13 @@ def _chain(root: Path, segs: list[Path], rel: Callable[[Path], str], problems: l
     expect_prev, expect_seq = GENESIS, 1
     chain_ok = True
     for seg in segs:
-        for n, raw in enumerate(_lines(seg), 1):
+        try:
+            lines = segment_lines(seg)
+        except DamagedError as exc:
+            problems.append(f"{rel(exc.path)}：{exc.reason}")
+            chain_ok = False
+            continue
+        for n, raw in enumerate(lines, 1):
             where = f"{rel(seg)} 第{n}行"
             if not raw.endswith(b"\n"):
                 problems.append(f"{where}：修改记录的最后一行不完整（被截断）")
@@ -168,6 +180,8 @@ def _worker() -> None:
 #: A journal this large is read for the records' latest changes in a second process
 #: (on another core) while this one checks the chain and reads the data files.
 PARALLEL_BYTES = 64 * 1024 * 1024
+#: About how many bytes of journal one byte of a compressed segment holds.
+GZ_RATIO = 16
 
 
 def _start_latest(segs: list[Path], journal: Path) -> Callable[[], tuple[Latest, dict[str, int]]]:
@@ -177,7 +191,7 @@ def _start_latest(segs: list[Path], journal: Path) -> Callable[[], tuple[Latest,
     size = 0
     for seg in segs:
         try:
-            size += seg.stat().st_size
+            size += seg.stat().st_size * (GZ_RATIO if is_gz(seg) else 1)
         except OSError:
             pass
     if size < PARALLEL_BYTES or (os.cpu_count() or 1) < 2 or getattr(sys, "frozen", False):

@@ -7,7 +7,9 @@ Each line is one transaction::
 
 The journal is written *before* the data files, so it doubles as a redo log: a crash
 between the journal append and the data writes is finished on the next open.
-Segments roll over at ``SEGMENT_BYTES``; the chain runs across them.
+Segments roll over at ``SEGMENT_BYTES``; the chain runs across them. A segment the
+journal has rolled over from is sealed: ``on_sealed`` is told, and it may then be
+stored compressed (segfiles.py, compress.py).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,10 @@ import orjson
 
 from villageboard.domain.errors import DamagedError
 from villageboard.private import open_private, private_dir
+from villageboard.store.segfiles import PLAIN, is_gz, key, last_line, segment_lines, segments
 from villageboard.store.storage import fsync_dir, storage_error
+
+__all__ = ["GENESIS", "SEGMENT_BYTES", "Journal", "entry_hash", "last_line", "sealed_line", "segments"]
 
 SEGMENT_BYTES = 4 * 1024 * 1024
 GENESIS = "0" * 64
@@ -64,34 +69,6 @@ def sealed_line(raw: bytes) -> tuple[int, str, str] | None:
     return int(m[3]), m[2].decode(), digest
 
 
-def segments(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.suffix == ".jsonl" and p.stem.isdigit())
-
-
-def last_line(path: Path) -> tuple[bytes, int, bytes]:
-    """(last complete line, offset just after it, torn tail after it)."""
-    size = path.stat().st_size
-    buf = b""
-    pos = size
-    with open(path, "rb") as fh:
-        while True:
-            step = min(1 << 16, pos)
-            pos -= step
-            fh.seek(pos)
-            buf = fh.read(step) + buf
-            last_nl = buf.rfind(b"\n")
-            if last_nl >= 0:
-                prev_nl = buf.rfind(b"\n", 0, last_nl)
-                if prev_nl >= 0 or pos == 0:
-                    return buf[prev_nl + 1 : last_nl], pos + last_nl + 1, buf[last_nl + 1 :]
-            elif pos == 0:
-                return b"", 0, buf
-            if pos == 0:
-                return b"", 0, buf
-
-
 class Journal:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -101,6 +78,8 @@ class Journal:
         self._fh: Any = None
         self._seg: Path | None = None
         self.torn: tuple[Path, int] | None = None
+        #: Told each segment the journal rolls over from (sealed: never written again).
+        self.on_sealed: Callable[[Path], None] | None = None
 
     @property
     def segment(self) -> Path | None:
@@ -152,27 +131,34 @@ class Journal:
     def entries(self) -> Iterator[tuple[Path, int, bytes]]:
         """Every line of every segment: (segment, line number, raw bytes)."""
         for seg in segments(self.folder):
-            with open(seg, "rb") as fh:
-                for n, raw in enumerate(fh, 1):
-                    yield seg, n, raw
+            for n, raw in enumerate(segment_lines(seg), 1):
+                yield seg, n, raw
 
     # -- writing ------------------------------------------------------------------
+    def _next(self, seg: Path) -> Path:
+        return self.folder / f"{int(key(seg)) + 1:06d}{PLAIN}"
+
     def _handle(self, extra: int) -> Any:
+        sealed = None
         if self._fh is not None and self._seg is not None:
             if self._fh.tell() + extra <= SEGMENT_BYTES or self._fh.tell() == 0:
                 return self._fh
             self._fh.close()
             self._fh = None
-            self._seg = self.folder / f"{int(self._seg.stem) + 1:06d}.jsonl"
+            sealed, self._seg = self._seg, self._next(self._seg)
         if self._seg is None:
-            self._seg = self.folder / "000001.jsonl"
-        elif self._seg.exists() and self._seg.stat().st_size + extra > SEGMENT_BYTES and self._seg.stat().st_size > 0:
-            self._seg = self.folder / f"{int(self._seg.stem) + 1:06d}.jsonl"
+            self._seg = self.folder / f"{1:06d}{PLAIN}"
+        elif is_gz(self._seg) or (
+            self._seg.exists() and self._seg.stat().st_size + extra > SEGMENT_BYTES and self._seg.stat().st_size > 0
+        ):
+            sealed, self._seg = self._seg, self._next(self._seg)
         private_dir(self.folder)
         new = not self._seg.exists()
         self._fh = os.fdopen(open_private(self._seg, os.O_WRONLY | os.O_APPEND | os.O_CREAT), "ab")
         if new:
             fsync_dir(self.folder)
+        if sealed is not None and self.on_sealed is not None and not is_gz(sealed):
+            self.on_sealed(sealed)
         return self._fh
 
     def make_entry(self, body: dict[str, Any]) -> dict[str, Any]:

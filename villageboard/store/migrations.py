@@ -16,6 +16,15 @@ schema number on: each step is done once however often the open is interrupted.
 A migration reads through ``tx.store`` and writes through ``tx.put``; it must not
 number new records. Add one by appending to :data:`MIGRATIONS` and raising
 ``SCHEMA_VERSION`` in store.py; tests/test_migrations.py checks the two agree.
+
+A migration may also change no record and only allow a new form of a file, which
+the store then makes itself: ``compress-sealed-journal-segments`` (2 -> 3) records
+the step, and from format 3 on every writer open and every roll-over of the journal
+compresses sealed journal segments in the background (compress.py, an idempotent
+routine that a kill at any step leaves safe to run again). Its work is therefore
+never "done" at a point the record could name: a format-3 folder may hold any mix of
+plain and compressed sealed segments, and every reader reads both. The format
+number is what keeps a program that cannot read them from opening the folder.
 """
 
 from __future__ import annotations
@@ -61,8 +70,19 @@ def _upper_case_id_numbers(tx: Tx) -> None:
                 tx.put(rel, _HOUSEHOLD_TABLE, int(key), {**doc, "id_number": number.upper()})
 
 
+def _allow_compressed_segments(tx: Tx) -> None:
+    """No record changes: the writer compresses sealed journal segments from format 3
+    on (module docstring); this step only records when the folder moved to it."""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "upper-case-id-numbers", "身份证号末位的小写x改为大写X", _upper_case_id_numbers),
+    Migration(
+        2,
+        "compress-sealed-journal-segments",
+        "写满的修改记录文件改为压缩保存（.jsonl.gz），占用的磁盘空间减少九成以上",
+        _allow_compressed_segments,
+    ),
 )
 
 

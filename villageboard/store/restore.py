@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import time
 import zipfile
 from collections.abc import Callable
@@ -54,6 +53,7 @@ from villageboard.store.backup import (
     open_reader,
     read_member,
 )
+from villageboard.store.killpoints import kill_point
 from villageboard.store.snapshot import ATTACHMENTS, JOURNAL_DIR, META, known
 from villageboard.store.store import REGISTRY
 
@@ -68,24 +68,6 @@ MARGIN = 256 * 1024**2
 #: The restored files' mtime is set this far back, so the start-up check's cache can
 #: trust them at once (it distrusts files written in the last 3 s).
 AGE_S = 60
-
-_hits: dict[str, int] = {}
-
-
-def kill_point(step: str) -> None:
-    """Die here when the tests ask for it (deterministic crash injection)."""
-    trace = os.environ.get("VILLAGEBOARD_KILL_TRACE")
-    want = os.environ.get("VILLAGEBOARD_KILL_AT")
-    if not trace and not want:
-        return
-    _hits[step] = _hits.get(step, 0) + 1
-    if trace:
-        with open(trace, "a", encoding="utf-8") as fh:
-            fh.write(f"{step}#{_hits[step]}\n")
-    if want in (step, f"{step}#{_hits[step]}"):
-        if hasattr(signal, "SIGKILL"):
-            os.kill(os.getpid(), signal.SIGKILL)
-        os._exit(137)
 
 
 # ------------------------------------------------------------------ checking a backup
@@ -235,6 +217,7 @@ def _adopt(folder: Path) -> tuple[dict[str, list[int]], dict[str, dict[str, Any]
     import hashlib
 
     from villageboard.store.journal import last_line, segments
+    from villageboard.store.segfiles import is_gz, key, last_line_of, read_segment
     from villageboard.store.verify import sealed_files, stat_key
 
     files: dict[str, list[int]] = {}
@@ -248,9 +231,13 @@ def _adopt(folder: Path) -> tuple[dict[str, list[int]], dict[str, dict[str, Any]
             files[f"{ATTACHMENTS}/{p.name}"] = stat_key(p)
     segs: dict[str, dict[str, Any]] = {}
     for seg in segments(folder / JOURNAL_DIR):
-        with open(seg, "rb") as fh:
-            first_raw = fh.readline()
-        last_raw, _end, _torn = last_line(seg)
+        if is_gz(seg):  # checked just now: it decompresses
+            data = read_segment(seg)[1]
+            first_raw, (last_raw, _end, _torn) = data[: data.find(b"\n") + 1], last_line_of(data)
+        else:
+            with open(seg, "rb") as fh:
+                first_raw = fh.readline()
+            last_raw, _end, _torn = last_line(seg)
         c: dict[str, Any] = {
             "stat": stat_key(seg),
             "first_seq": None,
@@ -261,7 +248,7 @@ def _adopt(folder: Path) -> tuple[dict[str, list[int]], dict[str, dict[str, Any]
         if first_raw.strip():
             first, last = _ends(first_raw), _ends(last_raw)
             c.update(first_seq=first["seq"], first_prev=first["prev"], last_seq=last["seq"], last_hash=last["hash"])
-        segs[seg.name] = c
+        segs[key(seg)] = c
     return files, segs
 
 

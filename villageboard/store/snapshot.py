@@ -49,6 +49,8 @@ import orjson
 from villageboard.store import leftovers
 from villageboard.store import storage as st
 from villageboard.store.journal import segments
+from villageboard.store.segfiles import key as seg_key
+from villageboard.store.segfiles import read_segment, segment_lines, twin
 from villageboard.store.verify import sealed_files
 
 META = "villageboard.json"
@@ -64,7 +66,7 @@ KNOWN = re.compile(
     r"(villageboard|registry|counters|HEAD)\.json"
     r"|households/[^/]{1,64}\.json"
     r"|years/\d{4}/([^/]{1,64}/){0,3}[^/]{1,96}\.json"
-    r"|journal/\d{6}\.jsonl"
+    r"|journal/\d{6}\.jsonl(\.gz)?"
     r"|attachments/[0-9a-f]{64}(\.[a-z0-9]{1,8})?"
     r"|templates/[A-Za-z0-9_\-.]{1,64}\.j2"
 )
@@ -127,9 +129,8 @@ def quick_check(snap_folder: Path, root: Path) -> list[str]:
             # every data file the live record knows must be in the snapshot (data files
             # are never deleted): one that is not is reported as missing
             v.files = {rel: key for rel, key in body.get("files", {}).items() if known(rel)}
-            v.segs = {
-                name: c for name, c in body.get("segments", {}).items() if (snap_folder / JOURNAL_DIR / name).is_file()
-            }
+            held = {seg_key(p) for p in segments(snap_folder / JOURNAL_DIR)}
+            v.segs = {k: c for name, c in body.get("segments", {}).items() if (k := seg_key(Path(name))) in held}
     try:
         v.verify()
         head = st.read_sealed(snap_folder / HEAD)
@@ -176,20 +177,29 @@ def _link(src: Path, dst: Path) -> bool:
 
 def _copy_tail(src: Path, dst: Path) -> None:
     """Copy a journal segment that may be appended to right now, up to its last
-    complete line."""
-    data = src.read_bytes()
+    complete line (plain: the writer may have sealed and compressed it meanwhile)."""
+    data = read_segment(src)[1]
     cut = data.rfind(b"\n") + 1
     dst.write_bytes(data[:cut])
+
+
+def _link_segment(seg: Path, folder: Path) -> None:
+    """Link a sealed segment into the snapshot's journal: the form listed, or the
+    other one when the writer replaced it meanwhile (both are complete)."""
+    if not _link(seg, folder / seg.name):
+        other = twin(seg)
+        if not _link(other, folder / other.name):
+            raise FileNotFoundError(seg)
 
 
 def _entries_after(journal: Path, h0: int) -> list[dict[str, Any]]:
     """Entries with seq > h0, oldest first, read from the end of the journal."""
     found: list[dict[str, Any]] = []
     for seg in reversed(segments(journal)):
-        lines = seg.read_bytes().splitlines()
+        lines = segment_lines(seg)
         done = False
         for raw in reversed(lines):
-            if not raw:
+            if not raw.strip():
                 continue
             entry = orjson.loads(raw)
             if entry["seq"] <= h0:
@@ -276,11 +286,10 @@ def take(root: Path, work_parent: Path | None = None) -> Snapshot:
         segs = segments(root / JOURNAL_DIR)
         (folder / JOURNAL_DIR).mkdir()
         for i, seg in enumerate(segs):
-            dst = folder / JOURNAL_DIR / seg.name
             if i == len(segs) - 1:
-                _copy_tail(seg, dst)
+                _copy_tail(seg, folder / JOURNAL_DIR / f"{seg_key(seg)}.jsonl")
             else:
-                _link(seg, dst)
+                _link_segment(seg, folder / JOURNAL_DIR)
         # 4. redo
         entries = _entries_after(folder / JOURNAL_DIR, h0)
         if entries:

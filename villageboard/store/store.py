@@ -7,7 +7,8 @@ Layout of a data directory::
     households/<village>.json      the household registry, one file a village
     counters.json                  record-number counters (never go back)
     HEAD.json                      seq and hash of the last applied journal entry
-    journal/000001.jsonl           the hash-chained journal (redo log)
+    journal/000001.jsonl           the hash-chained journal (redo log); sealed segments
+                                   are kept compressed, 000001.jsonl.gz (compress.py)
     years/2026/applications/<program>/<village>.json
     years/2026/notices.json        notice versions (metadata)
     years/2026/snapshots/<code>-v<version>.json   frozen notice rows (write once)
@@ -43,13 +44,16 @@ from villageboard.domain.errors import (
 from villageboard.private import FILE_MODE, private_dir
 from villageboard.store import storage as st
 from villageboard.store.changes import Commit, Listener
+from villageboard.store.compress import Compressor
 from villageboard.store.derived import Derived, derived_dir_for
 from villageboard.store.journal import GENESIS, Journal
 from villageboard.store.verify import Verifier, cache_path_for, sealed_files
 
 #: The data folder format this program writes; older folders are upgraded on open by
-#: the named migrations of migrations.py (one for each step).
-SCHEMA_VERSION = 2
+#: the named migrations of migrations.py (one for each step). 3: sealed journal
+#: segments may be stored compressed.
+SCHEMA_VERSION = 3
+COMPRESSED_SCHEMA = 3  # from this format on, sealed journal segments are compressed
 META = "villageboard.json"
 REGISTRY = "registry.json"
 COUNTERS = "counters.json"
@@ -93,6 +97,8 @@ class Store:
         #: What the open did about a restore a kill interrupted (words for the clerk).
         self.restore_note: str | None = None
         self.verifier: Verifier | None = None
+        #: The writer's background compression of sealed journal segments (compress.py).
+        self.compressor: Compressor | None = None
         #: Figures computed from data files, remembered between starts (derived.py).
         self.derived = Derived(self, derived_dir_for(self.root))
         # The app reads from worker threads while the clerk saves: one lock guards the
@@ -150,6 +156,7 @@ class Store:
         store._write_fixed(COUNTERS, {})
         store._write_fixed(HEAD, store.head)
         store.meta = body
+        store._start_compressor()
         return store
 
     @classmethod
@@ -206,11 +213,11 @@ class Store:
             self.clean_temp_files()
             leftovers.clean(self.root, backups_dir(self.root))
         self.meta = st.read_sealed(self.root / META)
+        schema = self.meta.get("schema", 0)
+        if schema > SCHEMA_VERSION:  # before the start-up check: a newer format may not pass it here
+            raise VBError(f"数据文件夹是新版本程序（格式{schema}）建立的，请升级本程序后再打开。")
         self.verifier = self._make_verifier()
         self.verifier.verify()
-        schema = self.meta.get("schema", 0)
-        if schema > SCHEMA_VERSION:
-            raise VBError(f"数据文件夹是新版本程序（格式{schema}）建立的，请升级本程序后再打开。")
         try:
             self.counters = st.read_sealed(self.root / COUNTERS)
         except FileNotFoundError:
@@ -228,6 +235,7 @@ class Store:
         self._pin(REGISTRY)
         if schema < SCHEMA_VERSION and not self.readonly:
             self._migrate()
+        self._start_compressor()
         # Read-only processes save what they verified too (the cache lives outside the
         # data dir), or every lookup opened beside the app would re-hash everything.
         self.verifier.save()
@@ -260,6 +268,24 @@ class Store:
 
         migrate(self, SCHEMA_VERSION)
 
+    def _start_compressor(self) -> None:
+        """A writer compresses sealed journal segments in the background (compress.py)."""
+        if self.readonly or self.compressor is not None or self.meta.get("schema", 0) < COMPRESSED_SCHEMA:
+            return
+        self.compressor = Compressor(self.journal.folder, self._compressed)
+        self.journal.on_sealed = self.compressor.submit
+        self.compressor.backlog()
+
+    def _compressed(self, before: os.stat_result, gz: Path) -> None:
+        verifier = self.verifier  # (no lock: close() waits for this thread, maybe under one)
+        if verifier is not None:
+            verifier.compressed(before, gz)
+
+    def _stop_compressor(self) -> None:
+        self.journal.on_sealed = None
+        if self.compressor is not None:
+            self.compressor.close()
+
     def set_schema(self, schema: int) -> None:
         """Record that the folder's files are now in format ``schema`` (migrations.py)."""
         if self.readonly:
@@ -283,6 +309,7 @@ class Store:
 
     def close(self) -> None:
         self.derived.closed = True  # a loader thread still running keeps nothing now
+        self._stop_compressor()
         if self.verifier is not None:
             self.verifier.save()
         self.journal.close()
@@ -299,6 +326,7 @@ class Store:
         record describe data about to be replaced, so none of them is kept or saved.
         The store only closes after this."""
         self.derived.closed = True
+        self._stop_compressor()
         self.verifier = None
         self.journal.close()
         for s in list(self._files.values()) + list(self._pinned.values()):

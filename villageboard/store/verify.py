@@ -23,8 +23,12 @@ from villageboard.domain.errors import DamagedError
 from villageboard.store import storage as st
 from villageboard.store.fingerprint import fingerprint, is_racy
 from villageboard.store.journal import GENESIS, entry_hash, sealed_line, segments
+from villageboard.store.segfiles import key as seg_key
+from villageboard.store.segfiles import read_segment, split_lines, twin
 
-CACHE_FORMAT = 1
+#: 2: journal segments are kept by number (``000001``), whichever form the file has;
+#: a cache of format 1 (kept by file name, ``000001.jsonl``) is read too.
+CACHE_FORMAT = 2
 
 
 def stat_key(path: Path | str) -> list[int]:
@@ -66,13 +70,13 @@ class Verifier:
         except (FileNotFoundError, DamagedError, OSError):
             return
         if (
-            body.get("format") != CACHE_FORMAT
+            body.get("format") not in (1, CACHE_FORMAT)
             or body.get("root") != self.where
             or body.get("identity") != self.identity
         ):
             return  # another township now lives at this path: verify everything afresh
         self.files = body.get("files", {})
-        self.segs = body.get("segments", {})
+        self.segs = {seg_key(Path(name)): c for name, c in body.get("segments", {}).items()}
 
     def save(self) -> None:
         if self.cache_path is None or not self.dirty:
@@ -140,14 +144,18 @@ class Verifier:
     def _verify_journal(self) -> None:
         prev_hash, prev_seq = GENESIS, 0
         segs = segments(self.journal_dir)
-        names = {p.name for p in segs}
+        names = {seg_key(p) for p in segs}
         gone = sorted(set(self.segs) - names)
         if gone:
             raise DamagedError(self.journal_dir / gone[0], "修改记录文件不见了")
         for i, seg in enumerate(segs):
             last = i == len(segs) - 1
-            key = stat_key(seg)
-            c = self.segs.get(seg.name)
+            try:
+                key = stat_key(seg)
+            except FileNotFoundError:  # compressed by the writer since it was listed
+                seg = twin(seg)
+                key = stat_key(seg)
+            c = self.segs.get(seg_key(seg))
             if c is not None and c.get("stat") == key:
                 if c["first_seq"] is not None and (c["first_seq"] != prev_seq + 1 or c["first_prev"] != prev_hash):
                     raise DamagedError(seg, "修改记录前后接不上（有记录被删除或调换）")
@@ -155,29 +163,31 @@ class Verifier:
                     prev_hash, prev_seq = c["last_hash"], c["last_seq"]
                 continue
             first_seq = first_prev = None
-            with open(seg, "rb") as fh:
-                for n, raw in enumerate(fh, 1):
-                    if not raw.endswith(b"\n"):
-                        if last:
-                            break  # a torn append; recovery decides
-                        raise DamagedError(seg, f"第{n}行不完整（被截断）")
-                    fast = sealed_line(raw)  # a line as written: checked over its bytes
-                    if fast is not None:
-                        seq, prev, digest = fast
-                    else:
-                        try:
-                            entry = orjson.loads(raw)
-                        except orjson.JSONDecodeError:
-                            raise DamagedError(seg, f"第{n}行无法读取（被改动或损坏）") from None
-                        if entry_hash(entry) != entry.get("hash"):
-                            raise DamagedError(seg, f"第{n}行内容被改动（校验值不符）")
-                        seq, prev, digest = entry.get("seq"), entry.get("prev"), entry.get("hash")
-                    if seq != prev_seq + 1 or prev != prev_hash:
-                        raise DamagedError(seg, f"第{n}行前后接不上（有记录被删除、插入或调换）")
-                    if first_seq is None:
-                        first_seq, first_prev = seq, prev
-                    prev_hash, prev_seq = digest, seq
-            self.segs[seg.name] = {
+            seg, data = read_segment(seg)
+            key = stat_key(seg)
+            for n, raw in enumerate(split_lines(data), 1):
+                if not raw.endswith(b"\n"):
+                    if last:
+                        break  # a torn append; recovery decides
+                    raise DamagedError(seg, f"第{n}行不完整（被截断）")
+                fast = sealed_line(raw)  # a line as written: checked over its bytes
+                if fast is not None:
+                    seq, prev, digest = fast
+                else:
+                    try:
+                        entry = orjson.loads(raw)
+                    except orjson.JSONDecodeError:
+                        raise DamagedError(seg, f"第{n}行无法读取（被改动或损坏）") from None
+                    if entry_hash(entry) != entry.get("hash"):
+                        raise DamagedError(seg, f"第{n}行内容被改动（校验值不符）")
+                    seq, prev, digest = entry.get("seq"), entry.get("prev"), entry.get("hash")
+                if seq != prev_seq + 1 or prev != prev_hash:
+                    raise DamagedError(seg, f"第{n}行前后接不上（有记录被删除、插入或调换）")
+                if first_seq is None:
+                    first_seq, first_prev = seq, prev
+                prev_hash, prev_seq = digest, seq
+            del data
+            self.segs[seg_key(seg)] = {
                 "stat": key,
                 "first_seq": first_seq,
                 "first_prev": first_prev,
@@ -200,17 +210,33 @@ class Verifier:
             key = stat_key(seg)
         except OSError:
             return
-        c = self.segs.get(seg.name) or {"first_seq": None, "first_prev": None, "last_seq": None, "last_hash": None}
+        c = self.segs.get(seg_key(seg)) or {"first_seq": None, "first_prev": None, "last_seq": None, "last_hash": None}
         if entry is not None:
             if first or c["first_seq"] is None:
                 c["first_seq"], c["first_prev"] = entry["seq"], entry["prev"]
             c["last_seq"], c["last_hash"] = entry["seq"], entry["hash"]
         c["stat"] = key
-        self.segs[seg.name] = c
+        self.segs[seg_key(seg)] = c
         self.dirty = True
 
     def forget_segment(self, seg: Path) -> None:
-        self.segs.pop(seg.name, None)
+        self.segs.pop(seg_key(seg), None)
+        self.dirty = True
+
+    def compressed(self, before: os.stat_result, gz: Path) -> None:
+        """A sealed segment is now stored compressed (compress.py), holding exactly the
+        bytes it held plain: what was recorded for the plain file (when it is the file
+        that was compressed) holds for the compressed one, so the next start does not
+        read it again. Only an entry already kept is replaced (the dict keeps its
+        size: a save of this cache in another thread may be going over it)."""
+        k = seg_key(gz)
+        c = self.segs.get(k)
+        if c is None or c.get("stat") != fingerprint(before):
+            return
+        try:
+            self.segs[k] = {**c, "stat": stat_key(gz)}
+        except OSError:
+            return
         self.dirty = True
 
 

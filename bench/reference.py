@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 #: Bump when the generator changes: cached townships are rebuilt.
-BUILD_VERSION = 2  # 2: sealed journal segments compressed (data format 3)
+BUILD_VERSION = 1  # the generator, not the storage format: an older folder is upgraded when opened
 SEED = 20261128
 TODAY = dt.date(2026, 11, 28)
 MARKER = "BENCH-BUILT.json"  # beside the data dir, never inside it

@@ -61,8 +61,13 @@ def _upper_case_id_numbers(tx: Tx) -> None:
                 tx.put(rel, _HOUSEHOLD_TABLE, int(key), {**doc, "id_number": number.upper()})
 
 
+def _placeholder_2_to_3(tx: Tx) -> None:
+    """Placeholder for the 2 -> 3 migration made on another branch (does nothing)."""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "upper-case-id-numbers", "身份证号末位的小写x改为大写X", _upper_case_id_numbers),
+    Migration(2, "placeholder-2-3", "（占位）", _placeholder_2_to_3),
 )
 
 

@@ -49,7 +49,7 @@ from villageboard.store.verify import Verifier, cache_path_for, sealed_files
 
 #: The data folder format this program writes; older folders are upgraded on open by
 #: the named migrations of migrations.py (one for each step).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 META = "villageboard.json"
 REGISTRY = "registry.json"
 COUNTERS = "counters.json"

@@ -23,7 +23,7 @@ import orjson
 
 from villageboard.domain.errors import DamagedError
 from villageboard.private import open_private, private_dir
-from villageboard.store.storage import fsync_dir, storage_error
+from villageboard.store.storage import emit, fsync_dir, storage_error
 
 SEGMENT_BYTES = 4 * 1024 * 1024
 GENESIS = "0" * 64
@@ -92,6 +92,31 @@ def last_line(path: Path) -> tuple[bytes, int, bytes]:
                 return b"", 0, buf
 
 
+def entries_after(folder: Path, seq: int) -> tuple[list[dict[str, Any]], str | None]:
+    """The complete entries with a number above ``seq``, oldest first, read from the
+    journal's end (a torn last line is left out), and the hash of entry ``seq`` itself
+    (GENESIS for 0; None when the journal does not hold it)."""
+    found: list[dict[str, Any]] = []
+    at_hash = GENESIS if seq == 0 else None
+    for seg in reversed(segments(folder)):
+        data = seg.read_bytes()
+        for raw in reversed(data[: data.rfind(b"\n") + 1].splitlines()):
+            if not raw:
+                continue
+            try:
+                entry = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                raise DamagedError(seg, "修改记录有一行无法读取") from None
+            if entry["seq"] <= seq:
+                if entry["seq"] == seq:
+                    at_hash = entry["hash"]
+                found.reverse()
+                return found, at_hash
+            found.append(entry)
+    found.reverse()
+    return found, at_hash
+
+
 class Journal:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -146,7 +171,9 @@ class Journal:
         with open(seg, "r+b") as fh:
             fh.truncate(good_end)
             fh.flush()
+            emit("truncate", seg, good_end)
             os.fsync(fh.fileno())
+            emit("fsync", seg)
         self.torn = None
 
     def entries(self) -> Iterator[tuple[Path, int, bytes]]:
@@ -191,7 +218,9 @@ class Journal:
         try:
             fh.write(line)
             fh.flush()
+            emit("append", self._seg, line)
             os.fsync(fh.fileno())
+            emit("fsync", self._seg)
         except OSError as exc:
             self._truncate(offset)
             raise storage_error(self._seg, exc) from exc
@@ -204,6 +233,8 @@ class Journal:
         try:
             self._fh.truncate(offset)
             self._fh.seek(offset)
+            if self._seg is not None:
+                emit("truncate", self._seg, offset)
             os.fsync(self._fh.fileno())
         except OSError:
             pass

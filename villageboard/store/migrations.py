@@ -65,9 +65,17 @@ def _placeholder_2_to_3(tx: Tx) -> None:
     """Placeholder for the 2 -> 3 migration made on another branch (does nothing)."""
 
 
+def _journal_checkpoint(tx: Tx) -> None:
+    """From format 4 on, HEAD.json and counters.json are rewritten on every save with no
+    fsync and CHECKPOINT.json records where the data files are durable (checkpoint.py).
+    No record changes: the store writes CHECKPOINT.json durably when the folder's format
+    moves on (Store.set_schema), and until then keeps the old protocol."""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "upper-case-id-numbers", "身份证号末位的小写x改为大写X", _upper_case_id_numbers),
     Migration(2, "placeholder-2-3", "（占位）", _placeholder_2_to_3),
+    Migration(3, "journal-checkpoint", "保存方式改为定期核实（新增核实点文件）", _journal_checkpoint),
 )
 
 

@@ -5,8 +5,9 @@ Layout of a data directory::
     villageboard.json              what this folder is, and its schema version
     registry.json                  settings, villages, groups, programs
     households/<village>.json      the household registry, one file a village
-    counters.json                  record-number counters (never go back)
-    HEAD.json                      seq and hash of the last applied journal entry
+    counters.json                  record-number counters (never go back; a hint)
+    HEAD.json                      seq and hash of the last applied journal entry (a hint)
+    CHECKPOINT.json                seq, hash and counters up to which the data files are durable
     journal/000001.jsonl           the hash-chained journal (redo log)
     years/2026/applications/<program>/<village>.json
     years/2026/notices.json        notice versions (metadata)
@@ -14,10 +15,15 @@ Layout of a data directory::
     years/2026/objections.json, years/2026/calls.json
     attachments/                   posting photos, by SHA-256
 
-A transaction is appended to the journal and fsynced first (the commit point), then
-applied to each file it touches, then the counters and HEAD are written. A crash at
-any point after the journal append is finished (redone) on the next open; a crash
-before it leaves no trace. Only one process writes at a time.
+A transaction is appended to the journal and fsynced first: that is the commit point,
+the only fsync a save waits for besides one per data file it rewrites. Each file it
+touches is then replaced whole (temp file, fsync, rename; the folder is not fsynced),
+then counters and HEAD are rewritten with no fsync. Every few hundred saves, at close
+and before a backup, a checkpoint fsyncs the folders written since the last one and
+records the point in CHECKPOINT.json (checkpoint.py). Opening for writing redoes every
+journal entry after the checkpoint, so a kill or a power cut at any point after the
+journal append loses nothing, and one before it leaves no trace. Only one process
+writes at a time.
 """
 
 from __future__ import annotations
@@ -34,13 +40,13 @@ import orjson
 
 from villageboard.domain.errors import (
     ArchivedError,
-    DamagedError,
     LockedError,
     ReadOnlyError,
     StorageError,
     VBError,
 )
 from villageboard.private import FILE_MODE, private_dir
+from villageboard.store import checkpoint as ck
 from villageboard.store import storage as st
 from villageboard.store.changes import Commit, Listener
 from villageboard.store.derived import Derived, derived_dir_for
@@ -49,11 +55,14 @@ from villageboard.store.verify import Verifier, cache_path_for, sealed_files
 
 #: The data folder format this program writes; older folders are upgraded on open by
 #: the named migrations of migrations.py (one for each step).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+#: From this schema on, HEAD and counters are hints and CHECKPOINT.json is durable.
+WAL_SCHEMA = 4
 META = "villageboard.json"
 REGISTRY = "registry.json"
-COUNTERS = "counters.json"
-HEAD = "HEAD.json"
+COUNTERS = ck.COUNTERS
+HEAD = ck.HEAD
+CHECKPOINT = ck.CHECKPOINT
 JOURNAL_DIR = "journal"
 LOCK = ".lock"
 ATTACHMENTS = "attachments"
@@ -95,6 +104,12 @@ class Store:
         self.verifier: Verifier | None = None
         #: Figures computed from data files, remembered between starts (derived.py).
         self.derived = Derived(self, derived_dir_for(self.root))
+        #: Checkpointed protocol (checkpoint.py); False for a folder not yet migrated to it.
+        self.wal = True
+        self.checkpoint_every = ck.EVERY
+        self.dirty_dirs: set[Path] = set()  # folders renamed into since the last checkpoint
+        self.ckpt_seq = 0
+        self.since_checkpoint = 0
         # The app reads from worker threads while the clerk saves: one lock guards the
         # file cache and every commit.
         self._lock = threading.RLock()
@@ -121,15 +136,26 @@ class Store:
             self.root / JOURNAL_DIR,
             self.root / ATTACHMENTS,
             identity=str(self.meta.get("created", "")),
+            hints=(HEAD, COUNTERS) if self.wal else (),
         )
 
-    def _note(self, path: Path) -> None:
+    def note(self, path: Path) -> None:
+        """Tell the start-up check record that this program wrote ``path``."""
         if self.verifier is not None:
             self.verifier.note(path)
 
-    def _write_fixed(self, name: str, body: Any) -> None:
+    def write_durable(self, name: str, body: Any) -> None:
         st.atomic_write(self.root / name, st.seal(body))
-        self._note(self.root / name)
+        self.note(self.root / name)
+
+    def write_hint(self, name: str, body: Any) -> None:
+        """HEAD or counters: rewritten on every save with no fsync (checkpoint.py)."""
+        st.write_hint(self.root / name, st.seal(body))
+        self.note(self.root / name)
+
+    def checkpoint(self) -> bool:
+        """Make every save so far durable in the data files (checkpoint.py)."""
+        return ck.checkpoint(self)
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -146,9 +172,10 @@ class Store:
         store.meta = body
         store.verifier = store._make_verifier()
         store.verifier.files, store.verifier.segs = {}, {}
-        store._write_fixed(META, body)
-        store._write_fixed(COUNTERS, {})
-        store._write_fixed(HEAD, store.head)
+        store.write_durable(META, body)
+        store.write_durable(COUNTERS, {})
+        store.write_durable(HEAD, store.head)
+        store.write_durable(CHECKPOINT, {"seq": 0, "hash": GENESIS, "counters": {}})
         store.meta = body
         return store
 
@@ -206,21 +233,14 @@ class Store:
             self.clean_temp_files()
             leftovers.clean(self.root, backups_dir(self.root))
         self.meta = st.read_sealed(self.root / META)
+        schema = self.meta.get("schema", 0)
+        self.wal = schema >= WAL_SCHEMA
         self.verifier = self._make_verifier()
         self.verifier.verify()
-        schema = self.meta.get("schema", 0)
         if schema > SCHEMA_VERSION:
             raise VBError(f"数据文件夹是新版本程序（格式{schema}）建立的，请升级本程序后再打开。")
-        try:
-            self.counters = st.read_sealed(self.root / COUNTERS)
-        except FileNotFoundError:
-            raise DamagedError(self.root / COUNTERS, "文件不见了") from None
-        try:
-            self.head = st.read_sealed(self.root / HEAD)
-        except FileNotFoundError:
-            raise DamagedError(self.root / HEAD, "文件不见了") from None
         self.journal.load_tail()
-        self._recover()
+        ck.recover(self)
         if not self.readonly and self.journal.torn is not None:
             seg = self.journal.torn[0]
             self.journal.cut_torn_tail()  # an append that a crash cut short: never acknowledged
@@ -232,29 +252,6 @@ class Store:
         # data dir), or every lookup opened beside the app would re-hash everything.
         self.verifier.save()
 
-    def _recover(self) -> None:
-        j = self.journal
-        seg = j.segment or (self.root / JOURNAL_DIR)
-        hseq, hhash = self.head.get("seq", 0), self.head.get("hash", GENESIS)
-        if j.last_seq == hseq:
-            if j.last_hash != hhash:
-                raise DamagedError(seg, "修改记录与最后保存的位置对不上")
-            return
-        if j.last_seq == hseq + 1 and j.last_entry and j.last_entry.get("prev") == hhash:
-            # The last transaction reached the journal but maybe not every file.
-            if self.readonly:
-                return
-            self._apply(j.last_entry)
-            self.recovered = True
-            return
-        if j.last_seq < hseq:
-            raise DamagedError(seg, f"修改记录少了（只到第{j.last_seq}条，应有第{hseq}条）")
-        if self.readonly and self.lock is None and j.last_seq > hseq:
-            # another process is saving: it wrote more entries between our reading
-            # HEAD and the journal's end (the start-up check has verified the chain)
-            return
-        raise DamagedError(seg, "修改记录与数据对不上")
-
     def _migrate(self) -> None:
         from villageboard.store.migrations import migrate
 
@@ -264,8 +261,14 @@ class Store:
         """Record that the folder's files are now in format ``schema`` (migrations.py)."""
         if self.readonly:
             raise ReadOnlyError()
+        if schema >= WAL_SCHEMA and not self.wal:
+            # CHECKPOINT.json is durable before the folder says it has one
+            self.wal = True
+            if self.verifier is not None:
+                self.verifier.hints = (HEAD, COUNTERS)
+            ck.checkpoint(self, strict=True)
         self.meta = {**self.meta, "schema": schema}
-        self._write_fixed(META, self.meta)
+        self.write_durable(META, self.meta)
 
     def clean_temp_files(self) -> int:
         n = 0
@@ -283,6 +286,8 @@ class Store:
 
     def close(self) -> None:
         self.derived.closed = True  # a loader thread still running keeps nothing now
+        if self.lock is not None and (self.dirty_dirs or self.ckpt_seq != self.head.get("seq")):
+            ck.checkpoint(self)
         if self.verifier is not None:
             self.verifier.save()
         self.journal.close()
@@ -322,7 +327,8 @@ class Store:
             self._pinned[rel] = s
         return s
 
-    def _storage(self, rel: str) -> st.SealedStorage:
+    def storage(self, rel: str) -> st.SealedStorage:
+        """The cached storage of one data file (the store's own writes go through it)."""
         with self._lock:
             return self._storage_locked(rel)
 
@@ -424,6 +430,7 @@ class Store:
         }
         j = self.journal
         prev = (j.last_entry, j.last_seq, j.last_hash)
+        before = (self.counters, self.head)
         entry = j.make_entry(body)
         seg, offset = j.append(entry)
         if self.verifier is not None:
@@ -431,24 +438,27 @@ class Store:
         try:
             self._apply(entry)
         except StorageError:
-            self._undo(entry, offset, prev)
+            self._undo(entry, offset, prev, before)
             if self.verifier is not None:
                 self.verifier.forget_segment(seg)
             raise
+        self.since_checkpoint += 1
+        if not self.wal or self.since_checkpoint >= self.checkpoint_every:
+            ck.checkpoint(self)
         if self._listeners:
             event = Commit.from_entry(entry)
             for fn in list(self._listeners):
                 fn(event)
         return int(entry["seq"])
 
-    def _undo(self, entry: dict[str, Any], offset: int, prev: tuple[Any, int, str]) -> None:
+    def _undo(self, entry: dict[str, Any], offset: int, prev: tuple[Any, int, str], before: tuple[Any, Any]) -> None:
         """Best effort after a failed apply: put back files already written, then cut
         the entry from the journal, so the failed save leaves no trace."""
         by_file: dict[str, list[dict[str, Any]]] = {}
         for c in entry["changes"]:
             by_file.setdefault(c["f"], []).append(c)
         for rel, changes in by_file.items():
-            s = self._storage(rel)
+            s = self.storage(rel)
             data = s.read() or {}
             if not any(data.get(c["t"], {}).get(str(c["k"]), {}).get("_jseq") == entry["seq"] for c in changes):
                 continue
@@ -460,11 +470,16 @@ class Store:
                     tbl[str(c["k"])] = c["b"]
             try:
                 s.write(data)
-                self._note(s.path)
+                self.note(s.path)
             except StorageError:
                 return  # leave the journal entry: the next open finishes the save
         self.journal.rollback(offset, *prev)
-        self.counters = st.read_sealed(self.root / COUNTERS)
+        if self.counters != before[0] and self.wal:
+            try:
+                self.write_hint(COUNTERS, before[0])
+            except StorageError:
+                pass  # a hint: a writer's open rebuilds it, and it is only ever too high
+        self.counters, self.head = before
 
     def _apply(self, entry: dict[str, Any]) -> None:
         seq = entry["seq"]
@@ -472,22 +487,25 @@ class Store:
         for c in entry["changes"]:
             by_file.setdefault(c["f"], []).append(c)
         for rel, changes in by_file.items():
-            s = self._storage(rel)
+            s = self.storage(rel)
             data = s.read() or {}
             for c in changes:
                 doc = dict(c["a"])
                 doc["_jseq"] = seq
                 data.setdefault(c["t"], {})[str(c["k"])] = doc
+            self.dirty_dirs.add(s.path.parent)
             s.write(data)
-            self._note(s.path)
+            self.note(s.path)
+        head = {"seq": seq, "hash": entry["hash"]}
         if entry.get("counters"):
             merged = dict(self.counters)
             for name, value in entry["counters"].items():
                 merged[name] = max(merged.get(name, 0), value)
-            self._write_fixed(COUNTERS, merged)
+            if self.wal:
+                self.write_hint(COUNTERS, merged)
             self.counters = merged
-        head = {"seq": seq, "hash": entry["hash"]}
-        self._write_fixed(HEAD, head)
+        if self.wal:  # the old protocol writes both durably at its checkpoint, next
+            self.write_hint(HEAD, head)
         self.head = head
 
     # ------------------------------------------------------------------ attachments
@@ -502,7 +520,7 @@ class Store:
         path = self.root / rel
         if not path.exists():
             st.atomic_write(path, data)
-            self._note(path)
+            self.note(path)
         return rel, digest
 
     def attachment_path(self, rel: str) -> Path:

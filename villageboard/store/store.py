@@ -172,11 +172,10 @@ class Store:
         store.meta = body
         store.verifier = store._make_verifier()
         store.verifier.files, store.verifier.segs = {}, {}
-        store.write_durable(META, body)
         store.write_durable(COUNTERS, {})
         store.write_durable(HEAD, store.head)
         store.write_durable(CHECKPOINT, {"seq": 0, "hash": GENESIS, "counters": {}})
-        store.meta = body
+        store.write_durable(META, body)  # last: a folder with it is whole
         return store
 
     @classmethod

@@ -6,8 +6,8 @@ For a cut after any logged step, the test builds one disk state a power cut may 
 
 - a name renamed into a folder since that folder was last fsynced may hold any of its
   versions since then, or be missing if it was new (not yet durable);
-- a file whose content was never fsynced may come back whole, zeroed, cut short or
-  empty;
+- a file whose content was never fsynced (or that was overwritten in place) may come
+  back whole, zeroed, cut short or empty;
 - a journal segment keeps what was fsynced and any part of what was appended after.
 
 Opening that state must keep every save whose journal append was fsynced, nothing
@@ -68,6 +68,10 @@ class Disk:
             elif event == "fsync":
                 data, _ = versions[name[rel]]
                 versions[name[rel]] = (data, True)
+            elif event == "overwrite":  # in place, never fsynced: old, new or torn
+                name[rel] = len(versions)
+                versions.append((arg, False))
+                may_be.setdefault(rel, [None]).append(name[rel])
             elif event == "rename":
                 name[arg] = name.pop(rel)
                 may_be.setdefault(arg, [None]).append(name[arg])

@@ -396,3 +396,20 @@ def test_another_township_copied_to_the_same_path_opens_cleanly(tmp_path: Path) 
     shutil.rmtree(a)
     shutil.copytree(b, a)
     Store.open(a).close()
+
+
+def test_a_hard_link_to_head_or_counters_keeps_what_it_had(tmp_path: Path) -> None:
+    """HEAD and counters are overwritten in place on each save, except when another
+    name links the same file (a copy made by linking): that name never changes."""
+    store = Store.create(tmp_path / "data")
+    with store.begin("t") as tx:
+        tx.insert("years/2026/a.json", "rows", "row", {"x": 1})
+    outside = {name: tmp_path / f"linked-{name}" for name in ("HEAD.json", "counters.json")}
+    for name, other in outside.items():
+        os.link(store.root / name, other)
+    kept = {name: other.read_bytes() for name, other in outside.items()}
+    with store.begin("t") as tx:
+        tx.insert("years/2026/a.json", "rows", "row", {"x": 2})
+    store.close()
+    assert {name: other.read_bytes() for name, other in outside.items()} == kept
+    assert st.read_sealed(tmp_path / "data" / "counters.json") == {"row": 2}

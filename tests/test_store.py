@@ -241,25 +241,42 @@ def _run_crash_trials(tmp_path: Path, trials: int, seed: int) -> None:
         time.sleep(rng.uniform(0.15, 0.5))
         p.send_signal(signal.SIGKILL)
         p.wait()
-        if not (root / "villageboard.json").exists():
-            continue
-        s = Store.open(root)  # must load, finishing any interrupted save
-        current = {}
-        for rel in s.list_files("years"):
-            for key, doc in s.table(rel, "rows").items():
-                current[f"{rel}#{key}"] = doc["step"]
-        s.close()
-        acked: dict[str, int] = {}
-        # a kill before the worker opened its ack file: nothing was acknowledged yet
-        for line in (ack.read_text(encoding="utf-8") if ack.exists() else "").splitlines():
-            step, *targets = line.split()
-            for t in targets:
-                acked[t] = int(step)
-        for target, step in acked.items():
-            assert target in current, f"trial {trial}: acknowledged record {target} lost"
-            assert current[target] >= step, f"trial {trial}: acknowledged step {step} of {target} lost"
-        problems = check_data_dir(root)
-        assert problems == [], f"trial {trial}: {problems[:3]}"
+        _verify_after_kill(root, ack, f"trial {trial}")
+
+
+def _verify_after_kill(root: Path, ack: Path, where: str) -> None:
+    if not (root / "villageboard.json").exists():
+        return
+    s = Store.open(root)  # must load, finishing any interrupted save
+    current = {}
+    for rel in s.list_files("years"):
+        for key, doc in s.table(rel, "rows").items():
+            current[f"{rel}#{key}"] = doc["step"]
+    s.close()
+    acked: dict[str, int] = {}
+    # a kill before the worker opened its ack file: nothing was acknowledged yet
+    for line in (ack.read_text(encoding="utf-8") if ack.exists() else "").splitlines():
+        step, *targets = line.split()
+        for t in targets:
+            acked[t] = int(step)
+    for target, step in acked.items():
+        assert target in current, f"{where}: acknowledged record {target} lost"
+        assert current[target] >= step, f"{where}: acknowledged step {step} of {target} lost"
+    problems = check_data_dir(root)
+    assert problems == [], f"{where}: {problems[:3]}"
+
+
+@pytest.mark.parametrize("point", ["checkpoint.folders", "checkpoint.written"])
+def test_a_kill_inside_a_checkpoint_loses_no_acknowledged_save(tmp_path: Path, point: str) -> None:
+    """Killed inside the n-th checkpoint (after the folders are fsynced, or after
+    CHECKPOINT.json is written; the worker checkpoints every 3 saves): the next open
+    finds every acknowledged save, and check passes."""
+    root, ack = tmp_path / "data", tmp_path / "ack.txt"
+    for n in (1, 2, 5):
+        env = dict(os.environ, PYTHONPATH=str(REPO), VILLAGEBOARD_KILL_AT=f"{point}#{n}")
+        p = subprocess.run([sys.executable, str(WORKER), str(root), str(ack), str(n), "3"], env=env, timeout=120)
+        assert p.returncode != 0  # it died at the kill point
+        _verify_after_kill(root, ack, f"{point}#{n}")
 
 
 def test_kill_during_writes_loses_no_acknowledged_save(tmp_path: Path) -> None:

@@ -1,13 +1,18 @@
 """The checkpoint: the point up to which every data file is known durable, and the
 redo from there when a writer opens.
 
+Tests kill the process inside a checkpoint with ``VILLAGEBOARD_KILL_AT`` (restore.py):
+``checkpoint.folders`` (folders fsynced, CHECKPOINT.json not yet written) and
+``checkpoint.written``.
+
 A save is durable once its journal entry is fsynced (the commit point). Its data files
 are then written whole (temp file, fsync, rename) but their folders are not fsynced,
 so after a power cut each data file holds some complete version it once had, perhaps
 one from before the last few saves, or is missing if it was new. HEAD.json and
-counters.json are rewritten on each save with no fsync at all: they are hints, for
-readers beside the writer and for a backup taken by another process, and a power cut
-may leave them old, empty or torn.
+counters.json are overwritten in place on each save with no fsync at all
+(storage.write_hint): they are hints, for readers beside the writer and for
+``check``, and a kill or a power cut may leave them old, empty or torn. Nothing
+trusts them: a backup's snapshot starts from the checkpoint too (snapshot.py).
 
 CHECKPOINT.json ``{seq, hash, counters}`` is written durably (fsync, then the folder)
 only after every folder written since the last checkpoint has been fsynced, so every
@@ -143,6 +148,8 @@ def checkpoint(store: Store, strict: bool = False) -> bool:
     """Make every save so far durable in the data files themselves and record that in
     CHECKPOINT.json (HEAD and counters, durably, under the old protocol). False when
     the disk refused (the journal still holds every save; ``strict`` raises instead)."""
+    from villageboard.store.restore import kill_point
+
     if store.readonly or store.verifier is None:
         return False
     with store.commit_lock:
@@ -157,6 +164,7 @@ def checkpoint(store: Store, strict: bool = False) -> bool:
         try:
             for d in sorted(folders, key=lambda p: -len(p.parts)):
                 st.fsync_dir(d)
+            kill_point("checkpoint.folders")
             if store.wal:
                 body = {"seq": store.head["seq"], "hash": store.head["hash"], "counters": store.counters}
                 store.write_durable(CHECKPOINT, body)
@@ -167,6 +175,7 @@ def checkpoint(store: Store, strict: bool = False) -> bool:
             if strict:
                 raise
             return False
+        kill_point("checkpoint.written")
         store.dirty_dirs.clear()
         store.ckpt_seq = int(store.head["seq"])
         store.since_checkpoint = 0

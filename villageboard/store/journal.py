@@ -5,8 +5,9 @@ Each line is one transaction::
     {"seq":12,"ts":"…","op":"王会计","action":"农户.新增","changes":[…],
      "counters":{…},"prev":"<hash of line 11>","hash":"<sha256 of this entry>"}
 
-The journal is written *before* the data files, so it doubles as a redo log: a crash
-between the journal append and the data writes is finished on the next open.
+The journal is written *before* the data files, so it doubles as a redo log: a writer's
+open redoes every entry after the last checkpoint (checkpoint.py), finishing whatever a
+crash or a power cut left of the data files.
 Segments roll over at ``SEGMENT_BYTES``; the chain runs across them.
 """
 

@@ -17,8 +17,10 @@ trusts them: a backup's snapshot starts from the checkpoint too (snapshot.py).
 CHECKPOINT.json ``{seq, hash, counters}`` is written durably (fsync, then the folder)
 only after every folder written since the last checkpoint has been fsynced, so every
 data file then holds at least its version as of entry ``seq``. The writer checkpoints
-when it opens, when it closes, before a backup, and every ``Store.checkpoint_every``
-saves; a failed checkpoint is only tried again later (the journal keeps every save).
+when it opens, when it closes, before a backup, every ``Store.checkpoint_every`` saves
+and with the first entry of each new journal segment (so the entries a redo reads are
+in the last segment); a failed checkpoint is only tried again later (the journal
+keeps every save).
 
 Opening for writing redoes, in order, every journal entry after the checkpoint. Each
 entry holds the full new version of every record it changes and counters only grow,
@@ -103,8 +105,12 @@ def recover(store: Store) -> None:
             raise DamagedError(seg, "修改记录与最后保存的位置对不上")
         entries: list[dict[str, Any]] = []
     else:
-        entries, at = entries_after(j.folder, cseq)
-        if at != chash or not entries or entries[0].get("prev") != chash or entries[-1]["seq"] != j.last_seq:
+        # (the start-up check has verified the chain, so the entry after the checkpoint
+        # naming the checkpoint's hash as its previous one is the checkpoint's entry
+        # being in the journal; it need not be read, it may be in an older segment)
+        entries, _at = entries_after(j.folder, cseq)
+        first = entries[0] if entries else {}
+        if first.get("seq") != cseq + 1 or first.get("prev") != chash or entries[-1]["seq"] != j.last_seq:
             raise DamagedError(seg, "修改记录与数据对不上")
     if head is not None and int(head.get("seq", 0)) >= cseq:
         seq = int(head.get("seq", 0))

@@ -442,7 +442,7 @@ class Store:
                 self.verifier.forget_segment(seg)
             raise
         self.since_checkpoint += 1
-        if not self.wal or self.since_checkpoint >= self.checkpoint_every:
+        if not self.wal or self.since_checkpoint >= self.checkpoint_every or offset == 0:
             ck.checkpoint(self)
         if self._listeners:
             event = Commit.from_entry(entry)

@@ -430,3 +430,52 @@ def test_a_hard_link_to_head_or_counters_keeps_what_it_had(tmp_path: Path) -> No
     store.close()
     assert {name: other.read_bytes() for name, other in outside.items()} == kept
     assert st.read_sealed(tmp_path / "data" / "counters.json") == {"row": 2}
+
+
+def _saved(root: Path, n: int) -> None:
+    store = Store.create(root)
+    store.checkpoint_every = 3
+    for i in range(n):
+        with store.begin("t") as tx:
+            tx.insert(f"years/2026/f{i % 2}.json", "rows", "row", {"i": i})
+    store.close()
+
+
+def test_a_reader_beside_a_spoiled_head_uses_the_checkpoint(tmp_path: Path) -> None:
+    """HEAD and counters zeroed (as a power cut may leave them): a read-only open works
+    from the checkpoint and changes nothing; the writer's open rebuilds both."""
+    root = tmp_path / "data"
+    _saved(root, 5)
+    for name in ("HEAD.json", "counters.json"):
+        (root / name).write_bytes(bytes(len((root / name).read_bytes())))
+    with Store.open(root, readonly=True) as r:
+        assert r.head["seq"] == r.journal.last_seq == 5 and r.counters == {"row": 5}
+        assert len(r.table("years/2026/f0.json", "rows")) == 3
+    assert (root / "HEAD.json").read_bytes().strip(b"\0") == b""
+    with Store.open(root) as w:
+        assert (w.head["seq"], w.counters) == (5, {"row": 5})
+    assert st.read_sealed(root / "HEAD.json")["seq"] == 5
+    assert st.read_sealed(root / "counters.json") == {"row": 5}
+    assert check_data_dir(root) == []
+
+
+def test_a_journal_shorter_than_the_checkpoint_is_damage(tmp_path: Path) -> None:
+    """Entries the checkpoint counts cut from the journal's end: refused, by name."""
+    root = tmp_path / "data"
+    _saved(root, 5)
+    seg = root / "journal" / "000001.jsonl"
+    lines = seg.read_bytes().splitlines(keepends=True)
+    seg.write_bytes(b"".join(lines[:3]))
+    with pytest.raises(DamagedError) as info:
+        Store.open(root)
+    assert "修改记录少了" in str(info.value) and "000001.jsonl" in str(info.value)
+
+
+@pytest.mark.parametrize("how", ["truncate", "flip", "zero"])
+def test_a_damaged_checkpoint_is_damage(tmp_path: Path, how: str) -> None:
+    root = tmp_path / "data"
+    _saved(root, 4)
+    _damage(root / "CHECKPOINT.json", how, random.Random(how))
+    with pytest.raises(DamagedError) as info:
+        Store.open(root)
+    assert "CHECKPOINT.json" in str(info.value)

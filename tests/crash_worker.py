@@ -1,6 +1,6 @@
 """A process that saves as fast as it can until it is killed.
 
-Usage: python crash_worker.py DATA_DIR ACK_FILE SEED
+Usage: python crash_worker.py DATA_DIR ACK_FILE SEED [CHECKPOINT_EVERY]
 
 Each step is one transaction of a random kind: insert a record, update one, void one,
 or update two records in two different files at once. After ``commit()`` returns, the
@@ -25,6 +25,8 @@ def main() -> None:
     root, ack_path, seed = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
     rng = random.Random(seed)
     store = Store.open(root) if is_data_dir(root) else Store.create(root)
+    if len(sys.argv) > 4:
+        store.checkpoint_every = int(sys.argv[4])
     known: list[tuple[str, int]] = []
     for rel in FILES:
         for key in store.table(rel, "rows"):

@@ -23,7 +23,7 @@ from villageboard.store import storage as sst
 from villageboard.store.check import check_data_dir
 from villageboard.store.journal import GENESIS, entry_hash, sealed_line, segments
 from villageboard.store.segfiles import GZIP_WBITS, is_gz, segment_bytes, segment_lines
-from villageboard.store.store import COUNTERS, HEAD, META
+from villageboard.store.store import CHECKPOINT, COUNTERS, HEAD, META
 from villageboard.store.verify import all_sealed
 
 
@@ -90,7 +90,7 @@ def reference_check(root: Path) -> list[str]:
             f"{HEAD}：最后保存的位置（第{head.get('seq')}条）与修改记录（共{last_seq}条）对不上，"
             "修改记录可能被截断或删改"
         )
-    fixed = {root / META, root / COUNTERS, root / HEAD}
+    fixed = {root / META, root / COUNTERS, root / HEAD, root / CHECKPOINT}
     present: set[tuple[str, str, str]] = set()
     max_key: dict[str, int] = {}
     for p in [p for p in all_sealed(root, ("journal", "attachments")) if p not in fixed]:

@@ -37,17 +37,27 @@ def test_write_failure_during_a_save_leaves_everything_byte_identical(
 ) -> None:
     svc = Services.open(demo_dir, today=TODAY)
     h = svc.registry.households()[0]
+    svc.store.checkpoint()  # the saves the open made are checkpointed, as at close
     before = snapshot(demo_dir)
     real_replace = os.replace
     calls = {"n": 0}
 
-    def failing_replace(src, dst):  # the second file of the save fails
-        calls["n"] += 1
+    real_hint = st.write_hint
+
+    def failing_replace(src, dst):  # the second file of the save fails (a data file,
+        calls["n"] += 1  # or counters or HEAD, which are overwritten in place)
         if calls["n"] == 2:
             raise OSError(err, os.strerror(err))
         return real_replace(src, dst)
 
+    def failing_hint(path: Path, data: bytes) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise st.storage_error(path, OSError(err, os.strerror(err)))
+        real_hint(path, data)
+
     monkeypatch.setattr(st.os, "replace", failing_replace)
+    monkeypatch.setattr(st, "write_hint", failing_hint)
     with pytest.raises(StorageError) as info:
         svc.applications.add(
             h.id,
@@ -60,6 +70,7 @@ def test_write_failure_during_a_save_leaves_everything_byte_identical(
             "2",
         )
     monkeypatch.setattr(st.os, "replace", real_replace)
+    monkeypatch.setattr(st, "write_hint", real_hint)
     assert words in str(info.value) and "没有保存" in str(info.value)
     svc.close()
     after = snapshot(demo_dir)

@@ -12,6 +12,7 @@ import time
 import zlib
 from pathlib import Path
 
+import orjson
 import pytest
 
 from villageboard.domain.errors import DamagedError, LockedError, ReadOnlyError, StorageError
@@ -241,25 +242,42 @@ def _run_crash_trials(tmp_path: Path, trials: int, seed: int) -> None:
         time.sleep(rng.uniform(0.15, 0.5))
         p.send_signal(signal.SIGKILL)
         p.wait()
-        if not (root / "villageboard.json").exists():
-            continue
-        s = Store.open(root)  # must load, finishing any interrupted save
-        current = {}
-        for rel in s.list_files("years"):
-            for key, doc in s.table(rel, "rows").items():
-                current[f"{rel}#{key}"] = doc["step"]
-        s.close()
-        acked: dict[str, int] = {}
-        # a kill before the worker opened its ack file: nothing was acknowledged yet
-        for line in (ack.read_text(encoding="utf-8") if ack.exists() else "").splitlines():
-            step, *targets = line.split()
-            for t in targets:
-                acked[t] = int(step)
-        for target, step in acked.items():
-            assert target in current, f"trial {trial}: acknowledged record {target} lost"
-            assert current[target] >= step, f"trial {trial}: acknowledged step {step} of {target} lost"
-        problems = check_data_dir(root)
-        assert problems == [], f"trial {trial}: {problems[:3]}"
+        _verify_after_kill(root, ack, f"trial {trial}")
+
+
+def _verify_after_kill(root: Path, ack: Path, where: str) -> None:
+    if not (root / "villageboard.json").exists():
+        return
+    s = Store.open(root)  # must load, finishing any interrupted save
+    current = {}
+    for rel in s.list_files("years"):
+        for key, doc in s.table(rel, "rows").items():
+            current[f"{rel}#{key}"] = doc["step"]
+    s.close()
+    acked: dict[str, int] = {}
+    # a kill before the worker opened its ack file: nothing was acknowledged yet
+    for line in (ack.read_text(encoding="utf-8") if ack.exists() else "").splitlines():
+        step, *targets = line.split()
+        for t in targets:
+            acked[t] = int(step)
+    for target, step in acked.items():
+        assert target in current, f"{where}: acknowledged record {target} lost"
+        assert current[target] >= step, f"{where}: acknowledged step {step} of {target} lost"
+    problems = check_data_dir(root)
+    assert problems == [], f"{where}: {problems[:3]}"
+
+
+@pytest.mark.parametrize("point", ["checkpoint.folders", "checkpoint.written"])
+def test_a_kill_inside_a_checkpoint_loses_no_acknowledged_save(tmp_path: Path, point: str) -> None:
+    """Killed inside the n-th checkpoint (after the folders are fsynced, or after
+    CHECKPOINT.json is written; the worker checkpoints every 3 saves): the next open
+    finds every acknowledged save, and check passes."""
+    root, ack = tmp_path / "data", tmp_path / "ack.txt"
+    for n in (1, 2, 5):
+        env = dict(os.environ, PYTHONPATH=str(REPO), VILLAGEBOARD_KILL_AT=f"{point}#{n}")
+        p = subprocess.run([sys.executable, str(WORKER), str(root), str(ack), str(n), "3"], env=env, timeout=120)
+        assert p.returncode != 0  # it died at the kill point
+        _verify_after_kill(root, ack, f"{point}#{n}")
 
 
 def test_kill_during_writes_loses_no_acknowledged_save(tmp_path: Path) -> None:
@@ -288,7 +306,8 @@ def _damage(path: Path, how: str, rng: random.Random) -> None:
 @pytest.mark.parametrize("how", ["truncate", "flip", "zero"])
 def test_damage_to_any_file_is_caught_at_start_and_nothing_overwritten(demo_dir: Path, how: str) -> None:
     """Every data file and the journal, damaged in turn: the next start names the file
-    and writes nothing, even when the command would never have read that file."""
+    and writes nothing, even when the command would never have read that file. HEAD and
+    counters are hints (rewritten with no fsync): the start rebuilds them instead."""
     rng = random.Random(zlib.crc32(how.encode()))  # the same picks on every run
     Store.open(demo_dir).close()  # a clean start and close, as after a day's work
     files = sorted(p for p in demo_dir.rglob("*") if p.is_file() and p.name != ".lock")
@@ -299,10 +318,18 @@ def test_damage_to_any_file_is_caught_at_start_and_nothing_overwritten(demo_dir:
         backup = {p: p.read_bytes() for p in files}
         _damage(victim, how, rng)
         after_damage = {p: p.read_bytes() for p in files}
-        with pytest.raises(DamagedError) as info:
-            Store.open(demo_dir)
-        assert victim.name in str(info.value), (victim, str(info.value))
-        assert {p: p.read_bytes() for p in files} == after_damage  # nothing overwritten
+        if victim.name in ("HEAD.json", "counters.json"):
+            # hints a power cut may spoil: rebuilt from the checkpoint and the journal
+            Store.open(demo_dir).close()
+            assert st.read_sealed(victim) == orjson.loads(backup[victim].split(b"\n")[1])
+            assert {p: p.read_bytes() for p in files if p != victim} == {
+                p: data for p, data in after_damage.items() if p != victim
+            }
+        else:
+            with pytest.raises(DamagedError) as info:
+                Store.open(demo_dir)
+            assert victim.name in str(info.value), (victim, str(info.value))
+            assert {p: p.read_bytes() for p in files} == after_damage  # nothing overwritten
         for p, data in backup.items():  # repair for the next round
             p.write_bytes(data)
         Store.open(demo_dir).close()
@@ -389,3 +416,69 @@ def test_another_township_copied_to_the_same_path_opens_cleanly(tmp_path: Path) 
     shutil.rmtree(a)
     shutil.copytree(b, a)
     Store.open(a).close()
+
+
+def test_a_hard_link_to_head_or_counters_keeps_what_it_had(tmp_path: Path) -> None:
+    """HEAD and counters are overwritten in place on each save, except when another
+    name links the same file (a copy made by linking): that name never changes."""
+    store = Store.create(tmp_path / "data")
+    with store.begin("t") as tx:
+        tx.insert("years/2026/a.json", "rows", "row", {"x": 1})
+    outside = {name: tmp_path / f"linked-{name}" for name in ("HEAD.json", "counters.json")}
+    for name, other in outside.items():
+        os.link(store.root / name, other)
+    kept = {name: other.read_bytes() for name, other in outside.items()}
+    with store.begin("t") as tx:
+        tx.insert("years/2026/a.json", "rows", "row", {"x": 2})
+    store.close()
+    assert {name: other.read_bytes() for name, other in outside.items()} == kept
+    assert st.read_sealed(tmp_path / "data" / "counters.json") == {"row": 2}
+
+
+def _saved(root: Path, n: int) -> None:
+    store = Store.create(root)
+    store.checkpoint_every = 3
+    for i in range(n):
+        with store.begin("t") as tx:
+            tx.insert(f"years/2026/f{i % 2}.json", "rows", "row", {"i": i})
+    store.close()
+
+
+def test_a_reader_beside_a_spoiled_head_uses_the_checkpoint(tmp_path: Path) -> None:
+    """HEAD and counters zeroed (as a power cut may leave them): a read-only open works
+    from the checkpoint and changes nothing; the writer's open rebuilds both."""
+    root = tmp_path / "data"
+    _saved(root, 5)
+    for name in ("HEAD.json", "counters.json"):
+        (root / name).write_bytes(bytes(len((root / name).read_bytes())))
+    with Store.open(root, readonly=True) as r:
+        assert r.head["seq"] == r.journal.last_seq == 5 and r.counters == {"row": 5}
+        assert len(r.table("years/2026/f0.json", "rows")) == 3
+    assert (root / "HEAD.json").read_bytes().strip(b"\0") == b""
+    with Store.open(root) as w:
+        assert (w.head["seq"], w.counters) == (5, {"row": 5})
+    assert st.read_sealed(root / "HEAD.json")["seq"] == 5
+    assert st.read_sealed(root / "counters.json") == {"row": 5}
+    assert check_data_dir(root) == []
+
+
+def test_a_journal_shorter_than_the_checkpoint_is_damage(tmp_path: Path) -> None:
+    """Entries the checkpoint counts cut from the journal's end: refused, by name."""
+    root = tmp_path / "data"
+    _saved(root, 5)
+    seg = root / "journal" / "000001.jsonl"
+    lines = seg.read_bytes().splitlines(keepends=True)
+    seg.write_bytes(b"".join(lines[:3]))
+    with pytest.raises(DamagedError) as info:
+        Store.open(root)
+    assert "修改记录少了" in str(info.value) and "000001.jsonl" in str(info.value)
+
+
+@pytest.mark.parametrize("how", ["truncate", "flip", "zero"])
+def test_a_damaged_checkpoint_is_damage(tmp_path: Path, how: str) -> None:
+    root = tmp_path / "data"
+    _saved(root, 4)
+    _damage(root / "CHECKPOINT.json", how, random.Random(how))
+    with pytest.raises(DamagedError) as info:
+        Store.open(root)
+    assert "CHECKPOINT.json" in str(info.value)

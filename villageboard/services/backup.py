@@ -73,6 +73,7 @@ class BackupService:
         problem = out_problem(self.root, out)
         if problem:
             raise VBError(problem)
+        self.svc.store.checkpoint()  # a writer's: the snapshot then has nothing to redo
         info = store_backup.write_backup(
             self.root,
             out,

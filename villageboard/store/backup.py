@@ -365,6 +365,7 @@ def history(root: Path) -> list[dict[str, Any]]:
 def make_backup(store: Any, reason: str = "", out: Path | None = None) -> Path:
     """A backup of an open store in the standard place (or ``out``); keeps the newest
     ``KEEP`` in the standard place. (Kept for the store's own use before a migration.)"""
+    store.checkpoint()  # the snapshot then redoes nothing
     info = write_backup(store.root, out, verify=False, reason=reason)
     prune(backups_dir(store.root))
     return info.path

@@ -35,7 +35,7 @@ from villageboard.domain.errors import DamagedError
 from villageboard.store import storage as st
 from villageboard.store.journal import GENESIS, entry_hash, sealed_line, segments
 from villageboard.store.segfiles import is_gz, segment_lines
-from villageboard.store.store import ATTACHMENTS, COUNTERS, HEAD, JOURNAL_DIR, META
+from villageboard.store.store import ATTACHMENTS, CHECKPOINT, COUNTERS, HEAD, JOURNAL_DIR, META
 from villageboard.store.verify import all_sealed
 
 Ident = tuple[str, str, str]  # file, table, key
@@ -290,7 +290,14 @@ def check_data_dir(root: Path, see: Callable[[str, dict[str, Any]], None] | None
             )
 
     # 3. every record -----------------------------------------------------------
-    fixed = {root / META, root / COUNTERS, root / HEAD}
+    if (root / CHECKPOINT).exists():
+        try:
+            ckpt = st.read_sealed(root / CHECKPOINT)
+            if chain_ok and int(ckpt.get("seq", 0)) > last_seq:
+                problems.append(f"{CHECKPOINT}：核实点（第{ckpt.get('seq')}条）超出了修改记录（共{last_seq}条）")
+        except DamagedError as exc:
+            problems.append(f"{CHECKPOINT}：{exc.reason}")
+    fixed = {root / META, root / COUNTERS, root / HEAD, root / CHECKPOINT}
     files = [p for p in all_sealed(root, (JOURNAL_DIR, ATTACHMENTS)) if p not in fixed]
     max_key: dict[str, int] = {}
     # each record's key and digest (16 bytes each, one string a table), in the order met:

@@ -32,6 +32,7 @@ import threading
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from villageboard.domain.errors import DamagedError
 from villageboard.private import open_private
@@ -39,11 +40,17 @@ from villageboard.store.killpoints import kill_point
 from villageboard.store.segfiles import GZIP_WBITS, gz_of, inflate, is_gz, segments
 from villageboard.store.storage import TMP_SUFFIX, fsync_dir
 
+if TYPE_CHECKING:
+    from villageboard.store.store import Store
+
 #: zlib level: 6 keeps about 6 % of a segment's bytes, in some 0.1 s for 4 MB.
 LEVEL = 6
 
 #: The compression thread's nice value where a thread can have its own (Linux).
 NICE = 10
+
+#: From this data format on, sealed journal segments are compressed.
+COMPRESSED_SCHEMA = 3
 
 #: Told (plain segment's stat before, compressed file) after each segment is done.
 Done = Callable[[os.stat_result, Path], None]
@@ -171,3 +178,26 @@ class Compressor:
             return
         if gz is not None:
             self._done(before, gz)
+
+
+def start_for(store: Store) -> None:
+    """A writer of a folder at format 3 or later compresses its sealed journal segments
+    in the background: each one it rolls over from, and those left from before."""
+    if store.readonly or store.compressor is not None or store.meta.get("schema", 0) < COMPRESSED_SCHEMA:
+        return
+
+    def done(before: os.stat_result, gz: Path) -> None:
+        verifier = store.verifier  # (no lock: close() waits for this thread, maybe under one)
+        if verifier is not None:
+            verifier.compressed(before, gz)
+
+    store.compressor = Compressor(store.journal.folder, done)
+    store.journal.on_sealed = store.compressor.submit
+    store.compressor.backlog()
+
+
+def stop_for(store: Store) -> None:
+    """Stop handing segments over; finish the ones already handed over."""
+    store.journal.on_sealed = None
+    if store.compressor is not None:
+        store.compressor.close()

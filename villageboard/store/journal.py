@@ -5,8 +5,9 @@ Each line is one transaction::
     {"seq":12,"ts":"…","op":"王会计","action":"农户.新增","changes":[…],
      "counters":{…},"prev":"<hash of line 11>","hash":"<sha256 of this entry>"}
 
-The journal is written *before* the data files, so it doubles as a redo log: a crash
-between the journal append and the data writes is finished on the next open.
+The journal is written *before* the data files, so it doubles as a redo log: a writer's
+open redoes every entry after the last checkpoint (checkpoint.py), finishing whatever a
+crash or a power cut left of the data files.
 Segments roll over at ``SEGMENT_BYTES``; the chain runs across them. A segment the
 journal has rolled over from is sealed: ``on_sealed`` is told, and it may then be
 stored compressed (segfiles.py, compress.py).
@@ -25,10 +26,10 @@ import orjson
 
 from villageboard.domain.errors import DamagedError
 from villageboard.private import open_private, private_dir
-from villageboard.store.segfiles import PLAIN, is_gz, key, last_line, segment_lines, segments
-from villageboard.store.storage import fsync_dir, storage_error
+from villageboard.store.segfiles import PLAIN, is_gz, key, last_line, segment_bytes, segment_lines, segments
+from villageboard.store.storage import emit, fsync_dir, storage_error
 
-__all__ = ["GENESIS", "SEGMENT_BYTES", "Journal", "entry_hash", "last_line", "sealed_line", "segments"]
+__all__ = ["GENESIS", "SEGMENT_BYTES", "Journal", "entries_after", "entry_hash", "last_line", "sealed_line", "segments"]
 
 SEGMENT_BYTES = 4 * 1024 * 1024
 GENESIS = "0" * 64
@@ -67,6 +68,31 @@ def sealed_line(raw: bytes) -> tuple[int, str, str] | None:
     if h.hexdigest() != digest:
         return None
     return int(m[3]), m[2].decode(), digest
+
+
+def entries_after(folder: Path, seq: int) -> tuple[list[dict[str, Any]], str | None]:
+    """The complete entries with a number above ``seq``, oldest first, read from the
+    journal's end (a torn last line is left out), and the hash of entry ``seq`` itself
+    (GENESIS for 0; None when the journal does not hold it)."""
+    found: list[dict[str, Any]] = []
+    at_hash = GENESIS if seq == 0 else None
+    for seg in reversed(segments(folder)):
+        data = segment_bytes(seg)
+        for raw in reversed(data[: data.rfind(b"\n") + 1].splitlines()):
+            if not raw:
+                continue
+            try:
+                entry = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                raise DamagedError(seg, "修改记录有一行无法读取") from None
+            if entry["seq"] <= seq:
+                if entry["seq"] == seq:
+                    at_hash = entry["hash"]
+                found.reverse()
+                return found, at_hash
+            found.append(entry)
+    found.reverse()
+    return found, at_hash
 
 
 class Journal:
@@ -125,7 +151,9 @@ class Journal:
         with open(seg, "r+b") as fh:
             fh.truncate(good_end)
             fh.flush()
+            emit("truncate", seg, good_end)
             os.fsync(fh.fileno())
+            emit("fsync", seg)
         self.torn = None
 
     def entries(self) -> Iterator[tuple[Path, int, bytes]]:
@@ -177,7 +205,9 @@ class Journal:
         try:
             fh.write(line)
             fh.flush()
+            emit("append", self._seg, line)
             os.fsync(fh.fileno())
+            emit("fsync", self._seg)
         except OSError as exc:
             self._truncate(offset)
             raise storage_error(self._seg, exc) from exc
@@ -190,6 +220,8 @@ class Journal:
         try:
             self._fh.truncate(offset)
             self._fh.seek(offset)
+            if self._seg is not None:
+                emit("truncate", self._seg, offset)
             os.fsync(self._fh.fileno())
         except OSError:
             pass

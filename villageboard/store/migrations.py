@@ -75,6 +75,13 @@ def _allow_compressed_segments(tx: Tx) -> None:
     on (module docstring); this step only records when the folder moved to it."""
 
 
+def _journal_checkpoint(tx: Tx) -> None:
+    """From format 4 on, HEAD.json and counters.json are rewritten on every save with no
+    fsync and CHECKPOINT.json records where the data files are durable (checkpoint.py).
+    No record changes: the store writes CHECKPOINT.json durably when the folder's format
+    moves on (Store.set_schema), and until then keeps the old protocol."""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "upper-case-id-numbers", "身份证号末位的小写x改为大写X", _upper_case_id_numbers),
     Migration(
@@ -82,6 +89,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "compress-sealed-journal-segments",
         "写满的修改记录文件改为压缩保存（.jsonl.gz），占用的磁盘空间减少九成以上",
         _allow_compressed_segments,
+    ),
+    Migration(
+        3,
+        "journal-checkpoint",
+        "保存更快：数据文件改为定期统一写入磁盘，由新增的保存点文件（CHECKPOINT.json）记下位置",
+        _journal_checkpoint,
     ),
 )
 

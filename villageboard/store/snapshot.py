@@ -2,10 +2,12 @@
 
 How it is made (no lock is taken; the writer never waits for it)::
 
-    1. link HEAD.json                 -> h0, the last save fully applied to every file
+    1. link CHECKPOINT.json           -> h0, a save applied to every file (HEAD.json in
+                                         a folder of the older format: the last one)
     2. link every other data file     (each link freezes one whole version of a file)
     3. copy the journal               -> L, its last complete entry
-    4. redo entries h0+1 .. L on the linked copies (counters and HEAD too)
+    4. redo entries h0+1 .. L on the linked copies; write counters, HEAD and the
+       checkpoint afresh, at L
     5. link attachments and templates
 
 Invariant: the snapshot is exactly the data as it stood right after journal entry L
@@ -15,9 +17,11 @@ was applied. Why it holds:
   link taken at any instant is one complete version of that file, and later saves
   never change it (they make a new file). Where links are impossible, a copy of the
   bytes read at that instant serves the same purpose.
-- HEAD is written last in every save, so when HEAD says h0, every change of entries
-  1..h0 is in every data file. Files linked later (step 2) hold those changes and
-  possibly some later ones, never older versions.
+- The checkpoint is written only after every change of entries 1..h0 is in every
+  data file (so was HEAD, written last in every save, under the older format). Files
+  linked later (step 2) hold those changes and possibly some later ones, never older
+  versions. HEAD and counters are hints a power cut may spoil, so they are never
+  trusted here: both are rebuilt from the checkpoint and the journal.
 - A save appends its journal entry (fsynced) before it touches any data file, and the
   journal is read after the links (step 3), so every change found in a linked file
   has its entry at or before L.
@@ -44,18 +48,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from villageboard.store import leftovers
 from villageboard.store import storage as st
-from villageboard.store.journal import segments
+from villageboard.store.journal import entries_after, segments
 from villageboard.store.segfiles import key as seg_key
-from villageboard.store.segfiles import read_segment, segment_lines, twin
+from villageboard.store.segfiles import read_segment, twin
 from villageboard.store.verify import sealed_files
 
 META = "villageboard.json"
 COUNTERS = "counters.json"
 HEAD = "HEAD.json"
+CHECKPOINT = "CHECKPOINT.json"
 JOURNAL_DIR = "journal"
 ATTACHMENTS = "attachments"
 TEMPLATES = "templates"
@@ -63,7 +66,7 @@ TEMPLATES = "templates"
 #: Every file a data dir may hold, as a relative POSIX path. A backup holds only these,
 #: and a restore refuses a backup holding anything else.
 KNOWN = re.compile(
-    r"(villageboard|registry|counters|HEAD)\.json"
+    r"(villageboard|registry|counters|HEAD|CHECKPOINT)\.json"
     r"|households/[^/]{1,64}\.json"
     r"|years/\d{4}/([^/]{1,64}/){0,3}[^/]{1,96}\.json"
     r"|journal/\d{6}\.jsonl(\.gz)?"
@@ -192,30 +195,11 @@ def _link_segment(seg: Path, folder: Path) -> None:
             raise FileNotFoundError(seg)
 
 
-def _entries_after(journal: Path, h0: int) -> list[dict[str, Any]]:
-    """Entries with seq > h0, oldest first, read from the end of the journal."""
-    found: list[dict[str, Any]] = []
-    for seg in reversed(segments(journal)):
-        lines = segment_lines(seg)
-        done = False
-        for raw in reversed(lines):
-            if not raw.strip():
-                continue
-            entry = orjson.loads(raw)
-            if entry["seq"] <= h0:
-                done = True
-                break
-            found.append(entry)
-        if done:
-            break
-    found.reverse()
-    return found
-
-
-def _redo(folder: Path, entries: list[dict[str, Any]]) -> None:
-    """Apply entries to the snapshot's files exactly as Store._apply does."""
+def _redo(folder: Path, entries: list[dict[str, Any]], start: dict[str, Any], counters: dict[str, int]) -> None:
+    """Apply entries to the snapshot's files exactly as a save does, from the point
+    ``start`` (seq and hash) with its ``counters``; then HEAD, counters and, when the
+    folder has one, the checkpoint, all at the last entry."""
     by_file: dict[str, dict[str, Any]] = {}
-    counters: dict[str, int] | None = None
     for entry in entries:
         seq = entry["seq"]
         for c in entry["changes"]:
@@ -233,17 +217,15 @@ def _redo(folder: Path, entries: list[dict[str, Any]]) -> None:
             doc = dict(c["a"])
             doc["_jseq"] = seq
             data.setdefault(c["t"], {})[str(c["k"])] = doc
-        if entry.get("counters"):
-            if counters is None:
-                counters = st.read_sealed(folder / COUNTERS)
-            for name, value in entry["counters"].items():
-                counters[name] = max(counters.get(name, 0), value)
+        for name, value in (entry.get("counters") or {}).items():
+            counters[name] = max(counters.get(name, 0), value)
     for rel, data in by_file.items():
         _rewrite(folder / rel, st.seal(data))
-    if counters is not None:
-        _rewrite(folder / COUNTERS, st.seal(counters))
-    last = entries[-1]
-    _rewrite(folder / HEAD, st.seal({"seq": last["seq"], "hash": last["hash"]}))
+    head = {"seq": entries[-1]["seq"], "hash": entries[-1]["hash"]} if entries else start
+    _rewrite(folder / COUNTERS, st.seal(counters))
+    _rewrite(folder / HEAD, st.seal(head))
+    if (folder / CHECKPOINT).exists():
+        _rewrite(folder / CHECKPOINT, st.seal({**head, "counters": counters}))
 
 
 def _rewrite(path: Path, blob: bytes) -> None:
@@ -269,14 +251,15 @@ def take(root: Path, work_parent: Path | None = None) -> Snapshot:
     folder.mkdir()
     snap = Snapshot(folder, 0, 0, hold=hold)
     try:
-        # 1. HEAD first: h0
-        if not _link(root / HEAD, folder / HEAD):
-            raise FileNotFoundError(root / HEAD)
-        head = st.read_sealed(folder / HEAD)
-        h0 = int(head.get("seq", 0))
+        # 1. the checkpoint first (HEAD in a folder of the older format): h0
+        first = CHECKPOINT if (root / CHECKPOINT).exists() else HEAD
+        if not _link(root / first, folder / first):
+            raise FileNotFoundError(root / first)
+        start = st.read_sealed(folder / first)
+        h0 = int(start.get("seq", 0))
         # 2. every other data file
         for rel in sealed_files(root, (JOURNAL_DIR, ATTACHMENTS, TEMPLATES)):
-            if rel == HEAD:
+            if rel == first:
                 continue
             if not known(rel):
                 snap.skipped.append(rel)
@@ -291,13 +274,14 @@ def take(root: Path, work_parent: Path | None = None) -> Snapshot:
             else:
                 _link_segment(seg, folder / JOURNAL_DIR)
         # 4. redo
-        entries = _entries_after(folder / JOURNAL_DIR, h0)
-        if entries:
-            _redo(folder, entries)
-            snap.redone = len(entries)
-            snap.seq = entries[-1]["seq"]
-        else:
-            snap.seq = h0
+        entries, _at = entries_after(folder / JOURNAL_DIR, h0)
+        if first == CHECKPOINT:
+            counters = dict(start.get("counters") or {})
+        else:  # the older format wrote counters durably, before HEAD
+            counters = st.read_sealed(folder / COUNTERS)
+        _redo(folder, entries, {"seq": h0, "hash": start.get("hash")}, counters)
+        snap.redone = len(entries)
+        snap.seq = entries[-1]["seq"] if entries else h0
         # 5. attachments and templates (written once, never deleted)
         for sub in (ATTACHMENTS, TEMPLATES):
             base = root / sub

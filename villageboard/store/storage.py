@@ -6,9 +6,15 @@ Every data file is a one-line header followed by the UTF-8 JSON body::
     {"households":{"1":{...}}}
 
 The header lets any reader tell a truncated, zeroed or bit-flipped file from a good
-one before trusting it. Writes go to a temp file in the same folder, are fsynced,
-``os.replace``d over the old file, and the folder is fsynced: the old file stays
-byte-identical until the new one is complete.
+one before trusting it. Writes go to a temp file in the same folder, are fsynced and
+``os.replace``d over the old file: the old file stays byte-identical until the new one
+is complete, and after a power cut the name holds one complete version or the other.
+:func:`atomic_write` then fsyncs the folder too (the new version is the durable one);
+the store's data files skip that step and leave it to the store's checkpoint
+(store.py), which fsyncs every folder written since the last one.
+
+Every step of a write is reported to :data:`OBSERVERS` (tests use it to rebuild what a
+power cut may leave on disk).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import hashlib
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +40,18 @@ TMP_SUFFIX = ".vbtmp"
 HEADER_KEYS = {"format", "schema", "bytes", "sha256"}
 
 
+#: Called with every step that changes a file: ("write", temp, bytes) for a whole new
+#: file, ("fsync", file, None), ("rename", temp, target), ("fsync_dir", folder, None),
+#: ("overwrite", file, bytes) for a hint written in place, ("append", segment, bytes) and
+#: ("truncate", segment, size) for the journal.
+OBSERVERS: list[Callable[[str, Path, Any], None]] = []
+
+
+def emit(event: str, path: Path, arg: Any = None) -> None:
+    for fn in OBSERVERS:
+        fn(event, path, arg)
+
+
 def fsync_dir(folder: Path) -> None:
     """Make a rename or a new file in ``folder`` durable (a no-op on Windows)."""
     if sys.platform.startswith("win"):
@@ -42,6 +61,7 @@ def fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+    emit("fsync_dir", Path(folder))
 
 
 def _replace(src: Path, dst: Path) -> None:
@@ -70,7 +90,39 @@ def storage_error(path: Path, exc: OSError) -> StorageError:
 
 
 def write_file(path: Path, data: bytes) -> None:
-    """The raw durable write. Tests replace this to simulate a full disk."""
+    """The raw write of a whole file: temp file, fsync, rename (the folder is not
+    fsynced here). Tests replace this to simulate a full disk."""
+    _write(path, data, sync=True)
+
+
+def write_hint(path: Path, data: bytes) -> None:
+    """Overwrite a file in place with no fsync at all: for a file that is only a hint,
+    which a kill or a power cut may leave torn and whoever reads it rebuilds (its seal
+    tells a torn one). No temp file and no rename: a rename costs as much as the rest.
+    A file with another hard link (a backup's snapshot, a copy made by linking) is
+    replaced by a new one instead, so the other name keeps what it had."""
+    try:
+        links = os.stat(path).st_nlink
+    except FileNotFoundError:
+        links = 0
+    if links != 1:
+        _write(path, data, sync=False)
+        return
+    try:
+        fd = open_private(path, os.O_WRONLY)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.ftruncate(fd, len(data))
+        finally:
+            os.close(fd)
+        emit("overwrite", path, data)
+    except OSError as exc:
+        raise storage_error(path, exc) from exc
+
+
+def _write(path: Path, data: bytes, sync: bool) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
     try:
         fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
@@ -79,11 +131,14 @@ def write_file(path: Path, data: bytes) -> None:
             while view:
                 n = os.write(fd, view)
                 view = view[n:]
-            os.fsync(fd)
+            emit("write", tmp, data)
+            if sync:
+                os.fsync(fd)
+                emit("fsync", tmp)
         finally:
             os.close(fd)
         _replace(tmp, path)
-        fsync_dir(path.parent)
+        emit("rename", tmp, path)
     except OSError as exc:
         try:
             tmp.unlink()
@@ -92,10 +147,16 @@ def write_file(path: Path, data: bytes) -> None:
         raise storage_error(path, exc) from exc
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, sync_dir: bool = True) -> None:
+    """Replace ``path`` whole; with ``sync_dir`` the new version is durable on return."""
     if not path.parent.is_dir():
         private_dir(path.parent)
     write_file(path, data)
+    if sync_dir:
+        try:
+            fsync_dir(path.parent)
+        except OSError as exc:
+            raise storage_error(path, exc) from exc
 
 
 def seal(body: Any) -> bytes:
@@ -188,7 +249,7 @@ class SealedStorage(Storage):
             raise ReadOnlyError()
         blob = seal(data)
         try:
-            atomic_write(self.path, blob)
+            atomic_write(self.path, blob, sync_dir=False)  # the store's checkpoint fsyncs the folder
         except Exception:
             self._cache = None
             self._loaded = False

@@ -5,8 +5,9 @@ Layout of a data directory::
     villageboard.json              what this folder is, and its schema version
     registry.json                  settings, villages, groups, programs
     households/<village>.json      the household registry, one file a village
-    counters.json                  record-number counters (never go back)
-    HEAD.json                      seq and hash of the last applied journal entry
+    counters.json                  record-number counters (never go back; a hint)
+    HEAD.json                      seq and hash of the last applied journal entry (a hint)
+    CHECKPOINT.json                seq, hash and counters up to which the data files are durable
     journal/000001.jsonl           the hash-chained journal (redo log); sealed segments
                                    are kept compressed, 000001.jsonl.gz (compress.py)
     years/2026/applications/<program>/<village>.json
@@ -15,10 +16,15 @@ Layout of a data directory::
     years/2026/objections.json, years/2026/calls.json
     attachments/                   posting photos, by SHA-256
 
-A transaction is appended to the journal and fsynced first (the commit point), then
-applied to each file it touches, then the counters and HEAD are written. A crash at
-any point after the journal append is finished (redone) on the next open; a crash
-before it leaves no trace. Only one process writes at a time.
+A transaction is appended to the journal and fsynced first: that is the commit point,
+the only fsync a save waits for besides one per data file it rewrites. Each file it
+touches is then replaced whole (temp file, fsync, rename; the folder is not fsynced),
+then counters and HEAD are rewritten with no fsync. Every few hundred saves, at close
+and before a backup, a checkpoint fsyncs the folders written since the last one and
+records the point in CHECKPOINT.json (checkpoint.py). Opening for writing redoes every
+journal entry after the checkpoint, so a kill or a power cut at any point after the
+journal append loses nothing, and one before it leaves no trace. Only one process
+writes at a time.
 """
 
 from __future__ import annotations
@@ -35,13 +41,14 @@ import orjson
 
 from villageboard.domain.errors import (
     ArchivedError,
-    DamagedError,
     LockedError,
     ReadOnlyError,
     StorageError,
     VBError,
 )
 from villageboard.private import FILE_MODE, private_dir
+from villageboard.store import checkpoint as ck
+from villageboard.store import compress
 from villageboard.store import storage as st
 from villageboard.store.changes import Commit, Listener
 from villageboard.store.compress import Compressor
@@ -50,14 +57,15 @@ from villageboard.store.journal import GENESIS, Journal
 from villageboard.store.verify import Verifier, cache_path_for, sealed_files
 
 #: The data folder format this program writes; older folders are upgraded on open by
-#: the named migrations of migrations.py (one for each step). 3: sealed journal
-#: segments may be stored compressed.
-SCHEMA_VERSION = 3
-COMPRESSED_SCHEMA = 3  # from this format on, sealed journal segments are compressed
+#: the named migrations of migrations.py (one for each step).
+SCHEMA_VERSION = 4
+#: From this schema on, HEAD and counters are hints and CHECKPOINT.json is durable.
+WAL_SCHEMA = 4
 META = "villageboard.json"
 REGISTRY = "registry.json"
-COUNTERS = "counters.json"
-HEAD = "HEAD.json"
+COUNTERS = ck.COUNTERS
+HEAD = ck.HEAD
+CHECKPOINT = ck.CHECKPOINT
 JOURNAL_DIR = "journal"
 LOCK = ".lock"
 ATTACHMENTS = "attachments"
@@ -101,6 +109,13 @@ class Store:
         self.compressor: Compressor | None = None
         #: Figures computed from data files, remembered between starts (derived.py).
         self.derived = Derived(self, derived_dir_for(self.root))
+        #: Checkpointed protocol (checkpoint.py); False for a folder not yet migrated to it.
+        self.wal = True
+        self.checkpoint_every = ck.EVERY
+        self.dirty_dirs: set[Path] = set()  # folders renamed into since the last checkpoint
+        self.ckpt_seq = 0
+        self.since_checkpoint = 0
+        self.loaded = False  # the open finished: only then may close() checkpoint
         # The app reads from worker threads while the clerk saves: one lock guards the
         # file cache and every commit.
         self._lock = threading.RLock()
@@ -127,15 +142,26 @@ class Store:
             self.root / JOURNAL_DIR,
             self.root / ATTACHMENTS,
             identity=str(self.meta.get("created", "")),
+            hints=(HEAD, COUNTERS) if self.wal else (),
         )
 
-    def _note(self, path: Path) -> None:
+    def note(self, path: Path) -> None:
+        """Tell the start-up check record that this program wrote ``path``."""
         if self.verifier is not None:
             self.verifier.note(path)
 
-    def _write_fixed(self, name: str, body: Any) -> None:
+    def write_durable(self, name: str, body: Any) -> None:
         st.atomic_write(self.root / name, st.seal(body))
-        self._note(self.root / name)
+        self.note(self.root / name)
+
+    def write_hint(self, name: str, body: Any) -> None:
+        """HEAD or counters: rewritten on every save with no fsync (checkpoint.py)."""
+        st.write_hint(self.root / name, st.seal(body))
+        self.note(self.root / name)
+
+    def checkpoint(self) -> bool:
+        """Make every save so far durable in the data files (checkpoint.py)."""
+        return ck.checkpoint(self)
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -152,11 +178,12 @@ class Store:
         store.meta = body
         store.verifier = store._make_verifier()
         store.verifier.files, store.verifier.segs = {}, {}
-        store._write_fixed(META, body)
-        store._write_fixed(COUNTERS, {})
-        store._write_fixed(HEAD, store.head)
-        store.meta = body
-        store._start_compressor()
+        store.write_durable(COUNTERS, {})
+        store.write_durable(HEAD, store.head)
+        store.write_durable(CHECKPOINT, {"seq": 0, "hash": GENESIS, "counters": {}})
+        store.write_durable(META, body)  # last: a folder with it is whole
+        compress.start_for(store)
+        store.loaded = True
         return store
 
     @classmethod
@@ -214,20 +241,13 @@ class Store:
             leftovers.clean(self.root, backups_dir(self.root))
         self.meta = st.read_sealed(self.root / META)
         schema = self.meta.get("schema", 0)
+        self.wal = schema >= WAL_SCHEMA
         if schema > SCHEMA_VERSION:  # before the start-up check: a newer format may not pass it here
             raise VBError(f"数据文件夹是新版本程序（格式{schema}）建立的，请升级本程序后再打开。")
         self.verifier = self._make_verifier()
         self.verifier.verify()
-        try:
-            self.counters = st.read_sealed(self.root / COUNTERS)
-        except FileNotFoundError:
-            raise DamagedError(self.root / COUNTERS, "文件不见了") from None
-        try:
-            self.head = st.read_sealed(self.root / HEAD)
-        except FileNotFoundError:
-            raise DamagedError(self.root / HEAD, "文件不见了") from None
         self.journal.load_tail()
-        self._recover()
+        ck.recover(self)
         if not self.readonly and self.journal.torn is not None:
             seg = self.journal.torn[0]
             self.journal.cut_torn_tail()  # an append that a crash cut short: never acknowledged
@@ -235,63 +255,29 @@ class Store:
         self._pin(REGISTRY)
         if schema < SCHEMA_VERSION and not self.readonly:
             self._migrate()
-        self._start_compressor()
+        compress.start_for(self)
         # Read-only processes save what they verified too (the cache lives outside the
         # data dir), or every lookup opened beside the app would re-hash everything.
         self.verifier.save()
-
-    def _recover(self) -> None:
-        j = self.journal
-        seg = j.segment or (self.root / JOURNAL_DIR)
-        hseq, hhash = self.head.get("seq", 0), self.head.get("hash", GENESIS)
-        if j.last_seq == hseq:
-            if j.last_hash != hhash:
-                raise DamagedError(seg, "修改记录与最后保存的位置对不上")
-            return
-        if j.last_seq == hseq + 1 and j.last_entry and j.last_entry.get("prev") == hhash:
-            # The last transaction reached the journal but maybe not every file.
-            if self.readonly:
-                return
-            self._apply(j.last_entry)
-            self.recovered = True
-            return
-        if j.last_seq < hseq:
-            raise DamagedError(seg, f"修改记录少了（只到第{j.last_seq}条，应有第{hseq}条）")
-        if self.readonly and self.lock is None and j.last_seq > hseq:
-            # another process is saving: it wrote more entries between our reading
-            # HEAD and the journal's end (the start-up check has verified the chain)
-            return
-        raise DamagedError(seg, "修改记录与数据对不上")
+        self.loaded = True
 
     def _migrate(self) -> None:
         from villageboard.store.migrations import migrate
 
         migrate(self, SCHEMA_VERSION)
 
-    def _start_compressor(self) -> None:
-        """A writer compresses sealed journal segments in the background (compress.py)."""
-        if self.readonly or self.compressor is not None or self.meta.get("schema", 0) < COMPRESSED_SCHEMA:
-            return
-        self.compressor = Compressor(self.journal.folder, self._compressed)
-        self.journal.on_sealed = self.compressor.submit
-        self.compressor.backlog()
-
-    def _compressed(self, before: os.stat_result, gz: Path) -> None:
-        verifier = self.verifier  # (no lock: close() waits for this thread, maybe under one)
-        if verifier is not None:
-            verifier.compressed(before, gz)
-
-    def _stop_compressor(self) -> None:
-        self.journal.on_sealed = None
-        if self.compressor is not None:
-            self.compressor.close()
-
     def set_schema(self, schema: int) -> None:
         """Record that the folder's files are now in format ``schema`` (migrations.py)."""
         if self.readonly:
             raise ReadOnlyError()
+        if schema >= WAL_SCHEMA and not self.wal:
+            # CHECKPOINT.json is durable before the folder says it has one
+            self.wal = True
+            if self.verifier is not None:
+                self.verifier.hints = (HEAD, COUNTERS)
+            ck.checkpoint(self, strict=True)
         self.meta = {**self.meta, "schema": schema}
-        self._write_fixed(META, self.meta)
+        self.write_durable(META, self.meta)
 
     def clean_temp_files(self) -> int:
         n = 0
@@ -309,7 +295,9 @@ class Store:
 
     def close(self) -> None:
         self.derived.closed = True  # a loader thread still running keeps nothing now
-        self._stop_compressor()
+        if self.loaded and self.lock is not None and (self.dirty_dirs or self.ckpt_seq != self.head.get("seq")):
+            ck.checkpoint(self)
+        compress.stop_for(self)
         if self.verifier is not None:
             self.verifier.save()
         self.journal.close()
@@ -326,7 +314,7 @@ class Store:
         record describe data about to be replaced, so none of them is kept or saved.
         The store only closes after this."""
         self.derived.closed = True
-        self._stop_compressor()
+        compress.stop_for(self)
         self.verifier = None
         self.journal.close()
         for s in list(self._files.values()) + list(self._pinned.values()):
@@ -350,7 +338,8 @@ class Store:
             self._pinned[rel] = s
         return s
 
-    def _storage(self, rel: str) -> st.SealedStorage:
+    def storage(self, rel: str) -> st.SealedStorage:
+        """The cached storage of one data file (the store's own writes go through it)."""
         with self._lock:
             return self._storage_locked(rel)
 
@@ -452,6 +441,7 @@ class Store:
         }
         j = self.journal
         prev = (j.last_entry, j.last_seq, j.last_hash)
+        before = (self.counters, self.head)
         entry = j.make_entry(body)
         seg, offset = j.append(entry)
         if self.verifier is not None:
@@ -459,24 +449,27 @@ class Store:
         try:
             self._apply(entry)
         except StorageError:
-            self._undo(entry, offset, prev)
+            self._undo(entry, offset, prev, before)
             if self.verifier is not None:
                 self.verifier.forget_segment(seg)
             raise
+        self.since_checkpoint += 1
+        if not self.wal or self.since_checkpoint >= self.checkpoint_every or offset == 0:
+            ck.checkpoint(self)
         if self._listeners:
             event = Commit.from_entry(entry)
             for fn in list(self._listeners):
                 fn(event)
         return int(entry["seq"])
 
-    def _undo(self, entry: dict[str, Any], offset: int, prev: tuple[Any, int, str]) -> None:
+    def _undo(self, entry: dict[str, Any], offset: int, prev: tuple[Any, int, str], before: tuple[Any, Any]) -> None:
         """Best effort after a failed apply: put back files already written, then cut
         the entry from the journal, so the failed save leaves no trace."""
         by_file: dict[str, list[dict[str, Any]]] = {}
         for c in entry["changes"]:
             by_file.setdefault(c["f"], []).append(c)
         for rel, changes in by_file.items():
-            s = self._storage(rel)
+            s = self.storage(rel)
             data = s.read() or {}
             if not any(data.get(c["t"], {}).get(str(c["k"]), {}).get("_jseq") == entry["seq"] for c in changes):
                 continue
@@ -488,11 +481,16 @@ class Store:
                     tbl[str(c["k"])] = c["b"]
             try:
                 s.write(data)
-                self._note(s.path)
+                self.note(s.path)
             except StorageError:
                 return  # leave the journal entry: the next open finishes the save
         self.journal.rollback(offset, *prev)
-        self.counters = st.read_sealed(self.root / COUNTERS)
+        if self.counters != before[0] and self.wal:
+            try:
+                self.write_hint(COUNTERS, before[0])
+            except StorageError:
+                pass  # a hint: a writer's open rebuilds it, and it is only ever too high
+        self.counters, self.head = before
 
     def _apply(self, entry: dict[str, Any]) -> None:
         seq = entry["seq"]
@@ -500,22 +498,25 @@ class Store:
         for c in entry["changes"]:
             by_file.setdefault(c["f"], []).append(c)
         for rel, changes in by_file.items():
-            s = self._storage(rel)
+            s = self.storage(rel)
             data = s.read() or {}
             for c in changes:
                 doc = dict(c["a"])
                 doc["_jseq"] = seq
                 data.setdefault(c["t"], {})[str(c["k"])] = doc
+            self.dirty_dirs.add(s.path.parent)
             s.write(data)
-            self._note(s.path)
+            self.note(s.path)
+        head = {"seq": seq, "hash": entry["hash"]}
         if entry.get("counters"):
             merged = dict(self.counters)
             for name, value in entry["counters"].items():
                 merged[name] = max(merged.get(name, 0), value)
-            self._write_fixed(COUNTERS, merged)
+            if self.wal:
+                self.write_hint(COUNTERS, merged)
             self.counters = merged
-        head = {"seq": seq, "hash": entry["hash"]}
-        self._write_fixed(HEAD, head)
+        if self.wal:  # the old protocol writes both durably at its checkpoint, next
+            self.write_hint(HEAD, head)
         self.head = head
 
     # ------------------------------------------------------------------ attachments
@@ -530,7 +531,7 @@ class Store:
         path = self.root / rel
         if not path.exists():
             st.atomic_write(path, data)
-            self._note(path)
+            self.note(path)
         return rel, digest
 
     def attachment_path(self, rel: str) -> Path:

@@ -25,6 +25,9 @@ from villageboard.store.migrations import RECORD_FILE, RECORD_TABLE, applied
 from villageboard.store.segfiles import segment_lines
 from villageboard.store.verify import sealed_files
 
+#: The upgrade steps from format 2, one journaled record each.
+STEPS = SCHEMA_VERSION - 2
+
 TOWNSHIP = Path(__file__).with_name("data") / "township-format2.zip"
 
 
@@ -69,12 +72,12 @@ def test_a_format_2_township_is_upgraded_and_compressed_with_nothing_changed(old
     head = st.read_sealed(root / "HEAD.json")
 
     with Store.open(root) as store:
-        assert store.meta["schema"] == SCHEMA_VERSION == 3
+        assert store.meta["schema"] == SCHEMA_VERSION == 4
         assert applied(store)[2] == "compress-sealed-journal-segments"
         assert store.compressor is not None
         store.compressor.wait()
         assert store.compressor.failed == []
-        assert store.journal.last_seq == head["seq"] + 1  # the migration's one journaled record
+        assert store.journal.last_seq == head["seq"] + STEPS  # one journaled record each step
 
     # the backup was made first, of the folder as it was (format 2, plain segments)
     [backup] = list_backups(root)
@@ -89,8 +92,8 @@ def test_a_format_2_township_is_upgraded_and_compressed_with_nothing_changed(old
     # a technician's zcat reads a sealed segment
     assert gzip.decompress(segs[0].read_bytes()).splitlines(keepends=True) == journal[: len(segment_lines(segs[0]))]
     # the whole chain as before, with the migration's entry after it; every record as before
-    assert _journal(root)[:-1] == journal
-    assert b"compress-sealed-journal-segments" in _journal(root)[-1]
+    assert _journal(root)[:-STEPS] == journal
+    assert b"compress-sealed-journal-segments" in _journal(root)[-STEPS]
     assert _records(root) == {**records, "HEAD.json": st.read_sealed(root / "HEAD.json")}
 
     code, said = _cli("--data-dir", str(root), "check")
@@ -117,5 +120,5 @@ def test_an_upgrade_interrupted_before_compressing_finishes_at_the_next_open(old
         store.compressor.wait()
     segs = segments(root / "journal")
     assert all(p.name.endswith(".gz") for p in segs[:-1])
-    assert _journal(root)[:-1] == journal
+    assert _journal(root)[:-STEPS] == journal
     assert _cli("--data-dir", str(root), "check")[0] == 0

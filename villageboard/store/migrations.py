@@ -75,6 +75,10 @@ def _allow_compressed_segments(tx: Tx) -> None:
     on (module docstring); this step only records when the folder moved to it."""
 
 
+def _placeholder(tx: Tx) -> None:
+    """Placeholder for step 3 -> 4, which another line of work defines."""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "upper-case-id-numbers", "身份证号末位的小写x改为大写X", _upper_case_id_numbers),
     Migration(
@@ -83,6 +87,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "写满的修改记录文件改为压缩保存（.jsonl.gz），占用的磁盘空间减少九成以上",
         _allow_compressed_segments,
     ),
+    Migration(3, "placeholder-3-to-4", "（占位，无改动）", _placeholder),
 )
 
 

@@ -52,7 +52,7 @@ from villageboard.store.verify import Verifier, cache_path_for, sealed_files
 #: The data folder format this program writes; older folders are upgraded on open by
 #: the named migrations of migrations.py (one for each step). 3: sealed journal
 #: segments may be stored compressed.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 COMPRESSED_SCHEMA = 3  # from this format on, sealed journal segments are compressed
 META = "villageboard.json"
 REGISTRY = "registry.json"

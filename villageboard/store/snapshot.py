@@ -239,7 +239,7 @@ def _redo(folder: Path, entries: list[dict[str, Any]]) -> None:
             for name, value in entry["counters"].items():
                 counters[name] = max(counters.get(name, 0), value)
     for rel, data in by_file.items():
-        _rewrite(folder / rel, st.seal(data))
+        _rewrite(folder / rel, st.seal_for(folder / rel, data))
     if counters is not None:
         _rewrite(folder / COUNTERS, st.seal(counters))
     last = entries[-1]

@@ -11,7 +11,8 @@ Layout of a data directory::
                                    are kept compressed, 000001.jsonl.gz (compress.py)
     years/2026/applications/<program>/<village>.json
     years/2026/notices.json        notice versions (metadata)
-    years/2026/snapshots/<code>-v<version>.json   frozen notice rows (write once)
+    years/2026/snapshots/<code>-v<version>.json   frozen notice rows (write once,
+                                   stored compressed: storage.py)
     years/2026/objections.json, years/2026/calls.json
     attachments/                   posting photos, by SHA-256
 
@@ -51,8 +52,8 @@ from villageboard.store.verify import Verifier, cache_path_for, sealed_files
 
 #: The data folder format this program writes; older folders are upgraded on open by
 #: the named migrations of migrations.py (one for each step). 3: sealed journal
-#: segments may be stored compressed.
-SCHEMA_VERSION = 4
+#: segments may be stored compressed; 5: notice snapshot files are stored compressed.
+SCHEMA_VERSION = 5
 COMPRESSED_SCHEMA = 3  # from this format on, sealed journal segments are compressed
 META = "villageboard.json"
 REGISTRY = "registry.json"

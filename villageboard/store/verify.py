@@ -120,7 +120,7 @@ class Verifier:
                 data = path.read_bytes()
             except OSError as exc:
                 raise DamagedError(path, f"无法读取：{exc.strerror}") from exc
-            st.check_sealed(path, data)
+            st.check_sealed(path, data, inflate=False)  # the hash covers the stored bytes
             self.files[rel] = key
             self.dirty = True
         if self.attachments.is_dir():

@@ -254,7 +254,7 @@ def test_first_open_after_a_restore_hashes_no_more_than_a_normal_open(
     backup = write_backup(demo_dir, tmp_path / "b.zip").path
     calls = []
     real = storage.check_sealed
-    monkeypatch.setattr(storage, "check_sealed", lambda p, d: calls.append(p) or real(p, d))
+    monkeypatch.setattr(storage, "check_sealed", lambda p, d, **kw: calls.append(p) or real(p, d, **kw))
 
     def opening_cost() -> int:
         calls.clear()
@@ -264,7 +264,7 @@ def test_first_open_after_a_restore_hashes_no_more_than_a_normal_open(
     opening_cost()
     normal = opening_cost()
     restore_into(demo_dir, backup)
-    monkeypatch.setattr(storage, "check_sealed", lambda p, d: calls.append(p) or real(p, d))
+    monkeypatch.setattr(storage, "check_sealed", lambda p, d, **kw: calls.append(p) or real(p, d, **kw))
     after = opening_cost()
     assert after <= normal, (after, normal)
     # and a file changed behind the program's back is still caught

@@ -72,8 +72,9 @@ def test_a_format_2_township_is_upgraded_and_compressed_with_nothing_changed(old
     head = st.read_sealed(root / "HEAD.json")
 
     with Store.open(root) as store:
-        assert store.meta["schema"] == SCHEMA_VERSION == 4
+        assert store.meta["schema"] == SCHEMA_VERSION == 5
         assert applied(store)[2] == "compress-sealed-journal-segments"
+        assert applied(store)[4] == "compress-notice-snapshots"
         assert store.compressor is not None
         store.compressor.wait()
         assert store.compressor.failed == []
@@ -101,6 +102,11 @@ def test_a_format_2_township_is_upgraded_and_compressed_with_nothing_changed(old
         "CHECKPOINT.json": st.read_sealed(root / "CHECKPOINT.json"),
     }
     assert st.read_sealed(root / "CHECKPOINT.json")["seq"] == head["seq"] + STEPS
+
+    # notice snapshot files (and only they) are stored compressed, holding the same records
+    snaps = [rel for rel in sealed_files(root) if "/snapshots/" in rel]
+    assert snaps and all(st.is_compressed((root / rel).read_bytes()) for rel in snaps)
+    assert not any(st.is_compressed((root / rel).read_bytes()) for rel in set(sealed_files(root)) - set(snaps))
 
     code, said = _cli("--data-dir", str(root), "check")
     assert code == 0 and "检查通过" in said, said

@@ -65,7 +65,7 @@ def test_a_folder_at_the_old_format_is_backed_up_and_upgraded_on_open(demo_dir: 
     with Store.open(demo_dir) as store:
         assert store.meta["schema"] == SCHEMA_VERSION
         assert applied(store) == {m.source: m.name for m in MIGRATIONS}
-        assert store.journal.last_seq == old_seq + len(MIGRATIONS)  # one save a migration
+        assert store.journal.last_seq == old_seq + len(MIGRATIONS)  # one save for each migration
     [backup] = list_backups(demo_dir)
     with Services.open(demo_dir) as svc:
         for hid, number in lowered.items():
@@ -84,9 +84,9 @@ def test_a_folder_at_the_old_format_is_backed_up_and_upgraded_on_open(demo_dir: 
 def test_a_migration_saved_before_a_kill_is_not_run_again(demo_dir: Path) -> None:
     lowered, seq = written_at_schema_1(demo_dir, recorded=True)
     with Store.open(demo_dir) as store:
-        # the record says the work is done: only the format number moves on (the later
-        # migrations run, one save each)
+        # the record says the first one's work is done: only the next one saves
         assert store.meta["schema"] == SCHEMA_VERSION and store.journal.last_seq == seq + len(MIGRATIONS) - 1
+        assert applied(store) == {m.source: m.name for m in MIGRATIONS}
     with Services.open(demo_dir) as svc:
         for hid, number in lowered.items():
             assert svc.registry.household(hid).id_number == number

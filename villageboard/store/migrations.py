@@ -25,6 +25,13 @@ routine that a kill at any step leaves safe to run again). Its work is therefore
 never "done" at a point the record could name: a format-3 folder may hold any mix of
 plain and compressed sealed segments, and every reader reads both. The format
 number is what keeps a program that cannot read them from opening the folder.
+
+``compress-notice-snapshots`` (4 -> 5) rewrites each notice snapshot file (written
+once, never rewritten) with its body compressed (storage.py), one atomic write a
+file: the JSON body is the same bytes, only its stored form changes. A kill between
+two files leaves a mix, which every reader reads; the record comes after the last
+file, so the next open runs the step again and it skips the files already done.
+From format 5 on the store writes new snapshot files compressed.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from villageboard.domain.errors import VBError
+from villageboard.store import storage as st
+from villageboard.store.killpoints import kill_point
 
 if TYPE_CHECKING:
     from villageboard.store.store import Store, Tx
@@ -82,6 +91,24 @@ def _journal_checkpoint(tx: Tx) -> None:
     moves on (Store.set_schema), and until then keeps the old protocol."""
 
 
+def _compress_notice_snapshots(tx: Tx) -> None:
+    """Store every notice snapshot file compressed (module docstring); no record changes."""
+    store = tx.store
+    for year in store.years():
+        for rel in store.list_files(f"years/{year}/snapshots"):
+            path = store.root / rel
+            if not st.stored_compressed(path):
+                continue
+            data = path.read_bytes()
+            if st.is_compressed(data):
+                continue  # done before a kill
+            body = st.check_sealed(path, data)  # damage is reported, never rewritten
+            st.atomic_write(path, st.seal_bytes(body, compress=True))
+            if store.verifier is not None:
+                store.verifier.note(path)
+            kill_point("migrate.snapshot-compressed")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "upper-case-id-numbers", "身份证号末位的小写x改为大写X", _upper_case_id_numbers),
     Migration(
@@ -95,6 +122,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "journal-checkpoint",
         "保存更快：数据文件改为定期统一写入磁盘，由新增的保存点文件（CHECKPOINT.json）记下位置",
         _journal_checkpoint,
+    ),
+    Migration(
+        4,
+        "compress-notice-snapshots",
+        "张贴公示时保存的名单文件改为压缩保存，占用的磁盘空间减少八成以上",
+        _compress_notice_snapshots,
     ),
 )
 

@@ -220,7 +220,7 @@ def _redo(folder: Path, entries: list[dict[str, Any]], start: dict[str, Any], co
         for name, value in (entry.get("counters") or {}).items():
             counters[name] = max(counters.get(name, 0), value)
     for rel, data in by_file.items():
-        _rewrite(folder / rel, st.seal(data))
+        _rewrite(folder / rel, st.seal_for(folder / rel, data))
     head = {"seq": entries[-1]["seq"], "hash": entries[-1]["hash"]} if entries else start
     _rewrite(folder / COUNTERS, st.seal(counters))
     _rewrite(folder / HEAD, st.seal(head))

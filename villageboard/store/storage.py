@@ -15,6 +15,18 @@ the store's data files skip that step and leave it to the store's checkpoint
 
 Every step of a write is reported to :data:`OBSERVERS` (tests use it to rebuild what a
 power cut may leave on disk).
+
+A write-once file (a notice's frozen snapshot, ``years/<Y>/snapshots/*.json``: see
+:func:`stored_compressed`) is sealed with its body deflated (gzip framing, no time
+stamp, so the same body always gives the same bytes)::
+
+    {"format":"villageboard","schema":1,"bytes":210,"sha256":"...","encoding":"gzip"}
+    <210 bytes of gzip>
+
+``bytes`` and ``sha256`` then cover the stored (compressed) bytes: the length and
+hash are checked before anything is inflated, and gzip's own CRC-32 and length cover
+the inflated JSON. Readers take either form of any file; the header keys are exactly
+the plain ones, or those plus ``encoding`` with a value in :data:`ENCODINGS`.
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ import hashlib
 import os
 import sys
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,6 +51,14 @@ FORMAT = "villageboard"
 SCHEMA = 1
 TMP_SUFFIX = ".vbtmp"
 HEADER_KEYS = {"format", "schema", "bytes", "sha256"}
+#: Body encodings a sealed file may name in its header (key ``encoding``).
+GZIP = "gzip"
+ENCODINGS = {GZIP}
+_GZIP_WBITS = 31  # zlib's gzip framing: header, deflate, CRC-32 and length
+_LEVEL = 6
+_GZIP_MAGIC = b"\x1f\x8b"  # no JSON (nor marshal) body starts so
+#: No data file comes near this inflated: more is a damaged or forged file.
+MAX_BODY = 1 << 30
 
 
 #: Called with every step that changes a file: ("write", temp, bytes) for a whole new
@@ -163,15 +184,68 @@ def seal(body: Any) -> bytes:
     return seal_bytes(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS))
 
 
-def seal_bytes(raw: bytes) -> bytes:
-    """A header line over any body bytes (``check_sealed`` gives the body back)."""
-    header = {"format": FORMAT, "schema": SCHEMA, "bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
+def seal_bytes(raw: bytes, compress: bool = False) -> bytes:
+    """A header line over any body bytes (``check_sealed`` gives the body back),
+    the body deflated when ``compress`` (module docstring)."""
+    if compress:
+        raw = zlib.compress(raw, _LEVEL, wbits=_GZIP_WBITS)
+    header: dict[str, Any] = {
+        "format": FORMAT,
+        "schema": SCHEMA,
+        "bytes": len(raw),
+        "sha256": hashlib.sha256(raw).hexdigest(),
+    }
+    if compress:
+        header["encoding"] = GZIP
     return orjson.dumps(header) + b"\n" + raw + b"\n"
 
 
-def check_sealed(path: Path, data: bytes) -> bytes:
-    """Verify a sealed file's header, length and hash; return the JSON body bytes.
-    Raises DamagedError naming the file."""
+def stored_compressed(path: Path) -> bool:
+    """Is ``path`` a data file the program stores compressed? Only notice snapshots,
+    ``years/<Y>/snapshots/<code>-v<n>.json``: written once and never rewritten, so
+    deflating them costs no save anything. Every other file is rewritten on saves."""
+    parent = path.parent
+    return path.suffix == ".json" and parent.name == "snapshots" and parent.parent.parent.name == "years"
+
+
+def seal_for(path: Path, body: Any) -> bytes:
+    """Seal ``body`` in the form the program stores at ``path``."""
+    return seal_bytes(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS), compress=stored_compressed(path))
+
+
+def is_compressed(data: bytes) -> bool:
+    """Does a sealed file's header name a compressed body? (No check: a damaged
+    header reads as plain, and check_sealed reports it.)"""
+    nl = data.find(b"\n")
+    try:
+        header = orjson.loads(data[:nl]) if nl > 0 else None
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(header, dict) and header.get("encoding") == GZIP
+
+
+def _inflate(path: Path, blob: bytes) -> bytes:
+    d = zlib.decompressobj(_GZIP_WBITS)
+    try:
+        data = d.decompress(blob, MAX_BODY)
+    except zlib.error:
+        raise DamagedError(path, "压缩保存的内容无法解压，文件被改动或损坏") from None
+    if d.unconsumed_tail:
+        raise DamagedError(path, "压缩保存的内容解压后大得不正常，文件已损坏或被伪造")
+    if not d.eof:
+        raise DamagedError(path, "压缩保存的内容不完整，可能被截断")
+    if d.unused_data:
+        raise DamagedError(path, "压缩保存的内容末尾多出了数据，文件被改动")
+    return data
+
+
+def check_sealed(path: Path, data: bytes, inflate: bool = True) -> bytes:
+    """Verify a sealed file's header, length and hash; return the JSON body bytes
+    (inflated, for a compressed body, once its stored bytes have passed). Raises
+    DamagedError naming the file. With ``inflate=False`` a compressed body is checked
+    and returned as stored: the start-up check's way, as the hash over the stored
+    bytes catches any change made to them since they were written (gzip's own CRC,
+    checked on every read, is the second line), at a seventh of the time."""
     if not data:
         raise DamagedError(path, "文件是空的")
     nl = data.find(b"\n")
@@ -184,7 +258,11 @@ def check_sealed(path: Path, data: bytes) -> bytes:
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise DamagedError(path, "不是本程序的数据文件")
     # every byte of the header counts: a damaged key or schema number is damage too
-    if header.keys() != HEADER_KEYS or header.get("schema") != SCHEMA or type(header.get("bytes")) is not int:
+    keys = header.keys()
+    encoding = header.get("encoding")
+    if keys != HEADER_KEYS and not (keys == HEADER_KEYS | {"encoding"} and encoding in ENCODINGS):
+        raise DamagedError(path, "文件头被改动或损坏")
+    if header.get("schema") != SCHEMA or type(header.get("bytes")) is not int:
         raise DamagedError(path, "文件头被改动或损坏")
     body = data[nl + 1 :]
     if body.endswith(b"\n"):
@@ -193,6 +271,10 @@ def check_sealed(path: Path, data: bytes) -> bytes:
         raise DamagedError(path, f"文件长度不对（应为{header.get('bytes')}字节，实际{len(body)}字节），可能被截断")
     if hashlib.sha256(body).hexdigest() != header.get("sha256"):
         raise DamagedError(path, "内容校验值不符，文件被改动或损坏")
+    if encoding == GZIP:
+        return _inflate(path, body) if inflate else body
+    if body.startswith(_GZIP_MAGIC):  # a compressed body whose header lost its encoding
+        raise DamagedError(path, "文件头被改动或损坏")
     return body
 
 
@@ -247,7 +329,7 @@ class SealedStorage(Storage):
             from villageboard.domain.errors import ReadOnlyError
 
             raise ReadOnlyError()
-        blob = seal(data)
+        blob = seal_for(self.path, data)
         try:
             atomic_write(self.path, blob, sync_dir=False)  # the store's checkpoint fsyncs the folder
         except Exception:

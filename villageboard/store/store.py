@@ -12,7 +12,8 @@ Layout of a data directory::
                                    are kept compressed, 000001.jsonl.gz (compress.py)
     years/2026/applications/<program>/<village>.json
     years/2026/notices.json        notice versions (metadata)
-    years/2026/snapshots/<code>-v<version>.json   frozen notice rows (write once)
+    years/2026/snapshots/<code>-v<version>.json   frozen notice rows (write once,
+                                   stored compressed: storage.py)
     years/2026/objections.json, years/2026/calls.json
     attachments/                   posting photos, by SHA-256
 
@@ -56,11 +57,10 @@ from villageboard.store.derived import Derived, derived_dir_for
 from villageboard.store.journal import GENESIS, Journal
 from villageboard.store.verify import Verifier, cache_path_for, sealed_files
 
-#: The data folder format this program writes; older folders are upgraded on open by
-#: the named migrations of migrations.py (one for each step).
-SCHEMA_VERSION = 4
-#: From this schema on, HEAD and counters are hints and CHECKPOINT.json is durable.
-WAL_SCHEMA = 4
+#: The data folder format this program writes (3: compressed journal segments, 4:
+#: checkpointed saves, 5: compressed notice snapshots); older ones are upgraded on open.
+SCHEMA_VERSION = 5
+WAL_SCHEMA = 4  # from this format on HEAD and counters are hints, CHECKPOINT.json durable
 META = "villageboard.json"
 REGISTRY = "registry.json"
 COUNTERS = ck.COUNTERS

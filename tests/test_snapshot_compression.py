@@ -40,7 +40,7 @@ def _snapshots(root: Path) -> list[Path]:
 
 
 def _bodies(root: Path) -> dict[str, Any]:
-    skip = {"registry.json", "HEAD.json", "villageboard.json"}  # the upgrade moves these on
+    skip = {"registry.json", "HEAD.json", "CHECKPOINT.json", "villageboard.json"}  # the upgrade moves these on
     return {rel: st.read_sealed(root / rel) for rel in sealed_files(root) if rel not in skip}
 
 

@@ -142,6 +142,11 @@ def _open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> Any:
 StepReport = Callable[[int, int, str], None]
 
 
+#: Bytes of zip written between two flushes to the disk (see write_backup).
+SYNC_EVERY = 8 << 20
+_datasync = getattr(os, "fdatasync", os.fsync)  # fdatasync: Linux; the rest: fsync
+
+
 def write_backup(
     root: Path,
     out: Path | None = None,
@@ -202,12 +207,19 @@ def write_backup(
         with os.fdopen(fd, "w+b") as fh:
             leftovers.lock_file(fh.fileno())
             members = snap.members()
+            synced = 0
             with _open_writer(fh, passphrase) as zf:
                 for i, (rel, p) in enumerate(members):
                     if i % 16 == 0:
                         step(i, len(members), "正在打包")
                     # a compressed journal segment is stored as it is: deflating it again gains nothing
                     zf.write(p, rel, compress_type=zipfile.ZIP_STORED if rel.endswith(".gz") else None)
+                    if fh.tell() - synced >= SYNC_EVERY:
+                        # written out as it goes: a save's fsync meanwhile never waits
+                        # behind the whole zip being flushed at once
+                        fh.flush()
+                        _datasync(fh.fileno())
+                        synced = fh.tell()
             fh.flush()
             os.fsync(fh.fileno())
             if verify:

@@ -22,7 +22,7 @@ from villageboard.store import Store
 from villageboard.store import storage as sst
 from villageboard.store.check import check_data_dir
 from villageboard.store.journal import GENESIS, entry_hash, sealed_line, segments
-from villageboard.store.segfiles import GZIP_WBITS, is_gz, segment_bytes, segment_lines
+from villageboard.store.segfiles import is_gz, segment_bytes, segment_lines
 from villageboard.store.store import CHECKPOINT, COUNTERS, HEAD, META
 from villageboard.store.verify import all_sealed
 
@@ -221,7 +221,7 @@ def _damage(root: Path, how: str, rng: random.Random) -> None:
         lines[rng.randrange(len(lines))] = b'{"seq": \n'
     # written back in its own form: a compressed segment altered and compressed again
     data = b"".join(lines)
-    j.write_bytes(zlib.compress(data, wbits=GZIP_WBITS) if is_gz(j) else data)
+    j.write_bytes(zlib.compress(data, wbits=sst.GZIP_WBITS) if is_gz(j) else data)
 
 
 @pytest.mark.parametrize("how", DAMAGE)

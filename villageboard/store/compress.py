@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING
 from villageboard.domain.errors import DamagedError
 from villageboard.private import open_private
 from villageboard.store.killpoints import kill_point
-from villageboard.store.segfiles import GZIP_WBITS, gz_of, inflate, is_gz, segments
-from villageboard.store.storage import TMP_SUFFIX, fsync_dir
+from villageboard.store.segfiles import gz_of, inflate, is_gz, segments
+from villageboard.store.storage import GZIP_WBITS, TMP_SUFFIX, fsync_dir
 
 if TYPE_CHECKING:
     from villageboard.store.store import Store

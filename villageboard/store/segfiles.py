@@ -18,15 +18,12 @@ from __future__ import annotations
 
 import io
 import os
-import zlib
 from pathlib import Path
 
-from villageboard.domain.errors import DamagedError
+from villageboard.store.storage import inflate_gzip
 
 PLAIN = ".jsonl"
 GZ = ".jsonl.gz"
-#: gzip framing for zlib (``wbits``): a gzip header and trailer (CRC-32 and length).
-GZIP_WBITS = 31
 #: No sealed segment comes near this decompressed (they roll over at 4 MB; one save
 #: of a whole township's import is some tens of MB): more is a damaged or forged file.
 MAX_SEGMENT = 1 << 30
@@ -78,18 +75,7 @@ def segments(folder: Path) -> list[Path]:
 def inflate(seg: Path, blob: bytes) -> bytes:
     """The bytes a compressed segment holds; DamagedError naming it when they cannot
     all be had (truncated, altered, or not gzip at all)."""
-    d = zlib.decompressobj(GZIP_WBITS)
-    try:
-        data = d.decompress(blob, MAX_SEGMENT)
-    except zlib.error:
-        raise DamagedError(seg, "压缩的修改记录文件已损坏，无法解压（被截断或被改动）") from None
-    if d.unconsumed_tail:
-        raise DamagedError(seg, "压缩的修改记录文件解压后大得不正常（已损坏或被伪造）")
-    if not d.eof:
-        raise DamagedError(seg, "压缩的修改记录文件不完整（被截断）")
-    if d.unused_data:
-        raise DamagedError(seg, "压缩的修改记录文件末尾多出了内容（被改动）")
-    return data
+    return inflate_gzip(seg, blob, MAX_SEGMENT, "压缩的修改记录文件")
 
 
 def read_segment(seg: Path) -> tuple[Path, bytes]:

@@ -54,7 +54,7 @@ HEADER_KEYS = {"format", "schema", "bytes", "sha256"}
 #: Body encodings a sealed file may name in its header (key ``encoding``).
 GZIP = "gzip"
 ENCODINGS = {GZIP}
-_GZIP_WBITS = 31  # zlib's gzip framing: header, deflate, CRC-32 and length
+GZIP_WBITS = 31  # zlib's gzip framing: header, deflate, CRC-32 and length
 _LEVEL = 6
 _GZIP_MAGIC = b"\x1f\x8b"  # no JSON (nor marshal) body starts so
 #: No data file comes near this inflated: more is a damaged or forged file.
@@ -188,7 +188,7 @@ def seal_bytes(raw: bytes, compress: bool = False) -> bytes:
     """A header line over any body bytes (``check_sealed`` gives the body back),
     the body deflated when ``compress`` (module docstring)."""
     if compress:
-        raw = zlib.compress(raw, _LEVEL, wbits=_GZIP_WBITS)
+        raw = zlib.compress(raw, _LEVEL, wbits=GZIP_WBITS)
     header: dict[str, Any] = {
         "format": FORMAT,
         "schema": SCHEMA,
@@ -224,18 +224,20 @@ def is_compressed(data: bytes) -> bool:
     return isinstance(header, dict) and header.get("encoding") == GZIP
 
 
-def _inflate(path: Path, blob: bytes) -> bytes:
-    d = zlib.decompressobj(_GZIP_WBITS)
+def inflate_gzip(path: Path, blob: bytes, most: int, what: str = "压缩保存的内容") -> bytes:
+    """The bytes a gzip blob holds (at most ``most``); DamagedError naming ``path``,
+    with ``what`` for the thing inflated, when they cannot all be had."""
+    d = zlib.decompressobj(GZIP_WBITS)
     try:
-        data = d.decompress(blob, MAX_BODY)
+        data = d.decompress(blob, most)
     except zlib.error:
-        raise DamagedError(path, "压缩保存的内容无法解压，文件被改动或损坏") from None
+        raise DamagedError(path, f"{what}无法解压，被截断或被改动") from None
     if d.unconsumed_tail:
-        raise DamagedError(path, "压缩保存的内容解压后大得不正常，文件已损坏或被伪造")
+        raise DamagedError(path, f"{what}解压后大得不正常，已损坏或被伪造")
     if not d.eof:
-        raise DamagedError(path, "压缩保存的内容不完整，可能被截断")
+        raise DamagedError(path, f"{what}不完整，可能被截断")
     if d.unused_data:
-        raise DamagedError(path, "压缩保存的内容末尾多出了数据，文件被改动")
+        raise DamagedError(path, f"{what}末尾多出了数据，被改动")
     return data
 
 
@@ -272,7 +274,7 @@ def check_sealed(path: Path, data: bytes, inflate: bool = True) -> bytes:
     if hashlib.sha256(body).hexdigest() != header.get("sha256"):
         raise DamagedError(path, "内容校验值不符，文件被改动或损坏")
     if encoding == GZIP:
-        return _inflate(path, body) if inflate else body
+        return inflate_gzip(path, body, MAX_BODY) if inflate else body
     if body.startswith(_GZIP_MAGIC):  # a compressed body whose header lost its encoding
         raise DamagedError(path, "文件头被改动或损坏")
     return body

@@ -34,11 +34,9 @@ _NOTICE_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
 class Rec(NamedTuple):
     """One application, compacted for the phone desk's history.
 
-    The desk holds each record as a plain tuple in this field order, and hands out
-    ``Rec`` views of one household's records at a time. The cyclic collector stops
-    tracking a plain tuple of strings and numbers the first time it sees it (never a
-    subclass, nor a class instance), so half a million records are not walked again at
-    every full collection while the archive loads."""
+    The desk makes each record as a plain tuple in this field order, keeps a household's
+    year of them packed in one bytes object (phone.py), and hands out ``Rec`` views of
+    one household's records at a time."""
 
     app_id: str
     year: int

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from villageboard.domain.errors import DamagedError, StorageError
 from villageboard.store import storage as st
-from villageboard.store.journal import entries_after
+from villageboard.store.journal import apply_change, entries_after, merge_counters
 from villageboard.store.killpoints import kill_point
 
 if TYPE_CHECKING:
@@ -67,11 +67,6 @@ def _hint(path: Path) -> Any:
     except (FileNotFoundError, DamagedError):
         return None
     return body if isinstance(body, dict) else None
-
-
-def _merge(counters: dict[str, int], more: dict[str, int]) -> None:
-    for name, value in more.items():
-        counters[name] = max(counters.get(name, 0), value)
 
 
 def recover(store: Store) -> None:
@@ -119,7 +114,7 @@ def recover(store: Store) -> None:
             raise DamagedError(seg, "修改记录与最后保存的位置对不上")
     merged: dict[str, int] = dict(ckpt.get("counters") or {})
     for entry in entries:
-        _merge(merged, entry.get("counters") or {})
+        merge_counters(merged, entry.get("counters") or {})
     store.recovered = bool(entries) and (head is None or int(head.get("seq", 0)) < j.last_seq)
     _redo(store, entries)
     store.counters = merged
@@ -139,11 +134,7 @@ def _redo(store: Store, entries: list[dict[str, Any]]) -> None:
             data = by_file.get(c["f"])
             if data is None:
                 data = by_file[c["f"]] = store.storage(c["f"]).read() or {}
-            table = data.setdefault(c["t"], {})
-            if c["a"] is None:
-                table.pop(str(c["k"]), None)
-            else:
-                table[str(c["k"])] = {**c["a"], "_jseq": entry["seq"]}
+            apply_change(data, c, entry["seq"])
     for rel, data in by_file.items():
         s = store.storage(rel)
         store.dirty_dirs.add(s.path.parent)

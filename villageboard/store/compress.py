@@ -29,7 +29,6 @@ import os
 import queue
 import sys
 import threading
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,13 +37,10 @@ from villageboard.domain.errors import DamagedError
 from villageboard.private import open_private
 from villageboard.store.killpoints import kill_point
 from villageboard.store.segfiles import gz_of, inflate, is_gz, segments
-from villageboard.store.storage import GZIP_WBITS, TMP_SUFFIX, fsync_dir
+from villageboard.store.storage import TMP_SUFFIX, deflate_gzip, fsync_dir
 
 if TYPE_CHECKING:
     from villageboard.store.store import Store
-
-#: zlib level: 6 keeps about 6 % of a segment's bytes, in some 0.1 s for 4 MB.
-LEVEL = 6
 
 #: The compression thread's nice value where a thread can have its own (Linux).
 NICE = 10
@@ -70,7 +66,7 @@ def compress_segment(plain: Path) -> Path | None:
     gz = gz_of(plain)
     folder = plain.parent
     if not _holds(gz, data):
-        blob = zlib.compress(data, LEVEL, wbits=GZIP_WBITS)
+        blob = deflate_gzip(data)
         tmp = folder / f".{gz.name}.{os.getpid()}{TMP_SUFFIX}"
         fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         try:

@@ -70,6 +70,23 @@ def sealed_line(raw: bytes) -> tuple[int, str, str] | None:
     return int(m[3]), m[2].decode(), digest
 
 
+def apply_change(data: dict[str, Any], change: dict[str, Any], seq: int) -> None:
+    """Set one journaled change in a data file's tables: its after-image, stamped with
+    the entry's number (``_jseq``), or no record when the after-image is None. Every
+    save, every redo and a backup's redo go through here."""
+    table = data.setdefault(change["t"], {})
+    if change["a"] is None:
+        table.pop(str(change["k"]), None)
+    else:
+        table[str(change["k"])] = {**change["a"], "_jseq": seq}
+
+
+def merge_counters(counters: dict[str, int], more: dict[str, int]) -> None:
+    """Counters only grow: each takes the larger of what it had and what ``more`` says."""
+    for name, value in more.items():
+        counters[name] = max(counters.get(name, 0), value)
+
+
 def entries_after(folder: Path, seq: int) -> tuple[list[dict[str, Any]], str | None]:
     """The complete entries with a number above ``seq``, oldest first, read from the
     journal's end (a torn last line is left out), and the hash of entry ``seq`` itself

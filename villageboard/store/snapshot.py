@@ -50,7 +50,7 @@ from typing import Any
 
 from villageboard.store import leftovers
 from villageboard.store import storage as st
-from villageboard.store.journal import entries_after, segments
+from villageboard.store.journal import apply_change, entries_after, merge_counters, segments
 from villageboard.store.segfiles import key as seg_key
 from villageboard.store.segfiles import read_segment, twin
 from villageboard.store.verify import sealed_files
@@ -201,7 +201,6 @@ def _redo(folder: Path, entries: list[dict[str, Any]], start: dict[str, Any], co
     folder has one, the checkpoint, all at the last entry."""
     by_file: dict[str, dict[str, Any]] = {}
     for entry in entries:
-        seq = entry["seq"]
         for c in entry["changes"]:
             data = by_file.get(c["f"])
             if data is None:
@@ -211,14 +210,8 @@ def _redo(folder: Path, entries: list[dict[str, Any]], start: dict[str, Any], co
                 except FileNotFoundError:
                     data = {}
                 by_file[c["f"]] = data
-            if c["a"] is None:
-                data.setdefault(c["t"], {}).pop(str(c["k"]), None)
-                continue
-            doc = dict(c["a"])
-            doc["_jseq"] = seq
-            data.setdefault(c["t"], {})[str(c["k"])] = doc
-        for name, value in (entry.get("counters") or {}).items():
-            counters[name] = max(counters.get(name, 0), value)
+            apply_change(data, c, entry["seq"])
+        merge_counters(counters, entry.get("counters") or {})
     for rel, data in by_file.items():
         _rewrite(folder / rel, st.seal_for(folder / rel, data))
     head = {"seq": entries[-1]["seq"], "hash": entries[-1]["hash"]} if entries else start

@@ -54,7 +54,7 @@ from villageboard.store import storage as st
 from villageboard.store.changes import Commit, Listener
 from villageboard.store.compress import Compressor
 from villageboard.store.derived import Derived, derived_dir_for
-from villageboard.store.journal import GENESIS, Journal
+from villageboard.store.journal import GENESIS, Journal, apply_change, merge_counters
 from villageboard.store.verify import Verifier, cache_path_for, sealed_files
 
 #: The data folder format this program writes (3: compressed journal segments, 4:
@@ -501,17 +501,14 @@ class Store:
             s = self.storage(rel)
             data = s.read() or {}
             for c in changes:
-                doc = dict(c["a"])
-                doc["_jseq"] = seq
-                data.setdefault(c["t"], {})[str(c["k"])] = doc
+                apply_change(data, c, seq)
             self.dirty_dirs.add(s.path.parent)
             s.write(data)
             self.note(s.path)
         head = {"seq": seq, "hash": entry["hash"]}
         if entry.get("counters"):
             merged = dict(self.counters)
-            for name, value in entry["counters"].items():
-                merged[name] = max(merged.get(name, 0), value)
+            merge_counters(merged, entry["counters"])
             if self.wal:
                 self.write_hint(COUNTERS, merged)
             self.counters = merged

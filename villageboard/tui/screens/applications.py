@@ -280,20 +280,20 @@ class ApplicationScreen(ApplicationReview):
         who = self.candidate_people[index] if index < len(self.candidate_people) else None
         p = self.program
         village, group = place_names(self.svc, h)
+        refusal = ""
         if p is not None and who is not None:
             dup = self.svc.applications.existing_person(p.year, who.id_number, p.code)
             if dup is not None:
-                msg.update(f"{who.name}本年度已申报过{p.name}（编号{p.year}-{dup:06d}），同一人不能领取两次")
-                msg.set_classes("-error")
-                self.app.bell()
-                return False
+                refusal = f"{who.name}本年度已申报过{p.name}（编号{p.year}-{dup:06d}），同一人不能领取两次"
         elif p is not None:
             dup = self.svc.applications.existing(p.year, h.id, p.code)
             if dup is not None:
-                msg.update(f"{h.name}本年度已申报过{p.name}（编号{p.year}-{dup:06d}），请换一户")
-                msg.set_classes("-error")
-                self.app.bell()
-                return False
+                refusal = f"{h.name}本年度已申报过{p.name}（编号{p.year}-{dup:06d}），请换一户"
+        if refusal:
+            msg.update(refusal)
+            msg.set_classes("-error")
+            self.app.bell()
+            return False
         self.picked, self.picked_person = h, who
         warn = (
             f"（户主{'已故' if h.status == 'deceased' else '已迁出'}，保存后会有风险提示）"

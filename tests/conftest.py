@@ -57,11 +57,9 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> P
     builds it while the others wait on a lock."""
     from villageboard.services.demo import build_demo
 
-    if worker_id == "master":
-        root = tmp_path_factory.mktemp("demo-template") / "data"
-        build_demo(root, households=DEMO_HOUSEHOLDS, villages=DEMO_VILLAGES, seed=7, today=TODAY).close()
-        return root
-    run_dir = tmp_path_factory.getbasetemp().parent  # this run's folder, shared by its workers
+    run_dir = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        run_dir = run_dir.parent  # this run's folder, shared by its workers
     root = run_dir / "demo-template" / "data"
     built = root.parent / "built"
     with filelock.FileLock(str(run_dir / "demo-template.lock")):
